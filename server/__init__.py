@@ -1,0 +1,1 @@
+"""Luzhi: secrecy-work responsibility system for municipal secrecy bureaus."""

@@ -1,0 +1,59 @@
+"""argon2id hashing (off the event loop) and the password policy."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from functools import cache
+
+import anyio
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from server.settings import ROOT
+from server.web.i18n import _
+
+MIN_LENGTH = 10
+_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+# verified when the user does not exist, so both answers take as long
+_DUMMY_HASH = _hasher.hash("luzhi-dummy-password")
+
+
+@cache
+def _common() -> frozenset[str]:
+    path = ROOT / "server" / "accounts" / "common_passwords.txt"
+    return frozenset(line.strip().lower() for line in path.read_text().splitlines() if line.strip())
+
+
+def policy_problem(password: str, username: str = "") -> str | None:
+    """A translated reason the password is refused, or None."""
+    if len(password) < MIN_LENGTH:
+        return _("The password must have at least %(n)d characters.", n=MIN_LENGTH)
+    lowered = password.lower()
+    if lowered in _common() or len(set(password)) <= 2:
+        return _("This password is too common; choose another.")
+    if username and len(username) >= 3 and username.lower() in lowered:
+        return _("The password must not contain the username.")
+    return None
+
+
+async def hash_password(password: str) -> str:
+    return await anyio.to_thread.run_sync(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await anyio.to_thread.run_sync(check)
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()

@@ -1,0 +1,11 @@
+from piccolo.conf.apps import AppConfig
+
+from server.accounts.tables import ApiToken, LoginThrottle, User, WebSession
+from server.settings import ROOT
+
+APP_CONFIG = AppConfig(
+    app_name="accounts",
+    migrations_folder_path=str(ROOT / "migrations" / "accounts"),
+    table_classes=[User, ApiToken, WebSession, LoginThrottle],
+    migration_dependencies=["server.units.piccolo_app"],
+)

@@ -1,0 +1,304 @@
+"""Sign-in, the home page, the account page, user administration and tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, delete, get, patch, post
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from msgspec import UNSET, UnsetType
+
+from server.accounts import roles
+from server.accounts import service as accounts
+from server.actor import Actor
+from server.audit import service as audit
+from server.units import service as units
+from server.web import i18n
+from server.web.errors import ValidationFailed
+from server.web.forms import body_data, form_data
+from server.web.guards import allow, any_member
+from server.web.templating import page
+
+T = "/t/{slug:str}"
+API = "/api/v1/t/{slug:str}"
+ADMIN = allow(roles.ACCOUNT_ADMINS)
+
+
+def _safe_next(slug: str, target: str | None) -> str:
+    home = f"/t/{slug}/"
+    if target and target.startswith(home) and "//" not in target[1:] and "\\" not in target:
+        return target
+    return home
+
+
+# ---------------------------------------------------------------- sign-in
+
+
+def remember_refusal(edge, keys: list[str], result: accounts.SignIn, tenant_id: int | None, username: str) -> None:
+    """Count the failure and audit it even though the request itself rolls back."""
+    anonymous = Actor(kind="anonymous", name=username, client_addr=edge.client, user_agent=edge.agent)
+
+    async def write() -> None:
+        if result.outcome != "locked":
+            await accounts.note_failure(keys, edge.settings)
+        await audit.record(tenant_id, anonymous, "auth.login", "user", username, outcome="denied",
+                           detail={"reason": result.outcome})
+
+    edge.after.append(write)
+
+
+@get(f"{T}/login", opt={"public": True}, name="accounts.login_form")
+async def login_form(request: Request, next: str = "") -> Any:
+    edge = request.state.edge
+    if edge.actor is not None:
+        return Redirect(_safe_next(edge.tenant.slug, next), status_code=303)
+    return page(request, "accounts/login.html", next=next)
+
+
+@post(f"{T}/login", opt={"public": True}, name="accounts.login")
+async def login(request: Request) -> Any:
+    edge = request.state.edge
+    tenant = edge.tenant
+    data = await form_data(request)
+    username = str(data.get("username", ""))[:64]
+    password = str(data.get("password", ""))[:200]
+    target = str(data.get("next", ""))
+    keys = accounts.throttle_keys(str(tenant.id), username, edge.client)
+    result = await accounts.sign_in(tenant, username, password, keys)
+    if result.refused:
+        remember_refusal(edge, keys, result, tenant.id, username)
+        return page(request, "accounts/login.html", 400, next=target, username=username, problem=result.refused)
+    user = result.user
+    await accounts.note_success(keys)
+    await accounts.note_login(user)
+    if edge.session is not None:
+        await edge.sessions.delete(edge.session.key)
+    edge.login(await edge.sessions.create(tenant_id=tenant.id, user_id=user["id"]))
+    actor = await accounts.actor_for(tenant, user, client=edge.client, agent=edge.agent)
+    await audit.record(tenant.id, actor, "auth.login", "user", user["uuid"])
+    if user["locale"]:
+        edge.set_lang = user["locale"]
+    return Redirect(_safe_next(tenant.slug, target), status_code=303)
+
+
+@post(f"{T}/logout", opt={"public": True}, name="accounts.logout")
+async def logout(request: Request) -> Redirect:
+    edge = request.state.edge
+    if edge.session is not None:
+        await edge.sessions.delete(edge.session.key)
+        if edge.actor is not None:
+            await audit.record(edge.tenant.id, edge.actor, "auth.logout", "user", edge.actor.id)
+    edge.logout()
+    return Redirect(f"/t/{edge.tenant.slug}/login", status_code=303)
+
+
+# ---------------------------------------------------------------- home and portal
+
+
+@get([T, f"{T}/"], guards=[any_member], name="home")
+async def home(request: Request) -> Any:
+    edge = request.state.edge
+    actor, tenant = edge.actor, edge.tenant
+    if actor.role == roles.LEADER:
+        return Redirect(f"/t/{tenant.slug}/me", status_code=303)
+    summary = await units.registry_summary(tenant, actor) if actor.role in roles.REGISTRY_READERS else None
+    return page(request, "home.html", summary=summary)
+
+
+@get(f"{T}/me", guards=[any_member], name="me")
+async def me_page(request: Request) -> Template:
+    edge = request.state.edge
+    return page(request, "me.html", person=await units.own_person(edge.tenant, edge.actor))
+
+
+@get(f"{API}/me", guards=[any_member], name="api.me")
+async def api_me(request: Request) -> dict[str, Any]:
+    edge = request.state.edge
+    return {
+        "user": await accounts.own_user(edge.tenant, edge.actor),
+        "person": await units.own_person(edge.tenant, edge.actor),
+        "tenant": {"slug": edge.tenant.slug, "name": edge.tenant.name},
+    }
+
+
+# ---------------------------------------------------------------- account
+
+
+async def _account_page(request: Request, status: int = 200, **extra: Any) -> Template:
+    edge = request.state.edge
+    tokens = await accounts.list_tokens(edge.tenant, edge.actor.id)
+    return page(request, "accounts/account.html", status, tokens=tokens, locales=i18n.LOCALE_NAMES, **extra)
+
+
+@get(f"{T}/account", guards=[any_member], name="accounts.account")
+async def account_page(request: Request) -> Template:
+    return await _account_page(request)
+
+
+@post(f"{T}/account/locale", guards=[any_member], name="accounts.locale")
+async def account_locale(request: Request) -> Any:
+    edge = request.state.edge
+    data = await form_data(request)
+    try:
+        locale = await accounts.set_locale(edge.tenant, edge.actor, data)
+    except ValidationFailed as exc:
+        return await _account_page(request, 422, errors=exc.errors)
+    edge.set_lang = locale
+    return Redirect(_safe_next(edge.tenant.slug, str(data.get("next", "")) or None), status_code=303)
+
+
+@post(f"{T}/account/password", guards=[any_member], name="accounts.password")
+async def account_password(request: Request) -> Any:
+    edge = request.state.edge
+    try:
+        await accounts.change_password(edge.tenant, edge.actor, await form_data(request))
+    except ValidationFailed as exc:
+        return await _account_page(request, 422, errors=exc.errors)
+    # other sessions of this user end; this one continues under a new id
+    await edge.sessions.delete_for_user(edge.actor.id)
+    edge.login(await edge.sessions.create(tenant_id=edge.tenant.id, user_id=edge.actor.id))
+    return await _account_page(request, notice=i18n._("Your password has been changed."))
+
+
+@post(f"{T}/account/tokens", guards=[any_member], name="accounts.token_create")
+async def account_token_create(request: Request) -> Template:
+    edge = request.state.edge
+    try:
+        _token, raw = await accounts.create_token(edge.tenant, edge.actor, edge.actor.id, await form_data(request))
+    except ValidationFailed as exc:
+        return await _account_page(request, 422, errors=exc.errors)
+    return await _account_page(request, new_token=raw)
+
+
+@post(f"{T}/account/tokens/{{token_id:str}}/revoke", guards=[any_member], name="accounts.token_revoke")
+async def account_token_revoke(request: Request, token_id: str) -> Redirect:
+    edge = request.state.edge
+    await accounts.revoke_token(edge.tenant, edge.actor, token_id)
+    return Redirect(f"/t/{edge.tenant.slug}/account", status_code=303)
+
+
+class TokenCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: str = ""
+
+
+@get(f"{API}/tokens", guards=[any_member], name="api.tokens.list")
+async def api_tokens(request: Request) -> list[dict[str, Any]]:
+    edge = request.state.edge
+    return await accounts.list_tokens(edge.tenant, edge.actor.id)
+
+
+@post(f"{API}/tokens", guards=[any_member], status_code=HTTP_201_CREATED, name="api.tokens.create")
+async def api_token_create(request: Request, data: TokenCreate) -> dict[str, Any]:
+    edge = request.state.edge
+    token, raw = await accounts.create_token(edge.tenant, edge.actor, edge.actor.id, body_data(data))
+    return {**token, "token": raw}
+
+
+@delete(f"{API}/tokens/{{token_id:str}}", guards=[any_member], status_code=HTTP_204_NO_CONTENT,
+        name="api.tokens.revoke")
+async def api_token_revoke(request: Request, token_id: str) -> None:
+    edge = request.state.edge
+    await accounts.revoke_token(edge.tenant, edge.actor, token_id)
+
+
+# ---------------------------------------------------------------- user administration
+
+
+async def _users_form(request: Request, user: dict | None, status: int = 200, **extra: Any) -> Template:
+    edge = request.state.edge
+    choices = await units.unit_choices(edge.tenant, edge.actor)
+    leaders = await units.list_people(edge.tenant, edge.actor, position="leaders", per_page=200)
+    return page(request, "accounts/user_form.html", status, user=user, choices=choices, leaders=leaders.items,
+                **extra)
+
+
+@get(f"{T}/admin/users", guards=[ADMIN], name="accounts.users")
+async def users_page(request: Request, q: str = "", role: str = "") -> Template:
+    edge = request.state.edge
+    return page(request, "accounts/users.html", users=await accounts.list_users(edge.tenant, q=q, role=role),
+                q=q, role=role)
+
+
+@get(f"{T}/admin/users/new", guards=[ADMIN], name="accounts.user_new")
+async def user_new(request: Request) -> Template:
+    return await _users_form(request, None)
+
+
+@post(f"{T}/admin/users", guards=[ADMIN], name="accounts.user_create")
+async def user_create(request: Request) -> Template:
+    edge = request.state.edge
+    data = await form_data(request)
+    try:
+        user, generated = await accounts.create_user(edge.tenant, edge.actor, data)
+    except ValidationFailed as exc:
+        return await _users_form(request, None, 422, form=data, errors=exc.errors)
+    return await _users_form(request, user, form=user, created=True, generated=generated)
+
+
+@get(f"{T}/admin/users/{{user_id:str}}", guards=[ADMIN], name="accounts.user_edit")
+async def user_edit(request: Request, user_id: str) -> Template:
+    edge = request.state.edge
+    user = await accounts.user_detail(edge.tenant, user_id)
+    return await _users_form(request, user, form=user)
+
+
+@post(f"{T}/admin/users/{{user_id:str}}", guards=[ADMIN], name="accounts.user_update")
+async def user_update(request: Request, user_id: str) -> Any:
+    edge = request.state.edge
+    data = await form_data(request)
+    try:
+        await accounts.update_user(edge.tenant, edge.actor, user_id, data)
+    except ValidationFailed as exc:
+        user = await accounts.user_detail(edge.tenant, user_id)
+        return await _users_form(request, user, 422, form=data, errors=exc.errors)
+    return Redirect(f"/t/{edge.tenant.slug}/admin/users", status_code=303)
+
+
+class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
+    username: str
+    role: str
+    display_name: str = ""
+    password: str | None = None
+    scope_unit_id: str | None = None
+    person_id: str | None = None
+
+
+class UserPatch(msgspec.Struct, forbid_unknown_fields=True):
+    display_name: str | UnsetType = UNSET
+    role: str | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+    password: str | UnsetType = UNSET
+    scope_unit_id: str | None | UnsetType = UNSET
+    person_id: str | None | UnsetType = UNSET
+
+
+@get(f"{API}/users", guards=[ADMIN], name="api.users.list")
+async def api_users(request: Request, q: str = "", role: str = "") -> list[dict[str, Any]]:
+    return await accounts.list_users(request.state.edge.tenant, q=q, role=role)
+
+
+@post(f"{API}/users", guards=[ADMIN], status_code=HTTP_201_CREATED, name="api.users.create")
+async def api_user_create(request: Request, data: UserCreate) -> dict[str, Any]:
+    edge = request.state.edge
+    user, generated = await accounts.create_user(edge.tenant, edge.actor, body_data(data))
+    return {**user, "generated_password": generated} if generated else user
+
+
+@get(f"{API}/users/{{user_id:str}}", guards=[ADMIN], name="api.users.detail")
+async def api_user(request: Request, user_id: str) -> dict[str, Any]:
+    return await accounts.user_detail(request.state.edge.tenant, user_id)
+
+
+@patch(f"{API}/users/{{user_id:str}}", guards=[ADMIN], name="api.users.update")
+async def api_user_update(request: Request, user_id: str, data: UserPatch) -> dict[str, Any]:
+    edge = request.state.edge
+    return await accounts.update_user(edge.tenant, edge.actor, user_id, body_data(data))
+
+
+ROUTES = [
+    login_form, login, logout, home, me_page, api_me, account_page, account_locale, account_password,
+    account_token_create, account_token_revoke, api_tokens, api_token_create, api_token_revoke,
+    users_page, user_new, user_create, user_edit, user_update, api_users, api_user_create, api_user, api_user_update,
+]

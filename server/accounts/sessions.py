@@ -1,0 +1,162 @@
+"""Server-side sessions shared by every worker: in the database, or in Redis when
+LUZHI_REDIS_URL is set. The cookie holds a random id; the store keeps its hash."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from server.accounts.passwords import sha256
+from server.accounts.tables import WebSession
+from server.settings import Settings
+
+COOKIE = "luzhi_session"
+# last-seen is written at most this often, so reads stay reads
+TOUCH_SECONDS = 60
+
+
+@dataclass
+class Session:
+    key: str
+    tenant_id: int | None = None
+    user_id: int | None = None
+    operator_id: int | None = None
+    created: float = field(default_factory=time.time)
+    seen: float = field(default_factory=time.time)
+
+
+class SessionStore:
+    def __init__(self, settings: Settings) -> None:
+        self.idle = settings.session_idle_minutes * 60
+        self.absolute = settings.session_absolute_hours * 3600
+
+    def expired(self, session: Session, now: float) -> bool:
+        return now - session.seen > self.idle or now - session.created > self.absolute
+
+    async def load(self, key: str | None) -> Session | None:
+        if not key or len(key) > 100:
+            return None
+        session = await self._get(sha256(key), key)
+        if session is None:
+            return None
+        if self.expired(session, time.time()):
+            await self.delete(key)
+            return None
+        return session
+
+    async def create(self, *, tenant_id=None, user_id=None, operator_id=None) -> Session:
+        session = Session(key=secrets.token_urlsafe(32), tenant_id=tenant_id, user_id=user_id, operator_id=operator_id)
+        await self._put(session)
+        return session
+
+    async def touch(self, session: Session) -> None:
+        now = time.time()
+        if now - session.seen >= TOUCH_SECONDS:
+            session.seen = now
+            await self._touch(session)
+
+    async def _get(self, key_hash: str, key: str) -> Session | None:
+        raise NotImplementedError
+
+    async def _put(self, session: Session) -> None:
+        raise NotImplementedError
+
+    async def _touch(self, session: Session) -> None:
+        raise NotImplementedError
+
+    async def delete(self, key: str) -> None:
+        raise NotImplementedError
+
+    async def delete_for_user(self, user_id: int) -> None:
+        raise NotImplementedError
+
+
+class DatabaseSessionStore(SessionStore):
+    async def _get(self, key_hash: str, key: str) -> Session | None:
+        row = await WebSession.select().where(WebSession.key_hash == key_hash).first()
+        if row is None:
+            return None
+        return Session(
+            key=key,
+            tenant_id=row["tenant"],
+            user_id=row["user"],
+            operator_id=row["operator"],
+            created=row["created_at"].timestamp(),
+            seen=row["last_seen_at"].timestamp(),
+        )
+
+    async def _put(self, session: Session) -> None:
+        await WebSession.insert(
+            WebSession(
+                key_hash=sha256(session.key),
+                tenant=session.tenant_id,
+                user=session.user_id,
+                operator=session.operator_id,
+                created_at=datetime.fromtimestamp(session.created, UTC),
+                last_seen_at=datetime.fromtimestamp(session.seen, UTC),
+            )
+        )
+
+    async def _touch(self, session: Session) -> None:
+        await WebSession.update({WebSession.last_seen_at: datetime.fromtimestamp(session.seen, UTC)}).where(
+            WebSession.key_hash == sha256(session.key)
+        )
+
+    async def delete(self, key: str) -> None:
+        await WebSession.delete().where(WebSession.key_hash == sha256(key))
+
+    async def delete_for_user(self, user_id: int) -> None:
+        await WebSession.delete().where(WebSession.user == user_id)
+
+    async def purge_expired(self) -> int:
+        now = time.time()
+        idle_cut = datetime.fromtimestamp(now - self.idle, UTC)
+        abs_cut = datetime.fromtimestamp(now - self.absolute, UTC)
+        rows = await WebSession.delete().where(
+            (WebSession.last_seen_at < idle_cut) | (WebSession.created_at < abs_cut)
+        ).returning(WebSession.id)
+        return len(rows)
+
+
+class RedisSessionStore(SessionStore):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        from redis.asyncio import Redis
+
+        self.redis = Redis.from_url(settings.redis_url)
+
+    @staticmethod
+    def _k(key_hash: str) -> str:
+        return f"luzhi:session:{key_hash}"
+
+    async def _get(self, key_hash: str, key: str) -> Session | None:
+        raw = await self.redis.get(self._k(key_hash))
+        if raw is None:
+            return None
+        return Session(key=key, **json.loads(raw))
+
+    async def _put(self, session: Session) -> None:
+        data = asdict(session)
+        key = data.pop("key")
+        await self.redis.set(self._k(sha256(key)), json.dumps(data), ex=self.idle)
+        if session.user_id:
+            await self.redis.sadd(f"luzhi:user-sessions:{session.user_id}", sha256(key))
+
+    async def _touch(self, session: Session) -> None:
+        await self._put(session)
+
+    async def delete(self, key: str) -> None:
+        await self.redis.delete(self._k(sha256(key)))
+
+    async def delete_for_user(self, user_id: int) -> None:
+        members = await self.redis.smembers(f"luzhi:user-sessions:{user_id}")
+        if members:
+            await self.redis.delete(*[self._k(m.decode()) for m in members])
+        await self.redis.delete(f"luzhi:user-sessions:{user_id}")
+
+
+def make_store(settings: Settings) -> SessionStore:
+    return RedisSessionStore(settings) if settings.redis_url else DatabaseSessionStore(settings)

@@ -1,0 +1,72 @@
+"""create_app(settings): the one place that wires Litestar."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.types import Message, Scope
+
+from server import db
+from server.accounts.routes import ROUTES as ACCOUNT_ROUTES
+from server.accounts.sessions import make_store
+from server.audit.routes import ROUTES as AUDIT_ROUTES
+from server.platform.routes import ROUTES as PLATFORM_ROUTES
+from server.settings import ROOT, Settings
+from server.units.routes import ROUTES as UNIT_ROUTES
+from server.web.edge import EdgeMiddleware
+from server.web.errors import EXCEPTION_HANDLERS
+from server.web.routes import ROUTES as WEB_ROUTES
+from server.web.templating import template_config
+
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        b"frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    if message["type"] != "http.response.start":
+        return
+    headers = list(message.get("headers", []))
+    present = {name.lower() for name, _ in headers}
+    headers += [h for h in SECURITY_HEADERS if h[0] not in present]
+    if scope.get("scheme") == "https":
+        headers.append((b"strict-transport-security", b"max-age=31536000"))
+    if not scope["path"].startswith("/static/"):
+        # pages carry personal data: never cache them in shared caches
+        headers.append((b"cache-control", b"no-store"))
+    message["headers"] = headers
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    db.bind(db.make_engine(settings))
+    sessions = make_store(settings)
+    static = create_static_files_router(
+        path="/static", directories=[ROOT / "server" / "web" / "static"], opt={"static": True, "public": True},
+        include_in_schema=False,
+    )
+    return Litestar(
+        route_handlers=[*WEB_ROUTES, *PLATFORM_ROUTES, *ACCOUNT_ROUTES, *UNIT_ROUTES, *AUDIT_ROUTES, static],
+        middleware=[EdgeMiddleware(settings, sessions)],
+        template_config=template_config(),
+        exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[security_headers],
+        on_startup=[db.open_pool],
+        on_shutdown=[db.close_pool],
+        openapi_config=OpenAPIConfig(
+            title="Luzhi API", version="1", path="/schema", render_plugins=[JsonRenderPlugin()]
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        state=State({"settings": settings, "sessions": sessions}),
+    )

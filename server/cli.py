@@ -1,0 +1,254 @@
+"""`luzhi`: serve, migrate, demo seed, tenants, users, operators, tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import click
+
+os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
+
+from server import db  # noqa: E402
+from server.actor import Actor  # noqa: E402
+from server.settings import Settings  # noqa: E402
+from server.web.errors import LuzhiError, ValidationFailed  # noqa: E402
+
+CLI_ACTOR = Actor.system("cli")
+
+
+def _run(work: Callable[[], Awaitable[Any]]) -> Any:
+    """Bind the app engine, run the coroutine, turn domain errors into a clean exit."""
+
+    async def main() -> Any:
+        settings = Settings.from_env()
+        db.bind(db.make_engine(settings))
+        await db.open_pool()
+        try:
+            return await work()
+        finally:
+            await db.close_pool()
+
+    try:
+        return asyncio.run(main())
+    except ValidationFailed as exc:
+        for field, message in exc.errors.items():
+            click.echo(f"{field}: {message}", err=True)
+        sys.exit(2)
+    except LuzhiError as exc:
+        click.echo(exc.message, err=True)
+        sys.exit(2)
+
+
+async def _tenant(slug: str):
+    from tenants import service as tenants
+
+    ref = await tenants.resolve(slug)
+    if ref is None:
+        raise click.ClickException(f"no tenant with slug {slug!r}")
+    return ref
+
+
+@click.group()
+def main() -> None:
+    """Luzhi (履职): secrecy-work responsibility system."""
+
+
+@main.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    from server.migrate import migrate as run_migrations
+
+    asyncio.run(run_migrations(Settings.from_env()))
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--host", default=None, help="LUZHI_HOST, default 127.0.0.1")
+@click.option("--port", type=int, default=None, help="LUZHI_PORT, default 8000")
+@click.option("--workers", type=int, default=None, help="worker processes (LUZHI_WORKERS)")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the web application."""
+    import uvicorn
+
+    settings = Settings.from_env()
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@main.group()
+def demo() -> None:
+    """The demo tenant."""
+
+
+@demo.command("seed")
+def demo_seed() -> None:
+    """Provision the demo tenant (slug demo) if absent and print its accounts."""
+    from server.accounts.passwords import generate_password, policy_problem
+    from server.demo import SLUG, seed
+
+    settings = Settings.from_env()
+    stored = settings.var_dir / "demo-password"
+    password = settings.demo_password
+    if not password:
+        if stored.exists():
+            password = stored.read_text().strip()
+        else:
+            password = generate_password()
+            settings.var_dir.mkdir(parents=True, exist_ok=True)
+            stored.write_text(password)
+            stored.chmod(0o600)
+    if problem := policy_problem(password):
+        raise click.ClickException(f"LUZHI_DEMO_PASSWORD: {problem}")
+    result = _run(lambda: seed(password))
+    click.echo("demo tenant created" if result.created else "demo tenant already present (kept)")
+    click.echo(f"  sign in at http://{settings.host}:{settings.port}/t/{SLUG}/login")
+    for username, role in result.usernames.items():
+        click.echo(f"  {username:<10} {role}")
+    if result.created or not settings.demo_password:
+        click.echo(f"  password for all demo accounts: {password}")
+
+
+@main.group()
+def tenant() -> None:
+    """Create, list, suspend and resume tenants."""
+
+
+@tenant.command("create")
+@click.option("--slug", required=True)
+@click.option("--name", required=True)
+def tenant_create(slug: str, name: str) -> None:
+    from server.platform import service as platform
+
+    async def work():
+        async with db.transaction(None):
+            return await platform.create_tenant(CLI_ACTOR, {"slug": slug, "name": name})
+
+    ref = _run(work)
+    click.echo(f"created tenant {ref.slug} ({ref.name})")
+
+
+@tenant.command("list")
+def tenant_list() -> None:
+    from tenants import service as tenants
+
+    for row in _run(tenants.list_tenants):
+        click.echo(f"{row['slug']:<20} {row['status']:<10} {row['name']}")
+
+
+@tenant.command("suspend")
+@click.argument("slug")
+def tenant_suspend(slug: str) -> None:
+    _set_status(slug, "suspended")
+
+
+@tenant.command("resume")
+@click.argument("slug")
+def tenant_resume(slug: str) -> None:
+    _set_status(slug, "active")
+
+
+def _set_status(slug: str, status: str) -> None:
+    from server.platform import service as platform
+
+    async def work():
+        async with db.transaction(None):
+            return await platform.set_tenant_status(CLI_ACTOR, slug, status)
+
+    ref = _run(work)
+    click.echo(f"{ref.slug}: {ref.status}")
+
+
+@main.group()
+def user() -> None:
+    """Tenant user accounts."""
+
+
+@user.command("create")
+@click.option("--tenant", "slug", required=True)
+@click.option("--username", required=True)
+@click.option("--role", required=True, help="office_admin, district_admin, unit_officer, leader, ...")
+@click.option("--password", default=None, help="generated and printed when omitted")
+@click.option("--unit", default=None, help="unit id (UUID) for district_admin and unit_officer")
+@click.option("--person", default=None, help="person id (UUID) for leader")
+@click.option("--display-name", default="")
+def user_create(slug, username, role, password, unit, person, display_name) -> None:
+    from server.accounts import service as accounts
+
+    async def work():
+        ref = await _tenant(slug)
+        async with db.transaction(ref.id):
+            return await accounts.create_user(ref, CLI_ACTOR, {
+                "username": username, "role": role, "password": password, "scope_unit_id": unit,
+                "person_id": person, "display_name": display_name,
+            })
+
+    created, generated = _run(work)
+    click.echo(f"created {created['username']} ({created['role']})")
+    if generated:
+        click.echo(f"password: {generated}")
+
+
+@main.group()
+def operator() -> None:
+    """Platform operator accounts (the /platform console)."""
+
+
+@operator.command("create")
+@click.option("--username", required=True)
+@click.option("--password", default=None, help="generated and printed when omitted")
+def operator_create(username: str, password: str | None) -> None:
+    from server.accounts.passwords import generate_password
+    from server.platform import service as platform
+
+    chosen = password or generate_password()
+
+    async def work():
+        async with db.transaction(None):
+            await platform.create_operator(username, chosen)
+
+    _run(work)
+    click.echo(f"created operator {username}")
+    if not password:
+        click.echo(f"password: {chosen}")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--tenant", "slug", required=True)
+@click.option("--user", "username", required=True)
+@click.option("--name", default="cli")
+def token_create(slug: str, username: str, name: str) -> None:
+    """Print a new API token for USER, alone on the last line."""
+    from server.accounts import service as accounts
+
+    async def work():
+        ref = await _tenant(slug)
+        async with db.transaction(ref.id):
+            row = await accounts.user_by_username(ref, username)
+            if row is None:
+                raise click.ClickException(f"no user {username!r} in tenant {slug!r}")
+            actor = await accounts.actor_for(ref, row)
+            return await accounts.create_token(ref, actor, row["id"], {"name": name})
+
+    _info, raw = _run(work)
+    click.echo(f"token for {username} in {slug} (shown once):")
+    click.echo(raw)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Engine choice (SQLite by default, PostgreSQL by URL), table binding and transactions.
+
+Every database access of a request runs inside one transaction opened at the edge
+(see web/edge.py); on PostgreSQL that transaction carries the tenant as a
+per-transaction setting which the row-level security policies compare with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlparse
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.querystring import QueryString
+from piccolo.table import Table
+
+from server.settings import Settings
+
+_engine: Engine | None = None
+
+
+def sqlite_path(url: str) -> str:
+    # sqlite:///relative or sqlite:////absolute, as SQLAlchemy spells it
+    return url.split("sqlite:///", 1)[1]
+
+
+def make_engine(settings: Settings, *, as_owner: bool = False) -> Engine:
+    """The engine for the configured database.
+
+    On PostgreSQL the application switches to a role that owns no tables, so the
+    row-level security policies apply to it; migrations run as the owner.
+    """
+    if settings.is_postgres:
+        config: dict = {"dsn": settings.database_url.replace("postgresql://", "postgres://", 1)}
+        config["database"] = urlparse(settings.database_url).path.lstrip("/")
+        if not as_owner:
+            config["server_settings"] = {"role": settings.db_app_role}
+        return PostgresEngine(config=config, extensions=())
+    path = sqlite_path(settings.database_url)
+    return SQLiteEngine(path=path, timeout=30)
+
+
+def all_tables() -> list[type[Table]]:
+    from server.piccolo_conf import APP_REGISTRY
+
+    return [t for app in APP_REGISTRY.app_configs.values() for t in app.table_classes]
+
+
+def bind(engine: Engine) -> None:
+    """Point every table at this engine (instead of Piccolo's global lookup)."""
+    global _engine
+    _engine = engine
+    for table in all_tables():
+        table._meta.db = engine
+
+
+def engine() -> Engine:
+    if _engine is None:
+        raise RuntimeError("database engine not bound; call server.db.bind() first")
+    return _engine
+
+
+def is_postgres() -> bool:
+    return isinstance(engine(), PostgresEngine)
+
+
+async def open_pool() -> None:
+    if isinstance(_engine, PostgresEngine) and _engine.pool is None:
+        await _engine.start_connection_pool(min_size=1, max_size=10)
+
+
+async def close_pool() -> None:
+    if isinstance(_engine, PostgresEngine) and _engine.pool is not None:
+        await _engine.close_connection_pool()
+
+
+async def ping() -> None:
+    await engine().run_querystring(QueryString("SELECT 1"))
+
+
+class Transaction:
+    """A transaction whose end (commit or rollback) the caller decides."""
+
+    def __init__(self, tenant_id: int | None, write: bool) -> None:
+        self.tenant_id = tenant_id
+        self.write = write
+        self._tx = None
+
+    async def begin(self) -> None:
+        eng = engine()
+        if isinstance(eng, SQLiteEngine):
+            # IMMEDIATE takes the write lock up front: a deferred transaction that
+            # later writes can fail with SQLITE_BUSY instead of waiting.
+            kind = TransactionType.immediate if self.write else TransactionType.deferred
+            self._tx = eng.transaction(transaction_type=kind)
+            await self._tx.__aenter__()
+        else:
+            self._tx = eng.transaction()
+            await self._tx.__aenter__()
+            await set_tenant(self.tenant_id)
+
+    async def end(self, commit: bool) -> None:
+        tx, self._tx = self._tx, None
+        if tx is None:
+            return
+        if commit:
+            await tx.__aexit__(None, None, None)
+        else:
+            await tx.rollback()
+            await tx.__aexit__(None, None, None)
+
+
+async def set_tenant(tenant_id: int | None) -> None:
+    """Tell the row-level security policies which tenant this transaction serves."""
+    tx = engine().current_transaction.get()
+    if tx is None or not is_postgres():
+        return
+    await tx.connection.execute(
+        "select set_config('luzhi.tenant', $1, true)", "" if tenant_id is None else str(tenant_id)
+    )
+
+
+@asynccontextmanager
+async def transaction(tenant_id: int | None, *, write: bool = True) -> AsyncIterator[None]:
+    """A transaction of its own, for work outside a request (CLI, scheduler, tests)."""
+    tx = Transaction(tenant_id, write)
+    await tx.begin()
+    try:
+        yield
+    except BaseException:
+        await tx.end(commit=False)
+        raise
+    await tx.end(commit=True)
+
+
+@asynccontextmanager
+async def atomic() -> AsyncIterator[None]:
+    """All-or-nothing for a multi-table write: a savepoint inside the request's
+    transaction, so a failure leaves nothing behind even when the caller goes on."""
+    tx = engine().current_transaction.get()
+    if tx is None:
+        raise RuntimeError("atomic() needs an open transaction")
+    savepoint = await tx.savepoint()
+    try:
+        yield
+    except BaseException:
+        await savepoint.rollback_to()
+        raise
+    await savepoint.release()

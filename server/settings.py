@@ -1,0 +1,86 @@
+"""LUZHI_* environment variables -> one typed Settings object."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str | None, default: bool | None) -> bool | None:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    var_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    secret_key: str = ""
+    redis_url: str | None = None
+    demo_password: str | None = None
+    # None means "secure when the request came over https".
+    cookie_secure: bool | None = None
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    login_lock_minutes: int = 15
+    max_body_bytes: int = 10_000_000
+    default_locale: str = "zh_CN"
+    db_app_role: str = "luzhi_app"
+    scheduler: bool = True
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        var_dir = Path(env.get("LUZHI_VAR_DIR") or ROOT / "var").resolve()
+        url = env.get("LUZHI_DATABASE_URL") or f"sqlite:///{var_dir / 'luzhi.sqlite3'}"
+        return cls(
+            database_url=url,
+            var_dir=var_dir,
+            host=env.get("LUZHI_HOST", "127.0.0.1"),
+            port=int(env.get("LUZHI_PORT", "8000")),
+            workers=int(env.get("LUZHI_WORKERS", "1")),
+            secret_key=env.get("LUZHI_SECRET_KEY") or _stored_secret(var_dir),
+            redis_url=env.get("LUZHI_REDIS_URL") or None,
+            demo_password=env.get("LUZHI_DEMO_PASSWORD") or None,
+            cookie_secure=_bool(env.get("LUZHI_COOKIE_SECURE"), None),
+            session_idle_minutes=int(env.get("LUZHI_SESSION_IDLE_MINUTES", "30")),
+            session_absolute_hours=int(env.get("LUZHI_SESSION_ABSOLUTE_HOURS", "12")),
+            login_max_failures=int(env.get("LUZHI_LOGIN_MAX_FAILURES", "5")),
+            login_window_minutes=int(env.get("LUZHI_LOGIN_WINDOW_MINUTES", "15")),
+            login_lock_minutes=int(env.get("LUZHI_LOGIN_LOCK_MINUTES", "15")),
+            max_body_bytes=int(env.get("LUZHI_MAX_BODY_BYTES", "10000000")),
+            default_locale=env.get("LUZHI_DEFAULT_LOCALE", "zh_CN"),
+            db_app_role=env.get("LUZHI_DB_APP_ROLE", "luzhi_app"),
+            scheduler=bool(_bool(env.get("LUZHI_SCHEDULER"), True)),
+        )
+
+
+def _stored_secret(var_dir: Path) -> str:
+    """A secret generated once per installation, shared by every worker process."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker won the race
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret)
+    return secret

@@ -1,0 +1,702 @@
+"""The unit tree and the people in post: registry every duty and score hangs on."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from piccolo.query.functions.aggregate import Count
+
+from server import db
+from server.accounts import roles
+from server.actor import Actor
+from server.audit import service as audit
+from server.units.tables import Person, Post, Unit
+from server.web.errors import Conflict, NotFound
+from server.web.i18n import _, _l
+from server.web.pagination import Page
+from server.web.validation import Checker
+from tenants.service import TenantRef, get_owned
+
+KINDS = {
+    "district": _l("District"),
+    "municipal": _l("Municipal unit"),
+    "district_unit": _l("District-level unit"),
+    "subunit": _l("Subordinate unit"),
+    "other": _l("Other"),
+}
+POSITIONS = {
+    "principal": _l("Principal"),
+    "secrecy_lead": _l("Leader in charge of secrecy work"),
+    "business_lead": _l("Leader in charge of business lines"),
+    "member": _l("Other leadership member"),
+    "secrecy_officer": _l("Secrecy officer"),
+    "staff": _l("Staff member"),
+}
+LEADER_POSITIONS = ("principal", "secrecy_lead", "business_lead", "member")
+POSITION_RANK = {code: rank for rank, code in enumerate(POSITIONS)}
+LEVELS = {
+    "core": _l("Core"),
+    "important": _l("Important"),
+    "general": _l("General"),
+    "none": _l("Not classified"),
+}
+GAPS = {
+    "no_principal": _l("No principal"),
+    "no_secrecy_lead": _l("No leader in charge of secrecy work"),
+}
+UNIT_LABELS = {
+    "name": _l("Name"),
+    "kind": _l("Kind"),
+    "parent_id": _l("Parent unit"),
+    "code": _l("Code"),
+    "sort_order": _l("Sort order"),
+    "note": _l("Note"),
+}
+PERSON_LABELS = {
+    "name": _l("Name"),
+    "unit_id": _l("Unit"),
+    "position": _l("Position"),
+    "title": _l("Title"),
+    "classified_level": _l("Classified level"),
+    "military_transfer": _l("Military-transfer cadre"),
+    "email": _l("Email"),
+    "mobile": _l("Mobile"),
+    "start_date": _l("Start date"),
+    "end_date": _l("End date"),
+    "effective_date": _l("Effective date"),
+    "post_id": _l("Post"),
+    "note": _l("Note"),
+}
+
+
+def today(tenant: TenantRef) -> date:
+    return datetime.now(ZoneInfo(tenant.timezone)).date()
+
+
+def _path_segment(unit_id: int) -> str:
+    # zero-padded so that ordering by path lists the tree depth-first
+    return f"{unit_id:08d}/"
+
+
+def _current(on: date):
+    return (Post.start_date <= on) & (Post.end_date.is_null() | (Post.end_date >= on))
+
+
+def _in_scope(actor: Actor, path: str) -> bool:
+    return actor.scope_path is None or path.startswith(actor.scope_path)
+
+
+def _unit_scope(actor: Actor) -> list:
+    return [Unit.path.like(actor.scope_path + "%")] if actor.scope_path else []
+
+
+# ---------------------------------------------------------------- units
+
+
+async def _unit_row(tenant: TenantRef, actor: Actor, unit_id: Any) -> dict:
+    row = await get_owned(Unit, tenant, unit_id)
+    if not _in_scope(actor, row["path"]):
+        raise NotFound()
+    return row
+
+
+async def _leadership(tenant: TenantRef, unit_ids: list[int]) -> dict[int, dict]:
+    """Per unit: principal and secrecy lead names, leader and people counts."""
+    summary = {
+        uid: {"principal": [], "secrecy_lead": [], "leaders": 0, "people": 0, "secrecy_officer": []}
+        for uid in unit_ids
+    }
+    if not unit_ids:
+        return summary
+    on = today(tenant)
+    rows = await Post.select(
+        Post.unit,
+        Post.position,
+        Post.person.name.as_alias("person_name"),
+        Post.person.uuid.as_alias("person_uuid"),
+    ).where(
+        Post.tenant == tenant.id,
+        Post.unit.is_in(unit_ids),
+        _current(on),
+        Post.position.is_in(["principal", "secrecy_lead", "secrecy_officer"]),
+    )
+    for row in rows:
+        summary[row["unit"]][row["position"]].append({"name": row["person_name"], "id": str(row["person_uuid"])})
+    counts = (
+        await Post.select(Post.unit, Post.position, Count(alias="n"))
+        .where(Post.tenant == tenant.id, Post.unit.is_in(unit_ids), _current(on))
+        .group_by(Post.unit, Post.position)
+    )
+    for row in counts:
+        entry = summary[row["unit"]]
+        entry["people"] += row["n"]
+        if row["position"] in LEADER_POSITIONS:
+            entry["leaders"] += row["n"]
+    for entry in summary.values():
+        entry["gaps"] = [code for code, key in (("no_principal", "principal"), ("no_secrecy_lead", "secrecy_lead"))
+                         if not entry[key]]
+    return summary
+
+
+def _gap_filter(tenant: TenantRef, gap: str) -> list:
+    position = {"no_principal": "principal", "no_secrecy_lead": "secrecy_lead"}.get(gap)
+    if not position:
+        return []
+    holders = Post.select(Post.unit).where(
+        Post.tenant == tenant.id, Post.position == position, _current(today(tenant))
+    )
+    return [Unit.id.not_in(holders)]
+
+
+async def list_units(
+    tenant: TenantRef,
+    actor: Actor,
+    *,
+    q: str = "",
+    kind: str = "",
+    within: str = "",
+    gap: str = "",
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    where = [Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *_unit_scope(actor)]
+    if q:
+        where.append(Unit.name.ilike(f"%{q}%") | Unit.code.ilike(f"%{q}%"))
+    if kind in KINDS:
+        where.append(Unit.kind == kind)
+    if within:
+        root = await _unit_row(tenant, actor, within)
+        where.append(Unit.path.like(root["path"] + "%"))
+    where += _gap_filter(tenant, gap)
+    total = await Unit.count().where(*where)
+    rows = (
+        await Unit.select(Unit.id, Unit.uuid, Unit.name, Unit.kind, Unit.code, Unit.depth, Unit.path, Unit.parent)
+        .where(*where)
+        .order_by(Unit.path)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    summary = await _leadership(tenant, [r["id"] for r in rows])
+    top_ids = sorted({int(r["path"].split("/")[0]) for r in rows if r["depth"] > 0})
+    tops = {}
+    if top_ids:
+        tops = {r["id"]: r["name"] for r in await Unit.select(Unit.id, Unit.name).where(Unit.id.is_in(top_ids))}
+    items = [
+        {
+            **_unit_public(row),
+            "top_name": tops.get(int(row["path"].split("/")[0]), "") if row["depth"] > 0 else "",
+            **summary[row["id"]],
+        }
+        for row in rows
+    ]
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def _unit_public(row: dict) -> dict:
+    return {
+        "id": str(row["uuid"]),
+        "name": row["name"],
+        "kind": row["kind"],
+        "code": row.get("code") or "",
+        "depth": row["depth"],
+    }
+
+
+async def unit_detail(tenant: TenantRef, actor: Actor, unit_id: Any) -> dict:
+    row = await _unit_row(tenant, actor, unit_id)
+    ancestor_ids = [int(seg) for seg in row["path"].split("/")[:-2] if seg]
+    ancestors = []
+    if ancestor_ids:
+        found = {
+            r["id"]: r
+            for r in await Unit.select(Unit.id, Unit.uuid, Unit.name, Unit.path).where(
+                Unit.tenant == tenant.id, Unit.id.is_in(ancestor_ids)
+            )
+        }
+        ancestors = [
+            {"id": str(found[i]["uuid"]), "name": found[i]["name"], "visible": _in_scope(actor, found[i]["path"])}
+            for i in ancestor_ids
+            if i in found
+        ]
+    children = (
+        await Unit.select(Unit.id, Unit.uuid, Unit.name, Unit.kind, Unit.code, Unit.depth)
+        .where(Unit.tenant == tenant.id, Unit.parent == row["id"], Unit.deleted_at.is_null())
+        .order_by(Unit.sort_order)
+        .order_by(Unit.name)
+    )
+    summary = await _leadership(tenant, [row["id"]] + [c["id"] for c in children])
+    people = await _posts_where(tenant, [Post.unit == row["id"], _current(today(tenant))])
+    people.sort(key=lambda p: (POSITION_RANK.get(p["position"], 99), p["person_name"]))
+    return {
+        **_unit_public(row),
+        "note": row["note"],
+        "sort_order": row["sort_order"],
+        "parent_id": ancestors[-1]["id"] if ancestors else None,
+        "ancestors": ancestors,
+        "children": [{**_unit_public(c), **summary[c["id"]]} for c in children],
+        "people": people,
+        **summary[row["id"]],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def _check_unit(check: Checker, *, partial: bool) -> dict:
+    values: dict[str, Any] = {}
+    if not partial or check.present("name"):
+        values["name"] = check.text("name", required=True, max_len=200)
+    if not partial or check.present("kind"):
+        values["kind"] = check.choice("kind", KINDS)
+    if not partial or check.present("code"):
+        values["code"] = check.text("code", max_len=50) or None
+    if not partial or check.present("sort_order"):
+        values["sort_order"] = check.integer("sort_order", minimum=-100000, maximum=100000)
+    if not partial or check.present("note"):
+        values["note"] = check.text("note", max_len=2000)
+    return values
+
+
+async def _check_parent(tenant: TenantRef, actor: Actor, check: Checker) -> dict | None:
+    parent_uuid = check.uuid("parent_id")
+    if parent_uuid is None:
+        if actor.scope_path is not None and "parent_id" not in check.errors:
+            check.fail("parent_id", _("%(field)s is required.", field=check.label("parent_id")))
+        return None
+    try:
+        return await _unit_row(tenant, actor, parent_uuid)
+    except NotFound:
+        check.fail("parent_id", _("%(field)s: no such unit.", field=check.label("parent_id")))
+        return None
+
+
+async def _check_code_free(tenant: TenantRef, check: Checker, code: str | None, exclude_id: int | None = None):
+    if not code:
+        return
+    query = Unit.exists().where(Unit.tenant == tenant.id, Unit.code == code)
+    if exclude_id is not None:
+        query = query.where(Unit.id != exclude_id)
+    if await query:
+        check.fail("code", _("%(field)s is already used by another unit.", field=check.label("code")))
+
+
+async def create_unit(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
+    check = Checker(data, UNIT_LABELS)
+    values = _check_unit(check, partial=False)
+    parent = await _check_parent(tenant, actor, check)
+    await _check_code_free(tenant, check, values.get("code"))
+    check.done()
+    async with db.atomic():
+        unit = Unit(tenant=tenant.id, parent=parent["id"] if parent else None, **values)
+        await unit.save()
+        path = (parent["path"] if parent else "") + _path_segment(unit.id)
+        depth = parent["depth"] + 1 if parent else 0
+        await Unit.update({Unit.path: path, Unit.depth: depth}).where(Unit.id == unit.id)
+        await audit.record(tenant.id, actor, "unit.create", "unit", unit.uuid, detail={"name": values["name"]})
+    return await unit_detail(tenant, actor, unit.uuid)
+
+
+async def update_unit(tenant: TenantRef, actor: Actor, unit_id: Any, data: dict[str, Any]) -> dict:
+    row = await _unit_row(tenant, actor, unit_id)
+    check = Checker(data, UNIT_LABELS)
+    values = _check_unit(check, partial=True)
+    new_parent: dict | None = None
+    moving = check.present("parent_id") and await _parent_changes(row, actor, check)
+    if moving:
+        new_parent = await _check_parent(tenant, actor, check)
+        if new_parent and new_parent["path"].startswith(row["path"]):
+            check.fail("parent_id", _("A unit cannot be moved under itself or its own sub-units."))
+        if row["path"] == actor.scope_path:
+            check.fail("parent_id", _("You cannot move the unit your account is scoped to."))
+    if "code" in values:
+        await _check_code_free(tenant, check, values["code"], exclude_id=row["id"])
+    check.done()
+    async with db.atomic():
+        values["updated_at"] = datetime.now(UTC)
+        await Unit.update(values).where(Unit.id == row["id"])
+        if moving:
+            await _move_subtree(tenant, row, new_parent)
+        changed = sorted(k for k in values if k != "updated_at") + (["parent_id"] if moving else [])
+        await audit.record(tenant.id, actor, "unit.update", "unit", row["uuid"], detail={"fields": changed})
+    return await unit_detail(tenant, actor, row["uuid"])
+
+
+async def _parent_changes(row: dict, actor: Actor, check: Checker) -> bool:
+    """Edit forms always send the parent: only a different one is a move."""
+    requested = check.uuid("parent_id")
+    if requested is None and row["path"] == actor.scope_path:
+        return False  # the scope's root: its parent lies outside the form's choices
+    current = None
+    if row["parent"] is not None:
+        current = (await Unit.select(Unit.uuid).where(Unit.id == row["parent"]).first())["uuid"]
+    return requested != current
+
+
+async def _move_subtree(tenant: TenantRef, row: dict, parent: dict | None) -> None:
+    old_prefix = row["path"]
+    new_prefix = (parent["path"] if parent else "") + _path_segment(row["id"])
+    delta = (parent["depth"] + 1 if parent else 0) - row["depth"]
+    await Unit.update({Unit.parent: parent["id"] if parent else None}).where(Unit.id == row["id"])
+    await Unit.raw(
+        "UPDATE units SET path = {} || substr(path, {}), depth = depth + {} WHERE tenant = {} AND path LIKE {}",
+        new_prefix,
+        len(old_prefix) + 1,
+        delta,
+        tenant.id,
+        old_prefix + "%",
+    )
+
+
+async def delete_unit(tenant: TenantRef, actor: Actor, unit_id: Any) -> None:
+    row = await _unit_row(tenant, actor, unit_id)
+    if row["path"] == actor.scope_path:
+        raise Conflict(_("You cannot delete the unit your account is scoped to."))
+    if await Unit.exists().where(Unit.tenant == tenant.id, Unit.parent == row["id"], Unit.deleted_at.is_null()):
+        raise Conflict(_("This unit still has sub-units; move or delete them first."))
+    if await Post.exists().where(Post.tenant == tenant.id, Post.unit == row["id"], _current(today(tenant))):
+        raise Conflict(_("People still hold posts in this unit; end their posts first."))
+    async with db.atomic():
+        await Unit.update({Unit.deleted_at: datetime.now(UTC)}).where(Unit.id == row["id"])
+        await audit.record(tenant.id, actor, "unit.delete", "unit", row["uuid"], detail={"name": row["name"]})
+
+
+async def unit_choices(tenant: TenantRef, actor: Actor) -> list[dict]:
+    """Every unit the actor may pick (form selects), in tree order."""
+    rows = (
+        await Unit.select(Unit.uuid, Unit.name, Unit.depth)
+        .where(Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *_unit_scope(actor))
+        .order_by(Unit.path)
+    )
+    return [{"id": str(r["uuid"]), "name": r["name"], "depth": r["depth"]} for r in rows]
+
+
+async def unit_path(tenant: TenantRef, unit_pk: int) -> str | None:
+    row = await Unit.select(Unit.path).where(Unit.tenant == tenant.id, Unit.id == unit_pk).first()
+    return row["path"] if row else None
+
+
+async def unit_pk(tenant: TenantRef, actor: Actor, unit_id: Any) -> int:
+    return (await _unit_row(tenant, actor, unit_id))["id"]
+
+
+async def registry_summary(tenant: TenantRef, actor: Actor) -> dict:
+    """Counts for the dashboard: units, gaps in leadership, people by kind."""
+    scope = _unit_scope(actor)
+    base = [Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *scope]
+    units = await Unit.count().where(*base)
+    gaps = {code: await Unit.count().where(*base, *_gap_filter(tenant, code)) for code in GAPS}
+    post_scope = [Post.unit.path.like(actor.scope_path + "%")] if actor.scope_path else []
+    on = today(tenant)
+    current = [Post.tenant == tenant.id, _current(on), *post_scope]
+    leaders = await Post.count().where(*current, Post.position.is_in(list(LEADER_POSITIONS)))
+    classified = await Post.count().where(*current, Post.person.classified_level != "none")
+    military = await Post.count().where(*current, Post.person.military_transfer.eq(True))
+    return {"units": units, "gaps": gaps, "leaders": leaders, "classified": classified, "military": military}
+
+
+# ---------------------------------------------------------------- people
+
+_POST_COLUMNS = (
+    Post.id,
+    Post.uuid,
+    Post.position,
+    Post.title,
+    Post.start_date,
+    Post.end_date,
+    Post.person.id.as_alias("person_pk"),
+    Post.person.uuid.as_alias("person_uuid"),
+    Post.person.name.as_alias("person_name"),
+    Post.person.classified_level.as_alias("classified_level"),
+    Post.person.military_transfer.as_alias("military_transfer"),
+    Post.person.mobile.as_alias("mobile"),
+    Post.person.email.as_alias("email"),
+    Post.unit.uuid.as_alias("unit_uuid"),
+    Post.unit.name.as_alias("unit_name"),
+)
+
+
+def _post_public(row: dict) -> dict:
+    return {
+        "id": str(row["uuid"]),
+        "position": row["position"],
+        "title": row["title"],
+        "start_date": row["start_date"],
+        "end_date": row["end_date"],
+        "person_id": str(row["person_uuid"]),
+        "person_name": row["person_name"],
+        "classified_level": row["classified_level"],
+        "military_transfer": bool(row["military_transfer"]),
+        "mobile": row["mobile"],
+        "email": row["email"],
+        "unit_id": str(row["unit_uuid"]),
+        "unit_name": row["unit_name"],
+    }
+
+
+async def _posts_where(tenant: TenantRef, where: list, *, limit: int | None = None, offset: int = 0) -> list[dict]:
+    query = Post.select(*_POST_COLUMNS).where(Post.tenant == tenant.id, Post.person.deleted_at.is_null(), *where)
+    if limit is not None:
+        query = query.order_by(Post.unit.path).order_by(Post.person.name).limit(limit).offset(offset)
+    return [_post_public(r) for r in await query]
+
+
+async def list_people(
+    tenant: TenantRef,
+    actor: Actor,
+    *,
+    q: str = "",
+    unit: str = "",
+    position: str = "",
+    level: str = "",
+    military: str = "",
+    status: str = "current",
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    """People in post (one row per post); status=former lists posts that have ended."""
+    on = today(tenant)
+    where: list = [Post.person.deleted_at.is_null()]
+    if actor.scope_path:
+        where.append(Post.unit.path.like(actor.scope_path + "%"))
+    where.append(Post.end_date < on if status == "former" else _current(on))
+    if q:
+        where.append(
+            Post.person.name.ilike(f"%{q}%") | Post.person.mobile.ilike(f"%{q}%") | Post.person.email.ilike(f"%{q}%")
+        )
+    if unit:
+        root = await _unit_row(tenant, actor, unit)
+        where.append(Post.unit.path.like(root["path"] + "%"))
+    if position in POSITIONS:
+        where.append(Post.position == position)
+    elif position == "leaders":
+        where.append(Post.position.is_in(list(LEADER_POSITIONS)))
+    if level in LEVELS:
+        where.append(Post.person.classified_level == level)
+    elif level == "classified":
+        where.append(Post.person.classified_level != "none")
+    if military in {"1", "true", "yes"}:
+        where.append(Post.person.military_transfer.eq(True))
+    total = await Post.count().where(Post.tenant == tenant.id, *where)
+    items = await _posts_where(tenant, where, limit=per_page, offset=(page - 1) * per_page)
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+async def _person_row(tenant: TenantRef, actor: Actor, person_id: Any) -> dict:
+    row = await get_owned(Person, tenant, person_id)
+    if actor.role == roles.LEADER:
+        if row["id"] != actor.person_id:
+            raise NotFound()
+    elif actor.scope_path is not None:
+        visible = await Post.exists().where(
+            Post.tenant == tenant.id, Post.person == row["id"], Post.unit.path.like(actor.scope_path + "%")
+        )
+        if not visible:
+            raise NotFound()
+    return row
+
+
+async def person_detail(tenant: TenantRef, actor: Actor, person_id: Any) -> dict:
+    row = await _person_row(tenant, actor, person_id)
+    posts = await _posts_where(tenant, [Post.person == row["id"]])
+    on = today(tenant)
+    for post in posts:
+        post["current"] = post["start_date"] <= on and (post["end_date"] is None or post["end_date"] >= on)
+    posts.sort(key=lambda p: (not p["current"], -p["start_date"].toordinal()))
+    return {
+        "id": str(row["uuid"]),
+        "name": row["name"],
+        "email": row["email"],
+        "mobile": row["mobile"],
+        "classified_level": row["classified_level"],
+        "military_transfer": bool(row["military_transfer"]),
+        "note": row["note"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "posts": posts,
+        "current_posts": [p for p in posts if p["current"]],
+    }
+
+
+def _check_identity(check: Checker, *, partial: bool) -> dict:
+    values: dict[str, Any] = {}
+    if not partial or check.present("name"):
+        values["name"] = check.text("name", required=True, max_len=100)
+    if not partial or check.present("email"):
+        values["email"] = check.email("email")
+    if not partial or check.present("mobile"):
+        values["mobile"] = check.mobile("mobile")
+    if not partial or check.present("classified_level"):
+        values["classified_level"] = check.choice("classified_level", LEVELS, required=False, default="none")
+    if not partial or check.present("military_transfer"):
+        values["military_transfer"] = check.boolean("military_transfer")
+    if not partial or check.present("note"):
+        values["note"] = check.text("note", max_len=2000)
+    return values
+
+
+async def _check_post_unit(tenant: TenantRef, actor: Actor, check: Checker, *, required: bool) -> dict | None:
+    unit_uuid = check.uuid("unit_id", required=required)
+    if unit_uuid is None:
+        return None
+    try:
+        return await _unit_row(tenant, actor, unit_uuid)
+    except NotFound:
+        check.fail("unit_id", _("%(field)s: no such unit.", field=check.label("unit_id")))
+        return None
+
+
+def _check_dates(check: Checker, start: date | None, end: date | None, end_field: str = "end_date") -> None:
+    if start and end and end < start:
+        check.fail(end_field, _("The end date cannot be before the start date."))
+
+
+async def create_person(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
+    check = Checker(data, PERSON_LABELS)
+    values = _check_identity(check, partial=False)
+    unit = await _check_post_unit(tenant, actor, check, required=True)
+    position = check.choice("position", POSITIONS)
+    title = check.text("title", max_len=100)
+    start = check.date("start_date") or today(tenant)
+    end = check.date("end_date")
+    _check_dates(check, start, end)
+    check.done()
+    async with db.atomic():
+        person = Person(tenant=tenant.id, **values)
+        await person.save()
+        post = Post(
+            tenant=tenant.id, person=person.id, unit=unit["id"], position=position, title=title,
+            start_date=start, end_date=end,
+        )
+        await post.save()
+        await audit.record(
+            tenant.id, actor, "person.create", "person", person.uuid,
+            detail={"unit": str(unit["uuid"]), "position": position},
+        )
+    return await person_detail(tenant, actor, person.uuid)
+
+
+async def update_person(tenant: TenantRef, actor: Actor, person_id: Any, data: dict[str, Any]) -> dict:
+    """Identity fields change in place; a change of unit, position or title ends the
+    current post the day before the effective date and opens a new one."""
+    row = await _person_row(tenant, actor, person_id)
+    check = Checker(data, PERSON_LABELS)
+    values = _check_identity(check, partial=True)
+    post_change = any(check.present(f) for f in ("unit_id", "position", "title"))
+    current: dict | None = None
+    new_post: dict[str, Any] = {}
+    if post_change:
+        on = today(tenant)
+        effective = check.date("effective_date") or on
+        current = await _post_to_change(tenant, row, check, on)
+        unit = await _check_post_unit(tenant, actor, check, required=False) if check.present("unit_id") else None
+        if current is not None:
+            new_post = {
+                "unit": unit["id"] if unit else current["unit"],
+                "position": check.choice("position", POSITIONS) if check.present("position") else current["position"],
+                "title": check.text("title", max_len=100) if check.present("title") else current["title"],
+                "start_date": effective,
+            }
+            if effective <= current["start_date"]:
+                check.fail("effective_date", _("The change must take effect after the current post began."))
+    check.done()
+    async with db.atomic():
+        if values:
+            values["updated_at"] = datetime.now(UTC)
+            await Person.update(values).where(Person.id == row["id"])
+        if current is not None and new_post:
+            await Post.update({Post.end_date: new_post["start_date"] - timedelta(days=1)}).where(
+                Post.id == current["id"]
+            )
+            await Post(tenant=tenant.id, person=row["id"], **new_post).save()
+        await audit.record(
+            tenant.id, actor, "person.update", "person", row["uuid"],
+            detail={"fields": sorted(k for k in values if k != "updated_at"), "post_changed": bool(new_post)},
+        )
+    return await person_detail(tenant, actor, row["uuid"])
+
+
+async def _post_to_change(tenant: TenantRef, person: dict, check: Checker, on: date) -> dict | None:
+    posts = await Post.select().where(Post.tenant == tenant.id, Post.person == person["id"], _current(on))
+    post_uuid = check.uuid("post_id")
+    if post_uuid is not None:
+        chosen = [p for p in posts if p["uuid"] == post_uuid]
+        if not chosen:
+            check.fail("post_id", _("%(field)s: no such current post.", field=check.label("post_id")))
+            return None
+        return chosen[0]
+    if len(posts) == 1:
+        return posts[0]
+    if not posts:
+        check.fail("unit_id", _("This person holds no current post; add a post instead."))
+    else:
+        check.fail("post_id", _("This person holds several posts; say which one changes."))
+    return None
+
+
+async def add_post(tenant: TenantRef, actor: Actor, person_id: Any, data: dict[str, Any]) -> dict:
+    row = await _person_row(tenant, actor, person_id)
+    check = Checker(data, PERSON_LABELS)
+    unit = await _check_post_unit(tenant, actor, check, required=True)
+    position = check.choice("position", POSITIONS)
+    title = check.text("title", max_len=100)
+    start = check.date("start_date") or today(tenant)
+    end = check.date("end_date")
+    _check_dates(check, start, end)
+    check.done()
+    async with db.atomic():
+        post = Post(
+            tenant=tenant.id, person=row["id"], unit=unit["id"], position=position, title=title,
+            start_date=start, end_date=end,
+        )
+        await post.save()
+        await audit.record(tenant.id, actor, "post.create", "post", post.uuid, detail={"person": str(row["uuid"])})
+    return await person_detail(tenant, actor, row["uuid"])
+
+
+async def end_post(tenant: TenantRef, actor: Actor, person_id: Any, post_id: Any, data: dict[str, Any]) -> dict:
+    row = await _person_row(tenant, actor, person_id)
+    post = await get_owned(Post, tenant, post_id)
+    if post["person"] != row["id"]:
+        raise NotFound()
+    unit_path_ = await unit_path(tenant, post["unit"])
+    if unit_path_ is None or not _in_scope(actor, unit_path_):
+        raise NotFound()
+    check = Checker(data, PERSON_LABELS)
+    end = check.date("end_date") or today(tenant)
+    _check_dates(check, post["start_date"], end)
+    if post["end_date"] is not None and post["end_date"] < today(tenant):
+        check.fail("end_date", _("This post has already ended."))
+    check.done()
+    async with db.atomic():
+        await Post.update({Post.end_date: end}).where(Post.id == post["id"])
+        await audit.record(tenant.id, actor, "post.end", "post", post["uuid"], detail={"end_date": end.isoformat()})
+    return await person_detail(tenant, actor, row["uuid"])
+
+
+async def delete_person(tenant: TenantRef, actor: Actor, person_id: Any) -> None:
+    """Archive: the person disappears from lists, their ended posts stay as history."""
+    row = await _person_row(tenant, actor, person_id)
+    on = today(tenant)
+    async with db.atomic():
+        await Post.update({Post.end_date: on}).where(
+            Post.tenant == tenant.id, Post.person == row["id"], Post.end_date.is_null() | (Post.end_date > on)
+        )
+        await Person.update({Person.deleted_at: datetime.now(UTC)}).where(Person.id == row["id"])
+        await audit.record(tenant.id, actor, "person.delete", "person", row["uuid"], detail={"name": row["name"]})
+
+
+async def own_person(tenant: TenantRef, actor: Actor) -> dict | None:
+    """The actor's own person record (leaders), or None when the account has none."""
+    if not actor.person_id:
+        return None
+    row = await Person.select(Person.uuid).where(
+        Person.tenant == tenant.id, Person.id == actor.person_id, Person.deleted_at.is_null()
+    ).first()
+    return await person_detail(tenant, actor, row["uuid"]) if row else None
+
+
+async def person_pk(tenant: TenantRef, actor: Actor, person_id: Any) -> int:
+    return (await _person_row(tenant, actor, person_id))["id"]
+
+

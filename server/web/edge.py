@@ -1,0 +1,307 @@
+"""The edge of every request: session, language, tenant from the URL, identity,
+CSRF, and the request's one transaction.
+
+Litestar places an exception handler between this middleware and the handler, so
+the handler's failures arrive here as responses: a status of 400 or more rolls the
+transaction back. The last body chunk is held until the commit, so a client never
+sees a response before its change is durable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qsl, quote
+
+from litestar.enums import ScopeType
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from server import db
+from server.accounts import service as accounts
+from server.accounts.sessions import COOKIE as SESSION_COOKIE
+from server.accounts.sessions import Session, SessionStore
+from server.actor import Actor
+from server.audit import service as audit
+from server.settings import Settings
+from server.web import i18n
+from server.web.errors import Forbidden, LuzhiError, NotFound, TenantSuspended
+from server.web.i18n import _
+from tenants import service as tenants
+from tenants.service import TenantRef
+from tenants.tables import Operator
+
+log = logging.getLogger("luzhi.edge")
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+ANON_COOKIE = "luzhi_anon"
+LANG_COOKIE = "luzhi_lang"
+CSRF_FIELD = "_csrf"
+CSRF_HEADER = "x-csrf-token"
+
+
+class SignInRequired(LuzhiError):
+    status_code = 401
+
+    def __init__(self, login_url: str) -> None:
+        super().__init__(_("Please sign in to continue."))
+        self.login_url = login_url
+
+
+AfterHook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Edge:
+    """What the edge learnt about this request; handlers read it as request.state.edge."""
+
+    settings: Settings
+    sessions: SessionStore
+    client: str
+    agent: str
+    secure: bool
+    tenant: TenantRef | None = None
+    actor: Actor | None = None
+    session: Session | None = None
+    anon_key: str | None = None
+    csrf_token: str = ""
+    # session changes applied to the response's cookies
+    new_session: str | None = None
+    clear_session: bool = False
+    set_lang: str | None = None
+    # writes that must persist whatever the outcome (refusal audits, throttling),
+    # run after the request's transaction in one of their own
+    after: list[AfterHook] = field(default_factory=list)
+
+    def login(self, session: Session) -> None:
+        self.new_session = session.key
+
+    def logout(self) -> None:
+        self.clear_session = True
+
+
+def _cookies(scope: Scope) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:  # a malformed cookie header is ignored, not fatal
+                continue
+    return {k: m.value for k, m in jar.items()}
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def csrf_token_for(secret: str, key: str) -> str:
+    return hmac.new(secret.encode(), f"csrf:{key}".encode(), hashlib.sha256).hexdigest()
+
+
+def _cookie_header(name: str, value: str, *, secure: bool, max_age: int | None = None, http_only=True) -> tuple:
+    parts = [f"{name}={value}", "Path=/", "SameSite=Lax"]
+    if http_only:
+        parts.append("HttpOnly")
+    if secure:
+        parts.append("Secure")
+    if max_age is not None:
+        parts.append(f"Max-Age={max_age}")
+    return (b"set-cookie", "; ".join(parts).encode("latin-1"))
+
+
+class EdgeMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, settings: Settings, sessions: SessionStore) -> None:
+        self.settings = settings
+        self.sessions = sessions
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        opt = scope["route_handler"].opt
+        if opt.get("static"):
+            await next_app(scope, receive, send)
+            return
+        cookies = _cookies(scope)
+        secure = (
+            self.settings.cookie_secure if self.settings.cookie_secure is not None else scope.get("scheme") == "https"
+        )
+        client = (scope.get("client") or ("", 0))[0] or ""
+        edge = Edge(self.settings, self.sessions, client, _header(scope, b"user-agent"), secure)
+        scope.setdefault("state", {})["edge"] = edge
+        i18n.set_locale(cookies.get(LANG_COOKIE))
+
+        edge.session = await self.sessions.load(cookies.get(SESSION_COOKIE))
+        slug = scope.get("path_params", {}).get("slug")
+        if slug is not None:
+            edge.tenant = await tenants.resolve(slug)
+            if edge.tenant is None:
+                raise NotFound()
+            i18n.set_zone(edge.tenant.timezone)
+            if not edge.tenant.active:
+                raise TenantSuspended(
+                    _("The service for %(name)s is suspended. Please contact the platform operator.",
+                      name=edge.tenant.name)
+                )
+        if edge.session is None:
+            edge.anon_key = cookies.get(ANON_COOKIE) or secrets.token_urlsafe(24)
+        edge.csrf_token = csrf_token_for(self.settings.secret_key, edge.session.key if edge.session else edge.anon_key)
+
+        bearer = _header(scope, b"authorization")
+        bearer = bearer[7:].strip() if bearer.lower().startswith("bearer ") else ""
+        if scope["method"] not in SAFE_METHODS and not bearer:
+            receive = await self._check_csrf(scope, receive, edge)
+
+        tx = db.Transaction(edge.tenant.id if edge.tenant else None, write=scope["method"] not in SAFE_METHODS)
+        await tx.begin()
+        status = 500
+        held: list[Message] = []
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = list(message.get("headers", [])) + self._cookie_headers(edge, cookies)
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                held.append(message)
+                return
+            await send(message)
+
+        try:
+            await self._identify(scope, edge, bearer, opt)
+            await next_app(scope, receive, send_wrapper)
+        except BaseException as exc:
+            await tx.end(commit=False)
+            if isinstance(exc, Forbidden | NotAuthorizedException):
+                self._audit_refusal(edge, scope)
+            await self._run_after(edge)
+            raise
+        await tx.end(commit=status < 400)
+        if status == 403:
+            self._audit_refusal(edge, scope)
+        await self._run_after(edge)
+        if edge.session is not None and not edge.new_session and not edge.clear_session:
+            await self.sessions.touch(edge.session)
+        for message in held:
+            await send(message)
+
+    async def _identify(self, scope: Scope, edge: Edge, bearer: str, opt: dict) -> None:
+        session, tenant = edge.session, edge.tenant
+        if tenant is not None:
+            if bearer:
+                found = await accounts.token_user(tenant, bearer)
+                if found is None:
+                    raise NotAuthorizedException(_("The API token is not valid."))
+                token, user = found
+                edge.actor = await accounts.actor_for(tenant, user, kind="token", client=edge.client, agent=edge.agent)
+                edge.after.append(lambda: accounts.touch_token(token))
+            elif session is not None and session.tenant_id == tenant.id and session.user_id:
+                user = await accounts.active_user(tenant, session.user_id)
+                if user is not None:
+                    edge.actor = await accounts.actor_for(tenant, user, client=edge.client, agent=edge.agent)
+                    if user["locale"]:
+                        i18n.set_locale(user["locale"])
+            if opt.get("public"):
+                return
+            if edge.actor is None:
+                if session is not None and session.tenant_id not in (None, tenant.id):
+                    raise NotFound()  # signed in elsewhere: this tenant does not exist for them
+                raise SignInRequired(f"/t/{tenant.slug}/login?next={quote(scope['path'])}")
+            return
+        if session is not None and session.operator_id:
+            operator = await Operator.select().where(
+                Operator.id == session.operator_id, Operator.active.eq(True)
+            ).first()
+            if operator is not None:
+                edge.actor = Actor(kind="operator", id=operator["id"], name=operator["username"],
+                                   client_addr=edge.client, user_agent=edge.agent)
+        if opt.get("platform") and edge.actor is None:
+            raise SignInRequired("/platform/login")
+
+    async def _check_csrf(self, scope: Scope, receive: Receive, edge: Edge) -> Receive:
+        supplied = _header(scope, CSRF_HEADER.encode())
+        body = b""
+        if not supplied:
+            body, receive = await _buffer_body(receive, self.settings.max_body_bytes)
+            content_type = _header(scope, b"content-type")
+            if content_type.startswith("application/x-www-form-urlencoded"):
+                supplied = dict(parse_qsl(body.decode("utf-8", "replace"))).get(CSRF_FIELD, "")
+            elif content_type.startswith("multipart/form-data"):
+                supplied = _multipart_field(body, CSRF_FIELD)
+        if not supplied or not hmac.compare_digest(supplied, edge.csrf_token):
+            raise Forbidden(_("This form has expired or did not come from Luzhi. Reload the page and try again."))
+        return receive
+
+    def _cookie_headers(self, edge: Edge, cookies: dict[str, str]) -> list[tuple[bytes, bytes]]:
+        out = []
+        if edge.new_session:
+            out.append(_cookie_header(SESSION_COOKIE, edge.new_session, secure=edge.secure))
+        elif edge.clear_session or (cookies.get(SESSION_COOKIE) and edge.session is None):
+            out.append(_cookie_header(SESSION_COOKIE, "", secure=edge.secure, max_age=0))
+        if edge.session is None and edge.anon_key and cookies.get(ANON_COOKIE) != edge.anon_key:
+            out.append(_cookie_header(ANON_COOKIE, edge.anon_key, secure=edge.secure))
+        if edge.set_lang:
+            out.append(_cookie_header(LANG_COOKIE, edge.set_lang, secure=edge.secure, max_age=365 * 86400))
+        return out
+
+    def _audit_refusal(self, edge: Edge, scope: Scope) -> None:
+        actor = edge.actor or Actor(kind="anonymous", client_addr=edge.client)
+        tenant_id = edge.tenant.id if edge.tenant else None
+        detail = {"method": scope["method"], "path": scope["path"][:200]}
+        edge.after.append(lambda: audit.record(tenant_id, actor, "access.denied", outcome="denied", detail=detail))
+
+    async def _run_after(self, edge: Edge) -> None:
+        for hook in edge.after:
+            try:
+                async with db.transaction(edge.tenant.id if edge.tenant else None):
+                    await hook()
+            except Exception:
+                log.exception("after-request write failed")
+        edge.after.clear()
+
+
+async def _buffer_body(receive: Receive, limit: int) -> tuple[bytes, Receive]:
+    from litestar.exceptions import ClientException
+
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise ClientException(_("The upload or request is too large."), status_code=413)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
+
+
+def _multipart_field(body: bytes, name: str) -> str:
+    marker = f'name="{name}"'.encode()
+    at = body.find(marker)
+    if at < 0:
+        return ""
+    start = body.find(b"\r\n\r\n", at)
+    end = body.find(b"\r\n", start + 4)
+    return body[start + 4 : end].decode("utf-8", "replace") if start >= 0 and end >= 0 else ""

@@ -1,0 +1,145 @@
+"""Domain errors, and how they become responses (JSON under /api, pages elsewhere)."""
+
+from __future__ import annotations
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.exceptions import ValidationException as LitestarValidation
+from litestar.response import Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from server.web.i18n import _, _l
+
+
+class LuzhiError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(LuzhiError):
+    status_code = 404
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or _("Not found."))
+
+
+class Forbidden(LuzhiError):
+    status_code = 403
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or _("You do not have permission to do this."))
+
+
+class Conflict(LuzhiError):
+    status_code = 409
+
+
+class ValidationFailed(LuzhiError):
+    """Bad input: one translated message per field."""
+
+    status_code = 422
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class TenantSuspended(LuzhiError):
+    status_code = 403
+
+
+def is_api(request: Request) -> bool:
+    return request.scope["path"].startswith("/api/")
+
+
+def _json(status: int, detail: str, errors: dict[str, str] | None = None) -> Response:
+    body: dict = {"detail": detail}
+    if errors:
+        body["errors"] = [{"field": k, "message": v} for k, v in errors.items()]
+    return Response(content=body, status_code=status, media_type="application/json")
+
+
+def _page(request: Request, status: int, title: str, message: str, template: str = "errors/error.html"):
+    edge = request.scope.get("state", {}).get("edge")
+    tenant = edge.tenant if edge else None
+    return Template(
+        template_name=template,
+        context={
+            "status": status, "title": title, "message": message, "edge": edge, "tenant": tenant,
+            "actor": edge.actor if edge else None, "csrf_token": edge.csrf_token if edge else "",
+            "t": f"/t/{tenant.slug}" if tenant else "",
+        },
+        status_code=status,
+    )
+
+
+TITLES = {
+    400: _l("Bad request"),
+    401: _l("Please sign in"),
+    403: _l("Not allowed"),
+    404: _l("Not found"),
+    405: _l("Method not allowed"),
+    409: _l("Conflict"),
+    413: _l("Too large"),
+    422: _l("Please check your input"),
+    429: _l("Too many requests"),
+    500: _l("Something went wrong"),
+}
+
+
+def _message_for(status: int, exc: Exception) -> str:
+    if isinstance(exc, LuzhiError) and exc.message:
+        return exc.message
+    return {
+        401: _("Please sign in to continue."),
+        403: _("You do not have permission to do this."),
+        404: _("The page or record you asked for does not exist."),
+        405: _("This action is not available here."),
+        413: _("The upload or request is too large."),
+        429: _("Too many requests; please wait and try again."),
+    }.get(status, _("The request could not be processed."))
+
+
+def handle_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ValidationFailed):
+        status, errors = 422, exc.errors
+    elif isinstance(exc, LuzhiError):
+        status, errors = exc.status_code, None
+    elif isinstance(exc, LitestarValidation):
+        status, errors = 400, _validation_errors(exc)
+    elif isinstance(exc, HTTPException):
+        status, errors = exc.status_code, None
+    else:
+        request.logger.exception("unhandled error")
+        status, errors = HTTP_500_INTERNAL_SERVER_ERROR, None
+    message = _message_for(status, exc)
+    if errors and not isinstance(exc, ValidationFailed):
+        message = _("Please check your input.")
+    if is_api(request):
+        return _json(status, message, errors)
+    if isinstance(exc, TenantSuspended):
+        return _page(request, status, _("Service suspended"), message, "errors/suspended.html")
+    return _page(request, status, str(TITLES.get(status, TITLES[400])), message)
+
+
+def _validation_errors(exc: LitestarValidation) -> dict[str, str]:
+    """Litestar/msgspec decoding errors, re-said in the user's language per field."""
+    errors: dict[str, str] = {}
+    for item in exc.extra or []:
+        if not isinstance(item, dict):
+            continue
+        key = str(item.get("key") or "body").removeprefix("$.")
+        raw = str(item.get("message", ""))
+        if "required" in raw.lower() or "missing" in raw.lower():
+            errors[key] = _("%(field)s is required.", field=key)
+        else:
+            errors[key] = _("%(field)s has an invalid value.", field=key)
+    if not errors:
+        errors["body"] = _("The request body is not valid JSON of the expected shape.")
+    return errors
+
+
+EXCEPTION_HANDLERS = {Exception: handle_error}

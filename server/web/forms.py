@@ -1,0 +1,40 @@
+"""Small helpers shared by route modules: form and API bodies to plain dicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request
+
+from server.web.edge import CSRF_FIELD
+from server.web.pagination import Page
+
+
+async def form_data(request: Request) -> dict[str, Any]:
+    """Form fields, the last value winning (a hidden "0" before a checkbox)."""
+    form = await request.form()
+    return {key: value for key, value in form.items() if key != CSRF_FIELD}
+
+
+def body_data(data: msgspec.Struct) -> dict[str, Any]:
+    """The fields an API client actually sent (PATCH semantics)."""
+    return {
+        name: getattr(data, name)
+        for name in data.__struct_fields__
+        if getattr(data, name) is not msgspec.UNSET
+    }
+
+
+def page_json(page: Page) -> dict[str, Any]:
+    return {
+        "items": page.items,
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+        "pages": page.pages,
+    }
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
