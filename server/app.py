@@ -53,7 +53,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     db.bind(db.make_engine(settings))
     sessions = make_store(settings)
     static = create_static_files_router(
-        path="/static", directories=[ROOT / "server" / "web" / "static"], opt={"static": True, "public": True},
+        path="/static",
+        directories=[ROOT / "server" / "web" / "static"],
+        opt={"static": True, "public": True},
         include_in_schema=False,
     )
     return Litestar(

@@ -188,10 +188,18 @@ def user_create(slug, username, role, password, unit, person, display_name) -> N
     async def work():
         ref = await _tenant(slug)
         async with db.transaction(ref.id):
-            return await accounts.create_user(ref, CLI_ACTOR, {
-                "username": username, "role": role, "password": password, "scope_unit_id": unit,
-                "person_id": person, "display_name": display_name,
-            })
+            return await accounts.create_user(
+                ref,
+                CLI_ACTOR,
+                {
+                    "username": username,
+                    "role": role,
+                    "password": password,
+                    "scope_unit_id": unit,
+                    "person_id": person,
+                    "display_name": display_name,
+                },
+            )
 
     created, generated = _run(work)
     click.echo(f"created {created['username']} ({created['role']})")

@@ -20,19 +20,87 @@ from tenants.service import TenantRef
 SLUG = "demo"
 NAME = "示例市保密局"
 
-DISTRICTS = ["东城区", "西城区", "南湖区", "北山区", "江北区", "江南区", "滨海区", "西山区", "东湖区", "高新区", "经开区"]
+DISTRICTS = [
+    "东城区",
+    "西城区",
+    "南湖区",
+    "北山区",
+    "江北区",
+    "江南区",
+    "滨海区",
+    "西山区",
+    "东湖区",
+    "高新区",
+    "经开区",
+]
 DISTRICT_UNITS = ["区委办公室", "区政府办公室", "区公安分局", "区财政局", "区教育局"]
 MUNICIPAL = [
-    "市委办公室", "市政府办公室", "市委组织部", "市委宣传部", "市委统战部", "市委政法委", "市委网信办", "市委机要局",
-    "市纪委监委", "市人大常委会办公厅", "市政协办公厅", "市中级人民法院", "市人民检察院", "市发展和改革委员会",
-    "市教育局", "市科学技术局", "市工业和信息化局", "市公安局", "市民政局", "市司法局", "市财政局",
-    "市人力资源和社会保障局", "市自然资源和规划局", "市生态环境局", "市住房和城乡建设局", "市交通运输局", "市水务局",
-    "市农业农村局", "市商务局", "市文化和旅游局", "市卫生健康委员会", "市退役军人事务局", "市应急管理局", "市审计局",
-    "市国有资产监督管理委员会", "市市场监督管理局", "市体育局", "市统计局", "市医疗保障局", "市城市管理局", "市信访局",
-    "市机关事务管理局", "市档案馆", "市气象局", "市税务局", "市总工会", "团市委", "市妇联", "市科协", "市社会科学院",
-    "市委党校", "市广播电视台", "市日报社", "市地方金融管理局", "市数据局", "市粮食和物资储备局", "市人民防空办公室",
-    "市林业局", "市外事办公室", "市台湾事务办公室", "市民族宗教事务局", "市政府研究室", "市大数据中心", "市公共资源交易中心",
-    "市住房公积金管理中心", "市红十字会",
+    "市委办公室",
+    "市政府办公室",
+    "市委组织部",
+    "市委宣传部",
+    "市委统战部",
+    "市委政法委",
+    "市委网信办",
+    "市委机要局",
+    "市纪委监委",
+    "市人大常委会办公厅",
+    "市政协办公厅",
+    "市中级人民法院",
+    "市人民检察院",
+    "市发展和改革委员会",
+    "市教育局",
+    "市科学技术局",
+    "市工业和信息化局",
+    "市公安局",
+    "市民政局",
+    "市司法局",
+    "市财政局",
+    "市人力资源和社会保障局",
+    "市自然资源和规划局",
+    "市生态环境局",
+    "市住房和城乡建设局",
+    "市交通运输局",
+    "市水务局",
+    "市农业农村局",
+    "市商务局",
+    "市文化和旅游局",
+    "市卫生健康委员会",
+    "市退役军人事务局",
+    "市应急管理局",
+    "市审计局",
+    "市国有资产监督管理委员会",
+    "市市场监督管理局",
+    "市体育局",
+    "市统计局",
+    "市医疗保障局",
+    "市城市管理局",
+    "市信访局",
+    "市机关事务管理局",
+    "市档案馆",
+    "市气象局",
+    "市税务局",
+    "市总工会",
+    "团市委",
+    "市妇联",
+    "市科协",
+    "市社会科学院",
+    "市委党校",
+    "市广播电视台",
+    "市日报社",
+    "市地方金融管理局",
+    "市数据局",
+    "市粮食和物资储备局",
+    "市人民防空办公室",
+    "市林业局",
+    "市外事办公室",
+    "市台湾事务办公室",
+    "市民族宗教事务局",
+    "市政府研究室",
+    "市大数据中心",
+    "市公共资源交易中心",
+    "市住房公积金管理中心",
+    "市红十字会",
 ]
 SUBUNITS = ["信息中心", "机关服务中心", "综合执法支队", "档案室", "培训中心"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -71,8 +139,14 @@ async def _units(tenant: TenantRef) -> list[dict]:
     created: dict[str, dict] = {}
     for index, (name, kind, parent_name) in enumerate(specs):
         parent = created.get(parent_name) if parent_name else None
-        row = Unit(tenant=tenant.id, name=name, kind=kind, parent=parent["id"] if parent else None,
-                   code=f"U{index + 1:04d}", sort_order=index)
+        row = Unit(
+            tenant=tenant.id,
+            name=name,
+            kind=kind,
+            parent=parent["id"] if parent else None,
+            code=f"U{index + 1:04d}",
+            sort_order=index,
+        )
         await row.save()
         path = (parent["path"] if parent else "") + f"{row.id:08d}/"
         depth = parent["depth"] + 1 if parent else 0
@@ -84,13 +158,18 @@ async def _units(tenant: TenantRef) -> list[dict]:
 async def _people(tenant: TenantRef, unit_rows: list[dict], today: date) -> dict[int, dict[str, list[int]]]:
     rng = random.Random(2026)
     people: list[Person] = []
-    posts: list[tuple[int, int, str, str, date, date | None]] = []  # person index, unit, position, title, start, end
+    posts: list[
+        tuple[int, int, str, str, date, date | None]
+    ] = []  # person index, unit, position, title, start, end
     by_unit: dict[int, dict[str, list[int]]] = {}
     leader_title = {"district": "书记", "municipal": "局长", "district_unit": "局长", "subunit": "主任"}
 
     def add(unit: dict, position: str, title: str, level: str) -> None:
         person = Person(
-            tenant=tenant.id, name=_name(rng), mobile=_mobile(rng), classified_level=level,
+            tenant=tenant.id,
+            name=_name(rng),
+            mobile=_mobile(rng),
+            classified_level=level,
             military_transfer=rng.random() < 0.15,
         )
         person.email = f"user{len(people) + 1}@demo.example.cn"
@@ -101,8 +180,16 @@ async def _people(tenant: TenantRef, unit_rows: list[dict], today: date) -> dict
         if position in units.LEADER_POSITIONS and rng.random() < 0.12:
             # an earlier post elsewhere: the history a person page shows
             earlier = rng.choice(unit_rows)
-            posts.append((len(people) - 1, earlier["id"], "business_lead", "副职", start - timedelta(days=rng.randint(400, 1500)),
-                          start - timedelta(days=1)))
+            posts.append(
+                (
+                    len(people) - 1,
+                    earlier["id"],
+                    "business_lead",
+                    "副职",
+                    start - timedelta(days=rng.randint(400, 1500)),
+                    start - timedelta(days=1),
+                )
+            )
 
     for unit in unit_rows:
         add(unit, "principal", leader_title[unit["kind"]], "core")
@@ -113,28 +200,48 @@ async def _people(tenant: TenantRef, unit_rows: list[dict], today: date) -> dict
             add(unit, "business_lead", "副" + leader_title[unit["kind"]], rng.choice(("core", "important")))
         add(unit, "secrecy_officer", "保密办主任", "important")
         for _ in range(rng.randint(3, 20)):
-            add(unit, "staff", rng.choice(("科员", "主任科员", "副科长", "科长", "一级主任科员")),
-                rng.choices(("core", "important", "general"), weights=(1, 3, 6))[0])
+            add(
+                unit,
+                "staff",
+                rng.choice(("科员", "主任科员", "副科长", "科长", "一级主任科员")),
+                rng.choices(("core", "important", "general"), weights=(1, 3, 6))[0],
+            )
 
     for start in range(0, len(people), 500):
         await Person.insert(*people[start : start + 500])
     post_rows = [
-        Post(tenant=tenant.id, person=people[i].id, unit=unit_id, position=position, title=title,
-             start_date=start_date, end_date=end_date)
+        Post(
+            tenant=tenant.id,
+            person=people[i].id,
+            unit=unit_id,
+            position=position,
+            title=title,
+            start_date=start_date,
+            end_date=end_date,
+        )
         for i, unit_id, position, title, start_date, end_date in posts
     ]
     for start in range(0, len(post_rows), 500):
         await Post.insert(*post_rows[start : start + 500])
-    return {uid: {pos: [people[i].id for i in idx] for pos, idx in group.items()} for uid, group in by_unit.items()}
+    return {
+        uid: {pos: [people[i].id for i in idx] for pos, idx in group.items()}
+        for uid, group in by_unit.items()
+    }
 
 
 async def seed(password: str) -> DemoAccounts:
     """Provision the demo tenant if it is absent; its accounts share one password."""
     existing = await tenants.resolve(SLUG)
     usernames = {
-        "office": roles.OFFICE_ADMIN, "district": roles.DISTRICT_ADMIN, "officer": roles.UNIT_OFFICER,
-        "leader": roles.LEADER, "inspector": roles.INSPECTOR, "assessor": roles.ASSESSOR,
-        "sysadmin": roles.SYSTEM_ADMIN, "secadmin": roles.SECURITY_ADMIN, "auditor": roles.AUDIT_ADMIN,
+        "office": roles.OFFICE_ADMIN,
+        "district": roles.DISTRICT_ADMIN,
+        "officer": roles.UNIT_OFFICER,
+        "leader": roles.LEADER,
+        "inspector": roles.INSPECTOR,
+        "assessor": roles.ASSESSOR,
+        "sysadmin": roles.SYSTEM_ADMIN,
+        "secadmin": roles.SECURITY_ADMIN,
+        "auditor": roles.AUDIT_ADMIN,
     }
     if existing is not None:
         return DemoAccounts(password, False, usernames)
@@ -145,12 +252,16 @@ async def seed(password: str) -> DemoAccounts:
         people = await _people(tenant, unit_rows, units.today(tenant))
         district = next(u for u in unit_rows if u["kind"] == "district")
         # the officer's unit has a secrecy lead: the demo leader
-        officer_unit = next(u for u in unit_rows if u["kind"] == "municipal" and people[u["id"]].get("secrecy_lead"))
+        officer_unit = next(
+            u for u in unit_rows if u["kind"] == "municipal" and people[u["id"]].get("secrecy_lead")
+        )
         bindings = {
             "district": {"scope_unit": district["id"]},
             "officer": {"scope_unit": officer_unit["id"]},
             "leader": {"person": people[officer_unit["id"]]["secrecy_lead"][0]},
         }
         for username, role in usernames.items():
-            await accounts.create_user_row(tenant, system, username, role, password, **bindings.get(username, {}))
+            await accounts.create_user_row(
+                tenant, system, username, role, password, **bindings.get(username, {})
+            )
     return DemoAccounts(password, True, usernames)

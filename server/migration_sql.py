@@ -51,7 +51,9 @@ def tenant_scoping(
         await db.run_ddl(
             f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}"
         )
-        await db.run_ddl(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {role}")
+        await db.run_ddl(
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {role}"
+        )
         for table in rls_tables:
             match = (
                 "tenant IS NOT DISTINCT FROM luzhi_current_tenant()"

@@ -57,7 +57,15 @@ def _ref(row: dict) -> TenantRef:
     )
 
 
-_COLUMNS = (Tenant.id, Tenant.uuid, Tenant.slug, Tenant.name, Tenant.status, Tenant.timezone, Tenant.default_locale)
+_COLUMNS = (
+    Tenant.id,
+    Tenant.uuid,
+    Tenant.slug,
+    Tenant.name,
+    Tenant.status,
+    Tenant.timezone,
+    Tenant.default_locale,
+)
 _CACHE_SECONDS = 5.0
 _cache: dict[str, tuple[float, TenantRef | None]] = {}
 

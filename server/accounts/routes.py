@@ -36,15 +36,24 @@ def _safe_next(slug: str, target: str | None) -> str:
 # ---------------------------------------------------------------- sign-in
 
 
-def remember_refusal(edge, keys: list[str], result: accounts.SignIn, tenant_id: int | None, username: str) -> None:
+def remember_refusal(
+    edge, keys: list[str], result: accounts.SignIn, tenant_id: int | None, username: str
+) -> None:
     """Count the failure and audit it even though the request itself rolls back."""
     anonymous = Actor(kind="anonymous", name=username, client_addr=edge.client, user_agent=edge.agent)
 
     async def write() -> None:
         if result.outcome != "locked":
             await accounts.note_failure(keys, edge.settings)
-        await audit.record(tenant_id, anonymous, "auth.login", "user", username, outcome="denied",
-                           detail={"reason": result.outcome})
+        await audit.record(
+            tenant_id,
+            anonymous,
+            "auth.login",
+            "user",
+            username,
+            outcome="denied",
+            detail={"reason": result.outcome},
+        )
 
     edge.after.append(write)
 
@@ -69,7 +78,9 @@ async def login(request: Request) -> Any:
     result = await accounts.sign_in(tenant, username, password, keys)
     if result.refused:
         remember_refusal(edge, keys, result, tenant.id, username)
-        return page(request, "accounts/login.html", 400, next=target, username=username, problem=result.refused)
+        return page(
+            request, "accounts/login.html", 400, next=target, username=username, problem=result.refused
+        )
     user = result.user
     await accounts.note_success(keys)
     await accounts.note_login(user)
@@ -166,7 +177,9 @@ async def account_password(request: Request) -> Any:
 async def account_token_create(request: Request) -> Template:
     edge = request.state.edge
     try:
-        _token, raw = await accounts.create_token(edge.tenant, edge.actor, edge.actor.id, await form_data(request))
+        _token, raw = await accounts.create_token(
+            edge.tenant, edge.actor, edge.actor.id, await form_data(request)
+        )
     except ValidationFailed as exc:
         return await _account_page(request, 422, errors=exc.errors)
     return await _account_page(request, new_token=raw)
@@ -196,8 +209,12 @@ async def api_token_create(request: Request, data: TokenCreate) -> dict[str, Any
     return {**token, "token": raw}
 
 
-@delete(f"{API}/tokens/{{token_id:str}}", guards=[any_member], status_code=HTTP_204_NO_CONTENT,
-        name="api.tokens.revoke")
+@delete(
+    f"{API}/tokens/{{token_id:str}}",
+    guards=[any_member],
+    status_code=HTTP_204_NO_CONTENT,
+    name="api.tokens.revoke",
+)
 async def api_token_revoke(request: Request, token_id: str) -> None:
     edge = request.state.edge
     await accounts.revoke_token(edge.tenant, edge.actor, token_id)
@@ -210,15 +227,21 @@ async def _users_form(request: Request, user: dict | None, status: int = 200, **
     edge = request.state.edge
     choices = await units.unit_choices(edge.tenant, edge.actor)
     leaders = await units.list_people(edge.tenant, edge.actor, position="leaders", per_page=200)
-    return page(request, "accounts/user_form.html", status, user=user, choices=choices, leaders=leaders.items,
-                **extra)
+    return page(
+        request, "accounts/user_form.html", status, user=user, choices=choices, leaders=leaders.items, **extra
+    )
 
 
 @get(f"{T}/admin/users", guards=[ADMIN], name="accounts.users")
 async def users_page(request: Request, q: str = "", role: str = "") -> Template:
     edge = request.state.edge
-    return page(request, "accounts/users.html", users=await accounts.list_users(edge.tenant, q=q, role=role),
-                q=q, role=role)
+    return page(
+        request,
+        "accounts/users.html",
+        users=await accounts.list_users(edge.tenant, q=q, role=role),
+        q=q,
+        role=role,
+    )
 
 
 @get(f"{T}/admin/users/new", guards=[ADMIN], name="accounts.user_new")
@@ -298,7 +321,27 @@ async def api_user_update(request: Request, user_id: str, data: UserPatch) -> di
 
 
 ROUTES = [
-    login_form, login, logout, home, me_page, api_me, account_page, account_locale, account_password,
-    account_token_create, account_token_revoke, api_tokens, api_token_create, api_token_revoke,
-    users_page, user_new, user_create, user_edit, user_update, api_users, api_user_create, api_user, api_user_update,
+    login_form,
+    login,
+    logout,
+    home,
+    me_page,
+    api_me,
+    account_page,
+    account_locale,
+    account_password,
+    account_token_create,
+    account_token_revoke,
+    api_tokens,
+    api_token_create,
+    api_token_revoke,
+    users_page,
+    user_new,
+    user_create,
+    user_edit,
+    user_update,
+    api_users,
+    api_user_create,
+    api_user,
+    api_user_update,
 ]

@@ -100,7 +100,11 @@ async def note_failure(keys: list[str], settings: Settings) -> None:
         start = now if failures == 1 else row["window_start"]
         locked = now + timedelta(minutes=settings.login_lock_minutes) if failures >= limit else None
         await LoginThrottle.update(
-            {LoginThrottle.failures: failures, LoginThrottle.window_start: start, LoginThrottle.locked_until: locked}
+            {
+                LoginThrottle.failures: failures,
+                LoginThrottle.window_start: start,
+                LoginThrottle.locked_until: locked,
+            }
         ).where(LoginThrottle.key == key)
 
 
@@ -112,7 +116,9 @@ async def note_login(user: dict) -> None:
     await User.update({User.last_login_at: datetime.now(UTC)}).where(User.id == user["id"])
 
 
-async def actor_for(tenant: TenantRef, user: dict, *, kind: str = "user", client: str = "", agent: str = "") -> Actor:
+async def actor_for(
+    tenant: TenantRef, user: dict, *, kind: str = "user", client: str = "", agent: str = ""
+) -> Actor:
     scope_path = None
     if user["role"] in roles.SCOPED_ROLES:
         # a scoped account whose unit vanished sees nothing rather than everything
@@ -133,7 +139,9 @@ async def actor_for(tenant: TenantRef, user: dict, *, kind: str = "user", client
 
 
 async def active_user(tenant: TenantRef, user_id: int) -> dict | None:
-    return await User.select().where(User.tenant == tenant.id, User.id == user_id, User.active.eq(True)).first()
+    return (
+        await User.select().where(User.tenant == tenant.id, User.id == user_id, User.active.eq(True)).first()
+    )
 
 
 # ---------------------------------------------------------------- users
@@ -229,22 +237,38 @@ async def create_user(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> 
     if username and await User.exists().where(User.tenant == tenant.id, User.username == username):
         check.fail("username", _("This username is already taken."))
     check.done()
-    user_uuid = await create_user_row(tenant, actor, username, role, password, display_name=display_name, **binding)
+    user_uuid = await create_user_row(
+        tenant, actor, username, role, password, display_name=display_name, **binding
+    )
     return await user_detail(tenant, user_uuid), generated
 
 
 async def create_user_row(
-    tenant: TenantRef, actor: Actor, username: str, role: str, password: str, *, display_name: str = "",
-    scope_unit: int | None = None, person: int | None = None,
+    tenant: TenantRef,
+    actor: Actor,
+    username: str,
+    role: str,
+    password: str,
+    *,
+    display_name: str = "",
+    scope_unit: int | None = None,
+    person: int | None = None,
 ):
     """Insert a checked account and audit it; returns its public id."""
     async with db.atomic():
         user = User(
-            tenant=tenant.id, username=username, display_name=display_name, role=role,
-            password_hash=await hash_password(password), scope_unit=scope_unit, person=person,
+            tenant=tenant.id,
+            username=username,
+            display_name=display_name,
+            role=role,
+            password_hash=await hash_password(password),
+            scope_unit=scope_unit,
+            person=person,
         )
         await user.save()
-        await audit.record(tenant.id, actor, "user.create", "user", user.uuid, detail={"username": username, "role": role})
+        await audit.record(
+            tenant.id, actor, "user.create", "user", user.uuid, detail={"username": username, "role": role}
+        )
     return user.uuid
 
 
@@ -315,7 +339,9 @@ async def set_locale(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> s
 # ---------------------------------------------------------------- API tokens
 
 
-async def create_token(tenant: TenantRef, actor: Actor, user_pk: int, data: dict[str, Any]) -> tuple[dict, str]:
+async def create_token(
+    tenant: TenantRef, actor: Actor, user_pk: int, data: dict[str, Any]
+) -> tuple[dict, str]:
     check = Checker(data, USER_LABELS)
     name = check.text("name", max_len=100)
     check.done()
@@ -335,8 +361,13 @@ async def list_tokens(tenant: TenantRef, user_pk: int) -> list[dict]:
         .order_by(ApiToken.created_at, ascending=False)
     )
     return [
-        {"id": str(r["uuid"]), "name": r["name"], "prefix": r["prefix"], "created_at": r["created_at"],
-         "last_used_at": r["last_used_at"]}
+        {
+            "id": str(r["uuid"]),
+            "name": r["name"],
+            "prefix": r["prefix"],
+            "created_at": r["created_at"],
+            "last_used_at": r["last_used_at"],
+        }
         for r in rows
     ]
 
@@ -356,9 +387,13 @@ async def token_user(tenant: TenantRef, raw: str) -> tuple[dict, dict] | None:
     """The live token and its active user, within this tenant only."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = await ApiToken.select().where(
-        ApiToken.tenant == tenant.id, ApiToken.token_hash == sha256(raw), ApiToken.revoked_at.is_null()
-    ).first()
+    token = (
+        await ApiToken.select()
+        .where(
+            ApiToken.tenant == tenant.id, ApiToken.token_hash == sha256(raw), ApiToken.revoked_at.is_null()
+        )
+        .first()
+    )
     if token is None:
         return None
     user = await active_user(tenant, token["user"])

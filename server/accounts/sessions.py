@@ -48,7 +48,9 @@ class SessionStore:
         return session
 
     async def create(self, *, tenant_id=None, user_id=None, operator_id=None) -> Session:
-        session = Session(key=secrets.token_urlsafe(32), tenant_id=tenant_id, user_id=user_id, operator_id=operator_id)
+        session = Session(
+            key=secrets.token_urlsafe(32), tenant_id=tenant_id, user_id=user_id, operator_id=operator_id
+        )
         await self._put(session)
         return session
 
@@ -115,9 +117,11 @@ class DatabaseSessionStore(SessionStore):
         now = time.time()
         idle_cut = datetime.fromtimestamp(now - self.idle, UTC)
         abs_cut = datetime.fromtimestamp(now - self.absolute, UTC)
-        rows = await WebSession.delete().where(
-            (WebSession.last_seen_at < idle_cut) | (WebSession.created_at < abs_cut)
-        ).returning(WebSession.id)
+        rows = (
+            await WebSession.delete()
+            .where((WebSession.last_seen_at < idle_cut) | (WebSession.created_at < abs_cut))
+            .returning(WebSession.id)
+        )
         return len(rows)
 
 

@@ -19,7 +19,9 @@ READ = allow(roles.AUDIT_READERS)
 async def _events(request: Request) -> Page:
     p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
     action = request.query_params.get("action") or None
-    rows, total = await service.events(request.state.edge.tenant.id, limit=n, offset=(p - 1) * n, action=action)
+    rows, total = await service.events(
+        request.state.edge.tenant.id, limit=n, offset=(p - 1) * n, action=action
+    )
     return Page(items=rows, total=total, page=p, per_page=n)
 
 

@@ -41,6 +41,10 @@ async def events(
     if action:
         where.append(AuditEvent.action == action)
     rows = (
-        await AuditEvent.select().where(*where).order_by(AuditEvent.id, ascending=False).limit(limit).offset(offset)
+        await AuditEvent.select()
+        .where(*where)
+        .order_by(AuditEvent.id, ascending=False)
+        .limit(limit)
+        .offset(offset)
     )
     return rows, await AuditEvent.count().where(*where)

@@ -56,7 +56,9 @@ async def logout(request: Request) -> Redirect:
 
 async def _console(request: Request, status: int = 200, **extra: Any) -> Template:
     events, _total = await audit.events(None, limit=20)
-    return page(request, "platform/index.html", status, tenants=await tenants.list_tenants(), events=events, **extra)
+    return page(
+        request, "platform/index.html", status, tenants=await tenants.list_tenants(), events=events, **extra
+    )
 
 
 @get("/platform", guards=[platform_operator], opt=PLATFORM, name="platform.index")
@@ -76,8 +78,12 @@ async def tenant_create(request: Request) -> Any:
     return Redirect("/platform", status_code=303)
 
 
-@post("/platform/tenants/{tenant_slug:str}/status", guards=[platform_operator], opt=PLATFORM,
-      name="platform.tenant_status")
+@post(
+    "/platform/tenants/{tenant_slug:str}/status",
+    guards=[platform_operator],
+    opt=PLATFORM,
+    name="platform.tenant_status",
+)
 async def tenant_status(request: Request, tenant_slug: str) -> Redirect:
     data = await form_data(request)
     status = "suspended" if data.get("status") == "suspended" else "active"

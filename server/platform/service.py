@@ -37,6 +37,12 @@ async def create_tenant(actor: Actor, data: dict[str, Any]) -> TenantRef:
 
 async def set_tenant_status(actor: Actor, slug: str, status: str) -> TenantRef:
     ref = await tenants.set_status(slug, status)
-    await audit.record(None, actor, f"tenant.{'suspend' if status == 'suspended' else 'resume'}", "tenant", ref.uuid,
-                       detail={"slug": slug})
+    await audit.record(
+        None,
+        actor,
+        f"tenant.{'suspend' if status == 'suspended' else 'resume'}",
+        "tenant",
+        ref.uuid,
+        detail={"slug": slug},
+    )
     return ref

@@ -41,7 +41,9 @@ async def units_page(
 ) -> Template:
     tenant, actor = _ctx(request)
     p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
-    result = await service.list_units(tenant, actor, q=q.strip(), kind=kind, within=within, gap=gap, page=p, per_page=n)
+    result = await service.list_units(
+        tenant, actor, q=q.strip(), kind=kind, within=within, gap=gap, page=p, per_page=n
+    )
     template = "units/_table.html" if is_htmx(request) else "units/list.html"
     return page(request, template, result=result, q=q, kind=kind, within=within, gap=gap)
 
@@ -50,7 +52,10 @@ async def units_page(
 async def unit_new(request: Request, parent: str = "") -> Template:
     tenant, actor = _ctx(request)
     return page(
-        request, "units/form.html", unit=None, form={"parent_id": parent},
+        request,
+        "units/form.html",
+        unit=None,
+        form={"parent_id": parent},
         choices=await service.unit_choices(tenant, actor),
     )
 
@@ -62,8 +67,15 @@ async def unit_create(request: Request) -> Any:
     try:
         unit = await service.create_unit(tenant, actor, data)
     except ValidationFailed as exc:
-        return page(request, "units/form.html", 422, unit=None, form=data, errors=exc.errors,
-                    choices=await service.unit_choices(tenant, actor))
+        return page(
+            request,
+            "units/form.html",
+            422,
+            unit=None,
+            form=data,
+            errors=exc.errors,
+            choices=await service.unit_choices(tenant, actor),
+        )
     return Redirect(f"/t/{tenant.slug}/units/{unit['id']}", status_code=303)
 
 
@@ -77,7 +89,9 @@ async def unit_page(request: Request, unit_id: str) -> Template:
 async def unit_edit(request: Request, unit_id: str) -> Template:
     tenant, actor = _ctx(request)
     unit = await service.unit_detail(tenant, actor, unit_id)
-    return page(request, "units/form.html", unit=unit, form=unit, choices=await service.unit_choices(tenant, actor))
+    return page(
+        request, "units/form.html", unit=unit, form=unit, choices=await service.unit_choices(tenant, actor)
+    )
 
 
 @post(f"{T}/units/{{unit_id:str}}", guards=[EDIT_UNITS], name="units.update")
@@ -88,8 +102,15 @@ async def unit_update(request: Request, unit_id: str) -> Any:
         await service.update_unit(tenant, actor, unit_id, data)
     except ValidationFailed as exc:
         unit = await service.unit_detail(tenant, actor, unit_id)
-        return page(request, "units/form.html", 422, unit=unit, form=data, errors=exc.errors,
-                    choices=await service.unit_choices(tenant, actor))
+        return page(
+            request,
+            "units/form.html",
+            422,
+            unit=unit,
+            form=data,
+            errors=exc.errors,
+            choices=await service.unit_choices(tenant, actor),
+        )
     return Redirect(f"/t/{tenant.slug}/units/{unit_id}", status_code=303)
 
 
@@ -120,21 +141,42 @@ async def people_page(
     tenant, actor = _ctx(request)
     p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
     result = await service.list_people(
-        tenant, actor, q=q.strip(), unit=unit, position=position, level=level, military=military, status=status,
-        page=p, per_page=n,
+        tenant,
+        actor,
+        q=q.strip(),
+        unit=unit,
+        position=position,
+        level=level,
+        military=military,
+        status=status,
+        page=p,
+        per_page=n,
     )
     template = "people/_table.html" if is_htmx(request) else "people/list.html"
     return page(
-        request, template, result=result, q=q, unit=unit, position=position, level=level, military=military,
-        status=status, choices=await service.unit_choices(tenant, actor),
+        request,
+        template,
+        result=result,
+        q=q,
+        unit=unit,
+        position=position,
+        level=level,
+        military=military,
+        status=status,
+        choices=await service.unit_choices(tenant, actor),
     )
 
 
 @get(f"{T}/people/new", guards=[EDIT_PEOPLE], name="people.new")
 async def person_new(request: Request, unit: str = "") -> Template:
     tenant, actor = _ctx(request)
-    return page(request, "people/form.html", person=None, form={"unit_id": unit},
-                choices=await service.unit_choices(tenant, actor))
+    return page(
+        request,
+        "people/form.html",
+        person=None,
+        form={"unit_id": unit},
+        choices=await service.unit_choices(tenant, actor),
+    )
 
 
 @post(f"{T}/people", guards=[EDIT_PEOPLE], name="people.create")
@@ -144,8 +186,15 @@ async def person_create(request: Request) -> Any:
     try:
         person = await service.create_person(tenant, actor, data)
     except ValidationFailed as exc:
-        return page(request, "people/form.html", 422, person=None, form=data, errors=exc.errors,
-                    choices=await service.unit_choices(tenant, actor))
+        return page(
+            request,
+            "people/form.html",
+            422,
+            person=None,
+            form=data,
+            errors=exc.errors,
+            choices=await service.unit_choices(tenant, actor),
+        )
     return Redirect(f"/t/{tenant.slug}/people/{person['id']}", status_code=303)
 
 
@@ -165,8 +214,13 @@ async def person_page(request: Request, person_id: str) -> Template:
 async def person_edit(request: Request, person_id: str) -> Template:
     tenant, actor = _ctx(request)
     person = await service.person_detail(tenant, actor, person_id)
-    return page(request, "people/form.html", person=person, form=person,
-                choices=await service.unit_choices(tenant, actor))
+    return page(
+        request,
+        "people/form.html",
+        person=person,
+        form=person,
+        choices=await service.unit_choices(tenant, actor),
+    )
 
 
 @post(f"{T}/people/{{person_id:str}}", guards=[EDIT_PEOPLE], name="people.update")
@@ -177,8 +231,15 @@ async def person_update(request: Request, person_id: str) -> Any:
         await service.update_person(tenant, actor, person_id, data)
     except ValidationFailed as exc:
         person = await service.person_detail(tenant, actor, person_id)
-        return page(request, "people/form.html", 422, person=person, form=data, errors=exc.errors,
-                    choices=await service.unit_choices(tenant, actor))
+        return page(
+            request,
+            "people/form.html",
+            422,
+            person=person,
+            form=data,
+            errors=exc.errors,
+            choices=await service.unit_choices(tenant, actor),
+        )
     return Redirect(f"/t/{tenant.slug}/people/{person_id}", status_code=303)
 
 
@@ -220,8 +281,9 @@ async def api_units(
 ) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
-    return page_json(await service.list_units(tenant, actor, q=q, kind=kind, within=within, gap=gap, page=p,
-                                              per_page=n))
+    return page_json(
+        await service.list_units(tenant, actor, q=q, kind=kind, within=within, gap=gap, page=p, per_page=n)
+    )
 
 
 @post(f"{API}/units", guards=[EDIT_UNITS], status_code=HTTP_201_CREATED, name="api.units.create")
@@ -242,7 +304,12 @@ async def api_unit_update(request: Request, unit_id: str, data: UnitPatch) -> di
     return await service.update_unit(tenant, actor, unit_id, body_data(data))
 
 
-@delete(f"{API}/units/{{unit_id:str}}", guards=[EDIT_UNITS], status_code=HTTP_204_NO_CONTENT, name="api.units.delete")
+@delete(
+    f"{API}/units/{{unit_id:str}}",
+    guards=[EDIT_UNITS],
+    status_code=HTTP_204_NO_CONTENT,
+    name="api.units.delete",
+)
 async def api_unit_delete(request: Request, unit_id: str) -> None:
     tenant, actor = _ctx(request)
     await service.delete_unit(tenant, actor, unit_id)
@@ -252,20 +319,37 @@ async def api_unit_delete(request: Request, unit_id: str) -> None:
 async def api_unit_people(request: Request, unit_id: str, status: str = "current") -> dict[str, Any]:
     tenant, actor = _ctx(request)
     p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
-    return page_json(await service.list_people(tenant, actor, unit=unit_id, status=status, page=p, per_page=n))
+    return page_json(
+        await service.list_people(tenant, actor, unit=unit_id, status=status, page=p, per_page=n)
+    )
 
 
 @get(f"{API}/people", guards=[READ], name="api.people.list")
 async def api_people(
-    request: Request, q: str = "", unit: str = "", position: str = "", level: str = "", military: str = "",
+    request: Request,
+    q: str = "",
+    unit: str = "",
+    position: str = "",
+    level: str = "",
+    military: str = "",
     status: str = "current",
 ) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
-    return page_json(await service.list_people(
-        tenant, actor, q=q, unit=unit, position=position, level=level, military=military, status=status,
-        page=p, per_page=n,
-    ))
+    return page_json(
+        await service.list_people(
+            tenant,
+            actor,
+            q=q,
+            unit=unit,
+            position=position,
+            level=level,
+            military=military,
+            status=status,
+            page=p,
+            per_page=n,
+        )
+    )
 
 
 @post(f"{API}/people", guards=[EDIT_PEOPLE], status_code=HTTP_201_CREATED, name="api.people.create")
@@ -286,32 +370,68 @@ async def api_person_update(request: Request, person_id: str, data: PersonPatch)
     return await service.update_person(tenant, actor, person_id, body_data(data))
 
 
-@delete(f"{API}/people/{{person_id:str}}", guards=[EDIT_PEOPLE], status_code=HTTP_204_NO_CONTENT,
-        name="api.people.delete")
+@delete(
+    f"{API}/people/{{person_id:str}}",
+    guards=[EDIT_PEOPLE],
+    status_code=HTTP_204_NO_CONTENT,
+    name="api.people.delete",
+)
 async def api_person_delete(request: Request, person_id: str) -> None:
     tenant, actor = _ctx(request)
     await service.delete_person(tenant, actor, person_id)
 
 
-@post(f"{API}/people/{{person_id:str}}/posts", guards=[EDIT_PEOPLE], status_code=HTTP_201_CREATED,
-      name="api.people.add_post")
+@post(
+    f"{API}/people/{{person_id:str}}/posts",
+    guards=[EDIT_PEOPLE],
+    status_code=HTTP_201_CREATED,
+    name="api.people.add_post",
+)
 async def api_person_add_post(request: Request, person_id: str, data: PostCreate) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.add_post(tenant, actor, person_id, body_data(data))
 
 
-@post(f"{API}/people/{{person_id:str}}/posts/{{post_id:str}}/end", guards=[EDIT_PEOPLE],
-      name="api.people.end_post")
-async def api_person_end_post(request: Request, person_id: str, post_id: str, data: PostEnd) -> dict[str, Any]:
+@post(
+    f"{API}/people/{{person_id:str}}/posts/{{post_id:str}}/end",
+    guards=[EDIT_PEOPLE],
+    name="api.people.end_post",
+)
+async def api_person_end_post(
+    request: Request, person_id: str, post_id: str, data: PostEnd
+) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.end_post(tenant, actor, person_id, post_id, body_data(data))
 
 
 ROUTES = [
-    units_page, unit_new, unit_create, unit_page, unit_edit, unit_update, unit_delete,
-    people_page, person_new, person_create, person_page, person_edit, person_update, person_add_post,
-    person_end_post, person_delete,
-    api_units, api_unit_create, api_unit, api_unit_update, api_unit_delete, api_unit_people,
-    api_people, api_person_create, api_person, api_person_update, api_person_delete, api_person_add_post,
+    units_page,
+    unit_new,
+    unit_create,
+    unit_page,
+    unit_edit,
+    unit_update,
+    unit_delete,
+    people_page,
+    person_new,
+    person_create,
+    person_page,
+    person_edit,
+    person_update,
+    person_add_post,
+    person_end_post,
+    person_delete,
+    api_units,
+    api_unit_create,
+    api_unit,
+    api_unit_update,
+    api_unit_delete,
+    api_unit_people,
+    api_people,
+    api_person_create,
+    api_person,
+    api_person_update,
+    api_person_delete,
+    api_person_add_post,
     api_person_end_post,
 ]

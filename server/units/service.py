@@ -123,7 +123,9 @@ async def _leadership(tenant: TenantRef, unit_ids: list[int]) -> dict[int, dict]
         Post.position.is_in(["principal", "secrecy_lead", "secrecy_officer"]),
     )
     for row in rows:
-        summary[row["unit"]][row["position"]].append({"name": row["person_name"], "id": str(row["person_uuid"])})
+        summary[row["unit"]][row["position"]].append(
+            {"name": row["person_name"], "id": str(row["person_uuid"])}
+        )
     counts = (
         await Post.select(Post.unit, Post.position, Count(alias="n"))
         .where(Post.tenant == tenant.id, Post.unit.is_in(unit_ids), _current(on))
@@ -135,8 +137,11 @@ async def _leadership(tenant: TenantRef, unit_ids: list[int]) -> dict[int, dict]
         if row["position"] in LEADER_POSITIONS:
             entry["leaders"] += row["n"]
     for entry in summary.values():
-        entry["gaps"] = [code for code, key in (("no_principal", "principal"), ("no_secrecy_lead", "secrecy_lead"))
-                         if not entry[key]]
+        entry["gaps"] = [
+            code
+            for code, key in (("no_principal", "principal"), ("no_secrecy_lead", "secrecy_lead"))
+            if not entry[key]
+        ]
     return summary
 
 
@@ -172,7 +177,9 @@ async def list_units(
     where += _gap_filter(tenant, gap)
     total = await Unit.count().where(*where)
     rows = (
-        await Unit.select(Unit.id, Unit.uuid, Unit.name, Unit.kind, Unit.code, Unit.depth, Unit.path, Unit.parent)
+        await Unit.select(
+            Unit.id, Unit.uuid, Unit.name, Unit.kind, Unit.code, Unit.depth, Unit.path, Unit.parent
+        )
         .where(*where)
         .order_by(Unit.path)
         .limit(per_page)
@@ -182,7 +189,9 @@ async def list_units(
     top_ids = sorted({int(r["path"].split("/")[0]) for r in rows if r["depth"] > 0})
     tops = {}
     if top_ids:
-        tops = {r["id"]: r["name"] for r in await Unit.select(Unit.id, Unit.name).where(Unit.id.is_in(top_ids))}
+        tops = {
+            r["id"]: r["name"] for r in await Unit.select(Unit.id, Unit.name).where(Unit.id.is_in(top_ids))
+        }
     items = [
         {
             **_unit_public(row),
@@ -216,7 +225,11 @@ async def unit_detail(tenant: TenantRef, actor: Actor, unit_id: Any) -> dict:
             )
         }
         ancestors = [
-            {"id": str(found[i]["uuid"]), "name": found[i]["name"], "visible": _in_scope(actor, found[i]["path"])}
+            {
+                "id": str(found[i]["uuid"]),
+                "name": found[i]["name"],
+                "visible": _in_scope(actor, found[i]["path"]),
+            }
             for i in ancestor_ids
             if i in found
         ]
@@ -271,7 +284,9 @@ async def _check_parent(tenant: TenantRef, actor: Actor, check: Checker) -> dict
         return None
 
 
-async def _check_code_free(tenant: TenantRef, check: Checker, code: str | None, exclude_id: int | None = None):
+async def _check_code_free(
+    tenant: TenantRef, check: Checker, code: str | None, exclude_id: int | None = None
+):
     if not code:
         return
     query = Unit.exists().where(Unit.tenant == tenant.id, Unit.code == code)
@@ -293,7 +308,9 @@ async def create_unit(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> 
         path = (parent["path"] if parent else "") + _path_segment(unit.id)
         depth = parent["depth"] + 1 if parent else 0
         await Unit.update({Unit.path: path, Unit.depth: depth}).where(Unit.id == unit.id)
-        await audit.record(tenant.id, actor, "unit.create", "unit", unit.uuid, detail={"name": values["name"]})
+        await audit.record(
+            tenant.id, actor, "unit.create", "unit", unit.uuid, detail={"name": values["name"]}
+        )
     return await unit_detail(tenant, actor, unit.uuid)
 
 
@@ -352,7 +369,9 @@ async def delete_unit(tenant: TenantRef, actor: Actor, unit_id: Any) -> None:
     row = await _unit_row(tenant, actor, unit_id)
     if row["path"] == actor.scope_path:
         raise Conflict(_("You cannot delete the unit your account is scoped to."))
-    if await Unit.exists().where(Unit.tenant == tenant.id, Unit.parent == row["id"], Unit.deleted_at.is_null()):
+    if await Unit.exists().where(
+        Unit.tenant == tenant.id, Unit.parent == row["id"], Unit.deleted_at.is_null()
+    ):
         raise Conflict(_("This unit still has sub-units; move or delete them first."))
     if await Post.exists().where(Post.tenant == tenant.id, Post.unit == row["id"], _current(today(tenant))):
         raise Conflict(_("People still hold posts in this unit; end their posts first."))
@@ -434,8 +453,12 @@ def _post_public(row: dict) -> dict:
     }
 
 
-async def _posts_where(tenant: TenantRef, where: list, *, limit: int | None = None, offset: int = 0) -> list[dict]:
-    query = Post.select(*_POST_COLUMNS).where(Post.tenant == tenant.id, Post.person.deleted_at.is_null(), *where)
+async def _posts_where(
+    tenant: TenantRef, where: list, *, limit: int | None = None, offset: int = 0
+) -> list[dict]:
+    query = Post.select(*_POST_COLUMNS).where(
+        Post.tenant == tenant.id, Post.person.deleted_at.is_null(), *where
+    )
     if limit is not None:
         query = query.order_by(Post.unit.path).order_by(Post.person.name).limit(limit).offset(offset)
     return [_post_public(r) for r in await query]
@@ -462,7 +485,9 @@ async def list_people(
     where.append(Post.end_date < on if status == "former" else _current(on))
     if q:
         where.append(
-            Post.person.name.ilike(f"%{q}%") | Post.person.mobile.ilike(f"%{q}%") | Post.person.email.ilike(f"%{q}%")
+            Post.person.name.ilike(f"%{q}%")
+            | Post.person.mobile.ilike(f"%{q}%")
+            | Post.person.email.ilike(f"%{q}%")
         )
     if unit:
         root = await _unit_row(tenant, actor, unit)
@@ -565,12 +590,21 @@ async def create_person(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -
         person = Person(tenant=tenant.id, **values)
         await person.save()
         post = Post(
-            tenant=tenant.id, person=person.id, unit=unit["id"], position=position, title=title,
-            start_date=start, end_date=end,
+            tenant=tenant.id,
+            person=person.id,
+            unit=unit["id"],
+            position=position,
+            title=title,
+            start_date=start,
+            end_date=end,
         )
         await post.save()
         await audit.record(
-            tenant.id, actor, "person.create", "person", person.uuid,
+            tenant.id,
+            actor,
+            "person.create",
+            "person",
+            person.uuid,
             detail={"unit": str(unit["uuid"]), "position": position},
         )
     return await person_detail(tenant, actor, person.uuid)
@@ -589,11 +623,15 @@ async def update_person(tenant: TenantRef, actor: Actor, person_id: Any, data: d
         on = today(tenant)
         effective = check.date("effective_date") or on
         current = await _post_to_change(tenant, row, check, on)
-        unit = await _check_post_unit(tenant, actor, check, required=False) if check.present("unit_id") else None
+        unit = (
+            await _check_post_unit(tenant, actor, check, required=False) if check.present("unit_id") else None
+        )
         if current is not None:
             new_post = {
                 "unit": unit["id"] if unit else current["unit"],
-                "position": check.choice("position", POSITIONS) if check.present("position") else current["position"],
+                "position": check.choice("position", POSITIONS)
+                if check.present("position")
+                else current["position"],
                 "title": check.text("title", max_len=100) if check.present("title") else current["title"],
                 "start_date": effective,
             }
@@ -610,7 +648,11 @@ async def update_person(tenant: TenantRef, actor: Actor, person_id: Any, data: d
             )
             await Post(tenant=tenant.id, person=row["id"], **new_post).save()
         await audit.record(
-            tenant.id, actor, "person.update", "person", row["uuid"],
+            tenant.id,
+            actor,
+            "person.update",
+            "person",
+            row["uuid"],
             detail={"fields": sorted(k for k in values if k != "updated_at"), "post_changed": bool(new_post)},
         )
     return await person_detail(tenant, actor, row["uuid"])
@@ -646,15 +688,24 @@ async def add_post(tenant: TenantRef, actor: Actor, person_id: Any, data: dict[s
     check.done()
     async with db.atomic():
         post = Post(
-            tenant=tenant.id, person=row["id"], unit=unit["id"], position=position, title=title,
-            start_date=start, end_date=end,
+            tenant=tenant.id,
+            person=row["id"],
+            unit=unit["id"],
+            position=position,
+            title=title,
+            start_date=start,
+            end_date=end,
         )
         await post.save()
-        await audit.record(tenant.id, actor, "post.create", "post", post.uuid, detail={"person": str(row["uuid"])})
+        await audit.record(
+            tenant.id, actor, "post.create", "post", post.uuid, detail={"person": str(row["uuid"])}
+        )
     return await person_detail(tenant, actor, row["uuid"])
 
 
-async def end_post(tenant: TenantRef, actor: Actor, person_id: Any, post_id: Any, data: dict[str, Any]) -> dict:
+async def end_post(
+    tenant: TenantRef, actor: Actor, person_id: Any, post_id: Any, data: dict[str, Any]
+) -> dict:
     row = await _person_row(tenant, actor, person_id)
     post = await get_owned(Post, tenant, post_id)
     if post["person"] != row["id"]:
@@ -670,7 +721,9 @@ async def end_post(tenant: TenantRef, actor: Actor, person_id: Any, post_id: Any
     check.done()
     async with db.atomic():
         await Post.update({Post.end_date: end}).where(Post.id == post["id"])
-        await audit.record(tenant.id, actor, "post.end", "post", post["uuid"], detail={"end_date": end.isoformat()})
+        await audit.record(
+            tenant.id, actor, "post.end", "post", post["uuid"], detail={"end_date": end.isoformat()}
+        )
     return await person_detail(tenant, actor, row["uuid"])
 
 
@@ -683,20 +736,22 @@ async def delete_person(tenant: TenantRef, actor: Actor, person_id: Any) -> None
             Post.tenant == tenant.id, Post.person == row["id"], Post.end_date.is_null() | (Post.end_date > on)
         )
         await Person.update({Person.deleted_at: datetime.now(UTC)}).where(Person.id == row["id"])
-        await audit.record(tenant.id, actor, "person.delete", "person", row["uuid"], detail={"name": row["name"]})
+        await audit.record(
+            tenant.id, actor, "person.delete", "person", row["uuid"], detail={"name": row["name"]}
+        )
 
 
 async def own_person(tenant: TenantRef, actor: Actor) -> dict | None:
     """The actor's own person record (leaders), or None when the account has none."""
     if not actor.person_id:
         return None
-    row = await Person.select(Person.uuid).where(
-        Person.tenant == tenant.id, Person.id == actor.person_id, Person.deleted_at.is_null()
-    ).first()
+    row = (
+        await Person.select(Person.uuid)
+        .where(Person.tenant == tenant.id, Person.id == actor.person_id, Person.deleted_at.is_null())
+        .first()
+    )
     return await person_detail(tenant, actor, row["uuid"]) if row else None
 
 
 async def person_pk(tenant: TenantRef, actor: Actor, person_id: Any) -> int:
     return (await _person_row(tenant, actor, person_id))["id"]
-
-

@@ -68,8 +68,13 @@ def _page(request: Request, status: int, title: str, message: str, template: str
     return Template(
         template_name=template,
         context={
-            "status": status, "title": title, "message": message, "edge": edge, "tenant": tenant,
-            "actor": edge.actor if edge else None, "csrf_token": edge.csrf_token if edge else "",
+            "status": status,
+            "title": title,
+            "message": message,
+            "edge": edge,
+            "tenant": tenant,
+            "actor": edge.actor if edge else None,
+            "csrf_token": edge.csrf_token if edge else "",
             "t": f"/t/{tenant.slug}" if tenant else "",
         },
         status_code=status,

@@ -45,7 +45,12 @@ class Checker:
             return default
         if len(value) > max_len:
             self.fail(
-                field, _("%(field)s is too long (at most %(max)d characters).", field=self.label(field), max=max_len)
+                field,
+                _(
+                    "%(field)s is too long (at most %(max)d characters).",
+                    field=self.label(field),
+                    max=max_len,
+                ),
             )
         return value
 
@@ -73,7 +78,9 @@ class Checker:
         self.fail(field, _("%(field)s must be yes or no.", field=self.label(field)))
         return default
 
-    def integer(self, field: str, *, default: int = 0, minimum: int = -(2**31), maximum: int = 2**31 - 1) -> int:
+    def integer(
+        self, field: str, *, default: int = 0, minimum: int = -(2**31), maximum: int = 2**31 - 1
+    ) -> int:
         value = self._raw(field)
         if value is None or value == "":
             return default
