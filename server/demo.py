@@ -158,9 +158,7 @@ async def _units(tenant: TenantRef) -> list[dict]:
 async def _people(tenant: TenantRef, unit_rows: list[dict], today: date) -> dict[int, dict[str, list[int]]]:
     rng = random.Random(2026)
     people: list[Person] = []
-    posts: list[
-        tuple[int, int, str, str, date, date | None]
-    ] = []  # person index, unit, position, title, start, end
+    posts: list[tuple[int, int, str, str, date, date | None]] = []  # person index, unit, position, title, start, end
     by_unit: dict[int, dict[str, list[int]]] = {}
     leader_title = {"district": "书记", "municipal": "局长", "district_unit": "局长", "subunit": "主任"}
 
@@ -223,10 +221,7 @@ async def _people(tenant: TenantRef, unit_rows: list[dict], today: date) -> dict
     ]
     for start in range(0, len(post_rows), 500):
         await Post.insert(*post_rows[start : start + 500])
-    return {
-        uid: {pos: [people[i].id for i in idx] for pos, idx in group.items()}
-        for uid, group in by_unit.items()
-    }
+    return {uid: {pos: [people[i].id for i in idx] for pos, idx in group.items()} for uid, group in by_unit.items()}
 
 
 async def seed(password: str) -> DemoAccounts:
@@ -252,16 +247,12 @@ async def seed(password: str) -> DemoAccounts:
         people = await _people(tenant, unit_rows, units.today(tenant))
         district = next(u for u in unit_rows if u["kind"] == "district")
         # the officer's unit has a secrecy lead: the demo leader
-        officer_unit = next(
-            u for u in unit_rows if u["kind"] == "municipal" and people[u["id"]].get("secrecy_lead")
-        )
+        officer_unit = next(u for u in unit_rows if u["kind"] == "municipal" and people[u["id"]].get("secrecy_lead"))
         bindings = {
             "district": {"scope_unit": district["id"]},
             "officer": {"scope_unit": officer_unit["id"]},
             "leader": {"person": people[officer_unit["id"]]["secrecy_lead"][0]},
         }
         for username, role in usernames.items():
-            await accounts.create_user_row(
-                tenant, system, username, role, password, **bindings.get(username, {})
-            )
+            await accounts.create_user_row(tenant, system, username, role, password, **bindings.get(username, {}))
     return DemoAccounts(password, True, usernames)

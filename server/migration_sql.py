@@ -51,9 +51,7 @@ def tenant_scoping(
         await db.run_ddl(
             f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}"
         )
-        await db.run_ddl(
-            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {role}"
-        )
+        await db.run_ddl(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {role}")
         for table in rls_tables:
             match = (
                 "tenant IS NOT DISTINCT FROM luzhi_current_tenant()"
@@ -62,8 +60,6 @@ def tenant_scoping(
             )
             await db.run_ddl(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
             await db.run_ddl(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
-            await db.run_ddl(
-                f"CREATE POLICY tenant_isolation ON {table} USING ({match}) WITH CHECK ({match})"
-            )
+            await db.run_ddl(f"CREATE POLICY tenant_isolation ON {table} USING ({match}) WITH CHECK ({match})")
 
     manager.add_raw(run)

@@ -166,13 +166,11 @@ def parse_id(public_id: Any) -> uuid.UUID:
         raise NotFound() from None
 
 
-async def get_owned(
-    table: type[T], tenant: TenantRef, public_id: Any, *columns, include_deleted: bool = False
-) -> dict:
+async def get_owned(table: type[T], tenant: TenantRef, public_id: Any, *columns, include_deleted: bool = False) -> dict:
     """THE lookup of a tenant-owned row by public id: "not yours" and "missing" are the same 404."""
     uid = parse_id(public_id)
     query = table.select(*columns).where(table.tenant == tenant.id, table.uuid == uid)  # type: ignore[attr-defined]
-    if "deleted_at" in table._meta.column_names and not include_deleted:
+    if hasattr(table, "deleted_at") and not include_deleted:
         query = query.where(table.deleted_at.is_null())  # type: ignore[attr-defined]
     row = await query.first()
     if row is None:

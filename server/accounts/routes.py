@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET, UnsetType
@@ -36,9 +37,7 @@ def _safe_next(slug: str, target: str | None) -> str:
 # ---------------------------------------------------------------- sign-in
 
 
-def remember_refusal(
-    edge, keys: list[str], result: accounts.SignIn, tenant_id: int | None, username: str
-) -> None:
+def remember_refusal(edge, keys: list[str], result: accounts.SignIn, tenant_id: int | None, username: str) -> None:
     """Count the failure and audit it even though the request itself rolls back."""
     anonymous = Actor(kind="anonymous", name=username, client_addr=edge.client, user_agent=edge.agent)
 
@@ -59,7 +58,7 @@ def remember_refusal(
 
 
 @get(f"{T}/login", opt={"public": True}, name="accounts.login_form")
-async def login_form(request: Request, next: str = "") -> Any:
+async def login_form(request: Request, next: FromQuery[str] = "") -> Any:
     edge = request.state.edge
     if edge.actor is not None:
         return Redirect(_safe_next(edge.tenant.slug, next), status_code=303)
@@ -78,9 +77,7 @@ async def login(request: Request) -> Any:
     result = await accounts.sign_in(tenant, username, password, keys)
     if result.refused:
         remember_refusal(edge, keys, result, tenant.id, username)
-        return page(
-            request, "accounts/login.html", 400, next=target, username=username, problem=result.refused
-        )
+        return page(request, "accounts/login.html", 400, next=target, username=username, problem=result.refused)
     user = result.user
     await accounts.note_success(keys)
     await accounts.note_login(user)
@@ -177,16 +174,14 @@ async def account_password(request: Request) -> Any:
 async def account_token_create(request: Request) -> Template:
     edge = request.state.edge
     try:
-        _token, raw = await accounts.create_token(
-            edge.tenant, edge.actor, edge.actor.id, await form_data(request)
-        )
+        _token, raw = await accounts.create_token(edge.tenant, edge.actor, edge.actor.id, await form_data(request))
     except ValidationFailed as exc:
         return await _account_page(request, 422, errors=exc.errors)
     return await _account_page(request, new_token=raw)
 
 
 @post(f"{T}/account/tokens/{{token_id:str}}/revoke", guards=[any_member], name="accounts.token_revoke")
-async def account_token_revoke(request: Request, token_id: str) -> Redirect:
+async def account_token_revoke(request: Request, token_id: FromPath[str]) -> Redirect:
     edge = request.state.edge
     await accounts.revoke_token(edge.tenant, edge.actor, token_id)
     return Redirect(f"/t/{edge.tenant.slug}/account", status_code=303)
@@ -203,7 +198,7 @@ async def api_tokens(request: Request) -> list[dict[str, Any]]:
 
 
 @post(f"{API}/tokens", guards=[any_member], status_code=HTTP_201_CREATED, name="api.tokens.create")
-async def api_token_create(request: Request, data: TokenCreate) -> dict[str, Any]:
+async def api_token_create(request: Request, data: JSONBody[TokenCreate]) -> dict[str, Any]:
     edge = request.state.edge
     token, raw = await accounts.create_token(edge.tenant, edge.actor, edge.actor.id, body_data(data))
     return {**token, "token": raw}
@@ -215,7 +210,7 @@ async def api_token_create(request: Request, data: TokenCreate) -> dict[str, Any
     status_code=HTTP_204_NO_CONTENT,
     name="api.tokens.revoke",
 )
-async def api_token_revoke(request: Request, token_id: str) -> None:
+async def api_token_revoke(request: Request, token_id: FromPath[str]) -> None:
     edge = request.state.edge
     await accounts.revoke_token(edge.tenant, edge.actor, token_id)
 
@@ -227,13 +222,11 @@ async def _users_form(request: Request, user: dict | None, status: int = 200, **
     edge = request.state.edge
     choices = await units.unit_choices(edge.tenant, edge.actor)
     leaders = await units.list_people(edge.tenant, edge.actor, position="leaders", per_page=200)
-    return page(
-        request, "accounts/user_form.html", status, user=user, choices=choices, leaders=leaders.items, **extra
-    )
+    return page(request, "accounts/user_form.html", status, user=user, choices=choices, leaders=leaders.items, **extra)
 
 
 @get(f"{T}/admin/users", guards=[ADMIN], name="accounts.users")
-async def users_page(request: Request, q: str = "", role: str = "") -> Template:
+async def users_page(request: Request, q: FromQuery[str] = "", role: FromQuery[str] = "") -> Template:
     edge = request.state.edge
     return page(
         request,
@@ -261,14 +254,14 @@ async def user_create(request: Request) -> Template:
 
 
 @get(f"{T}/admin/users/{{user_id:str}}", guards=[ADMIN], name="accounts.user_edit")
-async def user_edit(request: Request, user_id: str) -> Template:
+async def user_edit(request: Request, user_id: FromPath[str]) -> Template:
     edge = request.state.edge
     user = await accounts.user_detail(edge.tenant, user_id)
     return await _users_form(request, user, form=user)
 
 
 @post(f"{T}/admin/users/{{user_id:str}}", guards=[ADMIN], name="accounts.user_update")
-async def user_update(request: Request, user_id: str) -> Any:
+async def user_update(request: Request, user_id: FromPath[str]) -> Any:
     edge = request.state.edge
     data = await form_data(request)
     try:
@@ -298,24 +291,24 @@ class UserPatch(msgspec.Struct, forbid_unknown_fields=True):
 
 
 @get(f"{API}/users", guards=[ADMIN], name="api.users.list")
-async def api_users(request: Request, q: str = "", role: str = "") -> list[dict[str, Any]]:
+async def api_users(request: Request, q: FromQuery[str] = "", role: FromQuery[str] = "") -> list[dict[str, Any]]:
     return await accounts.list_users(request.state.edge.tenant, q=q, role=role)
 
 
 @post(f"{API}/users", guards=[ADMIN], status_code=HTTP_201_CREATED, name="api.users.create")
-async def api_user_create(request: Request, data: UserCreate) -> dict[str, Any]:
+async def api_user_create(request: Request, data: JSONBody[UserCreate]) -> dict[str, Any]:
     edge = request.state.edge
     user, generated = await accounts.create_user(edge.tenant, edge.actor, body_data(data))
     return {**user, "generated_password": generated} if generated else user
 
 
 @get(f"{API}/users/{{user_id:str}}", guards=[ADMIN], name="api.users.detail")
-async def api_user(request: Request, user_id: str) -> dict[str, Any]:
+async def api_user(request: Request, user_id: FromPath[str]) -> dict[str, Any]:
     return await accounts.user_detail(request.state.edge.tenant, user_id)
 
 
 @patch(f"{API}/users/{{user_id:str}}", guards=[ADMIN], name="api.users.update")
-async def api_user_update(request: Request, user_id: str, data: UserPatch) -> dict[str, Any]:
+async def api_user_update(request: Request, user_id: FromPath[str], data: JSONBody[UserPatch]) -> dict[str, Any]:
     edge = request.state.edge
     return await accounts.update_user(edge.tenant, edge.actor, user_id, body_data(data))
 

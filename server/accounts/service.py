@@ -116,9 +116,7 @@ async def note_login(user: dict) -> None:
     await User.update({User.last_login_at: datetime.now(UTC)}).where(User.id == user["id"])
 
 
-async def actor_for(
-    tenant: TenantRef, user: dict, *, kind: str = "user", client: str = "", agent: str = ""
-) -> Actor:
+async def actor_for(tenant: TenantRef, user: dict, *, kind: str = "user", client: str = "", agent: str = "") -> Actor:
     scope_path = None
     if user["role"] in roles.SCOPED_ROLES:
         # a scoped account whose unit vanished sees nothing rather than everything
@@ -139,9 +137,7 @@ async def actor_for(
 
 
 async def active_user(tenant: TenantRef, user_id: int) -> dict | None:
-    return (
-        await User.select().where(User.tenant == tenant.id, User.id == user_id, User.active.eq(True)).first()
-    )
+    return await User.select().where(User.tenant == tenant.id, User.id == user_id, User.active.eq(True)).first()
 
 
 # ---------------------------------------------------------------- users
@@ -237,9 +233,7 @@ async def create_user(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> 
     if username and await User.exists().where(User.tenant == tenant.id, User.username == username):
         check.fail("username", _("This username is already taken."))
     check.done()
-    user_uuid = await create_user_row(
-        tenant, actor, username, role, password, display_name=display_name, **binding
-    )
+    user_uuid = await create_user_row(tenant, actor, username, role, password, display_name=display_name, **binding)
     return await user_detail(tenant, user_uuid), generated
 
 
@@ -339,9 +333,7 @@ async def set_locale(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> s
 # ---------------------------------------------------------------- API tokens
 
 
-async def create_token(
-    tenant: TenantRef, actor: Actor, user_pk: int, data: dict[str, Any]
-) -> tuple[dict, str]:
+async def create_token(tenant: TenantRef, actor: Actor, user_pk: int, data: dict[str, Any]) -> tuple[dict, str]:
     check = Checker(data, USER_LABELS)
     name = check.text("name", max_len=100)
     check.done()
@@ -389,9 +381,7 @@ async def token_user(tenant: TenantRef, raw: str) -> tuple[dict, dict] | None:
         return None
     token = (
         await ApiToken.select()
-        .where(
-            ApiToken.tenant == tenant.id, ApiToken.token_hash == sha256(raw), ApiToken.revoked_at.is_null()
-        )
+        .where(ApiToken.tenant == tenant.id, ApiToken.token_hash == sha256(raw), ApiToken.revoked_at.is_null())
         .first()
     )
     if token is None:

@@ -48,9 +48,7 @@ class SessionStore:
         return session
 
     async def create(self, *, tenant_id=None, user_id=None, operator_id=None) -> Session:
-        session = Session(
-            key=secrets.token_urlsafe(32), tenant_id=tenant_id, user_id=user_id, operator_id=operator_id
-        )
+        session = Session(key=secrets.token_urlsafe(32), tenant_id=tenant_id, user_id=user_id, operator_id=operator_id)
         await self._put(session)
         return session
 

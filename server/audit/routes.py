@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from server.accounts import roles
@@ -19,14 +20,12 @@ READ = allow(roles.AUDIT_READERS)
 async def _events(request: Request) -> Page:
     p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
     action = request.query_params.get("action") or None
-    rows, total = await service.events(
-        request.state.edge.tenant.id, limit=n, offset=(p - 1) * n, action=action
-    )
+    rows, total = await service.events(request.state.edge.tenant.id, limit=n, offset=(p - 1) * n, action=action)
     return Page(items=rows, total=total, page=p, per_page=n)
 
 
 @get("/t/{slug:str}/audit", guards=[READ], name="audit.list")
-async def audit_page(request: Request, action: str = "") -> Template:
+async def audit_page(request: Request, action: FromQuery[str] = "") -> Template:
     return page(request, "audit/list.html", result=await _events(request), action=action)
 
 

@@ -40,11 +40,5 @@ async def events(
     where = [AuditEvent.tenant == tenant_id] if tenant_id else [AuditEvent.tenant.is_null()]
     if action:
         where.append(AuditEvent.action == action)
-    rows = (
-        await AuditEvent.select()
-        .where(*where)
-        .order_by(AuditEvent.id, ascending=False)
-        .limit(limit)
-        .offset(offset)
-    )
+    rows = await AuditEvent.select().where(*where).order_by(AuditEvent.id, ascending=False).limit(limit).offset(offset)
     return rows, await AuditEvent.count().where(*where)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from server.accounts import service as accounts
@@ -56,9 +57,7 @@ async def logout(request: Request) -> Redirect:
 
 async def _console(request: Request, status: int = 200, **extra: Any) -> Template:
     events, _total = await audit.events(None, limit=20)
-    return page(
-        request, "platform/index.html", status, tenants=await tenants.list_tenants(), events=events, **extra
-    )
+    return page(request, "platform/index.html", status, tenants=await tenants.list_tenants(), events=events, **extra)
 
 
 @get("/platform", guards=[platform_operator], opt=PLATFORM, name="platform.index")
@@ -84,7 +83,7 @@ async def tenant_create(request: Request) -> Any:
     opt=PLATFORM,
     name="platform.tenant_status",
 )
-async def tenant_status(request: Request, tenant_slug: str) -> Redirect:
+async def tenant_status(request: Request, tenant_slug: FromPath[str]) -> Redirect:
     data = await form_data(request)
     status = "suspended" if data.get("status") == "suspended" else "active"
     await service.set_tenant_status(request.state.edge.actor, tenant_slug, status)

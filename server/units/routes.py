@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -37,19 +38,21 @@ def _ctx(request: Request):
 
 @get(f"{T}/units", guards=[READ], name="units.list")
 async def units_page(
-    request: Request, q: str = "", kind: str = "", within: str = "", gap: str = ""
+    request: Request,
+    q: FromQuery[str] = "",
+    kind: FromQuery[str] = "",
+    within: FromQuery[str] = "",
+    gap: FromQuery[str] = "",
 ) -> Template:
     tenant, actor = _ctx(request)
     p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
-    result = await service.list_units(
-        tenant, actor, q=q.strip(), kind=kind, within=within, gap=gap, page=p, per_page=n
-    )
+    result = await service.list_units(tenant, actor, q=q.strip(), kind=kind, within=within, gap=gap, page=p, per_page=n)
     template = "units/_table.html" if is_htmx(request) else "units/list.html"
     return page(request, template, result=result, q=q, kind=kind, within=within, gap=gap)
 
 
 @get(f"{T}/units/new", guards=[EDIT_UNITS], name="units.new")
-async def unit_new(request: Request, parent: str = "") -> Template:
+async def unit_new(request: Request, parent: FromQuery[str] = "") -> Template:
     tenant, actor = _ctx(request)
     return page(
         request,
@@ -80,22 +83,20 @@ async def unit_create(request: Request) -> Any:
 
 
 @get(f"{T}/units/{{unit_id:str}}", guards=[READ], name="units.detail")
-async def unit_page(request: Request, unit_id: str) -> Template:
+async def unit_page(request: Request, unit_id: FromPath[str]) -> Template:
     tenant, actor = _ctx(request)
     return page(request, "units/detail.html", unit=await service.unit_detail(tenant, actor, unit_id))
 
 
 @get(f"{T}/units/{{unit_id:str}}/edit", guards=[EDIT_UNITS], name="units.edit")
-async def unit_edit(request: Request, unit_id: str) -> Template:
+async def unit_edit(request: Request, unit_id: FromPath[str]) -> Template:
     tenant, actor = _ctx(request)
     unit = await service.unit_detail(tenant, actor, unit_id)
-    return page(
-        request, "units/form.html", unit=unit, form=unit, choices=await service.unit_choices(tenant, actor)
-    )
+    return page(request, "units/form.html", unit=unit, form=unit, choices=await service.unit_choices(tenant, actor))
 
 
 @post(f"{T}/units/{{unit_id:str}}", guards=[EDIT_UNITS], name="units.update")
-async def unit_update(request: Request, unit_id: str) -> Any:
+async def unit_update(request: Request, unit_id: FromPath[str]) -> Any:
     tenant, actor = _ctx(request)
     data = await form_data(request)
     try:
@@ -115,7 +116,7 @@ async def unit_update(request: Request, unit_id: str) -> Any:
 
 
 @post(f"{T}/units/{{unit_id:str}}/delete", guards=[EDIT_UNITS], name="units.delete")
-async def unit_delete(request: Request, unit_id: str) -> Any:
+async def unit_delete(request: Request, unit_id: FromPath[str]) -> Any:
     tenant, actor = _ctx(request)
     try:
         await service.delete_unit(tenant, actor, unit_id)
@@ -131,12 +132,12 @@ async def unit_delete(request: Request, unit_id: str) -> Any:
 @get(f"{T}/people", guards=[READ], name="people.list")
 async def people_page(
     request: Request,
-    q: str = "",
-    unit: str = "",
-    position: str = "",
-    level: str = "",
-    military: str = "",
-    status: str = "current",
+    q: FromQuery[str] = "",
+    unit: FromQuery[str] = "",
+    position: FromQuery[str] = "",
+    level: FromQuery[str] = "",
+    military: FromQuery[str] = "",
+    status: FromQuery[str] = "current",
 ) -> Template:
     tenant, actor = _ctx(request)
     p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
@@ -168,7 +169,7 @@ async def people_page(
 
 
 @get(f"{T}/people/new", guards=[EDIT_PEOPLE], name="people.new")
-async def person_new(request: Request, unit: str = "") -> Template:
+async def person_new(request: Request, unit: FromQuery[str] = "") -> Template:
     tenant, actor = _ctx(request)
     return page(
         request,
@@ -198,7 +199,7 @@ async def person_create(request: Request) -> Any:
     return Redirect(f"/t/{tenant.slug}/people/{person['id']}", status_code=303)
 
 
-async def _person_page(request: Request, person_id: str, status: int = 200, **extra: Any) -> Template:
+async def _person_page(request: Request, person_id: FromPath[str], status: int = 200, **extra: Any) -> Template:
     tenant, actor = _ctx(request)
     person = await service.person_detail(tenant, actor, person_id)
     choices = await service.unit_choices(tenant, actor) if actor.role in roles.PEOPLE_EDITORS else []
@@ -206,12 +207,12 @@ async def _person_page(request: Request, person_id: str, status: int = 200, **ex
 
 
 @get(f"{T}/people/{{person_id:str}}", guards=[PERSON_READ], name="people.detail")
-async def person_page(request: Request, person_id: str) -> Template:
+async def person_page(request: Request, person_id: FromPath[str]) -> Template:
     return await _person_page(request, person_id)
 
 
 @get(f"{T}/people/{{person_id:str}}/edit", guards=[EDIT_PEOPLE], name="people.edit")
-async def person_edit(request: Request, person_id: str) -> Template:
+async def person_edit(request: Request, person_id: FromPath[str]) -> Template:
     tenant, actor = _ctx(request)
     person = await service.person_detail(tenant, actor, person_id)
     return page(
@@ -224,7 +225,7 @@ async def person_edit(request: Request, person_id: str) -> Template:
 
 
 @post(f"{T}/people/{{person_id:str}}", guards=[EDIT_PEOPLE], name="people.update")
-async def person_update(request: Request, person_id: str) -> Any:
+async def person_update(request: Request, person_id: FromPath[str]) -> Any:
     tenant, actor = _ctx(request)
     data = await form_data(request)
     try:
@@ -244,7 +245,7 @@ async def person_update(request: Request, person_id: str) -> Any:
 
 
 @post(f"{T}/people/{{person_id:str}}/posts", guards=[EDIT_PEOPLE], name="people.add_post")
-async def person_add_post(request: Request, person_id: str) -> Any:
+async def person_add_post(request: Request, person_id: FromPath[str]) -> Any:
     tenant, actor = _ctx(request)
     data = await form_data(request)
     try:
@@ -255,7 +256,7 @@ async def person_add_post(request: Request, person_id: str) -> Any:
 
 
 @post(f"{T}/people/{{person_id:str}}/posts/{{post_id:str}}/end", guards=[EDIT_PEOPLE], name="people.end_post")
-async def person_end_post(request: Request, person_id: str, post_id: str) -> Any:
+async def person_end_post(request: Request, person_id: FromPath[str], post_id: FromPath[str]) -> Any:
     tenant, actor = _ctx(request)
     data = await form_data(request)
     try:
@@ -266,7 +267,7 @@ async def person_end_post(request: Request, person_id: str, post_id: str) -> Any
 
 
 @post(f"{T}/people/{{person_id:str}}/delete", guards=[EDIT_PEOPLE], name="people.delete")
-async def person_delete(request: Request, person_id: str) -> Any:
+async def person_delete(request: Request, person_id: FromPath[str]) -> Any:
     tenant, actor = _ctx(request)
     await service.delete_person(tenant, actor, person_id)
     return Redirect(f"/t/{tenant.slug}/people", status_code=303)
@@ -277,7 +278,11 @@ async def person_delete(request: Request, person_id: str) -> Any:
 
 @get(f"{API}/units", guards=[READ], name="api.units.list")
 async def api_units(
-    request: Request, q: str = "", kind: str = "", within: str = "", gap: str = ""
+    request: Request,
+    q: FromQuery[str] = "",
+    kind: FromQuery[str] = "",
+    within: FromQuery[str] = "",
+    gap: FromQuery[str] = "",
 ) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
@@ -287,19 +292,19 @@ async def api_units(
 
 
 @post(f"{API}/units", guards=[EDIT_UNITS], status_code=HTTP_201_CREATED, name="api.units.create")
-async def api_unit_create(request: Request, data: UnitCreate) -> dict[str, Any]:
+async def api_unit_create(request: Request, data: JSONBody[UnitCreate]) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.create_unit(tenant, actor, body_data(data))
 
 
 @get(f"{API}/units/{{unit_id:str}}", guards=[READ], name="api.units.detail")
-async def api_unit(request: Request, unit_id: str) -> dict[str, Any]:
+async def api_unit(request: Request, unit_id: FromPath[str]) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.unit_detail(tenant, actor, unit_id)
 
 
 @patch(f"{API}/units/{{unit_id:str}}", guards=[EDIT_UNITS], name="api.units.update")
-async def api_unit_update(request: Request, unit_id: str, data: UnitPatch) -> dict[str, Any]:
+async def api_unit_update(request: Request, unit_id: FromPath[str], data: JSONBody[UnitPatch]) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.update_unit(tenant, actor, unit_id, body_data(data))
 
@@ -310,29 +315,29 @@ async def api_unit_update(request: Request, unit_id: str, data: UnitPatch) -> di
     status_code=HTTP_204_NO_CONTENT,
     name="api.units.delete",
 )
-async def api_unit_delete(request: Request, unit_id: str) -> None:
+async def api_unit_delete(request: Request, unit_id: FromPath[str]) -> None:
     tenant, actor = _ctx(request)
     await service.delete_unit(tenant, actor, unit_id)
 
 
 @get(f"{API}/units/{{unit_id:str}}/people", guards=[READ], name="api.units.people")
-async def api_unit_people(request: Request, unit_id: str, status: str = "current") -> dict[str, Any]:
+async def api_unit_people(
+    request: Request, unit_id: FromPath[str], status: FromQuery[str] = "current"
+) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
-    return page_json(
-        await service.list_people(tenant, actor, unit=unit_id, status=status, page=p, per_page=n)
-    )
+    return page_json(await service.list_people(tenant, actor, unit=unit_id, status=status, page=p, per_page=n))
 
 
 @get(f"{API}/people", guards=[READ], name="api.people.list")
 async def api_people(
     request: Request,
-    q: str = "",
-    unit: str = "",
-    position: str = "",
-    level: str = "",
-    military: str = "",
-    status: str = "current",
+    q: FromQuery[str] = "",
+    unit: FromQuery[str] = "",
+    position: FromQuery[str] = "",
+    level: FromQuery[str] = "",
+    military: FromQuery[str] = "",
+    status: FromQuery[str] = "current",
 ) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
@@ -353,19 +358,19 @@ async def api_people(
 
 
 @post(f"{API}/people", guards=[EDIT_PEOPLE], status_code=HTTP_201_CREATED, name="api.people.create")
-async def api_person_create(request: Request, data: PersonCreate) -> dict[str, Any]:
+async def api_person_create(request: Request, data: JSONBody[PersonCreate]) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.create_person(tenant, actor, body_data(data))
 
 
 @get(f"{API}/people/{{person_id:str}}", guards=[PERSON_READ], name="api.people.detail")
-async def api_person(request: Request, person_id: str) -> dict[str, Any]:
+async def api_person(request: Request, person_id: FromPath[str]) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.person_detail(tenant, actor, person_id)
 
 
 @patch(f"{API}/people/{{person_id:str}}", guards=[EDIT_PEOPLE], name="api.people.update")
-async def api_person_update(request: Request, person_id: str, data: PersonPatch) -> dict[str, Any]:
+async def api_person_update(request: Request, person_id: FromPath[str], data: JSONBody[PersonPatch]) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.update_person(tenant, actor, person_id, body_data(data))
 
@@ -376,7 +381,7 @@ async def api_person_update(request: Request, person_id: str, data: PersonPatch)
     status_code=HTTP_204_NO_CONTENT,
     name="api.people.delete",
 )
-async def api_person_delete(request: Request, person_id: str) -> None:
+async def api_person_delete(request: Request, person_id: FromPath[str]) -> None:
     tenant, actor = _ctx(request)
     await service.delete_person(tenant, actor, person_id)
 
@@ -387,7 +392,7 @@ async def api_person_delete(request: Request, person_id: str) -> None:
     status_code=HTTP_201_CREATED,
     name="api.people.add_post",
 )
-async def api_person_add_post(request: Request, person_id: str, data: PostCreate) -> dict[str, Any]:
+async def api_person_add_post(request: Request, person_id: FromPath[str], data: JSONBody[PostCreate]) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.add_post(tenant, actor, person_id, body_data(data))
 
@@ -398,7 +403,7 @@ async def api_person_add_post(request: Request, person_id: str, data: PostCreate
     name="api.people.end_post",
 )
 async def api_person_end_post(
-    request: Request, person_id: str, post_id: str, data: PostEnd
+    request: Request, person_id: FromPath[str], post_id: FromPath[str], data: PostEnd
 ) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.end_post(tenant, actor, person_id, post_id, body_data(data))

@@ -105,8 +105,7 @@ async def _unit_row(tenant: TenantRef, actor: Actor, unit_id: Any) -> dict:
 async def _leadership(tenant: TenantRef, unit_ids: list[int]) -> dict[int, dict]:
     """Per unit: principal and secrecy lead names, leader and people counts."""
     summary = {
-        uid: {"principal": [], "secrecy_lead": [], "leaders": 0, "people": 0, "secrecy_officer": []}
-        for uid in unit_ids
+        uid: {"principal": [], "secrecy_lead": [], "leaders": 0, "people": 0, "secrecy_officer": []} for uid in unit_ids
     }
     if not unit_ids:
         return summary
@@ -123,9 +122,7 @@ async def _leadership(tenant: TenantRef, unit_ids: list[int]) -> dict[int, dict]
         Post.position.is_in(["principal", "secrecy_lead", "secrecy_officer"]),
     )
     for row in rows:
-        summary[row["unit"]][row["position"]].append(
-            {"name": row["person_name"], "id": str(row["person_uuid"])}
-        )
+        summary[row["unit"]][row["position"]].append({"name": row["person_name"], "id": str(row["person_uuid"])})
     counts = (
         await Post.select(Post.unit, Post.position, Count(alias="n"))
         .where(Post.tenant == tenant.id, Post.unit.is_in(unit_ids), _current(on))
@@ -138,9 +135,7 @@ async def _leadership(tenant: TenantRef, unit_ids: list[int]) -> dict[int, dict]
             entry["leaders"] += row["n"]
     for entry in summary.values():
         entry["gaps"] = [
-            code
-            for code, key in (("no_principal", "principal"), ("no_secrecy_lead", "secrecy_lead"))
-            if not entry[key]
+            code for code, key in (("no_principal", "principal"), ("no_secrecy_lead", "secrecy_lead")) if not entry[key]
         ]
     return summary
 
@@ -149,9 +144,7 @@ def _gap_filter(tenant: TenantRef, gap: str) -> list:
     position = {"no_principal": "principal", "no_secrecy_lead": "secrecy_lead"}.get(gap)
     if not position:
         return []
-    holders = Post.select(Post.unit).where(
-        Post.tenant == tenant.id, Post.position == position, _current(today(tenant))
-    )
+    holders = Post.select(Post.unit).where(Post.tenant == tenant.id, Post.position == position, _current(today(tenant)))
     return [Unit.id.not_in(holders)]
 
 
@@ -177,9 +170,7 @@ async def list_units(
     where += _gap_filter(tenant, gap)
     total = await Unit.count().where(*where)
     rows = (
-        await Unit.select(
-            Unit.id, Unit.uuid, Unit.name, Unit.kind, Unit.code, Unit.depth, Unit.path, Unit.parent
-        )
+        await Unit.select(Unit.id, Unit.uuid, Unit.name, Unit.kind, Unit.code, Unit.depth, Unit.path, Unit.parent)
         .where(*where)
         .order_by(Unit.path)
         .limit(per_page)
@@ -189,9 +180,7 @@ async def list_units(
     top_ids = sorted({int(r["path"].split("/")[0]) for r in rows if r["depth"] > 0})
     tops = {}
     if top_ids:
-        tops = {
-            r["id"]: r["name"] for r in await Unit.select(Unit.id, Unit.name).where(Unit.id.is_in(top_ids))
-        }
+        tops = {r["id"]: r["name"] for r in await Unit.select(Unit.id, Unit.name).where(Unit.id.is_in(top_ids))}
     items = [
         {
             **_unit_public(row),
@@ -284,9 +273,7 @@ async def _check_parent(tenant: TenantRef, actor: Actor, check: Checker) -> dict
         return None
 
 
-async def _check_code_free(
-    tenant: TenantRef, check: Checker, code: str | None, exclude_id: int | None = None
-):
+async def _check_code_free(tenant: TenantRef, check: Checker, code: str | None, exclude_id: int | None = None):
     if not code:
         return
     query = Unit.exists().where(Unit.tenant == tenant.id, Unit.code == code)
@@ -308,9 +295,7 @@ async def create_unit(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> 
         path = (parent["path"] if parent else "") + _path_segment(unit.id)
         depth = parent["depth"] + 1 if parent else 0
         await Unit.update({Unit.path: path, Unit.depth: depth}).where(Unit.id == unit.id)
-        await audit.record(
-            tenant.id, actor, "unit.create", "unit", unit.uuid, detail={"name": values["name"]}
-        )
+        await audit.record(tenant.id, actor, "unit.create", "unit", unit.uuid, detail={"name": values["name"]})
     return await unit_detail(tenant, actor, unit.uuid)
 
 
@@ -369,9 +354,7 @@ async def delete_unit(tenant: TenantRef, actor: Actor, unit_id: Any) -> None:
     row = await _unit_row(tenant, actor, unit_id)
     if row["path"] == actor.scope_path:
         raise Conflict(_("You cannot delete the unit your account is scoped to."))
-    if await Unit.exists().where(
-        Unit.tenant == tenant.id, Unit.parent == row["id"], Unit.deleted_at.is_null()
-    ):
+    if await Unit.exists().where(Unit.tenant == tenant.id, Unit.parent == row["id"], Unit.deleted_at.is_null()):
         raise Conflict(_("This unit still has sub-units; move or delete them first."))
     if await Post.exists().where(Post.tenant == tenant.id, Post.unit == row["id"], _current(today(tenant))):
         raise Conflict(_("People still hold posts in this unit; end their posts first."))
@@ -453,12 +436,8 @@ def _post_public(row: dict) -> dict:
     }
 
 
-async def _posts_where(
-    tenant: TenantRef, where: list, *, limit: int | None = None, offset: int = 0
-) -> list[dict]:
-    query = Post.select(*_POST_COLUMNS).where(
-        Post.tenant == tenant.id, Post.person.deleted_at.is_null(), *where
-    )
+async def _posts_where(tenant: TenantRef, where: list, *, limit: int | None = None, offset: int = 0) -> list[dict]:
+    query = Post.select(*_POST_COLUMNS).where(Post.tenant == tenant.id, Post.person.deleted_at.is_null(), *where)
     if limit is not None:
         query = query.order_by(Post.unit.path).order_by(Post.person.name).limit(limit).offset(offset)
     return [_post_public(r) for r in await query]
@@ -485,9 +464,7 @@ async def list_people(
     where.append(Post.end_date < on if status == "former" else _current(on))
     if q:
         where.append(
-            Post.person.name.ilike(f"%{q}%")
-            | Post.person.mobile.ilike(f"%{q}%")
-            | Post.person.email.ilike(f"%{q}%")
+            Post.person.name.ilike(f"%{q}%") | Post.person.mobile.ilike(f"%{q}%") | Post.person.email.ilike(f"%{q}%")
         )
     if unit:
         root = await _unit_row(tenant, actor, unit)
@@ -623,15 +600,11 @@ async def update_person(tenant: TenantRef, actor: Actor, person_id: Any, data: d
         on = today(tenant)
         effective = check.date("effective_date") or on
         current = await _post_to_change(tenant, row, check, on)
-        unit = (
-            await _check_post_unit(tenant, actor, check, required=False) if check.present("unit_id") else None
-        )
+        unit = await _check_post_unit(tenant, actor, check, required=False) if check.present("unit_id") else None
         if current is not None:
             new_post = {
                 "unit": unit["id"] if unit else current["unit"],
-                "position": check.choice("position", POSITIONS)
-                if check.present("position")
-                else current["position"],
+                "position": check.choice("position", POSITIONS) if check.present("position") else current["position"],
                 "title": check.text("title", max_len=100) if check.present("title") else current["title"],
                 "start_date": effective,
             }
@@ -697,15 +670,11 @@ async def add_post(tenant: TenantRef, actor: Actor, person_id: Any, data: dict[s
             end_date=end,
         )
         await post.save()
-        await audit.record(
-            tenant.id, actor, "post.create", "post", post.uuid, detail={"person": str(row["uuid"])}
-        )
+        await audit.record(tenant.id, actor, "post.create", "post", post.uuid, detail={"person": str(row["uuid"])})
     return await person_detail(tenant, actor, row["uuid"])
 
 
-async def end_post(
-    tenant: TenantRef, actor: Actor, person_id: Any, post_id: Any, data: dict[str, Any]
-) -> dict:
+async def end_post(tenant: TenantRef, actor: Actor, person_id: Any, post_id: Any, data: dict[str, Any]) -> dict:
     row = await _person_row(tenant, actor, person_id)
     post = await get_owned(Post, tenant, post_id)
     if post["person"] != row["id"]:
@@ -721,9 +690,7 @@ async def end_post(
     check.done()
     async with db.atomic():
         await Post.update({Post.end_date: end}).where(Post.id == post["id"])
-        await audit.record(
-            tenant.id, actor, "post.end", "post", post["uuid"], detail={"end_date": end.isoformat()}
-        )
+        await audit.record(tenant.id, actor, "post.end", "post", post["uuid"], detail={"end_date": end.isoformat()})
     return await person_detail(tenant, actor, row["uuid"])
 
 
@@ -736,9 +703,7 @@ async def delete_person(tenant: TenantRef, actor: Actor, person_id: Any) -> None
             Post.tenant == tenant.id, Post.person == row["id"], Post.end_date.is_null() | (Post.end_date > on)
         )
         await Person.update({Person.deleted_at: datetime.now(UTC)}).where(Person.id == row["id"])
-        await audit.record(
-            tenant.id, actor, "person.delete", "person", row["uuid"], detail={"name": row["name"]}
-        )
+        await audit.record(tenant.id, actor, "person.delete", "person", row["uuid"], detail={"name": row["name"]})
 
 
 async def own_person(tenant: TenantRef, actor: Actor) -> dict | None:

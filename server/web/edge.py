@@ -108,9 +108,7 @@ def csrf_token_for(secret: str, key: str) -> str:
     return hmac.new(secret.encode(), f"csrf:{key}".encode(), hashlib.sha256).hexdigest()
 
 
-def _cookie_header(
-    name: str, value: str, *, secure: bool, max_age: int | None = None, http_only=True
-) -> tuple:
+def _cookie_header(name: str, value: str, *, secure: bool, max_age: int | None = None, http_only=True) -> tuple:
     parts = [f"{name}={value}", "Path=/", "SameSite=Lax"]
     if http_only:
         parts.append("HttpOnly")
@@ -135,9 +133,7 @@ class EdgeMiddleware(ASGIMiddleware):
             return
         cookies = _cookies(scope)
         secure = (
-            self.settings.cookie_secure
-            if self.settings.cookie_secure is not None
-            else scope.get("scheme") == "https"
+            self.settings.cookie_secure if self.settings.cookie_secure is not None else scope.get("scheme") == "https"
         )
         client = (scope.get("client") or ("", 0))[0] or ""
         edge = Edge(self.settings, self.sessions, client, _header(scope, b"user-agent"), secure)
@@ -160,18 +156,14 @@ class EdgeMiddleware(ASGIMiddleware):
                 )
         if edge.session is None:
             edge.anon_key = cookies.get(ANON_COOKIE) or secrets.token_urlsafe(24)
-        edge.csrf_token = csrf_token_for(
-            self.settings.secret_key, edge.session.key if edge.session else edge.anon_key
-        )
+        edge.csrf_token = csrf_token_for(self.settings.secret_key, edge.session.key if edge.session else edge.anon_key)
 
         bearer = _header(scope, b"authorization")
         bearer = bearer[7:].strip() if bearer.lower().startswith("bearer ") else ""
         if scope["method"] not in SAFE_METHODS and not bearer:
             receive = await self._check_csrf(scope, receive, edge)
 
-        tx = db.Transaction(
-            edge.tenant.id if edge.tenant else None, write=scope["method"] not in SAFE_METHODS
-        )
+        tx = db.Transaction(edge.tenant.id if edge.tenant else None, write=scope["method"] not in SAFE_METHODS)
         await tx.begin()
         status = 500
         held: list[Message] = []
@@ -212,9 +204,7 @@ class EdgeMiddleware(ASGIMiddleware):
                 if found is None:
                     raise NotAuthorizedException(_("The API token is not valid."))
                 token, user = found
-                edge.actor = await accounts.actor_for(
-                    tenant, user, kind="token", client=edge.client, agent=edge.agent
-                )
+                edge.actor = await accounts.actor_for(tenant, user, kind="token", client=edge.client, agent=edge.agent)
                 edge.after.append(lambda: accounts.touch_token(token))
             elif session is not None and session.tenant_id == tenant.id and session.user_id:
                 user = await accounts.active_user(tenant, session.user_id)
@@ -231,9 +221,7 @@ class EdgeMiddleware(ASGIMiddleware):
             return
         if session is not None and session.operator_id:
             operator = (
-                await Operator.select()
-                .where(Operator.id == session.operator_id, Operator.active.eq(True))
-                .first()
+                await Operator.select().where(Operator.id == session.operator_id, Operator.active.eq(True)).first()
             )
             if operator is not None:
                 edge.actor = Actor(
@@ -257,9 +245,7 @@ class EdgeMiddleware(ASGIMiddleware):
             elif content_type.startswith("multipart/form-data"):
                 supplied = _multipart_field(body, CSRF_FIELD)
         if not supplied or not hmac.compare_digest(supplied, edge.csrf_token):
-            raise Forbidden(
-                _("This form has expired or did not come from Luzhi. Reload the page and try again.")
-            )
+            raise Forbidden(_("This form has expired or did not come from Luzhi. Reload the page and try again."))
         return receive
 
     def _cookie_headers(self, edge: Edge, cookies: dict[str, str]) -> list[tuple[bytes, bytes]]:
@@ -278,9 +264,7 @@ class EdgeMiddleware(ASGIMiddleware):
         actor = edge.actor or Actor(kind="anonymous", client_addr=edge.client)
         tenant_id = edge.tenant.id if edge.tenant else None
         detail = {"method": scope["method"], "path": scope["path"][:200]}
-        edge.after.append(
-            lambda: audit.record(tenant_id, actor, "access.denied", outcome="denied", detail=detail)
-        )
+        edge.after.append(lambda: audit.record(tenant_id, actor, "access.denied", outcome="denied", detail=detail))
 
     async def _run_after(self, edge: Edge) -> None:
         for hook in edge.after:

@@ -19,11 +19,7 @@ async def form_data(request: Request) -> dict[str, Any]:
 
 def body_data(data: msgspec.Struct) -> dict[str, Any]:
     """The fields an API client actually sent (PATCH semantics)."""
-    return {
-        name: getattr(data, name)
-        for name in data.__struct_fields__
-        if getattr(data, name) is not msgspec.UNSET
-    }
+    return {name: getattr(data, name) for name in data.__struct_fields__ if getattr(data, name) is not msgspec.UNSET}
 
 
 def page_json(page: Page) -> dict[str, Any]:

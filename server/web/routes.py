@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from server import db
@@ -27,7 +28,7 @@ async def healthz() -> dict[str, Any]:
 
 
 @get("/go", opt=PUBLIC, name="go")
-async def go(slug: str = "") -> Redirect:
+async def go(slug: FromQuery[str] = "") -> Redirect:
     """The landing page's "sign in to your bureau" box."""
     slug = slug.strip().lower()
     return Redirect(f"/t/{slug}/login" if slug.replace("-", "").isalnum() else "/", status_code=303)

@@ -78,9 +78,7 @@ class Checker:
         self.fail(field, _("%(field)s must be yes or no.", field=self.label(field)))
         return default
 
-    def integer(
-        self, field: str, *, default: int = 0, minimum: int = -(2**31), maximum: int = 2**31 - 1
-    ) -> int:
+    def integer(self, field: str, *, default: int = 0, minimum: int = -(2**31), maximum: int = 2**31 - 1) -> int:
         value = self._raw(field)
         if value is None or value == "":
             return default

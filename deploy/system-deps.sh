@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# System packages Luzhi needs: a CJK font and HarfBuzz subsetting for PDFs (and, with
+# --test, Chromium and poppler for the browser and PDF tests). Installs them when run
+# as root; otherwise prints the exact command and stops.
+set -euo pipefail
+
+missing=()
+fc-list 2>/dev/null | grep -q "Noto Sans CJK SC" || missing+=(fonts-noto-cjk)
+ldconfig -p 2>/dev/null | grep -q "libharfbuzz-subset.so.0" || missing+=(libharfbuzz-subset0)
+ldconfig -p 2>/dev/null | grep -q "libpango-1.0.so.0" || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+if [[ "${1:-}" == "--test" ]]; then
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+fi
+
+((${#missing[@]} == 0)) && exit 0
+
+if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  echo "installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fc-cache -f >/dev/null 2>&1 || true
+else
+  echo "Luzhi needs these system packages: ${missing[*]}"
+  echo "Install them with:  sudo apt-get install -y ${missing[*]}"
+  exit 1
+fi
