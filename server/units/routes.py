@@ -403,7 +403,7 @@ async def api_person_add_post(request: Request, person_id: FromPath[str], data: 
     name="api.people.end_post",
 )
 async def api_person_end_post(
-    request: Request, person_id: FromPath[str], post_id: FromPath[str], data: PostEnd
+    request: Request, person_id: FromPath[str], post_id: FromPath[str], data: JSONBody[PostEnd]
 ) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.end_post(tenant, actor, person_id, post_id, body_data(data))
