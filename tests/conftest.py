@@ -144,6 +144,8 @@ def csrf_of(html: str) -> str:
 
 async def login(client: httpx.AsyncClient, slug: str, username: str, password: str = PASSWORD) -> httpx.Response:
     page = await client.get(f"/t/{slug}/login")
+    if page.status_code == 303:  # already signed in: the form is on no page, the token on every page
+        page = await client.get(page.headers["location"])
     return await client.post(
         f"/t/{slug}/login", data={"_csrf": csrf_of(page.text), "username": username, "password": password}
     )

@@ -229,8 +229,8 @@ async def unit_detail(tenant: TenantRef, actor: Actor, unit_id: Any) -> dict:
         .order_by(Unit.name)
     )
     summary = await _leadership(tenant, [row["id"]] + [c["id"] for c in children])
-    people = await _posts_where(tenant, [Post.unit == row["id"], _current(today(tenant))])
-    people.sort(key=lambda p: (POSITION_RANK.get(p["position"], 99), p["person_name"]))
+    posts = await _posts_where(tenant, [Post.unit == row["id"], _current(today(tenant))])
+    posts.sort(key=lambda p: (POSITION_RANK.get(p["position"], 99), p["person_name"]))
     return {
         **_unit_public(row),
         "note": row["note"],
@@ -238,7 +238,7 @@ async def unit_detail(tenant: TenantRef, actor: Actor, unit_id: Any) -> dict:
         "parent_id": ancestors[-1]["id"] if ancestors else None,
         "ancestors": ancestors,
         "children": [{**_unit_public(c), **summary[c["id"]]} for c in children],
-        "people": people,
+        "posts": posts,
         **summary[row["id"]],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],

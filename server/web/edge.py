@@ -31,7 +31,7 @@ from server.actor import Actor
 from server.audit import service as audit
 from server.settings import Settings
 from server.web import i18n
-from server.web.errors import Forbidden, LuzhiError, NotFound, TenantSuspended
+from server.web.errors import Forbidden, NotFound, SignInRequired, TenantSuspended
 from server.web.i18n import _
 from tenants import service as tenants
 from tenants.service import TenantRef
@@ -44,14 +44,6 @@ ANON_COOKIE = "luzhi_anon"
 LANG_COOKIE = "luzhi_lang"
 CSRF_FIELD = "_csrf"
 CSRF_HEADER = "x-csrf-token"
-
-
-class SignInRequired(LuzhiError):
-    status_code = 401
-
-    def __init__(self, login_url: str) -> None:
-        super().__init__(_("Please sign in to continue."))
-        self.login_url = login_url
 
 
 AfterHook = Callable[[], Awaitable[None]]

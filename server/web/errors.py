@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.exceptions import ValidationException as LitestarValidation
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from server.web.i18n import _, _l
@@ -45,6 +45,16 @@ class ValidationFailed(LuzhiError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+
+
+class SignInRequired(LuzhiError):
+    """Pages send the visitor to sign in; the API answers 401."""
+
+    status_code = 401
+
+    def __init__(self, login_url: str) -> None:
+        super().__init__(_("Please sign in to continue."))
+        self.login_url = login_url
 
 
 class TenantSuspended(LuzhiError):
@@ -109,6 +119,8 @@ def _message_for(status: int, exc: Exception) -> str:
 
 
 def handle_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, SignInRequired) and not is_api(request):
+        return Redirect(exc.login_url, status_code=303)
     if isinstance(exc, ValidationFailed):
         status, errors = 422, exc.errors
     elif isinstance(exc, LuzhiError):

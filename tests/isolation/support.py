@@ -1,0 +1,341 @@
+"""What the isolation suite knows about the app: which routes it may leave out (and
+why), how to fill every kind of path parameter, what a plausible request body
+looks like, and how to read one tenant's rows straight from the database.
+
+Everything else comes from the app's own route table, so a new route is swept
+as soon as it exists; a new kind of id fails the suite until it is added to
+`ids_of()` below.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import msgspec
+from litestar.routes import HTTPRoute
+
+from server import db
+from tenants.tables import Tenant
+from tests.factories import World
+
+# ---------------------------------------------------------------- the allowlist
+
+# route path (exactly as in app.routes) -> why the cross-tenant sweep does not call it.
+# Every key must still be a route of the app (test_allowlist_matches_the_route_table).
+ALLOWLIST: dict[str, str] = {
+    "/": "public landing page: no tenant, no ids, no data",
+    "/healthz": "public health probe: no tenant, no data",
+    "/go": "public redirect to /t/<slug>/login built from the query string; reads nothing",
+    "/locale": "public: sets the language cookie of the caller only",
+    "/platform/login": "public operator sign-in form; the platform console itself is covered by "
+    "test_platform_routes_refuse_tenant_users",
+    "/platform/logout": "public: ends the caller's own session; holds no tenant data",
+    "/t/{slug:str}/login": "public per-tenant sign-in (GET form, POST credentials): must answer anyone, "
+    "shows no tenant data; a session of another tenant is simply replaced on success",
+    "/t/{slug:str}/logout": "public: ends the caller's own session only (no ids, no tenant data); calling it "
+    "would end the sweep's own session",
+    "/static/{file_path:path}": "static files shipped with the app; no tenant data",
+    "/schema": "OpenAPI document: describes the routes, holds no tenant data",
+    "/schema/openapi.json": "OpenAPI document: describes the routes, holds no tenant data",
+    "/schema/{path:str}": "OpenAPI renderers: describe the routes, hold no tenant data",
+}
+
+SKIPPED_METHODS = {"OPTIONS", "HEAD"}  # answered by Litestar itself, never by our handlers
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+_PARAM_RE = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+
+# what the edge answers to a rejected CSRF token, in both catalogs: a 403 carrying
+# this text means the request never reached the code under test
+CSRF_REFUSALS = ("did not come from Luzhi", "并非来自履职系统")
+
+
+# ---------------------------------------------------------------- the route table
+
+
+def http_routes(app) -> list[HTTPRoute]:
+    return [r for r in app.routes if isinstance(r, HTTPRoute)]
+
+
+def path_params(path: str) -> list[str]:
+    return _PARAM_RE.findall(path)
+
+
+def fill(path: str, values: dict[str, str]) -> str:
+    return _PARAM_RE.sub(lambda m: values[m.group(1)], path)
+
+
+def methods_of(route: HTTPRoute) -> list[str]:
+    return sorted(m for m in route.methods if m not in SKIPPED_METHODS)
+
+
+def handler_for(route: HTTPRoute, method: str):
+    for handler in route.route_handlers:
+        if method in handler.http_methods:
+            return handler
+    raise LookupError(f"{method} {route.path}")
+
+
+def is_tenant_route(route) -> bool:
+    return "slug" in path_params(route.path)
+
+
+def is_platform_route(route) -> bool:
+    handlers = getattr(route, "route_handlers", [])
+    return route.path.startswith("/platform") or any(h.opt.get("platform") for h in handlers)
+
+
+def is_api(path: str) -> bool:
+    return path.startswith("/api/")
+
+
+def route_kinds(app) -> tuple[list, list, list, list[str]]:
+    """(tenant routes, platform routes, allowlisted routes, problems): every route of
+    the app must land in exactly one of the first three."""
+    tenant, platform, allowed, problems = [], [], [], []
+    for route in app.routes:
+        if route.path in ALLOWLIST:
+            allowed.append(route)
+        elif not isinstance(route, HTTPRoute):
+            problems.append(f"{route.path}: not an HTTP route; the sweep cannot call it (allowlist it with a reason)")
+        elif is_tenant_route(route):
+            tenant.append(route)
+        elif is_platform_route(route):
+            platform.append(route)
+        else:
+            problems.append(
+                f"{route.path}: neither a tenant route (/t/{{slug}}/..., /api/v1/t/{{slug}}/...) nor a platform "
+                "route; add it to ALLOWLIST with the reason it cannot leak tenant data"
+            )
+    return tenant, platform, allowed, problems
+
+
+# ---------------------------------------------------------------- ids
+
+
+# path parameter name -> how to find such an id in a world. THE map of the suite: a
+# route with a parameter missing here fails test_every_path_parameter_can_be_filled.
+ID_SOURCES: dict[str, Any] = {
+    "unit_id": lambda world, token_id: world.units["a_unit"]["id"],
+    "person_id": lambda world, token_id: world.people["a_lead"]["id"],
+    # a post of that person, as person_detail lists it
+    "post_id": lambda world, token_id: world.people["a_lead"]["posts"][0]["id"],
+    # not the office account: the sweep's own session must survive its own calls
+    "user_id": lambda world, token_id: world.users["inspector"]["id"],
+    # an API token of the world's office admin (not the one the sweep signs in with)
+    "token_id": lambda world, token_id: token_id,
+}
+ID_PARAMS = frozenset(ID_SOURCES)
+
+
+def ids_of(world: World, token_id: str) -> dict[str, str]:
+    return {name: str(source(world, token_id)) for name, source in ID_SOURCES.items()}
+
+
+PLATFORM_PARAMS = {"tenant_slug"}
+
+
+def unknown_params(route) -> list[str]:
+    known = ({"slug"} | ID_PARAMS) if is_tenant_route(route) else PLATFORM_PARAMS
+    return [p for p in path_params(route.path) if p not in known]
+
+
+# ---------------------------------------------------------------- bodies
+
+
+def body_values(a_ids: dict[str, str], a_parent_unit: str, tag: str, today: date, variant: str) -> dict[str, Any]:
+    """Valid-looking values for every field a form or API body of the app takes, each
+    reference pointing at tenant A: a route that forgot its tenant filter would
+    write with them. Two variants exercise both kinds of account binding."""
+    return {
+        "name": f"越权写入-{tag}",
+        "kind": "municipal",
+        "parent_id": a_parent_unit,
+        "unit_id": a_ids["unit_id"],
+        "scope_unit_id": a_ids["unit_id"],
+        "person_id": a_ids["person_id"],
+        "post_id": a_ids["post_id"],
+        "position": "principal",
+        "title": "越权",
+        "code": f"X-{tag}",
+        "sort_order": 0,
+        "note": "越权写入",
+        "classified_level": "core",
+        "military_transfer": True,
+        "email": f"intruder-{tag}@example.com",
+        "mobile": "13800000000",
+        "start_date": today.isoformat(),
+        "end_date": (today + timedelta(days=30)).isoformat(),
+        "effective_date": (today + timedelta(days=1)).isoformat(),
+        "username": f"intruder{tag}",
+        "display_name": "越权账号",
+        # scoped roles bind to a unit, leaders to a person: both bindings point at A
+        "role": "district_admin" if variant == "scoped" else "leader",
+        "password": "Quiet-Lantern-Seven-93",
+        "active": True,
+        "locale": "zh_CN",
+        # wrong on purpose: a successful change would rotate the sweep's session
+        "current_password": "Not-The-Password-00",
+        "new_password": "Quiet-Lantern-Seven-93",
+    }
+
+
+BODY_VARIANTS = ("scoped", "leader")
+
+
+class UnknownBodyField(Exception):
+    pass
+
+
+def _form(values: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        out[key] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+    return out
+
+
+def request_body(route: HTTPRoute, method: str, values: dict[str, Any]) -> dict[str, Any]:
+    """httpx keyword arguments for the body of this call: JSON shaped after the
+    handler's declared `data` type under /api, every value as a form elsewhere."""
+    if method not in UNSAFE_METHODS:
+        return {}
+    handler = handler_for(route, method)
+    data = handler.parsed_fn_signature.parameters.get("data")
+    if not is_api(route.path):
+        return {} if method == "DELETE" and data is None else {"data": _form(values)}
+    if data is None:
+        return {} if method == "DELETE" else {"json": values}
+    shape = data.annotation
+    if isinstance(shape, type) and issubclass(shape, msgspec.Struct):
+        body = {}
+        for f in msgspec.structs.fields(shape):
+            if f.encode_name in values:
+                body[f.encode_name] = values[f.encode_name]
+            elif f.required:
+                raise UnknownBodyField(
+                    f"{method} {route.path}: required body field {f.encode_name!r} has no value in body_values()"
+                )
+        return {"json": body}
+    return {"json": values}
+
+
+# ---------------------------------------------------------------- the database
+
+
+def _column_names(table) -> set[str]:
+    return {c._meta.name for c in table._meta.columns}
+
+
+def tenant_tables() -> list:
+    """Every Piccolo table with a tenant column (enumerated, not listed)."""
+    return [t for t in db.all_tables() if "tenant" in _column_names(t)]
+
+
+def _norm(row: dict) -> dict:
+    # JSON columns come back as text on one engine and may be re-serialized; compare values
+    return {k: (json.loads(v) if k in {"detail", "data", "settings"} and isinstance(v, str) else v) for k, v in row.items()}
+
+
+async def snapshot(tenant_id: int) -> dict[str, dict[Any, dict]]:
+    """Every row of the tenant, table by table, read in a transaction of that tenant
+    (so PostgreSQL's row-level security lets them through), plus its tenants row."""
+    out: dict[str, dict[Any, dict]] = {}
+    async with db.transaction(tenant_id, write=False):
+        for table in tenant_tables():
+            tenant_col = table._meta.get_column_by_name("tenant")
+            pk = table._meta.primary_key
+            rows = await table.select().where(tenant_col == tenant_id).order_by(pk)
+            out[table._meta.tablename] = {r[pk._meta.name]: _norm(r) for r in rows}
+        rows = await Tenant.select().where(Tenant.id == tenant_id)
+        out[Tenant._meta.tablename] = {r["id"]: _norm(r) for r in rows}
+    return out
+
+
+def is_refusal_audit(row: dict, slug: str) -> bool:
+    """The one write a stranger may cause in a tenant: the edge's audit of a refused
+    request (here: another tenant's API token presented on this tenant's URL). It is
+    this tenant's own security log, names an anonymous actor and the requested path,
+    and carries nothing of the other tenant."""
+    detail = row.get("detail") or {}
+    path = str(detail.get("path", ""))
+    return (
+        row.get("action") == "access.denied"
+        and row.get("outcome") == "denied"
+        and row.get("actor_kind") == "anonymous"
+        and row.get("actor_id") is None
+        and set(detail) == {"method", "path"}
+        and (path == f"/t/{slug}" or path.startswith((f"/t/{slug}/", f"/api/v1/t/{slug}/")))
+    )
+
+
+def snapshot_changes(before: dict, after: dict, slug: str) -> tuple[list[str], int]:
+    """(problems, number of tolerated refusal audits)."""
+    problems: list[str] = []
+    tolerated = 0
+    for name in sorted(before.keys() | after.keys()):
+        old, new = before.get(name, {}), after.get(name, {})
+        for key in sorted(old.keys() - new.keys(), key=str):
+            problems.append(f"{name} row {key} disappeared: {old[key]}")
+        for key in sorted(old.keys() & new.keys(), key=str):
+            if old[key] != new[key]:
+                diff = {c: (old[key].get(c), new[key].get(c)) for c in old[key] if old[key].get(c) != new[key].get(c)}
+                problems.append(f"{name} row {key} changed: {diff}")
+        for key in sorted(new.keys() - old.keys(), key=str):
+            if name == "audit_events" and is_refusal_audit(new[key], slug):
+                tolerated += 1
+                continue
+            problems.append(f"{name} row {key} appeared: {new[key]}")
+    return problems, tolerated
+
+
+async def cross_references(from_tenant: int, to_tenant: int) -> list[str]:
+    """Rows of `from_tenant` whose foreign keys point at rows of `to_tenant`: a body
+    id accepted without its tenant check leaves exactly this behind."""
+    problems = []
+    owned = tenant_tables()
+    for table in owned:
+        for fk in table._meta.foreign_key_columns:
+            target = fk._foreign_key_meta.resolved_references
+            if target not in owned:
+                continue
+            tenant_col = table._meta.get_column_by_name("tenant")
+            async with db.transaction(from_tenant, write=False):
+                refs = {
+                    r[fk._meta.name]
+                    for r in await table.select(fk).where(tenant_col == from_tenant)
+                    if r[fk._meta.name] is not None
+                }
+            if not refs:
+                continue
+            target_tenant = target._meta.get_column_by_name("tenant")
+            async with db.transaction(to_tenant, write=False):
+                theirs = {
+                    r["id"] for r in await target.select(target._meta.primary_key).where(target_tenant == to_tenant)
+                }
+            for ref in sorted(refs & theirs):
+                problems.append(
+                    f"{table._meta.tablename}.{fk._meta.name} of tenant {from_tenant} -> "
+                    f"{target._meta.tablename} row {ref} of tenant {to_tenant}"
+                )
+    return problems
+
+
+@dataclass
+class Pair:
+    """Two tenants of the same shape; A additionally owns rows with unique names."""
+
+    a: World
+    b: World
+    a_ids: dict[str, str]
+    b_ids: dict[str, str]
+    b_token: str  # API token of B's office admin
+    a_only: list[str]  # texts that exist only in A: never in any answer to B
+    tag: str
+    today: date
+    extra: dict[str, Any] = field(default_factory=dict)

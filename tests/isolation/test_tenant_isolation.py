@@ -1,0 +1,370 @@
+"""Tenant isolation, swept over the app's own route table.
+
+Two tenants of the same shape. Every tenant route of the app, with every method,
+is called as tenant B (its office admin: the most powerful role, by session and by
+API token) with tenant A's ids, and must answer 404 (403 for a role refusal); B's
+session and B's token used on A's URLs must get nowhere; routes without ids must
+show B nothing of A and accept no reference to A's rows; and afterwards A's rows
+are exactly what they were. A route the sweep cannot call is on support.ALLOWLIST
+with its reason. The suite runs once per database (the `env` fixture).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from tenants.tables import Tenant
+from tests.conftest import csrf, login
+from tests.isolation import support
+from tests.isolation.support import (
+    ALLOWLIST,
+    BODY_VARIANTS,
+    CSRF_REFUSALS,
+    UNSAFE_METHODS,
+    Pair,
+    UnknownBodyField,
+    body_values,
+    cross_references,
+    fill,
+    handler_for,
+    methods_of,
+    path_params,
+    request_body,
+    route_kinds,
+    snapshot,
+    snapshot_changes,
+    unknown_params,
+)
+
+# ---------------------------------------------------------------- the route table itself
+
+
+async def test_route_table_is_fully_classified(env):
+    """Every route is a tenant route (swept), a platform route (operator only) or allowlisted."""
+    tenant, platform, _allowed, problems = route_kinds(env.app)
+    assert not problems, "routes the isolation suite does not know how to treat:\n" + "\n".join(problems)
+    assert tenant and platform  # the enumeration found something to test
+
+
+async def test_allowlist_matches_the_route_table(env):
+    paths = {route.path for route in env.app.routes}
+    stale = sorted(set(ALLOWLIST) - paths)
+    assert not stale, f"allowlisted routes that no longer exist (remove them from ALLOWLIST): {stale}"
+    missing_reason = sorted(path for path, reason in ALLOWLIST.items() if not reason.strip())
+    assert not missing_reason, f"allowlisted without a reason: {missing_reason}"
+
+
+async def test_every_path_parameter_can_be_filled(env):
+    """A route with a new kind of id fails here until support.ID_SOURCES says how to find one."""
+    tenant, platform, _allowed, _problems = route_kinds(env.app)
+    unknown = [f"{route.path}: {unknown_params(route)}" for route in tenant + platform if unknown_params(route)]
+    assert not unknown, (
+        "path parameters the isolation suite cannot fill; add them to tests/isolation/support.py ID_SOURCES:\n"
+        + "\n".join(unknown)
+    )
+
+
+# ---------------------------------------------------------------- the sweep
+
+
+@dataclass
+class Sweep:
+    env: Any
+    pair: Pair
+    session: httpx.AsyncClient  # signed in as B's office admin
+    csrf_token: str  # of that session
+    bearer: httpx.AsyncClient  # no cookies; B's office admin's API token
+    failures: list[str] = field(default_factory=list)
+    requests: int = 0
+    combos: set[tuple[str, str]] = field(default_factory=set)
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    async def call(
+        self,
+        label: str,
+        who: str,
+        route,
+        method: str,
+        url: str,
+        *,
+        body: dict | None = None,
+        params: dict | None = None,
+        headers: dict | None = None,
+    ) -> httpx.Response | None:
+        client = self.session if who == "session" else self.bearer
+        headers = dict(headers or {})
+        if who == "session" and method in UNSAFE_METHODS:
+            # so that CSRF is never what refuses the request
+            headers["x-csrf-token"] = self.csrf_token
+        if who == "token":
+            headers["authorization"] = f"Bearer {self.pair.b_token}"
+            client.cookies.clear()  # a bare API client: no session, no anonymous cookie
+        try:
+            response = await client.request(method, url, params=params, headers=headers, **(body or {}))
+        except Exception as exc:  # the app crashed instead of answering
+            self.failures.append(f"[{label}/{who}] {method} {url}: raised {exc!r}")
+            return None
+        self.requests += 1
+        self.combos.add((route.path, method))
+        self.outcomes[label] = self.outcomes.get(label, 0) + 1
+        leaked = [m for m in self.pair.a_only if m in response.text or m in response.headers.get("location", "")]
+        if leaked:
+            self.failures.append(
+                f"[{label}/{who}] {method} {url} params={params}: answer to B contains A's data {leaked} "
+                f"(status {response.status_code})"
+            )
+        if response.status_code >= 500:
+            self.failures.append(f"[{label}/{who}] {method} {url} params={params}: {response.status_code}")
+        return response
+
+    def expect(self, label: str, who: str, method: str, url: str, response, allowed: set[int]) -> None:
+        if response is None:
+            return
+        status = response.status_code
+        if status == 403 and any(text in response.text for text in CSRF_REFUSALS):
+            self.failures.append(f"[{label}/{who}] {method} {url}: refused by CSRF, not by the code under test")
+        elif status not in allowed:
+            self.failures.append(
+                f"[{label}/{who}] {method} {url}: {status}, expected {sorted(allowed)}; body: {response.text[:300]!r}"
+            )
+
+    def body(self, route, method: str, variant: str) -> dict | None:
+        values = body_values(
+            self.pair.a_ids, self.pair.a.units["district_a"]["id"], self.pair.tag, self.pair.today, variant
+        )
+        try:
+            return request_body(route, method, values)
+        except UnknownBodyField as exc:
+            self.failures.append(str(exc))
+            return None
+
+    def variants(self, method: str) -> tuple[str, ...]:
+        return BODY_VARIANTS if method in UNSAFE_METHODS else (BODY_VARIANTS[0],)
+
+
+def _id_combos(params: list[str], a_ids: dict[str, str], b_ids: dict[str, str]) -> list[dict[str, str]]:
+    """All of A's ids; and, with several ids in one path, each A id alone among B's own
+    (so every single lookup has to check the tenant, not just the first one)."""
+    combos = [{p: a_ids[p] for p in params}]
+    if len(params) > 1:
+        for foreign in params:
+            combos.append({p: (a_ids[p] if p == foreign else b_ids[p]) for p in params})
+    return combos
+
+
+def _get_variants(pair: Pair) -> list[tuple[dict, dict]]:
+    """(query, headers) for GETs of routes without ids: filters naming A's rows, a
+    search for A's names, and the htmx partial some lists render instead."""
+    a_unit = pair.a_ids["unit_id"]
+    return [
+        ({"unit": a_unit}, {}),
+        ({"within": a_unit}, {}),
+        ({"parent": a_unit}, {}),
+        ({"q": "甲方独有"}, {}),
+        ({"q": "甲方独有"}, {"hx-request": "true"}),
+        ({}, {"hx-request": "true"}),
+    ]
+
+
+async def _signed_in_b(env, pair: Pair) -> tuple[httpx.AsyncClient, str]:
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=env.app, client=("10.7.7.7", 4000)), base_url="https://testserver")
+    response = await login(client, pair.b.slug, pair.b.users["office"]["username"])
+    assert response.status_code == 303, response.text[:300]
+    return client, await csrf(client, f"/t/{pair.b.slug}/account")
+
+
+def _bare_client(env) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=env.app, client=("10.8.8.8", 4000)), base_url="https://testserver")
+
+
+async def _controls(env, pair: Pair, session: httpx.AsyncClient, csrf_token: str) -> None:
+    """The sweep's assertions only mean something if these hold."""
+    b, tag = pair.b.slug, pair.tag
+    # the pages B reads do render names: B sees its own unique unit and person
+    units_page = await session.get(f"/t/{b}/units")
+    assert units_page.status_code == 200 and f"乙方独有单位-{tag}" in units_page.text
+    people = await session.get(f"/api/v1/t/{b}/people", params={"q": "乙方独有"})
+    assert people.status_code == 200 and f"乙方独有人员-{tag}" in people.text
+    # B's ids of the map are valid in B (so the mixed A/B paths are meaningful)
+    for name, path in [
+        ("unit_id", f"/api/v1/t/{b}/units/{{}}"),
+        ("person_id", f"/api/v1/t/{b}/people/{{}}"),
+        ("user_id", f"/api/v1/t/{b}/users/{{}}"),
+    ]:
+        assert (await session.get(path.format(pair.b_ids[name]))).status_code == 200, name
+    tokens = (await session.get(f"/api/v1/t/{b}/tokens")).json()
+    assert pair.b_ids["token_id"] in {t["id"] for t in tokens}
+    # a wrong CSRF token is refused with a text the sweep can recognize
+    refused = await session.post(f"/t/{b}/units", data={"name": "x"}, headers={"x-csrf-token": "nope"})
+    assert refused.status_code == 403 and any(t in refused.text for t in CSRF_REFUSALS)
+    # and the right one gets through to the handler
+    assert (await session.post(f"/t/{b}/units", data={}, headers={"x-csrf-token": csrf_token})).status_code == 422
+    # the bearer token works on B's own URLs
+    bearer = _bare_client(env)
+    me = await bearer.get(f"/api/v1/t/{b}/me", headers={"authorization": f"Bearer {pair.b_token}"})
+    await bearer.aclose()
+    assert me.status_code == 200 and me.json()["tenant"]["slug"] == b
+
+
+async def test_cross_tenant_sweep(env, pair: Pair):
+    a, b = pair.a, pair.b
+    tenant_routes, _platform, _allowed, problems = route_kinds(env.app)
+    assert not problems, problems
+    session, csrf_token = await _signed_in_b(env, pair)
+    bearer = _bare_client(env)
+    sweep = Sweep(env, pair, session, csrf_token, bearer)
+    try:
+        await _controls(env, pair, session, csrf_token)
+        before = await snapshot(a.tenant.id)
+
+        plan = []
+        for route in tenant_routes:
+            params = [p for p in path_params(route.path) if p != "slug"]
+            if unknown_params(route):
+                sweep.failures.append(f"{route.path}: cannot fill {unknown_params(route)} (see ID_SOURCES)")
+                continue
+            for method in methods_of(route):
+                plan.append((route, method, params))
+
+        # 1. B's credentials on A's URLs. A session belongs to one tenant: on another
+        # tenant's URL the edge answers 404 ("this tenant does not exist for you"). An
+        # API token is looked up within the URL's tenant only, so B's token is simply
+        # not a valid token there: 401 (never B's identity, never A's data).
+        for route, method, params in plan:
+            url = fill(route.path, {"slug": a.slug, **pair.a_ids})
+            for variant in sweep.variants(method):
+                body = sweep.body(route, method, variant)
+                r = await sweep.call("A-url", "session", route, method, url, body=body)
+                sweep.expect("A-url", "session", method, url, r, {404})
+                r = await sweep.call("A-url", "token", route, method, url, body=body)
+                sweep.expect("A-url", "token", method, url, r, {401, 404})
+
+        # 2. B's own URLs with A's ids in the path: "not yours" is "not found".
+        for route, method, params in plan:
+            if not params:
+                continue
+            for ids in _id_combos(params, pair.a_ids, pair.b_ids):
+                url = fill(route.path, {"slug": b.slug, **ids})
+                for variant in sweep.variants(method):
+                    body = sweep.body(route, method, variant)
+                    for who in ("session", "token"):
+                        r = await sweep.call("A-ids", who, route, method, url, body=body)
+                        sweep.expect("A-ids", who, method, url, r, {403, 404})
+
+        # 3. B's own URLs without ids: lists and searches show nothing of A, filters
+        # naming A's rows find nothing, and bodies referencing A's rows are refused
+        # (422 "no such unit") or, when the route ignores them, leave A untouched
+        # (checked by the snapshot and the cross-reference check below).
+        for route, method, params in plan:
+            if params:
+                continue
+            url = fill(route.path, {"slug": b.slug})
+            for who in ("session", "token"):
+                if method == "GET":
+                    r = await sweep.call("no-ids", who, route, method, url)
+                    sweep.expect("no-ids", who, method, url, r, {200})
+                    for query, headers in _get_variants(pair):
+                        r = await sweep.call("no-ids", who, route, method, url, params=query, headers=headers)
+                        sweep.expect("no-ids", who, method, url, r, set(range(200, 500)) - {401})
+                    continue
+                for variant in sweep.variants(method):
+                    r = await sweep.call("no-ids", who, route, method, url, body=sweep.body(route, method, variant))
+                    sweep.expect("no-ids", who, method, url, r, set(range(200, 500)) - {401})
+
+        # 4. B's own ids in the path, A's ids in the body: moving B's unit under A's,
+        # binding B's account to A's unit or person, giving B's person a post in A's
+        # unit... must all be refused. Deletions last, so earlier calls find their rows.
+        def destructive(item) -> bool:
+            route, method, _params = item
+            return method == "DELETE" or route.path.endswith(("/delete", "/revoke"))
+
+        for route, method, params in sorted((i for i in plan if i[2]), key=destructive):
+            url = fill(route.path, {"slug": b.slug, **pair.b_ids})
+            if method == "GET":
+                r = await sweep.call("B-ids", "session", route, method, url)
+                sweep.expect("B-ids", "session", method, url, r, {200})
+                continue
+            for variant in sweep.variants(method):
+                r = await sweep.call("B-ids", "session", route, method, url, body=sweep.body(route, method, variant))
+                sweep.expect("B-ids", "session", method, url, r, set(range(200, 500)) - {401})
+
+        # the sweep's credentials survived it (else later refusals proved nothing)
+        assert (await session.get(f"/t/{b.slug}/account")).status_code == 200
+        still = await session.post(f"/t/{b.slug}/units", data={}, headers={"x-csrf-token": csrf_token})
+        assert still.status_code == 422, "the sweep's session or CSRF token stopped working during the sweep"
+        me = await bearer.get(f"/api/v1/t/{b.slug}/me", headers={"authorization": f"Bearer {pair.b_token}"})
+        assert me.status_code == 200, "the sweep's API token stopped working during the sweep"
+
+        after = await snapshot(a.tenant.id)
+        changed, tolerated = snapshot_changes(before, after, a.slug)
+        sweep.failures += [f"A changed: {c}" for c in changed]
+        sweep.failures += [f"cross-tenant reference: {c}" for c in await cross_references(b.tenant.id, a.tenant.id)]
+        sweep.failures += [f"cross-tenant reference: {c}" for c in await cross_references(a.tenant.id, b.tenant.id)]
+    finally:
+        await session.aclose()
+        await bearer.aclose()
+
+    print(
+        f"\n[isolation:{env.kind}] {len(sweep.combos)} route/method combinations of {len(tenant_routes)} tenant "
+        f"routes, {sweep.requests} requests {sweep.outcomes}; {tolerated} refusal audits in A tolerated; "
+        f"{len(ALLOWLIST)} allowlisted paths"
+    )
+    assert len(sweep.combos) == len(plan), "some route/method combinations were never called"
+    assert not sweep.failures, f"{len(sweep.failures)} isolation failures:\n" + "\n".join(sweep.failures)
+
+
+# ---------------------------------------------------------------- the platform console
+
+
+async def test_platform_routes_refuse_tenant_users(env, pair: Pair):
+    """The /platform console is for operators: B's office admin, by session or by API
+    token, gets a sign-in demand (401), a refusal (403) or a redirect to the platform
+    sign-in, and changes nothing: no tenant created, A not suspended."""
+    _tenant, platform_routes, _allowed, _problems = route_kinds(env.app)
+    assert platform_routes
+    a = pair.a
+    session, csrf_token = await _signed_in_b(env, pair)
+    bearer = _bare_client(env)
+    before = await snapshot(a.tenant.id)
+    tenants_before = await Tenant.count()
+    failures, calls = [], 0
+    form = {"slug": f"pwn-{pair.tag}", "name": f"越权租户-{pair.tag}", "status": "suspended"}
+    try:
+        for route in platform_routes:
+            url = fill(route.path, {"tenant_slug": a.slug})
+            for method in methods_of(route):
+                body = {"data": form} if method in UNSAFE_METHODS and method != "DELETE" else {}
+                handler_for(route, method)  # every method has its handler
+                for who, client, headers in [
+                    ("session", session, {"x-csrf-token": csrf_token} if method in UNSAFE_METHODS else {}),
+                    ("token", bearer, {"authorization": f"Bearer {pair.b_token}"}),
+                ]:
+                    bearer.cookies.clear()
+                    r = await client.request(method, url, headers=headers, **body)
+                    calls += 1
+                    redirect_to_login = r.status_code == 303 and r.headers.get("location", "").startswith(
+                        "/platform/login"
+                    )
+                    if r.status_code not in {401, 403} and not redirect_to_login:
+                        failures.append(f"[{who}] {method} {url}: {r.status_code} {r.text[:200]!r}")
+                    elif r.status_code == 403 and any(t in r.text for t in CSRF_REFUSALS):
+                        failures.append(f"[{who}] {method} {url}: refused by CSRF, not by the platform guard")
+                    leaked = [m for m in [*pair.a_only, a.tenant.name] if m in r.text]
+                    if leaked:
+                        failures.append(f"[{who}] {method} {url}: shows {leaked}")
+    finally:
+        await session.aclose()
+        await bearer.aclose()
+    changed, _tolerated = snapshot_changes(before, await snapshot(a.tenant.id), a.slug)
+    failures += [f"A changed: {c}" for c in changed]
+    if await Tenant.count() != tenants_before:
+        failures.append("a tenant was created")
+    print(f"\n[isolation:{env.kind}] {calls} platform calls as a tenant user")
+    assert calls, "no platform route was called"
+    assert not failures, "\n".join(failures)
+
+
+__all__ = ["support"]

@@ -1,0 +1,136 @@
+"""Roles and scopes: who may see and change what."""
+
+from __future__ import annotations
+
+from tests.conftest import csrf, login
+from tests.factories import make_world
+
+
+async def as_user(make_client, world, key):
+    c = await make_client()
+    assert (await login(c, world.slug, world.users[key]["username"])).status_code == 303
+    return c
+
+
+async def test_page_access_by_role(make_client):
+    world = await make_world()
+    t = f"/t/{world.slug}"
+    expected = {
+        "office": {"/units": 200, "/people": 200, "/admin/users": 200, "/audit": 200, "/me": 200},
+        "district": {"/units": 200, "/people": 200, "/admin/users": 403, "/audit": 403},
+        "officer": {"/units": 200, "/people": 200, "/units/new": 403, "/admin/users": 403},
+        "leader": {"/units": 403, "/people": 403, "/me": 200, "/account": 200},
+        "inspector": {"/units": 200, "/people/new": 403, "/units/new": 403},
+        "assessor": {"/units": 200, "/admin/users": 403},
+        "system_admin": {"/admin/users": 200, "/units": 403},
+        "security_admin": {"/audit": 200, "/units": 403},
+        "audit_admin": {"/audit": 200, "/admin/users": 403},
+    }
+    problems = []
+    for key, pages in expected.items():
+        c = await as_user(make_client, world, key)
+        for path, status in pages.items():
+            got = (await c.get(t + path)).status_code
+            if got != status:
+                problems.append(f"{key} {path}: {got} != {status}")
+    assert not problems, problems
+
+
+async def test_leader_home_is_the_portal_and_only_their_own_record(make_client):
+    world = await make_world()
+    leader = await as_user(make_client, world, "leader")
+    home = await leader.get(f"/t/{world.slug}/")
+    assert home.status_code == 303 and home.headers["location"] == f"/t/{world.slug}/me"
+    portal = await leader.get(f"/t/{world.slug}/me")
+    assert "李四" in portal.text and "甲区财政局" in portal.text
+    assert (await leader.get(f"/t/{world.slug}/people/{world.people['a_lead']['id']}")).status_code == 200
+    assert (await leader.get(f"/t/{world.slug}/people/{world.people['a_principal']['id']}")).status_code == 404
+
+
+async def test_district_admin_works_only_within_their_district(make_client):
+    world = await make_world()
+    c = await as_user(make_client, world, "district")
+    t = f"/t/{world.slug}"
+    listing = (await c.get(f"{t}/units")).text
+    assert "甲区财政局" in listing and "乙区财政局" not in listing and "市教育局" not in listing
+    assert (await c.get(f"{t}/units/{world.units['b_unit']['id']}")).status_code == 404
+    assert (await c.get(f"{t}/people/{world.people['b_principal']['id']}")).status_code == 404
+    token = await csrf(c, f"{t}/units/new")
+    outside = await c.post(
+        f"{t}/units", data={"_csrf": token, "name": "越权单位", "kind": "district_unit",
+                            "parent_id": world.units["district_b"]["id"]},
+    )
+    assert outside.status_code == 422 and "越权单位" in outside.text
+    top = await c.post(f"{t}/units", data={"_csrf": token, "name": "顶级单位", "kind": "municipal"})
+    assert top.status_code == 422
+    inside = await c.post(
+        f"{t}/units", data={"_csrf": token, "name": "甲区审计局", "kind": "district_unit",
+                            "parent_id": world.units["district_a"]["id"]},
+    )
+    assert inside.status_code == 303
+    # their own district can be renamed but not deleted or moved
+    renamed = await c.post(
+        f"{t}/units/{world.units['district_a']['id']}",
+        data={"_csrf": token, "name": "甲区（新）", "kind": "district", "parent_id": ""},
+    )
+    assert renamed.status_code == 303
+    removed = await c.post(f"{t}/units/{world.units['district_a']['id']}/delete", data={"_csrf": token})
+    assert removed.status_code == 409
+
+
+async def test_unit_officer_keeps_their_units_people(make_client):
+    world = await make_world()
+    c = await as_user(make_client, world, "officer")
+    t = f"/t/{world.slug}"
+    people = (await c.get(f"{t}/people")).text
+    assert "张三" in people and "王五" not in people
+    token = await csrf(c, f"{t}/people/new")
+    mine = await c.post(
+        f"{t}/people", data={"_csrf": token, "name": "保密员小刘", "unit_id": world.units["a_unit"]["id"],
+                             "position": "secrecy_officer"},
+    )
+    assert mine.status_code == 303
+    theirs = await c.post(
+        f"{t}/people", data={"_csrf": token, "name": "越权", "unit_id": world.units["city"]["id"], "position": "staff"}
+    )
+    assert theirs.status_code == 422
+    assert (await c.post(f"{t}/units", data={"_csrf": token, "name": "x", "kind": "other"})).status_code == 403
+
+
+async def test_refusals_are_audited(make_client):
+    world = await make_world()
+    inspector = await as_user(make_client, world, "inspector")
+    token = await csrf(inspector, f"/t/{world.slug}/units")
+    assert (await inspector.post(f"/t/{world.slug}/units", data={"_csrf": token, "name": "x"})).status_code == 403
+    office = await as_user(make_client, world, "office")
+    log = await office.get(f"/api/v1/t/{world.slug}/audit", params={"action": "access.denied"})
+    items = log.json()["items"]
+    assert items and items[0]["actor_name"] == "inspector" and items[0]["outcome"] == "denied"
+
+
+async def test_account_admin_manages_users_with_bindings(make_client):
+    world = await make_world()
+    admin = await as_user(make_client, world, "system_admin")
+    t = f"/api/v1/t/{world.slug}"
+    token = await csrf(admin, f"/t/{world.slug}/admin/users")
+    h = {"X-CSRF-Token": token}
+    no_unit = await admin.post(f"{t}/users", json={"username": "newofficer", "role": "unit_officer"}, headers=h)
+    assert no_unit.status_code == 422 and no_unit.json()["errors"][0]["field"] == "scope_unit_id"
+    created = await admin.post(
+        f"{t}/users",
+        json={"username": "newofficer", "role": "unit_officer", "scope_unit_id": world.units["city"]["id"]},
+        headers=h,
+    )
+    assert created.status_code == 201
+    body = created.json()
+    assert body["scope_unit_name"] == "市教育局" and len(body["generated_password"]) >= 10
+    duplicate = await admin.post(
+        f"{t}/users",
+        json={"username": "newofficer", "role": "inspector", "password": "Some-Good-Pass-9"},
+        headers=h,
+    )
+    assert duplicate.status_code == 422 and duplicate.json()["errors"][0]["field"] == "username"
+    disabled = await admin.patch(f"{t}/users/{body['id']}", json={"active": False}, headers=h)
+    assert disabled.status_code == 200 and disabled.json()["active"] is False
+    c = await make_client()
+    assert (await login(c, world.slug, "newofficer", body["generated_password"])).status_code == 400
