@@ -55,7 +55,7 @@ UNIT_LABELS = {
     "note": _l("Note"),
 }
 PERSON_LABELS = {
-    "name": _l("Name"),
+    "name": _l("Full name"),
     "unit_id": _l("Unit"),
     "position": _l("Position"),
     "title": _l("Title"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.exceptions import ValidationException as LitestarValidation
 from litestar.response import Redirect, Template
@@ -88,6 +88,7 @@ def _page(request: Request, status: int, title: str, message: str, template: str
             "t": f"/t/{tenant.slug}" if tenant else "",
         },
         status_code=status,
+        media_type=MediaType.HTML,
     )
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment
-from litestar import Request
+from litestar import MediaType, Request
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
@@ -73,4 +73,5 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
             **context,
         },
         status_code=status_code,
+        media_type=MediaType.HTML,
     )
