@@ -149,11 +149,6 @@ async def set_status(slug: str, status: str) -> TenantRef:
     return await by_id(ref.id)
 
 
-async def settings_of(tenant: TenantRef) -> dict[str, Any]:
-    row = await Tenant.select(Tenant.settings).where(Tenant.id == tenant.id).first()
-    return row["settings"] if row else {}
-
-
 T = TypeVar("T", bound=Table)
 
 

@@ -15,9 +15,29 @@ from tests.factories import make_world
 def test_every_message_in_the_code_has_a_chinese_translation(tmp_path):
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "locale/babel.cfg", "-k", "_l",
-         "-k", "gettext", "-k", "ngettext:1,2", "-o", str(pot), "--no-location", "server", "templates", "tenants"],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "locale/babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "gettext",
+            "-k",
+            "ngettext:1,2",
+            "-o",
+            str(pot),
+            "--no-location",
+            "server",
+            "templates",
+            "tenants",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with pot.open("rb") as fh:
         wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
@@ -45,8 +65,9 @@ async def test_pages_are_chinese_by_default_and_english_per_user(client, make_cl
     assert chosen.status_code == 303 and chosen.headers["location"] == f"/t/{world.slug}/units"
     english = await client.get(f"/t/{world.slug}/units")
     assert '<html lang="en">' in english.text and "Leaders" in english.text
-    refused = await client.post(f"/api/v1/t/{world.slug}/units", json={"name": "", "kind": "municipal"},
-                                headers={"X-CSRF-Token": token})
+    refused = await client.post(
+        f"/api/v1/t/{world.slug}/units", json={"name": "", "kind": "municipal"}, headers={"X-CSRF-Token": token}
+    )
     assert refused.json()["errors"][0]["message"] == "Name is required."
 
     # the preference belongs to the user: a new browser signs in and gets English
@@ -64,7 +85,8 @@ async def test_validation_messages_are_translated_and_name_the_field(client):
     await login(client, world.slug, "office")
     token = await csrf(client, f"/t/{world.slug}/people/new")
     refused = await client.post(
-        f"/api/v1/t/{world.slug}/people", json={"name": "", "unit_id": "x", "position": "staff"},
+        f"/api/v1/t/{world.slug}/people",
+        json={"name": "", "unit_id": "x", "position": "staff"},
         headers={"X-CSRF-Token": token},
     )
     messages = {e["field"]: e["message"] for e in refused.json()["errors"]}
@@ -81,4 +103,3 @@ async def test_anonymous_visitors_choose_a_language_with_a_cookie(client):
     )
     assert chosen.status_code == 303
     assert "Sign in" in (await client.get(f"/t/{world.slug}/login")).text
-

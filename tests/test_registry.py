@@ -121,8 +121,12 @@ async def test_leaving_a_post_and_archiving(api):
 
     added = await api.post(
         f"{base(w)}/people/{person['id']}/posts",
-        json={"unit_id": w.units["city"]["id"], "position": "business_lead", "start_date": "2020-01-01",
-              "end_date": "2021-12-31"},
+        json={
+            "unit_id": w.units["city"]["id"],
+            "position": "business_lead",
+            "start_date": "2020-01-01",
+            "end_date": "2021-12-31",
+        },
     )
     assert added.status_code == 201 and len(added.json()["posts"]) == 2
     former = (await api.get(f"{base(w)}/people", params={"status": "former", "q": "钱七"})).json()
@@ -257,15 +261,26 @@ async def test_forms_show_errors_next_to_the_fields_and_keep_the_input(client):
     token = await csrf(client, f"/t/{world.slug}/people/new")
     response = await client.post(
         f"/t/{world.slug}/people",
-        data={"_csrf": token, "name": "新同志", "unit_id": world.units["city"]["id"], "position": "staff",
-              "email": "not-an-email"},
+        data={
+            "_csrf": token,
+            "name": "新同志",
+            "unit_id": world.units["city"]["id"],
+            "position": "staff",
+            "email": "not-an-email",
+        },
     )
     assert response.status_code == 422
     assert 'id="email-error"' in response.text and 'value="新同志"' in response.text
     ok = await client.post(
         f"/t/{world.slug}/people",
-        data={"_csrf": token, "name": "新同志", "unit_id": world.units["city"]["id"], "position": "staff",
-              "military_transfer": "1", "classified_level": "important"},
+        data={
+            "_csrf": token,
+            "name": "新同志",
+            "unit_id": world.units["city"]["id"],
+            "position": "staff",
+            "military_transfer": "1",
+            "classified_level": "important",
+        },
     )
     assert ok.status_code == 303
     person = await client.get(ok.headers["location"])

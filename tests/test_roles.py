@@ -57,15 +57,25 @@ async def test_district_admin_works_only_within_their_district(make_client):
     assert (await c.get(f"{t}/people/{world.people['b_principal']['id']}")).status_code == 404
     token = await csrf(c, f"{t}/units/new")
     outside = await c.post(
-        f"{t}/units", data={"_csrf": token, "name": "越权单位", "kind": "district_unit",
-                            "parent_id": world.units["district_b"]["id"]},
+        f"{t}/units",
+        data={
+            "_csrf": token,
+            "name": "越权单位",
+            "kind": "district_unit",
+            "parent_id": world.units["district_b"]["id"],
+        },
     )
     assert outside.status_code == 422 and "越权单位" in outside.text
     top = await c.post(f"{t}/units", data={"_csrf": token, "name": "顶级单位", "kind": "municipal"})
     assert top.status_code == 422
     inside = await c.post(
-        f"{t}/units", data={"_csrf": token, "name": "甲区审计局", "kind": "district_unit",
-                            "parent_id": world.units["district_a"]["id"]},
+        f"{t}/units",
+        data={
+            "_csrf": token,
+            "name": "甲区审计局",
+            "kind": "district_unit",
+            "parent_id": world.units["district_a"]["id"],
+        },
     )
     assert inside.status_code == 303
     # their own district can be renamed but not deleted or moved
@@ -86,8 +96,13 @@ async def test_unit_officer_keeps_their_units_people(make_client):
     assert "张三" in people and "王五" not in people
     token = await csrf(c, f"{t}/people/new")
     mine = await c.post(
-        f"{t}/people", data={"_csrf": token, "name": "保密员小刘", "unit_id": world.units["a_unit"]["id"],
-                             "position": "secrecy_officer"},
+        f"{t}/people",
+        data={
+            "_csrf": token,
+            "name": "保密员小刘",
+            "unit_id": world.units["a_unit"]["id"],
+            "position": "secrecy_officer",
+        },
     )
     assert mine.status_code == 303
     theirs = await c.post(

@@ -40,5 +40,12 @@ async def events(
     where = [AuditEvent.tenant == tenant_id] if tenant_id else [AuditEvent.tenant.is_null()]
     if action:
         where.append(AuditEvent.action == action)
-    rows = await AuditEvent.select().where(*where).order_by(AuditEvent.id, ascending=False).limit(limit).offset(offset)
+    rows = (
+        await AuditEvent.select()
+        .where(*where)
+        .order_by(AuditEvent.id, ascending=False)
+        .limit(limit)
+        .offset(offset)
+        .output(load_json=True)
+    )
     return rows, await AuditEvent.count().where(*where)

@@ -239,7 +239,9 @@ def tenant_tables() -> list:
 
 def _norm(row: dict) -> dict:
     # JSON columns come back as text on one engine and may be re-serialized; compare values
-    return {k: (json.loads(v) if k in {"detail", "data", "settings"} and isinstance(v, str) else v) for k, v in row.items()}
+    return {
+        k: (json.loads(v) if k in {"detail", "data", "settings"} and isinstance(v, str) else v) for k, v in row.items()
+    }
 
 
 async def snapshot(tenant_id: int) -> dict[str, dict[Any, dict]]:

@@ -29,8 +29,7 @@ async def _tenant_table_names() -> set[str]:
     declared = {t._meta.tablename for t in tenant_tables()}
     async with db.transaction(None, write=False):
         rows = await Unit.raw(
-            "SELECT table_name FROM information_schema.columns "
-            "WHERE table_schema = 'public' AND column_name = 'tenant'"
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'tenant'"
         )
     return declared | {r["table_name"] for r in rows}
 
@@ -46,7 +45,9 @@ async def test_every_tenant_table_has_row_level_security(env):
             "(SELECT count(*) FROM pg_policies p WHERE p.schemaname = 'public' AND p.tablename = c.relname) AS policies "
             "FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'"
         )
-        role = await Unit.raw("SELECT current_user AS name, (SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user) AS bypass")
+        role = await Unit.raw(
+            "SELECT current_user AS name, (SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user) AS bypass"
+        )
     by_name = {r["relname"]: r for r in rows}
     problems = []
     for name in sorted(names - set(RLS_EXEMPT)):

@@ -170,14 +170,18 @@ def _get_variants(pair: Pair) -> list[tuple[dict, dict]]:
 
 
 async def _signed_in_b(env, pair: Pair) -> tuple[httpx.AsyncClient, str]:
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=env.app, client=("10.7.7.7", 4000)), base_url="https://testserver")
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=env.app, client=("10.7.7.7", 4000)), base_url="https://testserver"
+    )
     response = await login(client, pair.b.slug, pair.b.users["office"]["username"])
     assert response.status_code == 303, response.text[:300]
     return client, await csrf(client, f"/t/{pair.b.slug}/account")
 
 
 def _bare_client(env) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=env.app, client=("10.8.8.8", 4000)), base_url="https://testserver")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=env.app, client=("10.8.8.8", 4000)), base_url="https://testserver"
+    )
 
 
 async def _controls(env, pair: Pair, session: httpx.AsyncClient, csrf_token: str) -> None:
