@@ -1,0 +1,134 @@
+"""Browser journeys in headless Chromium against a real server process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from server.settings import ROOT
+from tests.conftest import PASSWORD
+from tests.factories import make_world
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(env):
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+        env={**env.env, "LUZHI_HOST": "127.0.0.1"},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("server did not start: " + process.stderr.read().decode()[-2000:])
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+async def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("chromium must be installed under CI=true")
+        pytest.skip("chromium not installed")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        await b.close()
+
+
+async def sign_in(page, base: str, slug: str, username: str) -> None:
+    await page.goto(f"{base}/t/{slug}/login")
+    await page.fill("#f-username", username)
+    await page.fill("#f-password", PASSWORD)
+    await page.click("form[action$='/login'] button")
+    await page.wait_for_load_state()
+
+
+async def test_office_admin_closes_a_coverage_gap(server, browser, tmp_path):
+    world = await make_world()
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await sign_in(page, server, world.slug, "office")
+    assert page.url.endswith(f"/t/{world.slug}/")
+    await page.click(f"a[href='/t/{world.slug}/units?gap=no_secrecy_lead']")
+    await page.wait_for_load_state()
+    rows = page.locator("#results tbody tr")
+    assert await rows.count() == 3
+    await page.click("text=乙区财政局")
+    await page.wait_for_load_state()
+    assert await page.locator(".badge.warn").count() >= 1
+    await page.click("text=添加人员")
+    await page.fill("#f-name", "孙八")
+    await page.select_option("#f-position", "secrecy_lead")
+    await page.click("form[action$='/people'] button")
+    await page.wait_for_load_state()
+    assert await page.locator("h1").inner_text() == "孙八"
+    await page.click("text=乙区财政局")
+    await page.wait_for_load_state()
+    assert "无分管保密工作领导" not in await page.locator("h1 + p").inner_text()
+    await page.screenshot(path=str(tmp_path / "unit.png"), full_page=True)
+    await context.close()
+
+
+async def test_live_search_updates_the_list_in_place(server, browser):
+    from playwright.async_api import expect
+
+    world = await make_world()
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, server, world.slug, "office")
+    await page.goto(f"{server}/t/{world.slug}/people")
+    assert await page.locator("#results tbody tr").count() == 4
+    await page.fill("#f-q", "赵六")
+    # CSP forbids eval, so wait with Playwright's own polling rather than wait_for_function
+    await expect(page.locator("#results tbody tr")).to_have_count(1)
+    assert "q=" in page.url
+    await context.close()
+
+
+async def test_leader_portal_fits_a_phone(server, browser, tmp_path):
+    world = await make_world()
+    context = await browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await sign_in(page, server, world.slug, "leader")
+    assert page.url.endswith(f"/t/{world.slug}/me")
+    text = await page.locator("main").inner_text()
+    assert "李四" in text and "甲区财政局" in text
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375
+    await page.screenshot(path=str(tmp_path / "portal.png"))
+    await context.close()
