@@ -250,7 +250,7 @@ def token_create(slug: str, username: str, name: str) -> None:
             row = await accounts.user_by_username(ref, username)
             if row is None:
                 raise click.ClickException(f"no user {username!r} in tenant {slug!r}")
-            actor = await accounts.actor_for(ref, row)
+            actor = accounts.actor_for(ref, row)
             return await accounts.create_token(ref, actor, row["id"], {"name": name})
 
     _info, raw = _run(work)

@@ -77,6 +77,12 @@ async def close_pool() -> None:
         await _engine.close_connection_pool()
 
 
+def contains(column, text: str):
+    """Case-insensitive substring match (ILIKE on PostgreSQL; SQLite's LIKE already is)."""
+    pattern = "%" + text.replace("%", "") + "%"
+    return column.ilike(pattern) if is_postgres() else column.like(pattern)
+
+
 async def ping() -> None:
     await engine().run_querystring(QueryString("SELECT 1"))
 

@@ -83,6 +83,6 @@ async def token_for(world: World, key: str) -> str:
     user = world.users[key]
     async with db.transaction(world.tenant.id):
         row = await accounts.user_by_username(world.tenant, user["username"])
-        actor = await accounts.actor_for(world.tenant, row)
+        actor = accounts.actor_for(world.tenant, row)
         _info, raw = await accounts.create_token(world.tenant, actor, row["id"], {"name": "tests"})
     return raw

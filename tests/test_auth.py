@@ -201,9 +201,9 @@ async def test_redis_session_store_round_trip(env):
         env.settings.__class__(**{**env.settings.__dict__, "redis_url": "redis://127.0.0.1:6379/0"})
     )
     session = await store.create(tenant_id=1, user_id=42)
-    loaded = await store.load(session.key)
+    loaded = await store.fetch(session.key)
     assert loaded is not None and loaded.user_id == 42 and loaded.tenant_id == 1
     await store.delete_for_user(42)
-    assert await store.load(session.key) is None
-    assert await store.load("not-a-session") is None
+    assert await store.fetch(session.key) is None
+    assert await store.fetch("not-a-session") is None
     await store.redis.aclose()

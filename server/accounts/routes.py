@@ -84,7 +84,7 @@ async def login(request: Request) -> Any:
     if edge.session is not None:
         await edge.sessions.delete(edge.session.key)
     edge.login(await edge.sessions.create(tenant_id=tenant.id, user_id=user["id"]))
-    actor = await accounts.actor_for(tenant, user, client=edge.client, agent=edge.agent)
+    actor = accounts.actor_for(tenant, user, client=edge.client, agent=edge.agent)
     await audit.record(tenant.id, actor, "auth.login", "user", user["uuid"])
     if user["locale"]:
         edge.set_lang = user["locale"]

@@ -82,7 +82,7 @@ async def check_credentials(row: dict | None, password: str, keys: list[str]) ->
 
 
 async def sign_in(tenant: TenantRef, username: str, password: str, keys: list[str]) -> SignIn:
-    user = await User.select().where(User.tenant == tenant.id, User.username == username.strip()).first()
+    user = await User.select(*_USER_ROW).where(User.tenant == tenant.id, User.username == username.strip()).first()
     return await check_credentials(user, password, keys)
 
 
@@ -116,12 +116,15 @@ async def note_login(user: dict) -> None:
     await User.update({User.last_login_at: datetime.now(UTC)}).where(User.id == user["id"])
 
 
-async def actor_for(tenant: TenantRef, user: dict, *, kind: str = "user", client: str = "", agent: str = "") -> Actor:
+# a user row with the path of their scope unit, so that building the actor needs no query
+_USER_ROW = (User.all_columns(), User.scope_unit.path.as_alias("scope_path"))
+
+
+def actor_for(tenant: TenantRef, user: dict, *, kind: str = "user", client: str = "", agent: str = "") -> Actor:
     scope_path = None
     if user["role"] in roles.SCOPED_ROLES:
         # a scoped account whose unit vanished sees nothing rather than everything
-        scope_path = (await units.unit_path(tenant, user["scope_unit"])) if user["scope_unit"] else None
-        scope_path = scope_path or "/nothing/"
+        scope_path = user["scope_path"] or "/nothing/"
     return Actor(
         kind=kind,
         id=user["id"],
@@ -137,7 +140,9 @@ async def actor_for(tenant: TenantRef, user: dict, *, kind: str = "user", client
 
 
 async def active_user(tenant: TenantRef, user_id: int) -> dict | None:
-    return await User.select().where(User.tenant == tenant.id, User.id == user_id, User.active.eq(True)).first()
+    return (
+        await User.select(*_USER_ROW).where(User.tenant == tenant.id, User.id == user_id, User.active.eq(True)).first()
+    )
 
 
 # ---------------------------------------------------------------- users
@@ -172,14 +177,14 @@ _USER_COLUMNS = (
 async def list_users(tenant: TenantRef, *, q: str = "", role: str = "") -> list[dict]:
     query = User.select(*_USER_COLUMNS).where(User.tenant == tenant.id)
     if q:
-        query = query.where(User.username.ilike(f"%{q}%") | User.display_name.ilike(f"%{q}%"))
+        query = query.where(db.contains(User.username, q) | db.contains(User.display_name, q))
     if role in roles.ROLES:
         query = query.where(User.role == role)
     return [_user_public(r) for r in await query.order_by(User.username)]
 
 
 async def user_by_username(tenant: TenantRef, username: str) -> dict | None:
-    return await User.select().where(User.tenant == tenant.id, User.username == username).first()
+    return await User.select(*_USER_ROW).where(User.tenant == tenant.id, User.username == username).first()
 
 
 async def own_user(tenant: TenantRef, actor: Actor) -> dict:

@@ -33,19 +33,15 @@ class SessionStore:
         self.idle = settings.session_idle_minutes * 60
         self.absolute = settings.session_absolute_hours * 3600
 
-    def expired(self, session: Session, now: float) -> bool:
+    def expired(self, session: Session) -> bool:
+        now = time.time()
         return now - session.seen > self.idle or now - session.created > self.absolute
 
-    async def load(self, key: str | None) -> Session | None:
+    async def fetch(self, key: str | None) -> Session | None:
+        """The stored session of a cookie value, expired or not (the caller decides)."""
         if not key or len(key) > 100:
             return None
-        session = await self._get(sha256(key), key)
-        if session is None:
-            return None
-        if self.expired(session, time.time()):
-            await self.delete(key)
-            return None
-        return session
+        return await self._get(sha256(key), key)
 
     async def create(self, *, tenant_id=None, user_id=None, operator_id=None) -> Session:
         session = Session(key=secrets.token_urlsafe(32), tenant_id=tenant_id, user_id=user_id, operator_id=operator_id)

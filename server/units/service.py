@@ -161,7 +161,7 @@ async def list_units(
 ) -> Page:
     where = [Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *_unit_scope(actor)]
     if q:
-        where.append(Unit.name.ilike(f"%{q}%") | Unit.code.ilike(f"%{q}%"))
+        where.append(db.contains(Unit.name, q) | db.contains(Unit.code, q))
     if kind in KINDS:
         where.append(Unit.kind == kind)
     if within:
@@ -464,7 +464,7 @@ async def list_people(
     where.append(Post.end_date < on if status == "former" else _current(on))
     if q:
         where.append(
-            Post.person.name.ilike(f"%{q}%") | Post.person.mobile.ilike(f"%{q}%") | Post.person.email.ilike(f"%{q}%")
+            db.contains(Post.person.name, q) | db.contains(Post.person.mobile, q) | db.contains(Post.person.email, q)
         )
     if unit:
         root = await _unit_row(tenant, actor, unit)

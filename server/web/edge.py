@@ -132,7 +132,6 @@ class EdgeMiddleware(ASGIMiddleware):
         scope.setdefault("state", {})["edge"] = edge
         i18n.set_locale(cookies.get(LANG_COOKIE))
 
-        edge.session = await self.sessions.load(cookies.get(SESSION_COOKIE))
         slug = scope.get("path_params", {}).get("slug")
         if slug is not None:
             edge.tenant = await tenants.resolve(slug)
@@ -146,15 +145,10 @@ class EdgeMiddleware(ASGIMiddleware):
                         name=edge.tenant.name,
                     )
                 )
-        if edge.session is None:
-            edge.anon_key = cookies.get(ANON_COOKIE) or secrets.token_urlsafe(24)
-        edge.csrf_token = csrf_token_for(self.settings.secret_key, edge.session.key if edge.session else edge.anon_key)
-
         bearer = _header(scope, b"authorization")
         bearer = bearer[7:].strip() if bearer.lower().startswith("bearer ") else ""
-        if scope["method"] not in SAFE_METHODS and not bearer:
-            receive = await self._check_csrf(scope, receive, edge)
 
+        # everything below, session lookup included, shares the request's one transaction
         tx = db.Transaction(edge.tenant.id if edge.tenant else None, write=scope["method"] not in SAFE_METHODS)
         await tx.begin()
         status = 500
@@ -171,6 +165,14 @@ class EdgeMiddleware(ASGIMiddleware):
             await send(message)
 
         try:
+            edge.session = await self._session(edge, cookies.get(SESSION_COOKIE))
+            if edge.session is None:
+                edge.anon_key = cookies.get(ANON_COOKIE) or secrets.token_urlsafe(24)
+            edge.csrf_token = csrf_token_for(
+                self.settings.secret_key, edge.session.key if edge.session else edge.anon_key
+            )
+            if scope["method"] not in SAFE_METHODS and not bearer:
+                receive = await self._check_csrf(scope, receive, edge)
             await self._identify(scope, edge, bearer, opt)
             await next_app(scope, receive, send_wrapper)
         except BaseException as exc:
@@ -188,6 +190,14 @@ class EdgeMiddleware(ASGIMiddleware):
         for message in held:
             await send(message)
 
+    async def _session(self, edge: Edge, key: str | None) -> Session | None:
+        session = await self.sessions.fetch(key)
+        if session is not None and self.sessions.expired(session):
+            # removed after the request: a read stays a read
+            edge.after.append(lambda: self.sessions.delete(session.key))
+            return None
+        return session
+
     async def _identify(self, scope: Scope, edge: Edge, bearer: str, opt: dict) -> None:
         session, tenant = edge.session, edge.tenant
         if tenant is not None:
@@ -196,12 +206,12 @@ class EdgeMiddleware(ASGIMiddleware):
                 if found is None:
                     raise NotAuthorizedException(_("The API token is not valid."))
                 token, user = found
-                edge.actor = await accounts.actor_for(tenant, user, kind="token", client=edge.client, agent=edge.agent)
+                edge.actor = accounts.actor_for(tenant, user, kind="token", client=edge.client, agent=edge.agent)
                 edge.after.append(lambda: accounts.touch_token(token))
             elif session is not None and session.tenant_id == tenant.id and session.user_id:
                 user = await accounts.active_user(tenant, session.user_id)
                 if user is not None:
-                    edge.actor = await accounts.actor_for(tenant, user, client=edge.client, agent=edge.agent)
+                    edge.actor = accounts.actor_for(tenant, user, client=edge.client, agent=edge.agent)
                     if user["locale"]:
                         i18n.set_locale(user["locale"])
             if opt.get("public"):

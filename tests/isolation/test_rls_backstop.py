@@ -12,10 +12,10 @@ from tests.isolation.support import Pair, tenant_tables
 
 # tables with a tenant column that deliberately have no row-level security -> why
 RLS_EXEMPT = {
-    "web_sessions": "sessions are looked up by the hash of the cookie's random key before the request's "
-    "tenant is known (the edge needs the session to decide anything), so a tenant policy would hide every "
-    "session; rows hold no tenant data, and no route reads a session other than the caller's own. "
-    "The edge compares the session's tenant with the URL's tenant (the sweep's 'A-url' calls check it).",
+    "web_sessions": "the edge must find a session by the hash of its cookie's random key whatever tenant it "
+    "belongs to (an operator's session has none; one of another tenant must be recognised to answer 404), so a "
+    "tenant policy cannot apply. The rows hold no tenant data and no route reads a session other than the "
+    "caller's own; the edge compares the session's tenant with the URL's (the sweep's 'A-url' calls check it).",
 }
 
 
@@ -42,7 +42,8 @@ async def test_every_tenant_table_has_row_level_security(env):
     async with db.transaction(None, write=False):
         rows = await Unit.raw(
             "SELECT c.relname, c.relrowsecurity, "
-            "(SELECT count(*) FROM pg_policies p WHERE p.schemaname = 'public' AND p.tablename = c.relname) AS policies "
+            "(SELECT count(*) FROM pg_policies p "
+            "WHERE p.schemaname = 'public' AND p.tablename = c.relname) AS policies "
             "FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'"
         )
         role = await Unit.raw(

@@ -1,0 +1,200 @@
+"""What scenarios share inside one worker process: the real app (bound to one
+database), signed-in browsers, the context a page was rendered from, and a
+query recorder. Scenarios ask this object; they never wire the app themselves."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from litestar import Litestar
+from litestar.response.template import Template
+
+from server import db
+from server.settings import Settings
+from server.web import i18n
+
+SLUG = "demo"
+
+
+@dataclass
+class Captured:
+    """One real request's template and the exact context it was rendered with."""
+
+    template_name: str
+    context: dict[str, Any]
+    page_text: str
+    locale: str  # the request's locale (a ContextVar the edge sets), needed to render alike
+
+
+@dataclass
+class Query:
+    sql: str
+    seconds: float
+    rows: int
+
+
+@dataclass
+class BenchContext:
+    app: Litestar
+    settings: Settings
+    password: str
+    notes: list[str] = field(default_factory=list)
+    profiles: dict[str, list[Query]] = field(default_factory=dict)  # queries of one request, by scenario family
+    _clients: list[httpx.AsyncClient] = field(default_factory=list)
+    _captured: dict[tuple[str, str], Captured] = field(default_factory=dict)
+    _signed_in: dict[str | None, httpx.AsyncClient] = field(default_factory=dict)
+
+    def note(self, text: str) -> None:
+        """A line printed under the table (sanity checks, sizes, query counts)."""
+        if text not in self.notes:
+            self.notes.append(text)
+
+    # ------------------------------------------------------------ browsers
+
+    async def browser(self, username: str | None, *, fresh: bool = False) -> httpx.AsyncClient:
+        """A client signed in as `username` of the demo tenant (None: anonymous).
+        The same one is returned again unless `fresh` (concurrent scenarios: one
+        session each)."""
+        if not fresh and username in self._signed_in:
+            return self._signed_in[username]
+        port = 5000 + len(self._clients)
+        transport = httpx.ASGITransport(app=self.app, client=("127.0.0.1", port))
+        client = httpx.AsyncClient(transport=transport, base_url="https://testserver")
+        self._clients.append(client)
+        if username is None:
+            self._signed_in.setdefault(None, client)
+            return client
+        form = await client.get(f"/t/{SLUG}/login")
+        match = re.search(r'name="_csrf" value="([^"]+)"', form.text)
+        if match is None:
+            raise RuntimeError(f"no CSRF field on the login page (status {form.status_code})")
+        done = await client.post(
+            f"/t/{SLUG}/login", data={"_csrf": match.group(1), "username": username, "password": self.password}
+        )
+        if done.status_code not in (302, 303) or "luzhi_session" not in client.cookies:
+            raise RuntimeError(f"sign-in as {username!r} failed: {done.status_code}")
+        if not fresh:
+            self._signed_in[username] = client
+        return client
+
+    async def get_ok(self, client: httpx.AsyncClient, url: str) -> httpx.Response:
+        response = await client.get(url)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url}: {response.status_code}")
+        return response
+
+    async def aclose(self) -> None:
+        for client in self._clients:
+            await client.aclose()
+
+    # ------------------------------------------------------------ precomputed pages
+
+    async def capture(self, username: str, url: str) -> Captured:
+        """Request `url` once as `username` and keep the template context the
+        handler produced (data included), plus what Litestar adds (`request`)."""
+        key = (username, url)
+        if key in self._captured:
+            return self._captured[key]
+        client = await self.browser(username)
+        seen: list[tuple[str, dict, str]] = []
+        original = Template.create_template_context
+
+        def spy(template: Template, request: Any) -> dict[str, Any]:
+            context = original(template, request)
+            seen.append((str(template.template_name), context, i18n.get_locale()))
+            return context
+
+        Template.create_template_context = spy  # type: ignore[method-assign]
+        try:
+            response = await self.get_ok(client, url)
+        finally:
+            Template.create_template_context = original  # type: ignore[method-assign]
+        if len(seen) != 1:
+            raise RuntimeError(f"GET {url} rendered {len(seen)} templates, expected 1")
+        name, context, locale = seen[0]
+        captured = Captured(name, context, response.text, locale)
+        self._captured[key] = captured
+        return captured
+
+    def renderer(self, captured: Captured):
+        """A function rendering the captured template from the captured context,
+        under the request's locale and time zone, through the app's own engine."""
+        template = self.app.template_engine.get_template(captured.template_name)
+        tenant = captured.context.get("tenant")
+        i18n.set_locale(captured.locale)
+        if tenant is not None:
+            i18n.set_zone(tenant.timezone)
+
+        def render() -> str:
+            return template.render(**captured.context)
+
+        return render
+
+    # ------------------------------------------------------------ queries
+
+    @contextmanager
+    def recording_queries(self):
+        """Record every Piccolo query (SQL, time, rows) run while inside the block.
+        Transaction control and PostgreSQL's per-transaction tenant setting are not
+        Piccolo queries and are not listed."""
+        engine = db.engine()
+        cls = type(engine)  # engines use __slots__: patch the class, restore it after
+        original = cls.run_querystring
+        queries: list[Query] = []
+
+        async def recorder(self, querystring, *args, **kwargs):
+            t0 = time.perf_counter()
+            rows = await original(self, querystring, *args, **kwargs)
+            sql = querystring.compile_string(engine_type=engine.engine_type)[0]
+            queries.append(Query(" ".join(sql.split()), time.perf_counter() - t0, len(rows or [])))
+            return rows
+
+        cls.run_querystring = recorder  # type: ignore[method-assign]
+        try:
+            yield queries
+        finally:
+            cls.run_querystring = original  # type: ignore[method-assign]
+
+    async def profile_queries(self, label: str, key: str, request, runs: int = 21) -> None:
+        """Run `request` `runs` times recording its queries; keep each query's
+        median time under `key` (for --queries) and note the totals."""
+        await request()  # warm
+        per_run: list[list[Query]] = []
+        walls = []
+        for _ in range(runs):
+            with self.recording_queries() as queries:
+                t0 = time.perf_counter()
+                await request()
+                walls.append(time.perf_counter() - t0)
+            per_run.append(queries)
+        first = per_run[0]
+        same_shape = all(len(r) == len(first) for r in per_run)
+        self.profiles[key] = [
+            Query(q.sql, statistics.median(r[i].seconds for r in per_run) if same_shape else q.seconds, q.rows)
+            for i, q in enumerate(first)
+        ]
+        totals = [sum(q.seconds for q in r) for r in per_run]
+        self.note(
+            f"{label}: {len(first)} queries per request, median {statistics.median(totals) * 1000:.1f} ms in queries "
+            f"of a median {statistics.median(walls) * 1000:.1f} ms request ({runs} requests)"
+        )
+
+    async def data_size(self) -> dict[str, int]:
+        from server.units.tables import Person, Post, Unit
+        from tenants import service as tenants
+
+        tenant = await tenants.resolve(SLUG)
+        if tenant is None:
+            raise RuntimeError("the demo tenant is missing; run `luzhi demo seed`")
+        async with db.transaction(tenant.id, write=False):
+            return {
+                "units": await Unit.count().where(Unit.tenant == tenant.id, Unit.deleted_at.is_null()),
+                "people": await Person.count().where(Person.tenant == tenant.id),
+                "posts": await Post.count().where(Post.tenant == tenant.id),
+            }

@@ -1,0 +1,165 @@
+"""The generic part of the benchmarks: the scenario registry, the timing loops,
+percentiles and the plain-text table. Nothing here knows about Luzhi."""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+# One timed operation: a request, a render, a service call. It raises when the
+# result is wrong (a benchmark of an error page would be meaningless).
+Op = Callable[[], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str  # stable id, used by --only and by other scenarios' `baseline`
+    label: str  # what the table shows
+    make: Callable[[Any], Awaitable[Op]]  # (context) -> op; called once per concurrent client
+    baseline: str | None = None  # key of the scenario the "vs" column compares with
+    concurrency: int = 1  # >1: that many clients share the iterations, in parallel
+
+
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(key: str, label: str, *, baseline: str | None = None, concurrency: int = 1):
+    """Register `async def make(ctx) -> op` under `key`, in definition order."""
+
+    def register(make: Callable[[Any], Awaitable[Op]]) -> Callable[[Any], Awaitable[Op]]:
+        if key in SCENARIOS:
+            raise ValueError(f"duplicate benchmark scenario {key!r}")
+        SCENARIOS[key] = Scenario(key, label, make, baseline, concurrency)
+        return make
+
+    return register
+
+
+def select(patterns: list[str] | None) -> list[Scenario]:
+    """The registered scenarios matching any of the glob patterns (all when none)."""
+    if not patterns:
+        return list(SCENARIOS.values())
+    return [s for s in SCENARIOS.values() if any(fnmatch.fnmatchcase(s.key, p) for p in patterns)]
+
+
+# ---------------------------------------------------------------- timing
+
+
+@dataclass
+class Timing:
+    """Latencies (seconds) of `n` operations that took `wall` seconds in all."""
+
+    samples: list[float]
+    wall: float
+    concurrency: int = 1
+
+    @property
+    def n(self) -> int:
+        return len(self.samples)
+
+    @property
+    def per_second(self) -> float:
+        return self.n / self.wall if self.wall > 0 else 0.0
+
+    def percentile_ms(self, p: float) -> float:
+        return percentile(self.samples, p) * 1000.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "wall_s": self.wall,
+            "concurrency": self.concurrency,
+            "per_second": self.per_second,
+            "p50_ms": self.percentile_ms(50),
+            "p99_ms": self.percentile_ms(99),
+            "mean_ms": sum(self.samples) / self.n * 1000.0 if self.n else 0.0,
+        }
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default method)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100.0
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+async def time_sequential(op: Op, iterations: int, warmup: int) -> Timing:
+    """`warmup` untimed calls, then `iterations` timed calls one after another."""
+    for _ in range(warmup):
+        await op()
+    samples = []
+    clock = time.perf_counter
+    start = clock()
+    for _ in range(iterations):
+        t0 = clock()
+        await op()
+        samples.append(clock() - t0)
+    return Timing(samples, clock() - start)
+
+
+async def time_concurrent(ops: list[Op], iterations: int, warmup: int) -> Timing:
+    """The same total of calls shared by len(ops) clients running at once; each
+    client's calls are sequential, so this is `len(ops)` users clicking steadily."""
+    await asyncio.gather(*(_repeat(op, max(1, warmup // len(ops)), None) for op in ops))
+    shares = [iterations // len(ops) + (1 if i < iterations % len(ops) else 0) for i in range(len(ops))]
+    samples: list[float] = []
+    start = time.perf_counter()
+    await asyncio.gather(*(_repeat(op, share, samples) for op, share in zip(ops, shares, strict=True)))
+    return Timing(samples, time.perf_counter() - start, concurrency=len(ops))
+
+
+async def _repeat(op: Op, times: int, samples: list[float] | None) -> None:
+    clock = time.perf_counter
+    for _ in range(times):
+        t0 = clock()
+        await op()
+        if samples is not None:
+            samples.append(clock() - t0)
+
+
+async def run_scenario(s: Scenario, ctx: Any, iterations: int, warmup: int, concurrency: int | None = None) -> Timing:
+    clients = concurrency if (concurrency and s.concurrency > 1) else s.concurrency
+    if clients <= 1:
+        return await time_sequential(await s.make(ctx), iterations, warmup)
+    ops = [await s.make(ctx) for _ in range(clients)]
+    return await time_concurrent(ops, iterations, warmup)
+
+
+# ---------------------------------------------------------------- output
+
+
+def table(headers: list[str], rows: list[list[str]], align: str | None = None) -> str:
+    """A plain-text table; `align` has one letter per column, l or r (default: l then r)."""
+    align = align or "l" * min(2, len(headers)) + "r" * (len(headers) - 2)
+    widths = [max(_width(str(c)) for c in col) for col in zip(headers, *rows, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        out = []
+        for cell, width, a in zip(cells, widths, align, strict=True):
+            pad = " " * (width - _width(str(cell)))
+            out.append(str(cell) + pad if a == "l" else pad + str(cell))
+        return " | ".join(out).rstrip()
+
+    rule = "-+-".join("-" * w for w in widths)
+    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def _width(text: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    if value is None or value != value:  # None or NaN
+        return "—"
+    return f"{value:,.{digits}f}"
