@@ -122,6 +122,20 @@ class BenchContext:
         self._captured[key] = captured
         return captured
 
+    def serve_precomputed(self, captured: Captured, name: str) -> str:
+        """Register (on this benchmark's app only) a tenant route that answers with
+        the captured template and context; returns its path."""
+        from litestar import MediaType, get
+
+        context = {k: v for k, v in captured.context.items() if k != "request"}  # Litestar adds it
+
+        @get(f"/t/{{slug:str}}/bench/{name}", name=f"bench.{name}")
+        async def precomputed() -> Template:
+            return Template(template_name=captured.template_name, context=context, media_type=MediaType.HTML)
+
+        self.app.register(precomputed)
+        return f"/t/{SLUG}/bench/{name}"
+
     def renderer(self, captured: Captured):
         """A function rendering the captured template from the captured context,
         under the request's locale and time zone, through the app's own engine."""

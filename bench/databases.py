@@ -99,25 +99,5 @@ def prepare(kind: str, var_dir: Path) -> Database:
         drop_pg_database()
     database = Database(kind, env)
     database.migrate_s = _cli(env, "migrate")
-    database.seed_s = _cli(env, "demo", "seed")
-    if kind == "postgres":
-        database.remarks.append(analyze_pg())
+    database.seed_s = _cli(env, "demo", "seed")  # on PostgreSQL the seed ends with ANALYZE
     return database
-
-
-def analyze_pg() -> str:
-    """Give the planner statistics, as autovacuum would within a minute of the
-    seed in a deployment; without them it picks poor plans for the fresh tables."""
-
-    async def run() -> str:
-        import asyncpg
-
-        conn = await asyncpg.connect(f"{PG_SERVER}/{PG_DATABASE}")
-        try:
-            autovacuum = await conn.fetchval("SHOW autovacuum")
-            await conn.execute("ANALYZE")
-        finally:
-            await conn.close()
-        return f"ANALYZE run after the seed (as autovacuum would; autovacuum is {autovacuum} on this server)"
-
-    return asyncio.run(run())

@@ -46,7 +46,7 @@ def unit_list(username: str, *, concurrency: int = 0) -> None:
     """The unit list page for one demo account: the real page, the same template
     from a precomputed context, and the service call on its own."""
 
-    @scenario(f"units.page.{username}", f"unit list page · {username}", baseline=f"units.render.{username}")
+    @scenario(f"units.page.{username}", f"unit list page · {username}", baseline=f"units.stack.{username}")
     async def page(ctx: BenchContext) -> Op:
         await unit_list_checks(ctx, username)
         client = await ctx.browser(username)
@@ -56,7 +56,20 @@ def unit_list(username: str, *, concurrency: int = 0) -> None:
 
         return op
 
-    @scenario(f"units.render.{username}", f"  same template, precomputed context · {username}")
+    @scenario(f"units.stack.{username}", f"  same template, precomputed context, full request · {username}")
+    async def stack(ctx: BenchContext) -> Op:
+        """The page's request without its data access: the same middleware (session,
+        tenant, user, transaction) and the same template, fed the context captured
+        from a real request. The "vs" ratio of the real page is against this."""
+        path = ctx.serve_precomputed(await ctx.capture(username, UNITS), f"units-{username}")
+        client = await ctx.browser(username)
+
+        async def op() -> None:
+            await ctx.get_ok(client, path)
+
+        return op
+
+    @scenario(f"units.render.{username}", f"  same template, precomputed context, render only · {username}")
     async def render(ctx: BenchContext) -> Op:
         await unit_list_checks(ctx, username)
         render_page = ctx.renderer(await ctx.capture(username, UNITS))
@@ -84,7 +97,7 @@ def unit_list(username: str, *, concurrency: int = 0) -> None:
         @scenario(
             f"units.concurrent.{username}",
             f"unit list page · {username} · {concurrency} clients at once",
-            baseline=f"units.render.{username}",
+            baseline=f"units.stack.{username}",
             concurrency=concurrency,
         )
         async def concurrent(ctx: BenchContext) -> Op:

@@ -255,4 +255,10 @@ async def seed(password: str) -> DemoAccounts:
         }
         for username, role in usernames.items():
             await accounts.create_user_row(tenant, system, username, role, password, **bindings.get(username, {}))
+    if db.is_postgres():
+        # planner statistics for the bulk load, as autovacuum would gather them later;
+        # ANALYZE needs the tables' owner, which the application role is not
+        from server.piccolo_conf import DB as owner
+
+        await owner.run_ddl("ANALYZE")
     return DemoAccounts(password, True, usernames)

@@ -16,7 +16,7 @@ async def forwards():
             "CREATE INDEX units_tenant_parent ON units (tenant, parent)",
             "CREATE UNIQUE INDEX units_tenant_code ON units (tenant, code)",
             "CREATE INDEX people_tenant_name ON people (tenant, name)",
-            "CREATE INDEX posts_tenant_unit ON posts (tenant, unit, end_date)",
+            "CREATE INDEX posts_tenant_unit ON posts (tenant, unit, position, start_date, end_date)",
             "CREATE INDEX posts_tenant_person ON posts (tenant, person)",
         ],
         rls_tables=["units", "people", "posts"],

@@ -177,10 +177,12 @@ async def list_units(
         .offset((page - 1) * per_page)
     )
     summary = await _leadership(tenant, [r["id"] for r in rows])
-    top_ids = sorted({int(r["path"].split("/")[0]) for r in rows if r["depth"] > 0})
-    tops = {}
-    if top_ids:
-        tops = {r["id"]: r["name"] for r in await Unit.select(Unit.id, Unit.name).where(Unit.id.is_in(top_ids))}
+    # tree order puts most top-level units on the same page as their sub-units
+    tops = {r["id"]: r["name"] for r in rows if r["depth"] == 0}
+    missing = sorted({int(r["path"].split("/")[0]) for r in rows if r["depth"] > 0} - tops.keys())
+    if missing:
+        found = await Unit.select(Unit.id, Unit.name).where(Unit.tenant == tenant.id, Unit.id.is_in(missing))
+        tops.update({r["id"]: r["name"] for r in found})
     items = [
         {
             **_unit_public(row),
