@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -14,6 +17,7 @@ from server.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from server.accounts.sessions import make_store
 from server.audit.routes import ROUTES as AUDIT_ROUTES
 from server.platform.routes import ROUTES as PLATFORM_ROUTES
+from server.scheduler import make_scheduler
 from server.settings import ROOT, Settings
 from server.units.routes import ROUTES as UNIT_ROUTES
 from server.web.edge import EdgeMiddleware
@@ -48,6 +52,23 @@ async def security_headers(message: Message, scope: Scope) -> None:
     message["headers"] = headers
 
 
+def _lifespan(settings: Settings):
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        await db.open_pool()
+        scheduler = make_scheduler(settings) if settings.scheduler else None
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            await db.close_pool()
+
+    return lifespan
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     db.bind(db.make_engine(settings))
@@ -64,8 +85,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[security_headers],
-        on_startup=[db.open_pool],
-        on_shutdown=[db.close_pool],
+        lifespan=[_lifespan(settings)],
         openapi_config=OpenAPIConfig(
             title="Luzhi API", version="1", path="/schema", render_plugins=[JsonRenderPlugin()]
         ),

@@ -86,6 +86,24 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     )
 
 
+@main.command()
+def scheduler() -> None:
+    """Run the scheduled jobs alone (set LUZHI_SCHEDULER=0 for the web workers)."""
+    from server.scheduler import make_scheduler
+
+    settings = Settings.from_env()
+
+    async def work() -> None:
+        make_scheduler(settings).start()
+        click.echo("scheduler running; Ctrl+C stops it")
+        await asyncio.Event().wait()
+
+    try:
+        _run(work)
+    except KeyboardInterrupt:
+        pass
+
+
 @main.group()
 def demo() -> None:
     """The demo tenant."""

@@ -207,3 +207,22 @@ async def test_redis_session_store_round_trip(env):
     assert await store.fetch(session.key) is None
     assert await store.fetch("not-a-session") is None
     await store.redis.aclose()
+
+
+async def test_the_scheduled_purge_removes_expired_sessions_and_stale_counters(client, env):
+    from server.accounts.tables import LoginThrottle
+    from server.scheduler import purge_sign_in_state
+
+    world = await make_world()
+    await login(client, world.slug, "office")
+    await login(client, world.slug, "nobody", "wrong-password-9")
+    long_ago = datetime.now(UTC) - timedelta(days=2)
+    async with db.transaction(None):
+        await WebSession.update({WebSession.last_seen_at: long_ago}).where(WebSession.user.is_not_null())
+        await LoginThrottle.update({LoginThrottle.window_start: long_ago}).where(LoginThrottle.key.like("%nobody%"))
+        fresh = await WebSession.count()
+    await purge_sign_in_state(env.settings)
+    async with db.transaction(None):
+        assert await WebSession.count().where(WebSession.last_seen_at < long_ago + timedelta(minutes=1)) == 0
+        assert await LoginThrottle.count().where(LoginThrottle.key.like("%nobody%")) == 0
+        assert await WebSession.count() < fresh

@@ -108,6 +108,20 @@ async def note_failure(keys: list[str], settings: Settings) -> None:
         ).where(LoginThrottle.key == key)
 
 
+async def purge_throttle(now: datetime, settings: Settings) -> int:
+    """Counters whose window has passed and whose lock, if any, is over."""
+    window_start = now - timedelta(minutes=settings.login_window_minutes)
+    rows = (
+        await LoginThrottle.delete()
+        .where(
+            (LoginThrottle.window_start < window_start)
+            & (LoginThrottle.locked_until.is_null() | (LoginThrottle.locked_until < now))
+        )
+        .returning(LoginThrottle.id)
+    )
+    return len(rows)
+
+
 async def note_success(keys: list[str]) -> None:
     await LoginThrottle.delete().where(LoginThrottle.key == keys[0])
 

@@ -1,0 +1,49 @@
+"""APScheduler only ticks: each job's state lives in the database, and every job is
+safe to run from several processes at once. Embedded in `luzhi serve` unless
+LUZHI_SCHEDULER=0; `luzhi scheduler` runs it alone for multi-worker deployments."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from server import db
+from server.accounts import service as accounts
+from server.accounts.sessions import DatabaseSessionStore
+from server.settings import Settings
+
+log = logging.getLogger("luzhi.scheduler")
+
+Job = Callable[[Settings], Awaitable[None]]
+JOBS: list[tuple[Job, dict]] = []
+
+
+def every(**interval) -> Callable[[Job], Job]:
+    """Register a job run at this interval (APScheduler's interval trigger arguments)."""
+
+    def register(fn: Job) -> Job:
+        JOBS.append((fn, interval))
+        return fn
+
+    return register
+
+
+@every(minutes=15)
+async def purge_sign_in_state(settings: Settings) -> None:
+    """Expired sessions (database store) and sign-in counters that no longer matter."""
+    async with db.transaction(None):
+        sessions = await DatabaseSessionStore(settings).purge_expired() if not settings.redis_url else 0
+        counters = await accounts.purge_throttle(datetime.now(UTC), settings)
+    if sessions or counters:
+        log.info("purged %d expired sessions and %d sign-in counters", sessions, counters)
+
+
+def make_scheduler(settings: Settings) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    for fn, interval in JOBS:
+        # coalesce: a process that slept through several ticks runs a job once
+        scheduler.add_job(fn, "interval", args=[settings], id=fn.__name__, coalesce=True, max_instances=1, **interval)
+    return scheduler
