@@ -4,6 +4,7 @@ services, as users build it."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import socket
@@ -20,7 +21,11 @@ from server import db
 from server.actor import Actor
 from server.settings import ROOT, Settings
 
-PG_URL = os.environ.get("LUZHI_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/luzhi_test")
+# one database per checkout, so two clones can run their suites side by side
+PG_URL = os.environ.get(
+    "LUZHI_TEST_PG_URL",
+    f"postgresql://postgres@127.0.0.1:5432/luzhi_test_{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}",
+)
 PASSWORD = "Correct-Horse-42"
 SYSTEM = Actor.system("tests")
 

@@ -13,8 +13,8 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from server.accounts import roles
 from server.units import service
 from server.units.schemas import PersonCreate, PersonPatch, PostCreate, PostEnd, UnitCreate, UnitPatch
-from server.web.errors import Conflict, ValidationFailed
-from server.web.forms import body_data, form_data, is_htmx, page_json
+from server.web.errors import Conflict
+from server.web.forms import body_data, is_htmx, page_json, submit_form
 from server.web.guards import allow
 from server.web.pagination import page_args
 from server.web.templating import page
@@ -51,35 +51,33 @@ async def units_page(
     return page(request, template, result=result, q=q, kind=kind, within=within, gap=gap)
 
 
+async def _form(request: Request, template: str, status: int = 200, **context: Any) -> Template:
+    """A unit or person form: every unit the actor may pick comes with it."""
+    tenant, actor = _ctx(request)
+    return page(request, template, status, choices=await service.unit_choices(tenant, actor), **context)
+
+
+def _resubmit(request: Request, template: str, **context: Any):
+    async def on_error(data: dict, errors: dict) -> Template:
+        return await _form(request, template, 422, form=data, errors=errors, **context)
+
+    return on_error
+
+
 @get(f"{T}/units/new", guards=[EDIT_UNITS], name="units.new")
 async def unit_new(request: Request, parent: FromQuery[str] = "") -> Template:
-    tenant, actor = _ctx(request)
-    return page(
-        request,
-        "units/form.html",
-        unit=None,
-        form={"parent_id": parent},
-        choices=await service.unit_choices(tenant, actor),
-    )
+    return await _form(request, "units/form.html", unit=None, form={"parent_id": parent})
 
 
 @post(f"{T}/units", guards=[EDIT_UNITS], name="units.create")
 async def unit_create(request: Request) -> Any:
     tenant, actor = _ctx(request)
-    data = await form_data(request)
-    try:
-        unit = await service.create_unit(tenant, actor, data)
-    except ValidationFailed as exc:
-        return page(
-            request,
-            "units/form.html",
-            422,
-            unit=None,
-            form=data,
-            errors=exc.errors,
-            choices=await service.unit_choices(tenant, actor),
-        )
-    return Redirect(f"/t/{tenant.slug}/units/{unit['id']}", status_code=303)
+    return await submit_form(
+        request,
+        lambda data: service.create_unit(tenant, actor, data),
+        redirect=lambda unit: f"/t/{tenant.slug}/units/{unit['id']}",
+        on_error=_resubmit(request, "units/form.html", unit=None),
+    )
 
 
 @get(f"{T}/units/{{unit_id:str}}", guards=[READ], name="units.detail")
@@ -92,27 +90,18 @@ async def unit_page(request: Request, unit_id: FromPath[str]) -> Template:
 async def unit_edit(request: Request, unit_id: FromPath[str]) -> Template:
     tenant, actor = _ctx(request)
     unit = await service.unit_detail(tenant, actor, unit_id)
-    return page(request, "units/form.html", unit=unit, form=unit, choices=await service.unit_choices(tenant, actor))
+    return await _form(request, "units/form.html", unit=unit, form=unit)
 
 
 @post(f"{T}/units/{{unit_id:str}}", guards=[EDIT_UNITS], name="units.update")
 async def unit_update(request: Request, unit_id: FromPath[str]) -> Any:
     tenant, actor = _ctx(request)
-    data = await form_data(request)
-    try:
-        await service.update_unit(tenant, actor, unit_id, data)
-    except ValidationFailed as exc:
-        unit = await service.unit_detail(tenant, actor, unit_id)
-        return page(
-            request,
-            "units/form.html",
-            422,
-            unit=unit,
-            form=data,
-            errors=exc.errors,
-            choices=await service.unit_choices(tenant, actor),
-        )
-    return Redirect(f"/t/{tenant.slug}/units/{unit_id}", status_code=303)
+    return await submit_form(
+        request,
+        lambda data: service.update_unit(tenant, actor, unit_id, data),
+        redirect=lambda unit: f"/t/{tenant.slug}/units/{unit['id']}",
+        on_error=_resubmit(request, "units/form.html", unit=await service.unit_detail(tenant, actor, unit_id)),
+    )
 
 
 @post(f"{T}/units/{{unit_id:str}}/delete", guards=[EDIT_UNITS], name="units.delete")
@@ -170,36 +159,21 @@ async def people_page(
 
 @get(f"{T}/people/new", guards=[EDIT_PEOPLE], name="people.new")
 async def person_new(request: Request, unit: FromQuery[str] = "") -> Template:
-    tenant, actor = _ctx(request)
-    return page(
-        request,
-        "people/form.html",
-        person=None,
-        form={"unit_id": unit},
-        choices=await service.unit_choices(tenant, actor),
-    )
+    return await _form(request, "people/form.html", person=None, form={"unit_id": unit})
 
 
 @post(f"{T}/people", guards=[EDIT_PEOPLE], name="people.create")
 async def person_create(request: Request) -> Any:
     tenant, actor = _ctx(request)
-    data = await form_data(request)
-    try:
-        person = await service.create_person(tenant, actor, data)
-    except ValidationFailed as exc:
-        return page(
-            request,
-            "people/form.html",
-            422,
-            person=None,
-            form=data,
-            errors=exc.errors,
-            choices=await service.unit_choices(tenant, actor),
-        )
-    return Redirect(f"/t/{tenant.slug}/people/{person['id']}", status_code=303)
+    return await submit_form(
+        request,
+        lambda data: service.create_person(tenant, actor, data),
+        redirect=lambda person: f"/t/{tenant.slug}/people/{person['id']}",
+        on_error=_resubmit(request, "people/form.html", person=None),
+    )
 
 
-async def _person_page(request: Request, person_id: FromPath[str], status: int = 200, **extra: Any) -> Template:
+async def _person_page(request: Request, person_id: str, status: int = 200, **extra: Any) -> Template:
     tenant, actor = _ctx(request)
     person = await service.person_detail(tenant, actor, person_id)
     choices = await service.unit_choices(tenant, actor) if actor.role in roles.PEOPLE_EDITORS else []
@@ -215,55 +189,48 @@ async def person_page(request: Request, person_id: FromPath[str]) -> Template:
 async def person_edit(request: Request, person_id: FromPath[str]) -> Template:
     tenant, actor = _ctx(request)
     person = await service.person_detail(tenant, actor, person_id)
-    return page(
-        request,
-        "people/form.html",
-        person=person,
-        form=person,
-        choices=await service.unit_choices(tenant, actor),
-    )
+    return await _form(request, "people/form.html", person=person, form=person)
 
 
 @post(f"{T}/people/{{person_id:str}}", guards=[EDIT_PEOPLE], name="people.update")
 async def person_update(request: Request, person_id: FromPath[str]) -> Any:
     tenant, actor = _ctx(request)
-    data = await form_data(request)
-    try:
-        await service.update_person(tenant, actor, person_id, data)
-    except ValidationFailed as exc:
-        person = await service.person_detail(tenant, actor, person_id)
-        return page(
-            request,
-            "people/form.html",
-            422,
-            person=person,
-            form=data,
-            errors=exc.errors,
-            choices=await service.unit_choices(tenant, actor),
-        )
-    return Redirect(f"/t/{tenant.slug}/people/{person_id}", status_code=303)
+    return await submit_form(
+        request,
+        lambda data: service.update_person(tenant, actor, person_id, data),
+        redirect=lambda person: f"/t/{tenant.slug}/people/{person['id']}",
+        on_error=_resubmit(request, "people/form.html", person=await service.person_detail(tenant, actor, person_id)),
+    )
 
 
 @post(f"{T}/people/{{person_id:str}}/posts", guards=[EDIT_PEOPLE], name="people.add_post")
 async def person_add_post(request: Request, person_id: FromPath[str]) -> Any:
     tenant, actor = _ctx(request)
-    data = await form_data(request)
-    try:
-        await service.add_post(tenant, actor, person_id, data)
-    except ValidationFailed as exc:
-        return await _person_page(request, person_id, 422, post_form=data, post_errors=exc.errors)
-    return Redirect(f"/t/{tenant.slug}/people/{person_id}", status_code=303)
+
+    async def on_error(data: dict, errors: dict) -> Template:
+        return await _person_page(request, person_id, 422, post_form=data, post_errors=errors)
+
+    return await submit_form(
+        request,
+        lambda data: service.add_post(tenant, actor, person_id, data),
+        redirect=lambda person: f"/t/{tenant.slug}/people/{person['id']}",
+        on_error=on_error,
+    )
 
 
 @post(f"{T}/people/{{person_id:str}}/posts/{{post_id:str}}/end", guards=[EDIT_PEOPLE], name="people.end_post")
 async def person_end_post(request: Request, person_id: FromPath[str], post_id: FromPath[str]) -> Any:
     tenant, actor = _ctx(request)
-    data = await form_data(request)
-    try:
-        await service.end_post(tenant, actor, person_id, post_id, data)
-    except ValidationFailed as exc:
-        return await _person_page(request, person_id, 422, end_errors={post_id: exc.errors})
-    return Redirect(f"/t/{tenant.slug}/people/{person_id}", status_code=303)
+
+    async def on_error(data: dict, errors: dict) -> Template:
+        return await _person_page(request, person_id, 422, end_errors={post_id: errors})
+
+    return await submit_form(
+        request,
+        lambda data: service.end_post(tenant, actor, person_id, post_id, data),
+        redirect=lambda person: f"/t/{tenant.slug}/people/{person['id']}",
+        on_error=on_error,
+    )
 
 
 @post(f"{T}/people/{{person_id:str}}/delete", guards=[EDIT_PEOPLE], name="people.delete")

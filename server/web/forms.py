@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-from litestar import Request
+from litestar import Request, Response
+from litestar.response import Redirect
 
 from server.web.edge import CSRF_FIELD
+from server.web.errors import ValidationFailed
 from server.web.pagination import Page
 
 
@@ -34,3 +37,20 @@ def page_json(page: Page) -> dict[str, Any]:
 
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
+
+
+async def submit_form(
+    request: Request,
+    action: Callable[[dict[str, Any]], Awaitable[Any]],
+    *,
+    redirect: Callable[[Any], str],
+    on_error: Callable[[dict[str, Any], dict[str, str]], Awaitable[Response]],
+) -> Response:
+    """A form post: run the service call and go on to `redirect(result)`, or show
+    the form again with the messages of the fields that were wrong."""
+    data = await form_data(request)
+    try:
+        result = await action(data)
+    except ValidationFailed as exc:
+        return await on_error(data, exc.errors)
+    return Redirect(redirect(result), status_code=303)
