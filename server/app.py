@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,11 +13,12 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.types import Message, Scope
 
-from server import db
+from server import db, documents
 from server.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from server.accounts.sessions import make_store
 from server.audit.routes import ROUTES as AUDIT_ROUTES
 from server.platform.routes import ROUTES as PLATFORM_ROUTES
+from server.responsibility.routes import ROUTES as RESPONSIBILITY_ROUTES
 from server.scheduler import make_scheduler
 from server.settings import ROOT, Settings
 from server.units.routes import ROUTES as UNIT_ROUTES
@@ -56,6 +58,8 @@ def _lifespan(settings: Settings):
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         await db.open_pool()
+        # the PDF workers load WeasyPrint and the fonts now, not on the first signature
+        warming = asyncio.create_task(documents.warm_up())
         scheduler = make_scheduler(settings) if settings.scheduler else None
         if scheduler is not None:
             scheduler.start()
@@ -64,6 +68,8 @@ def _lifespan(settings: Settings):
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            warming.cancel()
+            documents.shutdown()
             await db.close_pool()
 
     return lifespan
@@ -80,7 +86,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         include_in_schema=False,
     )
     return Litestar(
-        route_handlers=[*WEB_ROUTES, *PLATFORM_ROUTES, *ACCOUNT_ROUTES, *UNIT_ROUTES, *AUDIT_ROUTES, static],
+        route_handlers=[
+            *WEB_ROUTES,
+            *PLATFORM_ROUTES,
+            *ACCOUNT_ROUTES,
+            *UNIT_ROUTES,
+            *RESPONSIBILITY_ROUTES,
+            *AUDIT_ROUTES,
+            static,
+        ],
         middleware=[EdgeMiddleware(settings, sessions)],
         template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,

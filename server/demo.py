@@ -12,6 +12,7 @@ from server import db
 from server.accounts import roles
 from server.accounts import service as accounts
 from server.actor import Actor
+from server.platform import service as platform
 from server.units import service as units
 from server.units.tables import Person, Post, Unit
 from tenants import service as tenants
@@ -242,7 +243,8 @@ async def seed(password: str) -> DemoAccounts:
         return DemoAccounts(password, False, usernames)
     system = Actor.system("demo seed")
     async with db.transaction(None):
-        tenant = await tenants.create({"slug": SLUG, "name": NAME})
+        tenant = await platform.create_tenant(system, {"slug": SLUG, "name": NAME})
+        await db.set_tenant(tenant.id)
         unit_rows = await _units(tenant)
         people = await _people(tenant, unit_rows, units.today(tenant))
         district = next(u for u in unit_rows if u["kind"] == "district")

@@ -13,5 +13,6 @@ APP_REGISTRY = AppRegistry(
         "server.units.piccolo_app",
         "server.accounts.piccolo_app",
         "server.audit.piccolo_app",
+        "server.responsibility.piccolo_app",
     ]
 )

@@ -27,6 +27,10 @@ LABELS = {"slug": _l("Slug"), "name": _l("Name"), "timezone": _l("Time zone")}
 DEFAULT_SETTINGS: dict[str, Any] = {
     "training_hours": {"leader": 4, "core": 12, "important": 8, "general": 6},
     "confirmation_period": "quarterly",
+    # a notice still unsigned this many days after issue is overdue
+    "notice_sign_days": 14,
+    # a signature older than this needs the annual renewal
+    "renewal_days": 365,
 }
 
 
@@ -147,6 +151,12 @@ async def set_status(slug: str, status: str) -> TenantRef:
     ).where(Tenant.id == ref.id)
     forget(slug)
     return await by_id(ref.id)
+
+
+async def settings_value(tenant: TenantRef, key: str) -> Any:
+    """One of the tenant's settings, falling back to the default."""
+    row = await Tenant.select(Tenant.settings).where(Tenant.id == tenant.id).output(load_json=True).first()
+    return (row["settings"] if row else {}).get(key, DEFAULT_SETTINGS.get(key))
 
 
 T = TypeVar("T", bound=Table)

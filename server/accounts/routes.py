@@ -115,12 +115,6 @@ async def home(request: Request) -> Any:
     return page(request, "home.html", summary=summary)
 
 
-@get(f"{T}/me", guards=[any_member], name="me")
-async def me_page(request: Request) -> Template:
-    edge = request.state.edge
-    return page(request, "me.html", person=await units.own_person(edge.tenant, edge.actor))
-
-
 @get(f"{API}/me", guards=[any_member], name="api.me")
 async def api_me(request: Request) -> dict[str, Any]:
     edge = request.state.edge
@@ -318,7 +312,6 @@ ROUTES = [
     login,
     logout,
     home,
-    me_page,
     api_me,
     account_page,
     account_locale,

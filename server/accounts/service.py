@@ -126,6 +126,12 @@ async def note_success(keys: list[str]) -> None:
     await LoginThrottle.delete().where(LoginThrottle.key == keys[0])
 
 
+async def reauthenticate(tenant: TenantRef, actor: Actor, password: str) -> bool:
+    """A signed-in user proves it is them again (e.g. before signing)."""
+    row = await User.select(User.password_hash).where(User.tenant == tenant.id, User.id == actor.id).first()
+    return bool(row) and await verify_password(row["password_hash"], password)
+
+
 async def note_login(user: dict) -> None:
     await User.update({User.last_login_at: datetime.now(UTC)}).where(User.id == user["id"])
 

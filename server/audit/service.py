@@ -49,3 +49,30 @@ async def events(
         .output(load_json=True)
     )
     return rows, await AuditEvent.count().where(*where)
+
+
+async def record_many(
+    tenant_id: int | None,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_ids: list[Any],
+    detail: dict | None = None,
+) -> None:
+    """One event per object of a bulk change, inserted together."""
+    rows = [
+        AuditEvent(
+            tenant=tenant_id,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            actor_name=actor.name[:100],
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id)[:64],
+            client_addr=actor.client_addr[:64],
+            detail=detail or {},
+        )
+        for object_id in object_ids
+    ]
+    for start in range(0, len(rows), 500):
+        await AuditEvent.insert(*rows[start : start + 500])

@@ -8,6 +8,7 @@ from server import db
 from server.accounts.passwords import hash_password, policy_problem
 from server.actor import Actor
 from server.audit import service as audit
+from server.responsibility import catalog as _catalog  # noqa: F401  (its import registers the tenant defaults)
 from server.web.errors import Conflict, ValidationFailed
 from server.web.i18n import _
 from tenants import service as tenants

@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from server.accounts import roles
+from server.responsibility import catalog as catalogs
 from server.units import service
 from server.units.schemas import PersonCreate, PersonPatch, PostCreate, PostEnd, UnitCreate, UnitPatch
 from server.web.errors import Conflict
@@ -173,16 +174,26 @@ async def person_create(request: Request) -> Any:
     )
 
 
-async def _person_page(request: Request, person_id: str, status: int = 200, **extra: Any) -> Template:
+async def person_page_with(request: Request, person_id: str, status: int = 200, **extra: Any) -> Template:
     tenant, actor = _ctx(request)
     person = await service.person_detail(tenant, actor, person_id)
     choices = await service.unit_choices(tenant, actor) if actor.role in roles.PEOPLE_EDITORS else []
-    return page(request, "people/detail.html", status, person=person, choices=choices, **extra)
+    assignments = await catalogs.assignments_of(tenant, [p["id"] for p in person["current_posts"]])
+    return page(
+        request,
+        "people/detail.html",
+        status,
+        person=person,
+        choices=choices,
+        assignments=assignments,
+        leader_positions=service.LEADER_POSITIONS,
+        **extra,
+    )
 
 
 @get(f"{T}/people/{{person_id:str}}", guards=[PERSON_READ], name="people.detail")
 async def person_page(request: Request, person_id: FromPath[str]) -> Template:
-    return await _person_page(request, person_id)
+    return await person_page_with(request, person_id)
 
 
 @get(f"{T}/people/{{person_id:str}}/edit", guards=[EDIT_PEOPLE], name="people.edit")
@@ -208,7 +219,7 @@ async def person_add_post(request: Request, person_id: FromPath[str]) -> Any:
     tenant, actor = _ctx(request)
 
     async def on_error(data: dict, errors: dict) -> Template:
-        return await _person_page(request, person_id, 422, post_form=data, post_errors=errors)
+        return await person_page_with(request, person_id, 422, post_form=data, post_errors=errors)
 
     return await submit_form(
         request,
@@ -223,7 +234,7 @@ async def person_end_post(request: Request, person_id: FromPath[str], post_id: F
     tenant, actor = _ctx(request)
 
     async def on_error(data: dict, errors: dict) -> Template:
-        return await _person_page(request, person_id, 422, end_errors={post_id: errors})
+        return await person_page_with(request, person_id, 422, end_errors={post_id: errors})
 
     return await submit_form(
         request,

@@ -102,7 +102,7 @@ async def _unit_row(tenant: TenantRef, actor: Actor, unit_id: Any) -> dict:
     return row
 
 
-async def _leadership(tenant: TenantRef, unit_ids: list[int]) -> dict[int, dict]:
+async def leadership(tenant: TenantRef, unit_ids: list[int]) -> dict[int, dict]:
     """Per unit: principal and secrecy lead names, leader and people counts."""
     summary = {
         uid: {"principal": [], "secrecy_lead": [], "leaders": 0, "people": 0, "secrecy_officer": []} for uid in unit_ids
@@ -176,7 +176,7 @@ async def list_units(
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
-    summary = await _leadership(tenant, [r["id"] for r in rows])
+    summary = await leadership(tenant, [r["id"] for r in rows])
     # tree order puts most top-level units on the same page as their sub-units
     tops = {r["id"]: r["name"] for r in rows if r["depth"] == 0}
     missing = sorted({int(r["path"].split("/")[0]) for r in rows if r["depth"] > 0} - tops.keys())
@@ -230,7 +230,7 @@ async def unit_detail(tenant: TenantRef, actor: Actor, unit_id: Any) -> dict:
         .order_by(Unit.sort_order)
         .order_by(Unit.name)
     )
-    summary = await _leadership(tenant, [row["id"]] + [c["id"] for c in children])
+    summary = await leadership(tenant, [row["id"]] + [c["id"] for c in children])
     posts = await _posts_where(tenant, [Post.unit == row["id"], _current(today(tenant))])
     posts.sort(key=lambda p: (POSITION_RANK.get(p["position"], 99), p["person_name"]))
     return {
@@ -718,6 +718,97 @@ async def own_person(tenant: TenantRef, actor: Actor) -> dict | None:
         .first()
     )
     return await person_detail(tenant, actor, row["uuid"]) if row else None
+
+
+async def units_in_scope(tenant: TenantRef, actor: Actor) -> list[dict]:
+    rows = (
+        await Unit.select(Unit.id, Unit.uuid, Unit.name, Unit.kind, Unit.depth, Unit.path)
+        .where(Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *_unit_scope(actor))
+        .order_by(Unit.path)
+    )
+    return [
+        {
+            "pk": r["id"],
+            "id": str(r["uuid"]),
+            "name": r["name"],
+            "kind": r["kind"],
+            "depth": r["depth"],
+            "path": r["path"],
+        }
+        for r in rows
+    ]
+
+
+async def top_units(tenant: TenantRef, unit_rows: list[dict]) -> dict[int, dict]:
+    """Each unit's top-level ancestor (itself at the top): the district it belongs to."""
+    top_pks = {int(u["path"].split("/")[0]) for u in unit_rows}
+    known = {u["pk"]: u for u in unit_rows if u["pk"] in top_pks}
+    missing = sorted(top_pks - known.keys())
+    if missing:
+        for r in await Unit.select(Unit.id, Unit.uuid, Unit.name, Unit.kind).where(
+            Unit.tenant == tenant.id, Unit.id.is_in(missing)
+        ):
+            known[r["id"]] = {"pk": r["id"], "id": str(r["uuid"]), "name": r["name"], "kind": r["kind"]}
+    return {u["pk"]: known[int(u["path"].split("/")[0])] for u in unit_rows}
+
+
+async def post_pk(tenant: TenantRef, post_id: Any) -> int:
+    return (await get_owned(Post, tenant, post_id))["id"]
+
+
+async def person_of_post(tenant: TenantRef, actor: Actor, post_pk_: int) -> str:
+    """The public id of a post's holder, if the actor may see them."""
+    row = (
+        await Post.select(Post.person.uuid.as_alias("person_uuid"))
+        .where(Post.tenant == tenant.id, Post.id == post_pk_)
+        .first()
+    )
+    if row is None:
+        raise NotFound()
+    await _person_row(tenant, actor, row["person_uuid"])
+    return str(row["person_uuid"])
+
+
+async def current_leader_posts(
+    tenant: TenantRef, actor: Actor, *, within: Any = None, person: Any = None
+) -> list[dict]:
+    """Every current leadership post in the actor's scope (optionally one subtree or person)."""
+    where = [
+        Post.tenant == tenant.id,
+        Post.person.deleted_at.is_null(),
+        Post.position.is_in(list(LEADER_POSITIONS)),
+        _current(today(tenant)),
+    ]
+    if actor.scope_path:
+        where.append(Post.unit.path.like(actor.scope_path + "%"))
+    if within is not None:
+        root = await _unit_row(tenant, actor, within)
+        where.append(Post.unit.path.like(root["path"] + "%"))
+    if person is not None:
+        where.append(Post.person == (await _person_row(tenant, actor, person))["id"])
+    return (
+        await Post.select(
+            Post.id,
+            Post.uuid,
+            Post.position,
+            Post.person,
+            Post.unit,
+            Post.person.uuid.as_alias("person_uuid"),
+            Post.person.name.as_alias("person_name"),
+            Post.unit.name.as_alias("unit_name"),
+            Post.unit.path.as_alias("unit_path"),
+        )
+        .where(*where)
+        .order_by(Post.unit.path)
+        .order_by(Post.id)
+    )
+
+
+async def person_uuid(tenant: TenantRef, person_pk_: int) -> str:
+    row = await Person.select(Person.uuid).where(Person.tenant == tenant.id, Person.id == person_pk_).first()
+    if row is None:
+        raise NotFound()
+    return str(row["uuid"])
 
 
 async def person_pk(tenant: TenantRef, actor: Actor, person_id: Any) -> int:

@@ -149,7 +149,9 @@ class EdgeMiddleware(ASGIMiddleware):
         bearer = bearer[7:].strip() if bearer.lower().startswith("bearer ") else ""
 
         # everything below, session lookup included, shares the request's one transaction
-        tx = db.Transaction(edge.tenant.id if edge.tenant else None, write=scope["method"] not in SAFE_METHODS)
+        # a route that writes on GET says so (opt "writes"): SQLite then takes the write lock up front
+        write = scope["method"] not in SAFE_METHODS or bool(opt.get("writes"))
+        tx = db.Transaction(edge.tenant.id if edge.tenant else None, write=write)
         await tx.begin()
         status = 500
         held: list[Message] = []

@@ -12,6 +12,7 @@ from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
 from server.accounts import roles
+from server.responsibility import notices
 from server.settings import ROOT
 from server.units import service as units
 from server.web import i18n
@@ -47,6 +48,7 @@ def _setup(engine: JinjaTemplateEngine) -> None:
         POSITIONS=units.POSITIONS,
         LEVELS=units.LEVELS,
         GAPS=units.GAPS,
+        NOTICE_STATUSES=notices.STATUSES,
         query=_query,
         unit_options=_unit_options,
     )

@@ -1,0 +1,249 @@
+"""Where the chain of responsibility is broken: units without a principal or a
+secrecy lead, leaders without a notice, notices unsigned too long, outdated or due
+for renewal, confirmations overdue — for the tenant, each district, each unit."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from server.actor import Actor
+from server.responsibility import catalog as catalogs
+from server.responsibility import confirmations
+from server.responsibility.notices import LIVE, OPEN
+from server.responsibility.tables import Confirmation, Notice
+from server.units import service as units
+from server.web.i18n import _l, format_date
+from tenants.service import TenantRef, settings_value
+
+UNIT_METRICS = {"no_principal": units.GAPS["no_principal"], "no_secrecy_lead": units.GAPS["no_secrecy_lead"]}
+LEADER_METRICS = {
+    "no_notice": _l("Leaders without a notice"),
+    "unsigned_overdue": _l("Notices unsigned too long"),
+    "outdated": _l("Notices outdated by a new catalog"),
+    "renewal_due": _l("Signatures due for renewal"),
+    "confirmation_overdue": _l("Confirmations overdue"),
+}
+METRICS = {**UNIT_METRICS, **LEADER_METRICS}
+MUNICIPAL_GROUP = "municipal"
+
+
+@dataclass
+class Tally:
+    units: int = 0
+    leaders: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(METRICS, 0))
+
+    def rate(self, metric: str) -> float:
+        base = self.units if metric in UNIT_METRICS else self.leaders
+        return self.counts[metric] / base if base else 0.0
+
+    def public(self) -> dict:
+        return {
+            "units": self.units,
+            "leaders": self.leaders,
+            "counts": dict(self.counts),
+            "rates": {m: round(self.rate(m), 4) for m in METRICS},
+        }
+
+
+@dataclass
+class Snapshot:
+    """Every unit and leadership post in scope with the problems found on each."""
+
+    units: list[dict]
+    posts: list[dict]
+    period: confirmations.Period
+    groups: dict[str, str]  # group id -> name
+
+
+async def snapshot(tenant: TenantRef, actor: Actor) -> Snapshot:
+    today = units.today(tenant)
+    unit_rows = await units.units_in_scope(tenant, actor)
+    summary = await units.leadership(tenant, [u["pk"] for u in unit_rows])
+    by_pk = {u["pk"]: u for u in unit_rows}
+    tops = await units.top_units(tenant, unit_rows)
+    groups: dict[str, str] = {}
+    for u in unit_rows:
+        top = tops[u["pk"]]
+        u["group"] = top["id"] if top["kind"] == "district" else MUNICIPAL_GROUP
+        groups[u["group"]] = top["name"] if top["kind"] == "district" else str(_l("Municipal units"))
+        u["problems"] = list(summary[u["pk"]]["gaps"])
+    posts = await units.current_leader_posts(tenant, actor)
+    live = await _live_notices(tenant, [p["id"] for p in posts])
+    current = (await catalogs.current_catalog(tenant))["id"]
+    now = datetime.now(UTC)
+    sign_days = int(await settings_value(tenant, "notice_sign_days"))
+    renewal_days = int(await settings_value(tenant, "renewal_days"))
+    period = confirmations.due_period(today, await confirmations.period_kind(tenant))
+    confirmed = {
+        r["person"]
+        for r in await Confirmation.select(Confirmation.person).where(
+            Confirmation.tenant == tenant.id, Confirmation.period == period.key
+        )
+    }
+    seen_people: set[int] = set()
+    out_posts = []
+    for p in posts:
+        unit = by_pk.get(p["unit"])
+        if unit is None:
+            continue
+        notice = live.get(p["id"])
+        problems = []
+        if notice is None:
+            problems.append("no_notice")
+        elif notice["status"] in OPEN:
+            if now - notice["issued_at"] > timedelta(days=sign_days):
+                problems.append("unsigned_overdue")
+        elif notice["catalog"] != current:
+            problems.append("outdated")
+        elif now - notice["signed_at"] > timedelta(days=renewal_days):
+            problems.append("renewal_due")
+        # a person owes one confirmation, however many posts they hold
+        if p["person"] not in seen_people and p["person"] not in confirmed and today > period.due:
+            problems.append("confirmation_overdue")
+        seen_people.add(p["person"])
+        out_posts.append(
+            {
+                "person_id": str(p["person_uuid"]),
+                "person_name": p["person_name"],
+                "unit_id": unit["id"],
+                "unit_name": unit["name"],
+                "group": unit["group"],
+                "position": p["position"],
+                "notice_id": str(notice["uuid"]) if notice else None,
+                "notice_status": notice["status"] if notice else None,
+                "issued_at": notice["issued_at"] if notice else None,
+                "signed_at": notice["signed_at"] if notice else None,
+                "problems": problems,
+            }
+        )
+    return Snapshot(unit_rows, out_posts, period, groups)
+
+
+async def _live_notices(tenant: TenantRef, post_pks: list[int]) -> dict[int, dict]:
+    found: dict[int, dict] = {}
+    wanted = set(post_pks)
+    rows = await Notice.select(
+        Notice.uuid, Notice.post, Notice.status, Notice.catalog, Notice.issued_at, Notice.signed_at
+    ).where(Notice.tenant == tenant.id, Notice.status.is_in(LIVE))
+    for r in rows:
+        if r["post"] in wanted:
+            found[r["post"]] = r
+    return found
+
+
+def tallies(snap: Snapshot) -> tuple[Tally, dict[str, Tally], dict[str, Tally]]:
+    """Totals, per group (district) and per unit."""
+    total, groups, by_unit = Tally(), {g: Tally() for g in snap.groups}, {u["id"]: Tally() for u in snap.units}
+    for u in snap.units:
+        for t in (total, groups[u["group"]], by_unit[u["id"]]):
+            t.units += 1
+            for problem in u["problems"]:
+                t.counts[problem] += 1
+    for p in snap.posts:
+        for t in (total, groups[p["group"]], by_unit[p["unit_id"]]):
+            t.leaders += 1
+            for problem in p["problems"]:
+                t.counts[problem] += 1
+    return total, groups, by_unit
+
+
+async def coverage(tenant: TenantRef, actor: Actor) -> dict[str, Any]:
+    snap = await snapshot(tenant, actor)
+    total, groups, by_unit = tallies(snap)
+    unit_rows = [
+        {"id": u["id"], "name": u["name"], "group": u["group"], "depth": u["depth"], **by_unit[u["id"]].public()}
+        for u in snap.units
+    ]
+    return {
+        "period": {"key": snap.period.key, "due_date": snap.period.due},
+        "totals": total.public(),
+        "groups": [{"id": g, "name": name, **groups[g].public()} for g, name in snap.groups.items()],
+        # the units where something is missing, worst first
+        "units": sorted(
+            (u for u in unit_rows if any(u["counts"].values())),
+            key=lambda u: (-sum(u["counts"].values()), u["name"]),
+        ),
+    }
+
+
+def drilldown(snap: Snapshot, metric: str, group: str = "", unit: str = "") -> list[dict]:
+    if metric in UNIT_METRICS:
+        rows = [u for u in snap.units if metric in u["problems"]]
+        return [
+            {"unit_id": u["id"], "unit_name": u["name"], "group": snap.groups[u["group"]]}
+            for u in rows
+            if (not group or u["group"] == group) and (not unit or u["id"] == unit)
+        ]
+    return [
+        {**p, "group": snap.groups[p["group"]]}
+        for p in snap.posts
+        if metric in p["problems"] and (not group or p["group"] == group) and (not unit or p["unit_id"] == unit)
+    ]
+
+
+async def coverage_list(tenant: TenantRef, actor: Actor, metric: str, group: str = "", unit: str = "") -> list[dict]:
+    if metric not in METRICS:
+        return []
+    return drilldown(await snapshot(tenant, actor), metric, group, unit)
+
+
+async def export_xlsx(tenant: TenantRef, actor: Actor) -> bytes:
+    """A workbook: the summary by district, then one sheet per problem with its list."""
+    from server.units.service import POSITIONS
+
+    snap = await snapshot(tenant, actor)
+    total, groups, _units = tallies(snap)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = str(_l("Summary"))[:31]
+    sheet.append(
+        [str(_l("District")), str(_l("Units")), str(_l("Leaders")), *[str(label) for label in METRICS.values()]]
+    )
+    for g, name in snap.groups.items():
+        sheet.append([name, groups[g].units, groups[g].leaders, *[groups[g].counts[m] for m in METRICS]])
+    sheet.append([str(_l("Total")), total.units, total.leaders, *[total.counts[m] for m in METRICS]])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for metric, label in METRICS.items():
+        ws = book.create_sheet(str(label)[:31])
+        rows = drilldown(snap, metric)
+        if metric in UNIT_METRICS:
+            ws.append([str(_l("District")), str(_l("Unit"))])
+            for r in rows:
+                ws.append([r["group"], r["unit_name"]])
+        else:
+            ws.append(
+                [
+                    str(_l("District")),
+                    str(_l("Unit")),
+                    str(_l("Full name")),
+                    str(_l("Position")),
+                    str(_l("Notice status")),
+                    str(_l("Issued")),
+                    str(_l("Signed")),
+                ]
+            )
+            for r in rows:
+                ws.append(
+                    [
+                        r["group"],
+                        r["unit_name"],
+                        r["person_name"],
+                        str(POSITIONS[r["position"]]),
+                        r["notice_status"] or "",
+                        format_date(r["issued_at"]),
+                        format_date(r["signed_at"]),
+                    ]
+                )
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

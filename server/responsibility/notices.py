@@ -1,0 +1,420 @@
+"""Responsibility notices: issued from a template, frozen with a digest, viewed,
+signed with re-authentication, superseded or withdrawn; PDFs and verification."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from markupsafe import Markup
+
+from server import db
+from server.accounts import roles
+from server.accounts import service as accounts
+from server.actor import Actor
+from server.audit import service as audit
+from server.documents import render_html, render_pdf
+from server.responsibility import catalog as catalogs
+from server.responsibility.defaults import POSITION_TITLES
+from server.responsibility.tables import Notice, Signature
+from server.units import service as units
+from server.web.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from server.web.i18n import _, _l
+from server.web.validation import Checker
+from tenants.service import TenantRef, get_owned
+
+STATUSES = {
+    "issued": _l("Issued"),
+    "viewed": _l("Read"),
+    "signed": _l("Signed"),
+    "superseded": _l("Superseded"),
+    "withdrawn": _l("Withdrawn"),
+}
+OPEN = ("issued", "viewed")
+LIVE = ("issued", "viewed", "signed")
+LABELS = {
+    "person_id": _l("Leader"),
+    "unit_id": _l("Unit"),
+    "scope": _l("Recipients"),
+    "password": _l("Password"),
+    "reason": _l("Reason"),
+    "code": _l("Verification code"),
+    "file": _l("PDF file"),
+}
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: codes are read aloud and typed
+
+
+def digest_of(title: str, body_html: str) -> str:
+    return hashlib.sha256(f"{title}\n{body_html}".encode()).hexdigest()
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+# ---------------------------------------------------------------- issuing
+
+
+async def issue(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
+    """Issue notices to one leader, a unit or district (its subtree), or every leader
+    in the actor's scope. A leader whose live notice already carries the catalog and
+    template in force is skipped unless `renew` (annual renewal); a live notice that
+    is replaced is marked superseded."""
+    check = Checker(data, LABELS)
+    scope = check.choice("scope", {"person": 1, "unit": 1, "all": 1})
+    person = check.uuid("person_id", required=scope == "person")
+    unit = check.uuid("unit_id", required=scope == "unit")
+    renew = check.boolean("renew")
+    check.done()
+    try:
+        posts = await units.current_leader_posts(
+            tenant, actor, within=unit if scope == "unit" else None, person=person if scope == "person" else None
+        )
+    except NotFound:
+        field = "person_id" if scope == "person" else "unit_id"
+        raise ValidationFailed({field: _("%(field)s: not found.", field=check.label(field))}) from None
+    catalog = await catalogs.current_catalog(tenant)
+    duties = await catalogs.catalog_duties(tenant, catalog["id"])
+    templates = await catalogs.current_templates(tenant)
+    post_pks = [p["id"] for p in posts]
+    assigned = await catalogs.assignments_by_post(tenant, post_pks)
+    live: dict[int, dict] = {}
+    for start in range(0, len(post_pks), 500):
+        rows = await Notice.select(Notice.id, Notice.post, Notice.catalog, Notice.template).where(
+            Notice.tenant == tenant.id, Notice.post.is_in(post_pks[start : start + 500]), Notice.status.is_in(LIVE)
+        )
+        live.update({r["post"]: r for r in rows})
+    now = datetime.now(UTC)
+    year = units.today(tenant).year
+    version_label = f"{catalog['year']}年度职责目录第{catalog['version']}版"
+    new: list[tuple[Notice, dict | None]] = []
+    for post in posts:
+        template = templates.get(post["position"])
+        previous = live.get(post["id"])
+        if template is None:
+            continue
+        if previous and previous["catalog"] == catalog["id"] and previous["template"] == template["id"] and not renew:
+            continue
+        body = catalogs.render_template(
+            template["body"],
+            {
+                "person_name": post["person_name"],
+                "unit_name": post["unit_name"],
+                "position_title": POSITION_TITLES[post["position"]],
+                "tenant_name": tenant.name,
+                "year": year,
+                **catalogs.duties_for_post(post["position"], duties, assigned[post["id"]]),
+            },
+        )
+        notice = Notice(
+            tenant=tenant.id,
+            person=post["person"],
+            post=post["id"],
+            unit=post["unit"],
+            position=post["position"],
+            catalog=catalog["id"],
+            template=template["id"],
+            year=year,
+            version_label=version_label,
+            title=template["title"],
+            body_html=body,
+            digest=digest_of(template["title"], body),
+            issued_at=now,
+            issued_by=actor.name,
+        )
+        new.append((notice, previous))
+    async with db.atomic():
+        for start in range(0, len(new), 500):
+            await Notice.insert(*[n for n, _p in new[start : start + 500]])
+        for notice, previous in new:
+            if previous is not None:
+                await Notice.update(
+                    {Notice.status: "superseded", Notice.closed_at: now, Notice.superseded_by: notice.id}
+                ).where(Notice.id == previous["id"])
+        await audit.record_many(
+            tenant.id,
+            actor,
+            "notice.issue",
+            "notice",
+            [n.uuid for n, _p in new],
+            detail={"scope": scope, "renew": renew},
+        )
+    superseded = sum(1 for _n, p in new if p is not None)
+    return {"issued": len(new), "superseded": superseded, "skipped": len(posts) - len(new), "leaders": len(posts)}
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _public(row: dict) -> dict:
+    return {
+        "id": str(row["uuid"]),
+        "title": row["title"],
+        "status": row["status"],
+        "position": row["position"],
+        "year": row["year"],
+        "version_label": row["version_label"],
+        "digest": row["digest"],
+        "issued_at": row["issued_at"],
+        "viewed_at": row["viewed_at"],
+        "signed_at": row["signed_at"],
+        "closed_at": row["closed_at"],
+        "close_reason": row["close_reason"],
+        "person_id": str(row["person_uuid"]),
+        "person_name": row["person_name"],
+        "unit_id": str(row["unit_uuid"]),
+        "unit_name": row["unit_name"],
+    }
+
+
+_COLUMNS = (
+    Notice.all_columns(),
+    Notice.person.uuid.as_alias("person_uuid"),
+    Notice.person.name.as_alias("person_name"),
+    Notice.unit.uuid.as_alias("unit_uuid"),
+    Notice.unit.name.as_alias("unit_name"),
+    Notice.unit.path.as_alias("unit_path"),
+)
+
+
+async def _row(tenant: TenantRef, actor: Actor, notice_id: Any) -> dict:
+    """A notice the actor may read: their own, or one in their registry scope."""
+    uid = (await get_owned(Notice, tenant, notice_id, Notice.id))["id"]
+    row = await Notice.select(*_COLUMNS).where(Notice.id == uid).first()
+    if row["person"] == actor.person_id:
+        return row
+    if actor.role in roles.REGISTRY_READERS and (
+        actor.scope_path is None or row["unit_path"].startswith(actor.scope_path)
+    ):
+        return row
+    raise NotFound()
+
+
+async def notice_detail(tenant: TenantRef, actor: Actor, notice_id: Any) -> dict:
+    row = await _row(tenant, actor, notice_id)
+    signature = (
+        await Signature.select(
+            Signature.uuid,
+            Signature.signer_name,
+            Signature.signed_at,
+            Signature.code,
+            Signature.client_addr,
+            Signature.user_agent,
+            Signature.method,
+            Signature.notice_digest,
+        )
+        .where(Signature.tenant == tenant.id, Signature.notice == row["id"])
+        .first()
+    )
+    return {
+        **_public(row),
+        "body_html": Markup(row["body_html"]),  # rendered by our sandboxed, autoescaping template
+        "mine": row["person"] == actor.person_id,
+        "signature": signature,
+    }
+
+
+async def my_notices(tenant: TenantRef, actor: Actor) -> dict[str, list[dict]]:
+    if not actor.person_id:
+        return {"to_sign": [], "signed": [], "closed": []}
+    rows = (
+        await Notice.select(*_COLUMNS)
+        .where(Notice.tenant == tenant.id, Notice.person == actor.person_id)
+        .order_by(Notice.issued_at, ascending=False)
+    )
+    items = [_public(r) for r in rows]
+    return {
+        "to_sign": [n for n in items if n["status"] in OPEN],
+        "signed": [n for n in items if n["status"] == "signed"],
+        "closed": [n for n in items if n["status"] in ("superseded", "withdrawn")],
+    }
+
+
+async def list_notices(
+    tenant: TenantRef, actor: Actor, *, status: str = "", q: str = "", page: int = 1, per_page: int = 50
+):
+    from server.web.pagination import Page
+
+    where = [Notice.tenant == tenant.id]
+    if actor.scope_path:
+        where.append(Notice.unit.path.like(actor.scope_path + "%"))
+    if status in STATUSES:
+        where.append(Notice.status == status)
+    if q:
+        where.append(db.contains(Notice.person.name, q) | db.contains(Notice.unit.name, q))
+    total = await Notice.count().where(*where)
+    rows = (
+        await Notice.select(*_COLUMNS)
+        .where(*where)
+        .order_by(Notice.issued_at, ascending=False)
+        .order_by(Notice.id, ascending=False)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return Page(items=[_public(r) for r in rows], total=total, page=page, per_page=per_page)
+
+
+async def mark_viewed(tenant: TenantRef, actor: Actor, notice_id: Any) -> None:
+    """The addressee opened it: issued -> viewed, once."""
+    row = await _row(tenant, actor, notice_id)
+    if row["person"] != actor.person_id or row["status"] != "issued":
+        return
+    async with db.atomic():
+        await Notice.update({Notice.status: "viewed", Notice.viewed_at: datetime.now(UTC)}).where(
+            Notice.id == row["id"], Notice.status == "issued"
+        )
+        await audit.record(tenant.id, actor, "notice.view", "notice", row["uuid"])
+
+
+# ---------------------------------------------------------------- signing
+
+
+def _refusal(row: dict) -> str | None:
+    return {
+        "signed": _("This notice has already been signed."),
+        "superseded": _("This notice has been replaced by a newer one; sign the newer notice."),
+        "withdrawn": _("This notice has been withdrawn and can no longer be signed."),
+    }.get(row["status"])
+
+
+async def sign(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[str, Any]) -> dict:
+    """Sign after re-authenticating with the password. Raises on every refusal."""
+    row = await _row(tenant, actor, notice_id)
+    if row["person"] != actor.person_id:
+        raise Forbidden(_("This notice is addressed to someone else; only they can sign it."))
+    if refusal := _refusal(row):
+        raise Conflict(refusal)
+    check = Checker(data, LABELS)
+    password = check.text("password", required=True, max_len=200)
+    check.done()
+    if not await accounts.reauthenticate(tenant, actor, password):
+        raise ValidationFailed({"password": _("The password is wrong; the notice was not signed.")})
+    now = datetime.now(UTC)
+    code = new_code()
+    signature = {
+        "signer_name": row["person_name"],
+        "signed_at": now,
+        "code": code,
+        "client_addr": actor.client_addr,
+        "method": "password",
+    }
+    pdf = await render_pdf(render_html("notice.html", notice=_pdf_notice(tenant, row), signature=signature))
+    async with db.atomic():
+        changed = (
+            await Notice.update({Notice.status: "signed", Notice.signed_at: now})
+            .where(Notice.id == row["id"], Notice.status.is_in(OPEN))
+            .returning(Notice.id)
+        )
+        if not changed:  # someone else's request got there first
+            raise Conflict(_("This notice has already been signed."))
+        await Signature.insert(
+            Signature(
+                tenant=tenant.id,
+                notice=row["id"],
+                person=row["person"],
+                user_id=actor.id,
+                signer_name=row["person_name"],
+                signed_at=now,
+                client_addr=actor.client_addr,
+                user_agent=actor.user_agent,
+                method="password",
+                notice_digest=row["digest"],
+                code=code,
+                pdf=pdf,
+                pdf_digest=hashlib.sha256(pdf).hexdigest(),
+            )
+        )
+        await audit.record(tenant.id, actor, "notice.sign", "notice", row["uuid"], detail={"code": code})
+    return await notice_detail(tenant, actor, row["uuid"])
+
+
+def _pdf_notice(tenant: TenantRef, row: dict) -> dict:
+    return {
+        "title": row["title"],
+        "tenant_name": tenant.name,
+        "person_name": row["person_name"],
+        "unit_name": row["unit_name"],
+        "position_label": POSITION_TITLES.get(row["position"], row["position"]),
+        "version": row["version_label"],
+        "issued_at": row["issued_at"],
+        "digest": row["digest"],
+        "body_html": row["body_html"],
+    }
+
+
+async def notice_pdf(tenant: TenantRef, actor: Actor, notice_id: Any) -> tuple[bytes, str]:
+    """The signed PDF as it was made at signing; an unsigned notice rendered now, marked unsigned."""
+    row = await _row(tenant, actor, notice_id)
+    stored = (
+        await Signature.select(Signature.pdf)
+        .where(Signature.tenant == tenant.id, Signature.notice == row["id"])
+        .first()
+    )
+    name = f"notice-{row['uuid']}.pdf"
+    if stored and stored["pdf"]:
+        return bytes(stored["pdf"]), name
+    return await render_pdf(render_html("notice.html", notice=_pdf_notice(tenant, row), signature=None)), name
+
+
+async def withdraw(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[str, Any]) -> dict:
+    row = await _row(tenant, actor, notice_id)
+    if row["status"] not in OPEN:
+        raise Conflict(_("Only a notice that is not yet signed can be withdrawn."))
+    check = Checker(data, LABELS)
+    reason = check.text("reason", required=True, max_len=200)
+    check.done()
+    async with db.atomic():
+        await Notice.update(
+            {Notice.status: "withdrawn", Notice.closed_at: datetime.now(UTC), Notice.close_reason: reason}
+        ).where(Notice.id == row["id"])
+        await audit.record(tenant.id, actor, "notice.withdraw", "notice", row["uuid"], detail={"reason": reason})
+    return await notice_detail(tenant, actor, row["uuid"])
+
+
+# ---------------------------------------------------------------- verification
+
+
+async def verify(tenant: TenantRef, actor: Actor, code: str, pdf: bytes | None = None) -> dict:
+    """Does a verification code (and, when given, a PDF) match a signature of this tenant?"""
+    check = Checker({"code": code}, LABELS)
+    code = check.text("code", required=True, max_len=20).upper().replace(" ", "")
+    check.done()
+    if len(code) == 8:
+        code = f"{code[:4]}-{code[4:]}"
+    signature = (
+        await Signature.select(
+            Signature.notice,
+            Signature.signer_name,
+            Signature.signed_at,
+            Signature.notice_digest,
+            Signature.pdf_digest,
+            Signature.code,
+        )
+        .where(Signature.tenant == tenant.id, Signature.code == code)
+        .first()
+    )
+    if signature is None:
+        return {"match": False, "reason": _("No signed notice has this verification code; it does not match.")}
+    notice = await Notice.select(*_COLUMNS).where(Notice.id == signature["notice"]).first()
+    intact = digest_of(notice["title"], notice["body_html"]) == signature["notice_digest"] == notice["digest"]
+    result = {
+        "code": signature["code"],
+        "signer_name": signature["signer_name"],
+        "signed_at": signature["signed_at"],
+        "title": notice["title"],
+        "unit_name": notice["unit_name"],
+        "digest": notice["digest"],
+        "notice_id": str(notice["uuid"]),
+    }
+    if not intact:
+        return {**result, "match": False, "reason": _("The stored notice no longer matches its digest.")}
+    if pdf is not None and hashlib.sha256(pdf).hexdigest() != signature["pdf_digest"]:
+        return {**result, "match": False, "reason": _("The PDF does not match the signed document.")}
+    return {
+        **result,
+        "match": True,
+        "reason": _("The code matches a signed notice.") if pdf is None else _("The PDF matches the signed document."),
+    }

@@ -1,0 +1,19 @@
+from piccolo.conf.apps import AppConfig
+
+from server.responsibility.tables import (
+    Confirmation,
+    Duty,
+    DutyAssignment,
+    DutyCatalog,
+    Notice,
+    NoticeTemplate,
+    Signature,
+)
+from server.settings import ROOT
+
+APP_CONFIG = AppConfig(
+    app_name="responsibility",
+    migrations_folder_path=str(ROOT / "migrations" / "responsibility"),
+    table_classes=[DutyCatalog, Duty, DutyAssignment, NoticeTemplate, Notice, Signature, Confirmation],
+    migration_dependencies=["server.units.piccolo_app"],
+)

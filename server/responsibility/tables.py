@@ -1,0 +1,111 @@
+from piccolo.columns import JSON, UUID, Bytea, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from server.units.tables import Person, Post, Unit
+from tenants.tables import Tenant
+
+
+class DutyCatalog(Table, tablename="duty_catalogs"):
+    """One version of the tenant's duty catalog for a year; published ones never change."""
+
+    uuid = UUID(unique=True)
+    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+    year = Integer()
+    version = Integer()
+    status = Varchar(length=16, default="draft")  # draft | published
+    note = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    published_at = Timestamptz(null=True, default=None)
+
+
+class Duty(Table, tablename="duties"):
+    uuid = UUID(unique=True)
+    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+    catalog = ForeignKey(references=DutyCatalog, null=False, on_delete=OnDelete.cascade)
+    # principal | secrecy_lead | business_lead | every_leader
+    position = Varchar(length=32)
+    sort_order = Integer(default=0)
+    text = Text()
+
+
+class DutyAssignment(Table, tablename="duty_assignments"):
+    """A duty written for one leader's post (e.g. the lines a business lead oversees)."""
+
+    uuid = UUID(unique=True)
+    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+    post = ForeignKey(references=Post, null=False, on_delete=OnDelete.cascade)
+    text = Text()
+    created_at = Timestamptz(default=TimestamptzNow())
+    removed_at = Timestamptz(null=True, default=None)
+
+
+class NoticeTemplate(Table, tablename="notice_templates"):
+    """A version of the notice text for one position (Jinja, sandboxed); new edits add versions."""
+
+    uuid = UUID(unique=True)
+    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+    position = Varchar(length=32)
+    version = Integer()
+    title = Varchar(length=200)
+    body = Text()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Notice(Table, tablename="notices"):
+    """A responsibility notice as issued: its text is rendered once and frozen."""
+
+    uuid = UUID(unique=True)
+    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+    person = ForeignKey(references=Person, null=False, on_delete=OnDelete.restrict)
+    post = ForeignKey(references=Post, null=False, on_delete=OnDelete.restrict)
+    unit = ForeignKey(references=Unit, null=False, on_delete=OnDelete.restrict)
+    position = Varchar(length=32)
+    catalog = ForeignKey(references=DutyCatalog, null=False, on_delete=OnDelete.restrict)
+    template = ForeignKey(references=NoticeTemplate, null=False, on_delete=OnDelete.restrict)
+    year = Integer()
+    version_label = Varchar(length=100)
+    title = Varchar(length=200)
+    body_html = Text()
+    digest = Varchar(length=64)
+    # issued | viewed | signed | superseded | withdrawn
+    status = Varchar(length=16, default="issued")
+    issued_at = Timestamptz(default=TimestamptzNow())
+    issued_by = Varchar(length=100, default="")
+    viewed_at = Timestamptz(null=True, default=None)
+    signed_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    close_reason = Varchar(length=200, default="")
+    superseded_by = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
+
+
+class Signature(Table, tablename="signatures"):
+    uuid = UUID(unique=True)
+    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+    notice = ForeignKey(references=Notice, null=False, on_delete=OnDelete.restrict)
+    person = ForeignKey(references=Person, null=False, on_delete=OnDelete.restrict)
+    user_id = Integer()
+    signer_name = Varchar(length=100)
+    signed_at = Timestamptz(default=TimestamptzNow())
+    client_addr = Varchar(length=64, default="")
+    user_agent = Varchar(length=200, default="")
+    method = Varchar(length=16)  # password | email_code
+    notice_digest = Varchar(length=64)
+    code = Varchar(length=16)
+    pdf = Bytea(null=True, default=None)
+    pdf_digest = Varchar(length=64, default="")
+
+
+class Confirmation(Table, tablename="confirmations"):
+    """A leader's periodic statement, duty by duty, of what was done."""
+
+    uuid = UUID(unique=True)
+    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+    person = ForeignKey(references=Person, null=False, on_delete=OnDelete.restrict)
+    period = Varchar(length=16)  # e.g. 2026-Q3
+    period_start = Date()
+    period_end = Date()
+    due_date = Date()
+    submitted_at = Timestamptz(default=TimestamptzNow())
+    items = JSON(default="[]")  # [{"duty": text, "done": bool, "note": text}]
