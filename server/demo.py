@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from server import db
 from server.accounts import roles
 from server.accounts import service as accounts
 from server.actor import Actor
 from server.platform import service as platform
+from server.responsibility import catalog as catalogs
+from server.responsibility import confirmations, notices
+from server.responsibility.tables import Confirmation, Duty, DutyCatalog, Notice, Signature
 from server.units import service as units
 from server.units.tables import Person, Post, Unit
 from tenants import service as tenants
@@ -225,6 +228,70 @@ async def _people(tenant: TenantRef, unit_rows: list[dict], today: date) -> dict
     return {uid: {pos: [people[i].id for i in idx] for pos, idx in group.items()} for uid, group in by_unit.items()}
 
 
+async def _responsibility(tenant: TenantRef, system: Actor, demo_leader: int) -> None:
+    """Notices to every leader, most signed long ago; the gaps of domain.md: ~20% of
+    leaders unsigned, outdated or without a notice; confirmations mostly in, some late,
+    some missing. The demo leader has a notice to sign and a confirmation due."""
+    rng = random.Random(11)
+    now = datetime.now(UTC)
+    today = units.today(tenant)
+    current = await catalogs.current_catalog(tenant)
+    last_year = DutyCatalog(tenant=tenant.id, year=today.year - 1, version=1, status="published",
+                            published_at=now - timedelta(days=420), note="上年度职责目录")
+    await last_year.save()
+    await Duty.insert(*[
+        Duty(tenant=tenant.id, catalog=last_year.id, position=d["position"], sort_order=d["sort_order"], text=d["text"])
+        for d in await catalogs.catalog_duties(tenant, current["id"])
+    ])
+    await notices.issue(tenant, system, {"scope": "all"})
+    rows = await Notice.select(Notice.id, Notice.person, Notice.digest).where(Notice.tenant == tenant.id)
+    signatures = []
+    for row in rows:
+        chance = rng.random()
+        days = timedelta(days=1)
+        if row["person"] == demo_leader or 0.07 <= chance < 0.10:
+            values = {Notice.issued_at: now - rng.randint(1, 5) * days}  # waiting, recently issued
+        elif chance < 0.04:
+            await Notice.delete().where(Notice.id == row["id"])  # a leader new in post, never given one
+            continue
+        elif chance < 0.07:
+            values = {Notice.issued_at: now - rng.randint(20, 90) * days, Notice.status: rng.choice(["issued", "viewed"])}
+        else:
+            outdated = chance < 0.13
+            renewal_due = 0.13 <= chance < 0.16
+            issued = now - (rng.randint(370, 420) if outdated or renewal_due else rng.randint(30, 250)) * days
+            signed = issued + rng.randint(1, 15) * days
+            values = {Notice.issued_at: issued, Notice.status: "signed", Notice.signed_at: signed}
+            if outdated:
+                values[Notice.catalog] = last_year.id
+            signatures.append(Signature(
+                tenant=tenant.id, notice=row["id"], person=row["person"], user_id=0, signer_name="",
+                signed_at=signed, client_addr="10.20.%d.%d" % (rng.randint(0, 255), rng.randint(1, 254)),
+                user_agent="demo", method="password", notice_digest=row["digest"], code=notices.new_code(),
+            ))
+        await Notice.update(values).where(Notice.id == row["id"])
+    names = {r["id"]: r["name"] for r in await Person.select(Person.id, Person.name).where(Person.tenant == tenant.id)}
+    for signature in signatures:
+        signature.signer_name = names[signature.person]
+    for start in range(0, len(signatures), 500):
+        await Signature.insert(*signatures[start : start + 500])
+    period = confirmations.due_period(today)
+    personal = [d["text"] for d in await catalogs.catalog_duties(tenant, current["id"]) if d["position"] == "every_leader"]
+    leaders = {r["person"] for r in rows} - {demo_leader}
+    confirmed = []
+    for person in sorted(leaders):
+        if rng.random() < 0.15:
+            continue  # overdue: the coverage dashboard lists them
+        late = rng.random() < 0.1
+        submitted = datetime.combine(period.due, datetime.min.time(), UTC) + timedelta(days=rng.randint(1, 20) if late else -rng.randint(1, 14))
+        confirmed.append(Confirmation(
+            tenant=tenant.id, person=person, period=period.key, period_start=period.start, period_end=period.end,
+            due_date=period.due, submitted_at=submitted, items=[{"duty": d, "done": True, "note": ""} for d in personal],
+        ))
+    for start in range(0, len(confirmed), 500):
+        await Confirmation.insert(*confirmed[start : start + 500])
+
+
 async def seed(password: str) -> DemoAccounts:
     """Provision the demo tenant if it is absent; its accounts share one password."""
     existing = await tenants.resolve(SLUG)
@@ -257,6 +324,7 @@ async def seed(password: str) -> DemoAccounts:
         }
         for username, role in usernames.items():
             await accounts.create_user_row(tenant, system, username, role, password, **bindings.get(username, {}))
+        await _responsibility(tenant, system, bindings["leader"]["person"])
     if db.is_postgres():
         # planner statistics for the bulk load, as autovacuum would gather them later;
         # ANALYZE needs the tables' owner, which the application role is not

@@ -104,8 +104,10 @@ async def submit(tenant: TenantRef, actor: Actor, period_key: str, data: dict[st
         raise NotFound(_("No confirmation is due for this period."))
     errors: dict[str, str] = {}
     items = []
+    # "all carried out": a busy leader answers once and writes notes only where needed
+    all_done = str(data.get("all_done", "")).lower() in {"1", "yes", "true"}
     for i, duty in enumerate(owed["duties"]):
-        answer = str(data.get(f"done_{i}", "")).lower()
+        answer = str(data.get(f"done_{i}", "")).lower() or ("yes" if all_done else "")
         note = str(data.get(f"note_{i}", "")).strip()
         if answer not in {"yes", "no", "true", "false", "1", "0"}:
             errors[f"done_{i}"] = _("Say whether this duty was carried out.")

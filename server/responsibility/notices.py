@@ -301,7 +301,7 @@ async def sign(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[str, 
         "client_addr": actor.client_addr,
         "method": "password",
     }
-    pdf = await render_pdf(render_html("notice.html", notice=_pdf_notice(tenant, row), signature=signature))
+    pdf = await _signed_pdf(tenant, row, signature)
     async with db.atomic():
         changed = (
             await Notice.update({Notice.status: "signed", Notice.signed_at: now})
@@ -346,17 +346,29 @@ def _pdf_notice(tenant: TenantRef, row: dict) -> dict:
 
 
 async def notice_pdf(tenant: TenantRef, actor: Actor, notice_id: Any) -> tuple[bytes, str]:
-    """The signed PDF as it was made at signing; an unsigned notice rendered now, marked unsigned."""
+    """The signed PDF as made at signing (made now and kept if it is missing, e.g. for
+    signatures imported in bulk); an unsigned notice is rendered now, marked unsigned."""
     row = await _row(tenant, actor, notice_id)
-    stored = (
-        await Signature.select(Signature.pdf)
+    signature = (
+        await Signature.select()
         .where(Signature.tenant == tenant.id, Signature.notice == row["id"])
         .first()
     )
     name = f"notice-{row['uuid']}.pdf"
-    if stored and stored["pdf"]:
-        return bytes(stored["pdf"]), name
-    return await render_pdf(render_html("notice.html", notice=_pdf_notice(tenant, row), signature=None)), name
+    if signature is None:
+        return await render_pdf(render_html("notice.html", notice=_pdf_notice(tenant, row), signature=None)), name
+    if signature["pdf"]:
+        return bytes(signature["pdf"]), name
+    pdf = await _signed_pdf(tenant, row, signature)
+    await Signature.update({Signature.pdf: pdf, Signature.pdf_digest: hashlib.sha256(pdf).hexdigest()}).where(
+        Signature.id == signature["id"]
+    )
+    return pdf, name
+
+
+async def _signed_pdf(tenant: TenantRef, row: dict, signature: dict) -> bytes:
+    block = {k: signature[k] for k in ("signer_name", "signed_at", "code", "client_addr", "method")}
+    return await render_pdf(render_html("notice.html", notice=_pdf_notice(tenant, row), signature=block))
 
 
 async def withdraw(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[str, Any]) -> dict:

@@ -328,7 +328,7 @@ async def _pdf_response(request: Request, notice_id: str) -> Response:
     )
 
 
-@get(f"{T}/notices/{{notice_id:str}}/pdf", guards=[any_member], name="notices.pdf")
+@get(f"{T}/notices/{{notice_id:str}}/pdf", guards=[any_member], name="notices.pdf", opt=WRITES)
 async def notice_pdf(request: Request, notice_id: FromPath[str]) -> Response:
     return await _pdf_response(request, notice_id)
 
@@ -478,7 +478,7 @@ async def api_notice(request: Request, notice_id: FromPath[str]) -> dict[str, An
     return {**detail, "body_html": str(detail["body_html"])}
 
 
-@get(f"{API}/notices/{{notice_id:str}}/pdf", guards=[any_member], name="api.notices.pdf", media_type=MediaType.TEXT)
+@get(f"{API}/notices/{{notice_id:str}}/pdf", guards=[any_member], name="api.notices.pdf", opt=WRITES)
 async def api_notice_pdf(request: Request, notice_id: FromPath[str]) -> Response:
     return await _pdf_response(request, notice_id)
 
