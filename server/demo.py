@@ -236,13 +236,27 @@ async def _responsibility(tenant: TenantRef, system: Actor, demo_leader: int) ->
     now = datetime.now(UTC)
     today = units.today(tenant)
     current = await catalogs.current_catalog(tenant)
-    last_year = DutyCatalog(tenant=tenant.id, year=today.year - 1, version=1, status="published",
-                            published_at=now - timedelta(days=420), note="上年度职责目录")
+    last_year = DutyCatalog(
+        tenant=tenant.id,
+        year=today.year - 1,
+        version=1,
+        status="published",
+        published_at=now - timedelta(days=420),
+        note="上年度职责目录",
+    )
     await last_year.save()
-    await Duty.insert(*[
-        Duty(tenant=tenant.id, catalog=last_year.id, position=d["position"], sort_order=d["sort_order"], text=d["text"])
-        for d in await catalogs.catalog_duties(tenant, current["id"])
-    ])
+    await Duty.insert(
+        *[
+            Duty(
+                tenant=tenant.id,
+                catalog=last_year.id,
+                position=d["position"],
+                sort_order=d["sort_order"],
+                text=d["text"],
+            )
+            for d in await catalogs.catalog_duties(tenant, current["id"])
+        ]
+    )
     await notices.issue(tenant, system, {"scope": "all"})
     rows = await Notice.select(Notice.id, Notice.person, Notice.digest).where(Notice.tenant == tenant.id)
     signatures = []
@@ -255,7 +269,10 @@ async def _responsibility(tenant: TenantRef, system: Actor, demo_leader: int) ->
             await Notice.delete().where(Notice.id == row["id"])  # a leader new in post, never given one
             continue
         elif chance < 0.07:
-            values = {Notice.issued_at: now - rng.randint(20, 90) * days, Notice.status: rng.choice(["issued", "viewed"])}
+            values = {
+                Notice.issued_at: now - rng.randint(20, 90) * days,
+                Notice.status: rng.choice(["issued", "viewed"]),
+            }
         else:
             outdated = chance < 0.13
             renewal_due = 0.13 <= chance < 0.16
@@ -264,11 +281,21 @@ async def _responsibility(tenant: TenantRef, system: Actor, demo_leader: int) ->
             values = {Notice.issued_at: issued, Notice.status: "signed", Notice.signed_at: signed}
             if outdated:
                 values[Notice.catalog] = last_year.id
-            signatures.append(Signature(
-                tenant=tenant.id, notice=row["id"], person=row["person"], user_id=0, signer_name="",
-                signed_at=signed, client_addr="10.20.%d.%d" % (rng.randint(0, 255), rng.randint(1, 254)),
-                user_agent="demo", method="password", notice_digest=row["digest"], code=notices.new_code(),
-            ))
+            signatures.append(
+                Signature(
+                    tenant=tenant.id,
+                    notice=row["id"],
+                    person=row["person"],
+                    user_id=0,
+                    signer_name="",
+                    signed_at=signed,
+                    client_addr="10.20.%d.%d" % (rng.randint(0, 255), rng.randint(1, 254)),
+                    user_agent="demo",
+                    method="password",
+                    notice_digest=row["digest"],
+                    code=notices.new_code(),
+                )
+            )
         await Notice.update(values).where(Notice.id == row["id"])
     names = {r["id"]: r["name"] for r in await Person.select(Person.id, Person.name).where(Person.tenant == tenant.id)}
     for signature in signatures:
@@ -276,18 +303,30 @@ async def _responsibility(tenant: TenantRef, system: Actor, demo_leader: int) ->
     for start in range(0, len(signatures), 500):
         await Signature.insert(*signatures[start : start + 500])
     period = confirmations.due_period(today)
-    personal = [d["text"] for d in await catalogs.catalog_duties(tenant, current["id"]) if d["position"] == "every_leader"]
+    personal = [
+        d["text"] for d in await catalogs.catalog_duties(tenant, current["id"]) if d["position"] == "every_leader"
+    ]
     leaders = {r["person"] for r in rows} - {demo_leader}
     confirmed = []
     for person in sorted(leaders):
         if rng.random() < 0.15:
             continue  # overdue: the coverage dashboard lists them
         late = rng.random() < 0.1
-        submitted = datetime.combine(period.due, datetime.min.time(), UTC) + timedelta(days=rng.randint(1, 20) if late else -rng.randint(1, 14))
-        confirmed.append(Confirmation(
-            tenant=tenant.id, person=person, period=period.key, period_start=period.start, period_end=period.end,
-            due_date=period.due, submitted_at=submitted, items=[{"duty": d, "done": True, "note": ""} for d in personal],
-        ))
+        submitted = datetime.combine(period.due, datetime.min.time(), UTC) + timedelta(
+            days=rng.randint(1, 20) if late else -rng.randint(1, 14)
+        )
+        confirmed.append(
+            Confirmation(
+                tenant=tenant.id,
+                person=person,
+                period=period.key,
+                period_start=period.start,
+                period_end=period.end,
+                due_date=period.due,
+                submitted_at=submitted,
+                items=[{"duty": d, "done": True, "note": ""} for d in personal],
+            )
+        )
     for start in range(0, len(confirmed), 500):
         await Confirmation.insert(*confirmed[start : start + 500])
 

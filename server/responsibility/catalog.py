@@ -206,6 +206,13 @@ async def add_duty(tenant: TenantRef, actor: Actor, catalog_id: Any, data: dict[
     check = Checker(data, LABELS)
     values = _check_duty(check, partial=False)
     check.done()
+    if not check.present("sort_order"):  # a new duty goes last in its section
+        last = (
+            await Duty.select(Max(Duty.sort_order, alias="n"))
+            .where(Duty.tenant == tenant.id, Duty.catalog == catalog["id"], Duty.position == values["position"])
+            .first()
+        )
+        values["sort_order"] = (last["n"] or 0) + 1 if last and last["n"] is not None else 0
     async with db.atomic():
         duty = Duty(tenant=tenant.id, catalog=catalog["id"], **values)
         await duty.save()

@@ -134,6 +134,22 @@ async def issue(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
                 await Notice.update(
                     {Notice.status: "superseded", Notice.closed_at: now, Notice.superseded_by: notice.id}
                 ).where(Notice.id == previous["id"])
+        # a leader who changed post: the notice of the post they left is replaced too
+        people = list({n.person for n, _p in new})
+        still_held = await units.current_post_pks(tenant, people)
+        moved = [
+            row
+            for start in range(0, len(people), 500)
+            for row in await Notice.select(Notice.id, Notice.person, Notice.post).where(
+                Notice.tenant == tenant.id, Notice.person.is_in(people[start : start + 500]), Notice.status.is_in(LIVE)
+            )
+            if row["post"] not in still_held
+        ]
+        newest = {n.person: n.id for n, _p in new}
+        for row in moved:
+            await Notice.update(
+                {Notice.status: "superseded", Notice.closed_at: now, Notice.superseded_by: newest[row["person"]]}
+            ).where(Notice.id == row["id"])
         await audit.record_many(
             tenant.id,
             actor,
@@ -142,7 +158,7 @@ async def issue(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
             [n.uuid for n, _p in new],
             detail={"scope": scope, "renew": renew},
         )
-    superseded = sum(1 for _n, p in new if p is not None)
+    superseded = sum(1 for _n, p in new if p is not None) + len(moved)
     return {"issued": len(new), "superseded": superseded, "skipped": len(posts) - len(new), "leaders": len(posts)}
 
 
@@ -282,9 +298,10 @@ def _refusal(row: dict) -> str | None:
 
 async def sign(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[str, Any]) -> dict:
     """Sign after re-authenticating with the password. Raises on every refusal."""
-    row = await _row(tenant, actor, notice_id)
-    if row["person"] != actor.person_id:
+    addressee = await get_owned(Notice, tenant, notice_id, Notice.person)
+    if addressee["person"] != actor.person_id:
         raise Forbidden(_("This notice is addressed to someone else; only they can sign it."))
+    row = await _row(tenant, actor, notice_id)
     if refusal := _refusal(row):
         raise Conflict(refusal)
     check = Checker(data, LABELS)
@@ -349,11 +366,7 @@ async def notice_pdf(tenant: TenantRef, actor: Actor, notice_id: Any) -> tuple[b
     """The signed PDF as made at signing (made now and kept if it is missing, e.g. for
     signatures imported in bulk); an unsigned notice is rendered now, marked unsigned."""
     row = await _row(tenant, actor, notice_id)
-    signature = (
-        await Signature.select()
-        .where(Signature.tenant == tenant.id, Signature.notice == row["id"])
-        .first()
-    )
+    signature = await Signature.select().where(Signature.tenant == tenant.id, Signature.notice == row["id"]).first()
     name = f"notice-{row['uuid']}.pdf"
     if signature is None:
         return await render_pdf(render_html("notice.html", notice=_pdf_notice(tenant, row), signature=None)), name

@@ -811,5 +811,16 @@ async def person_uuid(tenant: TenantRef, person_pk_: int) -> str:
     return str(row["uuid"])
 
 
+async def current_post_pks(tenant: TenantRef, person_pks: list[int]) -> set[int]:
+    """The posts these people hold today."""
+    held: set[int] = set()
+    for start in range(0, len(person_pks), 500):
+        rows = await Post.select(Post.id).where(
+            Post.tenant == tenant.id, Post.person.is_in(person_pks[start : start + 500]), _current(today(tenant))
+        )
+        held.update(r["id"] for r in rows)
+    return held
+
+
 async def person_pk(tenant: TenantRef, actor: Actor, person_id: Any) -> int:
     return (await _person_row(tenant, actor, person_id))["id"]

@@ -9,6 +9,8 @@ as soon as it exists; a new kind of id fails the suite until it is added to
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -16,7 +18,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import msgspec
+from litestar.enums import RequestEncodingType
 from litestar.routes import HTTPRoute
+from piccolo.columns import JSON, JSONB, Bytea
 
 from server import db
 from tenants.tables import Tenant
@@ -117,23 +121,71 @@ def route_kinds(app) -> tuple[list, list, list, list[str]]:
 # ---------------------------------------------------------------- ids
 
 
-# path parameter name -> how to find such an id in a world. THE map of the suite: a
-# route with a parameter missing here fails test_every_path_parameter_can_be_filled.
+# path parameter name -> how to find such an id in a world (`found`: the ids the
+# conftest collected through the services while building the world). THE map of the
+# suite: a route with a parameter missing here fails test_every_path_parameter_can_be_filled.
 ID_SOURCES: dict[str, Any] = {
-    "unit_id": lambda world, token_id: world.units["a_unit"]["id"],
-    "person_id": lambda world, token_id: world.people["a_lead"]["id"],
+    "unit_id": lambda world, found: world.units["a_unit"]["id"],
+    "person_id": lambda world, found: world.people["a_lead"]["id"],
     # a post of that person, as person_detail lists it
-    "post_id": lambda world, token_id: world.people["a_lead"]["posts"][0]["id"],
+    "post_id": lambda world, found: world.people["a_lead"]["posts"][0]["id"],
     # not the office account: the sweep's own session must survive its own calls
-    "user_id": lambda world, token_id: world.users["inspector"]["id"],
+    "user_id": lambda world, found: world.users["inspector"]["id"],
     # an API token of the world's office admin (not the one the sweep signs in with)
-    "token_id": lambda world, token_id: token_id,
+    "token_id": lambda world, found: found["token_id"],
+    # the world's draft duty catalog (the published one cannot be changed by anyone)
+    "catalog_id": lambda world, found: found["catalog_id"],
+    # a duty of that draft
+    "duty_id": lambda world, found: found["duty_id"],
+    # an individual duty of the leader's post (catalog.assign)
+    "assignment_id": lambda world, found: found["assignment_id"],
+    # the notice the leader signed (it has a signature, a stored PDF and a verification
+    # code); routes that act on an open notice get one by ID_CHOICES below
+    "notice_id": lambda world, found: found["notice_id"],
+    # not ids: keys that are the same in every tenant (see SHARED_PARAMS)
+    "position": lambda world, found: "principal",
+    "period": lambda world, found: found["period"],
 }
 ID_PARAMS = frozenset(ID_SOURCES)
 
+# parameters whose values are not rows of a tenant but keys every tenant has alike: a
+# notice-template position, a confirmation period. A's value is B's value, so "A's id
+# on B's URL" means nothing for them; the sweep treats their routes like routes without
+# ids (B's own URL, bodies naming A's rows) and the snapshot of A checks that what B
+# writes there lands in B only.
+SHARED_PARAMS = frozenset({"position", "period"})
 
-def ids_of(world: World, token_id: str) -> dict[str, str]:
-    return {name: str(source(world, token_id)) for name, source in ID_SOURCES.items()}
+# other rows of a kind, for the routes where the default row is not the one to try
+ALT_ID_SOURCES: dict[str, Any] = {
+    # an unsigned notice (of the world's principal, still "issued"): the one a sign or
+    # withdraw that forgot its tenant check would actually change
+    "open_notice_id": lambda world, found: found["open_notice_id"],
+}
+# route path ending -> {path parameter: key of ALT_ID_SOURCES}
+ID_CHOICES: dict[str, dict[str, str]] = {
+    "/{notice_id:str}/sign": {"notice_id": "open_notice_id"},
+    "/{notice_id:str}/withdraw": {"notice_id": "open_notice_id"},
+}
+
+
+def ids_of(world: World, found: dict[str, Any]) -> dict[str, str]:
+    ids = {name: str(source(world, found)) for name, source in ID_SOURCES.items()}
+    ids |= {name: str(source(world, found)) for name, source in ALT_ID_SOURCES.items()}
+    return ids
+
+
+def ids_for(path: str, ids: dict[str, str]) -> dict[str, str]:
+    """The id map as this route uses it (ID_CHOICES applied)."""
+    out = dict(ids)
+    for ending, choice in ID_CHOICES.items():
+        if path.endswith(ending):
+            out |= {param: ids[key] for param, key in choice.items()}
+    return out
+
+
+def owned_params(path: str) -> list[str]:
+    """The path parameters naming rows of a tenant (not slug, not shared keys)."""
+    return [p for p in path_params(path) if p != "slug" and p not in SHARED_PARAMS]
 
 
 PLATFORM_PARAMS = {"tenant_slug"}
@@ -147,10 +199,22 @@ def unknown_params(route) -> list[str]:
 # ---------------------------------------------------------------- bodies
 
 
-def body_values(a_ids: dict[str, str], a_parent_unit: str, tag: str, today: date, variant: str) -> dict[str, Any]:
+def body_values(
+    a_ids: dict[str, str],
+    a_parent_unit: str,
+    tag: str,
+    today: date,
+    variant: str,
+    *,
+    signature_code: str = "",
+    pdf: bytes | None = None,
+) -> dict[str, Any]:
     """Valid-looking values for every field a form or API body of the app takes, each
     reference pointing at tenant A: a route that forgot its tenant filter would
-    write with them. Two variants exercise both kinds of account binding."""
+    write with them. Two variants exercise both kinds of account binding (and both
+    branches of the routes that do two things). `signature_code` and `pdf` are one of
+    A's signatures: what a verification by B must not match."""
+    scoped = variant == "scoped"
     return {
         "name": f"越权写入-{tag}",
         "kind": "municipal",
@@ -174,13 +238,29 @@ def body_values(a_ids: dict[str, str], a_parent_unit: str, tag: str, today: date
         "username": f"intruder{tag}",
         "display_name": "越权账号",
         # scoped roles bind to a unit, leaders to a person: both bindings point at A
-        "role": "district_admin" if variant == "scoped" else "leader",
+        "role": "district_admin" if scoped else "leader",
         "password": "Quiet-Lantern-Seven-93",
         "active": True,
         "locale": "zh_CN",
         # wrong on purpose: a successful change would rotate the sweep's session
         "current_password": "Not-The-Password-00",
         "new_password": "Quiet-Lantern-Seven-93",
+        # notices: issue to A's unit (its subtree) or to A's person, renewing, so that a
+        # missing tenant check would write notices into A rather than skip them
+        "scope": "unit" if scoped else "person",
+        "renew": True,
+        "reason": "越权撤回",
+        # duties (catalog, individual assignment) and notice templates
+        "text": f"越权写入-{tag}",
+        "body": f"越权模板-{tag} {{{{ person_name }}}}",
+        # the routes that delete or discard on `action`: each variant takes the other branch
+        "action": "delete" if scoped else "discard",
+        # confirmations: A's period (the same key as B's), every duty done
+        "period": a_ids["period"],
+        "items": [{"done": True, "note": "越权"}],
+        # verification (multipart): A's code, with A's signed PDF or without a file
+        "signature_code": signature_code,
+        "file": pdf if scoped else None,
     }
 
 
@@ -191,24 +271,54 @@ class UnknownBodyField(Exception):
     pass
 
 
+# form routes that read a multipart body themselves (no `data` parameter to tell):
+# path -> why. API routes declare theirs (Body(media_type=MULTI_PART)) and are found.
+MULTIPART_FORMS: dict[str, str] = {
+    "/t/{slug:str}/notices/verify": "verification form: a code and an optional PDF upload",
+}
+
+_NOT_FORM_FIELDS = ("file", "signature_code", "items")
+
+
 def _form(values: dict[str, Any]) -> dict[str, str]:
     out = {}
     for key, value in values.items():
-        if value is None:
+        if value is None or key in _NOT_FORM_FIELDS:
             continue
         out[key] = ("1" if value else "0") if isinstance(value, bool) else str(value)
     return out
 
 
+def _multipart(values: dict[str, Any]) -> dict[str, Any]:
+    """A verification upload: A's code, and A's signed PDF as the file when the variant has one."""
+    fields = {k: v for k, v in _form(values).items() if k != "code"}
+    # (None, value): a plain field, sent as a part, so the body is multipart even without a file
+    files: dict[str, Any] = {"code": (None, values["signature_code"])}
+    if values.get("file") is not None:
+        files["file"] = ("notice.pdf", values["file"], "application/pdf")
+    return {"data": fields, "files": files}
+
+
+def _is_multipart(route: HTTPRoute, data) -> bool:
+    if route.path in MULTIPART_FORMS:
+        return True
+    media_type = getattr(getattr(data, "kwarg_definition", None), "media_type", None)
+    return media_type == RequestEncodingType.MULTI_PART
+
+
 def request_body(route: HTTPRoute, method: str, values: dict[str, Any]) -> dict[str, Any]:
     """httpx keyword arguments for the body of this call: JSON shaped after the
-    handler's declared `data` type under /api, every value as a form elsewhere."""
+    handler's declared `data` type under /api, multipart where the route takes an
+    upload, every value as a form elsewhere."""
     if method not in UNSAFE_METHODS:
         return {}
     handler = handler_for(route, method)
     data = handler.parsed_fn_signature.parameters.get("data")
+    if _is_multipart(route, data):
+        return _multipart(values)
     if not is_api(route.path):
         return {} if method == "DELETE" and data is None else {"data": _form(values)}
+    values = {k: v for k, v in values.items() if k not in ("file", "signature_code")}
     if data is None:
         return {} if method == "DELETE" else {"json": values}
     shape = data.annotation
@@ -225,6 +335,36 @@ def request_body(route: HTTPRoute, method: str, values: dict[str, Any]) -> dict[
     return {"json": values}
 
 
+# ---------------------------------------------------------------- reading answers
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def answer_text(response) -> str:
+    """Everything an answer shows a person: its text, every cell of a workbook (an
+    .xlsx is a zip: its cells are not in response.text), the text of a PDF's pages."""
+    content_type = response.headers.get("content-type", "")
+    parts = [response.headers.get("location", ""), response.headers.get("content-disposition", "")]
+    if content_type.startswith(XLSX):
+        import openpyxl
+
+        book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
+        for sheet in book.worksheets:
+            parts.append(sheet.title)
+            for row in sheet.iter_rows(values_only=True):
+                parts.extend(str(v) for v in row if v is not None)
+        book.close()
+    elif content_type.startswith("application/pdf") or response.content[:5] == b"%PDF-":
+        import pypdf
+
+        reader = pypdf.PdfReader(io.BytesIO(response.content))
+        parts.extend(page.extract_text() or "" for page in reader.pages)
+        parts.append(str(reader.metadata or ""))
+    else:
+        parts.append(response.text)
+    return "\n".join(parts)
+
+
 # ---------------------------------------------------------------- the database
 
 
@@ -237,11 +377,30 @@ def tenant_tables() -> list:
     return [t for t in db.all_tables() if "tenant" in _column_names(t)]
 
 
-def _norm(row: dict) -> dict:
-    # JSON columns come back as text on one engine and may be re-serialized; compare values
-    return {
-        k: (json.loads(v) if k in {"detail", "data", "settings"} and isinstance(v, str) else v) for k, v in row.items()
-    }
+def _json_columns(table) -> set[str]:
+    return {c._meta.name for c in table._meta.columns if isinstance(c, JSON | JSONB)}
+
+
+def _bytes_columns(table) -> set[str]:
+    return {c._meta.name for c in table._meta.columns if isinstance(c, Bytea)}
+
+
+def digest(value: bytes | bytearray | memoryview) -> str:
+    return hashlib.sha256(bytes(value)).hexdigest()
+
+
+def _norm(row: dict, json_columns: set[str], bytes_columns: set[str]) -> dict:
+    """JSON columns come back as text on one engine and may be re-serialized: compare
+    values. Byte columns (a signed notice's PDF) compare by length and SHA-256, so a
+    difference reads as a difference and not as two dumps of a PDF."""
+    out = {}
+    for k, v in row.items():
+        if k in json_columns and isinstance(v, str):
+            v = json.loads(v)
+        elif k in bytes_columns and v is not None:
+            v = f"<{len(bytes(v))} bytes sha256:{digest(v)}>"
+        out[k] = v
+    return out
 
 
 async def snapshot(tenant_id: int) -> dict[str, dict[Any, dict]]:
@@ -253,9 +412,10 @@ async def snapshot(tenant_id: int) -> dict[str, dict[Any, dict]]:
             tenant_col = table._meta.get_column_by_name("tenant")
             pk = table._meta.primary_key
             rows = await table.select().where(tenant_col == tenant_id).order_by(pk)
-            out[table._meta.tablename] = {r[pk._meta.name]: _norm(r) for r in rows}
+            json_columns, bytes_columns = _json_columns(table), _bytes_columns(table)
+            out[table._meta.tablename] = {r[pk._meta.name]: _norm(r, json_columns, bytes_columns) for r in rows}
         rows = await Tenant.select().where(Tenant.id == tenant_id)
-        out[Tenant._meta.tablename] = {r["id"]: _norm(r) for r in rows}
+        out[Tenant._meta.tablename] = {r["id"]: _norm(r, _json_columns(Tenant), set()) for r in rows}
     return out
 
 
