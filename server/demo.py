@@ -289,7 +289,7 @@ async def _responsibility(tenant: TenantRef, system: Actor, demo_leader: int) ->
                     user_id=0,
                     signer_name="",
                     signed_at=signed,
-                    client_addr="10.20.%d.%d" % (rng.randint(0, 255), rng.randint(1, 254)),
+                    client_addr=f"10.20.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
                     user_agent="demo",
                     method="password",
                     notice_digest=row["digest"],

@@ -226,8 +226,8 @@ async def export_xlsx(tenant: TenantRef, actor: Actor) -> bytes:
                     str(_l("Full name")),
                     str(_l("Position")),
                     str(_l("Notice status")),
-                    str(_l("Issued")),
-                    str(_l("Signed")),
+                    str(_l("Issued on")),
+                    str(_l("Signed on")),
                 ]
             )
             for r in rows:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
 from server import db
 from server.accounts import service as accounts
+from server.responsibility import catalog as catalogs
+from server.responsibility import confirmations, notices
+from server.responsibility.tables import Signature
 from server.units import service as units
+from tests.conftest import PASSWORD
 from tests.factories import World, make_person, make_unit, make_user, make_world, token_for
-from tests.isolation.support import Pair, ids_of
+from tests.isolation.support import Pair, digest, ids_of
 
 
 async def _office_token_id(world: World) -> str:
@@ -22,6 +27,71 @@ async def _office_token_id(world: World) -> str:
         listed = await accounts.list_tokens(world.tenant, user["id"])
     (token,) = [t for t in listed if raw.startswith(t["prefix"])]
     return token["id"]
+
+
+async def _actor(world: World, username: str):
+    return accounts.actor_for(world.tenant, await accounts.user_by_username(world.tenant, username))
+
+
+async def _sign_own(world: World, username: str) -> dict:
+    """The account's person signs their open notice, as on the leader portal."""
+    async with db.transaction(world.tenant.id):
+        actor = await _actor(world, username)
+        (notice,) = (await notices.my_notices(world.tenant, actor))["to_sign"]
+        return await notices.sign(world.tenant, actor, notice["id"], {"password": PASSWORD})
+
+
+async def _responsibility(world: World, side: str, tag: str, signers: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The rows of the responsibility domain, made through its services: an individual
+    duty of the leader's post, notices to every leader (the default catalog and
+    templates come with the tenant), the leader's signature (and those of `signers`),
+    a draft catalog with a duty of its own, the leader's confirmation of the period due.
+    `side` ("甲方"/"乙方") makes the texts unique to the tenant."""
+    tenant, lead = world.tenant, world.people["a_lead"]
+    async with db.transaction(tenant.id):
+        office = await _actor(world, "office")
+        # before issuing, so that the leader's notice carries it
+        assignment = await catalogs.assign(
+            tenant, office, lead["id"], {"post_id": lead["posts"][0]["id"], "text": f"{side}独有分工-{tag}"}
+        )
+        issued = await notices.issue(tenant, office, {"scope": "all"})
+        assert issued["issued"] == issued["leaders"] >= 4, issued
+    signed = await _sign_own(world, "leader")
+    assert signed["person_id"] == lead["id"] and signed["status"] == "signed"
+    for username in signers:
+        await _sign_own(world, username)
+    async with db.transaction(tenant.id):
+        office = await _actor(world, "office")
+        listed = await notices.list_notices(tenant, office, status="issued", per_page=200)
+        (open_notice,) = [n for n in listed.items if n["person_id"] == world.people["a_principal"]["id"]]
+        draft = await catalogs.create_draft(tenant, office, {"note": f"{side}草稿-{tag}"})
+        edited = await catalogs.add_duty(
+            tenant, office, draft["id"], {"position": "principal", "text": f"{side}独有职责-{tag}"}
+        )
+        (duty,) = [d for d in edited["sections"]["principal"] if d["text"] == f"{side}独有职责-{tag}"]
+        leader = await _actor(world, "leader")
+        owed = await confirmations.pending(tenant, leader)
+        if owed is not None:
+            answers = {f"done_{i}": "yes" for i in range(len(owed["duties"]))}
+            await confirmations.submit(tenant, leader, owed["period"].key, answers)
+        period = confirmations.due_period(units.today(tenant), await confirmations.period_kind(tenant)).key
+        everything = await notices.list_notices(tenant, office, per_page=500)
+        signatures = await Signature.select(Signature.code, Signature.pdf, Signature.signer_name).where(
+            Signature.tenant == tenant.id
+        )
+    return {
+        "notice_id": signed["id"],
+        "open_notice_id": open_notice["id"],
+        "catalog_id": draft["id"],
+        "duty_id": duty["id"],
+        "assignment_id": assignment["id"],
+        "period": period,
+        "codes": {s["signer_name"]: s["code"] for s in signatures},
+        "code": signed["signature"]["code"],
+        "pdf": bytes(next(s["pdf"] for s in signatures if s["code"] == signed["signature"]["code"])),
+        "pdf_digests": {digest(s["pdf"]) for s in signatures if s["pdf"]},
+        "notice_digests": {n["digest"] for n in everything.items},
+    }
 
 
 @pytest.fixture(scope="package")
@@ -37,11 +107,17 @@ async def pair(env) -> Pair:
     a_user = await make_user(
         a.tenant, f"jiafang{tag}", "unit_officer", scope_unit_id=a_unit["id"], display_name=f"甲方独有账号-{tag}"
     )
+    # the account of A's unique leader: their signature carries a unique signer name
+    a_signer = await make_user(
+        a.tenant, f"jfsigner{tag}", "leader", person_id=a_person["id"], display_name=f"甲方独有签署人-{tag}"
+    )
     # B's counterparts: the positive control that the same pages do show such rows
     b_unit = await make_unit(b.tenant, f"乙方独有单位-{tag}", "district_unit", b.units["district_a"], code=f"YF-{tag}")
     b_person = await make_person(b.tenant, b_unit, f"乙方独有人员-{tag}", "secrecy_lead")
-    a_ids = ids_of(a, await _office_token_id(a))
-    b_ids = ids_of(b, await _office_token_id(b))
+    a_rows = await _responsibility(a, "甲方", tag, signers=(a_signer["username"],))
+    b_rows = await _responsibility(b, "乙方", tag)
+    a_ids = ids_of(a, {**a_rows, "token_id": await _office_token_id(a)})
+    b_ids = ids_of(b, {**b_rows, "token_id": await _office_token_id(b)})
     b_token = await token_for(b, "office")
     return Pair(
         a=a,
@@ -50,14 +126,33 @@ async def pair(env) -> Pair:
         b_ids=b_ids,
         b_token=b_token,
         a_only=[
+            a.tenant.name,
             a_unit["name"],
             f"JF-{tag}",
             a_person["name"],
             f"jiafang-{tag}@example.com",
             a_user["username"],
             a_user["display_name"],
+            a_signer["username"],
+            a_signer["display_name"],
+            # the responsibility domain: A's draft duty and its note, the individual duty
+            # (in the leader's notice and confirmation), the verification codes of A's
+            # signatures, the digests of A's notices (each text names A's tenant)
+            f"甲方独有职责-{tag}",
+            f"甲方草稿-{tag}",
+            f"甲方独有分工-{tag}",
+            *a_rows["codes"].values(),
+            *sorted(a_rows["notice_digests"]),
         ],
         tag=tag,
         today=units.today(a.tenant),
-        extra={"a_unit": a_unit, "a_person": a_person, "b_unit": b_unit, "b_person": b_person},
+        extra={
+            "a_unit": a_unit,
+            "a_person": a_person,
+            "b_unit": b_unit,
+            "b_person": b_person,
+            "a_signer": a_signer,
+            "a": a_rows,
+            "b": b_rows,
+        },
     )

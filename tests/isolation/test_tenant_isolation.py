@@ -27,11 +27,15 @@ from tests.isolation.support import (
     UNSAFE_METHODS,
     Pair,
     UnknownBodyField,
+    answer_text,
     body_values,
     cross_references,
+    digest,
     fill,
     handler_for,
+    ids_for,
     methods_of,
+    owned_params,
     path_params,
     request_body,
     route_kinds,
@@ -78,6 +82,8 @@ class Sweep:
     session: httpx.AsyncClient  # signed in as B's office admin
     csrf_token: str  # of that session
     bearer: httpx.AsyncClient  # no cookies; B's office admin's API token
+    leader: httpx.AsyncClient  # signed in as B's leader (a person: /me, signing, confirming)
+    leader_csrf: str
     failures: list[str] = field(default_factory=list)
     requests: int = 0
     combos: set[tuple[str, str]] = field(default_factory=set)
@@ -99,11 +105,11 @@ class Sweep:
         params: dict | None = None,
         headers: dict | None = None,
     ) -> httpx.Response | None:
-        client = self.session if who == "session" else self.bearer
+        client = {"session": self.session, "leader": self.leader}.get(who, self.bearer)
         headers = dict(headers or {})
-        if who == "session" and method in UNSAFE_METHODS:
+        if who in ("session", "leader") and method in UNSAFE_METHODS:
             # so that CSRF is never what refuses the request
-            headers["x-csrf-token"] = self.csrf_token
+            headers["x-csrf-token"] = self.csrf_token if who == "session" else self.leader_csrf
         if who == "token":
             headers["authorization"] = f"Bearer {self.pair.b_token}"
             client.cookies.clear()  # a bare API client: no session, no anonymous cookie
@@ -122,12 +128,21 @@ class Sweep:
             self.failures.append(f"[{label}/{who}] {method} {url}: B is sent to A's URL {location}")
         if label != "A-url" and body and 200 <= response.status_code < 400 and method in UNSAFE_METHODS:
             self.accepted.append(f"{method} {route.path} -> {response.status_code}")
-        leaked = [m for m in self.pair.a_only if m in response.text or m in response.headers.get("location", "")]
+        try:
+            shown = answer_text(response)
+        except Exception as exc:  # an export B cannot open is a failure too
+            self.failures.append(f"[{label}/{who}] {method} {url}: cannot read the answer: {exc!r}")
+            shown = response.text
+        # what B itself sent (A's verification code, say) may be echoed back: not a leak
+        sent = f"{url} {params} {body}"
+        leaked = [m for m in self.pair.a_only if m in shown and m not in sent]
         if leaked:
             self.failures.append(
                 f"[{label}/{who}] {method} {url} params={params}: answer to B contains A's data {leaked} "
                 f"(status {response.status_code})"
             )
+        if response.content and digest(response.content) in self.pair.extra["a"]["pdf_digests"]:
+            self.failures.append(f"[{label}/{who}] {method} {url}: B got the signed PDF of a notice of A")
         if response.status_code >= 500:
             self.failures.append(f"[{label}/{who}] {method} {url} params={params}: {response.status_code}")
         return response
@@ -144,8 +159,15 @@ class Sweep:
             )
 
     def body(self, route, method: str, variant: str) -> dict | None:
+        a = self.pair.extra["a"]
         values = body_values(
-            self.pair.a_ids, self.pair.a.units["district_a"]["id"], self.pair.tag, self.pair.today, variant
+            self.pair.a_ids,
+            self.pair.a.units["district_a"]["id"],
+            self.pair.tag,
+            self.pair.today,
+            variant,
+            signature_code=a["code"],
+            pdf=a["pdf"],
         )
         try:
             return request_body(route, method, values)
@@ -172,7 +194,9 @@ def _get_variants(pair: Pair) -> list[tuple[dict, dict]]:
     search for A's names, and the htmx partial some lists render instead."""
     a_unit = pair.a_ids["unit_id"]
     return [
-        ({"unit": a_unit}, {}),
+        # (metric: the coverage drill-down filters by unit and by district only with one)
+        ({"unit": a_unit, "metric": "no_secrecy_lead"}, {}),
+        ({"group": pair.a.units["district_a"]["id"], "metric": "no_principal"}, {}),
         ({"within": a_unit}, {}),
         ({"parent": a_unit}, {}),
         ({"q": "甲方独有"}, {}),
