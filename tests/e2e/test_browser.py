@@ -132,3 +132,31 @@ async def test_leader_portal_fits_a_phone(server, browser, tmp_path):
     assert width <= 375
     await page.screenshot(path=str(tmp_path / "portal.png"))
     await context.close()
+
+
+async def test_leader_reads_and_signs_a_notice_on_a_phone(server, browser, tmp_path):
+    from server import db
+    from server.accounts import service as accounts
+    from server.responsibility import notices
+
+    world = await make_world()
+    async with db.transaction(world.tenant.id):
+        office = accounts.actor_for(world.tenant, await accounts.user_by_username(world.tenant, "office"))
+        await notices.issue(world.tenant, office, {"scope": "all"})
+    context = await browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await sign_in(page, server, world.slug, "leader")
+    await page.click("a.card.task >> nth=0")
+    await page.wait_for_load_state()
+    assert "组织制定本单位保密工作制度" in await page.locator("article.notice-body").inner_text()
+    await page.fill("#f-password", PASSWORD)
+    await page.click("form[action$='/sign'] button")
+    await page.wait_for_load_state()
+    code = await page.locator("dl.kv strong").inner_text()
+    assert len(code) == 9 and code[4] == "-"
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 375
+    await page.screenshot(path=str(tmp_path / "signed.png"), full_page=True)
+    await page.goto(f"{server}/t/{world.slug}/me")
+    portal = await page.locator("main").inner_text()
+    assert "已签署的告知书" in portal and "目前没有待办事项" not in portal  # the confirmation is still due
+    await context.close()

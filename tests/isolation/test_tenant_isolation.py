@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from server.web.guards import any_member
 from tenants.tables import Tenant
 from tests.conftest import csrf, login
 from tests.isolation.support import (
@@ -205,11 +206,13 @@ def _get_variants(pair: Pair) -> list[tuple[dict, dict]]:
     ]
 
 
-async def _signed_in_b(env, pair: Pair) -> tuple[httpx.AsyncClient, str]:
+async def _signed_in_b(
+    env, pair: Pair, key: str = "office", address: str = "10.7.7.7"
+) -> tuple[httpx.AsyncClient, str]:
     client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=env.app, client=("10.7.7.7", 4000)), base_url="https://testserver"
+        transport=httpx.ASGITransport(app=env.app, client=(address, 4000)), base_url="https://testserver"
     )
-    response = await login(client, pair.b.slug, pair.b.users["office"]["username"])
+    response = await login(client, pair.b.slug, pair.b.users[key]["username"])
     assert response.status_code == 303, response.text[:300]
     return client, await csrf(client, f"/t/{pair.b.slug}/account")
 
@@ -220,7 +223,7 @@ def _bare_client(env) -> httpx.AsyncClient:
     )
 
 
-async def _controls(env, pair: Pair, session: httpx.AsyncClient, csrf_token: str) -> None:
+async def _controls(env, pair: Pair, session: httpx.AsyncClient, csrf_token: str, leader: httpx.AsyncClient) -> None:
     """The sweep's assertions only mean something if these hold."""
     b, tag = pair.b.slug, pair.tag
     # the pages B reads do render names: B sees its own unique unit and person
@@ -233,10 +236,52 @@ async def _controls(env, pair: Pair, session: httpx.AsyncClient, csrf_token: str
         ("unit_id", f"/api/v1/t/{b}/units/{{}}"),
         ("person_id", f"/api/v1/t/{b}/people/{{}}"),
         ("user_id", f"/api/v1/t/{b}/users/{{}}"),
+        ("catalog_id", f"/api/v1/t/{b}/duty-catalogs/{{}}"),
+        ("notice_id", f"/api/v1/t/{b}/notices/{{}}"),
+        ("open_notice_id", f"/api/v1/t/{b}/notices/{{}}"),
     ]:
         assert (await session.get(path.format(pair.b_ids[name]))).status_code == 200, name
     tokens = (await session.get(f"/api/v1/t/{b}/tokens")).json()
     assert pair.b_ids["token_id"] in {t["id"] for t in tokens}
+    # the same shape on both sides: what the map names of A exists in B too
+    for name in ("notice_id", "open_notice_id", "catalog_id", "duty_id", "assignment_id", "period", "position"):
+        assert pair.a_ids[name] and pair.b_ids[name], name
+    assert pair.a_ids["period"] == pair.b_ids["period"] and pair.a_ids["position"] == pair.b_ids["position"]
+    # the responsibility pages render B's own unique texts, so their absence of A's means something:
+    # the draft's duty, the individual duty in the leader's notice, the notice list by name
+    draft = await session.get(f"/api/v1/t/{b}/duty-catalogs/{pair.b_ids['catalog_id']}")
+    assert f"乙方独有职责-{tag}" in draft.text and pair.b_ids["duty_id"] in draft.text
+    notice = (await session.get(f"/api/v1/t/{b}/notices/{pair.b_ids['notice_id']}")).json()
+    assert notice["status"] == "signed" and f"乙方独有分工-{tag}" in notice["body_html"]
+    assert notice["signature"]["code"] == pair.extra["b"]["code"]
+    listed = await session.get(f"/api/v1/t/{b}/notices", params={"q": "乙方独有"})
+    assert f"乙方独有人员-{tag}" in listed.text
+    # B's own signed PDF is served, and is what the digest check would recognize
+    pdf = await session.get(f"/t/{b}/notices/{pair.b_ids['notice_id']}/pdf")
+    assert pdf.status_code == 200 and digest(pdf.content) in pair.extra["b"]["pdf_digests"]
+    # the workbook is read cell by cell: B's unit without a principal is in it
+    export = await session.get(f"/t/{b}/coverage.xlsx")
+    assert export.status_code == 200 and f"乙方独有单位-{tag}" in answer_text(export)
+    assert f"乙方独有单位-{tag}" not in export.text  # (the reason to open it: cells are zipped)
+    # verification finds B's own signature (with its PDF too), so a "no match" for A's code means something
+    for path in (f"/api/v1/t/{b}/notices/verify", f"/t/{b}/notices/verify"):
+        r = await session.post(
+            path,
+            files={
+                "code": (None, pair.extra["b"]["code"]),
+                "file": ("n.pdf", pair.extra["b"]["pdf"], "application/pdf"),
+            },
+            headers={"x-csrf-token": csrf_token},
+        )
+        # (the API answers a POST with 201, as Litestar does by default)
+        assert r.status_code in {200, 201} and "李四" in r.text, (path, r.status_code, r.text[:300])
+        if path.startswith("/api/"):
+            assert r.json()["match"] is True
+    # B's leader: the portal shows the leader's own notices and duties
+    portal = await leader.get(f"/t/{b}/me")
+    assert portal.status_code == 200 and f"乙方独有分工-{tag}" in portal.text
+    mine = await leader.get(f"/api/v1/t/{b}/me/notices")
+    assert pair.b_ids["notice_id"] in mine.text
     # a wrong CSRF token is refused with a text the sweep can recognize
     refused = await session.post(f"/t/{b}/units", data={"name": "x"}, headers={"x-csrf-token": "nope"})
     assert refused.status_code == 403 and any(t in refused.text for t in CSRF_REFUSALS)
@@ -249,32 +294,38 @@ async def _controls(env, pair: Pair, session: httpx.AsyncClient, csrf_token: str
     assert me.status_code == 200 and me.json()["tenant"]["slug"] == b
 
 
+def _for_any_member(route, method: str) -> bool:
+    """Routes any signed-in member may call: swept as B's leader too (whose account
+    has a person, so /me, signing and confirming act on something)."""
+    return any_member in handler_for(route, method).guards
+
+
 async def test_cross_tenant_sweep(env, pair: Pair):
     a, b = pair.a, pair.b
     tenant_routes, _platform, _allowed, problems = route_kinds(env.app)
     assert not problems, problems
     session, csrf_token = await _signed_in_b(env, pair)
+    leader, leader_csrf = await _signed_in_b(env, pair, "leader", "10.7.7.8")
     bearer = _bare_client(env)
-    sweep = Sweep(env, pair, session, csrf_token, bearer)
+    sweep = Sweep(env, pair, session, csrf_token, bearer, leader, leader_csrf)
     try:
-        await _controls(env, pair, session, csrf_token)
+        await _controls(env, pair, session, csrf_token, leader)
         before = await snapshot(a.tenant.id)
 
         plan = []
         for route in tenant_routes:
-            params = [p for p in path_params(route.path) if p != "slug"]
             if unknown_params(route):
                 sweep.failures.append(f"{route.path}: cannot fill {unknown_params(route)} (see ID_SOURCES)")
                 continue
             for method in methods_of(route):
-                plan.append((route, method, params))
+                plan.append((route, method, owned_params(route.path)))
 
         # 1. B's credentials on A's URLs. A session belongs to one tenant: on another
         # tenant's URL the edge answers 404 ("this tenant does not exist for you"). An
         # API token is looked up within the URL's tenant only, so B's token is simply
         # not a valid token there: 401 (never B's identity, never A's data).
         for route, method, _params in plan:
-            url = fill(route.path, {"slug": a.slug, **pair.a_ids})
+            url = fill(route.path, {"slug": a.slug, **ids_for(route.path, pair.a_ids)})
             for variant in sweep.variants(method):
                 body = sweep.body(route, method, variant)
                 r = await sweep.call("A-url", "session", route, method, url, body=body)
@@ -282,27 +333,31 @@ async def test_cross_tenant_sweep(env, pair: Pair):
                 r = await sweep.call("A-url", "token", route, method, url, body=body)
                 sweep.expect("A-url", "token", method, url, r, {401, 404})
 
-        # 2. B's own URLs with A's ids in the path: "not yours" is "not found".
+        # 2. B's own URLs with A's ids in the path: "not yours" is "not found". (Shared
+        # keys, the same in both tenants, are not ids of A: their routes are in 3.)
         for route, method, params in plan:
             if not params:
                 continue
-            for ids in _id_combos(params, pair.a_ids, pair.b_ids):
-                url = fill(route.path, {"slug": b.slug, **ids})
+            a_ids, b_ids = ids_for(route.path, pair.a_ids), ids_for(route.path, pair.b_ids)
+            callers = ("session", "token", "leader") if _for_any_member(route, method) else ("session", "token")
+            for ids in _id_combos(params, a_ids, b_ids):
+                url = fill(route.path, {**b_ids, "slug": b.slug, **ids})
                 for variant in sweep.variants(method):
                     body = sweep.body(route, method, variant)
-                    for who in ("session", "token"):
+                    for who in callers:
                         r = await sweep.call("A-ids", who, route, method, url, body=body)
                         sweep.expect("A-ids", who, method, url, r, {403, 404})
 
-        # 3. B's own URLs without ids: lists and searches show nothing of A, filters
+        # 3. B's own URLs without ids of A: lists and searches show nothing of A, filters
         # naming A's rows find nothing, and bodies referencing A's rows are refused
         # (422 "no such unit") or, when the route ignores them, leave A untouched
         # (checked by the snapshot and the cross-reference check below).
         for route, method, params in plan:
             if params:
                 continue
-            url = fill(route.path, {"slug": b.slug})
-            for who in ("session", "token"):
+            url = fill(route.path, {**pair.b_ids, "slug": b.slug})
+            callers = ("session", "token", "leader") if _for_any_member(route, method) else ("session", "token")
+            for who in callers:
                 if method == "GET":
                     r = await sweep.call("no-ids", who, route, method, url)
                     # a page of B's own (or a redirect within B, checked in call())
@@ -317,13 +372,14 @@ async def test_cross_tenant_sweep(env, pair: Pair):
 
         # 4. B's own ids in the path, A's ids in the body: moving B's unit under A's,
         # binding B's account to A's unit or person, giving B's person a post in A's
-        # unit... must all be refused. Deletions last, so earlier calls find their rows.
+        # unit... must all be refused. Deletions (and publishing, withdrawing, removing,
+        # which end what the other calls work on) last, so earlier calls find their rows.
         def destructive(item) -> bool:
             route, method, _params = item
-            return method == "DELETE" or route.path.endswith(("/delete", "/revoke"))
+            return method == "DELETE" or route.path.endswith(("/delete", "/revoke", "/remove", "/publish", "/withdraw"))
 
         for route, method, _params in sorted((i for i in plan if i[2]), key=destructive):
-            url = fill(route.path, {"slug": b.slug, **pair.b_ids})
+            url = fill(route.path, {"slug": b.slug, **ids_for(route.path, pair.b_ids)})
             if method == "GET":
                 r = await sweep.call("B-ids", "session", route, method, url)
                 sweep.expect("B-ids", "session", method, url, r, {200})
@@ -334,6 +390,7 @@ async def test_cross_tenant_sweep(env, pair: Pair):
 
         # the sweep's credentials survived it (else later refusals proved nothing)
         assert (await session.get(f"/t/{b.slug}/account")).status_code == 200
+        assert (await leader.get(f"/t/{b.slug}/me")).status_code == 200, "the leader's session ended during the sweep"
         still = await session.post(f"/t/{b.slug}/units", data={}, headers={"x-csrf-token": csrf_token})
         assert still.status_code == 422, "the sweep's session or CSRF token stopped working during the sweep"
         me = await bearer.get(f"/api/v1/t/{b.slug}/me", headers={"authorization": f"Bearer {pair.b_token}"})
@@ -346,6 +403,7 @@ async def test_cross_tenant_sweep(env, pair: Pair):
         sweep.failures += [f"cross-tenant reference: {c}" for c in await cross_references(a.tenant.id, b.tenant.id)]
     finally:
         await session.aclose()
+        await leader.aclose()
         await bearer.aclose()
 
     print(
@@ -360,6 +418,81 @@ async def test_cross_tenant_sweep(env, pair: Pair):
         failures.append(f"route/method combinations never called: {never}")
     if failures:
         pytest.fail(f"{len(failures)} isolation failures:\n" + "\n".join(failures), pytrace=False)
+
+
+# ---------------------------------------------------------------- verification codes
+
+
+def _spellings(code: str) -> list[str]:
+    """A code as people type it: as printed, without the dash, in lower case, spaced."""
+    return [code, code.replace("-", ""), code.lower(), f" {code[:4]} {code[5:]} "]
+
+
+async def test_verification_never_matches_another_tenants_signature(env, pair: Pair):
+    """B's users present A's verification codes (as printed on A's signed PDFs, in every
+    spelling), with and without A's signed PDF, on the page and on the API, by session
+    and by token: always "does not match", and the answer is exactly the one for a code
+    nobody has (no signer, date, title, unit, digest or notice id of A's signature)."""
+    a, b = pair.a, pair.b.slug
+    a_rows = pair.extra["a"]
+    session, csrf_token = await _signed_in_b(env, pair, address="10.7.7.9")
+    leader, leader_csrf = await _signed_in_b(env, pair, "leader", "10.7.7.10")
+    bearer = _bare_client(env)
+    callers = [
+        ("office", session, {"x-csrf-token": csrf_token}),
+        ("leader", leader, {"x-csrf-token": leader_csrf}),
+        ("token", bearer, {"authorization": f"Bearer {pair.b_token}"}),
+    ]
+    paths = (f"/api/v1/t/{b}/notices/verify", f"/t/{b}/notices/verify")
+    before = await snapshot(a.tenant.id)
+    failures: list[str] = []
+    calls = 0
+
+    async def verify(client, headers, path: str, code: str, pdf: bytes | None) -> httpx.Response:
+        files: dict = {"code": (None, code)}
+        if pdf is not None:
+            files["file"] = ("notice.pdf", pdf, "application/pdf")
+        bearer.cookies.clear()
+        return await client.post(path, files=files, headers=headers)
+
+    nobody = "ZZZZ-ZZZ2"  # a code of nobody's (the pages are compared with its answer)
+    try:
+        for who, client, headers in callers:
+            for path in paths:
+                for pdf in (None, a_rows["pdf"]):
+                    baseline = await verify(client, headers, path, nobody, pdf)
+                    assert baseline.status_code in {200, 201}, (who, path, baseline.status_code, baseline.text[:300])
+                    expected = baseline.text.replace(nobody, "<code>")
+                    for signer, code in a_rows["codes"].items():
+                        for spelled in _spellings(code):
+                            r = await verify(client, headers, path, spelled, pdf)
+                            calls += 1
+                            where = f"[{who}] POST {path} code={spelled!r} file={'A PDF' if pdf else 'none'}"
+                            if r.status_code != baseline.status_code:
+                                failures.append(f"{where}: {r.status_code} {r.text[:300]!r}")
+                                continue
+                            if path.startswith("/api/"):
+                                result = r.json()
+                                if result.get("match") is not False or set(result) != {"match", "reason"}:
+                                    failures.append(f"{where}: answered {result} (A's signer is {signer!r})")
+                            elif r.text.replace(spelled, "<code>") != expected:
+                                failures.append(
+                                    f"{where}: the page differs from the one for a code of nobody's "
+                                    f"(A's signer is {signer!r}); signer shown: {signer in r.text}"
+                                )
+                            # (A's codes are what B typed: the page may show them back)
+                            leaked = [m for m in pair.a_only if m in r.text and m not in a_rows["codes"].values()]
+                            if leaked:
+                                failures.append(f"{where}: shows A's data {leaked}")
+    finally:
+        await session.aclose()
+        await leader.aclose()
+        await bearer.aclose()
+    changed, _tolerated = snapshot_changes(before, await snapshot(a.tenant.id), a.slug)
+    failures += [f"A changed: {c}" for c in changed]
+    print(f"\n[isolation:{env.kind}] {calls} verifications of A's codes by B")
+    if failures:
+        pytest.fail(f"{len(failures)} verification failures:\n" + "\n".join(failures), pytrace=False)
 
 
 # ---------------------------------------------------------------- the platform console
