@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from functools import cache
 
@@ -14,7 +15,11 @@ from server.settings import ROOT
 from server.web.i18n import _
 
 MIN_LENGTH = 10
-_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+# argon2id; the library's recommended cost unless LUZHI_ARGON2_TIME_COST / _MEMORY_KIB say otherwise
+_hasher = PasswordHasher(
+    time_cost=int(os.environ.get("LUZHI_ARGON2_TIME_COST", "3")),
+    memory_cost=int(os.environ.get("LUZHI_ARGON2_MEMORY_KIB", "65536")),
+)
 # verified when the user does not exist, so both answers take as long
 _DUMMY_HASH = _hasher.hash("luzhi-dummy-password")
 
