@@ -27,7 +27,6 @@ DUTY_SECTIONS = {
     "business_lead": _l("Leader in charge of business lines"),
     "every_leader": _l("Every leader personally"),
 }
-NOTICE_POSITIONS = tuple(POSITION_TITLES)
 LABELS = {
     "year": _l("Year"),
     "position": _l("Section"),

@@ -25,7 +25,6 @@ def allow(*groups: str | Iterable[str]):
         if actor is None or actor.role not in allowed:
             raise Forbidden()
 
-    guard.allowed_roles = frozenset(allowed)  # type: ignore[attr-defined]
     return guard
 
 

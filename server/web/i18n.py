@@ -116,11 +116,3 @@ def format_datetime(value: datetime | None, fmt: str = "medium") -> str:
         return ""
     local = value.astimezone(ZoneInfo(_zone.get()))
     return _babel_format_datetime(local, format=fmt, locale=Locale.parse(_locale.get()))
-
-
-def pick_locale(accept_language: str | None) -> str | None:
-    for part in (accept_language or "").split(","):
-        found = normalize(part.split(";")[0].strip())
-        if found:
-            return found
-    return None
