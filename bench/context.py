@@ -49,6 +49,18 @@ class BenchContext:
     _clients: list[httpx.AsyncClient] = field(default_factory=list)
     _captured: dict[tuple[str, str], Captured] = field(default_factory=dict)
     _signed_in: dict[str | None, httpx.AsyncClient] = field(default_factory=dict)
+    _csrf: dict[int, str] = field(default_factory=dict)
+    _restore: list[Any] = field(default_factory=list)  # undo the spies at the end
+    _spies: dict[tuple[int, str], list[Any]] = field(default_factory=dict)
+    _tenant: Any = None
+    _pdf_ready: bool = False
+    _once: set[str] = field(default_factory=set)
+
+    def once(self, key: str) -> bool:
+        """False the first time for `key`, True after: for set-up shared by scenarios."""
+        done = key in self._once
+        self._once.add(key)
+        return done
 
     def note(self, text: str) -> None:
         """A line printed under the table (sanity checks, sizes, query counts)."""
@@ -89,9 +101,150 @@ class BenchContext:
             raise RuntimeError(f"GET {url}: {response.status_code}")
         return response
 
+    async def csrf(self, client: httpx.AsyncClient) -> str:
+        """The CSRF token of a signed-in client's session (every page's layout carries it)."""
+        key = id(client)
+        if key not in self._csrf:
+            page = await self.get_ok(client, f"/t/{SLUG}/me")
+            match = re.search(r'name="_csrf" value="([^"]+)"', page.text)
+            if match is None:
+                raise RuntimeError("no CSRF field on /me")
+            self._csrf[key] = match.group(1)
+        return self._csrf[key]
+
+    async def post_form(
+        self, client: httpx.AsyncClient, url: str, data: dict[str, str], expect: int = 200
+    ) -> httpx.Response:
+        """POST a form with the session's CSRF token, as the browser would; raises unless `expect`."""
+        response = await client.post(url, data={"_csrf": await self.csrf(client), **data})
+        if response.status_code != expect:
+            raise RuntimeError(f"POST {url}: {response.status_code}, expected {expect}")
+        return response
+
+    def spy(self, module: Any, name: str) -> list[Any]:
+        """Keep the results of `module.name` (an async function the routes call
+        through their module) in the returned list, newest last, until the end of
+        the run: what a request computed, without parsing its page."""
+        key = (id(module), name)
+        if key in self._spies:
+            return self._spies[key]
+        original = getattr(module, name)
+        results: list[Any] = []
+
+        async def spied(*args: Any, **kwargs: Any) -> Any:
+            result = await original(*args, **kwargs)
+            results.append(result)
+            del results[:-1]  # only the latest matters
+            return result
+
+        setattr(module, name, spied)
+        self._restore.append((module, name, original))
+        self._spies[key] = results
+        return results
+
     async def aclose(self) -> None:
         for client in self._clients:
             await client.aclose()
+        for module, name, original in reversed(self._restore):
+            setattr(module, name, original)
+        if self._pdf_ready:
+            from server import documents
+
+            documents.shutdown()
+
+    # ------------------------------------------------------------ the demo tenant
+
+    async def tenant(self):
+        if self._tenant is None:
+            from tenants import service as tenants
+
+            self._tenant = await tenants.resolve(SLUG)
+            if self._tenant is None:
+                raise RuntimeError("the demo tenant is missing; run `luzhi demo seed`")
+        return self._tenant
+
+    async def actor(self, username: str):
+        """The actor a request of `username` would have (no client address)."""
+        from server.accounts import service as accounts
+
+        tenant = await self.tenant()
+        async with db.transaction(tenant.id, write=False):
+            user = await accounts.user_by_username(tenant, username)
+        if user is None:
+            raise RuntimeError(f"no demo account {username!r}")
+        return accounts.actor_for(tenant, user)
+
+    async def leader_person_id(self) -> str:
+        """The uuid of the person record of the demo account `leader`."""
+        from server.units.tables import Person
+
+        tenant, actor = await self.tenant(), await self.actor("leader")
+        async with db.transaction(tenant.id, write=False):
+            row = await Person.select(Person.uuid).where(Person.id == actor.person_id).first()
+        return str(row["uuid"])
+
+    async def issue_to_leader(self) -> list[str]:
+        """Issue (renew) notices to the demo `leader` through the real form, as `office`;
+        returns the ids of the leader's notices waiting to be signed, newest first."""
+        from server.responsibility import notices
+
+        issued = self.spy(notices, "issue")
+        office = await self.browser("office")
+        await self.post_form(
+            office,
+            f"/t/{SLUG}/notices/issue",
+            {"scope": "person", "person_id": await self.leader_person_id(), "renew": "1"},
+        )
+        if not issued or issued[-1]["issued"] < 1:
+            raise RuntimeError(f"issuing to the demo leader issued nothing: {issued[-1:]}")
+        leader = await self.browser("leader")
+        mine = (await self.get_ok(leader, f"/api/v1/t/{SLUG}/me/notices")).json()
+        if not mine["to_sign"]:
+            raise RuntimeError("the demo leader has no notice to sign after issuing")
+        return [n["id"] for n in mine["to_sign"]]
+
+    async def leader_notice(self) -> dict:
+        """The demo leader's newest live notice, as the app reads it to make its PDF
+        (issued to them first when the demo has none)."""
+        from server.responsibility import notices
+        from server.responsibility.tables import Notice
+
+        tenant, actor = await self.tenant(), await self.actor("leader")
+
+        async def newest() -> dict | None:
+            async with db.transaction(tenant.id, write=False):
+                return (
+                    await Notice.select(*notices._COLUMNS)
+                    .where(Notice.tenant == tenant.id, Notice.person == actor.person_id)
+                    .where(Notice.status.is_in(notices.LIVE))
+                    .order_by(Notice.issued_at, ascending=False)
+                    .order_by(Notice.id, ascending=False)
+                    .first()
+                )
+
+        row = await newest()
+        if row is None:
+            await self.issue_to_leader()
+            row = await newest()
+        return row
+
+    async def pdf_ready(self) -> int:
+        """Start the PDF workers once (as the app's lifespan does; httpx's transport
+        runs no lifespan) and wait for them; returns how many there are."""
+        from server import documents
+        from server.documents import pdf
+
+        if not self._pdf_ready:
+            if not documents.harfbuzz_subsetting_available():
+                self.note("PDF: HarfBuzz subsetting is not available; WeasyPrint falls back to fontTools (slow)")
+            t0 = time.perf_counter()
+            await documents.warm_up()
+            self._pdf_ready = True
+            self.note(
+                f"PDF: {pdf._workers()} worker processes (LUZHI_PDF_WORKERS), "
+                f"started and warmed in {time.perf_counter() - t0:.1f} s before the PDF rows"
+            )
+        return pdf._workers()
 
     # ------------------------------------------------------------ precomputed pages
 
@@ -200,15 +353,15 @@ class BenchContext:
         )
 
     async def data_size(self) -> dict[str, int]:
+        from server.responsibility.notices import LIVE
+        from server.responsibility.tables import Notice
         from server.units.tables import Person, Post, Unit
-        from tenants import service as tenants
 
-        tenant = await tenants.resolve(SLUG)
-        if tenant is None:
-            raise RuntimeError("the demo tenant is missing; run `luzhi demo seed`")
+        tenant = await self.tenant()
         async with db.transaction(tenant.id, write=False):
             return {
                 "units": await Unit.count().where(Unit.tenant == tenant.id, Unit.deleted_at.is_null()),
                 "people": await Person.count().where(Person.tenant == tenant.id),
                 "posts": await Post.count().where(Post.tenant == tenant.id),
+                "notices": await Notice.count().where(Notice.tenant == tenant.id, Notice.status.is_in(LIVE)),
             }

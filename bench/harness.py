@@ -11,8 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 # One timed operation: a request, a render, a service call. It raises when the
-# result is wrong (a benchmark of an error page would be meaningless).
+# result is wrong (a benchmark of an error page would be meaningless). It may
+# return how many items it handled (an int, e.g. notices issued by one batch);
+# anything else counts as one.
 Op = Callable[[], Awaitable[Any]]
+
+# The run's default counts; a scenario's own `iterations`/`warmup` scale with the
+# run's (--quick, -n, --warmup) relative to these.
+DEFAULT_ITERATIONS = 300
+DEFAULT_WARMUP = 20
 
 
 @dataclass(frozen=True)
@@ -22,21 +29,57 @@ class Scenario:
     make: Callable[[Any], Awaitable[Op]]  # (context) -> op; called once per concurrent client
     baseline: str | None = None  # key of the scenario the "vs" column compares with
     concurrency: int = 1  # >1: that many clients share the iterations, in parallel
+    # Long operations (a batch of seconds, a PDF) set their own counts, which
+    # scale with the run's: 3 at the default 300 iterations is 1 with --quick (60).
+    iterations: int | None = None
+    warmup: int | None = None
+    unit: str = ""  # what the rate counts when not requests, e.g. "notices" (the op returns how many)
+
+    def counts(self, iterations: int, warmup: int) -> tuple[int, int]:
+        """Timed and warm-up iterations of this scenario in a run of `iterations`/`warmup`."""
+        return (
+            iterations if self.iterations is None else _scaled(self.iterations, iterations / DEFAULT_ITERATIONS),
+            warmup if self.warmup is None else _scaled(self.warmup, warmup / DEFAULT_WARMUP),
+        )
+
+
+def _scaled(count: int, factor: float) -> int:
+    return max(1 if count else 0, round(count * factor))
 
 
 SCENARIOS: dict[str, Scenario] = {}
 
 
-def scenario(key: str, label: str, *, baseline: str | None = None, concurrency: int = 1):
-    """Register `async def make(ctx) -> op` under `key`, in definition order."""
+def scenario(
+    key: str,
+    label: str,
+    *,
+    baseline: str | None = None,
+    concurrency: int = 1,
+    iterations: int | None = None,
+    warmup: int | None = None,
+    unit: str = "",
+):
+    """Register `async def make(ctx) -> op` under `key`, in definition order.
+    `iterations`/`warmup`: this scenario's own counts (long operations), scaled
+    like the run's; `unit`: what the rate counts, when the op returns a count."""
 
     def register(make: Callable[[Any], Awaitable[Op]]) -> Callable[[Any], Awaitable[Op]]:
         if key in SCENARIOS:
             raise ValueError(f"duplicate benchmark scenario {key!r}")
-        SCENARIOS[key] = Scenario(key, label, make, baseline, concurrency)
+        SCENARIOS[key] = Scenario(key, label, make, baseline, concurrency, iterations, warmup, unit)
         return make
 
     return register
+
+
+def staged(setup: Callable[[], Awaitable[Any]], op: Op) -> Op:
+    """`op` with an untimed `setup` before each call (warm-up calls included), for
+    work that consumes its input: e.g. signing needs a fresh unsigned notice each
+    time. The setup's time counts neither in the latencies nor in the rate.
+    Sequential scenarios only."""
+    op.setup = setup  # type: ignore[attr-defined]
+    return op
 
 
 def select(patterns: list[str] | None) -> list[Scenario]:
@@ -56,6 +99,7 @@ class Timing:
     samples: list[float]
     wall: float
     concurrency: int = 1
+    items: int | None = None  # what the ops handled, when they said (default: one each)
 
     @property
     def n(self) -> int:
@@ -63,7 +107,8 @@ class Timing:
 
     @property
     def per_second(self) -> float:
-        return self.n / self.wall if self.wall > 0 else 0.0
+        count = self.n if self.items is None else self.items
+        return count / self.wall if self.wall > 0 else 0.0
 
     def percentile_ms(self, p: float) -> float:
         return percentile(self.samples, p) * 1000.0
@@ -77,6 +122,9 @@ class Timing:
             "p50_ms": self.percentile_ms(50),
             "p99_ms": self.percentile_ms(99),
             "mean_ms": sum(self.samples) / self.n * 1000.0 if self.n else 0.0,
+            "items": self.items,
+            # a few long runs: each one is worth showing
+            "samples_s": self.samples if self.n <= 10 else None,
         }
 
 
@@ -91,46 +139,74 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+def _is_count(result: Any) -> bool:
+    return isinstance(result, int) and not isinstance(result, bool)
+
+
+def _items(results: list[Any]) -> int | None:
+    """Items the ops handled, when any op returned a count (others count one); else None."""
+    if not any(_is_count(r) for r in results):
+        return None
+    return sum(r if _is_count(r) else 1 for r in results)
+
+
 async def time_sequential(op: Op, iterations: int, warmup: int) -> Timing:
-    """`warmup` untimed calls, then `iterations` timed calls one after another."""
+    """`warmup` untimed calls, then `iterations` timed calls one after another.
+    A `staged` op's set-up runs before each call; its time is left out."""
+    setup = getattr(op, "setup", None)
     for _ in range(warmup):
+        if setup is not None:
+            await setup()
         await op()
-    samples = []
+    samples, results = [], []
     clock = time.perf_counter
+    untimed = 0.0
     start = clock()
     for _ in range(iterations):
+        if setup is not None:
+            s0 = clock()
+            await setup()
+            untimed += clock() - s0
         t0 = clock()
-        await op()
+        results.append(await op())
         samples.append(clock() - t0)
-    return Timing(samples, clock() - start)
+    return Timing(samples, clock() - start - untimed, items=_items(results))
 
 
 async def time_concurrent(ops: list[Op], iterations: int, warmup: int) -> Timing:
     """The same total of calls shared by len(ops) clients running at once; each
     client's calls are sequential, so this is `len(ops)` users clicking steadily."""
+    if any(hasattr(op, "setup") for op in ops):
+        raise ValueError("a staged op (set-up before each call) cannot be timed concurrently")
     await asyncio.gather(*(_repeat(op, max(1, warmup // len(ops)), None) for op in ops))
     shares = [iterations // len(ops) + (1 if i < iterations % len(ops) else 0) for i in range(len(ops))]
     samples: list[float] = []
+    results: list[Any] = []
     start = time.perf_counter()
-    await asyncio.gather(*(_repeat(op, share, samples) for op, share in zip(ops, shares, strict=True)))
-    return Timing(samples, time.perf_counter() - start, concurrency=len(ops))
+    await asyncio.gather(*(_repeat(op, share, samples, results) for op, share in zip(ops, shares, strict=True)))
+    return Timing(samples, time.perf_counter() - start, concurrency=len(ops), items=_items(results))
 
 
-async def _repeat(op: Op, times: int, samples: list[float] | None) -> None:
+async def _repeat(op: Op, times: int, samples: list[float] | None, results: list[Any] | None = None) -> None:
     clock = time.perf_counter
     for _ in range(times):
         t0 = clock()
-        await op()
+        result = await op()
         if samples is not None:
             samples.append(clock() - t0)
+        if results is not None:
+            results.append(result)
 
 
 async def run_scenario(s: Scenario, ctx: Any, iterations: int, warmup: int, concurrency: int | None = None) -> Timing:
+    """Time one scenario; `iterations`/`warmup` are the run's, adjusted by the
+    scenario's own counts (Scenario.counts)."""
+    iterations, warmup = s.counts(iterations, warmup)
     clients = concurrency if (concurrency and s.concurrency > 1) else s.concurrency
     if clients <= 1:
         return await time_sequential(await s.make(ctx), iterations, warmup)
     ops = [await s.make(ctx) for _ in range(clients)]
-    return await time_concurrent(ops, iterations, warmup)
+    return await time_concurrent(ops, max(iterations, clients), warmup)
 
 
 # ---------------------------------------------------------------- output
@@ -157,6 +233,12 @@ def _width(text: str) -> int:
     import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def rate(value: float | None, unit: str = "") -> str:
+    """A rate for the table: whole numbers from 100 up, one decimal below; with its unit if any."""
+    text = fmt(value, 0 if value is None or value != value or value >= 100 else 1)
+    return f"{text} {unit}" if unit else text
 
 
 def fmt(value: float | None, digits: int = 1) -> str:

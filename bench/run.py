@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
 
 from bench import databases  # noqa: E402
-from bench.harness import SCENARIOS, fmt, run_scenario, select, table  # noqa: E402
+from bench.harness import DEFAULT_ITERATIONS, DEFAULT_WARMUP, SCENARIOS, fmt, rate, run_scenario, select, table  # noqa: E402
 
 RESULT_MARK = "BENCH-RESULT "
 
@@ -41,8 +41,10 @@ RESULT_MARK = "BENCH-RESULT "
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Luzhi benchmarks (figures, not tests)")
     parser.add_argument("--quick", action="store_true", help="60 iterations, 5 warm-up (a rough look)")
-    parser.add_argument("-n", "--iterations", type=int, help="timed iterations per scenario (default 300)")
-    parser.add_argument("--warmup", type=int, help="untimed iterations first (default 20)")
+    parser.add_argument(
+        "-n", "--iterations", type=int, help=f"timed iterations per scenario (default {DEFAULT_ITERATIONS})"
+    )
+    parser.add_argument("--warmup", type=int, help=f"untimed iterations first (default {DEFAULT_WARMUP})")
     parser.add_argument("--concurrency", type=int, default=None, help="clients of the concurrent scenarios")
     parser.add_argument(
         "--db", action="append", choices=databases.KINDS, help="only this database (repeatable; default both)"
@@ -52,8 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--list", action="store_true", help="list the scenario keys and exit")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    args.iterations = args.iterations or (60 if args.quick else 300)
-    args.warmup = args.warmup if args.warmup is not None else (5 if args.quick else 20)
+    args.iterations = args.iterations or (60 if args.quick else DEFAULT_ITERATIONS)
+    args.warmup = args.warmup if args.warmup is not None else (5 if args.quick else DEFAULT_WARMUP)
     return args
 
 
@@ -84,7 +86,7 @@ async def work(args: argparse.Namespace) -> dict:
             t0 = time.perf_counter()
             timing = await run_scenario(s, ctx, args.iterations, args.warmup, args.concurrency)
             results.append({"key": s.key, **timing.as_dict()})
-            log(f"  [{kind}] {s.key}: {timing.per_second:,.0f}/s ({time.perf_counter() - t0:.1f} s)")
+            log(f"  [{kind}] {s.key}: {rate(timing.per_second, s.unit)}/s ({time.perf_counter() - t0:.1f} s)")
     finally:
         await ctx.aclose()
         await db.close_pool()
@@ -149,16 +151,18 @@ def environment_lines(kinds: list[str], load: float) -> list[str]:
 def report(payloads: list[dict], args: argparse.Namespace, kinds: list[str], load: float) -> str:
     out = [
         "Luzhi benchmark — demo tenant, requests through the ASGI app in-process (no network)",
-        f"{args.iterations} timed iterations per row after {args.warmup} warm-up; one client unless noted",
+        f"{args.iterations} timed iterations per row after {args.warmup} warm-up unless column n says fewer "
+        "(long operations); one client unless noted",
         *environment_lines(kinds, load),
     ]
     for p in payloads:
         size, prep = p["size"], p["prepare"]
         out.append(
-            f"data ({p['kind']}): {size['units']:,} units, {size['people']:,} people, {size['posts']:,} posts "
+            f"data ({p['kind']}): {size['units']:,} units, {size['people']:,} people, {size['posts']:,} posts, "
+            f"{size['notices']:,} live notices as seeded "
             f"(migrate {prep['migrate_s']:.1f} s, seed {prep['seed_s']:.1f} s)"
         )
-    rows = []
+    rows, runs = [], []
     for p in payloads:
         by_key = {r["key"]: r for r in p["results"]}
         for r in p["results"]:
@@ -170,16 +174,22 @@ def report(payloads: list[dict], args: argparse.Namespace, kinds: list[str], loa
                     p["kind"],
                     s.label,
                     str(r["concurrency"]),
-                    fmt(r["per_second"], 0),
+                    str(r["n"]),
+                    rate(r["per_second"], s.unit),
                     fmt(r["p50_ms"], 2),
                     fmt(r["p99_ms"], 2),
                     ratio,
                 ]
             )
+            if r.get("samples_s") and r["p50_ms"] >= 1000:  # runs of seconds: show each
+                each = ", ".join(f"{t:.2f}" for t in r["samples_s"])
+                times = f"{len(r['samples_s'])} runs" if len(r["samples_s"]) > 1 else "1 run"
+                runs.append(f"  [{p['kind']}] {s.label.strip()}: {times} of {each} s")
         if p is not payloads[-1]:
-            rows.append([""] * 7)
-    out += ["", table(["database", "scenario", "clients", "req/s", "p50 ms", "p99 ms", "vs precomputed"], rows)]
-    out += ["", "notes:"]
+            rows.append([""] * 8)
+    headers = ["database", "scenario", "clients", "n", "per second", "p50 ms", "p99 ms", "vs precomputed"]
+    out += ["", table(headers, rows)]
+    out += ["", "notes:", *runs]
     for p in payloads:
         out += [f"  [{p['kind']}] {note}" for note in p["notes"]]
     if args.queries:

@@ -126,7 +126,6 @@ async def pair(env) -> Pair:
         b_ids=b_ids,
         b_token=b_token,
         a_only=[
-            a.tenant.name,
             a_unit["name"],
             f"JF-{tag}",
             a_person["name"],

@@ -253,10 +253,13 @@ def body_values(
         # duties (catalog, individual assignment) and notice templates
         "text": f"越权写入-{tag}",
         "body": f"越权模板-{tag} {{{{ person_name }}}}",
-        # the routes that delete or discard on `action`: each variant takes the other branch
-        "action": "delete" if scoped else "discard",
+        # the routes that delete or discard on `action` (a duty; a draft catalog): each
+        # variant takes the other branch (a duty is updated, then deleted; a draft
+        # discarded, or published)
+        "action": "discard" if scoped else "delete",
         # confirmations: A's period (the same key as B's), every duty done
         "period": a_ids["period"],
+        "all_done": True,
         "items": [{"done": True, "note": "越权"}],
         # verification (multipart): A's code, with A's signed PDF or without a file
         "signature_code": signature_code,
