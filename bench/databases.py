@@ -31,9 +31,16 @@ class Database:
     remarks: list[str] = field(default_factory=list)
 
 
+# The only LUZHI_* settings a run takes from its caller's environment: what a
+# deployment tunes and the bench may compare. Everything else is the bench's own,
+# e.g. the password hashing cost stays the production one even where a developer
+# shell lowers it for the test suite.
+PASSED_THROUGH = ("LUZHI_PDF_WORKERS",)
+
+
 def environment(kind: str, var_dir: Path) -> dict[str, str]:
     url = f"sqlite:///{var_dir / 'bench.sqlite3'}" if kind == "sqlite" else f"{PG_SERVER}/{PG_DATABASE}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LUZHI_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LUZHI_") or k in PASSED_THROUGH}
     return {
         **env,
         "LUZHI_DATABASE_URL": url,

@@ -77,6 +77,9 @@ async def work(args: argparse.Namespace) -> dict:
     kind = "postgres" if settings.is_postgres else "sqlite"
     app = create_app(settings)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per request
+    # importing WeasyPrint here (to check HarfBuzz) parses its default stylesheets;
+    # PDFs are made in the pool's processes, which this does not touch
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
     await db.open_pool()  # the ASGI lifespan does not run under httpx's ASGITransport
     ctx = BenchContext(app, settings, os.environ["LUZHI_DEMO_PASSWORD"])
     results = []
