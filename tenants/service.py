@@ -153,10 +153,10 @@ async def set_status(slug: str, status: str) -> TenantRef:
     return await by_id(ref.id)
 
 
-async def settings_value(tenant: TenantRef, key: str) -> Any:
-    """One of the tenant's settings, falling back to the default."""
+async def settings_of(tenant: TenantRef) -> dict[str, Any]:
+    """The tenant's settings, the defaults filling what it has not set."""
     row = await Tenant.select(Tenant.settings).where(Tenant.id == tenant.id).output(load_json=True).first()
-    return (row["settings"] if row else {}).get(key, DEFAULT_SETTINGS.get(key))
+    return {**DEFAULT_SETTINGS, **(row["settings"] if row else {})}
 
 
 T = TypeVar("T", bound=Table)

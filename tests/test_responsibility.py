@@ -90,10 +90,14 @@ async def test_bulk_issue_skips_up_to_date_leaders_and_renewal_supersedes(client
     )
     assert renewed == {"issued": 2, "superseded": 2, "skipped": 0, "leaders": 2}
     async with db.transaction(world.tenant.id):
-        statuses = sorted(
-            r["status"] for r in await Notice.select(Notice.status).where(Notice.tenant == world.tenant.id)
+        rows = await Notice.select(Notice.id, Notice.post, Notice.status, Notice.superseded_by).where(
+            Notice.tenant == world.tenant.id
         )
-    assert statuses == ["issued"] * 4 + ["superseded"] * 2
+    assert sorted(r["status"] for r in rows) == ["issued"] * 4 + ["superseded"] * 2
+    by_id = {r["id"]: r for r in rows}
+    for replaced in (r for r in rows if r["status"] == "superseded"):
+        replacement = by_id[replaced["superseded_by"]]
+        assert replacement["post"] == replaced["post"] and replacement["status"] == "issued"
     bad = await client.post(
         f"/api/v1/t/{world.slug}/notices/issue",
         json={"scope": "person"},

@@ -4,6 +4,7 @@ duty assignments, notice templates (versioned), and what one leader's duties are
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import TemplateError
@@ -369,8 +370,14 @@ async def current_templates(tenant: TenantRef) -> dict[str, dict]:
     return {r["position"]: r for r in rows}  # the last (highest) version wins
 
 
+@lru_cache(maxsize=64)
+def _compiled(body: str):
+    # a bulk issue renders the same few template versions for every leader
+    return _sandbox.from_string(body)
+
+
 def render_template(body: str, context: dict[str, Any]) -> str:
-    return _sandbox.from_string(body).render(numerals=NUMERALS, **context)
+    return _compiled(body).render(numerals=NUMERALS, **context)
 
 
 SAMPLE_CONTEXT = {

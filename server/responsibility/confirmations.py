@@ -15,7 +15,7 @@ from server.responsibility.tables import Confirmation
 from server.units import service as units
 from server.web.errors import Conflict, NotFound, ValidationFailed
 from server.web.i18n import _
-from tenants.service import TenantRef, settings_value
+from tenants.service import TenantRef, settings_of
 
 MONTHS = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "yearly": 12}
 GRACE_DAYS = 15
@@ -50,8 +50,8 @@ def due_period(today: date, kind: str = "quarterly") -> Period:
     return period_containing(current.start - timedelta(days=1), kind)
 
 
-async def period_kind(tenant: TenantRef) -> str:
-    kind = await settings_value(tenant, "confirmation_period")
+def period_kind(settings: dict[str, Any]) -> str:
+    kind = settings.get("confirmation_period")
     return kind if kind in MONTHS else "quarterly"
 
 
@@ -82,7 +82,7 @@ async def pending(tenant: TenantRef, actor: Actor) -> dict | None:
     """The confirmation the actor owes now, with its duties, or None."""
     if not actor.person_id:
         return None
-    period = due_period(units.today(tenant), await period_kind(tenant))
+    period = due_period(units.today(tenant), period_kind(await settings_of(tenant)))
     if await Confirmation.exists().where(
         Confirmation.tenant == tenant.id, Confirmation.person == actor.person_id, Confirmation.period == period.key
     ):

@@ -19,7 +19,7 @@ from server.responsibility.notices import LIVE, OPEN
 from server.responsibility.tables import Confirmation, Notice
 from server.units import service as units
 from server.web.i18n import _l, format_date
-from tenants.service import TenantRef, settings_value
+from tenants.service import TenantRef, settings_of
 
 UNIT_METRICS = {"no_principal": units.GAPS["no_principal"], "no_secrecy_lead": units.GAPS["no_secrecy_lead"]}
 LEADER_METRICS = {
@@ -75,18 +75,13 @@ async def snapshot(tenant: TenantRef, actor: Actor) -> Snapshot:
         groups[u["group"]] = top["name"] if top["kind"] == "district" else str(_l("Municipal units"))
         u["problems"] = list(summary[u["pk"]]["gaps"])
     posts = await units.current_leader_posts(tenant, actor)
-    live = await _live_notices(tenant, [p["id"] for p in posts])
+    live = await _live_notices(tenant, [p["id"] for p in posts], whole=not actor.scope_path)
     current = (await catalogs.current_catalog(tenant))["id"]
     now = datetime.now(UTC)
-    sign_days = int(await settings_value(tenant, "notice_sign_days"))
-    renewal_days = int(await settings_value(tenant, "renewal_days"))
-    period = confirmations.due_period(today, await confirmations.period_kind(tenant))
-    confirmed = {
-        r["person"]
-        for r in await Confirmation.select(Confirmation.person).where(
-            Confirmation.tenant == tenant.id, Confirmation.period == period.key
-        )
-    }
+    settings = await settings_of(tenant)
+    sign_days, renewal_days = int(settings["notice_sign_days"]), int(settings["renewal_days"])
+    period = confirmations.due_period(today, confirmations.period_kind(settings))
+    confirmed = await _confirmed(tenant, period.key, sorted({p["person"] for p in posts}), whole=not actor.scope_path)
     seen_people: set[int] = set()
     out_posts = []
     for p in posts:
@@ -126,15 +121,29 @@ async def snapshot(tenant: TenantRef, actor: Actor) -> Snapshot:
     return Snapshot(unit_rows, out_posts, period, groups)
 
 
-async def _live_notices(tenant: TenantRef, post_pks: list[int]) -> dict[int, dict]:
-    found: dict[int, dict] = {}
+async def _live_notices(tenant: TenantRef, post_pks: list[int], *, whole: bool) -> dict[int, dict]:
+    """Live notices by post: the whole tenant's at once, or a scope's in chunks of posts."""
+    columns = (Notice.uuid, Notice.post, Notice.status, Notice.catalog, Notice.issued_at, Notice.signed_at)
+    where = [Notice.tenant == tenant.id, Notice.status.is_in(LIVE)]
+    chunks = [None] if whole else [post_pks[i : i + 500] for i in range(0, len(post_pks), 500)]
     wanted = set(post_pks)
-    rows = await Notice.select(
-        Notice.uuid, Notice.post, Notice.status, Notice.catalog, Notice.issued_at, Notice.signed_at
-    ).where(Notice.tenant == tenant.id, Notice.status.is_in(LIVE))
-    for r in rows:
-        if r["post"] in wanted:
-            found[r["post"]] = r
+    found: dict[int, dict] = {}
+    for chunk in chunks:
+        rows = await Notice.select(*columns).where(*where, *([Notice.post.is_in(chunk)] if chunk else []))
+        found.update((r["post"], r) for r in rows if r["post"] in wanted)
+    return found
+
+
+async def _confirmed(tenant: TenantRef, period: str, person_pks: list[int], *, whole: bool) -> set[int]:
+    """Who has confirmed the period."""
+    where = [Confirmation.tenant == tenant.id, Confirmation.period == period]
+    chunks = [None] if whole else [person_pks[i : i + 500] for i in range(0, len(person_pks), 500)]
+    found: set[int] = set()
+    for chunk in chunks:
+        rows = await Confirmation.select(Confirmation.person).where(
+            *where, *([Confirmation.person.is_in(chunk)] if chunk else [])
+        )
+        found.update(r["person"] for r in rows)
     return found
 
 

@@ -129,11 +129,9 @@ async def issue(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
     async with db.atomic():
         for start in range(0, len(new), 500):
             await Notice.insert(*[n for n, _p in new[start : start + 500]])
-        for notice, previous in new:
-            if previous is not None:
-                await Notice.update(
-                    {Notice.status: "superseded", Notice.closed_at: now, Notice.superseded_by: notice.id}
-                ).where(Notice.id == previous["id"])
+        replaced = [p["id"] for _n, p in new if p is not None]
+        for start in range(0, len(replaced), 500):
+            await _supersede(tenant, replaced[start : start + 500], now)
         # a leader who changed post: the notice of the post they left is replaced too
         people = list({n.person for n, _p in new})
         still_held = await units.current_post_pks(tenant, people)
@@ -160,6 +158,21 @@ async def issue(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
         )
     superseded = sum(1 for _n, p in new if p is not None) + len(moved)
     return {"issued": len(new), "superseded": superseded, "skipped": len(posts) - len(new), "leaders": len(posts)}
+
+
+async def _supersede(tenant: TenantRef, notice_pks: list[int], now: datetime) -> None:
+    """Close replaced notices in one statement, each pointing at its post's new notice."""
+    placeholders = ", ".join("{}" for _ in notice_pks)
+    await Notice.raw(
+        "UPDATE notices SET status = 'superseded', closed_at = {}, superseded_by = ("
+        " SELECT n.id FROM notices n WHERE n.tenant = notices.tenant AND n.post = notices.post"
+        " AND n.status = 'issued' AND n.issued_at = {} ORDER BY n.id DESC LIMIT 1)"
+        f" WHERE tenant = {{}} AND id IN ({placeholders})",
+        now,
+        now,
+        tenant.id,
+        *notice_pks,
+    )
 
 
 # ---------------------------------------------------------------- reading
