@@ -13,9 +13,10 @@ from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations, notices
 from server.responsibility.tables import Signature
 from server.units import service as units
+from tenants.service import settings_of
 from tests.conftest import PASSWORD
 from tests.factories import World, make_person, make_unit, make_user, make_world, token_for
-from tests.isolation.support import Pair, digest, ids_of
+from tests.isolation.support import SHARED_PARAMS, Pair, digest, ids_of
 
 
 async def _office_token_id(world: World) -> str:
@@ -74,7 +75,7 @@ async def _responsibility(world: World, side: str, tag: str, signers: tuple[str,
         if owed is not None:
             answers = {f"done_{i}": "yes" for i in range(len(owed["duties"]))}
             await confirmations.submit(tenant, leader, owed["period"].key, answers)
-        period = confirmations.due_period(units.today(tenant), await confirmations.period_kind(tenant)).key
+        period = confirmations.due_period(units.today(tenant), confirmations.period_kind(await settings_of(tenant))).key
         everything = await notices.list_notices(tenant, office, per_page=500)
         signatures = await Signature.select(Signature.code, Signature.pdf, Signature.signer_name).where(
             Signature.tenant == tenant.id
@@ -91,7 +92,16 @@ async def _responsibility(world: World, side: str, tag: str, signers: tuple[str,
         "pdf": bytes(next(s["pdf"] for s in signatures if s["code"] == signed["signature"]["code"])),
         "pdf_digests": {digest(s["pdf"]) for s in signatures if s["pdf"]},
         "notice_digests": {n["digest"] for n in everything.items},
+        "notice_ids": {n["id"] for n in everything.items},
     }
+
+
+def _public_ids(world: World, ids: dict[str, str], rows: dict[str, Any], *more: dict) -> list[str]:
+    found = {ids[name] for name in ids if name not in SHARED_PARAMS}
+    for row in [*world.units.values(), *world.people.values(), *world.users.values(), *more]:
+        found.add(str(row["id"]))
+        found.update(str(post["id"]) for post in row.get("posts", []))
+    return sorted(found | rows["notice_ids"])
 
 
 @pytest.fixture(scope="package")
@@ -142,6 +152,9 @@ async def pair(env) -> Pair:
             f"甲方独有分工-{tag}",
             *a_rows["codes"].values(),
             *sorted(a_rows["notice_digests"]),
+            # and A's public ids: B may name them (the sweep does; what B sent is never
+            # counted as shown), but no answer may hand one to B
+            *_public_ids(a, a_ids, a_rows, a_unit, a_person, a_user, a_signer),
         ],
         tag=tag,
         today=units.today(a.tenant),

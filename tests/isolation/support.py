@@ -3,8 +3,9 @@ why), how to fill every kind of path parameter, what a plausible request body
 looks like, and how to read one tenant's rows straight from the database.
 
 Everything else comes from the app's own route table, so a new route is swept
-as soon as it exists; a new kind of id fails the suite until it is added to
-`ids_of()` below.
+as soon as it exists; a new kind of path parameter fails the suite until it is
+added to ID_SOURCES below (an id of a tenant's row, or a key every tenant has
+alike: SHARED_PARAMS).
 """
 
 from __future__ import annotations

@@ -2,11 +2,13 @@
 
 Two tenants of the same shape. Every tenant route of the app, with every method,
 is called as tenant B (its office admin: the most powerful role, by session and by
-API token) with tenant A's ids, and must answer 404 (403 for a role refusal); B's
+API token; and, on the routes any member may call, B's leader, whose account has a
+person) with tenant A's ids, and must answer 404 (403 for a role refusal); B's
 session and B's token used on A's URLs must get nowhere; routes without ids must
-show B nothing of A and accept no reference to A's rows; and afterwards A's rows
-are exactly what they were. A route the sweep cannot call is on support.ALLOWLIST
-with its reason. The suite runs once per database (the `env` fixture).
+show B nothing of A (nor its cells in a workbook, its text in a PDF, A's signed
+PDFs themselves) and accept no reference to A's rows; and afterwards A's rows are
+exactly what they were. A route the sweep cannot call is on support.ALLOWLIST with
+its reason. The suite runs once per database (the `env` fixture).
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ from tests.isolation.support import (
     fill,
     handler_for,
     ids_for,
+    is_api,
     methods_of,
     owned_params,
-    path_params,
     request_body,
     route_kinds,
     snapshot,
@@ -129,7 +131,7 @@ class Sweep:
         location = response.headers.get("location", "")
         if label != "A-url" and self.pair.a.slug in location:
             self.failures.append(f"[{label}/{who}] {method} {url}: B is sent to A's URL {location}")
-        if label != "A-url" and body and 200 <= response.status_code < 400 and method in UNSAFE_METHODS:
+        if label in ("no-ids", "B-ids") and body and 200 <= response.status_code < 400 and method in UNSAFE_METHODS:
             self.accepted.append(f"{method} {route.path} -> {response.status_code}")
         try:
             shown = answer_text(response)
@@ -264,6 +266,8 @@ async def _controls(env, pair: Pair, session: httpx.AsyncClient, csrf_token: str
     # B's own signed PDF is served, and is what the digest check would recognize
     pdf = await session.get(f"/t/{b}/notices/{pair.b_ids['notice_id']}/pdf")
     assert pdf.status_code == 200 and digest(pdf.content) in pair.extra["b"]["pdf_digests"]
+    # and its text is read too (a PDF rendered from A's rows would show A's texts)
+    assert f"乙方独有分工-{tag}" in answer_text(pdf), answer_text(pdf)[:2000]
     # the workbook is read cell by cell: B's unit without a principal is in it
     export = await session.get(f"/t/{b}/coverage.xlsx")
     assert export.status_code == 200 and f"乙方独有单位-{tag}" in answer_text(export)
@@ -316,6 +320,11 @@ async def test_cross_tenant_sweep(env, pair: Pair):
     try:
         await _controls(env, pair, session, csrf_token, leader)
         before = await snapshot(a.tenant.id)
+        # A has rows in every table the sweep could change (nobody signed in to A: no sessions),
+        # its signed PDFs compared by hash
+        empty = sorted(name for name, rows in before.items() if not rows)
+        assert set(empty) <= {"web_sessions"}, f"A has no rows in {empty}: the snapshot would compare nothing there"
+        assert all(str(r["pdf"]).startswith("<") for r in before["signatures"].values())
 
         plan = []
         for route in tenant_routes:
@@ -324,6 +333,9 @@ async def test_cross_tenant_sweep(env, pair: Pair):
                 continue
             for method in methods_of(route):
                 plan.append((route, method, owned_params(route.path)))
+        assert any(_for_any_member(r, m) for r, m, _p in plan if r.path.endswith("/me")), (
+            "no route is recognized as open to any member: the leader's pass would sweep nothing"
+        )
 
         # 1. B's credentials on A's URLs. A session belongs to one tenant: on another
         # tenant's URL the edge answers 404 ("this tenant does not exist for you"). An
@@ -400,9 +412,20 @@ async def test_cross_tenant_sweep(env, pair: Pair):
                 r = await sweep.call("B-ids", "session", route, method, url, body=sweep.body(route, method, variant))
                 sweep.expect("B-ids", "session", method, url, r, set(range(200, 500)) - {401})
 
+        # 5. B's own bulk write, as B's office does it: renewing every notice of B
+        # supersedes B's notices (one statement over many rows), none of A's
+        issue = next(r for r, m, _p in plan if r.path.endswith("/notices/issue") and is_api(r.path))
+        url = fill(issue.path, {"slug": b.slug})
+        renewal = {"json": {"scope": "all", "renew": True}}
+        r = await sweep.call("B-own", "token", issue, "POST", url, body=renewal)
+        sweep.expect("B-own", "token", "POST", url, r, {201})
+        if r is not None and r.status_code == 201 and not r.json().get("superseded"):
+            sweep.failures.append(f"B's renewal superseded nothing ({r.json()}): the bulk update was not exercised")
+
         # what B wrote under a shared key landed in B (so A's snapshot saw a real write go elsewhere)
         templates = await session.get(f"/t/{b.slug}/notice-templates", params={"position": "principal"})
-        assert f"越权模板-{pair.tag}" in templates.text, "B's template edit did not happen: nothing was tested"
+        if f"越权模板-{pair.tag}" not in templates.text:
+            sweep.failures.append("B's own template edit (POST notice-templates/principal) is not in B's templates")
 
         # the sweep's credentials survived it (else later refusals proved nothing)
         assert (await session.get(f"/t/{b.slug}/account")).status_code == 200
