@@ -117,7 +117,9 @@ async def test_district_admin_issues_only_within_the_district(client):
     await login(client, world.slug, "district")
     token = await csrf(client, f"/t/{world.slug}/notices")
     page = await client.post(f"/t/{world.slug}/notices/issue", data={"_csrf": token, "scope": "all"})
-    assert page.status_code == 200 and "2" in page.text
+    assert page.status_code == 303 and page.headers["location"].endswith("issued=2&superseded=0&skipped=0")
+    shown = await client.get(page.headers["location"])
+    assert 'class="alert ok"' in shown.text and "张三" in shown.text
     async with db.transaction(world.tenant.id):
         names = {
             r["name"]

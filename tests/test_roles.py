@@ -149,3 +149,60 @@ async def test_account_admin_manages_users_with_bindings(make_client):
     assert disabled.status_code == 200 and disabled.json()["active"] is False
     c = await make_client()
     assert (await login(c, world.slug, "newofficer", body["generated_password"])).status_code == 400
+
+
+async def test_scoped_admins_cannot_change_posts_outside_their_scope(make_client):
+    from tests.factories import make_person
+
+    world = await make_world()
+    # 周九 once served in 甲区 and now leads 乙区财政局
+    person = await make_person(
+        world.tenant, world.units["a_unit"], "周九", "staff", start_date="2015-01-01", end_date="2019-12-31"
+    )
+    c = await as_user(make_client, world, "office")
+    token = await csrf(c, f"/t/{world.slug}/people")
+    h = {"X-CSRF-Token": token}
+    await c.post(
+        f"/api/v1/t/{world.slug}/people/{person['id']}/posts",
+        json={"unit_id": world.units["b_unit"]["id"], "position": "business_lead", "start_date": "2020-01-01"},
+        headers=h,
+    )
+    district = await as_user(make_client, world, "district")
+    dh = {"X-CSRF-Token": await csrf(district, f"/t/{world.slug}/people")}
+    changed = await district.patch(
+        f"/api/v1/t/{world.slug}/people/{person['id']}", json={"position": "member"}, headers=dh
+    )
+    assert changed.status_code == 422
+    archived = await district.delete(f"/api/v1/t/{world.slug}/people/{person['id']}", headers=dh)
+    assert archived.status_code == 409
+    detail = (await c.get(f"/api/v1/t/{world.slug}/people/{person['id']}")).json()
+    assert [p["position"] for p in detail["current_posts"]] == ["business_lead"]
+
+
+async def test_account_admins_cannot_raise_roles(make_client):
+    world = await make_world()
+    admin = await as_user(make_client, world, "system_admin")
+    h = {"X-CSRF-Token": await csrf(admin, f"/t/{world.slug}/admin/users")}
+    t = f"/api/v1/t/{world.slug}/users"
+    me = next(u for u in (await admin.get(t)).json() if u["username"] == "systemadmin")
+    own = await admin.patch(f"{t}/{me['id']}", json={"role": "office_admin"}, headers=h)
+    assert own.status_code == 403  # administrators' accounts are the office admin's to change
+    grant = await admin.post(
+        t, json={"username": "boss", "role": "office_admin", "password": "Some-Good-Pass-9"}, headers=h
+    )
+    assert grant.status_code == 422
+    office = next(u for u in (await admin.get(t)).json() if u["username"] == "office")
+    assert (await admin.patch(f"{t}/{office['id']}", json={"password": "Taken-Over-123"}, headers=h)).status_code == 403
+    ok = await admin.post(t, json={"username": "insp2", "role": "inspector"}, headers=h)
+    assert ok.status_code == 201
+    office_client = await as_user(make_client, world, "office")
+    oh = {"X-CSRF-Token": await csrf(office_client, f"/t/{world.slug}/admin/users")}
+    demoted = await office_client.patch(f"{t}/{office['id']}", json={"role": "inspector"}, headers=oh)
+    assert demoted.status_code == 422 and demoted.json()["errors"][0]["field"] == "role"
+
+
+async def test_absurd_page_numbers_do_not_break_lists(make_client):
+    world = await make_world()
+    c = await as_user(make_client, world, "office")
+    for path in ("/units", "/people", "/notices", "/audit"):
+        assert (await c.get(f"/t/{world.slug}{path}", params={"page": "1" + "0" * 30})).status_code == 200

@@ -38,3 +38,13 @@ REGISTRY_READERS = {OFFICE_ADMIN, DISTRICT_ADMIN, UNIT_OFFICER, INSPECTOR, ASSES
 ACCOUNT_ADMINS = {OFFICE_ADMIN, SYSTEM_ADMIN}
 # who reads the audit trail
 AUDIT_READERS = {OFFICE_ADMIN, AUDIT_ADMIN, SECURITY_ADMIN}
+
+# the administrator roles only the office admin hands out (separation of the three administrators)
+ADMIN_ROLES = {OFFICE_ADMIN, SYSTEM_ADMIN, SECURITY_ADMIN, AUDIT_ADMIN}
+
+
+def grantable(granter_role: str | None) -> set[str]:
+    """The roles an account administrator may give (the system itself may give any)."""
+    if granter_role in (None, OFFICE_ADMIN):
+        return set(ROLES)
+    return set(ROLES) - ADMIN_ROLES

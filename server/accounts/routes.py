@@ -215,7 +215,8 @@ async def api_token_revoke(request: Request, token_id: FromPath[str]) -> None:
 async def _users_form(request: Request, user: dict | None, status: int = 200, **extra: Any) -> Template:
     edge = request.state.edge
     choices = await units.unit_choices(edge.tenant, edge.actor)
-    leaders = await units.list_people(edge.tenant, edge.actor, position="leaders", per_page=200)
+    # every leader: the account being edited must find its own person among them
+    leaders = await units.list_people(edge.tenant, edge.actor, position="leaders", per_page=100_000)
     return page(request, "accounts/user_form.html", status, user=user, choices=choices, leaders=leaders.items, **extra)
 
 

@@ -17,12 +17,12 @@ from server.accounts.passwords import (
     sha256,
     verify_password,
 )
-from server.accounts.tables import ApiToken, LoginThrottle, User
+from server.accounts.tables import ApiToken, LoginThrottle, User, WebSession
 from server.actor import Actor
 from server.audit import service as audit
 from server.settings import Settings
 from server.units import service as units
-from server.web.errors import Conflict, NotFound
+from server.web.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.web.i18n import LOCALES, _, _l
 from server.web.validation import Checker
 from tenants.service import TenantRef, get_owned
@@ -126,10 +126,15 @@ async def note_success(keys: list[str]) -> None:
     await LoginThrottle.delete().where(LoginThrottle.key == keys[0])
 
 
-async def reauthenticate(tenant: TenantRef, actor: Actor, password: str) -> bool:
-    """A signed-in user proves it is them again (e.g. before signing)."""
+async def reauthenticate(tenant: TenantRef, actor: Actor, password: str) -> str | None:
+    """A signed-in user proves it is them again (e.g. before signing): None when the
+    password is right, else the translated reason (wrong, or locked after failures)."""
+    if refused := await locked_message(throttle_keys(str(tenant.id), actor.name, actor.client_addr)):
+        return refused
     row = await User.select(User.password_hash).where(User.tenant == tenant.id, User.id == actor.id).first()
-    return bool(row) and await verify_password(row["password_hash"], password)
+    if row and await verify_password(row["password_hash"], password):
+        return None
+    return _("The password is wrong; the notice was not signed.")
 
 
 async def note_login(user: dict) -> None:
@@ -248,6 +253,7 @@ async def create_user(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> 
         check.fail("username", _("Username: 2 to 64 letters, digits or . _ @ -"))
     display_name = check.text("display_name", max_len=100)
     role = check.choice("role", roles.ROLES)
+    _check_grant(check, actor, role)
     binding = await _check_role_binding(tenant, actor, check, role) if role else {}
     password = check.text("password", max_len=200)
     generated = None
@@ -291,6 +297,13 @@ async def create_user_row(
     return user.uuid
 
 
+def _check_grant(check: Checker, actor: Actor, role: str, own: bool = False) -> None:
+    if own:
+        check.fail("role", _("You cannot change your own role."))
+    elif role and role not in roles.grantable(actor.role):
+        check.fail("role", _("Only the office admin may give this role."))
+
+
 async def update_user(tenant: TenantRef, actor: Actor, user_id: Any, data: dict[str, Any]) -> dict:
     row = await get_owned(User, tenant, user_id)
     check = Checker(data, USER_LABELS)
@@ -302,8 +315,11 @@ async def update_user(tenant: TenantRef, actor: Actor, user_id: Any, data: dict[
         if row["id"] == actor.id and not values["active"]:
             check.fail("active", _("You cannot deactivate your own account."))
     role = row["role"]
+    if row["role"] not in roles.grantable(actor.role):
+        raise Forbidden(_("Only the office admin may change an administrator's account."))
     if check.present("role"):
         role = check.choice("role", roles.ROLES)
+        _check_grant(check, actor, role, own=row["id"] == actor.id and role != row["role"])
         values["role"] = role
     if check.present("role") or check.present("scope_unit_id") or check.present("person_id"):
         if role:
@@ -319,6 +335,9 @@ async def update_user(tenant: TenantRef, actor: Actor, user_id: Any, data: dict[
     async with db.atomic():
         if values:
             await User.update(values).where(User.id == row["id"])
+        if "password_hash" in values or values.get("active") is False:
+            # a reset password or a disabled account ends the sessions already open
+            await WebSession.delete().where(WebSession.user == row["id"])
         changed = sorted(k for k in values if k not in {"password_hash", "password_changed_at"})
         if "password_hash" in values:
             changed.append("password")
@@ -330,6 +349,8 @@ async def change_password(tenant: TenantRef, actor: Actor, data: dict[str, Any])
     row = await User.select().where(User.tenant == tenant.id, User.id == actor.id).first()
     if row is None:
         raise NotFound()
+    if refused := await locked_message(throttle_keys(str(tenant.id), row["username"], actor.client_addr)):
+        raise ValidationFailed({"current_password": refused})
     check = Checker(data, USER_LABELS)
     current = check.text("current_password", required=True, max_len=200)
     new = check.text("new_password", required=True, max_len=200)

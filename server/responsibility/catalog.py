@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from piccolo.query.functions.aggregate import Max
 
@@ -145,6 +144,7 @@ async def create_draft(tenant: TenantRef, actor: Actor, data: dict[str, Any]) ->
     """A new draft version for a year, starting from the catalog now in force."""
     check = Checker(data, LABELS)
     year = check.integer("year", default=units.today(tenant).year, minimum=2000, maximum=2100)
+    note = check.text("note", max_len=500)
     check.done()
     if await DutyCatalog.exists().where(DutyCatalog.tenant == tenant.id, DutyCatalog.status == "draft"):
         raise Conflict(_("A draft catalog already exists; publish or discard it first."))
@@ -160,7 +160,7 @@ async def create_draft(tenant: TenantRef, actor: Actor, data: dict[str, Any]) ->
             year=year,
             version=(latest["v"] or 0) + 1,
             status="draft",
-            note=check.text("note", max_len=500),
+            note=note,
         )
         await draft.save()
         duties = await _duties_of(tenant, base["id"])
@@ -284,8 +284,12 @@ async def assign(tenant: TenantRef, actor: Actor, person_id: Any, data: dict[str
     post = next((p for p in posts if p["id"] == str(post_uuid)), None)
     if post_uuid and post is None:
         check.fail("post_id", _("Duties are assigned to a current leadership post."))
+    if post is not None:
+        try:
+            post_pk = await units.post_pk(tenant, actor, post["id"])
+        except NotFound:
+            check.fail("post_id", _("This post is outside your scope."))
     check.done()
-    post_pk = await units.post_pk(tenant, post["id"])
     async with db.atomic():
         row = DutyAssignment(tenant=tenant.id, post=post_pk, text=text)
         await row.save()
@@ -402,8 +406,8 @@ async def save_template(tenant: TenantRef, actor: Actor, position: str, data: di
     if body:
         try:
             render_template(body, SAMPLE_CONTEXT)
-        except TemplateError as exc:
-            check.fail("body", _("The template cannot be rendered: %(error)s", error=str(exc)))
+        except Exception as exc:  # whatever the template does wrong is the author's input error
+            check.fail("body", _("The template cannot be rendered: %(error)s", error=str(exc)[:200]))
     check.done()
     current = (await current_templates(tenant)).get(position)
     async with db.atomic():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from server import db
 from server.actor import Actor
@@ -75,7 +76,10 @@ async def duties_of_person(tenant: TenantRef, actor: Actor, person_id: Any) -> l
 async def my_duties(tenant: TenantRef, actor: Actor) -> list[str]:
     if not actor.person_id:
         return []
-    return await duties_of_person(tenant, actor, await units.person_uuid(tenant, actor.person_id))
+    try:
+        return await duties_of_person(tenant, actor, await units.person_uuid(tenant, actor.person_id))
+    except NotFound:  # the person record was archived: no duties left to confirm
+        return []
 
 
 async def pending(tenant: TenantRef, actor: Actor) -> dict | None:
@@ -156,7 +160,7 @@ async def history(tenant: TenantRef, person_pk: int) -> list[dict]:
             "period": r["period"],
             "due_date": r["due_date"],
             "submitted_at": r["submitted_at"],
-            "late": r["submitted_at"].date() > r["due_date"],
+            "late": r["submitted_at"].astimezone(ZoneInfo(tenant.timezone)).date() > r["due_date"],
             "items": r["items"],
         }
         for r in rows

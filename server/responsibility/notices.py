@@ -98,8 +98,8 @@ async def issue(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
             continue
         if previous and previous["catalog"] == catalog["id"] and previous["template"] == template["id"] and not renew:
             continue
-        body = catalogs.render_template(
-            template["body"],
+        body = _render_or_refuse(
+            template,
             {
                 "person_name": post["person_name"],
                 "unit_name": post["unit_name"],
@@ -173,6 +173,21 @@ async def _supersede(tenant: TenantRef, notice_pks: list[int], now: datetime) ->
         tenant.id,
         *notice_pks,
     )
+
+
+def _render_or_refuse(template: dict, context: dict[str, Any]) -> str:
+    try:
+        return catalogs.render_template(template["body"], context)
+    except Exception as exc:  # a template that fails for some leader stops the whole issue, cleanly
+        raise ValidationFailed(
+            {
+                "template": _(
+                    "The %(position)s notice template cannot be rendered: %(error)s",
+                    position=POSITION_TITLES[template["position"]],
+                    error=str(exc)[:200],
+                )
+            }
+        ) from None
 
 
 # ---------------------------------------------------------------- reading
@@ -320,8 +335,8 @@ async def sign(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[str, 
     check = Checker(data, LABELS)
     password = check.text("password", required=True, max_len=200)
     check.done()
-    if not await accounts.reauthenticate(tenant, actor, password):
-        raise ValidationFailed({"password": _("The password is wrong; the notice was not signed.")})
+    if refused := await accounts.reauthenticate(tenant, actor, password):
+        raise ValidationFailed({"password": refused})
     now = datetime.now(UTC)
     code = new_code()
     signature = {
@@ -405,9 +420,15 @@ async def withdraw(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[s
     reason = check.text("reason", required=True, max_len=200)
     check.done()
     async with db.atomic():
-        await Notice.update(
-            {Notice.status: "withdrawn", Notice.closed_at: datetime.now(UTC), Notice.close_reason: reason}
-        ).where(Notice.id == row["id"])
+        changed = (
+            await Notice.update(
+                {Notice.status: "withdrawn", Notice.closed_at: datetime.now(UTC), Notice.close_reason: reason}
+            )
+            .where(Notice.id == row["id"], Notice.status.is_in(OPEN))
+            .returning(Notice.id)
+        )
+        if not changed:  # signed meanwhile
+            raise Conflict(_("Only a notice that is not yet signed can be withdrawn."))
         await audit.record(tenant.id, actor, "notice.withdraw", "notice", row["uuid"], detail={"reason": reason})
     return await notice_detail(tenant, actor, row["uuid"])
 

@@ -213,7 +213,6 @@ async def _notices_list(request: Request, status_code: int = 200, **extra: Any) 
     q = request.query_params.get("q", "").strip()
     p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
     result = await notices.list_notices(tenant, actor, status=status, q=q, page=p, per_page=n)
-    leaders = await units.list_people(tenant, actor, position="leaders", per_page=500)
     return page(
         request,
         "responsibility/notices.html",
@@ -223,7 +222,6 @@ async def _notices_list(request: Request, status_code: int = 200, **extra: Any) 
         q=q,
         statuses=notices.STATUSES,
         choices=await units.unit_choices(tenant, actor),
-        leaders=leaders.items,
         **extra,
     )
 
@@ -240,8 +238,15 @@ async def notices_issue(request: Request) -> Response:
     try:
         result = await notices.issue(tenant, actor, data)
     except ValidationFailed as exc:
+        if data.get("scope") == "person" and data.get("person_id"):
+            return await person_page_with(request, str(data["person_id"]), 422, issue_errors=exc.errors)
         return await _notices_list(request, 422, form=data, errors=exc.errors)
-    return await _notices_list(request, issued=result)
+    # redirect, so that reloading the page does not issue everything again
+    counts = "&".join(f"{k}={result[k]}" for k in ("issued", "superseded", "skipped"))
+    back = str(data.get("back", ""))
+    if back.startswith(f"/t/{tenant.slug}/people/"):
+        return Redirect(f"{back}?{counts}", status_code=303)
+    return Redirect(f"/t/{tenant.slug}/notices?{counts}", status_code=303)
 
 
 @get(f"{T}/notices/verify", guards=[any_member], name="notices.verify_form")

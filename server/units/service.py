@@ -601,7 +601,7 @@ async def update_person(tenant: TenantRef, actor: Actor, person_id: Any, data: d
     if post_change:
         on = today(tenant)
         effective = check.date("effective_date") or on
-        current = await _post_to_change(tenant, row, check, on)
+        current = await _post_to_change(tenant, actor, row, check, on)
         unit = await _check_post_unit(tenant, actor, check, required=False) if check.present("unit_id") else None
         if current is not None:
             new_post = {
@@ -633,8 +633,16 @@ async def update_person(tenant: TenantRef, actor: Actor, person_id: Any, data: d
     return await person_detail(tenant, actor, row["uuid"])
 
 
-async def _post_to_change(tenant: TenantRef, person: dict, check: Checker, on: date) -> dict | None:
-    posts = await Post.select().where(Post.tenant == tenant.id, Post.person == person["id"], _current(on))
+async def _posts_in_scope(tenant: TenantRef, actor: Actor, person_pk_: int, on: date) -> list[dict]:
+    """The person's current posts that the actor may change (all of them for the office)."""
+    where = [Post.tenant == tenant.id, Post.person == person_pk_, _current(on)]
+    if actor.scope_path:
+        where.append(Post.unit.path.like(actor.scope_path + "%"))
+    return await Post.select(Post.all_columns()).where(*where)
+
+
+async def _post_to_change(tenant: TenantRef, actor: Actor, person: dict, check: Checker, on: date) -> dict | None:
+    posts = await _posts_in_scope(tenant, actor, person["id"], on)
     post_uuid = check.uuid("post_id")
     if post_uuid is not None:
         chosen = [p for p in posts if p["uuid"] == post_uuid]
@@ -700,6 +708,10 @@ async def delete_person(tenant: TenantRef, actor: Actor, person_id: Any) -> None
     """Archive: the person disappears from lists, their ended posts stay as history."""
     row = await _person_row(tenant, actor, person_id)
     on = today(tenant)
+    if actor.scope_path:
+        everywhere = await Post.count().where(Post.tenant == tenant.id, Post.person == row["id"], _current(on))
+        if everywhere > len(await _posts_in_scope(tenant, actor, row["id"], on)):
+            raise Conflict(_("This person also holds posts outside your scope; end the post in your units instead."))
     async with db.atomic():
         await Post.update({Post.end_date: on}).where(
             Post.tenant == tenant.id, Post.person == row["id"], Post.end_date.is_null() | (Post.end_date > on)
@@ -752,20 +764,24 @@ async def top_units(tenant: TenantRef, unit_rows: list[dict]) -> dict[int, dict]
     return {u["pk"]: known[int(u["path"].split("/")[0])] for u in unit_rows}
 
 
-async def post_pk(tenant: TenantRef, post_id: Any) -> int:
-    return (await get_owned(Post, tenant, post_id))["id"]
+async def post_pk(tenant: TenantRef, actor: Actor, post_id: Any) -> int:
+    """A post the actor may act on: within their scope."""
+    row = await get_owned(Post, tenant, post_id)
+    path = await unit_path(tenant, row["unit"])
+    if path is None or not _in_scope(actor, path):
+        raise NotFound()
+    return row["id"]
 
 
 async def person_of_post(tenant: TenantRef, actor: Actor, post_pk_: int) -> str:
-    """The public id of a post's holder, if the actor may see them."""
+    """The public id of a post's holder, if the post lies in the actor's scope."""
     row = (
-        await Post.select(Post.person.uuid.as_alias("person_uuid"))
+        await Post.select(Post.person.uuid.as_alias("person_uuid"), Post.unit.path.as_alias("path"))
         .where(Post.tenant == tenant.id, Post.id == post_pk_)
         .first()
     )
-    if row is None:
+    if row is None or not _in_scope(actor, row["path"]):
         raise NotFound()
-    await _person_row(tenant, actor, row["person_uuid"])
     return str(row["person_uuid"])
 
 

@@ -107,6 +107,8 @@ _l = lazy_gettext
 def format_date(value: date | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
+    if isinstance(value, datetime):  # an instant: its date in the tenant's zone
+        value = value.astimezone(ZoneInfo(_zone.get())).date()
     return _babel_format_date(value, format=fmt, locale=Locale.parse(_locale.get()))
 
 

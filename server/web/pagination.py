@@ -30,7 +30,7 @@ class Page:
 def page_args(page: Any, per_page: Any = None) -> tuple[int, int]:
     """Lenient: a bad page number in a URL shows page 1 rather than an error."""
     try:
-        p = max(1, int(page or 1))
+        p = min(1_000_000, max(1, int(page or 1)))
     except (TypeError, ValueError):
         p = 1
     try:

@@ -38,7 +38,7 @@ async def go(slug: FromQuery[str] = "") -> Redirect:
 async def choose_locale(request: Request) -> Redirect:
     data = await form_data(request)
     target = str(data.get("next") or "/")
-    if not target.startswith("/") or target.startswith("//"):
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = "/"
     request.state.edge.set_lang = normalize(str(data.get("locale", ""))) or None
     return Redirect(target, status_code=303)
