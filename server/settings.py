@@ -37,6 +37,12 @@ class Settings:
     default_locale: str = "zh_CN"
     db_app_role: str = "luzhi_app"
     scheduler: bool = True
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_security: str = "none"  # none | starttls | tls
+    mail_from: str = "luzhi@localhost"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -67,6 +73,12 @@ class Settings:
             default_locale=env.get("LUZHI_DEFAULT_LOCALE", "zh_CN"),
             db_app_role=env.get("LUZHI_DB_APP_ROLE", "luzhi_app"),
             scheduler=bool(_bool(env.get("LUZHI_SCHEDULER"), True)),
+            smtp_host=env.get("LUZHI_SMTP_HOST") or None,
+            smtp_port=int(env.get("LUZHI_SMTP_PORT", "25")),
+            smtp_user=env.get("LUZHI_SMTP_USER") or None,
+            smtp_password=env.get("LUZHI_SMTP_PASSWORD") or None,
+            smtp_security=env.get("LUZHI_SMTP_SECURITY", "none"),
+            mail_from=env.get("LUZHI_MAIL_FROM", "luzhi@localhost"),
         )
 
 

@@ -51,6 +51,28 @@ class Env:
     app: object
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SMTP_PORT = _free_port()
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) keeping what the app sends."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
 def _environment(kind: str, var_dir: Path) -> dict[str, str]:
     url = f"sqlite:///{var_dir / 'test.sqlite3'}" if kind == "sqlite" else PG_URL
     return {
@@ -59,6 +81,9 @@ def _environment(kind: str, var_dir: Path) -> dict[str, str]:
         "LUZHI_VAR_DIR": str(var_dir),
         "LUZHI_SECRET_KEY": "test-secret-key",
         "LUZHI_SCHEDULER": "0",
+        "LUZHI_SMTP_HOST": "127.0.0.1",
+        "LUZHI_SMTP_PORT": str(SMTP_PORT),
+        "LUZHI_MAIL_FROM": "luzhi@test.example",
         "PICCOLO_CONF": "server.piccolo_conf",
     }
 
@@ -117,6 +142,17 @@ async def _run_sync(fn) -> None:
     import anyio
 
     await anyio.to_thread.run_sync(fn)
+
+
+@pytest.fixture(scope="session")
+def mailbox():
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=SMTP_PORT)
+    controller.start()
+    yield box
+    controller.stop()
 
 
 @pytest.fixture

@@ -388,3 +388,48 @@ async def test_coverage_figures_against_a_hand_built_fixture(client):
     assert len(book.sheetnames) == 1 + len(coverage.METRICS)
     values = [c.value for row in book.worksheets[0].iter_rows() for c in row]
     assert "甲区" in values
+
+
+async def test_signing_with_a_one_time_code_by_email(client, mailbox):
+    world = await make_world()
+    office = await office_actor(world)
+    async with db.transaction(world.tenant.id):
+        await units.update_person(world.tenant, SYSTEM, world.people["a_lead"]["id"], {"email": "lisi@a.example"})
+    await run(world, notices.issue, office, {"scope": "all"})
+    notice_id = await leader_notice(world)
+    await login(client, world.slug, "leader")
+    token = await csrf(client, f"/t/{world.slug}/me")
+    before = len(mailbox.messages)
+    sent = await client.post(f"/t/{world.slug}/notices/{notice_id}/code", data={"_csrf": token})
+    assert sent.status_code == 200 and "l***@a.example" in sent.text
+    mail = mailbox.messages[before]
+    assert mail["To"] == "lisi@a.example"
+    code = mail["Subject"].rsplit(" ", 1)[-1].strip()
+    assert len(code) == 6 and code in mail.get_content()
+    again = await client.post(f"/t/{world.slug}/notices/{notice_id}/code", data={"_csrf": token})
+    assert again.status_code == 409 and len(mailbox.messages) == before + 1
+
+    wrong = await client.post(
+        f"/t/{world.slug}/notices/{notice_id}/sign",
+        data={"_csrf": token, "code": "000000" if code != "000000" else "111111"},
+    )
+    assert wrong.status_code == 422 and 'id="code-error"' in wrong.text
+    signed = await client.post(f"/t/{world.slug}/notices/{notice_id}/sign", data={"_csrf": token, "code": code})
+    assert signed.status_code == 303
+    detail = await run(world, notices.notice_detail, office, notice_id)
+    assert detail["status"] == "signed" and detail["signature"]["method"] == "email_code"
+
+    # only the addressee may ask for a code
+    foreign = await client.post(
+        f"/t/{world.slug}/notices/{await leader_notice(world, 'a_principal')}/code", data={"_csrf": token}
+    )
+    assert foreign.status_code == 403
+    # a leader whose record has no email address is told to use the password
+    await run(
+        world, notices.issue, office, {"scope": "person", "person_id": world.people["a_lead"]["id"], "renew": True}
+    )
+    async with db.transaction(world.tenant.id):
+        await units.update_person(world.tenant, SYSTEM, world.people["a_lead"]["id"], {"email": ""})
+    count = len(mailbox.messages)
+    none = await client.post(f"/t/{world.slug}/notices/{await leader_notice(world)}/code", data={"_csrf": token})
+    assert none.status_code == 422 and len(mailbox.messages) == count

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from markupsafe import Markup
 
-from server import db
+from server import db, mail
 from server.accounts import roles
 from server.accounts import service as accounts
 from server.actor import Actor
@@ -18,7 +18,8 @@ from server.audit import service as audit
 from server.documents import render_html, render_pdf
 from server.responsibility import catalog as catalogs
 from server.responsibility.defaults import POSITION_TITLES
-from server.responsibility.tables import Notice, Signature
+from server.responsibility.tables import Notice, Signature, SignCode
+from server.settings import Settings
 from server.units import service as units
 from server.web.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.web.i18n import _, _l
@@ -333,10 +334,17 @@ async def sign(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[str, 
     if refusal := _refusal(row):
         raise Conflict(refusal)
     check = Checker(data, LABELS)
-    password = check.text("password", required=True, max_len=200)
+    code_given = check.present("code") and not check.present("password")
+    secret = check.text("code" if code_given else "password", required=True, max_len=200)
     check.done()
-    if refused := await accounts.reauthenticate(tenant, actor, password):
-        raise ValidationFailed({"password": refused})
+    if code_given:
+        method = "email_code"
+        if refused := await _use_sign_code(tenant, actor, row, secret):
+            raise ValidationFailed({"code": refused})
+    else:
+        method = "password"
+        if refused := await accounts.reauthenticate(tenant, actor, secret):
+            raise ValidationFailed({"password": refused})
     now = datetime.now(UTC)
     code = new_code()
     signature = {
@@ -344,7 +352,7 @@ async def sign(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[str, 
         "signed_at": now,
         "code": code,
         "client_addr": actor.client_addr,
-        "method": "password",
+        "method": method,
     }
     pdf = await _signed_pdf(tenant, row, signature)
     async with db.atomic():
@@ -365,7 +373,7 @@ async def sign(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[str, 
                 signed_at=now,
                 client_addr=actor.client_addr,
                 user_agent=actor.user_agent,
-                method="password",
+                method=method,
                 notice_digest=row["digest"],
                 code=code,
                 pdf=pdf,
@@ -374,6 +382,78 @@ async def sign(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[str, 
         )
         await audit.record(tenant.id, actor, "notice.sign", "notice", row["uuid"], detail={"code": code})
     return await notice_detail(tenant, actor, row["uuid"])
+
+
+def _code_hash(notice_uuid: Any, code: str) -> str:
+    return hashlib.sha256(f"{notice_uuid}:{code}".encode()).hexdigest()
+
+
+async def send_sign_code(tenant: TenantRef, actor: Actor, notice_id: Any, settings: Settings) -> str:
+    """Mail the addressee a one-time code (valid 10 minutes) to sign without their
+    password; returns the address it went to, partly hidden."""
+    addressee = await get_owned(Notice, tenant, notice_id, Notice.person)
+    if addressee["person"] != actor.person_id:
+        raise Forbidden(_("This notice is addressed to someone else; only they can sign it."))
+    row = await _row(tenant, actor, notice_id)
+    if refusal := _refusal(row):
+        raise Conflict(refusal)
+    email = await units.person_email(tenant, actor.person_id)
+    if not email:
+        raise ValidationFailed({"code": _("Your record has no email address; sign with your password.")})
+    now = datetime.now(UTC)
+    recent = await SignCode.exists().where(
+        SignCode.tenant == tenant.id, SignCode.notice == row["id"], SignCode.created_at > now - timedelta(minutes=1)
+    )
+    if recent:
+        raise Conflict(_("A code was sent less than a minute ago; check your mailbox."))
+    code = "".join(secrets.choice("0123456789") for _ in range(6))
+    async with db.atomic():
+        await SignCode.insert(
+            SignCode(
+                tenant=tenant.id,
+                notice=row["id"],
+                user_id=actor.id,
+                code_hash=_code_hash(row["uuid"], code),
+                created_at=now,
+                expires_at=now + timedelta(minutes=10),
+            )
+        )
+        await audit.record(tenant.id, actor, "notice.code", "notice", row["uuid"])
+        await mail.send(
+            settings,
+            email,
+            _("Your code to sign: %(code)s", code=code),
+            _(
+                "Your one-time code to sign %(title)s is %(code)s. It is valid for 10 minutes. "
+                "If you did not ask for it, ignore this mail.",
+                title=row["title"],
+                code=code,
+            ),
+        )
+    name, _at, domain = email.partition("@")
+    return f"{name[:1]}***@{domain}"
+
+
+async def _use_sign_code(tenant: TenantRef, actor: Actor, row: dict, code: str) -> str | None:
+    """None when the code is right (and it is spent), else the translated reason."""
+    if refused := await accounts.locked_message(accounts.throttle_keys(str(tenant.id), actor.name, actor.client_addr)):
+        return refused
+    match = (
+        await SignCode.select(SignCode.id)
+        .where(
+            SignCode.tenant == tenant.id,
+            SignCode.notice == row["id"],
+            SignCode.user_id == actor.id,
+            SignCode.code_hash == _code_hash(row["uuid"], code.strip()),
+            SignCode.used_at.is_null(),
+            SignCode.expires_at > datetime.now(UTC),
+        )
+        .first()
+    )
+    if match is None:
+        return _("The code is wrong or has expired; the notice was not signed.")
+    await SignCode.update({SignCode.used_at: datetime.now(UTC)}).where(SignCode.id == match["id"])
+    return None
 
 
 def _pdf_notice(tenant: TenantRef, row: dict) -> dict:

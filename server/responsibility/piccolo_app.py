@@ -8,12 +8,13 @@ from server.responsibility.tables import (
     Notice,
     NoticeTemplate,
     Signature,
+    SignCode,
 )
 from server.settings import ROOT
 
 APP_CONFIG = AppConfig(
     app_name="responsibility",
     migrations_folder_path=str(ROOT / "migrations" / "responsibility"),
-    table_classes=[DutyCatalog, Duty, DutyAssignment, NoticeTemplate, Notice, Signature, Confirmation],
+    table_classes=[DutyCatalog, Duty, DutyAssignment, NoticeTemplate, Notice, Signature, Confirmation, SignCode],
     migration_dependencies=["server.units.piccolo_app"],
 )

@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
 from server.accounts import service as accounts
+from server.mail import MailUnavailable
 from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations, coverage, notices
 from server.responsibility.defaults import POSITION_TITLES
@@ -318,6 +319,28 @@ async def notice_sign(request: Request, notice_id: FromPath[str]) -> Response:
     return Redirect(f"/t/{tenant.slug}/notices/{notice_id}?signed=1", status_code=303)
 
 
+@post(f"{T}/notices/{{notice_id:str}}/code", guards=[any_member], name="notices.code")
+async def notice_code(request: Request, notice_id: FromPath[str]) -> Response:
+    tenant, actor = _ctx(request)
+    try:
+        sent_to = await notices.send_sign_code(tenant, actor, notice_id, request.state.edge.settings)
+    except (ValidationFailed, Conflict, MailUnavailable) as exc:
+        errors = exc.errors if isinstance(exc, ValidationFailed) else {"code": exc.message}
+        return page(
+            request,
+            "responsibility/notice.html",
+            exc.status_code,
+            notice=await notices.notice_detail(tenant, actor, notice_id),
+            code_errors=errors,
+        )
+    return page(
+        request,
+        "responsibility/notice.html",
+        notice=await notices.notice_detail(tenant, actor, notice_id),
+        code_sent=sent_to,
+    )
+
+
 def _remember_reauth_failure(request: Request) -> None:
     """A wrong password at signing counts towards the sign-in lock like any other."""
     edge = request.state.edge
@@ -431,7 +454,10 @@ async def coverage_export(request: Request) -> Response:
 
 
 class SignBody(msgspec.Struct, forbid_unknown_fields=True):
-    password: str
+    """Either the password, or the one-time code mailed by .../code."""
+
+    password: str | msgspec.UnsetType = msgspec.UNSET
+    code: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class IssueBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -461,6 +487,12 @@ async def api_sign(request: Request, notice_id: FromPath[str], data: JSONBody[Si
         _remember_reauth_failure(request)
         raise
     return {**signed, "body_html": str(signed["body_html"])}
+
+
+@post(f"{API}/me/notices/{{notice_id:str}}/code", guards=[any_member], name="api.me.code")
+async def api_sign_code(request: Request, notice_id: FromPath[str]) -> dict[str, Any]:
+    tenant, actor = _ctx(request)
+    return {"sent_to": await notices.send_sign_code(tenant, actor, notice_id, request.state.edge.settings)}
 
 
 @get(f"{API}/notices", guards=[READERS], name="api.notices.list")
@@ -570,6 +602,7 @@ ROUTES = [
     notice_page,
     notice_withdraw,
     notice_sign,
+    notice_code,
     notice_pdf,
     confirmation_page,
     confirmation_submit,
@@ -578,6 +611,7 @@ ROUTES = [
     coverage_export,
     api_my_notices,
     api_sign,
+    api_sign_code,
     api_notices,
     api_issue,
     api_notice,

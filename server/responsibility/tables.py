@@ -109,3 +109,15 @@ class Confirmation(Table, tablename="confirmations"):
     due_date = Date()
     submitted_at = Timestamptz(default=TimestamptzNow())
     items = JSON(default="[]")  # [{"duty": text, "done": bool, "note": text}]
+
+
+class SignCode(Table, tablename="sign_codes"):
+    """A one-time code mailed to a leader to sign one notice without their password."""
+
+    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+    notice = ForeignKey(references=Notice, null=False, on_delete=OnDelete.cascade)
+    user_id = Integer()
+    code_hash = Varchar(length=64)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)

@@ -820,6 +820,11 @@ async def current_leader_posts(
     )
 
 
+async def person_email(tenant: TenantRef, person_pk_: int) -> str:
+    row = await Person.select(Person.email).where(Person.tenant == tenant.id, Person.id == person_pk_).first()
+    return row["email"] if row else ""
+
+
 async def person_uuid(tenant: TenantRef, person_pk_: int) -> str:
     row = await Person.select(Person.uuid).where(Person.tenant == tenant.id, Person.id == person_pk_).first()
     if row is None:

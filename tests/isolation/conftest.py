@@ -14,7 +14,7 @@ from server.responsibility import confirmations, notices
 from server.responsibility.tables import Signature
 from server.units import service as units
 from tenants.service import settings_of
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, SYSTEM
 from tests.factories import World, make_person, make_unit, make_user, make_world, token_for
 from tests.isolation.support import SHARED_PARAMS, Pair, digest, ids_of
 
@@ -42,7 +42,7 @@ async def _sign_own(world: World, username: str) -> dict:
         return await notices.sign(world.tenant, actor, notice["id"], {"password": PASSWORD})
 
 
-async def _responsibility(world: World, side: str, tag: str, signers: tuple[str, ...] = ()) -> dict[str, Any]:
+async def _responsibility(world: World, side: str, tag: str, settings, signers: tuple[str, ...] = ()) -> dict[str, Any]:
     """The rows of the responsibility domain, made through its services: an individual
     duty of the leader's post, notices to every leader (the default catalog and
     templates come with the tenant), the leader's signature (and those of `signers`),
@@ -57,6 +57,12 @@ async def _responsibility(world: World, side: str, tag: str, signers: tuple[str,
         )
         issued = await notices.issue(tenant, office, {"scope": "all"})
         assert issued["issued"] == issued["leaders"] >= 4, issued
+    async with db.transaction(tenant.id):
+        # a one-time code mailed to the leader (left unused: they sign with the password)
+        await units.update_person(tenant, SYSTEM, lead["id"], {"email": f"lead-{tag}@example.org"})
+        leader = await _actor(world, "leader")
+        (mine,) = (await notices.my_notices(tenant, leader))["to_sign"]
+        await notices.send_sign_code(tenant, leader, mine["id"], settings)
     signed = await _sign_own(world, "leader")
     assert signed["person_id"] == lead["id"] and signed["status"] == "signed"
     for username in signers:
@@ -105,7 +111,7 @@ def _public_ids(world: World, ids: dict[str, str], rows: dict[str, Any], *more: 
 
 
 @pytest.fixture(scope="package")
-async def pair(env) -> Pair:
+async def pair(env, mailbox) -> Pair:
     tag = uuid.uuid4().hex[:8]
     a = await make_world(f"甲方市保密局-{tag}")
     b = await make_world(f"乙方市保密局-{tag}")
@@ -124,8 +130,8 @@ async def pair(env) -> Pair:
     # B's counterparts: the positive control that the same pages do show such rows
     b_unit = await make_unit(b.tenant, f"乙方独有单位-{tag}", "district_unit", b.units["district_a"], code=f"YF-{tag}")
     b_person = await make_person(b.tenant, b_unit, f"乙方独有人员-{tag}", "secrecy_lead")
-    a_rows = await _responsibility(a, "甲方", tag, signers=(a_signer["username"],))
-    b_rows = await _responsibility(b, "乙方", tag)
+    a_rows = await _responsibility(a, "甲方", tag, env.settings, signers=(a_signer["username"],))
+    b_rows = await _responsibility(b, "乙方", tag, env.settings)
     a_ids = ids_of(a, {**a_rows, "token_id": await _office_token_id(a)})
     b_ids = ids_of(b, {**b_rows, "token_id": await _office_token_id(b)})
     b_token = await token_for(b, "office")
