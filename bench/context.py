@@ -194,6 +194,7 @@ class BenchContext:
             office,
             f"/t/{SLUG}/notices/issue",
             {"scope": "person", "person_id": await self.leader_person_id(), "renew": "1"},
+            expect=303,
         )
         if not issued or issued[-1]["issued"] < 1:
             raise RuntimeError(f"issuing to the demo leader issued nothing: {issued[-1:]}")
