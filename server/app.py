@@ -21,6 +21,7 @@ from server.platform.routes import ROUTES as PLATFORM_ROUTES
 from server.responsibility.routes import ROUTES as RESPONSIBILITY_ROUTES
 from server.scheduler import make_scheduler
 from server.settings import ROOT, Settings
+from server.training.routes import ROUTES as TRAINING_ROUTES
 from server.units.routes import ROUTES as UNIT_ROUTES
 from server.web.edge import EdgeMiddleware
 from server.web.errors import EXCEPTION_HANDLERS
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *ACCOUNT_ROUTES,
             *UNIT_ROUTES,
             *RESPONSIBILITY_ROUTES,
+            *TRAINING_ROUTES,
             *AUDIT_ROUTES,
             static,
         ],

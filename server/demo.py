@@ -16,6 +16,8 @@ from server.platform import service as platform
 from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations, notices
 from server.responsibility.tables import Confirmation, Duty, DutyCatalog, Notice, Signature
+from server.training import service as training
+from server.training.tables import Attendance, Course
 from server.units import service as units
 from server.units.tables import Person, Post, Unit
 from tenants import service as tenants
@@ -331,6 +333,69 @@ async def _responsibility(tenant: TenantRef, system: Actor, demo_leader: int) ->
         await Confirmation.insert(*confirmed[start : start + 500])
 
 
+COURSES = [
+    ("保密法律法规专题讲座", "lecture", 3),
+    ("领导干部保密知识培训", "lecture", 4),
+    ("涉密载体管理实务", "lecture", 2),
+    ("网络安全与保密技术", "online", 2),
+    ("新修订保密法解读（在线）", "online", 3),
+    ("保密知识测试", "exam", 1),
+    ("定密工作实务", "lecture", 2),
+    ("泄密案例警示教育", "lecture", 2),
+    ("信息公开保密审查", "online", 2),
+    ("涉密人员岗位培训", "lecture", 4),
+    ("保密应急演练", "exercise", 2),
+    ("年度保密考试", "exam", 2),
+]
+
+
+async def _training(tenant: TenantRef) -> None:
+    """A year of courses and attendance: most people have their hours, some are short."""
+    rng = random.Random(5)
+    today = units.today(tenant)
+    start = date(today.year, 1, 10)
+    span = max(1, (today - start).days)
+    courses = [
+        Course(
+            tenant=tenant.id,
+            title=title,
+            kind=kind,
+            hours=hours,
+            organiser=NAME,
+            date=start + timedelta(days=span * i // len(COURSES)),
+        )
+        for i, (title, kind, hours) in enumerate(COURSES)
+    ]
+    await Course.insert(*courses)
+    req = await training.requirements(tenant, today.year)
+    posts = await Post.select(Post.person, Post.position, Post.person.classified_level.as_alias("level")).where(
+        Post.tenant == tenant.id, Post.end_date.is_null()
+    )
+    owed: dict[int, float] = {}
+    for p in posts:
+        need = training.required_of(req, p["position"] in units.LEADER_POSITIONS, p["level"])
+        owed[p["person"]] = max(owed.get(p["person"], 0.0), need)
+    rows = []
+    for person, need in owed.items():
+        target = need * (rng.uniform(1.0, 1.6) if rng.random() < 0.78 else rng.uniform(0.0, 0.9))
+        done = 0.0
+        for course in rng.sample(courses, len(courses)):
+            if done >= target:
+                break
+            rows.append(
+                Attendance(
+                    tenant=tenant.id,
+                    course=course.id,
+                    person=person,
+                    hours=course.hours,
+                    score=rng.randint(60, 100) if course.kind == "exam" else None,
+                )
+            )
+            done += float(course.hours)
+    for i in range(0, len(rows), 1000):
+        await Attendance.insert(*rows[i : i + 1000])
+
+
 async def seed(password: str) -> DemoAccounts:
     """Provision the demo tenant if it is absent; its accounts share one password."""
     existing = await tenants.resolve(SLUG)
@@ -364,6 +429,7 @@ async def seed(password: str) -> DemoAccounts:
         for username, role in usernames.items():
             await accounts.create_user_row(tenant, system, username, role, password, **bindings.get(username, {}))
         await _responsibility(tenant, system, bindings["leader"]["person"])
+        await _training(tenant)
     if db.is_postgres():
         # planner statistics for the bulk load, as autovacuum would gather them later;
         # ANALYZE needs the tables' owner, which the application role is not

@@ -14,5 +14,6 @@ APP_REGISTRY = AppRegistry(
         "server.accounts.piccolo_app",
         "server.audit.piccolo_app",
         "server.responsibility.piccolo_app",
+        "server.training.piccolo_app",
     ]
 )

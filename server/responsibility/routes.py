@@ -19,6 +19,7 @@ from server.mail import MailUnavailable
 from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations, coverage, notices
 from server.responsibility.defaults import POSITION_TITLES
+from server.training import service as training
 from server.units import service as units
 from server.units.routes import person_page_with
 from server.web.errors import Conflict, ValidationFailed
@@ -375,6 +376,7 @@ async def me_page(request: Request) -> Template:
         notices=await notices.my_notices(tenant, actor),
         owed=await confirmations.pending(tenant, actor),
         duties=await confirmations.my_duties(tenant, actor),
+        training=await training.my_hours(tenant, actor),
     )
 
 

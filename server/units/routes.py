@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from server.accounts import roles
 from server.responsibility import catalog as catalogs
+from server.training import service as training
 from server.units import service
 from server.units.schemas import PersonCreate, PersonPatch, PostCreate, PostEnd, UnitCreate, UnitPatch
 from server.web.errors import Conflict
@@ -179,6 +180,7 @@ async def person_page_with(request: Request, person_id: str, status: int = 200, 
     person = await service.person_detail(tenant, actor, person_id)
     choices = await service.unit_choices(tenant, actor) if actor.role in roles.PEOPLE_EDITORS else []
     assignments = await catalogs.assignments_of(tenant, [p["id"] for p in person["current_posts"]])
+    hours = await training.person_training(tenant, actor, person_id, service.today(tenant).year)
     return page(
         request,
         "people/detail.html",
@@ -187,6 +189,7 @@ async def person_page_with(request: Request, person_id: str, status: int = 200, 
         choices=choices,
         assignments=assignments,
         leader_positions=service.LEADER_POSITIONS,
+        training=hours,
         **extra,
     )
 

@@ -843,5 +843,16 @@ async def current_post_pks(tenant: TenantRef, person_pks: list[int]) -> set[int]
     return held
 
 
+async def person_pks(tenant: TenantRef, person_ids: list[str]) -> dict[str, int]:
+    """Public ids to row ids, within the tenant (unknown ids are left out)."""
+    out: dict[str, int] = {}
+    for i in range(0, len(person_ids), 500):
+        rows = await Person.select(Person.id, Person.uuid).where(
+            Person.tenant == tenant.id, Person.uuid.is_in(person_ids[i : i + 500])
+        )
+        out.update({str(r["uuid"]): r["id"] for r in rows})
+    return out
+
+
 async def person_pk(tenant: TenantRef, actor: Actor, person_id: Any) -> int:
     return (await _person_row(tenant, actor, person_id))["id"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from typing import Any
 
+import openpyxl
 import pytest
 
 from server import db
@@ -12,6 +14,7 @@ from server.accounts import service as accounts
 from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations, notices
 from server.responsibility.tables import Signature
+from server.training import service as training
 from server.units import service as units
 from tenants.service import settings_of
 from tests.conftest import PASSWORD, SYSTEM
@@ -102,6 +105,34 @@ async def _responsibility(world: World, side: str, tag: str, settings, signers: 
     }
 
 
+async def _training(world: World, side: str, tag: str) -> dict[str, str]:
+    """A course with the leader's attendance, and an applied attendance import."""
+    tenant = world.tenant
+    async with db.transaction(tenant.id):
+        office = await _actor(world, "office")
+        day = units.today(tenant).isoformat()
+        await training.set_requirements(
+            tenant, office, units.today(tenant).year, {"leader": "4", "core": "12", "important": "8", "general": "6"}
+        )
+        course = await training.create_course(
+            tenant, office, {"title": f"{side}独有课程-{tag}", "kind": "lecture", "hours": "2", "date": day}
+        )
+        course = await training.add_attendance(
+            tenant, office, course["id"], {"person_id": world.people["a_lead"]["id"]}
+        )
+        book = openpyxl.Workbook()
+        book.active.append(["姓名", "单位", "课程", "日期", "学时"])
+        book.active.append(["张三", "甲区财政局", f"{side}独有导入课程-{tag}", units.today(tenant), 1])
+        buffer = io.BytesIO()
+        book.save(buffer)
+        preview = await training.preview_import(
+            tenant, office, f"{side}-{tag}.xlsx", buffer.getvalue(), units.today(tenant).year
+        )
+        assert preview["clean"], preview["errors"]
+        await training.apply_import(tenant, office, preview["id"])
+    return {"course_id": course["id"], "attendance_id": course["attendees"][0]["id"], "import_id": preview["id"]}
+
+
 def _public_ids(world: World, ids: dict[str, str], rows: dict[str, Any], *more: dict) -> list[str]:
     found = {ids[name] for name in ids if name not in SHARED_PARAMS}
     for row in [*world.units.values(), *world.people.values(), *world.users.values(), *more]:
@@ -132,6 +163,8 @@ async def pair(env, mailbox) -> Pair:
     b_person = await make_person(b.tenant, b_unit, f"乙方独有人员-{tag}", "secrecy_lead")
     a_rows = await _responsibility(a, "甲方", tag, env.settings, signers=(a_signer["username"],))
     b_rows = await _responsibility(b, "乙方", tag, env.settings)
+    a_rows.update(await _training(a, "甲方", tag))
+    b_rows.update(await _training(b, "乙方", tag))
     a_ids = ids_of(a, {**a_rows, "token_id": await _office_token_id(a)})
     b_ids = ids_of(b, {**b_rows, "token_id": await _office_token_id(b)})
     b_token = await token_for(b, "office")

@@ -143,6 +143,10 @@ ID_SOURCES: dict[str, Any] = {
     # the notice the leader signed (it has a signature, a stored PDF and a verification
     # code); routes that act on an open notice get one by ID_CHOICES below
     "notice_id": lambda world, found: found["notice_id"],
+    # training: a course of the world, an attendance at it, an attendance import
+    "course_id": lambda world, found: found["course_id"],
+    "attendance_id": lambda world, found: found["attendance_id"],
+    "import_id": lambda world, found: found["import_id"],
     # not ids: keys that are the same in every tenant (see SHARED_PARAMS)
     "position": lambda world, found: "principal",
     "period": lambda world, found: found["period"],
@@ -262,6 +266,15 @@ def body_values(
         "period": a_ids["period"],
         "all_done": True,
         "items": [{"done": True, "note": "越权"}],
+        # training: a course and requirements (what B writes must land in B)
+        "hours": "2",
+        "date": today.isoformat(),
+        "organiser": f"越权主办-{tag}",
+        "score": "90",
+        "leader": "9",
+        "core": "9",
+        "important": "9",
+        "general": "9",
         # verification (multipart): A's code, with A's signed PDF or without a file
         "signature_code": signature_code,
         "file": pdf if scoped else None,

@@ -1,0 +1,706 @@
+"""Training records: requirements per year, courses and attendance, hours against
+what each person's role requires, and the all-or-nothing Excel import."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from typing import Any
+
+from piccolo.query.functions.aggregate import Sum
+
+from server import db
+from server.actor import Actor
+from server.audit import service as audit
+from server.training import workbook
+from server.training.tables import Attendance, Course, TrainingImport, TrainingRequirement
+from server.units import service as units
+from server.web.errors import Conflict, NotFound
+from server.web.i18n import _, _l
+from server.web.validation import Checker
+from tenants.service import TenantRef, get_owned, settings_of
+
+KINDS = {"lecture": _l("Lecture"), "online": _l("Online course"), "exam": _l("Exam"), "exercise": _l("Exercise")}
+MAX_HOURS = 40  # one course; more is a typing error, not a training
+LABELS = {
+    "title": _l("Course"),
+    "kind": _l("Kind"),
+    "hours": _l("Hours"),
+    "date": _l("Date"),
+    "organiser": _l("Organiser"),
+    "pass_mark": _l("Pass mark"),
+    "unit_id": _l("Unit"),
+    "person_id": _l("Person"),
+    "score": _l("Score"),
+    "year": _l("Year"),
+    "leader": _l("Leaders"),
+    "core": _l("Core"),
+    "important": _l("Important"),
+    "general": _l("General"),
+}
+
+
+def workbook_message(kind: str) -> str:
+    return {
+        "missing": _("Choose an .xlsx file to upload."),
+        "too_large": _("The file is too large (at most 5 MB)."),
+    }[kind]
+
+
+def _num(value: Any) -> float:
+    return float(value) if value is not None else 0.0
+
+
+# ---------------------------------------------------------------- requirements
+
+
+async def requirements(tenant: TenantRef, year: int) -> dict[str, float]:
+    row = (
+        await TrainingRequirement.select()
+        .where(TrainingRequirement.tenant == tenant.id, TrainingRequirement.year == year)
+        .first()
+    )
+    if row:
+        return {k: _num(row[k]) for k in ("leader", "core", "important", "general")}
+    defaults = (await settings_of(tenant))["training_hours"]
+    return {k: float(defaults[k]) for k in ("leader", "core", "important", "general")}
+
+
+async def set_requirements(tenant: TenantRef, actor: Actor, year: int, data: dict[str, Any]) -> dict:
+    check = Checker(data, LABELS)
+    values = {}
+    for key in ("leader", "core", "important", "general"):
+        values[key] = _hours(check, key, required=True, maximum=200)
+    check.done()
+    async with db.atomic():
+        await TrainingRequirement.delete().where(
+            TrainingRequirement.tenant == tenant.id, TrainingRequirement.year == year
+        )
+        await TrainingRequirement.insert(TrainingRequirement(tenant=tenant.id, year=year, **values))
+        await audit.record(tenant.id, actor, "training.requirements", "year", year, detail=values)
+    return await requirements(tenant, year)
+
+
+def required_of(req: dict[str, float], leader: bool, level: str) -> float:
+    """A person who is both a leader and classified personnel owes the higher figure."""
+    return max(req["leader"] if leader else 0.0, req.get(level, 0.0) if level != "none" else 0.0)
+
+
+def _hours(check: Checker, field: str, *, required: bool = False, maximum: float = MAX_HOURS) -> float | None:
+    raw = check.data.get(field)
+    if raw is None or raw == "":
+        if required:
+            check.fail(field, _("%(field)s is required.", field=check.label(field)))
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        check.fail(field, _("%(field)s must be a number.", field=check.label(field)))
+        return None
+    if isinstance(raw, bool) or not 0 < value <= maximum:
+        check.fail(
+            field, _("%(field)s must be more than 0 and at most %(max)s.", field=check.label(field), max=maximum)
+        )
+        return None
+    return round(value, 1)
+
+
+# ---------------------------------------------------------------- hours
+
+
+def _year_bounds(year: int) -> tuple[date, date]:
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+async def hours_by_person(tenant: TenantRef, person_pks: list[int], year: int) -> dict[int, float]:
+    start, end = _year_bounds(year)
+    totals: dict[int, float] = defaultdict(float)
+    for i in range(0, len(person_pks), 500):
+        rows = (
+            await Attendance.select(Attendance.person, Sum(Attendance.hours, alias="h"))
+            .where(
+                Attendance.tenant == tenant.id,
+                Attendance.person.is_in(person_pks[i : i + 500]),
+                Attendance.course.date >= start,
+                Attendance.course.date <= end,
+            )
+            .group_by(Attendance.person)
+        )
+        for r in rows:
+            totals[r["person"]] += _num(r["h"])
+    return totals
+
+
+async def person_training(tenant: TenantRef, actor: Actor, person_id: Any, year: int) -> dict:
+    person = await units.person_detail(tenant, actor, person_id)
+    pk = await units.person_pk(tenant, actor, person_id)
+    req = await requirements(tenant, year)
+    leader = any(p["position"] in units.LEADER_POSITIONS for p in person["current_posts"])
+    rows = (
+        await Attendance.select(
+            Attendance.hours,
+            Attendance.score,
+            Attendance.course.title.as_alias("title"),
+            Attendance.course.date.as_alias("date"),
+            Attendance.course.kind.as_alias("kind"),
+            Attendance.course.uuid.as_alias("course_id"),
+        )
+        .where(Attendance.tenant == tenant.id, Attendance.person == pk)
+        .order_by(Attendance.course.date, ascending=False)
+    )
+    by_year: dict[int, float] = defaultdict(float)
+    for r in rows:
+        by_year[r["date"].year] += _num(r["hours"])
+    hours = by_year.get(year, 0.0)
+    required = required_of(req, leader, person["classified_level"])
+    return {
+        "person_id": person["id"],
+        "name": person["name"],
+        "year": year,
+        "hours": hours,
+        "required": required,
+        "shortfall": max(0.0, required - hours),
+        "attendances": [
+            {
+                "course_id": str(r["course_id"]),
+                "title": r["title"],
+                "date": r["date"],
+                "kind": r["kind"],
+                "hours": _num(r["hours"]),
+                "score": _num(r["score"]) if r["score"] is not None else None,
+            }
+            for r in rows
+            if r["date"].year == year
+        ],
+        "history": [{"year": y, "hours": h} for y, h in sorted(by_year.items(), reverse=True)],
+    }
+
+
+async def my_hours(tenant: TenantRef, actor: Actor) -> dict | None:
+    """The portal's figure: this year's hours of the actor's own person record."""
+    if not actor.person_id:
+        return None
+    try:
+        person_id = await units.person_uuid(tenant, actor.person_id)
+        return await person_training(tenant, actor, person_id, units.today(tenant).year)
+    except NotFound:
+        return None
+
+
+async def unit_training(tenant: TenantRef, actor: Actor, unit_id: Any, year: int) -> dict:
+    """People in post in a unit's subtree (the actor's whole scope when unit_id is None):
+    their hours against what they owe, the shares meeting it, who is short."""
+    page = await units.list_people(tenant, actor, unit=unit_id or "", per_page=1_000_000)
+    people: dict[str, dict] = {}
+    for post in page.items:
+        entry = people.setdefault(post["person_id"], {**post, "leader": False})
+        entry["leader"] = entry["leader"] or post["position"] in units.LEADER_POSITIONS
+    pks = await units.person_pks(tenant, list(people))
+    hours = await hours_by_person(tenant, list(pks.values()), year)
+    req = await requirements(tenant, year)
+    rows = []
+    for pid, p in people.items():
+        required = required_of(req, p["leader"], p["classified_level"])
+        done = hours.get(pks[pid], 0.0)
+        rows.append(
+            {
+                "person_id": pid,
+                "name": p["person_name"],
+                "unit_id": p["unit_id"],
+                "unit_name": p["unit_name"],
+                "position": p["position"],
+                "leader": p["leader"],
+                "classified_level": p["classified_level"],
+                "hours": done,
+                "required": required,
+                "shortfall": max(0.0, required - done),
+            }
+        )
+    leaders = [r for r in rows if r["leader"]]
+    classified = [r for r in rows if r["classified_level"] != "none"]
+
+    def share(group: list[dict]) -> dict:
+        met = sum(1 for r in group if r["shortfall"] == 0)
+        return {"total": len(group), "met": met, "rate": round(met / len(group), 4) if group else 1.0}
+
+    return {
+        "year": year,
+        "requirements": req,
+        "leaders": share(leaders),
+        "classified": share(classified),
+        "short": sorted((r for r in rows if r["shortfall"] > 0), key=lambda r: (-r["shortfall"], r["name"])),
+        "people": len(rows),
+    }
+
+
+# ---------------------------------------------------------------- courses and attendance
+
+
+def _course_public(row: dict) -> dict:
+    return {
+        "id": str(row["uuid"]),
+        "title": row["title"],
+        "kind": row["kind"],
+        "hours": _num(row["hours"]),
+        "date": row["date"],
+        "organiser": row["organiser"],
+        "pass_mark": _num(row["pass_mark"]) if row["pass_mark"] is not None else None,
+        "unit_name": row.get("unit_name") or "",
+    }
+
+
+def _check_date(check: Checker, tenant: TenantRef, field: str = "date", year: int | None = None) -> date | None:
+    day = check.date(field, required=True)
+    if day and day > units.today(tenant):
+        check.fail(field, _("%(field)s cannot be in the future.", field=check.label(field)))
+    elif day and year and day.year != year:
+        check.fail(field, _("%(field)s is outside %(year)s.", field=check.label(field), year=year))
+    return day
+
+
+async def create_course(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
+    check = Checker(data, LABELS)
+    title = check.text("title", required=True, max_len=200)
+    kind = check.choice("kind", KINDS)
+    hours = _hours(check, "hours", required=True)
+    day = _check_date(check, tenant)
+    organiser = check.text("organiser", max_len=200)
+    pass_mark = _hours(check, "pass_mark", maximum=1000) if check.present("pass_mark") else None
+    unit_pk = actor.scope_unit_id  # a unit officer's courses belong to their unit
+    if actor.scope_path is None and check.uuid("unit_id"):
+        try:
+            unit_pk = await units.unit_pk(tenant, actor, check.uuid("unit_id"))
+        except NotFound:
+            check.fail("unit_id", _("%(field)s: no such unit.", field=check.label("unit_id")))
+    check.done()
+    async with db.atomic():
+        course = Course(
+            tenant=tenant.id,
+            unit=unit_pk,
+            title=title,
+            kind=kind,
+            hours=hours,
+            date=day,
+            organiser=organiser,
+            pass_mark=pass_mark,
+        )
+        await course.save()
+        await audit.record(tenant.id, actor, "training.course", "course", course.uuid, detail={"title": title})
+    return await course_detail(tenant, actor, course.uuid)
+
+
+def _course_scope(actor: Actor) -> list:
+    return [Course.unit.path.like(actor.scope_path + "%")] if actor.scope_path else []
+
+
+async def list_courses(tenant: TenantRef, actor: Actor, year: int) -> list[dict]:
+    start, end = _year_bounds(year)
+    rows = (
+        await Course.select(Course.all_columns(), Course.unit.name.as_alias("unit_name"))
+        .where(Course.tenant == tenant.id, Course.date >= start, Course.date <= end, *_course_scope(actor))
+        .order_by(Course.date, ascending=False)
+    )
+    counts = {}
+    if rows:
+        counts = {
+            r["course"]: r["n"]
+            for r in await Attendance.select(Attendance.course, Sum(Attendance.hours, alias="n"))
+            .where(Attendance.tenant == tenant.id, Attendance.course.is_in([r["id"] for r in rows]))
+            .group_by(Attendance.course)
+        }
+    return [{**_course_public(r), "attendee_hours": _num(counts.get(r["id"]))} for r in rows]
+
+
+async def _course_row(tenant: TenantRef, actor: Actor, course_id: Any) -> dict:
+    row = await get_owned(Course, tenant, course_id)
+    if actor.scope_path:
+        path = await units.unit_path(tenant, row["unit"]) if row["unit"] else None
+        if path is None or not path.startswith(actor.scope_path):
+            raise NotFound()
+    return row
+
+
+async def course_detail(tenant: TenantRef, actor: Actor, course_id: Any) -> dict:
+    row = await _course_row(tenant, actor, course_id)
+    attendees = (
+        await Attendance.select(
+            Attendance.uuid,
+            Attendance.hours,
+            Attendance.score,
+            Attendance.person.uuid.as_alias("person_uuid"),
+            Attendance.person.name.as_alias("person_name"),
+        )
+        .where(Attendance.tenant == tenant.id, Attendance.course == row["id"])
+        .order_by(Attendance.person.name)
+    )
+    return {
+        **_course_public(row),
+        "attendees": [
+            {
+                "id": str(a["uuid"]),
+                "person_id": str(a["person_uuid"]),
+                "name": a["person_name"],
+                "hours": _num(a["hours"]),
+                "score": _num(a["score"]) if a["score"] is not None else None,
+                "passed": None if row["pass_mark"] is None or a["score"] is None else a["score"] >= row["pass_mark"],
+            }
+            for a in attendees
+        ],
+    }
+
+
+async def add_attendance(tenant: TenantRef, actor: Actor, course_id: Any, data: dict[str, Any]) -> dict:
+    course = await _course_row(tenant, actor, course_id)
+    check = Checker(data, LABELS)
+    person_uuid = check.uuid("person_id", required=True)
+    hours = _hours(check, "hours") if check.present("hours") and data.get("hours") not in ("", None) else None
+    score = _hours(check, "score", maximum=1000) if data.get("score") not in ("", None) else None
+    person_pk = None
+    if person_uuid:
+        try:
+            person_pk = await units.person_pk(tenant, actor, person_uuid)
+        except NotFound:
+            check.fail("person_id", _("%(field)s: no such person in your scope.", field=check.label("person_id")))
+    if person_pk and await Attendance.exists().where(
+        Attendance.tenant == tenant.id, Attendance.course == course["id"], Attendance.person == person_pk
+    ):
+        check.fail("person_id", _("This person's attendance is already recorded."))
+    check.done()
+    async with db.atomic():
+        row = Attendance(
+            tenant=tenant.id,
+            course=course["id"],
+            person=person_pk,
+            hours=hours if hours is not None else course["hours"],
+            score=score,
+        )
+        await row.save()
+        await audit.record(
+            tenant.id, actor, "training.attendance", "course", course["uuid"], detail={"person": str(person_uuid)}
+        )
+    return await course_detail(tenant, actor, course["uuid"])
+
+
+async def remove_attendance(tenant: TenantRef, actor: Actor, attendance_id: Any) -> str:
+    row = await get_owned(Attendance, tenant, attendance_id)
+    course = await Course.select(Course.uuid).where(Course.id == row["course"]).first()
+    await _course_row(tenant, actor, course["uuid"])
+    async with db.atomic():
+        await Attendance.delete().where(Attendance.id == row["id"])
+        await audit.record(tenant.id, actor, "training.attendance_remove", "course", course["uuid"])
+    return str(course["uuid"])
+
+
+# ---------------------------------------------------------------- import
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip().replace("/", "-"))
+    except ValueError:
+        return None
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+async def preview_import(tenant: TenantRef, actor: Actor, filename: str, data: bytes, year: int) -> dict:
+    """Check every row of an attendance workbook and keep the result: what each good row
+    would change, and why each bad row is wrong. Nothing is written to the records."""
+    sheet = workbook.read_attendance(data)
+    people = (await units.list_people(tenant, actor, per_page=1_000_000)).items
+    by_id = {p["person_id"]: p for p in people}
+    by_name: dict[str, dict[str, dict]] = defaultdict(dict)
+    for p in people:
+        by_name[p["person_name"]][p["person_id"]] = p
+    start, end = _year_bounds(year)
+    today = units.today(tenant)
+    courses = {
+        (r["title"], r["date"]): r
+        for r in await Course.select(Course.id, Course.title, Course.date).where(
+            Course.tenant == tenant.id, Course.date >= start, Course.date <= end
+        )
+    }
+    existing: dict[tuple[int, str], float] = {}
+    if courses:
+        ids = [c["id"] for c in courses.values()]
+        for i in range(0, len(ids), 500):
+            for a in await Attendance.select(
+                Attendance.course, Attendance.hours, Attendance.person.uuid.as_alias("person_uuid")
+            ).where(Attendance.tenant == tenant.id, Attendance.course.is_in(ids[i : i + 500])):
+                existing[(a["course"], str(a["person_uuid"]))] = _num(a["hours"])
+    good: list[dict] = []
+    errors: list[dict] = []
+    seen: dict[tuple, int] = {}
+    for row in sheet:
+        problems: list[tuple[str, str]] = []
+        v = row.values
+        for key in row.formulas:
+            problems.append((key, _("Formulas are not accepted; type the value itself.")))
+        person = None
+        pid, name, unit = str(v.get("person_id") or "").strip(), str(v.get("name") or "").strip(), v.get("unit")
+        if pid:
+            person = by_id.get(pid)
+            if person is None:
+                problems.append(("person_id", _("No person with this id in your scope.")))
+        elif not name:
+            problems.append(("name", _("The name is missing.")))
+        else:
+            candidates = list(by_name.get(name, {}).values())
+            if unit:
+                candidates = [c for c in candidates if c["unit_name"] == str(unit).strip()]
+            if not candidates:
+                problems.append(
+                    (
+                        "name",
+                        _(
+                            "No person called %(name)s in your scope%(unit)s.",
+                            name=name,
+                            unit=f" ({unit})" if unit else "",
+                        ),
+                    )
+                )
+            elif len(candidates) > 1:
+                problems.append(
+                    (
+                        "name",
+                        _(
+                            "%(n)d people are called %(name)s; add the unit or the person id.",
+                            n=len(candidates),
+                            name=name,
+                        ),
+                    )
+                )
+            else:
+                person = candidates[0]
+        title = str(v.get("course") or "").strip()
+        if not title:
+            problems.append(("course", _("The course is missing.")))
+        elif len(title) > 200:
+            problems.append(("course", _("The course title is too long.")))
+        day = _as_date(v.get("date"))
+        if v.get("date") in (None, ""):
+            problems.append(("date", _("The date is missing.")))
+        elif day is None:
+            problems.append(("date", _("The date is not a date.")))
+        elif not start <= day <= end:
+            problems.append(("date", _("The date is outside %(year)s.", year=year)))
+        elif day > today:
+            problems.append(("date", _("The date is in the future.")))
+        hours = _as_number(v.get("hours"))
+        if hours is None:
+            problems.append(("hours", _("The hours are not a number.")))
+        elif not 0 < hours <= MAX_HOURS:
+            problems.append(("hours", _("The hours must be more than 0 and at most %(max)s.", max=MAX_HOURS)))
+        score = None
+        if v.get("score") not in (None, ""):
+            score = _as_number(v.get("score"))
+            if score is None or not 0 <= score <= 1000:
+                problems.append(("score", _("The score is not a valid number.")))
+        if person and title and day:
+            key = (person["person_id"], title, day)
+            if key in seen:
+                problems.append(("name", _("Duplicate of line %(line)s.", line=seen[key])))
+            seen.setdefault(key, row.line)
+        if problems:
+            errors += [{"line": row.line, "field": f, "message": m} for f, m in problems]
+            continue
+        course = courses.get((title, day))
+        before = existing.get((course["id"], person["person_id"])) if course else None
+        status = "new" if before is None else ("same" if before == round(hours, 1) else "update")
+        good.append(
+            {
+                "line": row.line,
+                "person_id": person["person_id"],
+                "person_name": person["person_name"],
+                "unit_name": person["unit_name"],
+                "course": title,
+                "date": day.isoformat(),
+                "hours": round(hours, 1),
+                "score": score,
+                "status": status,
+            }
+        )
+    async with db.atomic():
+        record = TrainingImport(
+            tenant=tenant.id, user_id=actor.id or 0, filename=filename[:200], year=year, rows=good, errors=errors
+        )
+        await record.save()
+        await audit.record(
+            tenant.id,
+            actor,
+            "training.import_preview",
+            "import",
+            record.uuid,
+            detail={"rows": len(good), "errors": len(errors)},
+        )
+    return await import_detail(tenant, actor, record.uuid)
+
+
+async def _import_row(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
+    row = await get_owned(TrainingImport, tenant, import_id)
+    if actor.scope_path and row["user_id"] != actor.id:
+        raise NotFound()  # a unit officer sees their own uploads
+    return row
+
+
+async def import_detail(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
+    row = await _import_row(tenant, actor, import_id)
+    rows = (
+        await TrainingImport.select(TrainingImport.rows, TrainingImport.errors)
+        .where(TrainingImport.id == row["id"])
+        .output(load_json=True)
+        .first()
+    )
+    counts = defaultdict(int)
+    for r in rows["rows"]:
+        counts[r["status"]] += 1
+    return {
+        "id": str(row["uuid"]),
+        "filename": row["filename"],
+        "year": row["year"],
+        "status": row["status"],
+        "created_at": row["created_at"],
+        "applied_at": row["applied_at"],
+        "rows": rows["rows"],
+        "errors": rows["errors"],
+        "counts": dict(counts),
+        "clean": not rows["errors"],
+    }
+
+
+async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
+    """Write a clean preview in one transaction: missing courses, then attendance."""
+    detail = await import_detail(tenant, actor, import_id)
+    if detail["status"] != "preview":
+        raise Conflict(_("This import has already been applied."))
+    if not detail["clean"]:
+        raise Conflict(_("The file has errors; correct them and upload it again. Nothing was written."))
+    changing = [r for r in detail["rows"] if r["status"] != "same"]
+    year = detail["year"]
+    start, end = _year_bounds(year)
+    async with db.atomic():
+        courses = {
+            (r["title"], r["date"].isoformat()): r["id"]
+            for r in await Course.select(Course.id, Course.title, Course.date).where(
+                Course.tenant == tenant.id, Course.date >= start, Course.date <= end
+            )
+        }
+        missing: dict[tuple[str, str], float] = {}
+        for r in changing:
+            key = (r["course"], r["date"])
+            if key not in courses:
+                missing[key] = max(missing.get(key, 0.0), r["hours"])
+        new_courses = [
+            Course(
+                tenant=tenant.id,
+                unit=actor.scope_unit_id,
+                title=t,
+                kind="lecture",
+                hours=h,
+                date=date.fromisoformat(d),
+                organiser="",
+            )
+            for (t, d), h in missing.items()
+        ]
+        for i in range(0, len(new_courses), 500):
+            await Course.insert(*new_courses[i : i + 500])
+        courses.update({(c.title, c.date.isoformat()): c.id for c in new_courses})
+        pks = await units.person_pks(tenant, list({r["person_id"] for r in changing}))
+        inserts = []
+        for r in changing:
+            course_pk, person_pk = courses[(r["course"], r["date"])], pks[r["person_id"]]
+            if r["status"] == "update":
+                await Attendance.update({Attendance.hours: r["hours"], Attendance.score: r["score"]}).where(
+                    Attendance.tenant == tenant.id, Attendance.course == course_pk, Attendance.person == person_pk
+                )
+            else:
+                inserts.append(
+                    Attendance(tenant=tenant.id, course=course_pk, person=person_pk, hours=r["hours"], score=r["score"])
+                )
+        for i in range(0, len(inserts), 500):
+            await Attendance.insert(*inserts[i : i + 500])
+        await TrainingImport.update(
+            {TrainingImport.status: "applied", TrainingImport.applied_at: datetime.now(UTC)}
+        ).where(TrainingImport.uuid == uuid.UUID(detail["id"]))
+        await audit.record(
+            tenant.id,
+            actor,
+            "training.import_apply",
+            "import",
+            detail["id"],
+            detail={"written": len(changing), "courses": len(new_courses)},
+        )
+    return {
+        "written": len(changing),
+        "courses_created": len(new_courses),
+        "unchanged": len(detail["rows"]) - len(changing),
+    }
+
+
+# ---------------------------------------------------------------- exports
+
+
+async def export_courses(tenant: TenantRef, actor: Actor, year: int) -> bytes:
+    courses = await list_courses(tenant, actor, year)
+    return workbook.write_workbook(
+        [
+            (
+                str(_l("Courses")),
+                [str(LABELS[k]) for k in ("title", "kind", "date", "hours", "organiser")] + [str(_l("Unit"))],
+                [
+                    [
+                        c["title"],
+                        str(KINDS.get(c["kind"], c["kind"])),
+                        c["date"],
+                        c["hours"],
+                        c["organiser"],
+                        c["unit_name"],
+                    ]
+                    for c in courses
+                ],
+            )
+        ]
+    )
+
+
+async def export_hours(tenant: TenantRef, actor: Actor, year: int) -> bytes:
+    data = await unit_training(tenant, actor, None, year)
+    short = data["short"]
+    return workbook.write_workbook(
+        [
+            (
+                str(_l("Short of hours")),
+                [
+                    str(_l("Full name")),
+                    str(_l("Unit")),
+                    str(_l("Position")),
+                    str(_l("Hours")),
+                    str(_l("Required")),
+                    str(_l("Shortfall")),
+                ],
+                [
+                    [
+                        r["name"],
+                        r["unit_name"],
+                        str(units.POSITIONS[r["position"]]),
+                        r["hours"],
+                        r["required"],
+                        r["shortfall"],
+                    ]
+                    for r in short
+                ],
+            )
+        ]
+    )
