@@ -266,7 +266,7 @@ async def create_course(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -
     hours = _hours(check, "hours", required=True)
     day = _check_date(check, tenant)
     organiser = check.text("organiser", max_len=200)
-    pass_mark = _hours(check, "pass_mark", maximum=1000) if check.present("pass_mark") else None
+    pass_mark = _hours(check, "pass_mark", maximum=1000) if data.get("pass_mark") not in (None, "") else None
     unit_pk = actor.scope_unit_id  # a unit officer's courses belong to their unit
     if actor.scope_path is None and check.uuid("unit_id"):
         try:
