@@ -16,6 +16,23 @@ from typing import Any
 # anything else counts as one.
 Op = Callable[[], Awaitable[Any]]
 
+
+@dataclass(frozen=True)
+class Parts:
+    """What an op returns when it times its own work in named parts (e.g. the two
+    requests of an import): the row's latency is the sum of the parts, not the
+    op's wall time, so checks between the parts stay untimed; each part also gets
+    a row of its own (Scenario.parts). `items`: what the op handled, as an int
+    return would say (None: one)."""
+
+    seconds: dict[str, float]
+    items: int | None = None
+
+    @property
+    def total(self) -> float:
+        return sum(self.seconds.values())
+
+
 # The run's default counts; a scenario's own `iterations`/`warmup` scale with the
 # run's (--quick, -n, --warmup) relative to these.
 DEFAULT_ITERATIONS = 300
@@ -34,6 +51,8 @@ class Scenario:
     iterations: int | None = None
     warmup: int | None = None
     unit: str = ""  # what the rate counts when not requests, e.g. "notices" (the op returns how many)
+    # (name, label) of the parts an op returning Parts times: one sub-row each, in this order
+    parts: tuple[tuple[str, str], ...] = ()
 
     def counts(self, iterations: int, warmup: int) -> tuple[int, int]:
         """Timed and warm-up iterations of this scenario in a run of `iterations`/`warmup`."""
@@ -59,15 +78,19 @@ def scenario(
     iterations: int | None = None,
     warmup: int | None = None,
     unit: str = "",
+    parts: tuple[tuple[str, str], ...] = (),
 ):
     """Register `async def make(ctx) -> op` under `key`, in definition order.
     `iterations`/`warmup`: this scenario's own counts (long operations), scaled
-    like the run's; `unit`: what the rate counts, when the op returns a count."""
+    like the run's; `unit`: what the rate counts, when the op returns a count;
+    `parts`: (name, label) of the parts of an op that returns Parts (sequential only)."""
 
     def register(make: Callable[[Any], Awaitable[Op]]) -> Callable[[Any], Awaitable[Op]]:
         if key in SCENARIOS:
             raise ValueError(f"duplicate benchmark scenario {key!r}")
-        SCENARIOS[key] = Scenario(key, label, make, baseline, concurrency, iterations, warmup, unit)
+        if parts and concurrency > 1:
+            raise ValueError(f"scenario {key!r}: parts are timed sequentially only")
+        SCENARIOS[key] = Scenario(key, label, make, baseline, concurrency, iterations, warmup, unit, parts)
         return make
 
     return register
@@ -100,6 +123,7 @@ class Timing:
     wall: float
     concurrency: int = 1
     items: int | None = None  # what the ops handled, when they said (default: one each)
+    parts: dict[str, Timing] | None = None  # an op returning Parts: the timing of each part
 
     @property
     def n(self) -> int:
@@ -125,6 +149,7 @@ class Timing:
             "items": self.items,
             # a few long runs: each one is worth showing
             "samples_s": self.samples if self.n <= 10 else None,
+            "parts": {name: t.as_dict() for name, t in self.parts.items()} if self.parts else None,
         }
 
 
@@ -143,16 +168,38 @@ def _is_count(result: Any) -> bool:
     return isinstance(result, int) and not isinstance(result, bool)
 
 
+def _count(result: Any) -> int | None:
+    if isinstance(result, Parts):
+        return result.items
+    return result if _is_count(result) else None
+
+
 def _items(results: list[Any]) -> int | None:
     """Items the ops handled, when any op returned a count (others count one); else None."""
-    if not any(_is_count(r) for r in results):
+    counts = [_count(r) for r in results]
+    if all(c is None for c in counts):
         return None
-    return sum(r if _is_count(r) else 1 for r in results)
+    return sum(1 if c is None else c for c in counts)
+
+
+def _part_timings(results: list[Any]) -> dict[str, Timing] | None:
+    """Per part of ops that returned Parts: its latencies, its wall (their sum: the
+    parts ran one after another) and the items of the ops it belongs to."""
+    if not results or not all(isinstance(r, Parts) for r in results):
+        return None
+    items = _items(results)
+    names = list(dict.fromkeys(name for r in results for name in r.seconds))
+    timings = {}
+    for name in names:
+        samples = [r.seconds[name] for r in results if name in r.seconds]
+        timings[name] = Timing(samples, sum(samples), items=items if len(samples) == len(results) else None)
+    return timings
 
 
 async def time_sequential(op: Op, iterations: int, warmup: int) -> Timing:
     """`warmup` untimed calls, then `iterations` timed calls one after another.
-    A `staged` op's set-up runs before each call; its time is left out."""
+    A `staged` op's set-up runs before each call; its time is left out. An op
+    returning Parts counts the sum of its parts; the rest of its time is left out."""
     setup = getattr(op, "setup", None)
     for _ in range(warmup):
         if setup is not None:
@@ -168,9 +215,14 @@ async def time_sequential(op: Op, iterations: int, warmup: int) -> Timing:
             await setup()
             untimed += clock() - s0
         t0 = clock()
-        results.append(await op())
-        samples.append(clock() - t0)
-    return Timing(samples, clock() - start - untimed, items=_items(results))
+        result = await op()
+        elapsed = clock() - t0
+        if isinstance(result, Parts):
+            untimed += elapsed - result.total
+            elapsed = result.total
+        results.append(result)
+        samples.append(elapsed)
+    return Timing(samples, clock() - start - untimed, items=_items(results), parts=_part_timings(results))
 
 
 async def time_concurrent(ops: list[Op], iterations: int, warmup: int) -> Timing:
@@ -184,6 +236,8 @@ async def time_concurrent(ops: list[Op], iterations: int, warmup: int) -> Timing
     results: list[Any] = []
     start = time.perf_counter()
     await asyncio.gather(*(_repeat(op, share, samples, results) for op, share in zip(ops, shares, strict=True)))
+    if any(isinstance(r, Parts) for r in results):
+        raise ValueError("an op returning Parts cannot be timed concurrently")
     return Timing(samples, time.perf_counter() - start, concurrency=len(ops), items=_items(results))
 
 

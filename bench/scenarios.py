@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.context import SLUG, BenchContext
-from bench.harness import Op, scenario, staged
+from bench.harness import Op, Parts, scenario, staged
 from server import db
 
 UNITS = f"/t/{SLUG}/units"
 COVERAGE = f"/t/{SLUG}/coverage"
+TRAINING = f"/t/{SLUG}/training"
 
 
 @scenario("floor.healthz", "request floor: GET /healthz (anonymous, SELECT 1)")
@@ -195,6 +196,204 @@ for _user in ("office", "district"):
         iterations=50,
         warmup=5,
     )
+
+
+# ---------------------------------------------------------------- training records
+
+
+async def _training_page(tenant: Any, actor: Any) -> Any:
+    """The data calls of GET /t/demo/training (this year, whole scope)."""
+    from server.training import service as training
+    from server.units import service as units
+
+    year = units.today(tenant).year
+    return (
+        await training.unit_training(tenant, actor, None, year),
+        await training.list_courses(tenant, actor, year),
+        await units.unit_choices(tenant, actor),
+    )
+
+
+def _training_in_page(context: dict[str, Any]) -> str:
+    data = context["data"]
+    leaders, classified = data["leaders"], data["classified"]
+    return (
+        f"{data['people']:,} people in post in scope, {len(data['short']):,} short of hours "
+        f"({min(100, len(data['short']))} listed), leaders {leaders['met']:,}/{leaders['total']:,} "
+        f"and classified {classified['met']:,}/{classified['total']:,} meeting their hours, "
+        f"{len(context['courses'])} courses in {context['year']}, {len(context['choices'])} units to pick"
+    )
+
+
+for _user in ("office", "district"):
+    # every person in post of the tenant (~4,500) with their hours vs one district's;
+    # before the import rows, which add attendance: the demo as seeded
+    page_rows(
+        "training",
+        "unit training page",
+        TRAINING,
+        _user,
+        service=_training_page,
+        service_label="unit_training() + list_courses() + unit_choices()",
+        describe=_training_in_page,
+        iterations=50,
+        warmup=5,
+    )
+
+
+IMPORT_ROWS = 5_000
+IMPORT_COURSES = 40
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def _importable_people(ctx: BenchContext) -> list[tuple[str, str]]:
+    """(name, unit name) of every person in post the office's import would match to
+    exactly one person: the service's own rule (name, then unit name of the post it
+    keeps per person), so ambiguous pairs are left out."""
+    from server.units import service as units
+
+    tenant, actor = await ctx.tenant(), await ctx.actor("office")
+    async with db.transaction(tenant.id, write=False):
+        posts = (await units.list_people(tenant, actor, per_page=1_000_000)).items
+    by_name: dict[str, dict[str, dict]] = {}
+    for post in posts:  # as preview_import: the last post of a person stands for them
+        by_name.setdefault(post["person_name"], {})[post["person_id"]] = post
+    pairs = []
+    for name, people in by_name.items():
+        for post in people.values():
+            unit = post["unit_name"]
+            same = [p for p in people.values() if p["unit_name"] == unit]
+            if len(same) == 1 and name == name.strip() and name and unit == unit.strip() and unit:
+                pairs.append((name, unit))
+    return pairs
+
+
+def _attendance_workbook(pairs: list[tuple[str, str]], run: int, today: Any) -> bytes:
+    """A clean 5,000-row attendance sheet: IMPORT_COURSES courses (titles unique to
+    this run, so every apply creates them and writes every row), each on one date
+    of this year up to yesterday, attended by distinct people."""
+    import io
+    import random
+    from datetime import date, timedelta
+
+    import openpyxl
+
+    rng = random.Random(run)
+    start = date(today.year, 1, 1)
+    days = max(1, (today - start).days)  # dates before today (today itself on January 1st)
+    per_course = -(-IMPORT_ROWS // IMPORT_COURSES)
+    if len(pairs) < per_course:
+        raise RuntimeError(f"only {len(pairs)} people can be matched by name and unit; {per_course} needed")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "单位", "课程", "日期", "学时", "成绩"])
+    written = 0
+    for c in range(IMPORT_COURSES):
+        title = f"基准导入 {run:03d} · 保密培训第 {c + 1:02d} 讲"
+        day = start + timedelta(days=min(days - 1, days * c // IMPORT_COURSES)) if days > 1 else today
+        hours = 1 + c % 4
+        exam = c % 5 == 4  # some courses end with a test: a score per row
+        for name, unit in rng.sample(pairs, min(per_course, IMPORT_ROWS - written)):
+            sheet.append([name, unit, title, day, hours, rng.randint(60, 100) if exam else None])
+            written += 1
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+@scenario(
+    "training.import.office",
+    f"import attendance workbook ({IMPORT_ROWS:,} rows) · office · preview + apply",
+    iterations=2,
+    warmup=0,  # make() imports once first, through the service
+    unit="rows",
+    parts=(
+        ("preview", "  preview: POST …/training/import (read, check, keep)"),
+        ("apply", "  apply: POST …/training/imports/{id}/apply (write)"),
+    ),
+)
+async def training_import(ctx: BenchContext) -> Op:
+    """The office uploads a 5,000-row attendance workbook through the import form
+    (read, every row matched and checked, the preview kept) and applies it (40 new
+    courses, 5,000 attendance rows, in one transaction). Each run's workbook has
+    course titles of its own, so every apply writes everything. Untimed: building
+    the workbook (before each run) and, between the two requests, reading the
+    preview back to check it is clean. The rate is rows per second."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from server.training import service as training
+    from server.training import workbook
+    from server.units import service as units
+
+    office = await ctx.browser("office")
+    tenant, actor = await ctx.tenant(), await ctx.actor("office")
+    today = units.today(tenant)
+    year = today.year
+    pairs = await _importable_people(ctx)
+    runs = iter(range(1, 1_000_000))
+    upload: list[bytes] = []
+
+    async def check_preview(import_id: str) -> None:
+        async with db.transaction(tenant.id, write=False):
+            detail = await training.import_detail(tenant, actor, import_id)
+        if not detail["clean"] or detail["counts"] != {"new": IMPORT_ROWS}:
+            raise RuntimeError(f"import preview not clean: {detail['counts']}, errors {detail['errors'][:3]}")
+
+    async def setup() -> None:
+        upload[:] = [_attendance_workbook(pairs, next(runs), today)]
+
+    async def op() -> Parts:
+        clock = time.perf_counter
+        t0 = clock()
+        response = await office.post(
+            f"/t/{SLUG}/training/import?year={year}",
+            data={"_csrf": await ctx.csrf(office)},
+            files={"file": ("attendance.xlsx", upload[0], XLSX)},
+        )
+        preview_s = clock() - t0
+        location = response.headers.get("location", "")
+        if response.status_code != 303 or "/training/imports/" not in location:
+            raise RuntimeError(f"import upload: {response.status_code} {location!r}")
+        import_id = urlsplit(location).path.rsplit("/", 1)[-1]
+        await check_preview(import_id)  # untimed: the op reports the two requests only
+        t0 = clock()
+        response = await ctx.post_form(office, f"/t/{SLUG}/training/imports/{import_id}/apply", {}, expect=303)
+        apply_s = clock() - t0
+        result = parse_qs(urlsplit(response.headers.get("location", "")).query)
+        if result.get("written") != [str(IMPORT_ROWS)] or result.get("courses_created") != [str(IMPORT_COURSES)]:
+            raise RuntimeError(f"import apply: {result}")
+        return Parts({"preview": preview_s, "apply": apply_s}, items=IMPORT_ROWS)
+
+    # The warm-up: one workbook through the service calls alone, each in a
+    # transaction of its own (as a request has), queries recorded; and the
+    # workbook's parsing on its own.
+    await setup()
+    t0 = time.perf_counter()
+    sheet = workbook.read_attendance(upload[0])
+    read_s = time.perf_counter() - t0
+    walls, counts = {}, {}
+    with ctx.recording_queries() as queries:
+        t0 = time.perf_counter()
+        async with db.transaction(tenant.id):
+            preview = await training.preview_import(tenant, actor, "attendance.xlsx", upload[0], year)
+        walls["preview"], counts["preview"] = time.perf_counter() - t0, (len(queries), sum(q.seconds for q in queries))
+        if not preview["clean"] or len(preview["rows"]) != IMPORT_ROWS:
+            raise RuntimeError(f"import preview not clean: {preview['counts']}, errors {preview['errors'][:3]}")
+        t0 = time.perf_counter()
+        async with db.transaction(tenant.id):
+            done = await training.apply_import(tenant, actor, preview["id"])
+        walls["apply"] = time.perf_counter() - t0
+        counts["apply"] = (len(queries) - counts["preview"][0], sum(q.seconds for q in queries) - counts["preview"][1])
+    if done["written"] != IMPORT_ROWS:
+        raise RuntimeError(f"import apply through the service: {done}")
+    ctx.note(
+        f"import · office: {len(sheet):,} rows ({len(upload[0]) / 1024:,.0f} KB .xlsx, {IMPORT_COURSES} new courses, "
+        f"{len(pairs):,} people matchable by name and unit). Untimed first import through the services alone: "
+        f"read_attendance() {read_s:.2f} s; preview_import() {walls['preview']:.2f} s incl. the read, "
+        f"{counts['preview'][0]} queries taking {counts['preview'][1]:.2f} s; apply_import() "
+        f"{walls['apply']:.2f} s, {counts['apply'][0]} queries taking {counts['apply'][1]:.2f} s"
+    )
+    return staged(setup, op)
 
 
 # ---------------------------------------------------------------- issuing notices
