@@ -257,3 +257,34 @@ async def test_the_import_pages(client):
     assert page.status_code == 200 and "保密讲座" in page.text
     person = await client.get(f"/t/{world.slug}/people/{world.people['a_lead']['id']}")
     assert "保密讲座" in person.text
+
+
+async def test_tenant_wide_courses_are_shared_but_each_scope_keeps_its_people(client, make_client):
+    world = await make_world()
+    base = await api(client, world)
+    day = a_past_day(world).isoformat()
+    course = (
+        await client.post(
+            f"{base}/training/courses", json={"title": "全市保密大讲堂", "kind": "lecture", "hours": "4", "date": day}
+        )
+    ).json()
+    async with db.transaction(world.tenant.id):
+        other = await training.add_attendance(
+            world.tenant, SYSTEM, course["id"], {"person_id": world.people["b_principal"]["id"]}
+        )
+    officer = await make_client()
+    await login(officer, world.slug, "officer")
+    token = await csrf(officer, f"/t/{world.slug}/training")
+    page = await officer.get(f"/t/{world.slug}/training")
+    assert "全市保密大讲堂" in page.text
+    mine = await officer.post(
+        f"/t/{world.slug}/training/courses/{course['id']}/attendance",
+        data={"_csrf": token, "person_id": world.people["a_principal"]["id"]},
+    )
+    assert mine.status_code == 303
+    theirs = await officer.post(
+        f"/t/{world.slug}/training/attendance/{other['attendees'][0]['id']}/remove", data={"_csrf": token}
+    )
+    assert theirs.status_code == 404
+    detail = (await client.get(f"{base}/training/courses")).json()
+    assert detail[0]["attendee_hours"] == 8.0

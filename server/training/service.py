@@ -113,15 +113,17 @@ def _year_bounds(year: int) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)
 
 
-async def hours_by_person(tenant: TenantRef, person_pks: list[int], year: int) -> dict[int, float]:
+async def hours_by_person(tenant: TenantRef, person_pks: list[int] | None, year: int) -> dict[int, float]:
+    """Hours in the year by person: these people, or (None) everyone in the tenant at once."""
     start, end = _year_bounds(year)
     totals: dict[int, float] = defaultdict(float)
-    for i in range(0, len(person_pks), 500):
+    chunks = [None] if person_pks is None else [person_pks[i : i + 500] for i in range(0, len(person_pks), 500)]
+    for chunk in chunks:
         rows = (
             await Attendance.select(Attendance.person, Sum(Attendance.hours, alias="h"))
             .where(
                 Attendance.tenant == tenant.id,
-                Attendance.person.is_in(person_pks[i : i + 500]),
+                *([Attendance.person.is_in(chunk)] if chunk is not None else []),
                 Attendance.course.date >= start,
                 Attendance.course.date <= end,
             )
@@ -191,13 +193,13 @@ async def my_hours(tenant: TenantRef, actor: Actor) -> dict | None:
 async def unit_training(tenant: TenantRef, actor: Actor, unit_id: Any, year: int) -> dict:
     """People in post in a unit's subtree (the actor's whole scope when unit_id is None):
     their hours against what they owe, the shares meeting it, who is short."""
-    page = await units.list_people(tenant, actor, unit=unit_id or "", per_page=1_000_000)
     people: dict[str, dict] = {}
-    for post in page.items:
+    for post in await units.current_posts_with_pks(tenant, actor, within=unit_id or None):
         entry = people.setdefault(post["person_id"], {**post, "leader": False})
         entry["leader"] = entry["leader"] or post["position"] in units.LEADER_POSITIONS
-    pks = await units.person_pks(tenant, list(people))
-    hours = await hours_by_person(tenant, list(pks.values()), year)
+    pks = {pid: p["person_pk"] for pid, p in people.items()}
+    whole = actor.scope_path is None and not unit_id
+    hours = await hours_by_person(tenant, None if whole else list(pks.values()), year)
     req = await requirements(tenant, year)
     rows = []
     for pid, p in people.items():
@@ -291,7 +293,8 @@ async def create_course(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -
 
 
 def _course_scope(actor: Actor) -> list:
-    return [Course.unit.path.like(actor.scope_path + "%")] if actor.scope_path else []
+    # the office's tenant-wide courses are everyone's; a unit's courses stay in its subtree
+    return [Course.unit.is_null() | Course.unit.path.like(actor.scope_path + "%")] if actor.scope_path else []
 
 
 async def list_courses(tenant: TenantRef, actor: Actor, year: int) -> list[dict]:
@@ -314,8 +317,8 @@ async def list_courses(tenant: TenantRef, actor: Actor, year: int) -> list[dict]
 
 async def _course_row(tenant: TenantRef, actor: Actor, course_id: Any) -> dict:
     row = await get_owned(Course, tenant, course_id)
-    if actor.scope_path:
-        path = await units.unit_path(tenant, row["unit"]) if row["unit"] else None
+    if actor.scope_path and row["unit"] is not None:
+        path = await units.unit_path(tenant, row["unit"])
         if path is None or not path.startswith(actor.scope_path):
             raise NotFound()
     return row
@@ -386,6 +389,8 @@ async def remove_attendance(tenant: TenantRef, actor: Actor, attendance_id: Any)
     row = await get_owned(Attendance, tenant, attendance_id)
     course = await Course.select(Course.uuid).where(Course.id == row["course"]).first()
     await _course_row(tenant, actor, course["uuid"])
+    # on a tenant-wide course an officer may remove only their own people's attendance
+    await units.person_pk(tenant, actor, await units.person_uuid(tenant, row["person"]))
     async with db.atomic():
         await Attendance.delete().where(Attendance.id == row["id"])
         await audit.record(tenant.id, actor, "training.attendance_remove", "course", course["uuid"])

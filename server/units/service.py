@@ -843,6 +843,20 @@ async def current_post_pks(tenant: TenantRef, person_pks: list[int]) -> set[int]
     return held
 
 
+async def current_posts_with_pks(tenant: TenantRef, actor: Actor, *, within: Any = None) -> list[dict]:
+    """Current posts in the actor's scope (optionally a subtree), with each person's row id
+    for the caller's own queries."""
+    on = today(tenant)
+    where: list = [_current(on)]
+    if actor.scope_path:
+        where.append(Post.unit.path.like(actor.scope_path + "%"))
+    if within is not None:
+        root = await _unit_row(tenant, actor, within)
+        where.append(Post.unit.path.like(root["path"] + "%"))
+    rows = await Post.select(*_POST_COLUMNS).where(Post.tenant == tenant.id, Post.person.deleted_at.is_null(), *where)
+    return [{**_post_public(r), "person_pk": r["person_pk"]} for r in rows]
+
+
 async def person_pks(tenant: TenantRef, person_ids: list[str]) -> dict[str, int]:
     """Public ids to row ids, within the tenant (unknown ids are left out)."""
     out: dict[str, int] = {}
