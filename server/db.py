@@ -79,7 +79,7 @@ async def close_pool() -> None:
 
 def contains(column, text: str):
     """Case-insensitive substring match (ILIKE on PostgreSQL; SQLite's LIKE already is)."""
-    pattern = "%" + text.replace("%", "") + "%"
+    pattern = "%" + text.replace("%", "").replace("\x00", "") + "%"
     return column.ilike(pattern) if is_postgres() else column.like(pattern)
 
 

@@ -226,3 +226,9 @@ async def test_the_scheduled_purge_removes_expired_sessions_and_stale_counters(c
         assert await WebSession.count().where(WebSession.last_seen_at < long_ago + timedelta(minutes=1)) == 0
         assert await LoginThrottle.count().where(LoginThrottle.key.like("%nobody%")) == 0
         assert await WebSession.count() < fresh
+
+
+async def test_nul_characters_in_a_sign_in_are_just_a_wrong_password(client):
+    world = await make_world()
+    response = await login(client, world.slug, "off\x00ice", "x\x00y")
+    assert response.status_code == 400

@@ -293,3 +293,11 @@ async def test_sub_units_appear_in_tree_order(api):
     await make_unit(w.tenant, "丙区卫健委", "district_unit", parent)
     names = [u["name"] for u in (await api.get(f"{base(w)}/units", params={"q": "丙区"})).json()["items"]]
     assert names == ["丙区", "丙区卫健委"]
+
+
+async def test_nul_characters_are_dropped_not_fatal(api):
+    w = api.world
+    listed = await api.get(f"{base(w)}/units", params={"q": "教\x00育"})
+    assert listed.status_code == 200
+    created = await api.post(f"{base(w)}/units", json={"name": "空\x00字符单位", "kind": "other"})
+    assert created.status_code == 201 and created.json()["name"] == "空字符单位"

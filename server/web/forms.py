@@ -17,12 +17,19 @@ from server.web.pagination import Page
 async def form_data(request: Request) -> dict[str, Any]:
     """Form fields, the last value winning (a hidden "0" before a checkbox)."""
     form = await request.form()
-    return {key: value for key, value in form.items() if key != CSRF_FIELD}
+    return {key: _clean(value) for key, value in form.items() if key != CSRF_FIELD}
+
+
+def _clean(value: Any) -> Any:
+    # NUL cannot be stored in PostgreSQL text and is never meant
+    return value.replace("\x00", "") if isinstance(value, str) else value
 
 
 def body_data(data: msgspec.Struct) -> dict[str, Any]:
     """The fields an API client actually sent (PATCH semantics)."""
-    return {name: getattr(data, name) for name in data.__struct_fields__ if getattr(data, name) is not msgspec.UNSET}
+    return {
+        name: _clean(getattr(data, name)) for name in data.__struct_fields__ if getattr(data, name) is not msgspec.UNSET
+    }
 
 
 def page_json(page: Page) -> dict[str, Any]:

@@ -32,7 +32,8 @@ class Checker:
 
     def _raw(self, field: str) -> Any:
         value = self.data.get(field)
-        return value.strip() if isinstance(value, str) else value
+        # NUL cannot be stored in PostgreSQL text and is never meant: drop it
+        return value.replace("\x00", "").strip() if isinstance(value, str) else value
 
     def text(self, field: str, *, required: bool = False, max_len: int = 200, default: str = "") -> str:
         value = self._raw(field)
