@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from server.settings import ROOT
@@ -28,7 +28,6 @@ class Database:
     env: dict[str, str]  # the LUZHI_* environment a worker process runs with
     migrate_s: float = 0.0
     seed_s: float = 0.0
-    remarks: list[str] = field(default_factory=list)
 
 
 # The only LUZHI_* settings a run takes from its caller's environment: what a

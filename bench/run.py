@@ -129,7 +129,6 @@ def run_database(kind: str, args: argparse.Namespace, var_dir: Path) -> dict | N
         return None
     payload = json.loads(lines[-1][len(RESULT_MARK) :])
     payload["prepare"] = {"migrate_s": database.migrate_s, "seed_s": database.seed_s}
-    payload["notes"] = database.remarks + payload["notes"]
     return payload
 
 

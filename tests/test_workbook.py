@@ -10,13 +10,13 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
+from server.documents.xlsx import write_workbook
 from server.training.workbook import (
     COLUMNS,
     LABELS,
     SheetRow,
     attendance_template,
     read_attendance,
-    write_workbook,
 )
 from server.web.errors import ValidationFailed
 

@@ -4,18 +4,15 @@ for renewal, confirmations overdue — for the tenant, each district, each unit.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from server.actor import Actor
+from server.documents.xlsx import write_workbook
 from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations
-from server.responsibility.notices import LIVE, OPEN
+from server.responsibility.notices import LIVE, OPEN, STATUSES
 from server.responsibility.tables import Confirmation, Notice
 from server.units import service as units
 from server.web.i18n import _l, format_date
@@ -205,54 +202,52 @@ async def coverage_list(tenant: TenantRef, actor: Actor, metric: str, group: str
 
 async def export_xlsx(tenant: TenantRef, actor: Actor) -> bytes:
     """A workbook: the summary by district, then one sheet per problem with its list."""
-    from server.units.service import POSITIONS
-
     snap = await snapshot(tenant, actor)
     total, groups, _units = tallies(snap)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = str(_l("Summary"))[:31]
-    sheet.append(
-        [str(_l("District")), str(_l("Units")), str(_l("Leaders")), *[str(label) for label in METRICS.values()]]
-    )
-    for g, name in snap.groups.items():
-        sheet.append([name, groups[g].units, groups[g].leaders, *[groups[g].counts[m] for m in METRICS]])
-    sheet.append([str(_l("Total")), total.units, total.leaders, *[total.counts[m] for m in METRICS]])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    summary = [
+        [name, groups[g].units, groups[g].leaders, *[groups[g].counts[m] for m in METRICS]]
+        for g, name in snap.groups.items()
+    ]
+    summary.append([str(_l("Total")), total.units, total.leaders, *[total.counts[m] for m in METRICS]])
+    sheets = [
+        (
+            str(_l("Summary")),
+            [str(_l("District")), str(_l("Units")), str(_l("Leaders")), *[str(label) for label in METRICS.values()]],
+            summary,
+        )
+    ]
     for metric, label in METRICS.items():
-        ws = book.create_sheet(str(label)[:31])
         rows = drilldown(snap, metric)
         if metric in UNIT_METRICS:
-            ws.append([str(_l("District")), str(_l("Unit"))])
-            for r in rows:
-                ws.append([r["group"], r["unit_name"]])
-        else:
-            ws.append(
-                [
-                    str(_l("District")),
-                    str(_l("Unit")),
-                    str(_l("Full name")),
-                    str(_l("Position")),
-                    str(_l("Notice status")),
-                    str(_l("Issued on")),
-                    str(_l("Signed on")),
-                ]
+            sheets.append(
+                (str(label), [str(_l("District")), str(_l("Unit"))], [[r["group"], r["unit_name"]] for r in rows])
             )
-            for r in rows:
-                ws.append(
+            continue
+        headers = [
+            str(_l("District")),
+            str(_l("Unit")),
+            str(_l("Full name")),
+            str(_l("Position")),
+            str(_l("Notice status")),
+            str(_l("Issued on")),
+            str(_l("Signed on")),
+        ]
+        sheets.append(
+            (
+                str(label),
+                headers,
+                [
                     [
                         r["group"],
                         r["unit_name"],
                         r["person_name"],
-                        str(POSITIONS[r["position"]]),
-                        r["notice_status"] or "",
+                        str(units.POSITIONS[r["position"]]),
+                        str(STATUSES[r["notice_status"]]) if r["notice_status"] else "",
                         format_date(r["issued_at"]),
                         format_date(r["signed_at"]),
                     ]
-                )
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+                    for r in rows
+                ],
+            )
+        )
+    return write_workbook(sheets)

@@ -13,6 +13,7 @@ from piccolo.query.functions.aggregate import Sum
 from server import db
 from server.actor import Actor
 from server.audit import service as audit
+from server.documents.xlsx import write_workbook
 from server.training import workbook
 from server.training.tables import Attendance, Course, TrainingImport, TrainingRequirement
 from server.units import service as units
@@ -659,7 +660,7 @@ async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
 
 async def export_courses(tenant: TenantRef, actor: Actor, year: int) -> bytes:
     courses = await list_courses(tenant, actor, year)
-    return workbook.write_workbook(
+    return write_workbook(
         [
             (
                 str(_l("Courses")),
@@ -683,7 +684,7 @@ async def export_courses(tenant: TenantRef, actor: Actor, year: int) -> bytes:
 async def export_hours(tenant: TenantRef, actor: Actor, year: int) -> bytes:
     data = await unit_training(tenant, actor, None, year)
     short = data["short"]
-    return workbook.write_workbook(
+    return write_workbook(
         [
             (
                 str(_l("Short of hours")),
