@@ -241,12 +241,12 @@ class BenchContext:
             t0 = time.perf_counter()
             await documents.warm_up()
             self._pdf_ready = True
-            workers = pdf._workers()
+            workers = pdf.workers()
             self.note(
                 f"PDF pool: {workers} worker process{'es' if workers != 1 else ''} (LUZHI_PDF_WORKERS), "
                 f"started and warmed in {time.perf_counter() - t0:.1f} s before the PDF rows"
             )
-        return pdf._workers()
+        return pdf.workers()
 
     # ------------------------------------------------------------ precomputed pages
 

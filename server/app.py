@@ -16,6 +16,7 @@ from litestar.types import Message, Scope
 from server import db, documents
 from server.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from server.accounts.sessions import make_store
+from server.assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from server.audit.routes import ROUTES as AUDIT_ROUTES
 from server.platform.routes import ROUTES as PLATFORM_ROUTES
 from server.responsibility.routes import ROUTES as RESPONSIBILITY_ROUTES
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *UNIT_ROUTES,
             *RESPONSIBILITY_ROUTES,
             *TRAINING_ROUTES,
+            *ASSESSMENT_ROUTES,
             *AUDIT_ROUTES,
             static,
         ],

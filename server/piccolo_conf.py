@@ -15,5 +15,6 @@ APP_REGISTRY = AppRegistry(
         "server.audit.piccolo_app",
         "server.responsibility.piccolo_app",
         "server.training.piccolo_app",
+        "server.assessment.piccolo_app",
     ]
 )

@@ -102,7 +102,7 @@ def _start_worker(warm_html: str) -> None:
     _write_pdf(warm_html, None)
 
 
-def _workers() -> int:
+def workers() -> int:
     return max(1, int(os.environ.get("LUZHI_PDF_WORKERS") or 2))
 
 
@@ -113,15 +113,15 @@ def _executor() -> ProcessPoolExecutor:
         _pool.shutdown(wait=False)
         _pool = None
     if _pool is None:
-        workers = _workers()
+        count = workers()
         _pool = ProcessPoolExecutor(
-            max_workers=workers,
+            max_workers=count,
             # spawn: forking a process that runs an event loop and DB pools is unsafe
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
             initargs=(render_html("warm_up.html"),),
         )
-        _pool_renders_left = RENDERS_PER_WORKER * workers
+        _pool_renders_left = RENDERS_PER_WORKER * count
     _pool_renders_left -= 1
     return _pool
 
@@ -151,7 +151,7 @@ def _discard(pool: ProcessPoolExecutor) -> None:
 async def warm_up() -> None:
     """Start the workers now (each renders a tiny Chinese document as it starts), not on the first request."""
     warm_html = render_html("warm_up.html")
-    await asyncio.gather(*(render_pdf(warm_html) for _ in range(_workers())))
+    await asyncio.gather(*(render_pdf(warm_html) for _ in range(workers())))
 
 
 def shutdown() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from server import db
 from server.accounts.passwords import hash_password, policy_problem
 from server.actor import Actor
+from server.assessment import service as _assessment  # noqa: F401  (its import registers the tenant defaults)
 from server.audit import service as audit
 from server.responsibility import catalog as _catalog  # noqa: F401  (its import registers the tenant defaults)
 from server.web.errors import Conflict, ValidationFailed

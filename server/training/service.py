@@ -114,9 +114,12 @@ def _year_bounds(year: int) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)
 
 
-async def hours_by_person(tenant: TenantRef, person_pks: list[int] | None, year: int) -> dict[int, float]:
-    """Hours in the year by person: these people, or (None) everyone in the tenant at once."""
+async def hours_by_person(
+    tenant: TenantRef, person_pks: list[int] | None, year: int, *, until: date | None = None
+) -> dict[int, float]:
+    """Hours in the year (up to `until`) by person: these people, or (None) everyone in the tenant at once."""
     start, end = _year_bounds(year)
+    end = min(end, until) if until else end
     totals: dict[int, float] = defaultdict(float)
     chunks = [None] if person_pks is None else [person_pks[i : i + 500] for i in range(0, len(person_pks), 500)]
     for chunk in chunks:

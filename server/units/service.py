@@ -368,11 +368,11 @@ async def delete_unit(tenant: TenantRef, actor: Actor, unit_id: Any) -> None:
 async def unit_choices(tenant: TenantRef, actor: Actor) -> list[dict]:
     """Every unit the actor may pick (form selects), in tree order."""
     rows = (
-        await Unit.select(Unit.uuid, Unit.name, Unit.depth)
+        await Unit.select(Unit.uuid, Unit.name, Unit.depth, Unit.kind)
         .where(Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *_unit_scope(actor))
         .order_by(Unit.path)
     )
-    return [{"id": str(r["uuid"]), "name": r["name"], "depth": r["depth"]} for r in rows]
+    return [{"id": str(r["uuid"]), "name": r["name"], "depth": r["depth"], "kind": r["kind"]} for r in rows]
 
 
 async def unit_path(tenant: TenantRef, unit_pk: int) -> str | None:

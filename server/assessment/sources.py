@@ -1,0 +1,175 @@
+"""The data automatic indicators are computed from, for many units at once, as of a
+day: who was expected to do something and who did. The result is frozen with the
+score, so a score can always be explained (and names who was missing)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from server.responsibility import confirmations
+from server.responsibility.tables import Confirmation, Notice
+from server.training import service as training
+from server.units.service import LEADER_POSITIONS
+from server.units.tables import Post
+from tenants.service import TenantRef, settings_of
+
+# how many names an explanation keeps
+MAX_NAMES = 30
+
+
+def _end_of(tenant: TenantRef, day: date) -> datetime:
+    """The first instant after `day` in the tenant's zone."""
+    return datetime.combine(day + timedelta(days=1), time.min, ZoneInfo(tenant.timezone))
+
+
+def _tally(expected: dict[int, list], met: dict[int, set]) -> dict[int, dict[str, Any]]:
+    out = {}
+    for unit, people in expected.items():
+        missing = [name for key, name in people if key not in met.get(unit, set())]
+        out[unit] = {
+            "expected": len(people),
+            "met": len(people) - len(missing),
+            "missing": missing[:MAX_NAMES],
+        }
+    return out
+
+
+async def _posts(tenant: TenantRef, unit_pks: set[int], as_of: date) -> list[dict]:
+    rows = await Post.select(
+        Post.id,
+        Post.unit,
+        Post.person,
+        Post.position,
+        Post.start_date,
+        Post.person.name.as_alias("name"),
+        Post.person.classified_level.as_alias("level"),
+    ).where(
+        Post.tenant == tenant.id,
+        Post.start_date <= as_of,
+        Post.end_date.is_null() | (Post.end_date >= as_of),
+        Post.person.deleted_at.is_null(),
+    )
+    return [r for r in rows if r["unit"] in unit_pks]
+
+
+async def compute(
+    tenant: TenantRef, unit_pks: list[int], year: int, as_of: date, sources: set[str]
+) -> dict[str, dict[int, dict[str, Any]]]:
+    """{source: {unit pk: {"expected", "met", "missing", ...}}} for the given sources."""
+    wanted = set(unit_pks)
+    posts = await _posts(tenant, wanted, as_of)
+    leader_posts = [p for p in posts if p["position"] in LEADER_POSITIONS]
+    settings = await settings_of(tenant)
+    out: dict[str, dict[int, dict[str, Any]]] = {}
+    if "notices_signed" in sources:
+        out["notices_signed"] = await _notices_signed(tenant, leader_posts, as_of, int(settings["renewal_days"]))
+    if "confirmations_on_time" in sources:
+        out["confirmations_on_time"] = await _confirmations(
+            tenant, leader_posts, year, as_of, confirmations.period_kind(settings)
+        )
+    if sources & {"training_leaders", "training_classified"}:
+        out.update(await _training(tenant, posts, year, as_of, sources))
+    for source in sources:
+        for unit in wanted:
+            out[source].setdefault(unit, {"expected": 0, "met": 0, "missing": []})
+    return out
+
+
+async def _notices_signed(tenant: TenantRef, posts: list[dict], as_of: date, renewal_days: int) -> dict:
+    """A leader is covered by a notice signed by the day and not yet due for renewal,
+    which was still in force then (not superseded or withdrawn before it)."""
+    end = _end_of(tenant, as_of)
+    oldest = end - timedelta(days=renewal_days)
+    covered: set[int] = set()
+    post_pks = [p["id"] for p in posts]
+    for i in range(0, len(post_pks), 500):
+        rows = await Notice.select(Notice.post, Notice.signed_at, Notice.closed_at).where(
+            Notice.tenant == tenant.id,
+            Notice.post.is_in(post_pks[i : i + 500]),
+            Notice.signed_at.is_not_null(),
+            Notice.signed_at < end,
+            Notice.signed_at >= oldest,
+        )
+        covered |= {r["post"] for r in rows if r["closed_at"] is None or r["closed_at"] >= end}
+    expected: dict[int, list] = defaultdict(list)
+    met: dict[int, set] = defaultdict(set)
+    for p in posts:
+        expected[p["unit"]].append((p["id"], p["name"]))
+        if p["id"] in covered:
+            met[p["unit"]].add(p["id"])
+    return _tally(expected, met)
+
+
+def periods_due(year: int, as_of: date, kind: str) -> list[confirmations.Period]:
+    """The confirmation periods of the year whose due date has passed by the day."""
+    seen: dict[str, confirmations.Period] = {}
+    for month in range(1, 13):
+        period = confirmations.period_containing(date(year, month, 1), kind)
+        if period.due < as_of:
+            seen[period.key] = period
+    return list(seen.values())
+
+
+async def _confirmations(tenant: TenantRef, posts: list[dict], year: int, as_of: date, kind: str) -> dict:
+    """Each leader owes one confirmation per period that ended while they were in post;
+    it counts when it came in by its due date."""
+    periods = periods_due(year, as_of, kind)
+    people = sorted({p["person"] for p in posts})
+    on_time: set[tuple[int, str]] = set()
+    if periods:
+        for i in range(0, len(people), 500):
+            rows = await Confirmation.select(Confirmation.person, Confirmation.period, Confirmation.submitted_at).where(
+                Confirmation.tenant == tenant.id,
+                Confirmation.person.is_in(people[i : i + 500]),
+                Confirmation.period.is_in([p.key for p in periods]),
+            )
+            due = {p.key: _end_of(tenant, p.due) for p in periods}
+            on_time |= {(r["person"], r["period"]) for r in rows if r["submitted_at"] < due[r["period"]]}
+    expected: dict[int, list] = defaultdict(list)
+    met: dict[int, set] = defaultdict(set)
+    seen: set[tuple[int, int]] = set()
+    for p in posts:
+        if (p["unit"], p["person"]) in seen:
+            continue  # one person owes one confirmation, whatever their posts in the unit
+        seen.add((p["unit"], p["person"]))
+        for period in periods:
+            if p["start_date"] > period.end:
+                continue
+            key = (p["person"], period.key)
+            expected[p["unit"]].append((key, f"{p['name']} ({period.key})"))
+            if key in on_time:
+                met[p["unit"]].add(key)
+    return _tally(expected, met)
+
+
+async def _training(tenant: TenantRef, posts: list[dict], year: int, as_of: date, sources: set[str]) -> dict:
+    """Hours attended in the year up to the day against what each person owes (the
+    higher figure when a leader is also classified personnel)."""
+    req = await training.requirements(tenant, year)
+    hours = await training.hours_by_person(tenant, sorted({p["person"] for p in posts}), year, until=as_of)
+    leaders = {p["person"] for p in posts if p["position"] in LEADER_POSITIONS}
+    groups: dict[str, dict[int, list]] = {
+        "training_leaders": defaultdict(list),
+        "training_classified": defaultdict(list),
+    }
+    met: dict[str, dict[int, set]] = {"training_leaders": defaultdict(set), "training_classified": defaultdict(set)}
+    seen: set[tuple[int, int]] = set()
+    for p in posts:
+        if (p["unit"], p["person"]) in seen:
+            continue
+        seen.add((p["unit"], p["person"]))
+        owed = training.required_of(req, p["person"] in leaders, p["level"])
+        done = hours.get(p["person"], 0.0)
+        label = f"{p['name']} ({done:g}/{owed:g})"
+        for source, member in (
+            ("training_leaders", p["person"] in leaders),
+            ("training_classified", p["level"] not in ("", "none")),
+        ):
+            if member:
+                groups[source][p["unit"]].append((p["person"], label))
+                if done + 1e-9 >= owed:
+                    met[source][p["unit"]].add(p["person"])
+    return {source: _tally(groups[source], met[source]) for source in sources if source in groups}
