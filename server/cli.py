@@ -276,5 +276,84 @@ def token_create(slug: str, username: str, name: str) -> None:
     click.echo(raw)
 
 
+@main.group()
+def report() -> None:
+    """Assessment documents: every unit's scorecard, the annual report."""
+
+
+def _report_setup(lang: str | None, slug: str):
+    from server.documents import pdf
+    from server.web import i18n
+
+    async def setup():
+        ref = await _tenant(slug)
+        i18n.set_locale(lang or ref.default_locale)
+        i18n.set_zone(ref.timezone)
+        return ref
+
+    return setup, pdf
+
+
+@report.command("scorecards")
+@click.option("--tenant", "slug", required=True)
+@click.option("--year", type=int, required=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
+@click.option("--lang", type=click.Choice(["zh_CN", "en"]), default=None, help="Default: the tenant's language.")
+def report_scorecards(slug: str, year: int, out_dir: str, lang: str | None) -> None:
+    """Write every unit's scorecard PDF of YEAR into the folder OUT."""
+    from pathlib import Path
+
+    from server.assessment import reports
+
+    setup, pdf = _report_setup(lang, slug)
+
+    async def work():
+        ref = await setup()
+        async with db.transaction(ref.id, write=False):
+            found = await reports.cards(ref, CLI_ACTOR, year)
+
+        async def progress(done: int) -> None:
+            if done % 20 == 0 or done == len(found):
+                click.echo(f"{done}/{len(found)}", err=True)
+
+        try:
+            return await reports.render_cards(found, progress)
+        finally:
+            pdf.shutdown()
+
+    rendered = _run(work)
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in rendered:
+        (folder / name).write_bytes(content)
+    click.echo(f"{len(rendered)} scorecards written to {out_dir}")
+
+
+@report.command("annual")
+@click.option("--tenant", "slug", required=True)
+@click.option("--year", type=int, required=True)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), required=True)
+@click.option("--lang", type=click.Choice(["zh_CN", "en"]), default=None, help="Default: the tenant's language.")
+def report_annual(slug: str, year: int, out_file: str, lang: str | None) -> None:
+    """Write the tenant's annual assessment report of YEAR to the file OUT."""
+    from pathlib import Path
+
+    from server.assessment import documents, reports
+
+    setup, pdf = _report_setup(lang, slug)
+
+    async def work():
+        ref = await setup()
+        async with db.transaction(ref.id, write=False):
+            data = await reports.annual_report(ref, CLI_ACTOR, year)
+        try:
+            return await documents.annual_pdf(data)
+        finally:
+            pdf.shutdown()
+
+    Path(out_file).write_bytes(_run(work))
+    click.echo(f"annual report written to {out_file}")
+
+
 if __name__ == "__main__":
     main()
