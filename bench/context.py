@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,12 +56,20 @@ class BenchContext:
     _tenant: Any = None
     _pdf_ready: bool = False
     _once: set[str] = field(default_factory=set)
+    _memo: dict[str, Any] = field(default_factory=dict)
 
     def once(self, key: str) -> bool:
         """False the first time for `key`, True after: for set-up shared by scenarios."""
         done = key in self._once
         self._once.add(key)
         return done
+
+    async def memo(self, key: str, make: Callable[[], Awaitable[Any]]) -> Any:
+        """`await make()` the first time for `key`, its result again after: set-up
+        data shared by several rows (e.g. the scorecards built once)."""
+        if key not in self._memo:
+            self._memo[key] = await make()
+        return self._memo[key]
 
     def note(self, text: str) -> None:
         """A line printed under the table (sanity checks, sizes, query counts)."""

@@ -53,6 +53,9 @@ class Scenario:
     unit: str = ""  # what the rate counts when not requests, e.g. "notices" (the op returns how many)
     # (name, label) of the parts an op returning Parts times: one sub-row each, in this order
     parts: tuple[tuple[str, str], ...] = ()
+    # what the "vs" column compares with the baseline: "rate" (this row's rate as a
+    # percentage of the baseline's) or "p50" (this row's median latency ÷ the baseline's)
+    vs: str = "rate"
 
     def counts(self, iterations: int, warmup: int) -> tuple[int, int]:
         """Timed and warm-up iterations of this scenario in a run of `iterations`/`warmup`."""
@@ -79,18 +82,22 @@ def scenario(
     warmup: int | None = None,
     unit: str = "",
     parts: tuple[tuple[str, str], ...] = (),
+    vs: str = "rate",
 ):
     """Register `async def make(ctx) -> op` under `key`, in definition order.
     `iterations`/`warmup`: this scenario's own counts (long operations), scaled
     like the run's; `unit`: what the rate counts, when the op returns a count;
-    `parts`: (name, label) of the parts of an op that returns Parts (sequential only)."""
+    `parts`: (name, label) of the parts of an op that returns Parts (sequential only);
+    `vs`: "rate" or "p50", how the "vs" column compares the row with its baseline."""
 
     def register(make: Callable[[Any], Awaitable[Op]]) -> Callable[[Any], Awaitable[Op]]:
         if key in SCENARIOS:
             raise ValueError(f"duplicate benchmark scenario {key!r}")
         if parts and concurrency > 1:
             raise ValueError(f"scenario {key!r}: parts are timed sequentially only")
-        SCENARIOS[key] = Scenario(key, label, make, baseline, concurrency, iterations, warmup, unit, parts)
+        if vs not in ("rate", "p50"):
+            raise ValueError(f"scenario {key!r}: vs must be 'rate' or 'p50', not {vs!r}")
+        SCENARIOS[key] = Scenario(key, label, make, baseline, concurrency, iterations, warmup, unit, parts, vs)
         return make
 
     return register
@@ -103,6 +110,20 @@ def staged(setup: Callable[[], Awaitable[Any]], op: Op) -> Op:
     Sequential scenarios only."""
     op.setup = setup  # type: ignore[attr-defined]
     return op
+
+
+def with_teardown(op: Op, teardown: Callable[[], Awaitable[Any]]) -> Op:
+    """`op` with an untimed `teardown` awaited once after the row's last call (or
+    when it fails): for what make() started that later rows should not share the
+    machine with, e.g. a browser."""
+    op.teardown = teardown  # type: ignore[attr-defined]
+    return op
+
+
+class Skipped(Exception):
+    """Raised by a scenario's make() when the row cannot run here (e.g. a program
+    it compares with is not installed): the row is left out with a note saying
+    why, and the run goes on."""
 
 
 def select(patterns: list[str] | None) -> list[Scenario]:
@@ -257,10 +278,19 @@ async def run_scenario(s: Scenario, ctx: Any, iterations: int, warmup: int, conc
     scenario's own counts (Scenario.counts)."""
     iterations, warmup = s.counts(iterations, warmup)
     clients = concurrency if (concurrency and s.concurrency > 1) else s.concurrency
-    if clients <= 1:
-        return await time_sequential(await s.make(ctx), iterations, warmup)
-    ops = [await s.make(ctx) for _ in range(clients)]
-    return await time_concurrent(ops, max(iterations, clients), warmup)
+    ops: list[Op] = []
+    try:
+        if clients <= 1:
+            ops.append(await s.make(ctx))
+            return await time_sequential(ops[0], iterations, warmup)
+        for _ in range(clients):
+            ops.append(await s.make(ctx))
+        return await time_concurrent(ops, max(iterations, clients), warmup)
+    finally:
+        for op in ops:
+            teardown = getattr(op, "teardown", None)
+            if teardown is not None:
+                await teardown()
 
 
 # ---------------------------------------------------------------- output
@@ -287,6 +317,17 @@ def _width(text: str) -> int:
     import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def versus(row: dict[str, Any], base: dict[str, Any] | None, how: str = "rate") -> str:
+    """The "vs" cell of a row against its baseline row (timings as_dict): the rate
+    as a percentage of the baseline's, or ("p50") the median latency as a factor of
+    the baseline's (below 1: faster)."""
+    if base is None:
+        return ""
+    if how == "p50":
+        return f"p50 ×{row['p50_ms'] / base['p50_ms']:.2f}" if base["p50_ms"] else ""
+    return f"{row['per_second'] / base['per_second'] * 100:.0f} %" if base["per_second"] else ""
 
 
 def rate(value: float | None, unit: str = "") -> str:

@@ -33,7 +33,18 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
 
 from bench import databases  # noqa: E402
-from bench.harness import DEFAULT_ITERATIONS, DEFAULT_WARMUP, SCENARIOS, fmt, rate, run_scenario, select, table  # noqa: E402
+from bench.harness import (  # noqa: E402
+    DEFAULT_ITERATIONS,
+    DEFAULT_WARMUP,
+    SCENARIOS,
+    Skipped,
+    fmt,
+    rate,
+    run_scenario,
+    select,
+    table,
+    versus,
+)
 
 RESULT_MARK = "BENCH-RESULT "
 
@@ -87,7 +98,12 @@ async def work(args: argparse.Namespace) -> dict:
         size = await ctx.data_size()
         for s in select(args.only):
             t0 = time.perf_counter()
-            timing = await run_scenario(s, ctx, args.iterations, args.warmup, args.concurrency)
+            try:
+                timing = await run_scenario(s, ctx, args.iterations, args.warmup, args.concurrency)
+            except Skipped as why:  # cannot run on this machine: say so, keep the others
+                ctx.note(f"{s.label.strip()} ({s.key}): skipped, {why}")
+                log(f"  [{kind}] {s.key}: skipped, {why}")
+                continue
             results.append({"key": s.key, **timing.as_dict()})
             log(f"  [{kind}] {s.key}: {rate(timing.per_second, s.unit)}/s ({time.perf_counter() - t0:.1f} s)")
     finally:
@@ -178,8 +194,7 @@ def report(payloads: list[dict], args: argparse.Namespace, kinds: list[str], loa
         by_key = {r["key"]: r for r in p["results"]}
         for r in p["results"]:
             s = SCENARIOS[r["key"]]
-            base = by_key.get(s.baseline) if s.baseline else None
-            ratio = f"{r['per_second'] / base['per_second'] * 100:.0f} %" if base else ""
+            ratio = versus(r, by_key.get(s.baseline) if s.baseline else None, s.vs)
             rows.append(
                 [
                     p["kind"],
@@ -212,7 +227,7 @@ def report(payloads: list[dict], args: argparse.Namespace, kinds: list[str], loa
                 runs += _runs(p["kind"], label, part)
         if p is not payloads[-1]:
             rows.append([""] * 8)
-    headers = ["database", "scenario", "clients", "n", "per second", "p50 ms", "p99 ms", "vs precomputed"]
+    headers = ["database", "scenario", "clients", "n", "per second", "p50 ms", "p99 ms", "vs baseline"]
     out += ["", table(headers, rows)]
     out += ["", "notes:", *runs]
     for p in payloads:

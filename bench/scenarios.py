@@ -10,13 +10,15 @@ measure the demo as seeded, before the notice rows issue and sign notices."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from bench.context import SLUG, BenchContext
-from bench.harness import Op, Parts, scenario, staged
+from bench.harness import Op, Parts, Skipped, scenario, staged, with_teardown
 from server import db
 
 UNITS = f"/t/{SLUG}/units"
@@ -564,3 +566,340 @@ async def sign(ctx: BenchContext) -> Op:
             raise RuntimeError(f"signing did not redirect to the signed notice: {response.headers}")
 
     return staged(setup, op)
+
+
+# ---------------------------------------------------------------- assessment documents
+
+# Debian's Chromium (`make test-deps` installs it, for the e2e tests): the reference is
+# never a browser Playwright downloads.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class AssessmentSample:
+    """This year's assessment as the office sees it: every scorecard built once, and
+    the one card the single-card rows use (the unit ranked in the middle)."""
+
+    tenant: Any
+    actor: Any
+    year: int
+    cards: list[dict]
+    card: dict
+    html: str  # the card's scorecard_html(), built once
+
+
+def _pdf_locale(tenant: Any) -> None:
+    """Documents render in the default locale and the tenant's zone, as for a user without a preference."""
+    from server.web import i18n
+
+    i18n.set_locale(None)
+    i18n.set_zone(tenant.timezone)
+
+
+async def _assessment(ctx: BenchContext) -> AssessmentSample:
+    async def load() -> AssessmentSample:
+        from server.actor import Actor
+        from server.assessment import documents as assessment_documents
+        from server.assessment import reports
+        from server.assessment import service as assessments
+        from server.units import service as units
+
+        tenant, actor = await ctx.tenant(), await ctx.actor("office")
+        year = units.today(tenant).year
+        _pdf_locale(tenant)
+        async with db.transaction(tenant.id, write=False):
+            known = {y["year"]: y["assessment"] for y in await assessments.years(tenant)}
+        if known.get(year) is None:
+            # Only for a demo that seeds no assessment for this year: open one as the
+            # system would (auto scores from the data as it is now, manual ones unscored).
+            t0 = time.perf_counter()
+            async with db.transaction(tenant.id):
+                if await assessments.scheme_detail(tenant, year) is None:
+                    await assessments.create_scheme(tenant, Actor.system(), year)
+                await assessments.open_assessment(tenant, Actor.system(), year, {"cutoff": f"{year}-12-31"})
+            ctx.note(
+                f"assessment: the demo has none for {year}; the bench opened it "
+                f"(open_assessment(), {time.perf_counter() - t0:.1f} s, untimed)"
+            )
+        async with db.transaction(tenant.id, write=False):
+            cards = await reports.cards(tenant, actor, year)
+        if not cards:
+            raise RuntimeError(f"the office sees no scorecard of {year}")
+        card = cards[len(cards) // 2]  # best first: the middle one is a typical card
+        html = assessment_documents.scorecard_html(card)
+        previous = "last year's result on the cards" if card["previous"] else "no previous year"
+        ctx.note(
+            f"assessment {year} ({cards[0]['status']}, {previous}): "
+            f"{len(cards)} scorecards for the office; the single-card rows use {card['unit']['name']} "
+            f"(rank {card['rank']} of {card['rank_of']}, {len(card['indicators'])} indicators, "
+            f"{len(card['gaps'])} gaps, {len(card['adjustments'])} adjustments), HTML {len(html):,} chars"
+        )
+        return AssessmentSample(tenant, actor, year, cards, card, html)
+
+    return await ctx.memo("assessment", load)
+
+
+def _pdf_pages(pdf: bytes) -> str:
+    """Pages of a PDF, for the notes (pypdf is a dev dependency: '?' without it)."""
+    try:
+        import io
+
+        from pypdf import PdfReader
+    except ImportError:
+        return "?"
+    return str(len(PdfReader(io.BytesIO(pdf)).pages))
+
+
+@scenario(
+    "assessment.card.data", "scorecard: data, scorecard() alone, in a transaction · office", iterations=20, warmup=2
+)
+async def scorecard_data(ctx: BenchContext) -> Op:
+    """Building one unit's card as the download does (reports.scorecard): the
+    assessment, the unit's row, then cards() for that unit."""
+    from server.assessment import reports
+
+    sample = await _assessment(ctx)
+    unit_id = sample.card["unit"]["id"]
+
+    async def op() -> None:
+        async with db.transaction(sample.tenant.id, write=False):
+            card = await reports.scorecard(sample.tenant, sample.actor, sample.year, unit_id)
+        if card["unit"]["id"] != unit_id:
+            raise RuntimeError(f"scorecard() returned {card['unit']['name']}, not {sample.card['unit']['name']}")
+
+    return op
+
+
+@scenario("assessment.card.html", "scorecard: HTML, scorecard_html() (Jinja + SVG chart)", iterations=50, warmup=5)
+async def scorecard_html(ctx: BenchContext) -> Op:
+    from server.assessment import documents as assessment_documents
+
+    sample = await _assessment(ctx)
+    _pdf_locale(sample.tenant)
+
+    async def op() -> None:
+        if len(assessment_documents.scorecard_html(sample.card)) != len(sample.html):
+            raise RuntimeError("the scorecard's HTML changed between renders")
+
+    return op
+
+
+@scenario(
+    "assessment.card.pdf",
+    "scorecard PDF: render_pdf(), warm worker, HTML built once (target ≤ 150 ms)",
+    baseline="assessment.card.chromium",
+    vs="p50",  # the target is a factor of Chromium's time: ≤ 1.0
+    iterations=24,
+    warmup=3,
+    unit="PDFs",
+)
+async def scorecard_pdf(ctx: BenchContext) -> Op:
+    """One scorecard made into its PDF/A by a warm WeasyPrint worker of the app's pool;
+    the HTML is built once, outside the timing (its own row is above)."""
+    from server import documents
+
+    sample = await _assessment(ctx)
+    await ctx.pdf_ready()
+    if not ctx.once("assessment.card.pdf.sample"):
+        pdf = await documents.render_pdf(sample.html)
+        ctx.note(f"scorecard PDF (WeasyPrint): {_pdf_pages(pdf)} pages, {len(pdf):,} bytes")
+
+    async def op() -> None:
+        _check_pdf(await documents.render_pdf(sample.html))
+
+    return op
+
+
+_LINKED_CSS = re.compile(r"<link\b[^>]*\brel=[\"']?stylesheet\b[^>]*>", re.IGNORECASE)
+_HREF = re.compile(r"\bhref=[\"']?([^\"'\s>]+)", re.IGNORECASE)
+# A reference that would load something: src/href attributes and CSS url(), except
+# data: URLs and fragments (SVG's url(#id), in-page links).
+_REFERENCE = re.compile(
+    r"\b(?:src|href)=[\"']?(?!data:|#)([^\"'\s>]+)|url\(\s*[\"']?(?!data:|#)([^\"')\s]+)", re.IGNORECASE
+)
+
+
+def _standalone_html(html: str) -> str:
+    """The scorecard's HTML as Chromium gets it. WeasyPrint resolves relative URLs
+    against templates/pdf/ (render_pdf's base_url); set_content() loads the HTML
+    into about:blank, where they would not resolve. The PDF templates include their
+    CSS inline today, and fonts are found by family name through fontconfig by both
+    renderers, so nothing needs loading; a stylesheet linked from templates/pdf/
+    would be inlined in its place (same cascade order). Any other reference (an
+    image, a font file) is reported instead: the two would print different documents."""
+    from server.documents.pdf import TEMPLATES
+
+    def inline(link: re.Match) -> str:
+        href = _HREF.search(link.group(0))
+        if href is None:
+            return link.group(0)
+        return f"<style>\n{(TEMPLATES / href.group(1)).read_text(encoding='utf-8')}\n</style>"
+
+    html = _LINKED_CSS.sub(inline, html)
+    loads = sorted({a or b for a, b in _REFERENCE.findall(html)})
+    if loads:
+        raise Skipped(f"the scorecard's HTML loads {', '.join(loads[:3])}: Chromium would not print the same document")
+    return html
+
+
+@scenario(
+    "assessment.card.chromium",
+    "  reference: the same HTML printed by headless Chromium (warm)",
+    iterations=24,
+    warmup=3,
+    unit="PDFs",
+)
+async def scorecard_chromium(ctx: BenchContext) -> Op:
+    """What a browser engine takes for the same document: Debian's Chromium through
+    Playwright, one page kept open (warm, like the pool's worker), set_content() then
+    page.pdf(A4, backgrounds). The WeasyPrint row's "vs" is its p50 ÷ this one's."""
+    import os
+
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError as exc:
+        raise Skipped("Playwright is not installed in the venv (a dev dependency: pip install -e '.[dev]')") from exc
+    if not os.access(CHROMIUM, os.X_OK):
+        raise Skipped(f"{CHROMIUM} is missing (`make test-deps` installs Debian's chromium)")
+    sample = await _assessment(ctx)
+    html = _standalone_html(sample.html)
+    playwright = await async_playwright().start()
+    browser = None
+    try:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = await browser.new_page()
+        await page.set_content(html)
+        pdf = await page.pdf(format="A4", print_background=True)
+    except BaseException:
+        if browser is not None:
+            await browser.close()
+        await playwright.stop()
+        raise
+    ctx.note(f"scorecard PDF (Chromium {browser.version}): {_pdf_pages(pdf)} pages, {len(pdf):,} bytes")
+
+    async def op() -> None:
+        await page.set_content(html)
+        _check_pdf(await page.pdf(format="A4", print_background=True))
+
+    async def close() -> None:  # the rows after this one get the machine to themselves
+        await browser.close()
+        await playwright.stop()
+
+    return with_teardown(op, close)
+
+
+@scenario(
+    "assessment.cards.data",
+    "all scorecards: data, cards() alone, in a transaction · office",
+    iterations=10,
+    warmup=1,
+    unit="cards",
+)
+async def all_cards_data(ctx: BenchContext) -> Op:
+    """Every scorecard of the office's scope built at once, as the batch job does."""
+    from server.assessment import reports
+
+    sample = await _assessment(ctx)
+
+    async def op() -> int:
+        async with db.transaction(sample.tenant.id, write=False):
+            found = await reports.cards(sample.tenant, sample.actor, sample.year)
+        if len(found) != len(sample.cards):
+            raise RuntimeError(f"cards() built {len(found)} cards, expected {len(sample.cards)}")
+        return len(found)
+
+    return op
+
+
+@scenario(
+    "assessment.cards.pdf",
+    "all scorecards: render_cards(), HTML + PDF/A, process pool (target ≤ 20 s)",
+    iterations=2,
+    warmup=0,  # the pool is warmed before each batch
+    unit="PDFs",
+)
+async def all_cards_pdf(ctx: BenchContext) -> Op:
+    """Every scorecard rendered by reports.render_cards() (what the batch job runs
+    before zipping): each card's HTML in this process, its PDF in the pool, at most
+    2 × workers in flight. The cards are built once, outside the timing (row above).
+    Before each batch, untimed, the pool is restarted and warmed: each batch starts
+    the same way, instead of one of them paying for the pool's replacement after
+    RENDERS_PER_WORKER renders per worker."""
+    from server import documents
+    from server.assessment import reports
+
+    sample = await _assessment(ctx)
+    await ctx.pdf_ready()
+    _pdf_locale(sample.tenant)
+
+    async def fresh_pool() -> None:
+        documents.shutdown()
+        await documents.warm_up()
+
+    async def op() -> int:
+        rendered = await reports.render_cards(sample.cards)
+        if len(rendered) != len(sample.cards):
+            raise RuntimeError(f"render_cards() made {len(rendered)} PDFs for {len(sample.cards)} cards")
+        for _name, content in rendered:
+            _check_pdf(content)
+        if not ctx.once("assessment.cards.pdf.sample"):
+            sizes = sorted(len(content) for _name, content in rendered)
+            ctx.note(
+                f"all scorecards: {len(rendered)} PDFs of {sizes[0] / 1024:,.0f}–{sizes[-1] / 1024:,.0f} KB "
+                f"(median {sizes[len(sizes) // 2] / 1024:,.0f} KB), {sum(sizes) / 1024 / 1024:,.1f} MB in all"
+            )
+        return len(rendered)
+
+    return staged(fresh_pool, op)
+
+
+@scenario(
+    "assessment.annual",
+    "annual report: data + HTML + PDF/A · office (target ≤ 5 s)",
+    iterations=5,
+    warmup=1,
+    parts=(
+        ("data", "  data: annual_report(), in a transaction"),
+        ("html", "  HTML: annual_html() (Jinja + 3 SVG charts)"),
+        ("pdf", "  PDF: render_pdf(), warm worker"),
+    ),
+)
+async def annual(ctx: BenchContext) -> Op:
+    """The tenant's annual report as the download makes it (reports.annual_pdf), its
+    three steps timed apart."""
+    from server import documents
+    from server.assessment import documents as assessment_documents
+    from server.assessment import reports
+
+    sample = await _assessment(ctx)
+    await ctx.pdf_ready()
+    _pdf_locale(sample.tenant)
+
+    async def op() -> Parts:
+        clock = time.perf_counter
+        t0 = clock()
+        async with db.transaction(sample.tenant.id, write=False):
+            report = await reports.annual_report(sample.tenant, sample.actor, sample.year)
+        t1 = clock()
+        html = assessment_documents.annual_html(report)
+        t2 = clock()
+        pdf = await documents.render_pdf(html)
+        t3 = clock()
+        _check_pdf(pdf)
+        if report["units"] != len(sample.cards):
+            raise RuntimeError(f"the annual report counts {report['units']} units, the scorecards {len(sample.cards)}")
+        if not ctx.once("assessment.annual.sample"):
+            ctx.note(
+                f"annual report {sample.year}: {report['units']} units, {len(report['trend'])} years of trend, "
+                f"HTML {len(html):,} chars, PDF {_pdf_pages(pdf)} pages, {len(pdf):,} bytes"
+            )
+        return Parts({"data": t1 - t0, "html": t2 - t1, "pdf": t3 - t2})
+
+    return op

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from server import db
 from server.accounts import roles
 from server.accounts import service as accounts
+from server.accounts.tables import User
 from server.actor import Actor
+from server.assessment import service as assessment
+from server.assessment.tables import Adjustment, AssessedUnit, Assessment, Scheme, Score, ScoreEvent
 from server.platform import service as platform
 from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations, notices
@@ -396,6 +400,439 @@ async def _training(tenant: TenantRef) -> None:
         await Attendance.insert(*rows[i : i + 1000])
 
 
+def _quality(unit_rows: list[dict]) -> dict[int, float]:
+    """How well each unit runs its secrecy work, 0..1: it steers last year's history and
+    both years' manual scores, so that results hang together (mostly good, a few weak)."""
+    rng = random.Random(31)
+    bands = ((0.85, 1.0), (0.6, 0.85), (0.35, 0.6), (0.0, 0.35))
+    return {u["id"]: rng.uniform(*rng.choices(bands, weights=(35, 45, 15, 5))[0]) for u in unit_rows}
+
+
+def _at(tenant: TenantRef, day: date, rng: random.Random) -> datetime:
+    """A moment in office hours of the day, in the tenant's zone."""
+    return datetime.combine(day, time(rng.randint(8, 17), rng.randint(0, 59)), ZoneInfo(tenant.timezone))
+
+
+async def _history(tenant: TenantRef, quality: dict[int, float], demo_leader: int) -> None:
+    """Last year as it happened (the rest of the demo is this year's): notices signed
+    then and superseded since, every quarter's confirmations, courses and attendance.
+    Without it last year's automatic indicators would all be zero."""
+    rng = random.Random(17)
+    today = units.today(tenant)
+    year = today.year - 1
+    catalog = await DutyCatalog.select().where(DutyCatalog.tenant == tenant.id, DutyCatalog.year == year).first()
+    posts = await Post.select(Post.id, Post.person, Post.unit, Post.position, Post.start_date, Post.end_date).where(
+        Post.tenant == tenant.id
+    )
+    start_of = {p["id"]: p["start_date"] for p in posts}
+    names = {r["id"]: r["name"] for r in await Person.select(Person.id, Person.name).where(Person.tenant == tenant.id)}
+
+    # notices: most leaders signed last year's early in the year, and this year's superseded it
+    earlier: list[Notice] = []
+    for row in await Notice.select().where(Notice.tenant == tenant.id).order_by(Notice.id):
+        if row["catalog"] == catalog["id"] or row["issued_at"].year < today.year:
+            continue  # signed last year and never renewed: it is last year's notice already
+        if start_of[row["post"]] > date(year, 12, 15):
+            continue  # not in post last year
+        chance = rng.random() - 0.08 * (1 - quality[row["unit"]])
+        if chance < 0.05:
+            continue  # given none last year
+        issued_day = max(
+            date(year, 1, 1) + timedelta(days=rng.randint(6, 85)), start_of[row["post"]] + timedelta(days=5)
+        )
+        issued = _at(tenant, issued_day, rng)
+        body = row["body_html"].replace(f"<br>{today.year}年</p>", f"<br>{year}年</p>")
+        notice = Notice(
+            tenant=tenant.id,
+            person=row["person"],
+            post=row["post"],
+            unit=row["unit"],
+            position=row["position"],
+            catalog=catalog["id"],
+            template=row["template"],
+            year=year,
+            version_label=f"{catalog['year']}年度职责目录第{catalog['version']}版",
+            title=row["title"],
+            body_html=body,
+            digest=notices.digest_of(row["title"], body),
+            status="superseded",
+            issued_at=issued,
+            issued_by="demo seed",
+            closed_at=row["issued_at"],
+            superseded_by=row["id"],
+        )
+        if chance >= 0.09:
+            notice.viewed_at = issued + timedelta(days=rng.randint(0, 3), minutes=rng.randint(5, 300))
+            notice.signed_at = notice.viewed_at + timedelta(days=rng.randint(0, 12), minutes=rng.randint(1, 90))
+        elif rng.random() < 0.5:  # opened, never signed
+            notice.viewed_at = issued + timedelta(days=rng.randint(1, 30))
+        earlier.append(notice)
+    for i in range(0, len(earlier), 500):
+        await Notice.insert(*earlier[i : i + 500])
+    signatures = [
+        Signature(
+            tenant=tenant.id,
+            notice=n.id,
+            person=n.person,
+            user_id=0,
+            signer_name=names[n.person],
+            signed_at=n.signed_at,
+            client_addr=f"10.20.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            user_agent="demo",
+            method="password",
+            notice_digest=n.digest,
+            code=notices.new_code(),
+        )
+        for n in earlier
+        if n.signed_at is not None
+    ]
+    for i in range(0, len(signatures), 500):
+        await Signature.insert(*signatures[i : i + 500])
+
+    # confirmations of every period from last year's first up to the one now due
+    # (which _responsibility seeds); each leader keeps a habit, better in better units
+    cadence = confirmations.period_kind(await tenants.settings_of(tenant))
+    due_now = confirmations.due_period(today, cadence)
+    periods: list[confirmations.Period] = []
+    day = date(year, 1, 1)
+    while day < due_now.start:
+        periods.append(confirmations.period_containing(day, cadence))
+        day = periods[-1].end + timedelta(days=1)
+    held: dict[int, list[dict]] = {}
+    for p in posts:
+        if p["position"] in units.LEADER_POSITIONS:
+            held.setdefault(p["person"], []).append(p)
+    personal = [
+        d["text"] for d in await catalogs.catalog_duties(tenant, catalog["id"]) if d["position"] == "every_leader"
+    ]
+    confirmed = []
+    for person in sorted(held):
+        home = next((p["unit"] for p in held[person] if p["end_date"] is None), held[person][0]["unit"])
+        habit = min(1.0, max(0.0, quality[home] + rng.gauss(0, 0.15)))
+        for period in periods:
+            if not any(
+                p["start_date"] <= period.end and (p["end_date"] is None or p["end_date"] >= period.end)
+                for p in held[person]
+            ):
+                continue  # not a leader when the period ended
+            on_time = 1.0 if person == demo_leader else 0.62 + 0.36 * habit
+            chance = rng.random()
+            if chance >= (1 + on_time) / 2:
+                continue  # never confirmed
+            late = chance >= on_time
+            offset = rng.randint(1, 25) if late else -rng.randint(0, 14)
+            confirmed.append(
+                Confirmation(
+                    tenant=tenant.id,
+                    person=person,
+                    period=period.key,
+                    period_start=period.start,
+                    period_end=period.end,
+                    due_date=period.due,
+                    submitted_at=_at(tenant, period.due + timedelta(days=offset), rng),
+                    items=[{"duty": d, "done": True, "note": ""} for d in personal],
+                )
+            )
+    for i in range(0, len(confirmed), 500):
+        await Confirmation.insert(*confirmed[i : i + 500])
+
+    # last year's courses; about four in five people in post at its end had their hours
+    start = date(year, 1, 12)
+    span = (date(year, 12, 12) - start).days
+    courses = [
+        Course(
+            tenant=tenant.id,
+            title=title,
+            kind=kind,
+            hours=hours,
+            organiser=NAME,
+            date=start + timedelta(days=span * i // len(COURSES)),
+        )
+        for i, (title, kind, hours) in enumerate(COURSES)
+    ]
+    await Course.insert(*courses)
+    req = await training.requirements(tenant, year)
+    levels = {
+        r["id"]: r["classified_level"]
+        for r in await Person.select(Person.id, Person.classified_level).where(Person.tenant == tenant.id)
+    }
+    year_end = date(year, 12, 31)
+    owed: dict[int, tuple[float, int]] = {}
+    for p in posts:
+        if p["start_date"] > year_end or (p["end_date"] is not None and p["end_date"] < year_end):
+            continue
+        need = training.required_of(req, p["position"] in units.LEADER_POSITIONS, levels[p["person"]])
+        if need > owed.get(p["person"], (0.0, 0))[0]:
+            owed[p["person"]] = (need, p["unit"])
+    attended = []
+    for person, (need, unit) in sorted(owed.items()):
+        meets = rng.random() < 0.6 + 0.28 * quality[unit]
+        target = need * (rng.uniform(1.0, 1.5) if meets else rng.uniform(0.0, 0.9))
+        done = 0.0
+        for course in rng.sample(courses, len(courses)):
+            if done >= target:
+                break
+            if not meets and done + float(course.hours) >= need:
+                continue  # a shortfall stays a shortfall
+            attended.append(
+                Attendance(
+                    tenant=tenant.id,
+                    course=course.id,
+                    person=person,
+                    hours=course.hours,
+                    score=rng.randint(60, 100) if course.kind == "exam" else None,
+                )
+            )
+            done += float(course.hours)
+    for i in range(0, len(attended), 1000):
+        await Attendance.insert(*attended[i : i + 1000])
+
+
+# self-assessment notes per manual indicator: (when well done, when weak); {n} is a count
+NOTES = {
+    "R3": (
+        [
+            "已召开党组会专题研究保密工作{n}次，会议纪要齐全",
+            "党组（党委）会议专题听取保密工作汇报{n}次，研究部署年度保密工作，形成会议纪要",
+            "年初将保密工作列入党组工作要点，专题研究{n}次并印发会议纪要",
+        ],
+        ["仅在党组会上传达上级保密工作文件，未专题研究", "班子会议涉及保密工作，但会议记录不完整"],
+    ),
+    "C": (
+        [
+            "定密依据准确，审批程序规范，全年定密{n}件均登记台账",
+            "修订本单位国家秘密事项一览表，定密责任人培训全覆盖，台账完整",
+        ],
+        ["个别文件定密依据不够明确，已组织自查整改", "定密台账有漏登情况，正在补录"],
+    ),
+    "P": (
+        [
+            "涉密人员{n}名，均完成上岗审查并签订保密承诺书，出国（境）审批手续齐全",
+            "涉密人员信息库动态更新，离岗人员{n}名均按规定进入脱密期管理",
+        ],
+        ["部分涉密人员保密承诺书未及时更新", "1名离岗涉密人员脱密期手续不全，已补办"],
+    ),
+    "N": (
+        [
+            "涉密计算机和信息设备台账清晰，全年开展技术检查{n}次，未发现违规外联",
+            "涉密网络按规定运行维护，定期开展保密技术检查，非涉密计算机未发现存储涉密信息",
+        ],
+        ["自查发现1台计算机未安装保密管理系统，已整改", "信息设备台账与实物核对存在差异，正在清理"],
+    ),
+    "M": (
+        [
+            "涉密载体收发、传递、使用、保存、销毁全流程登记完整，年底开展载体清查",
+            "涉密文件{n}份均按规定登记、传阅和归档，销毁履行审批和监销手续",
+        ],
+        ["涉密载体清退登记不及时，已补登", "部分载体借阅记录缺少归还签字"],
+    ),
+    "D": (
+        [
+            "建立先审查后公开制度，全年审查拟公开信息{n}条，审查记录完整",
+            "门户网站和政务新媒体信息发布均经保密审查，审查台账齐全",
+        ],
+        ["保密审查记录格式不统一，个别记录缺少审查人签字", "政务新媒体发布审查流程尚在完善"],
+    ),
+}
+# the assessor's reasons for a lower score than the self-assessment
+LOWER = {
+    "R3": ["抽查会议记录，未见专题研究保密工作的内容，按仅传达计分", "会议纪要未体现研究保密工作的具体事项"],
+    "C": ["现场检查发现2份文件定密依据不准确", "抽查发现定密审批表缺少定密责任人签字"],
+    "P": ["1名涉密人员未签订离岗保密承诺书", "涉密人员出国（境）审批材料不全"],
+    "N": ["抽查发现1台非涉密计算机曾连接涉密移动存储介质", "信息设备维修未履行保密审批手续"],
+    "M": ["载体销毁登记缺少监销人签字", "抽查发现1份涉密文件未登记"],
+    "D": ["抽查发现1条公开信息未履行保密审查程序", "审查记录与发布信息无法一一对应"],
+}
+RAISE = ["补充提交会议纪要和台账，经核实予以认可", "现场核查后确认材料齐全"]
+DEDUCTIONS = {
+    "minor": [
+        "巡察检查发现涉密文件未按规定登记",
+        "保密要害部位门禁登记不全",
+        "非涉密计算机中发现工作秘密文件",
+        "涉密载体存放未使用密码文件柜",
+    ],
+    "serious": ["检查发现涉密计算机违规连接互联网", "涉密载体丢失未及时报告", "在非涉密邮箱中传输涉密文件"],
+}
+LEAK = "年内发生经查实的泄密事件：一名工作人员通过微信传送涉密文件截图，已立案查处并追究相关人员责任"
+
+
+def _plan(rng: random.Random, quality: float, leaf: dict) -> tuple[float, str, float | None, str]:
+    """One manual indicator of a unit: (self score, note, assessor's other score or None, reason)."""
+    points = float(leaf["points"])
+    share = min(1.0, max(0.0, 0.45 + 0.55 * quality + rng.gauss(0, 0.06)))
+    true = round(points * share * 2) / 2
+    if leaf["code"] == "R3":  # the guide knows three outcomes and a partial one
+        true = points * (1.0 if share > 0.88 else 0.8 if share > 0.7 else 0.5 if share > 0.35 else 0.0)
+    own = true
+    if true < points and rng.random() < 0.05 + 0.3 * (1 - quality):
+        own = min(points, true + round(points * rng.uniform(0.1, 0.3) * 2) / 2)  # a generous self-assessment
+    good, weak = NOTES.get(leaf["code"], (["按要求落实，材料齐全"], ["存在不足，正在整改"]))
+    note = rng.choice(good if own >= 0.85 * points else weak).format(
+        n=rng.randint(2, 60) if leaf["code"] != "R3" else rng.randint(1, 3)
+    )
+    if own > true and rng.random() < 0.85:
+        return own, note, true, rng.choice(LOWER.get(leaf["code"], ["核查材料后调整"]))
+    if own < points and rng.random() < 0.03:
+        return own, note, min(points, own + 1.0), rng.choice(RAISE)
+    return own, note, None, ""
+
+
+async def _assessments(
+    tenant: TenantRef,
+    unit_rows: list[dict],
+    people: dict[int, dict[str, list[int]]],
+    quality: dict[int, float],
+    officer_unit: dict,
+) -> None:
+    """Last year's assessment finalised and this year's open, through the same service
+    calls users make: each unit's secrecy officer self-assesses, the demo assessor
+    reviews and records deductions, the office opens and finalises."""
+    rng = random.Random(23)
+    today = units.today(tenant)
+    users = {
+        r["username"]: accounts.actor_for(tenant, r)
+        for r in await User.select(User.all_columns(), User.scope_unit.path.as_alias("scope_path")).where(
+            User.tenant == tenant.id
+        )
+    }
+    office, assessor = users["office"], users["assessor"]
+    uuids = {r["id"]: str(r["uuid"]) for r in await Unit.select(Unit.id, Unit.uuid).where(Unit.tenant == tenant.id)}
+    names = {r["id"]: r["name"] for r in await Person.select(Person.id, Person.name).where(Person.tenant == tenant.id)}
+    assessed = [u for u in unit_rows if u["kind"] != "district"]
+
+    def officer_of(unit: dict) -> Actor:
+        if unit["id"] == officer_unit["id"]:
+            return users["officer"]
+        return Actor.system(names[people[unit["id"]]["secrecy_officer"][0]])
+
+    async def self_assess(year: int, unit: dict, leaves: list[dict], plans: list[tuple], submit: bool) -> None:
+        actor = officer_of(unit)
+        for leaf, (own, note, _other, _reason) in zip(leaves, plans, strict=False):
+            await assessment.self_assess(
+                tenant, actor, year, uuids[unit["id"]], leaf["code"], {"score": own, "note": note}
+            )
+        if submit:
+            await assessment.submit_self(tenant, actor, year, uuids[unit["id"]])
+
+    async def review(year: int, unit: dict, leaves: list[dict], plans: list[tuple]) -> None:
+        for leaf, (_own, _note, other, reason) in zip(leaves, plans, strict=True):
+            data = {} if other is None else {"score": other, "reason": reason}
+            await assessment.review(tenant, assessor, year, uuids[unit["id"]], leaf["code"], data)
+
+    def weak_first(units_: list[dict], count: int) -> list[dict]:
+        """Units drawn for deductions, the weaker ones more likely (without repeats)."""
+        pool = list(units_)
+        out = []
+        while pool and len(out) < count:
+            pick = rng.choices(pool, weights=[1.15 - quality[u["id"]] for u in pool])[0]
+            pool.remove(pick)
+            out.append(pick)
+        return out
+
+    async def deduct(year: int, unit: dict, item: str) -> None:
+        note = rng.choice(DEDUCTIONS[item])
+        await assessment.add_adjustment(
+            tenant, assessor, year, uuids[unit["id"]], {"kind": "deduction", "item": item, "note": note}
+        )
+
+    # last year: every unit through to the end, then finalised
+    year = today.year - 1
+    if await assessment.scheme_detail(tenant, year) is None:
+        await assessment.create_scheme(tenant, office, year)
+    await assessment.open_assessment(tenant, office, year, {"cutoff": f"{year}-12-31", "self_due": f"{year}-12-20"})
+    leaves = await _manual_leaves(tenant, year)
+    for unit in assessed:
+        q = min(1.0, max(0.0, quality[unit["id"]] + rng.gauss(0, 0.07)))
+        plans = [_plan(rng, q, leaf) for leaf in leaves]
+        await self_assess(year, unit, leaves, plans, True)
+        await review(year, unit, leaves, plans)
+    for unit in weak_first(assessed, 16):
+        await deduct(year, unit, "minor")
+        if rng.random() < 0.35:
+            await deduct(year, unit, "minor")
+    for unit in weak_first(assessed, 4):
+        await deduct(year, unit, "serious")
+    # the veto: a well-run unit, to show that a confirmed leak fails it whatever the score
+    leaky = rng.choice(
+        [
+            u
+            for u in assessed
+            if u["kind"] == "municipal" and u["id"] != officer_unit["id"] and 0.7 < quality[u["id"]] < 0.9
+        ]
+    )
+    await assessment.add_adjustment(
+        tenant, assessor, year, uuids[leaky["id"]], {"kind": "veto", "item": "leak", "note": LEAK}
+    )
+    await assessment.finalise(tenant, office, year)
+    await _backdate(tenant, year, rng)
+
+    # this year: open, three in five units submitted, some of those reviewed; the demo
+    # officer's unit has not started, so the officer has work to do
+    year = today.year
+    if await assessment.scheme_detail(tenant, year) is None:
+        await assessment.create_scheme(tenant, office, year)
+    await assessment.open_assessment(tenant, office, year, {"cutoff": f"{year}-12-31", "self_due": f"{year}-12-20"})
+    leaves = await _manual_leaves(tenant, year)
+    reviewed = []
+    for unit in assessed:
+        if unit["id"] == officer_unit["id"]:
+            continue
+        q = min(1.0, max(0.0, quality[unit["id"]] + rng.gauss(0, 0.07)))
+        plans = [_plan(rng, q, leaf) for leaf in leaves]
+        chance = rng.random()
+        if chance < 0.6:
+            await self_assess(year, unit, leaves, plans, True)
+            if rng.random() < 0.3:
+                await review(year, unit, leaves, plans)
+                reviewed.append(unit)
+        elif chance < 0.7:  # started, not yet submitted
+            cut = rng.randint(1, len(leaves) - 1)
+            await self_assess(year, unit, leaves[:cut], plans[:cut], False)
+    for unit in weak_first(reviewed, 2):
+        await deduct(year, unit, "minor")
+
+
+async def _manual_leaves(tenant: TenantRef, year: int) -> list[dict]:
+    scheme = await assessment.scheme_detail(tenant, year)
+    return [i for i in scheme["indicators"] if not i["group"] and i["method"] == "manual"]
+
+
+async def _backdate(tenant: TenantRef, year: int, rng: random.Random) -> None:
+    """Last year's assessment ran in December and January, not on the day of seeding:
+    move the times the service stamped (scores and results are untouched)."""
+    row = await Assessment.select().where(Assessment.tenant == tenant.id, Assessment.year == year).first()
+    opened = _at(tenant, date(year, 12, 1), rng)
+    await Assessment.update(
+        {Assessment.opened_at: opened, Assessment.finalised_at: _at(tenant, date(year + 1, 1, 26), rng)}
+    ).where(Assessment.id == row["id"])
+    await Scheme.update({Scheme.frozen_at: opened, Scheme.updated_at: opened - timedelta(days=12)}).where(
+        Scheme.id == row["scheme"]
+    )
+    for unit in await AssessedUnit.select(AssessedUnit.id).where(AssessedUnit.assessment == row["id"]):
+        submitted = _at(tenant, date(year, 12, rng.randint(5, 20)), rng)
+        reviewed = _at(tenant, date(year + 1, 1, rng.randint(5, 16)), rng)
+        await AssessedUnit.update({AssessedUnit.submitted_at: submitted, AssessedUnit.reviewed_at: reviewed}).where(
+            AssessedUnit.id == unit["id"]
+        )
+        events = ScoreEvent.assessed == unit["id"]
+        await ScoreEvent.update({ScoreEvent.at: submitted - timedelta(hours=rng.randint(2, 72))}).where(
+            events, ScoreEvent.kind == "self"
+        )
+        await ScoreEvent.update({ScoreEvent.at: submitted}).where(events, ScoreEvent.kind == "submitted")
+        await ScoreEvent.update({ScoreEvent.at: reviewed}).where(events, ScoreEvent.kind.is_in(["accepted", "changed"]))
+        await Score.update({Score.updated_at: reviewed}).where(Score.assessed == unit["id"], Score.method == "manual")
+    for adjustment in await Adjustment.select(
+        Adjustment.id, Adjustment.assessed, Adjustment.kind, Adjustment.item
+    ).where(Adjustment.tenant == tenant.id, Adjustment.assessed.assessment == row["id"]):
+        at = _at(tenant, date(year + 1, 1, rng.randint(8, 20)), rng)
+        await Adjustment.update({Adjustment.created_at: at}).where(Adjustment.id == adjustment["id"])
+        await ScoreEvent.update({ScoreEvent.at: at}).where(
+            ScoreEvent.assessed == adjustment["assessed"],
+            ScoreEvent.kind == adjustment["kind"],
+            ScoreEvent.indicator == adjustment["item"],
+        )
+
+
 async def seed(password: str) -> DemoAccounts:
     """Provision the demo tenant if it is absent; its accounts share one password."""
     existing = await tenants.resolve(SLUG)
@@ -430,6 +867,9 @@ async def seed(password: str) -> DemoAccounts:
             await accounts.create_user_row(tenant, system, username, role, password, **bindings.get(username, {}))
         await _responsibility(tenant, system, bindings["leader"]["person"])
         await _training(tenant)
+        quality = _quality(unit_rows)
+        await _history(tenant, quality, bindings["leader"]["person"])
+        await _assessments(tenant, unit_rows, people, quality, officer_unit)
     if db.is_postgres():
         # planner statistics for the bulk load, as autovacuum would gather them later;
         # ANALYZE needs the tables' owner, which the application role is not

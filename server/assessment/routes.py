@@ -185,6 +185,8 @@ async def scheme_create(request: Request, year: FromPath[int]) -> Response:
         await service.create_scheme(tenant, actor, year)
     except Conflict:
         pass  # it exists: show it
+    except ValidationFailed as exc:
+        return await _year_page(request, year, 422, errors=exc.errors)
     return Redirect(f"/t/{tenant.slug}/assessments/{year}/scheme", status_code=303)
 
 

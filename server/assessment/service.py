@@ -103,8 +103,15 @@ async def scheme_detail(tenant: TenantRef, year: int) -> dict | None:
     return _scheme_public(row) if row else None
 
 
+def check_year(tenant: TenantRef, year: int) -> None:
+    """Schemes and assessments exist for real years only: none far in the past or future."""
+    if not 2000 <= year <= units.today(tenant).year + 1:
+        raise ValidationFailed({"year": _("%(field)s is out of range.", field=str(LABELS["year"]))})
+
+
 async def create_scheme(tenant: TenantRef, actor: Actor, year: int) -> dict:
     """This year's scheme as a copy of the nearest earlier one (or the default)."""
+    check_year(tenant, year)
     if await _scheme_row(tenant, year):
         raise Conflict(_("The scheme of %(year)d already exists.", year=year))
     earlier = (
@@ -237,6 +244,7 @@ async def _insert(rows: list) -> None:
 
 
 async def open_assessment(tenant: TenantRef, actor: Actor, year: int, data: dict[str, Any]) -> dict:
+    check_year(tenant, year)
     check_ = Checker(data, LABELS)
     cutoff = check_.date("cutoff") or date(year, 12, 31)
     self_due = check_.date("self_due") or cutoff

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import io
+import struct
 import uuid
+import zlib
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -11,6 +16,9 @@ import pytest
 
 from server import db
 from server.accounts import service as accounts
+from server.assessment import reports
+from server.assessment import service as assessments
+from server.assessment.tables import ReportJob
 from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations, notices
 from server.responsibility.tables import Signature
@@ -133,6 +141,85 @@ async def _training(world: World, side: str, tag: str) -> dict[str, str]:
     return {"course_id": course["id"], "attendance_id": course["attendees"][0]["id"], "import_id": preview["id"]}
 
 
+def evidence_png(marker: str) -> bytes:
+    """A real PNG (1x1, grey) that carries `marker` in a tEXt chunk: a download of it
+    shows the marker, so an evidence file of A served to B is recognized."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+        + chunk(b"tEXt", b"Comment\x00" + marker.encode("ascii"))
+        + chunk(b"IDAT", zlib.compress(b"\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def _assessment(world: World, side: str, marker: str, tag: str, var_dir: Path) -> dict[str, Any]:
+    """This year's assessment of the world (opened on the scheme the tenant came with),
+    the leader's unit self-assessed on a manual indicator with an evidence file, a
+    deduction against it (each with a text unique to the tenant; score events come with
+    both), and the office's finished batch of every scorecard (a report job and its zip:
+    the job is owned by whoever started it, here the office admin, the sweep's caller).
+    `marker` (ASCII) goes into the evidence file itself."""
+    tenant, unit_id = world.tenant, world.units["a_unit"]["id"]
+    year, code = units.today(tenant).year, "R3"
+    async with db.transaction(tenant.id):
+        office = await _actor(world, "office")
+        opened = await assessments.open_assessment(tenant, office, year, {"cutoff": f"{year}-12-31"})
+        note = {"score": "8", "note": f"{side}独有自评-{tag}"}
+        await assessments.self_assess(tenant, office, year, unit_id, code, note)
+        evidence = await assessments.add_evidence(
+            tenant, office, year, unit_id, code, f"{side}独有证据-{tag}.png", evidence_png(marker)
+        )
+        adjustment = await assessments.add_adjustment(
+            tenant, office, year, unit_id, {"kind": "deduction", "item": "minor", "note": f"{side}独有扣分-{tag}"}
+        )
+        job = await reports.start_scorecards(tenant, office, year)
+    # rendered here, as the route's after-request hook would (reports.spawn), outside this
+    # context: the job sets the locale and time zone ContextVars of whatever runs it
+    await asyncio.get_running_loop().create_task(
+        reports.run_job(tenant, office, job["id"], var_dir), context=contextvars.Context()
+    )
+    async with db.transaction(tenant.id, write=False):
+        finished = await reports.job(tenant, office, job["id"])
+    assert finished["status"] == "done" and finished["total"] >= 4, finished
+    return {
+        "year": year,
+        "indicator": code,  # (not "code": that is the signature's verification code)
+        "assessment_id": opened["id"],
+        "evidence_id": evidence["id"],
+        "adjustment_id": adjustment["id"],
+        "job_id": job["id"],
+        "office_pk": office.id,
+    }
+
+
+async def _earlier_year(world: World) -> int:
+    """An assessment of last year as well (a year the other tenant never assessed): what
+    the pages of this year show as "last year", and a year whose URLs must find nothing
+    in the other tenant."""
+    tenant = world.tenant
+    year = units.today(tenant).year - 1
+    async with db.transaction(tenant.id):
+        office = await _actor(world, "office")
+        await assessments.create_scheme(tenant, office, year)
+        await assessments.open_assessment(tenant, office, year, {"cutoff": f"{year}-12-31"})
+    return year
+
+
+async def _hand_job_to(world: World, job_id: str, user_pk: int) -> None:
+    """Make `user_pk` the owner of the world's batch (a plain integer column, no foreign
+    key). Given the primary key of B's office admin, only the tenant check of the job
+    routes, not their owner check, stands between the sweep's caller and A's batch."""
+    async with db.transaction(world.tenant.id):
+        await ReportJob.update({ReportJob.user_id: user_pk}).where(
+            ReportJob.tenant == world.tenant.id, ReportJob.uuid == uuid.UUID(job_id)
+        )
+
+
 def _public_ids(world: World, ids: dict[str, str], rows: dict[str, Any], *more: dict) -> list[str]:
     found = {ids[name] for name in ids if name not in SHARED_PARAMS}
     for row in [*world.units.values(), *world.people.values(), *world.users.values(), *more]:
@@ -165,6 +252,10 @@ async def pair(env, mailbox) -> Pair:
     b_rows = await _responsibility(b, "乙方", tag, env.settings)
     a_rows.update(await _training(a, "甲方", tag))
     b_rows.update(await _training(b, "乙方", tag))
+    a_rows.update(await _assessment(a, "甲方", f"JF-EVIDENCE-{tag}", tag, env.settings.var_dir))
+    b_rows.update(await _assessment(b, "乙方", f"YF-EVIDENCE-{tag}", tag, env.settings.var_dir))
+    await _hand_job_to(a, a_rows["job_id"], b_rows["office_pk"])
+    a_rows["earlier_year"] = await _earlier_year(a)
     a_ids = ids_of(a, {**a_rows, "token_id": await _office_token_id(a)})
     b_ids = ids_of(b, {**b_rows, "token_id": await _office_token_id(b)})
     b_token = await token_for(b, "office")
@@ -191,6 +282,13 @@ async def pair(env, mailbox) -> Pair:
             f"甲方独有分工-{tag}",
             *a_rows["codes"].values(),
             *sorted(a_rows["notice_digests"]),
+            # the assessment: A's self-assessment note, evidence file (its name and what is
+            # in it), deduction, and the id of A's assessment (the API shows it)
+            f"甲方独有自评-{tag}",
+            f"甲方独有证据-{tag}",
+            f"JF-EVIDENCE-{tag}",
+            f"甲方独有扣分-{tag}",
+            a_rows["assessment_id"],
             # and A's public ids: B may name them (the sweep does; what B sent is never
             # counted as shown), but no answer may hand one to B
             *_public_ids(a, a_ids, a_rows, a_unit, a_person, a_user, a_signer),

@@ -147,18 +147,28 @@ ID_SOURCES: dict[str, Any] = {
     "course_id": lambda world, found: found["course_id"],
     "attendance_id": lambda world, found: found["attendance_id"],
     "import_id": lambda world, found: found["import_id"],
+    # the assessment: a deduction against the leader's unit, an evidence file of its
+    # self-assessment, the office's finished batch of scorecards (see conftest._assessment)
+    "adjustment_id": lambda world, found: found["adjustment_id"],
+    "evidence_id": lambda world, found: found["evidence_id"],
+    "job_id": lambda world, found: found["job_id"],
     # not ids: keys that are the same in every tenant (see SHARED_PARAMS)
     "position": lambda world, found: "principal",
     "period": lambda world, found: found["period"],
+    # this year, assessed in both tenants; a manual indicator of the scheme both have
+    "year": lambda world, found: found["year"],
+    "code": lambda world, found: found["indicator"],
 }
 ID_PARAMS = frozenset(ID_SOURCES)
 
 # parameters whose values are not rows of a tenant but keys every tenant has alike: a
-# notice-template position, a confirmation period. A's value is B's value, so "A's id
-# on B's URL" means nothing for them; the sweep treats their routes like routes without
-# ids (B's own URL, bodies naming A's rows) and the snapshot of A checks that what B
-# writes there lands in B only.
-SHARED_PARAMS = frozenset({"position", "period"})
+# notice-template position, a confirmation period, an assessment year, an indicator
+# code. A's value is B's value, so "A's id on B's URL" means nothing for them; the
+# sweep treats their routes like routes without ids (B's own URL, bodies naming A's
+# rows) and the snapshot of A checks that what B writes there lands in B only. Where
+# such a key comes with an id (a year and a unit), A's id goes with B's key, which is
+# A's key too: A's year and indicator, B's tenant, A's unit must be 404.
+SHARED_PARAMS = frozenset({"position", "period", "year", "code"})
 
 # other rows of a kind, for the routes where the default row is not the one to try
 ALT_ID_SOURCES: dict[str, Any] = {
@@ -292,6 +302,8 @@ class UnknownBodyField(Exception):
 # path -> why. API routes declare theirs (Body(media_type=MULTI_PART)) and are found.
 MULTIPART_FORMS: dict[str, str] = {
     "/t/{slug:str}/notices/verify": "verification form: a code and an optional PDF upload",
+    "/t/{slug:str}/assessments/{year:int}/units/{unit_id:str}/scores/{code:str}/evidence": "evidence upload "
+    "form: the file (a PDF) or, without one, the form again with its message",
 }
 
 _NOT_FORM_FIELDS = ("file", "signature_code", "items")

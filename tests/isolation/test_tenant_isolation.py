@@ -13,8 +13,11 @@ its reason. The suite runs once per database (the `env` fixture).
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import re
+import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +25,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from server import db
+from server.assessment.tables import ReportJob
 from server.web.guards import any_member
 from tenants.tables import Tenant
 from tests.conftest import csrf, login
@@ -42,6 +47,7 @@ from tests.isolation.support import (
     is_api,
     methods_of,
     owned_params,
+    path_params,
     request_body,
     route_kinds,
     snapshot,
@@ -97,6 +103,10 @@ class Sweep:
     refused_in_a: set[tuple[str, str]] = field(default_factory=set)
     # calls on B's URLs whose body named A's rows and that B's route accepted anyway
     accepted: list[str] = field(default_factory=list)
+    # refusals other than 404 of A's ids that are exactly the answer for an id nobody has
+    as_missing: set[str] = field(default_factory=set)
+    batches: list[dict] = field(default_factory=list)  # B's report jobs the sweep started
+    batch_wait: float = 0.0
 
     async def call(
         self,
@@ -165,6 +175,29 @@ class Sweep:
             self.failures.append(
                 f"[{label}/{who}] {method} {url}: {status}, expected {sorted(allowed)}; body: {response.text[:300]!r}"
             )
+
+    async def same_as_missing(
+        self, who: str, route, method: str, values: dict[str, str], foreign: list[str], body, response
+    ) -> bool:
+        """Whether this refusal of A's id (a 422: the route judged the request before it
+        looked the id up) is exactly the answer for an id nobody has: then A's row and
+        no row read the same to B, and the refusal tells B nothing about A."""
+        nobody = {p: str(uuid.uuid4()) for p in foreign}
+        other = await self.call("missing", who, route, method, fill(route.path, {**values, **nobody}), body=body)
+        if other is None:
+            return False
+
+        def plain(text: str, ids) -> str:
+            for value in ids:
+                text = text.replace(value, "<id>")
+            return text
+
+        same = other.status_code == response.status_code and plain(other.text, nobody.values()) == plain(
+            response.text, [values[p] for p in foreign]
+        )
+        if same:
+            self.as_missing.add(f"{method} {route.path} -> {response.status_code} [{who}]")
+        return same
 
     def body(self, route, method: str, variant: str) -> dict | None:
         a = self.pair.extra["a"]
@@ -286,6 +319,7 @@ async def _controls(env, pair: Pair, session: httpx.AsyncClient, csrf_token: str
         assert r.status_code in {200, 201} and "李四" in r.text, (path, r.status_code, r.text[:300])
         if path.startswith("/api/"):
             assert r.json()["match"] is True
+    await _assessment_controls(pair, session)
     # B's leader: the portal shows the leader's own notices and duties
     portal = await leader.get(f"/t/{b}/me")
     assert portal.status_code == 200 and f"乙方独有分工-{tag}" in portal.text
@@ -301,6 +335,64 @@ async def _controls(env, pair: Pair, session: httpx.AsyncClient, csrf_token: str
     me = await bearer.get(f"/api/v1/t/{b}/me", headers={"authorization": f"Bearer {pair.b_token}"})
     await bearer.aclose()
     assert me.status_code == 200 and me.json()["tenant"]["slug"] == b
+
+
+async def _assessment_controls(pair: Pair, session: httpx.AsyncClient) -> None:
+    """The assessment pages, documents and files render B's own unique rows, so that
+    the absence of A's means something; and its shared keys are the same on both sides."""
+    b, tag, ids = pair.b.slug, pair.tag, pair.b_ids
+    assert pair.a_ids["year"] == ids["year"] and pair.a_ids["code"] == ids["code"]
+    year, unit = ids["year"], ids["unit_id"]
+    # B's unit this year: B's self-assessment note, evidence file and deduction, by their ids
+    result = await session.get(f"/api/v1/t/{b}/assessments/{year}/units/{unit}")
+    assert result.status_code == 200, result.text[:300]
+    texts = (f"乙方独有自评-{tag}", f"乙方独有证据-{tag}", f"乙方独有扣分-{tag}")
+    for shown in (*texts, ids["evidence_id"], ids["adjustment_id"]):
+        assert shown in result.text, shown
+    page = await session.get(f"/t/{b}/assessments/{year}/units/{unit}")
+    assert page.status_code == 200 and f"乙方独有扣分-{tag}" in page.text and ids["evidence_id"] in page.text
+    # the evidence file as uploaded (its marker is read from the answer, as a leak would be)
+    evidence = await session.get(f"/t/{b}/assessment-evidence/{ids['evidence_id']}")
+    assert evidence.status_code == 200 and f"YF-EVIDENCE-{tag}" in answer_text(evidence)
+    # the year lists B's unique unit: in the API, the workbook's cells, the PDFs' text
+    overview = await session.get(f"/api/v1/t/{b}/assessments/{year}")
+    assert overview.status_code == 200 and f"乙方独有单位-{tag}" in overview.text
+    assert pair.extra["b"]["assessment_id"] in overview.text
+    export = await session.get(f"/t/{b}/assessments/{year}/scores.xlsx")
+    assert export.status_code == 200 and f"乙方独有单位-{tag}" in answer_text(export)
+    report = await session.get(f"/t/{b}/assessments/{year}/report.pdf")
+    assert report.status_code == 200 and f"乙方独有单位-{tag}" in answer_text(report), answer_text(report)[:2000]
+    card = await session.get(f"/t/{b}/assessments/{year}/units/{pair.extra['b_unit']['id']}/scorecard.pdf")
+    assert card.status_code == 200 and f"乙方独有单位-{tag}" in answer_text(card), answer_text(card)[:2000]
+    # B's finished batch, started by the sweep's caller: its page and its zip
+    job = await session.get(f"/t/{b}/report-jobs/{ids['job_id']}")
+    assert job.status_code == 200 and f"/report-jobs/{ids['job_id']}/download" in job.text
+    download = await session.get(f"/t/{b}/report-jobs/{ids['job_id']}/download")
+    assert download.status_code == 200 and download.content[:2] == b"PK"
+
+
+async def _finished_batches(tenant_id: int, own_job: str) -> list[dict]:
+    """The report jobs of the tenant other than `own_job` (the fixture's), once none is
+    queued or running any more (or after two minutes: then the unfinished are returned)."""
+    jobs: list[dict] = []
+
+    async def poll() -> None:
+        nonlocal jobs
+        while True:
+            async with db.transaction(tenant_id, write=False):
+                jobs = await ReportJob.select(
+                    ReportJob.uuid, ReportJob.status, ReportJob.done, ReportJob.total, ReportJob.error
+                ).where(ReportJob.tenant == tenant_id, ReportJob.uuid != uuid.UUID(own_job))
+            if all(job["status"] in ("done", "failed") for job in jobs):
+                return
+            await asyncio.sleep(0.2)
+
+    try:
+        async with asyncio.timeout(120):
+            await poll()
+    except TimeoutError:
+        pass
+    return jobs
 
 
 def _for_any_member(route, method: str) -> bool:
@@ -358,11 +450,19 @@ async def test_cross_tenant_sweep(env, pair: Pair):
             a_ids, b_ids = ids_for(route.path, pair.a_ids), ids_for(route.path, pair.b_ids)
             callers = ("session", "token", "leader") if _for_any_member(route, method) else ("session", "token")
             for ids in _id_combos(params, a_ids, b_ids):
-                url = fill(route.path, {**b_ids, "slug": b.slug, **ids})
+                values = {**b_ids, "slug": b.slug, **ids}
+                url = fill(route.path, values)
+                foreign = [p for p in params if ids[p] == a_ids[p]]
                 for variant in sweep.variants(method):
                     body = sweep.body(route, method, variant)
                     for who in callers:
                         r = await sweep.call("A-ids", who, route, method, url, body=body)
+                        if (
+                            r is not None
+                            and r.status_code == 422
+                            and await sweep.same_as_missing(who, route, method, values, foreign, body, r)
+                        ):
+                            continue
                         sweep.expect("A-ids", who, method, url, r, {403, 404})
 
         # 3. B's own URLs without ids of A: lists and searches show nothing of A, filters
@@ -427,6 +527,15 @@ async def test_cross_tenant_sweep(env, pair: Pair):
         if f"越权模板-{pair.tag}" not in templates.text:
             sweep.failures.append("B's own template edit (POST notice-templates/principal) is not in B's templates")
 
+        # the batches of scorecards the sweep started on B's URLs (rendered after their
+        # requests, in the background) all finish, before A's rows are compared
+        started = time.monotonic()
+        sweep.batches = await _finished_batches(b.tenant.id, pair.extra["b"]["job_id"])
+        sweep.batch_wait = time.monotonic() - started
+        failed = [job for job in sweep.batches if job["status"] != "done"]
+        if failed:
+            sweep.failures.append(f"B's scorecard batches started by the sweep did not finish: {failed}")
+
         # the sweep's credentials survived it (else later refusals proved nothing)
         assert (await session.get(f"/t/{b.slug}/account")).status_code == 200
         still = await session.post(f"/t/{b.slug}/units", data={}, headers={"x-csrf-token": csrf_token})
@@ -448,7 +557,9 @@ async def test_cross_tenant_sweep(env, pair: Pair):
         f"\n[isolation:{env.kind}] {len(sweep.combos)} route/method combinations of {len(tenant_routes)} tenant "
         f"routes, {sweep.requests} requests {sweep.outcomes}; {tolerated} refusal audits in A tolerated; "
         f"{len(ALLOWLIST)} allowlisted paths; accepted on B despite A ids in the body (and checked to leave "
-        f"no trace in A nor any reference to A): {sorted(set(sweep.accepted))}"
+        f"no trace in A nor any reference to A): {sorted(set(sweep.accepted))}; refused before the id was looked "
+        f"up, exactly as for an id nobody has: {sorted(sweep.as_missing)}; {len(sweep.batches)} scorecard batches "
+        f"started by the sweep, {sweep.batch_wait:.1f}s waited for them after it"
     )
     failures = list(sweep.failures)
     never = sorted({(r.path, m) for r, m, _p in plan} - sweep.combos)
@@ -456,6 +567,66 @@ async def test_cross_tenant_sweep(env, pair: Pair):
         failures.append(f"route/method combinations never called: {never}")
     if failures:
         pytest.fail(f"{len(failures)} isolation failures:\n" + "\n".join(failures), pytrace=False)
+
+
+# ---------------------------------------------------------------- a year only A assessed
+
+
+async def test_a_year_only_a_assessed_finds_nothing_in_b(env, pair: Pair):
+    """A also assessed last year, B did not. Every GET of B's with that year (and B's
+    unit, for a unit's pages) finds nothing: the API answers 404, a page says there is
+    nothing, no answer shows anything of A; and B's results of this year have no "last
+    year" (that would be A's)."""
+    a, b = pair.a, pair.b.slug
+    year = pair.extra["a"]["earlier_year"]
+    tenant_routes, _platform, _allowed, _problems = route_kinds(env.app)
+    session, _csrf_token = await _signed_in_b(env, pair, address="10.7.7.11")
+    bearer = _bare_client(env)
+    before = await snapshot(a.tenant.id)
+    failures: list[str] = []
+    calls = 0
+    try:
+        for route in tenant_routes:
+            if "year" not in path_params(route.path) or "GET" not in methods_of(route):
+                continue
+            url = fill(route.path, {**pair.b_ids, "slug": b, "year": str(year)})
+            for who, client, headers in [
+                ("session", session, {}),
+                ("token", bearer, {"authorization": f"Bearer {pair.b_token}"}),
+            ]:
+                bearer.cookies.clear()
+                r = await client.get(url, headers=headers)
+                calls += 1
+                allowed = (
+                    {404}
+                    if is_api(route.path) or r.headers.get("content-type", "").startswith("application/")
+                    else {200, 404}
+                )
+                if r.status_code not in allowed:
+                    failures.append(f"[{who}] GET {url}: {r.status_code}, expected {sorted(allowed)}: {r.text[:300]!r}")
+                shown = answer_text(r)
+                leaked = [m for m in [*pair.a_only, a.tenant.name] if m in shown]
+                if leaked:
+                    failures.append(f"[{who}] GET {url}: shows A's data {leaked} (status {r.status_code})")
+        # this year's results of B: no "last year" anywhere (B had none)
+        this_year = pair.b_ids["year"]
+        overview = (await session.get(f"/api/v1/t/{b}/assessments/{this_year}")).json()
+        calls += 1
+        previous = [u["previous"] for u in overview["units"] if u["previous"] is not None]
+        if previous:
+            failures.append(f"B's results of {this_year} show a last year that B never assessed: {previous}")
+        unit = (await session.get(f"/api/v1/t/{b}/assessments/{this_year}/units/{pair.b_ids['unit_id']}")).json()
+        calls += 1
+        if unit["previous"] is not None:
+            failures.append(f"B's unit result of {this_year} shows a last year: {unit['previous']}")
+    finally:
+        await session.aclose()
+        await bearer.aclose()
+    changed, _tolerated = snapshot_changes(before, await snapshot(a.tenant.id), a.slug)
+    failures += [f"A changed: {c}" for c in changed]
+    print(f"\n[isolation:{env.kind}] {calls} calls on a year only A assessed")
+    if failures:
+        pytest.fail(f"{len(failures)} failures:\n" + "\n".join(failures), pytrace=False)
 
 
 # ---------------------------------------------------------------- verification codes
