@@ -60,7 +60,8 @@ def area_comparison(
     out.append(_legend([(HIGHLIGHT, labels[0]), (SECONDARY, labels[1])], x0, 12, size))
     top = legend
     bottom = top + row * len(areas)
-    out.extend(_vertical_grid(x0, x1, top, bottom, [0, 25, 50, 75, 100], 100, "%"))
+    # Values are printed on the bars: the scale needs only its ends and middle labelled.
+    out.extend(_vertical_grid(x0, x1, top, bottom, [0, 25, 50, 75, 100], 100, "%", labelled=(0, 50, 100)))
     for i, area in enumerate(areas):
         y = top + i * row + 5
         points = area.get("points")
@@ -260,13 +261,21 @@ def _legend(entries: list[tuple[str, str]], x: float, y: float, size: int) -> st
 
 
 def _vertical_grid(
-    x0: float, x1: float, top: float, bottom: float, ticks: list[int], full: int, unit: str
+    x0: float,
+    x1: float,
+    top: float,
+    bottom: float,
+    ticks: list[int],
+    full: int,
+    unit: str,
+    labelled: tuple[int, ...] | None = None,
 ) -> list[str]:
     parts = []
     for tick in ticks:
         x = x0 + (x1 - x0) * tick / full
         parts.append(_line(x, top, x, bottom, GRID))
-        parts.append(_text(x, bottom + 13, f"{tick}{unit}", anchor="middle", fill=TEXT_MUTED, size=FONT_SIZE - 1))
+        if labelled is None or tick in labelled:
+            parts.append(_text(x, bottom + 13, f"{tick}{unit}", anchor="middle", fill=TEXT_MUTED, size=FONT_SIZE - 1))
     return parts
 
 

@@ -400,12 +400,14 @@ class OpenBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class SelfBody(msgspec.Struct, forbid_unknown_fields=True):
-    score: float | None = None
+    # any JSON value: the service judges it, so a wrong one gets its 422 naming the field
+    score: Any = None
     note: str = ""
 
 
 class ReviewBody(msgspec.Struct, forbid_unknown_fields=True):
-    score: float | None = None
+    # any JSON value: the service judges it, so a wrong one gets its 422 naming the field
+    score: Any = None
     reason: str = ""
 
 

@@ -54,7 +54,8 @@ LABELS = {
     "year": _l("Year"),
 }
 EVIDENCE_TYPES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
-MAX_EVIDENCE = 10 * 1024 * 1024
+# below the request body limit (LUZHI_MAX_BODY_BYTES), so that the message is ours, not a bare 413
+MAX_EVIDENCE = 8 * 1024 * 1024
 MAX_EVIDENCE_FILES = 10
 # who sees every unit's result in their scope; unit officers see their own units
 READERS = {roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN, roles.ASSESSOR, roles.INSPECTOR, roles.UNIT_OFFICER}
@@ -728,10 +729,20 @@ async def self_assess(
     value = _check_score(check_, "score", leaf["points"])
     note = check_.text("note", max_len=2000)
     check_.done()
+    # a new self-score replaces any earlier review of this indicator: the assessor looks again
     await Score.update(
-        {Score.self_score: value, Score.self_note: note, Score.state: "self", Score.updated_at: datetime.now(UTC)}
+        {
+            Score.self_score: value,
+            Score.self_note: note,
+            Score.score: None,
+            Score.reason: "",
+            Score.state: "self",
+            Score.updated_at: datetime.now(UTC),
+        }
     ).where(Score.id == score["id"])
     await _event(tenant, actor, assessed, "self", indicator=code, old=score["self_score"], new=value, note=note)
+    if score["score"] is not None:
+        await _refresh(tenant, assessment["id"], tree, only=assessed["id"])
     return {"indicator": code, "self_score": float(value), "note": note}
 
 

@@ -104,11 +104,12 @@ async def _notices_signed(tenant: TenantRef, posts: list[dict], as_of: date, ren
 
 
 def periods_due(year: int, as_of: date, kind: str) -> list[confirmations.Period]:
-    """The confirmation periods of the year whose due date has passed by the day."""
+    """The confirmations that fell due in the year before the day: last year's final
+    period is due in January, so each period counts exactly once, in the year it is due."""
     seen: dict[str, confirmations.Period] = {}
-    for month in range(1, 13):
-        period = confirmations.period_containing(date(year, month, 1), kind)
-        if period.due < as_of:
+    for month in range(1, 25):
+        period = confirmations.period_containing(date(year - 1 + (month - 1) // 12, (month - 1) % 12 + 1, 1), kind)
+        if date(year, 1, 1) <= period.due < as_of:
             seen[period.key] = period
     return list(seen.values())
 
@@ -150,7 +151,9 @@ async def _training(tenant: TenantRef, posts: list[dict], year: int, as_of: date
     higher figure when a leader is also classified personnel)."""
     req = await training.requirements(tenant, year)
     hours = await training.hours_by_person(tenant, sorted({p["person"] for p in posts}), year, until=as_of)
-    leaders = {p["person"] for p in posts if p["position"] in LEADER_POSITIONS}
+    # leadership is per unit: a leader elsewhere is staff here; what one owes counts every post
+    leading = {p["person"] for p in posts if p["position"] in LEADER_POSITIONS}
+    leaders_of = {(p["unit"], p["person"]) for p in posts if p["position"] in LEADER_POSITIONS}
     groups: dict[str, dict[int, list]] = {
         "training_leaders": defaultdict(list),
         "training_classified": defaultdict(list),
@@ -161,11 +164,11 @@ async def _training(tenant: TenantRef, posts: list[dict], year: int, as_of: date
         if (p["unit"], p["person"]) in seen:
             continue
         seen.add((p["unit"], p["person"]))
-        owed = training.required_of(req, p["person"] in leaders, p["level"])
+        owed = training.required_of(req, p["person"] in leading, p["level"])
         done = hours.get(p["person"], 0.0)
         label = f"{p['name']} ({done:g}/{owed:g})"
         for source, member in (
-            ("training_leaders", p["person"] in leaders),
+            ("training_leaders", (p["unit"], p["person"]) in leaders_of),
             ("training_classified", p["level"] not in ("", "none")),
         ):
             if member:
