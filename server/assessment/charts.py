@@ -24,7 +24,6 @@ FONT_SIZE = 11
 HIGHLIGHT = "#1f4e8c"
 BAR = "#4f7bb3"
 SECONDARY = "#a9b8cc"
-MUTED = "#c9cfd8"
 GRID = "#e1e5eb"
 AXIS = "#8a94a3"
 TEXT = "#222"
@@ -49,9 +48,9 @@ def area_comparison(
     """
     size = FONT_SIZE
     bar = 10
-    gap = 1
-    row = 2 * bar + gap + 9
-    legend = 22
+    gap = 2
+    row = 2 * bar + gap + 6
+    legend = 20
     axis = 18
     label_w = _label_width((a["name"] for a in areas), size, width * 0.32)
     x0, x1 = label_w + 8, width - 40
@@ -63,7 +62,7 @@ def area_comparison(
     # Values are printed on the bars: the scale needs only its ends and middle labelled.
     out.extend(_vertical_grid(x0, x1, top, bottom, [0, 25, 50, 75, 100], 100, "%", labelled=(0, 50, 100)))
     for i, area in enumerate(areas):
-        y = top + i * row + 5
+        y = top + i * row + 4
         points = area.get("points")
         name = _fit(str(area["name"]), size, label_w)
         out.append(_text(label_w, y + bar + gap / 2 + 4, name, anchor="end"))
@@ -71,11 +70,12 @@ def area_comparison(
             share = _share(area.get(key), points)
             by = y + j * (bar + gap)
             if share is None:
-                out.append(_text(x0 + 3, by + bar - 2, NONE, fill=ink, size=size - 1))
+                out.append(_text(x0 + 3, by + bar - 1.5, NONE, fill=ink, size=size - 2))
                 continue
             w = (x1 - x0) * min(max(share, 0.0), 1.0)
             out.append(_rect(x0, by, w, bar, colour))
-            out.append(_text(x0 + w + 4, by + bar - 2, f"{share * 100:.0f}%", fill=ink, size=size - 1))
+            # A label no taller than its bar: it never runs into the neighbouring bar.
+            out.append(_text(x0 + w + 4, by + bar - 1.5, f"{share * 100:.0f}%", fill=ink, size=size - 2))
     out.append(_line(x0, top, x0, bottom, AXIS))
     return _close(out)
 

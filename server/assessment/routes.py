@@ -513,6 +513,7 @@ async def api_evidence(
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> dict[str, Any]:
     tenant, actor = _ctx(request)
+    await service.unit_context(tenant, actor, year, unit_id)  # another tenant's unit: 404 before the file is looked at
     filename, content = await _upload(request)
     return await service.add_evidence(tenant, actor, year, unit_id, code, filename, content)
 

@@ -711,7 +711,7 @@ async def _manual(tenant: TenantRef, assessed: dict, tree: Tree, code: str) -> t
     return leaf, await _score_row(tenant, assessed, code)
 
 
-async def _unit_context(tenant: TenantRef, actor: Actor, year: int, unit_id: Any) -> tuple[dict, dict, Tree]:
+async def unit_context(tenant: TenantRef, actor: Actor, year: int, unit_id: Any) -> tuple[dict, dict, Tree]:
     assessment = await get_assessment(tenant, year)
     assessed = await assessed_row(tenant, actor, assessment, unit_id)
     return assessment, assessed, await tree_of(assessment)
@@ -720,7 +720,7 @@ async def _unit_context(tenant: TenantRef, actor: Actor, year: int, unit_id: Any
 async def self_assess(
     tenant: TenantRef, actor: Actor, year: int, unit_id: Any, code: str, data: dict[str, Any]
 ) -> dict:
-    assessment, assessed, tree = await _unit_context(tenant, actor, year, unit_id)
+    assessment, assessed, tree = await unit_context(tenant, actor, year, unit_id)
     _must_be_open(assessment)
     if assessed["status"] != "pending":
         raise Conflict(_("The self-assessment was submitted; the assessor takes it from here."))
@@ -747,7 +747,7 @@ async def self_assess(
 
 
 async def submit_self(tenant: TenantRef, actor: Actor, year: int, unit_id: Any) -> dict:
-    assessment, assessed, tree = await _unit_context(tenant, actor, year, unit_id)
+    assessment, assessed, tree = await unit_context(tenant, actor, year, unit_id)
     _must_be_open(assessment)
     if assessed["status"] != "pending":
         raise Conflict(_("The self-assessment was already submitted."))
@@ -774,7 +774,7 @@ async def submit_self(tenant: TenantRef, actor: Actor, year: int, unit_id: Any) 
 
 async def review(tenant: TenantRef, actor: Actor, year: int, unit_id: Any, code: str, data: dict[str, Any]) -> dict:
     """Accept the self-assessed score, or set another one with a reason."""
-    assessment, assessed, tree = await _unit_context(tenant, actor, year, unit_id)
+    assessment, assessed, tree = await unit_context(tenant, actor, year, unit_id)
     _must_be_open(assessment)
     leaf, score = await _manual(tenant, assessed, tree, code)
     check_ = Checker(data, LABELS)
@@ -811,7 +811,7 @@ async def review(tenant: TenantRef, actor: Actor, year: int, unit_id: Any, code:
 
 
 async def add_adjustment(tenant: TenantRef, actor: Actor, year: int, unit_id: Any, data: dict[str, Any]) -> dict:
-    assessment, assessed, tree = await _unit_context(tenant, actor, year, unit_id)
+    assessment, assessed, tree = await unit_context(tenant, actor, year, unit_id)
     _must_be_open(assessment)
     check_ = Checker(data, LABELS)
     kind = check_.choice("kind", ADJUSTMENT_KINDS)
@@ -910,7 +910,7 @@ def check_evidence(filename: str, data: bytes) -> str:
 async def add_evidence(
     tenant: TenantRef, actor: Actor, year: int, unit_id: Any, code: str, filename: str, data: bytes
 ) -> dict:
-    assessment, assessed, tree = await _unit_context(tenant, actor, year, unit_id)
+    assessment, assessed, tree = await unit_context(tenant, actor, year, unit_id)
     _must_be_open(assessment)
     if assessed["status"] != "pending":
         raise Conflict(_("The self-assessment was submitted; the assessor takes it from here."))
@@ -1024,7 +1024,7 @@ async def finalise(tenant: TenantRef, actor: Actor, year: int) -> dict:
 
 async def correct(tenant: TenantRef, actor: Actor, year: int, unit_id: Any, code: str, data: dict[str, Any]) -> dict:
     """After finalisation a score changes only this way: a new value with its reason, recorded."""
-    assessment, assessed, tree = await _unit_context(tenant, actor, year, unit_id)
+    assessment, assessed, tree = await unit_context(tenant, actor, year, unit_id)
     if assessment["status"] != "finalised":
         raise Conflict(_("Corrections are for finalised assessments; while open, review the score instead."))
     leaf = next((i for i in tree.leaves() if i["code"] == code), None)

@@ -197,7 +197,7 @@ async def _assessment(world: World, side: str, marker: str, tag: str, var_dir: P
     }
 
 
-async def _earlier_year(world: World) -> int:
+async def _earlier_year(world: World) -> dict[str, Any]:
     """An assessment of last year as well (a year the other tenant never assessed): what
     the pages of this year show as "last year", and a year whose URLs must find nothing
     in the other tenant."""
@@ -206,8 +206,8 @@ async def _earlier_year(world: World) -> int:
     async with db.transaction(tenant.id):
         office = await _actor(world, "office")
         await assessments.create_scheme(tenant, office, year)
-        await assessments.open_assessment(tenant, office, year, {"cutoff": f"{year}-12-31"})
-    return year
+        opened = await assessments.open_assessment(tenant, office, year, {"cutoff": f"{year}-12-31"})
+    return {"earlier_year": year, "earlier_assessment_id": opened["id"]}
 
 
 async def _hand_job_to(world: World, job_id: str, user_pk: int) -> None:
@@ -255,7 +255,7 @@ async def pair(env, mailbox) -> Pair:
     a_rows.update(await _assessment(a, "甲方", f"JF-EVIDENCE-{tag}", tag, env.settings.var_dir))
     b_rows.update(await _assessment(b, "乙方", f"YF-EVIDENCE-{tag}", tag, env.settings.var_dir))
     await _hand_job_to(a, a_rows["job_id"], b_rows["office_pk"])
-    a_rows["earlier_year"] = await _earlier_year(a)
+    a_rows.update(await _earlier_year(a))
     a_ids = ids_of(a, {**a_rows, "token_id": await _office_token_id(a)})
     b_ids = ids_of(b, {**b_rows, "token_id": await _office_token_id(b)})
     b_token = await token_for(b, "office")
@@ -283,12 +283,13 @@ async def pair(env, mailbox) -> Pair:
             *a_rows["codes"].values(),
             *sorted(a_rows["notice_digests"]),
             # the assessment: A's self-assessment note, evidence file (its name and what is
-            # in it), deduction, and the id of A's assessment (the API shows it)
+            # in it), deduction, and the ids of A's assessments (the API shows them)
             f"甲方独有自评-{tag}",
             f"甲方独有证据-{tag}",
             f"JF-EVIDENCE-{tag}",
             f"甲方独有扣分-{tag}",
             a_rows["assessment_id"],
+            a_rows["earlier_assessment_id"],
             # and A's public ids: B may name them (the sweep does; what B sent is never
             # counted as shown), but no answer may hand one to B
             *_public_ids(a, a_ids, a_rows, a_unit, a_person, a_user, a_signer),
