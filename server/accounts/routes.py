@@ -14,6 +14,7 @@ from msgspec import UNSET, UnsetType
 from server.accounts import roles
 from server.accounts import service as accounts
 from server.actor import Actor
+from server.assessment import service as assessments
 from server.audit import service as audit
 from server.units import service as units
 from server.web import i18n
@@ -112,7 +113,8 @@ async def home(request: Request) -> Any:
     if actor.role == roles.LEADER:
         return Redirect(f"/t/{tenant.slug}/me", status_code=303)
     summary = await units.registry_summary(tenant, actor) if actor.role in roles.REGISTRY_READERS else None
-    return page(request, "home.html", summary=summary)
+    scoring = await assessments.home_summary(tenant, actor) if actor.role in assessments.READERS else None
+    return page(request, "home.html", summary=summary, assessment=scoring, unit_statuses=assessments.UNIT_STATUSES)
 
 
 @get(f"{API}/me", guards=[any_member], name="api.me")

@@ -513,6 +513,25 @@ async def overview(tenant: TenantRef, actor: Actor, year: int) -> dict:
     }
 
 
+async def home_summary(tenant: TenantRef, actor: Actor) -> dict | None:
+    """This year's assessment at a glance for the overview page (None before it opens)."""
+    year = units.today(tenant).year
+    try:
+        data = await overview(tenant, actor, year)
+    except NotFound:
+        return None
+    return {
+        "year": year,
+        "status": data["status"],
+        "self_due": data["self_due"],
+        "statuses": data["statuses"],
+        "grades": data["grades"],
+        "average": data["average"],
+        "units": data["units"][:5] if actor.role == roles.UNIT_OFFICER else [],
+        "count": len(data["units"]),
+    }
+
+
 # ---------------------------------------------------------------- one unit
 
 
