@@ -288,7 +288,7 @@ def check(raw: dict[str, Any]) -> Tree:
         step, hops = parent, 0
         while step and hops <= len(indicators):
             if step == ind["code"]:
-                errors.setdefault(k + "parent", _("An indicator cannot be inside itself."))
+                errors.setdefault(k + "parent", _("Following the parents of this indicator leads back to it."))
                 break
             step, hops = by_code[step]["parent"] if step in by_code else "", hops + 1
         children.setdefault(parent, []).append(ind)
@@ -322,7 +322,7 @@ def check(raw: dict[str, Any]) -> Tree:
         errors.setdefault(
             "total",
             _(
-                "The indicators add up to %(sum)s points, not the scheme's %(total)s.",
+                "The top-level indicators add up to %(sum)s points, not the scheme's total of %(total)s.",
                 sum=_fmt(roots),
                 total=_fmt(total),
             ),

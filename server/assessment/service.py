@@ -45,7 +45,7 @@ LABELS = {
     "cutoff": _l("Cut-off date"),
     "self_due": _l("Self-assessment due"),
     "scope": _l("Units assessed"),
-    "score": _l("Score"),
+    "score": _l("Points scored"),
     "note": _l("Note"),
     "reason": _l("Reason"),
     "kind": _l("Kind"),
@@ -256,7 +256,7 @@ async def open_assessment(tenant: TenantRef, actor: Actor, year: int, data: dict
     if scope_id is not None and "scope" not in check_.errors:
         scope_unit = await get_owned(Unit, tenant, scope_id)
         if scope_unit["kind"] != "district":
-            check_.fail("scope", _("Choose the whole tenant or a district."))
+            check_.fail("scope", _("Choose all units or one district."))
     check_.done()
     scheme = await _scheme_row(tenant, year)
     if scheme is None:
@@ -544,7 +544,7 @@ def _how(leaf: dict, score: dict | None, as_of: Any) -> str:
         day = format_date(date.fromisoformat(inputs["as_of"])) if inputs.get("as_of") else format_date(as_of)
         expected, met = int(inputs.get("expected") or 0), int(inputs.get("met") or 0)
         if expected == 0:
-            return _("Nobody to count on %(day)s: full points.", day=day)
+            return _("Full points: nobody was to be counted on %(day)s.", day=day)
         texts = {
             "notices_signed": _l("%(met)d of %(expected)d leaders in post on %(day)s had a signed, valid notice."),
             "confirmations_on_time": _l("%(met)d of %(expected)d confirmations due by %(day)s came in on time."),
@@ -1095,9 +1095,9 @@ async def export_xlsx(tenant: TenantRef, actor: Actor, year: int) -> bytes:
         str(_l("District")),
         *[f"{leaf['code']} {leaf['name']} ({leaf['points']:g})" for leaf in leaves],
         str(_l("Indicator total")),
-        str(_l("Deductions")),
+        str(_l("Points deducted")),
         str(_l("Veto")),
-        str(_l("Total")),
+        str(_l("Total score")),
         str(_l("Grade")),
         str(_l("Status")),
     ]

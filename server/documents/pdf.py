@@ -51,7 +51,11 @@ def _environment() -> Environment:
     )
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.globals.update(format_date=i18n.format_date, format_datetime=i18n.format_datetime)
+    env.globals.update(
+        format_date=i18n.format_date,
+        format_datetime=i18n.format_datetime,
+        document_lang=lambda: "en" if i18n.get_locale() == "en" else "zh-CN",
+    )
     return env
 
 
