@@ -336,17 +336,22 @@ async def test_independent_recomputation_of_a_hand_built_unit(env):
         False,
         total,
     )
-    assert result["grade"] == "pass" and result["rank"] == 1 and result["rank_of"] == 4
-    assert (result["district_rank"], result["district_of"]) == (1, 2)  # with 市教育局 among municipal units
+    # the other three units have manual indicators nobody scored: not graded or ranked yet
+    assert result["grade"] == "pass" and result["rank"] == 1 and result["rank_of"] == 1
+    assert (result["district_rank"], result["district_of"]) == (1, 1)
+    others = await run(world, assess.overview, office, year)
+    assert [(u["rank"], u["grade"], u["complete"]) for u in others["units"][1:]] == [(None, None, False)] * 3
+    assert others["ungraded"] == 3 and others["average"] == total
 
     # the world's own units had nobody in post in year Y: full points on every automatic indicator
     others = await run(world, assess.unit_result, office, year, world.units["a_unit"]["id"])
     for code in AUTO:
         indicator = by_code(others)[code]
         assert indicator["inputs"]["expected"] == 0 and indicator["score"] == indicator["points"]
-    assert others["total"] == 10 + 10 + 8 + 7 and others["rank"] == 2
+    # no manual score yet: a total of the automatic points so far, but no rank or grade
+    assert others["total"] == 10 + 10 + 8 + 7 and others["rank"] is None and others["grade"] is None
     overview = await run(world, assess.overview, office, year)
-    assert [u["rank"] for u in overview["units"]] == [1, 2, 2, 2]
+    assert [u["rank"] for u in overview["units"]] == [1, None, None, None]
 
 
 async def test_automatic_scores_count_only_what_happened_by_the_cutoff(env):
@@ -448,7 +453,9 @@ async def test_self_assessment_submission_and_review(env):
     result = await run(world, assess.unit_result, office, year, unit)
     assert result["status"] == "submitted" and result["submitted_at"] is not None
     assert {c: by_code(result)[c]["self_score"] for c in MANUAL} == selves
-    assert all(by_code(result)[c]["score"] is None for c in MANUAL)
+    # until reviewed, the self scores count, marked provisional
+    assert {c: by_code(result)[c]["score"] for c in MANUAL} == selves
+    assert all(by_code(result)[c]["provisional"] for c in MANUAL)
     before_review = {c: by_code(result)[c]["how"] for c in MANUAL}
 
     # after submitting, self scores are the assessor's business
@@ -508,8 +515,8 @@ async def test_a_score_that_counts_is_never_hidden_behind_a_later_self_assessmen
         return  # reviewing before the unit submitted is refused: consistent
     await run(world, assess.self_assess, officer, year, unit, "C", {"score": 9})
     c = by_code(await run(world, assess.unit_result, office, year, unit))["C"]
-    if c["score"] is not None:
-        assert c["state"] != "self" and "3" in c["how"], (c["score"], c["state"], c["how"])
+    # the assessor's 3 no longer counts: the new self score does, awaiting review
+    assert (c["score"], c["state"], c["provisional"]) == (9, "self", True), (c["score"], c["state"], c["how"])
 
 
 # ---------------------------------------------------------------- deductions, veto, grades and ranks

@@ -118,12 +118,15 @@ class Year:
         return assessments.indicator_rows(self.tree, self.scores[assessed_pk], {}, self.assessment["auto_as_of"])
 
     def area_averages(self) -> dict[str, float]:
+        """Average score by area over the units with a total (all of them once finalised)."""
+        graded = [r for r in self.results if r["complete"]]
+        area_of = {leaf["code"]: leaf["area"] for leaf in self.tree.leaves()}
         sums: dict[str, float] = defaultdict(float)
-        for r in self.results:
-            for ind in self.indicators(r["id"]):
-                if ind["depth"] == 0:
-                    sums[ind["code"]] += ind["score"] or 0.0
-        return {code: round(total / len(self.results), 2) for code, total in sums.items()} if self.results else {}
+        for r in graded:
+            for code, score in self.scores[r["id"]].items():
+                if code in area_of:
+                    sums[area_of[code]] += assessments.effective(score) or 0.0
+        return {code: round(total / len(graded), 2) for code, total in sums.items()} if graded else {}
 
 
 async def cards(tenant: TenantRef, actor: Actor, year: int, unit_pks: list[int] | None = None) -> list[dict]:
@@ -201,7 +204,7 @@ async def scorecard_pdf(tenant: TenantRef, actor: Actor, year: int, unit_id: Any
 
 def card_filename(card: dict) -> str:
     safe = re.sub(r'[\\/:*?"<>|\s]+', "_", card["unit"]["name"])
-    return f"{card['year']}-{card['rank']:03d}-{safe}.pdf"
+    return f"{card['year']}-{card['rank'] or 999:03d}-{safe}.pdf"
 
 
 async def annual_report(tenant: TenantRef, actor: Actor, year: int) -> dict:
@@ -209,7 +212,9 @@ async def annual_report(tenant: TenantRef, actor: Actor, year: int) -> dict:
     the most common gaps and the trend over the years (the actor's scope)."""
     data = await Year.load(tenant, year)
     previous = await assessments.previous_results(tenant, year)
-    rows = assessments.in_scope(actor, data.results)
+    scope = assessments.in_scope(actor, data.results)
+    # while open, only units with every indicator scored have a total to report
+    rows = [r for r in scope if r["complete"]]
     totals = [r["total"] for r in rows]
     n = len(rows)
     grades = Counter(r["grade"] for r in rows)
@@ -250,6 +255,7 @@ async def annual_report(tenant: TenantRef, actor: Actor, year: int) -> dict:
         "status_label": str(assessments.STATUSES[data.assessment["status"]]),
         "generated_at": datetime.now(UTC),
         "units": n,
+        "ungraded": len(scope) - n,
         "average": round(statistics.fmean(totals), 2) if totals else None,
         "median": round(statistics.median(totals), 2) if totals else None,
         "max": max(totals) if totals else None,
@@ -259,18 +265,21 @@ async def annual_report(tenant: TenantRef, actor: Actor, year: int) -> dict:
             {"code": code, "label": str(label), "count": grades[code], "share": grades[code] / n if n else 0.0}
             for code, label in GRADES.items()
         ],
+        # units still without a total follow the ranked ones, shown without figures
         "ranking": [
             {
                 "rank": r["rank"],
                 "unit_name": r["unit_name"],
                 "group_name": r["group_name"],
-                "total": r["total"],
+                "total": r["total"] if r["complete"] else None,
                 "grade_label": r["grade_label"],
                 "veto": r["veto"],
                 "previous_rank": previous[r["unit"]]["rank"] if r["unit"] in previous else None,
-                "change": round(r["total"] - previous[r["unit"]]["total"], 2) if r["unit"] in previous else None,
+                "change": round(r["total"] - previous[r["unit"]]["total"], 2)
+                if r["complete"] and r["unit"] in previous
+                else None,
             }
-            for r in rows
+            for r in scope
         ],
         "indicators": [
             {
@@ -306,9 +315,13 @@ async def _trend(tenant: TenantRef, actor: Actor, year: int) -> list[dict]:
         .order_by(Assessment.year)
     ):
         assessment = await assessments.get_assessment(tenant, row["year"])
-        rows = assessments.in_scope(
-            actor, await assessments.results_of(tenant, assessment, await assessments.tree_of(assessment))
-        )
+        rows = [
+            r
+            for r in assessments.in_scope(
+                actor, await assessments.results_of(tenant, assessment, await assessments.tree_of(assessment))
+            )
+            if r["complete"]
+        ]
         if rows:
             out.append(
                 {

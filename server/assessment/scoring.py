@@ -44,12 +44,18 @@ def _ranks(rows: list[dict]) -> list[int]:
 
 def rank_and_grade(rows: list[dict], bands: dict[str, float], top_cap: float | None) -> list[dict]:
     """Each row ({"key", "total", "veto", "district"}) with its rank in the whole
-    assessment, its rank in its district, and its grade.
+    assessment, its rank in its district, and its grade. A row marked "complete": False
+    (scores still missing) gets none of them and follows the others.
 
     With a cap on the share of the top grade, units earn it in rank order until the
     cap is reached; units tied at the limit are treated alike, so a tie that would
     break the cap drops to the next grade together."""
-    ordered = sorted(rows, key=lambda r: (r["veto"], -round(r["total"], 2)))
+    pending = [
+        {**r, "rank": None, "grade": None, "district_rank": None, "district_of": None}
+        for r in rows
+        if not r.get("complete", True)
+    ]
+    ordered = sorted((r for r in rows if r.get("complete", True)), key=lambda r: (r["veto"], -round(r["total"], 2)))
     out = [{**r} for r in ordered]
     for row, rank in zip(out, _ranks(out), strict=True):
         row["rank"] = rank
@@ -75,4 +81,4 @@ def rank_and_grade(rows: list[dict], bands: dict[str, float], top_cap: float | N
                 break
             granted += len(tied)
             i += len(tied)
-    return out
+    return out + pending

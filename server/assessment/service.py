@@ -67,6 +67,13 @@ def _num(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def effective(score: dict) -> float | None:
+    """The score that counts: the reviewed one, or while under review the self-assessed one
+    (finalising needs every score reviewed, so a finalised total is reviewed scores only)."""
+    value = score["score"] if score["score"] is not None else score.get("self_score")
+    return _num(value)
+
+
 def _dec(value: float) -> Decimal:
     return Decimal(str(round(value, 2)))
 
@@ -352,10 +359,10 @@ async def _refresh(tenant: TenantRef, assessment_pk: int, tree: Tree, only: int 
     ).where(*where)
     pks = [r["id"] for r in rows]
     scores: dict[int, list] = defaultdict(list)
-    for s in await Score.select(Score.assessed, Score.score).where(
+    for s in await Score.select(Score.assessed, Score.score, Score.self_score).where(
         Score.tenant == tenant.id, Score.assessed.is_in(pks or [0])
     ):
-        scores[s["assessed"]].append(_num(s["score"]))
+        scores[s["assessed"]].append(effective(s))
     deductions: dict[int, list] = defaultdict(list)
     vetoed: set[int] = set()
     for a in await Adjustment.select(Adjustment.assessed, Adjustment.kind, Adjustment.points).where(
@@ -402,6 +409,18 @@ async def results_of(tenant: TenantRef, assessment: dict, tree: Tree) -> list[di
         AssessedUnit.unit.path.as_alias("unit_path"),
         AssessedUnit.district.name.as_alias("district_name"),
     ).where(AssessedUnit.tenant == tenant.id, AssessedUnit.assessment == assessment["id"])
+    # a unit with a manual indicator neither self-assessed nor reviewed has no total yet:
+    # it is neither graded nor ranked, rather than shown failing
+    unscored = {
+        s["assessed"]
+        for s in await Score.select(Score.assessed).where(
+            Score.tenant == tenant.id,
+            Score.assessed.is_in([r["id"] for r in rows] or [0]),
+            Score.method == "manual",
+            Score.score.is_null(),
+            Score.self_score.is_null(),
+        )
+    }
     ranked = scoring.rank_and_grade(
         [
             {
@@ -410,15 +429,17 @@ async def results_of(tenant: TenantRef, assessment: dict, tree: Tree) -> list[di
                 "total": float(r["total"]),
                 "score_sum": float(r["score_sum"]),
                 "deduction": float(r["deduction"]),
+                "complete": r["id"] not in unscored,
             }
             for r in rows
         ],
         tree.document["grades"],
         tree.document["top_cap"],
     )
+    graded = sum(1 for r in ranked if r["complete"])
     for r in ranked:
-        r["rank_of"] = len(ranked)
-        r["grade_label"] = str(GRADES[r["grade"]])
+        r["rank_of"] = graded
+        r["grade_label"] = str(GRADES[r["grade"]]) if r["grade"] else "—"
         r["status_label"] = str(UNIT_STATUSES[r["status"]])
         r["group_name"] = r["district_name"] or str(_l("Municipal units"))
     return ranked
@@ -440,6 +461,7 @@ def public_result(r: dict, previous: dict | None = None) -> dict:
         "rank_of": r["rank_of"],
         "district_rank": r["district_rank"],
         "district_of": r["district_of"],
+        "complete": r["complete"],
         "previous": previous,
     }
 
@@ -502,14 +524,17 @@ async def overview(tenant: TenantRef, actor: Actor, year: int) -> dict:
     grades = {code: 0 for code in GRADES}
     statuses = {code: 0 for code in UNIT_STATUSES}
     for r in visible:
-        grades[r["grade"]] += 1
+        if r["grade"]:
+            grades[r["grade"]] += 1
         statuses[r["status"]] += 1
+    graded = [r for r in visible if r["complete"]]
     return {
         **_assessment_public(assessment),
         "units": [public_result(r, previous.get(r["unit"])) for r in visible],
         "grades": grades,
         "statuses": statuses,
-        "average": round(sum(r["total"] for r in visible) / len(visible), 2) if visible else None,
+        "ungraded": len(visible) - len(graded),
+        "average": round(sum(r["total"] for r in graded) / len(graded), 2) if graded else None,
     }
 
 
@@ -576,10 +601,10 @@ def indicator_rows(tree: Tree, scores: dict[str, dict], evidence: dict[int, list
     parents = {i["code"]: i["parent"] for i in tree.indicators}
     sums: dict[str, float] = defaultdict(float)
     for code, score in scores.items():
-        if score["score"] is not None and code in parents:
+        if effective(score) is not None and code in parents:
             # a leaf's score counts towards every group above it
             while code:
-                sums[code] += float(score["score"])
+                sums[code] += effective(score)
                 code = parents[code]
     rows = []
     for ind in tree.ordered():
@@ -598,7 +623,9 @@ def indicator_rows(tree: Tree, scores: dict[str, dict], evidence: dict[int, list
                 "source": ind.get("source") or None,
                 "source_label": str(SOURCES[ind["source"]]) if ind.get("source") else "",
                 "guide": ind.get("guide", ""),
-                "score": round(sums[ind["code"]], 2) if ind["group"] else _num(score["score"] if score else None),
+                "score": round(sums[ind["code"]], 2) if ind["group"] else (effective(score) if score else None),
+                # counted from the self-assessment until an assessor has reviewed it
+                "provisional": bool(score and score["score"] is None and score["self_score"] is not None),
                 "self_score": _num(score["self_score"]) if score else None,
                 "self_note": score["self_note"] if score else "",
                 "state": score["state"] if score else "",
@@ -1085,10 +1112,10 @@ async def export_xlsx(tenant: TenantRef, actor: Actor, year: int) -> bytes:
     scores: dict[int, dict[str, float | None]] = defaultdict(dict)
     pks = [r["id"] for r in results]
     for i in range(0, len(pks), 500):
-        for s in await Score.select(Score.assessed, Score.indicator, Score.score).where(
+        for s in await Score.select(Score.assessed, Score.indicator, Score.score, Score.self_score).where(
             Score.tenant == tenant.id, Score.assessed.is_in(pks[i : i + 500])
         ):
-            scores[s["assessed"]][s["indicator"]] = _num(s["score"])
+            scores[s["assessed"]][s["indicator"]] = effective(s)
     headers = [
         str(_l("Rank")),
         str(_l("Unit")),
