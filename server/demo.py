@@ -4,6 +4,7 @@ with the gaps the dashboards must show. Deterministic, so figures are comparable
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -264,7 +265,11 @@ async def _responsibility(tenant: TenantRef, system: Actor, demo_leader: int) ->
         ]
     )
     await notices.issue(tenant, system, {"scope": "all"})
-    rows = await Notice.select(Notice.id, Notice.person, Notice.digest).where(Notice.tenant == tenant.id)
+    rows = (
+        await Notice.select(Notice.id, Notice.person, Notice.digest)
+        .where(Notice.tenant == tenant.id)
+        .order_by(Notice.post)  # the same gaps on every database (posts are numbered in order)
+    )
     signatures = []
     for row in rows:
         chance = rng.random()
@@ -372,8 +377,10 @@ async def _training(tenant: TenantRef) -> None:
     ]
     await Course.insert(*courses)
     req = await training.requirements(tenant, today.year)
-    posts = await Post.select(Post.person, Post.position, Post.person.classified_level.as_alias("level")).where(
-        Post.tenant == tenant.id, Post.end_date.is_null()
+    posts = (
+        await Post.select(Post.person, Post.position, Post.person.classified_level.as_alias("level"))
+        .where(Post.tenant == tenant.id, Post.end_date.is_null())
+        .order_by(Post.id)
     )
     owed: dict[int, float] = {}
     for p in posts:
@@ -405,7 +412,7 @@ def _quality(unit_rows: list[dict]) -> dict[int, float]:
     both years' manual scores, so that results hang together (mostly good, a few weak)."""
     rng = random.Random(31)
     bands = ((0.85, 1.0), (0.6, 0.85), (0.35, 0.6), (0.0, 0.35))
-    return {u["id"]: rng.uniform(*rng.choices(bands, weights=(35, 45, 15, 5))[0]) for u in unit_rows}
+    return {u["id"]: rng.uniform(*rng.choices(bands, weights=(32, 50, 13, 5))[0]) for u in unit_rows}
 
 
 def _at(tenant: TenantRef, day: date, rng: random.Random) -> datetime:
@@ -415,21 +422,23 @@ def _at(tenant: TenantRef, day: date, rng: random.Random) -> datetime:
 
 async def _history(tenant: TenantRef, quality: dict[int, float], demo_leader: int) -> None:
     """Last year as it happened (the rest of the demo is this year's): notices signed
-    then and superseded since, every quarter's confirmations, courses and attendance.
+    then and superseded since, every period's confirmations, courses and attendance.
     Without it last year's automatic indicators would all be zero."""
     rng = random.Random(17)
     today = units.today(tenant)
     year = today.year - 1
     catalog = await DutyCatalog.select().where(DutyCatalog.tenant == tenant.id, DutyCatalog.year == year).first()
-    posts = await Post.select(Post.id, Post.person, Post.unit, Post.position, Post.start_date, Post.end_date).where(
-        Post.tenant == tenant.id
+    posts = (
+        await Post.select(Post.id, Post.person, Post.unit, Post.position, Post.start_date, Post.end_date)
+        .where(Post.tenant == tenant.id)
+        .order_by(Post.id)
     )
     start_of = {p["id"]: p["start_date"] for p in posts}
     names = {r["id"]: r["name"] for r in await Person.select(Person.id, Person.name).where(Person.tenant == tenant.id)}
 
     # notices: most leaders signed last year's early in the year, and this year's superseded it
     earlier: list[Notice] = []
-    for row in await Notice.select().where(Notice.tenant == tenant.id).order_by(Notice.id):
+    for row in await Notice.select().where(Notice.tenant == tenant.id).order_by(Notice.post):
         if row["catalog"] == catalog["id"] or row["issued_at"].year < today.year:
             continue  # signed last year and never renewed: it is last year's notice already
         if start_of[row["post"]] > date(year, 12, 15):
@@ -489,15 +498,17 @@ async def _history(tenant: TenantRef, quality: dict[int, float], demo_leader: in
     for i in range(0, len(signatures), 500):
         await Signature.insert(*signatures[i : i + 500])
 
-    # confirmations of every period from last year's first up to the one now due
+    # confirmations of every period due from last January up to the one due now
     # (which _responsibility seeds); each leader keeps a habit, better in better units
     cadence = confirmations.period_kind(await tenants.settings_of(tenant))
     due_now = confirmations.due_period(today, cadence)
     periods: list[confirmations.Period] = []
-    day = date(year, 1, 1)
+    day = date(year - 1, 1, 1)
     while day < due_now.start:
-        periods.append(confirmations.period_containing(day, cadence))
-        day = periods[-1].end + timedelta(days=1)
+        period = confirmations.period_containing(day, cadence)
+        if period.due >= date(year, 1, 1):  # the one due last January counts for last year
+            periods.append(period)
+        day = period.end + timedelta(days=1)
     held: dict[int, list[dict]] = {}
     for p in posts:
         if p["position"] in units.LEADER_POSITIONS:
@@ -656,24 +667,37 @@ DEDUCTIONS = {
 LEAK = "年内发生经查实的泄密事件：一名工作人员通过微信传送涉密文件截图，已立案查处并追究相关人员责任"
 
 
-def _plan(rng: random.Random, quality: float, leaf: dict) -> tuple[float, str, float | None, str]:
-    """One manual indicator of a unit: (self score, note, assessor's other score or None, reason)."""
+# points off per problem found, as the default scheme's guides put it
+STEPS = {"R3": 5.0, "C": 2.0, "P": 2.0, "N": 3.0, "M": 2.0, "D": 2.0}
+
+
+def _problems(rng: random.Random, mean: float) -> int:
+    """A Poisson draw: how many problems an indicator turns up."""
+    limit, k, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def _plan(rng: random.Random, quality: float, share: float, leaf: dict) -> tuple[float, str, float | None, str]:
+    """One manual indicator of a unit expected to earn `share` of the manual points:
+    (self score, note, the assessor's other score or None, reason). Points go in the
+    guide's steps, so most indicators score full and the rest lose a step or two."""
     points = float(leaf["points"])
-    share = min(1.0, max(0.0, 0.45 + 0.55 * quality + rng.gauss(0, 0.06)))
-    true = round(points * share * 2) / 2
-    if leaf["code"] == "R3":  # the guide knows three outcomes and a partial one
-        true = points * (1.0 if share > 0.88 else 0.8 if share > 0.7 else 0.5 if share > 0.35 else 0.0)
+    step = STEPS.get(leaf["code"], max(0.5, points / 5))
+    true = max(0.0, points - step * _problems(rng, max(0.0, 1 - share) * points / step))
     own = true
-    if true < points and rng.random() < 0.05 + 0.3 * (1 - quality):
-        own = min(points, true + round(points * rng.uniform(0.1, 0.3) * 2) / 2)  # a generous self-assessment
+    if true < points and rng.random() < 0.1 + 0.4 * (1 - quality):
+        own = min(points, true + step)  # a generous self-assessment
     good, weak = NOTES.get(leaf["code"], (["按要求落实，材料齐全"], ["存在不足，正在整改"]))
-    note = rng.choice(good if own >= 0.85 * points else weak).format(
+    note = rng.choice(good if own == points else weak).format(
         n=rng.randint(2, 60) if leaf["code"] != "R3" else rng.randint(1, 3)
     )
     if own > true and rng.random() < 0.85:
         return own, note, true, rng.choice(LOWER.get(leaf["code"], ["核查材料后调整"]))
-    if own < points and rng.random() < 0.03:
-        return own, note, min(points, own + 1.0), rng.choice(RAISE)
+    if own < points and rng.random() < 0.04:
+        return own, note, min(points, own + step), rng.choice(RAISE)
     return own, note, None, ""
 
 
@@ -719,6 +743,18 @@ async def _assessments(
             data = {} if other is None else {"score": other, "reason": reason}
             await assessment.review(tenant, assessor, year, uuids[unit["id"]], leaf["code"], data)
 
+    def draw(opened: dict, unit: dict, leaves: list[dict]) -> list[tuple]:
+        """The unit's manual scores this year. Its total should come near a target set
+        by its quality, given its automatic scores (just opened: the sum is theirs alone), so
+        that grades follow quality; of three drafts the closest is kept, or the guides'
+        coarse steps would scatter similar units across two grades."""
+        q = min(1.0, max(0.0, quality[unit["id"]] + rng.gauss(0, 0.07)))
+        auto = next(u["score_sum"] for u in opened["units"] if u["unit_id"] == uuids[unit["id"]])
+        target = (59 + 36 * q if q >= 0.35 else 50 + 62 * q) - auto  # the weakest fall below a pass
+        share = target / (sum(float(leaf["points"]) for leaf in leaves) or 1.0)
+        drafts = [[_plan(rng, q, share, leaf) for leaf in leaves] for _ in range(3)]
+        return min(drafts, key=lambda plans: abs(sum(p[0] if p[2] is None else p[2] for p in plans) - target))
+
     def weak_first(units_: list[dict], count: int) -> list[dict]:
         """Units drawn for deductions, the weaker ones more likely (without repeats)."""
         pool = list(units_)
@@ -739,11 +775,12 @@ async def _assessments(
     year = today.year - 1
     if await assessment.scheme_detail(tenant, year) is None:
         await assessment.create_scheme(tenant, office, year)
-    await assessment.open_assessment(tenant, office, year, {"cutoff": f"{year}-12-31", "self_due": f"{year}-12-20"})
+    opened = await assessment.open_assessment(
+        tenant, office, year, {"cutoff": f"{year}-12-31", "self_due": f"{year}-12-20"}
+    )
     leaves = await _manual_leaves(tenant, year)
     for unit in assessed:
-        q = min(1.0, max(0.0, quality[unit["id"]] + rng.gauss(0, 0.07)))
-        plans = [_plan(rng, q, leaf) for leaf in leaves]
+        plans = draw(opened, unit, leaves)
         await self_assess(year, unit, leaves, plans, True)
         await review(year, unit, leaves, plans)
     for unit in weak_first(assessed, 16):
@@ -771,14 +808,15 @@ async def _assessments(
     year = today.year
     if await assessment.scheme_detail(tenant, year) is None:
         await assessment.create_scheme(tenant, office, year)
-    await assessment.open_assessment(tenant, office, year, {"cutoff": f"{year}-12-31", "self_due": f"{year}-12-20"})
+    opened = await assessment.open_assessment(
+        tenant, office, year, {"cutoff": f"{year}-12-31", "self_due": f"{year}-12-20"}
+    )
     leaves = await _manual_leaves(tenant, year)
     reviewed = []
     for unit in assessed:
         if unit["id"] == officer_unit["id"]:
             continue
-        q = min(1.0, max(0.0, quality[unit["id"]] + rng.gauss(0, 0.07)))
-        plans = [_plan(rng, q, leaf) for leaf in leaves]
+        plans = draw(opened, unit, leaves)
         chance = rng.random()
         if chance < 0.6:
             await self_assess(year, unit, leaves, plans, True)
@@ -808,25 +846,34 @@ async def _backdate(tenant: TenantRef, year: int, rng: random.Random) -> None:
     await Scheme.update({Scheme.frozen_at: opened, Scheme.updated_at: opened - timedelta(days=12)}).where(
         Scheme.id == row["scheme"]
     )
-    for unit in await AssessedUnit.select(AssessedUnit.id).where(AssessedUnit.assessment == row["id"]):
+    for unit in (
+        await AssessedUnit.select(AssessedUnit.id)
+        .where(AssessedUnit.tenant == tenant.id, AssessedUnit.assessment == row["id"])
+        .order_by(AssessedUnit.unit)
+    ):
         submitted = _at(tenant, date(year, 12, rng.randint(5, 20)), rng)
         reviewed = _at(tenant, date(year + 1, 1, rng.randint(5, 16)), rng)
         await AssessedUnit.update({AssessedUnit.submitted_at: submitted, AssessedUnit.reviewed_at: reviewed}).where(
             AssessedUnit.id == unit["id"]
         )
-        events = ScoreEvent.assessed == unit["id"]
+        events = (ScoreEvent.tenant == tenant.id) & (ScoreEvent.assessed == unit["id"])
         await ScoreEvent.update({ScoreEvent.at: submitted - timedelta(hours=rng.randint(2, 72))}).where(
             events, ScoreEvent.kind == "self"
         )
         await ScoreEvent.update({ScoreEvent.at: submitted}).where(events, ScoreEvent.kind == "submitted")
         await ScoreEvent.update({ScoreEvent.at: reviewed}).where(events, ScoreEvent.kind.is_in(["accepted", "changed"]))
-        await Score.update({Score.updated_at: reviewed}).where(Score.assessed == unit["id"], Score.method == "manual")
-    for adjustment in await Adjustment.select(
-        Adjustment.id, Adjustment.assessed, Adjustment.kind, Adjustment.item
-    ).where(Adjustment.tenant == tenant.id, Adjustment.assessed.assessment == row["id"]):
+        await Score.update({Score.updated_at: reviewed}).where(
+            Score.tenant == tenant.id, Score.assessed == unit["id"], Score.method == "manual"
+        )
+    for adjustment in (
+        await Adjustment.select(Adjustment.id, Adjustment.assessed, Adjustment.kind, Adjustment.item)
+        .where(Adjustment.tenant == tenant.id, Adjustment.assessed.assessment == row["id"])
+        .order_by(Adjustment.id)
+    ):
         at = _at(tenant, date(year + 1, 1, rng.randint(8, 20)), rng)
         await Adjustment.update({Adjustment.created_at: at}).where(Adjustment.id == adjustment["id"])
         await ScoreEvent.update({ScoreEvent.at: at}).where(
+            ScoreEvent.tenant == tenant.id,
             ScoreEvent.assessed == adjustment["assessed"],
             ScoreEvent.kind == adjustment["kind"],
             ScoreEvent.indicator == adjustment["item"],

@@ -456,6 +456,8 @@ async def test_self_assessment_submission_and_review(env):
     # until reviewed, the self scores count, marked provisional
     assert {c: by_code(result)[c]["score"] for c in MANUAL} == selves
     assert all(by_code(result)[c]["provisional"] for c in MANUAL)
+    autos = sum(by_code(result)[c]["score"] for c in AUTO)
+    assert result["total"] == round(autos + sum(selves.values()), 2)  # the provisional total counts them
     before_review = {c: by_code(result)[c]["how"] for c in MANUAL}
 
     # after submitting, self scores are the assessor's business

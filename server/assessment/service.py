@@ -787,8 +787,7 @@ async def self_assess(
         }
     ).where(Score.id == score["id"])
     await _event(tenant, actor, assessed, "self", indicator=code, old=score["self_score"], new=value, note=note)
-    if score["score"] is not None:
-        await _refresh(tenant, assessment["id"], tree, only=assessed["id"])
+    await _refresh(tenant, assessment["id"], tree, only=assessed["id"])  # the self score counts until reviewed
     return {"indicator": code, "self_score": float(value), "note": note}
 
 
