@@ -4,12 +4,14 @@ query recorder. Scenarios ask this object; they never wire the app themselves.""
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -256,6 +258,32 @@ class BenchContext:
                 f"started and warmed in {time.perf_counter() - t0:.1f} s before the PDF rows"
             )
         return pdf.workers()
+
+    def pdf_cpu(self) -> dict[int, float]:
+        """CPU seconds (user + system) used so far by each live worker of the PDF pool,
+        by pid, from /proc (Linux; empty elsewhere). Wall times swing with whatever else
+        the machine runs; the workers' CPU time is what the renders themselves cost."""
+        from server.documents import pdf
+
+        processes = getattr(pdf._pool, "_processes", None) or {}  # the executor's own map; bench only
+        tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        out = {}
+        for pid in list(processes):
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is field 3
+            out[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime: fields 14, 15
+        return out
+
+    @staticmethod
+    def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float | None:
+        """The workers' CPU seconds between two pdf_cpu() readings; None when the pool's
+        workers changed in between (replaced) or cannot be read."""
+        if not before or set(before) != set(after):
+            return None
+        return sum(after[pid] - before[pid] for pid in before)
 
     # ------------------------------------------------------------ precomputed pages
 

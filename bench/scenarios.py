@@ -11,6 +11,7 @@ measure the demo as seeded, before the notice rows issue and sign notices."""
 from __future__ import annotations
 
 import re
+import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -658,7 +659,7 @@ def _pdf_pages(pdf: bytes) -> str:
 
 
 @scenario(
-    "assessment.card.data", "scorecard: data, scorecard() alone, in a transaction · office", iterations=20, warmup=2
+    "assessment.card.data", "scorecard: data, scorecard() alone, in a transaction · office", iterations=10, warmup=1
 )
 async def scorecard_data(ctx: BenchContext) -> Op:
     """Building one unit's card as the download does (reports.scorecard): the
@@ -710,11 +711,21 @@ async def scorecard_pdf(ctx: BenchContext) -> Op:
     if not ctx.once("assessment.card.pdf.sample"):
         pdf = await documents.render_pdf(sample.html)
         ctx.note(f"scorecard PDF (WeasyPrint): {_pdf_pages(pdf)} pages, {len(pdf):,} bytes")
+    cpu_before, renders = ctx.pdf_cpu(), [0]
 
     async def op() -> None:
         _check_pdf(await documents.render_pdf(sample.html))
+        renders[0] += 1
 
-    return op
+    async def cpu_note() -> None:  # warm-up and timed renders alike: one document, one cost
+        spent = ctx.cpu_spent(cpu_before, ctx.pdf_cpu())
+        if spent is not None and renders[0]:
+            ctx.note(
+                f"scorecard PDF (WeasyPrint): the worker's CPU time {spent / renders[0] * 1000:.0f} ms a render "
+                f"(mean of {renders[0]}), whatever else runs on the machine"
+            )
+
+    return with_teardown(op, cpu_note)
 
 
 _LINKED_CSS = re.compile(r"<link\b[^>]*\brel=[\"']?stylesheet\b[^>]*>", re.IGNORECASE)
@@ -798,7 +809,7 @@ async def scorecard_chromium(ctx: BenchContext) -> Op:
 @scenario(
     "assessment.cards.data",
     "all scorecards: data, cards() alone, in a transaction · office",
-    iterations=10,
+    iterations=5,
     warmup=1,
     unit="cards",
 )
@@ -821,7 +832,7 @@ async def all_cards_data(ctx: BenchContext) -> Op:
 @scenario(
     "assessment.cards.pdf",
     "all scorecards: render_cards(), HTML + PDF/A, process pool (target ≤ 20 s)",
-    iterations=2,
+    iterations=1,  # a batch takes tens of seconds on 2 cores
     warmup=0,  # the pool is warmed before each batch
     unit="PDFs",
 )
@@ -844,16 +855,27 @@ async def all_cards_pdf(ctx: BenchContext) -> Op:
         await documents.warm_up()
 
     async def op() -> int:
+        workers_before, own_before = ctx.pdf_cpu(), time.process_time()
         rendered = await reports.render_cards(sample.cards)
+        own = time.process_time() - own_before
+        spent = ctx.cpu_spent(workers_before, ctx.pdf_cpu())
         if len(rendered) != len(sample.cards):
             raise RuntimeError(f"render_cards() made {len(rendered)} PDFs for {len(sample.cards)} cards")
         for _name, content in rendered:
             _check_pdf(content)
         if not ctx.once("assessment.cards.pdf.sample"):
             sizes = sorted(len(content) for _name, content in rendered)
+            # CPU time says what the batch costs apart from the machine's other load:
+            # with the pool's workers busy all along, about the workers' CPU ÷ workers
+            cpu = (
+                f"; CPU time: the {len(workers_before)} workers {spent:.1f} s "
+                f"({spent / len(rendered) * 1000:.0f} ms a PDF), this process {own:.1f} s (HTML, event loop)"
+                if spent is not None
+                else ""
+            )
             ctx.note(
                 f"all scorecards: {len(rendered)} PDFs of {sizes[0] / 1024:,.0f}–{sizes[-1] / 1024:,.0f} KB "
-                f"(median {sizes[len(sizes) // 2] / 1024:,.0f} KB), {sum(sizes) / 1024 / 1024:,.1f} MB in all"
+                f"(median {sizes[len(sizes) // 2] / 1024:,.0f} KB), {sum(sizes) / 1024 / 1024:,.1f} MB in all{cpu}"
             )
         return len(rendered)
 
@@ -863,7 +885,7 @@ async def all_cards_pdf(ctx: BenchContext) -> Op:
 @scenario(
     "assessment.annual",
     "annual report: data + HTML + PDF/A · office (target ≤ 5 s)",
-    iterations=5,
+    iterations=3,
     warmup=1,
     parts=(
         ("data", "  data: annual_report(), in a transaction"),
@@ -881,6 +903,7 @@ async def annual(ctx: BenchContext) -> Op:
     sample = await _assessment(ctx)
     await ctx.pdf_ready()
     _pdf_locale(sample.tenant)
+    cpu: list[float] = []  # the worker's CPU seconds of each render
 
     async def op() -> Parts:
         clock = time.perf_counter
@@ -890,8 +913,11 @@ async def annual(ctx: BenchContext) -> Op:
         t1 = clock()
         html = assessment_documents.annual_html(report)
         t2 = clock()
+        workers_before = ctx.pdf_cpu()  # a few microseconds: /proc reads
         pdf = await documents.render_pdf(html)
         t3 = clock()
+        if (spent := ctx.cpu_spent(workers_before, ctx.pdf_cpu())) is not None:
+            cpu.append(spent)
         _check_pdf(pdf)
         if report["units"] != len(sample.cards):
             raise RuntimeError(f"the annual report counts {report['units']} units, the scorecards {len(sample.cards)}")
@@ -902,4 +928,11 @@ async def annual(ctx: BenchContext) -> Op:
             )
         return Parts({"data": t1 - t0, "html": t2 - t1, "pdf": t3 - t2})
 
-    return op
+    async def cpu_note() -> None:
+        if cpu:
+            ctx.note(
+                f"annual report PDF: the worker's CPU time {statistics.median(cpu):.2f} s a render "
+                f"(median of {len(cpu)}), whatever else runs on the machine"
+            )
+
+    return with_teardown(op, cpu_note)

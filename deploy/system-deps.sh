@@ -5,9 +5,13 @@
 set -euo pipefail
 
 missing=()
-fc-list 2>/dev/null | grep -q "Noto Sans CJK SC" || missing+=(fonts-noto-cjk)
-ldconfig -p 2>/dev/null | grep -q "libharfbuzz-subset.so.0" || missing+=(libharfbuzz-subset0)
-ldconfig -p 2>/dev/null | grep -q "libpango-1.0.so.0" || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+# read the listings first: with pipefail, `grep -q` closing the pipe early would make
+# the producer fail and every package look missing
+fonts=$(fc-list 2>/dev/null || true)
+libraries=$(ldconfig -p 2>/dev/null || true)
+grep -q "Noto Sans CJK SC" <<<"$fonts" || missing+=(fonts-noto-cjk)
+grep -q "libharfbuzz-subset.so.0" <<<"$libraries" || missing+=(libharfbuzz-subset0)
+grep -q "libpango-1.0.so.0" <<<"$libraries" || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
 if [[ "${1:-}" == "--test" ]]; then
   command -v chromium >/dev/null || missing+=(chromium)
   command -v pdftoppm >/dev/null || missing+=(poppler-utils)
