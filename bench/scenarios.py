@@ -919,8 +919,10 @@ async def annual(ctx: BenchContext) -> Op:
         if (spent := ctx.cpu_spent(workers_before, ctx.pdf_cpu())) is not None:
             cpu.append(spent)
         _check_pdf(pdf)
-        if report["units"] != len(sample.cards):
-            raise RuntimeError(f"the annual report counts {report['units']} units, the scorecards {len(sample.cards)}")
+        # the ranking lists every unit; while the year is open, units still unscored have no figures
+        if len(report["ranking"]) != len(sample.cards):
+            ranked = len(report["ranking"])
+            raise RuntimeError(f"the annual report ranks {ranked} units, the scorecards {len(sample.cards)}")
         if not ctx.once("assessment.annual.sample"):
             ctx.note(
                 f"annual report {sample.year}: {report['units']} units, {len(report['trend'])} years of trend, "
