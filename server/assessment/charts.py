@@ -32,7 +32,7 @@ TEXT_MUTED = "#5b6573"
 GRADE_COLOURS = ("#1f4e8c", "#4f7bb3", "#93b1d6", "#b3b9c2")
 NONE = "—"
 
-__all__ = ["area_comparison", "district_averages", "grade_distribution", "trend"]
+__all__ = ["area_bars", "area_comparison", "fit", "district_averages", "grade_distribution", "trend"]
 
 
 def area_comparison(
@@ -64,7 +64,7 @@ def area_comparison(
     for i, area in enumerate(areas):
         y = top + i * row + 4
         points = area.get("points")
-        name = _fit(str(area["name"]), size, label_w)
+        name = fit(str(area["name"]), size, label_w)
         out.append(_text(label_w, y + bar + gap / 2 + 4, name, anchor="end"))
         for j, (key, colour, ink) in enumerate((("score", HIGHLIGHT, TEXT), ("average", SECONDARY, TEXT_MUTED))):
             share = _share(area.get(key), points)
@@ -78,6 +78,43 @@ def area_comparison(
             out.append(_text(x0 + w + 4, by + bar - 1.5, f"{share * 100:.0f}%", fill=ink, size=size - 2))
     out.append(_line(x0, top, x0, bottom, AXIS))
     return _close(out)
+
+
+def area_bars(
+    areas: Sequence[Mapping],
+    *,
+    width: float = 100,
+    pitch: float = 7,
+    bar: float = 2.4,
+    gap: float = 0.5,
+) -> Markup:
+    """The bars alone of area_comparison, for a PDF that sets the text beside them in HTML.
+
+    One row of pitch mm per area: the unit's share above the average's, 100% = width mm,
+    faint lines at every quarter. No text at all: WeasyPrint lays out SVG text glyph by
+    glyph, which made the text of area_comparison a sixth of the scorecard's render time;
+    the names and figures go in HTML lines as high as a row (pitch mm) beside the SVG.
+    Few elements: each costs as much as a box of text, so one path per colour.
+    areas: {"points", "score", "average"}.
+    """
+    height = pitch * len(areas)
+    grid = "".join(f"M{width * tick:g} 0V{height:g}" for tick in (0.25, 0.5, 0.75, 1))
+    paths = {"score": [], "average": []}
+    for i, area in enumerate(areas):
+        middle = pitch * (i + 0.5)
+        for key, y in (("score", middle - gap / 2 - bar), ("average", middle + gap / 2)):
+            share = _share(area.get(key), area.get("points"))
+            if share is not None and share > 0:
+                paths[key].append(f"M0 {y:.2f}h{width * min(share, 1.0):.2f}v{bar:g}H0z")
+    return Markup(
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}mm" height="{height:g}mm"'
+        f' viewBox="0 0 {width:g} {height:g}" aria-hidden="true">'
+        f'<path d="{grid}" stroke="{GRID}" stroke-width=".25"/>'
+        f'<path d="{"".join(paths["score"])}" fill="{HIGHLIGHT}"/>'
+        f'<path d="{"".join(paths["average"])}" fill="{SECONDARY}"/>'
+        f'<path d="M0 0V{height:g}" stroke="{AXIS}" stroke-width=".3"/>'
+        "</svg>"
+    )
 
 
 def grade_distribution(
@@ -105,7 +142,7 @@ def grade_distribution(
         if count:
             out.append(_rect(cx - bar_w / 2, bottom - max(h, 1), bar_w, max(h, 1), _grade_colour(i, len(grades))))
         out.append(_text(cx, bottom - h - 4, str(count), anchor="middle"))
-        out.append(_text(cx, bottom + 15, _fit(str(grade["label"]), size, slot - 4), anchor="middle"))
+        out.append(_text(cx, bottom + 15, fit(str(grade["label"]), size, slot - 4), anchor="middle"))
         out.append(
             _text(cx, bottom + 29, _percent(grade.get("share"), 1), anchor="middle", fill=TEXT_MUTED, size=size - 1)
         )
@@ -185,7 +222,7 @@ def district_averages(
         y = top + i * row + (row - bar) / 2
         name = str(item["name"])
         value = item.get("average")
-        out.append(_text(label_w, y + bar - 2, _fit(name, size, label_w), anchor="end"))
+        out.append(_text(label_w, y + bar - 2, fit(name, size, label_w), anchor="end"))
         if value is None:
             out.append(_text(width - 2, y + bar - 2, NONE, anchor="end", fill=TEXT_MUTED))
             continue
@@ -301,8 +338,8 @@ def _text_width(text: str, size: float) -> float:
     return width * size
 
 
-def _fit(text: str, size: float, limit: float) -> str:
-    """text, shortened with an ellipsis to fit in limit."""
+def fit(text: str, size: float, limit: float) -> str:
+    """text, shortened with an ellipsis to fit in limit (px, for a font of size px)."""
     if _text_width(text, size) <= limit:
         return text
     while text and _text_width(text + "…", size) > limit:

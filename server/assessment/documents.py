@@ -7,6 +7,7 @@ current locale, like every other PDF (server.documents).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from server.assessment import charts
@@ -14,18 +15,48 @@ from server.documents import render_html, render_pdf
 from server.web.i18n import _
 
 NONE = "—"
+# The scorecard's area chart: bars of 100 mm for 100%, a row of 7 mm per area, names at
+# 9 pt (12 px) in a column of 38 mm. scorecard.html sizes its columns and lines from these.
+AREA_BAR_MM = 100
+AREA_ROW_MM = 7
+AREA_NAME_MM = 38
+AREA_NAME_PX = 12
 
 
 def scorecard_html(card: dict) -> str:
     """The scorecard of one unit (card: see templates/pdf/scorecard.html) as HTML."""
+    # The area chart: SVG bars without text, and beside them the names and the figures
+    # as two HTML blocks of one line per row of bars, resp. per bar (see scorecard.html):
+    # SVG text would be laid out glyph by glyph, and HTML boxes per bar cost as much.
+    areas = card["areas"]
     figures = {
-        "areas": charts.area_comparison(
-            card["areas"],
-            labels=(_("This unit"), _("Average of all units")),
-            title=_("Score by area"),
-        )
+        "areas": {
+            "bar_mm": AREA_BAR_MM,
+            "row_mm": AREA_ROW_MM,
+            "name_mm": AREA_NAME_MM,
+            "bars": charts.area_bars(areas, width=AREA_BAR_MM, pitch=AREA_ROW_MM),
+            # one line each, cut with an ellipsis rather than wrapped out of step with its bars
+            "names": [charts.fit(str(a["name"]), AREA_NAME_PX, AREA_NAME_MM * 96 / 25.4) for a in areas],
+            # the unit's share and the average's, one line per bar
+            "shares": [pct(share_of(a.get(key), a.get("points")), 0) for a in areas for key in ("score", "average")],
+        }
     }
-    return render_html("scorecard.html", card=card, charts=figures, **_FORMATS)
+    return _between_tags(render_html("scorecard.html", card=card, charts=figures, **_FORMATS))
+
+
+def _between_tags(html: str) -> str:
+    """html without the template's line breaks and indentation between two tags.
+
+    WeasyPrint's HTML parser spends a third of its time on them (in tables above all) and
+    its box builder makes boxes of them to throw away: a few ms a scorecard. Only
+    whitespace that holds a line break and lies between a ">" and a "<" goes: text never
+    contains either (it is escaped), and the scorecard's template puts such whitespace
+    only between elements where it is not rendered (never between two inline elements).
+    """
+    return _LINE_BREAK_BETWEEN_TAGS.sub("><", html)
+
+
+_LINE_BREAK_BETWEEN_TAGS = re.compile(r">\s*\n\s*<")
 
 
 def annual_html(report: dict) -> str:
