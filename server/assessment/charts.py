@@ -32,52 +32,7 @@ TEXT_MUTED = "#5b6573"
 GRADE_COLOURS = ("#1f4e8c", "#4f7bb3", "#93b1d6", "#b3b9c2")
 NONE = "—"
 
-__all__ = ["area_bars", "area_comparison", "fit", "district_averages", "grade_distribution", "trend"]
-
-
-def area_comparison(
-    areas: Sequence[Mapping],
-    labels: tuple[str, str] = ("This unit", "Average"),
-    *,
-    width: int = 580,
-    title: str = "",
-) -> Markup:
-    """Per area, the unit's score and the average score as percentages of the area's points.
-
-    areas: {"name", "points", "score", "average"}; labels: legend of (unit, average).
-    """
-    size = FONT_SIZE
-    bar = 10
-    gap = 2
-    row = 2 * bar + gap + 6
-    legend = 20
-    axis = 18
-    label_w = _label_width((a["name"] for a in areas), size, width * 0.32)
-    x0, x1 = label_w + 8, width - 40
-    height = legend + row * max(len(areas), 1) + axis
-    out = _open(width, height, title)
-    out.append(_legend([(HIGHLIGHT, labels[0]), (SECONDARY, labels[1])], x0, 12, size))
-    top = legend
-    bottom = top + row * len(areas)
-    # Values are printed on the bars: the scale needs only its ends and middle labelled.
-    out.extend(_vertical_grid(x0, x1, top, bottom, [0, 25, 50, 75, 100], 100, "%", labelled=(0, 50, 100)))
-    for i, area in enumerate(areas):
-        y = top + i * row + 4
-        points = area.get("points")
-        name = fit(str(area["name"]), size, label_w)
-        out.append(_text(label_w, y + bar + gap / 2 + 4, name, anchor="end"))
-        for j, (key, colour, ink) in enumerate((("score", HIGHLIGHT, TEXT), ("average", SECONDARY, TEXT_MUTED))):
-            share = _share(area.get(key), points)
-            by = y + j * (bar + gap)
-            if share is None:
-                out.append(_text(x0 + 3, by + bar - 1.5, NONE, fill=ink, size=size - 2))
-                continue
-            w = (x1 - x0) * min(max(share, 0.0), 1.0)
-            out.append(_rect(x0, by, w, bar, colour))
-            # A label no taller than its bar: it never runs into the neighbouring bar.
-            out.append(_text(x0 + w + 4, by + bar - 1.5, f"{share * 100:.0f}%", fill=ink, size=size - 2))
-    out.append(_line(x0, top, x0, bottom, AXIS))
-    return _close(out)
+__all__ = ["area_bars", "fit", "district_averages", "grade_distribution", "trend"]
 
 
 def area_bars(
@@ -88,11 +43,11 @@ def area_bars(
     bar: float = 2.4,
     gap: float = 0.5,
 ) -> Markup:
-    """The bars alone of area_comparison, for a PDF that sets the text beside them in HTML.
+    """Per area, the unit's share of the points above the average's, for a PDF that sets the text beside them in HTML.
 
     One row of pitch mm per area: the unit's share above the average's, 100% = width mm,
     faint lines at every quarter. No text at all: WeasyPrint lays out SVG text glyph by
-    glyph, which made the text of area_comparison a sixth of the scorecard's render time;
+    glyph, which made SVG labels a sixth of the scorecard's render time;
     the names and figures go in HTML lines as high as a row (pitch mm) beside the SVG.
     Few elements: each costs as much as a box of text, so one path per colour.
     areas: {"points", "score", "average"}.
@@ -286,15 +241,6 @@ def _text(
     if size and size != FONT_SIZE:
         attrs += f' font-size="{size}"'
     return f"<text {attrs}>{_esc(text)}</text>"
-
-
-def _legend(entries: list[tuple[str, str]], x: float, y: float, size: int) -> str:
-    parts = []
-    for colour, label in entries:
-        parts.append(_rect(x, y - 8, 10, 10, colour))
-        parts.append(_text(x + 14, y + 1, label))
-        x += 14 + _text_width(label, size) + 18
-    return "".join(parts)
 
 
 def _vertical_grid(
