@@ -4,11 +4,9 @@ self-assessment, review, deductions and vetoes, corrections and the documents.""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import msgspec
 from litestar import Request, Response, get, post, put
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.response import File, Redirect, Template
@@ -17,9 +15,10 @@ from litestar.status_codes import HTTP_201_CREATED
 from server.accounts import roles
 from server.assessment import reports, scheme, service
 from server.assessment.tables import Adjustment, Evidence
+from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.units import service as units
 from server.web.errors import Conflict, NotFound, ValidationFailed
-from server.web.forms import body_data, form_data, is_htmx
+from server.web.forms import body_data, file_response, form_data, is_htmx, uploaded_file
 from server.web.guards import allow
 from server.web.i18n import _
 from server.web.templating import page
@@ -33,7 +32,6 @@ OFFICE = allow(roles.OFFICE_ADMIN)
 SELF = allow(service.SELF_ASSESSORS)
 REVIEW = allow(service.REVIEWERS)
 PDF = "application/pdf"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _ctx(request: Request):
@@ -42,9 +40,7 @@ def _ctx(request: Request):
 
 
 def _pdf(content: bytes, name: str) -> Response:
-    return Response(
-        content=content, media_type=PDF, headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}"}
-    )
+    return file_response(content, PDF, name, inline=True)
 
 
 def _back(request: Request, year: int, unit_id: str | None = None, anchor: str = "") -> Redirect:
@@ -125,10 +121,7 @@ async def finalise_submit(request: Request, year: FromPath[int]) -> Response:
 @get(f"{T}{Y}/scores.xlsx", guards=[READ], name="assessment.export")
 async def export(request: Request, year: FromPath[int]) -> Response:
     tenant, actor = _ctx(request)
-    content = await service.export_xlsx(tenant, actor, year)
-    return Response(
-        content=content, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="scores-{year}.xlsx"'}
-    )
+    return file_response(await service.export_xlsx(tenant, actor, year), XLSX, f"scores-{year}.xlsx")
 
 
 @get(f"{T}{Y}/report.pdf", guards=[READ], name="assessment.report")
@@ -303,11 +296,7 @@ async def adjustment_remove(request: Request, adjustment_id: FromPath[str]) -> R
 
 
 async def _upload(request: Request) -> tuple[str, bytes]:
-    form = await request.form()
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        raise ValidationFailed({"file": _("Choose a file to upload.")})
-    return upload.filename, await upload.read()
+    return await uploaded_file(request, _("Choose a file to upload."))
 
 
 @post(f"{T}{U}/scores/{{code:str}}/evidence", guards=[SELF], name="assessment.evidence")
@@ -327,14 +316,7 @@ async def evidence_upload(
 async def evidence_download(request: Request, evidence_id: FromPath[str]) -> Response:
     tenant, actor = _ctx(request)
     found = await service.evidence_file(tenant, actor, evidence_id)
-    return Response(
-        content=found["data"],
-        media_type=found["content_type"],
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found['filename'])}",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return file_response(found["data"], found["content_type"], found["filename"])
 
 
 @post(f"{T}/assessment-evidence/{{evidence_id:str}}/remove", guards=[SELF], name="assessment.evidence_remove")

@@ -24,6 +24,9 @@ DATE_FORMAT = "yyyy-mm-dd"
 _DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 
+MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def write_workbook(sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:
     """One sheet per (title, headers, rows), safe to open: text that a spreadsheet would
     take for a formula is neutralised. Datetimes must be naive (local time)."""

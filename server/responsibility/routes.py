@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
 from server.accounts import service as accounts
+from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.mail import MailUnavailable
 from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations, coverage, notices
@@ -23,7 +24,7 @@ from server.training import service as training
 from server.units import service as units
 from server.units.routes import person_page_with
 from server.web.errors import Conflict, ValidationFailed
-from server.web.forms import body_data, form_data, page_json, submit_form
+from server.web.forms import body_data, file_response, form_data, page_json, submit_form
 from server.web.guards import allow, any_member
 from server.web.pagination import page_args
 from server.web.templating import page
@@ -37,7 +38,6 @@ COVERAGE = allow(roles.REGISTRY_READERS)
 PEOPLE_EDITORS = allow(roles.PEOPLE_EDITORS)
 # a GET that writes (marking a notice read) takes the write lock up front
 WRITES = {"writes": True}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _ctx(request: Request):
@@ -352,9 +352,7 @@ def _remember_reauth_failure(request: Request) -> None:
 async def _pdf_response(request: Request, notice_id: str) -> Response:
     tenant, actor = _ctx(request)
     pdf, name = await notices.notice_pdf(tenant, actor, notice_id)
-    return Response(
-        content=pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'}
-    )
+    return file_response(pdf, "application/pdf", name, inline=True)
 
 
 @get(f"{T}/notices/{{notice_id:str}}/pdf", guards=[any_member], name="notices.pdf", opt=WRITES)
@@ -445,11 +443,7 @@ async def coverage_list_page(
 @get(f"{T}/coverage.xlsx", guards=[COVERAGE], name="coverage.export")
 async def coverage_export(request: Request) -> Response:
     tenant, actor = _ctx(request)
-    return Response(
-        content=await coverage.export_xlsx(tenant, actor),
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="coverage-{tenant.slug}.xlsx"'},
-    )
+    return file_response(await coverage.export_xlsx(tenant, actor), XLSX, f"coverage-{tenant.slug}.xlsx")
 
 
 # ---------------------------------------------------------------- API

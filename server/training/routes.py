@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
+from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.training import service
 from server.units import service as units
 from server.web.errors import Conflict, ValidationFailed
-from server.web.forms import form_data, submit_form
+from server.web.forms import file_response, form_data, submit_form, uploaded_file
 from server.web.guards import allow
 from server.web.templating import page
 
@@ -25,7 +25,6 @@ READ = allow(roles.REGISTRY_READERS)
 EDIT = allow({roles.OFFICE_ADMIN, roles.UNIT_OFFICER})
 OFFICE = allow(roles.OFFICE_ADMIN)
 PERSON_READ = allow(roles.REGISTRY_READERS | {roles.LEADER})
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 5_000_000
 
 
@@ -45,18 +44,14 @@ def _year(request: Request) -> int:
 
 
 def _xlsx(content: bytes, name: str) -> Response:
-    return Response(content=content, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return file_response(content, XLSX, name)
 
 
 async def _upload(request: Request) -> tuple[str, bytes]:
-    form = await request.form()
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        raise ValidationFailed({"file": service.workbook_message("missing")})
-    data = await upload.read()
+    filename, data = await uploaded_file(request, service.workbook_message("missing"))
     if len(data) > MAX_UPLOAD:
         raise ValidationFailed({"file": service.workbook_message("too_large")})
-    return upload.filename, data
+    return filename, data
 
 
 # ---------------------------------------------------------------- pages

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 from litestar import Request, Response
+from litestar.datastructures import UploadFile
 from litestar.response import Redirect
 
 from server.web.edge import CSRF_FIELD
@@ -40,6 +42,24 @@ def page_json(page: Page) -> dict[str, Any]:
         "per_page": page.per_page,
         "pages": page.pages,
     }
+
+
+async def uploaded_file(request: Request, missing: str, field: str = "file") -> tuple[str, bytes]:
+    """The name and bytes of a multipart upload, or the field's message when none was chosen."""
+    upload = (await request.form()).get(field)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise ValidationFailed({field: missing})
+    return upload.filename, await upload.read()
+
+
+def file_response(content: bytes, media_type: str, name: str, *, inline: bool = False) -> Response:
+    """A download; the name may hold any characters (RFC 6266 filename*)."""
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        content=content,
+        media_type=media_type,
+        headers={"Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(name)}"},
+    )
 
 
 def is_htmx(request: Request) -> bool:
