@@ -166,6 +166,13 @@ async def tree_of(assessment: dict) -> Tree:
     return Tree(row["document"])
 
 
+def _self_assessment_open(assessment: dict, assessed: dict) -> None:
+    """The unit's own scores and evidence change only while open and not yet submitted."""
+    _must_be_open(assessment)
+    if assessed["status"] != "pending":
+        raise Conflict(_("The self-assessment was submitted; the assessor takes it from here."))
+
+
 def _must_be_open(assessment: dict) -> None:
     if assessment["status"] != "open":
         raise Conflict(
@@ -767,9 +774,7 @@ async def self_assess(
     tenant: TenantRef, actor: Actor, year: int, unit_id: Any, code: str, data: dict[str, Any]
 ) -> dict:
     assessment, assessed, tree = await unit_context(tenant, actor, year, unit_id)
-    _must_be_open(assessment)
-    if assessed["status"] != "pending":
-        raise Conflict(_("The self-assessment was submitted; the assessor takes it from here."))
+    _self_assessment_open(assessment, assessed)
     leaf, score = await _manual(tenant, assessed, tree, code)
     check_ = Checker(data, LABELS)
     value = _check_score(check_, "score", leaf["points"])
@@ -956,9 +961,7 @@ async def add_evidence(
     tenant: TenantRef, actor: Actor, year: int, unit_id: Any, code: str, filename: str, data: bytes
 ) -> dict:
     assessment, assessed, tree = await unit_context(tenant, actor, year, unit_id)
-    _must_be_open(assessment)
-    if assessed["status"] != "pending":
-        raise Conflict(_("The self-assessment was submitted; the assessor takes it from here."))
+    _self_assessment_open(assessment, assessed)
     _leaf, score = await _manual(tenant, assessed, tree, code)
     kind = check_evidence(filename, data)
     if await Evidence.count().where(Evidence.tenant == tenant.id, Evidence.score == score["id"]) >= MAX_EVIDENCE_FILES:
@@ -1000,9 +1003,7 @@ async def evidence_file(tenant: TenantRef, actor: Actor, evidence_id: Any) -> di
 
 async def remove_evidence(tenant: TenantRef, actor: Actor, evidence_id: Any) -> dict:
     row, assessed, assessment = await _evidence_row(tenant, actor, evidence_id)
-    _must_be_open(assessment)
-    if assessed["status"] != "pending":
-        raise Conflict(_("The self-assessment was submitted; the assessor takes it from here."))
+    _self_assessment_open(assessment, assessed)
     await Evidence.delete().where(Evidence.id == row["id"])
     await audit.record(
         tenant.id, actor, "assessment.evidence_remove", "evidence", row["uuid"], detail={"filename": row["filename"]}
