@@ -417,6 +417,13 @@ def spawn(tenant: TenantRef, actor: Actor, job_id: str, var_dir: Path) -> None:
 _tasks: set[asyncio.Task] = set()
 
 
+def _write_zip(path: Path, files: list[tuple[str, bytes]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
+        for name, content in files:
+            archive.writestr(name, content)
+
+
 async def run_job(tenant: TenantRef, actor: Actor, job_id: str, var_dir: Path) -> None:
     async with db.transaction(tenant.id):
         row = await ReportJob.select().where(ReportJob.tenant == tenant.id, ReportJob.uuid == job_id).first()
@@ -435,10 +442,7 @@ async def run_job(tenant: TenantRef, actor: Actor, job_id: str, var_dir: Path) -
     path = _job_path(var_dir, tenant, job_id)
     try:
         rendered = await render_cards(found, progress)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
-            for name, content in rendered:
-                archive.writestr(name, content)
+        await asyncio.to_thread(_write_zip, path, rendered)  # tens of MB: not on the event loop
         values = {ReportJob.status: "done", ReportJob.path: path.name}
     except Exception as exc:  # the job shows why, the log has the trace
         log.exception("scorecard batch failed")
