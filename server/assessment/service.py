@@ -521,12 +521,13 @@ async def years(tenant: TenantRef) -> list[dict]:
     ]
 
 
-async def overview(tenant: TenantRef, actor: Actor, year: int) -> dict:
-    """The year's assessment: every visible unit's total, grade and rank, and the counts."""
+async def overview(tenant: TenantRef, actor: Actor, year: int, *, with_previous: bool = True) -> dict:
+    """The year's assessment: every visible unit's total, grade and rank, and the counts
+    (with last year's result of each unit unless the caller has no use for it)."""
     assessment = await get_assessment(tenant, year)
     tree = await tree_of(assessment)
     results = await results_of(tenant, assessment, tree)
-    previous = await previous_results(tenant, year)
+    previous = await previous_results(tenant, year) if with_previous else {}
     visible = in_scope(actor, results)
     grades = {code: 0 for code in GRADES}
     statuses = {code: 0 for code in UNIT_STATUSES}
@@ -549,7 +550,7 @@ async def home_summary(tenant: TenantRef, actor: Actor) -> dict | None:
     """This year's assessment at a glance for the overview page (None before it opens)."""
     year = units.today(tenant).year
     try:
-        data = await overview(tenant, actor, year)
+        data = await overview(tenant, actor, year, with_previous=False)  # every overview page: no more than needed
     except NotFound:
         return None
     return {
