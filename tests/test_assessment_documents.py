@@ -11,7 +11,7 @@ import openpyxl
 from pypdf import PdfReader
 
 from server import db
-from server.assessment import service
+from server.assessment import reports, service
 from server.units import service as units
 from tests.conftest import SYSTEM, csrf, login
 from tests.factories import make_world
@@ -135,3 +135,21 @@ async def test_the_excel_export_has_every_score(env, client):
         column = next(i for i, h in enumerate(header) if str(h).startswith(code + " "))
         assert mine[column] == score
     assert mine[-3] == result["total"]  # then the grade and the status
+
+
+async def test_the_report_averages_count_self_scores_awaiting_review(env):
+    world = await make_world()
+    tenant, year = world.tenant, units.today(world.tenant).year
+    async with db.transaction(tenant.id):
+        await service.open_assessment(tenant, SYSTEM, year, {"cutoff": f"{year}-12-31"})
+        for key in ("a_unit", "b_unit", "city"):
+            for code, score in MANUAL.items():
+                await service.self_assess(tenant, SYSTEM, year, world.units[key]["id"], code, {"score": score})
+        # one unit reviewed with a lower C, the others still provisional
+        for code in MANUAL:
+            change = {"score": 4, "reason": "台账缺失"} if code == "C" else {}
+            await service.review(tenant, SYSTEM, year, world.units["a_unit"]["id"], code, change)
+        report = await reports.annual_report(tenant, SYSTEM, year)
+    averages = {i["code"]: i["average"] for i in report["indicators"]}
+    assert averages["C"] == round((4 + MANUAL["C"] * 2) / 3, 2)
+    assert averages["N"] == MANUAL["N"]

@@ -230,7 +230,7 @@ async def annual_report(tenant: TenantRef, actor: Actor, year: int) -> dict:
     for r in rows:
         for leaf in leaves:
             score = data.scores[r["id"]].get(leaf["code"])
-            value = float(score["score"]) if score and score["score"] is not None else 0.0
+            value = (assessments.effective(score) if score else None) or 0.0
             leaf_sums[leaf["code"]] += value
             if value >= leaf["points"]:
                 continue
