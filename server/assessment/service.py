@@ -1016,7 +1016,16 @@ async def remove_evidence(tenant: TenantRef, actor: Actor, evidence_id: Any) -> 
 
 
 async def _persist_ranks(tenant: TenantRef, assessment: dict, tree: Tree) -> None:
+    """Store grades and ranks; a correction usually moves few units, so only those are written."""
+    stored = {
+        r["id"]: (r["grade"], r["rank"], r["district_rank"])
+        for r in await AssessedUnit.select(
+            AssessedUnit.id, AssessedUnit.grade, AssessedUnit.rank, AssessedUnit.district_rank
+        ).where(AssessedUnit.tenant == tenant.id, AssessedUnit.assessment == assessment["id"])
+    }
     for r in await results_of(tenant, assessment, tree):
+        if stored.get(r["id"]) == (r["grade"], r["rank"], r["district_rank"]):
+            continue
         await AssessedUnit.update(
             {
                 AssessedUnit.grade: r["grade"],
