@@ -19,6 +19,7 @@ from server.accounts.sessions import make_store
 from server.assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from server.audit.routes import ROUTES as AUDIT_ROUTES
 from server.platform.routes import ROUTES as PLATFORM_ROUTES
+from server.reminders.routes import ROUTES as REMINDER_ROUTES
 from server.responsibility.routes import ROUTES as RESPONSIBILITY_ROUTES
 from server.scheduler import make_scheduler
 from server.settings import ROOT, Settings
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *RESPONSIBILITY_ROUTES,
             *TRAINING_ROUTES,
             *ASSESSMENT_ROUTES,
+            *REMINDER_ROUTES,
             *AUDIT_ROUTES,
             static,
         ],

@@ -87,11 +87,30 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
 
 @main.command()
-def scheduler() -> None:
+@click.option("--once", is_flag=True, help="Run one generate-and-dispatch tick of the reminders and exit.")
+@click.option("--now", "now_text", default="", help="With --once: the moment to run as (ISO 8601), for drills.")
+def scheduler(once: bool, now_text: str) -> None:
     """Run the scheduled jobs alone (set LUZHI_SCHEDULER=0 for the web workers)."""
+    from datetime import UTC, datetime
+
+    from server.reminders.dispatch import tick
     from server.scheduler import make_scheduler
 
     settings = Settings.from_env()
+    if now_text and not once:
+        raise click.UsageError("--now needs --once")
+    if once:
+        try:
+            now = datetime.fromisoformat(now_text) if now_text else datetime.now(UTC)
+        except ValueError:
+            raise click.BadParameter(
+                "give an ISO 8601 moment, e.g. 2026-12-01T09:00+08:00", param_hint="--now"
+            ) from None
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
+        # a drill at a given moment generates that day's reminders even if they were already made
+        totals = _run(lambda: tick(settings, now, force=bool(now_text)))
+        click.echo(" ".join(f"{key}={value}" for key, value in totals.items()))
+        return
 
     async def work() -> None:
         make_scheduler(settings).start()

@@ -16,5 +16,6 @@ APP_REGISTRY = AppRegistry(
         "server.responsibility.piccolo_app",
         "server.training.piccolo_app",
         "server.assessment.piccolo_app",
+        "server.reminders.piccolo_app",
     ]
 )

@@ -13,6 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from server import db
 from server.accounts import service as accounts
 from server.accounts.sessions import DatabaseSessionStore
+from server.reminders.dispatch import tick
 from server.settings import Settings
 
 log = logging.getLogger("luzhi.scheduler")
@@ -39,6 +40,14 @@ async def purge_sign_in_state(settings: Settings) -> None:
         counters = await accounts.purge_throttle(datetime.now(UTC), settings)
     if sessions or counters:
         log.info("purged %d expired sessions and %d sign-in counters", sessions, counters)
+
+
+@every(minutes=1)
+async def reminders(settings: Settings) -> None:
+    """Generate the day's reminders (once per tenant and day) and send what is due."""
+    totals = await tick(settings)
+    if any(totals.values()):
+        log.info("reminders: %s", totals)
 
 
 def make_scheduler(settings: Settings) -> AsyncIOScheduler:

@@ -43,6 +43,8 @@ class Settings:
     smtp_password: str | None = None
     smtp_security: str = "none"  # none | starttls | tls
     mail_from: str = "luzhi@localhost"
+    # the address links in mail and webhooks point to
+    base_url: str = "http://127.0.0.1:8000"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -54,11 +56,12 @@ class Settings:
         env = dict(os.environ if env is None else env)
         var_dir = Path(env.get("LUZHI_VAR_DIR") or ROOT / "var").resolve()
         url = env.get("LUZHI_DATABASE_URL") or f"sqlite:///{var_dir / 'luzhi.sqlite3'}"
+        host, port = env.get("LUZHI_HOST", "127.0.0.1"), int(env.get("LUZHI_PORT", "8000"))
         return cls(
             database_url=url,
             var_dir=var_dir,
-            host=env.get("LUZHI_HOST", "127.0.0.1"),
-            port=int(env.get("LUZHI_PORT", "8000")),
+            host=host,
+            port=port,
             workers=int(env.get("LUZHI_WORKERS", "1")),
             secret_key=env.get("LUZHI_SECRET_KEY") or _stored_secret(var_dir),
             redis_url=env.get("LUZHI_REDIS_URL") or None,
@@ -78,7 +81,8 @@ class Settings:
             smtp_user=env.get("LUZHI_SMTP_USER") or None,
             smtp_password=env.get("LUZHI_SMTP_PASSWORD") or None,
             smtp_security=env.get("LUZHI_SMTP_SECURITY", "none"),
-            mail_from=env.get("LUZHI_MAIL_FROM", "luzhi@localhost"),
+            mail_from=env.get("LUZHI_SMTP_FROM") or env.get("LUZHI_MAIL_FROM") or "luzhi@localhost",
+            base_url=env.get("LUZHI_BASE_URL") or f"http://{host}:{port}",
         )
 
 

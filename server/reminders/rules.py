@@ -1,0 +1,275 @@
+"""The reminder rules a tenant runs, their defaults, checking an edit, quiet hours,
+and rendering a message from a rule's template in the recipient's language."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from server.web.i18n import LOCALES, LazyString, _, _l, translations
+from server.web.validation import Checker
+
+CHANNELS = {"mail": _l("Email"), "inbox": _l("Inbox"), "webhook": _l("Group robot (webhook)")}
+# the channels a person may choose among (the webhook speaks to a group, not to them)
+PERSONAL_CHANNELS = ("mail", "inbox")
+LEVELS = {0: _l("The person"), 1: _l("Unit principal and secrecy officer"), 2: _l("Secrecy office")}
+
+
+@dataclass(frozen=True)
+class Kind:
+    label: LazyString
+    # how `days` counts: after the anchor day, before it, or weeks before the year ends
+    counts: str
+    days_label: LazyString
+    days: int
+    repeat_days: int
+    escalate_after: int
+    subject: LazyString
+    body: LazyString
+
+
+KINDS: dict[str, Kind] = {
+    "notice_unsigned": Kind(
+        _l("Notice unsigned"),
+        "after",
+        _l("Days after issue"),
+        7,
+        7,
+        3,
+        _l("Please sign your secrecy responsibility notice"),
+        _l(
+            "{{ name }}: the secrecy responsibility notice \"{{ title }}\" of {{ person }} ({{ unit }}) "
+            "was issued on {{ since }} and is still unsigned after {{ days }} days. Read and sign it here: {{ link }}"
+        ),
+    ),
+    "confirmation_due": Kind(
+        _l("Duty confirmation due"),
+        "before",
+        _l("Days before the due date"),
+        7,
+        0,
+        0,
+        _l("Your duty confirmation is due soon"),
+        _l(
+            "{{ name }}: the duty confirmation of {{ person }} ({{ unit }}) for {{ title }} is due on {{ due }}. "
+            "Confirm duty by duty here: {{ link }}"
+        ),
+    ),
+    "confirmation_overdue": Kind(
+        _l("Duty confirmation overdue"),
+        "after",
+        _l("Days after the due date"),
+        1,
+        7,
+        2,
+        _l("Your duty confirmation is overdue"),
+        _l(
+            "{{ name }}: the duty confirmation of {{ person }} ({{ unit }}) for {{ title }} was due on {{ due }} "
+            "and is {{ days }} days late. Confirm duty by duty here: {{ link }}"
+        ),
+    ),
+    "training_short": Kind(
+        _l("Training hours short"),
+        "weeks_left",
+        _l("Weeks left in the year"),
+        8,
+        14,
+        2,
+        _l("Secrecy training hours are short"),
+        _l(
+            "{{ name }}: {{ person }} ({{ unit }}) has {{ hours }} of the {{ required }} secrecy training hours "
+            "required in {{ title }}, with {{ days }} days left in the year. See the record: {{ link }}"
+        ),
+    ),
+    "assessment_due": Kind(
+        _l("Self-assessment due"),
+        "before",
+        _l("Days before the due date"),
+        7,
+        0,
+        0,
+        _l("The secrecy self-assessment is due soon"),
+        _l(
+            "{{ name }}: the {{ title }} secrecy self-assessment of {{ unit }} is due on {{ due }}. "
+            "Score, attach evidence and submit here: {{ link }}"
+        ),
+    ),
+    "assessment_overdue": Kind(
+        _l("Self-assessment overdue"),
+        "after",
+        _l("Days after the due date"),
+        1,
+        3,
+        2,
+        _l("The secrecy self-assessment is overdue"),
+        _l(
+            "{{ name }}: the {{ title }} secrecy self-assessment of {{ unit }} was due on {{ due }} "
+            "and is {{ days }} days late. Submit it here: {{ link }}"
+        ),
+    ),
+}
+
+DEFAULT_QUIET = ("22:00", "08:00")
+ESCALATED_PREFIX = _l("[Escalated]")
+SAMPLE = {
+    "name": "张三",
+    "person": "李四",
+    "unit": "示例单位",
+    "title": "2026-Q3",
+    "since": "2026-09-01",
+    "due": "2026-10-15",
+    "days": 7,
+    "count": 2,
+    "hours": "2",
+    "required": "4",
+    "link": "https://luzhi.example/t/demo/me",
+    "tenant": "示例市保密局",
+}
+LABELS = {
+    "enabled": _l("On"),
+    "days": _l("Days"),
+    "repeat_days": _l("Repeat every (days)"),
+    "escalate_after": _l("Escalate after (reminders)"),
+    "channels": _l("Channels"),
+    "quiet_start": _l("Quiet hours from"),
+    "quiet_end": _l("Quiet hours until"),
+    **{f"subject_{loc}": _l("Subject") for loc in LOCALES},
+    **{f"body_{loc}": _l("Message") for loc in LOCALES},
+}
+_TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_env = ImmutableSandboxedEnvironment(autoescape=False)
+
+
+def defaults(kind: str) -> dict[str, Any]:
+    k = KINDS[kind]
+    return {
+        "kind": kind,
+        "enabled": True,
+        "days": k.days,
+        "repeat_days": k.repeat_days,
+        "escalate_after": k.escalate_after,
+        "channels": ["mail", "inbox"],
+        "quiet_start": DEFAULT_QUIET[0],
+        "quiet_end": DEFAULT_QUIET[1],
+        "templates": {},
+    }
+
+
+def fires(rule: dict[str, Any], anchor: date, day: date) -> int | None:
+    """Which reminder (0, 1, …) of a thing anchored on `anchor` falls due by `day`, if any.
+    A scheduler that slept through days sends the latest one only."""
+    counts = KINDS[rule["kind"]].counts
+    if counts == "before":
+        first = anchor - timedelta(days=rule["days"])
+        return 0 if first <= day <= anchor else None
+    first = anchor + timedelta(days=rule["days"]) if counts == "after" else anchor - timedelta(weeks=rule["days"])
+    if day < first:
+        return None
+    return (day - first).days // rule["repeat_days"] if rule["repeat_days"] > 0 else 0
+
+
+def level_of(rule: dict[str, Any], number: int) -> int:
+    after = rule["escalate_after"]
+    if not after or number < after:
+        return 0
+    return 1 if number < 2 * after else 2
+
+
+def _channels(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value else []
+    return [str(v) for v in value or []]
+
+
+def check_rule(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A rule edit checked as a whole: every wrong field named, nothing half-applied."""
+    check = Checker(data, LABELS)
+    out: dict[str, Any] = {"enabled": check.boolean("enabled")}
+    if data.get("days") in (None, ""):
+        check.fail("days", _("%(field)s is required.", field=check.label("days")))
+    out["days"] = check.integer("days", minimum=1 if KINDS[kind].counts == "weeks_left" else 0, maximum=365)
+    out["repeat_days"] = check.integer("repeat_days", minimum=0, maximum=365)
+    out["escalate_after"] = check.integer("escalate_after", minimum=0, maximum=50)
+    channels = _channels(data.get("channels"))
+    if any(c not in CHANNELS for c in channels):
+        check.fail("channels", _("%(field)s is not one of the allowed values.", field=check.label("channels")))
+    elif not channels and out["enabled"]:
+        check.fail("channels", _("Choose at least one channel."))
+    out["channels"] = [c for c in CHANNELS if c in channels]
+    for field in ("quiet_start", "quiet_end"):
+        value = check.text(field, max_len=5)
+        if value and not _TIME_RE.match(value):
+            check.fail(field, _("Enter a time as HH:MM, e.g. 22:00."))
+        out[field] = value
+    if bool(out["quiet_start"]) != bool(out["quiet_end"]):
+        check.fail("quiet_end", _("Give both ends of the quiet hours, or neither."))
+    templates: dict[str, dict[str, str]] = {}
+    for loc in LOCALES:
+        subject = check.text(f"subject_{loc}", max_len=200)
+        body = check.text(f"body_{loc}", max_len=4000)
+        for field, text in ((f"subject_{loc}", subject), (f"body_{loc}", body)):
+            if text:
+                try:
+                    _env.from_string(text).render(**SAMPLE)
+                except TemplateError as exc:
+                    check.fail(field, _("The template cannot be rendered: %(error)s", error=str(exc)[:200]))
+        if subject or body:
+            templates[loc] = {"subject": subject, "body": body}
+    out["templates"] = templates
+    check.done()
+    return out
+
+
+def template_text(rule: dict[str, Any], locale: str) -> tuple[str, str]:
+    """The subject and body template for a language: the tenant's text, else the built-in one."""
+    own = (rule.get("templates") or {}).get(locale) or {}
+    kind = KINDS[rule["kind"]]
+    gettext = translations(locale).gettext
+    return own.get("subject") or gettext(kind.subject.message), own.get("body") or gettext(kind.body.message)
+
+
+def render(rule: dict[str, Any], locale: str, context: dict[str, Any], escalated: bool) -> tuple[str, str]:
+    subject, body = template_text(rule, locale)
+    title = _compiled(subject).render(**context)
+    if escalated:
+        title = f"{translations(locale).gettext(ESCALATED_PREFIX.message)} {title}"
+    return title[:300], _compiled(body).render(**context)
+
+
+_cache: dict[str, Any] = {}
+
+
+def _compiled(text: str):
+    if text not in _cache:
+        if len(_cache) > 256:
+            _cache.clear()
+        _cache[text] = _env.from_string(text)
+    return _cache[text]
+
+
+def _minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+def after_quiet(rule: dict[str, Any], at: datetime, zone: str) -> datetime:
+    """The first moment at or after `at` outside the rule's quiet hours (in the tenant's zone)."""
+    if not rule.get("quiet_start") or not rule.get("quiet_end"):
+        return at
+    tz = ZoneInfo(zone)
+    local = at.astimezone(tz)
+    start, end, now = _minutes(rule["quiet_start"]), _minutes(rule["quiet_end"]), local.hour * 60 + local.minute
+    if start == end:
+        return at
+    quiet = start <= now < end if start < end else (now >= start or now < end)
+    if not quiet:
+        return at
+    day = local.date() if (start < end or now < end) else local.date() + timedelta(days=1)
+    resume = datetime.combine(day, time(end // 60, end % 60), tz)
+    return resume.astimezone(at.tzinfo)

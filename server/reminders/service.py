@@ -1,0 +1,544 @@
+"""Reminders: the tenant's rules and channels, generating the day's reminders
+idempotently, and what users read of them (the outbox, the inbox, preferences)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from piccolo.query.functions.aggregate import Count
+
+from server import db
+from server.accounts import roles
+from server.accounts.tables import User
+from server.actor import Actor
+from server.audit import service as audit
+from server.documents.xlsx import write_workbook
+from server.reminders import rules as rulebook
+from server.reminders import sources
+from server.reminders.channels import PRESETS, SECURITY, message_id
+from server.reminders.tables import Delivery, NotifyPreference, NotifySettings, Reminder, ReminderRule, ReminderRun
+from server.settings import Settings
+from server.units.tables import Person
+from server.web.errors import Conflict, NotFound
+from server.web.i18n import _, _l
+from server.web.validation import Checker
+from tenants.service import TenantRef, get_owned
+
+STATUSES = {
+    "pending": _l("Waiting"),
+    "sending": _l("Sending"),
+    "sent": _l("Sent"),
+    "failed": _l("Failed"),
+    "cancelled": _l("Not needed"),
+}
+SETTINGS_LABELS = {
+    "smtp_host": _l("Mail server"),
+    "smtp_port": _l("Port"),
+    "smtp_user": _l("User name"),
+    "smtp_password": _l("Password"),
+    "smtp_security": _l("Encryption"),
+    "mail_from": _l("Sender address"),
+    "webhook_url": _l("Webhook address"),
+    "webhook_preset": _l("Webhook format"),
+    "webhook_secret": _l("Signing secret"),
+    "channels": _l("Channels"),
+    "email": _l("Email"),
+}
+CHUNK = 500
+
+
+def local_day(tenant: TenantRef, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(tenant.timezone)).date()
+
+
+# ---------------------------------------------------------------- rules and settings
+
+
+async def rules_of(tenant: TenantRef) -> dict[str, dict[str, Any]]:
+    """Every kind's rule: the tenant's edit, else the default."""
+    rows = await ReminderRule.select().where(ReminderRule.tenant == tenant.id).output(load_json=True)
+    saved = {r["kind"]: r for r in rows if r["kind"] in rulebook.KINDS}
+    return {kind: saved.get(kind) or rulebook.defaults(kind) for kind in rulebook.KINDS}
+
+
+async def save_rule(tenant: TenantRef, actor: Actor, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    if kind not in rulebook.KINDS:
+        raise NotFound()
+    values = rulebook.check_rule(kind, data)
+    existing = await ReminderRule.select(ReminderRule.id).where(
+        ReminderRule.tenant == tenant.id, ReminderRule.kind == kind
+    ).first()
+    now = datetime.now().astimezone()
+    async with db.atomic():
+        if existing:
+            await ReminderRule.update({**values, "updated_at": now}).where(ReminderRule.id == existing["id"])
+        else:
+            await ReminderRule.insert(ReminderRule(tenant=tenant.id, kind=kind, updated_at=now, **values))
+        # today's reminders are generated again under the new rule at the next tick
+        await ReminderRun.delete().where(ReminderRun.tenant == tenant.id, ReminderRun.day == local_day(tenant, now))
+        await audit.record(tenant.id, actor, "reminders.rule", "reminder_rule", kind, detail=values)
+    return (await rules_of(tenant))[kind]
+
+
+async def notify_settings(tenant: TenantRef) -> dict[str, Any]:
+    row = await NotifySettings.select().where(NotifySettings.tenant == tenant.id).first()
+    return row or {c._meta.name: c._meta.params.get("default") for c in NotifySettings._meta.columns}
+
+
+def public_settings(row: dict[str, Any]) -> dict[str, Any]:
+    """What the settings page and the API show: never the stored secrets."""
+    out = {k: row[k] for k in ("smtp_host", "smtp_port", "smtp_user", "smtp_security", "mail_from")}
+    out |= {"webhook_url": row["webhook_url"], "webhook_preset": row["webhook_preset"]}
+    out |= {"smtp_password_set": bool(row["smtp_password"]), "webhook_secret_set": bool(row["webhook_secret"])}
+    return out
+
+
+async def save_settings(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    check = Checker(data, SETTINGS_LABELS)
+    current = await notify_settings(tenant)
+    values: dict[str, Any] = {
+        "smtp_host": check.text("smtp_host", max_len=200),
+        "smtp_port": check.integer("smtp_port", default=25, minimum=1, maximum=65535),
+        "smtp_user": check.text("smtp_user", max_len=200),
+        "smtp_security": check.choice("smtp_security", SECURITY, required=False, default="none"),
+        "mail_from": check.email("mail_from"),
+        "webhook_url": check.text("webhook_url", max_len=1000),
+        "webhook_preset": check.choice("webhook_preset", PRESETS, required=False, default="generic"),
+    }
+    if values["webhook_url"] and not values["webhook_url"].startswith(("https://", "http://")):
+        check.fail("webhook_url", _("The address must start with https:// or http://."))
+    # a secret left blank keeps the stored one; "-" clears it
+    for field in ("smtp_password", "webhook_secret"):
+        given = check.text(field, max_len=200)
+        values[field] = "" if given == "-" else (given or current[field])
+    check.done()
+    async with db.atomic():
+        if current.get("id"):
+            await NotifySettings.update({**values, "updated_at": datetime.now().astimezone()}).where(
+                NotifySettings.id == current["id"]
+            )
+        else:
+            await NotifySettings.insert(NotifySettings(tenant=tenant.id, **values))
+        await audit.record(
+            tenant.id, actor, "reminders.settings", "notify_settings", tenant.slug, detail=public_settings(values)
+        )
+    return public_settings(values)
+
+
+async def preference(tenant: TenantRef, user_id: int) -> dict[str, Any]:
+    row = await NotifyPreference.select().where(
+        NotifyPreference.tenant == tenant.id, NotifyPreference.user == user_id
+    ).first().output(load_json=True)
+    return row or {"channels": list(rulebook.PERSONAL_CHANNELS), "email": ""}
+
+
+async def save_preference(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    check = Checker(data, SETTINGS_LABELS)
+    raw = data.get("channels") or []
+    chosen = [raw] if isinstance(raw, str) else [str(c) for c in raw]
+    if any(c not in rulebook.PERSONAL_CHANNELS for c in chosen):
+        check.fail("channels", _("%(field)s is not one of the allowed values.", field=check.label("channels")))
+    email = check.email("email")
+    check.done()
+    values = {"channels": [c for c in rulebook.PERSONAL_CHANNELS if c in chosen], "email": email}
+    existing = await NotifyPreference.select(NotifyPreference.id).where(
+        NotifyPreference.tenant == tenant.id, NotifyPreference.user == actor.id
+    ).first()
+    async with db.atomic():
+        if existing:
+            await NotifyPreference.update({**values, "updated_at": datetime.now().astimezone()}).where(
+                NotifyPreference.id == existing["id"]
+            )
+        else:
+            await NotifyPreference.insert(NotifyPreference(tenant=tenant.id, user=actor.id, **values))
+        await audit.record(tenant.id, actor, "reminders.preference", "user", actor.id, detail=values)
+    return values
+
+
+# ---------------------------------------------------------------- generation
+
+
+class _Directory:
+    """Names, addresses, languages and channel choices of everyone a reminder may reach."""
+
+    def __init__(self, tenant: TenantRef) -> None:
+        self.tenant = tenant
+        self.people: dict[int, dict] = {}
+        self.users: dict[int, dict] = {}
+        self.user_of_person: dict[int, int] = {}
+        self.officer_users: dict[int, list[int]] = defaultdict(list)
+        self.office: list[int] = []
+
+    async def load(self) -> None:
+        t = self.tenant.id
+        users = await User.select(
+            User.id, User.username, User.display_name, User.role, User.person, User.locale, User.scope_unit
+        ).where(User.tenant == t, User.active.eq(True))
+        prefs = {
+            r["user"]: r
+            for r in await NotifyPreference.select().where(NotifyPreference.tenant == t).output(load_json=True)
+        }
+        for u in users:
+            pref = prefs.get(u["id"]) or {"channels": list(rulebook.PERSONAL_CHANNELS), "email": ""}
+            self.users[u["id"]] = {**u, "name": u["display_name"] or u["username"], "pref": pref}
+            if u["person"]:
+                self.user_of_person.setdefault(u["person"], u["id"])
+            if u["role"] == roles.UNIT_OFFICER and u["scope_unit"]:
+                self.officer_users[u["scope_unit"]].append(u["id"])
+            if u["role"] == roles.OFFICE_ADMIN:
+                self.office.append(u["id"])
+        for p in await Person.select(Person.id, Person.name, Person.email).where(
+            Person.tenant == t, Person.deleted_at.is_null()
+        ):
+            self.people[p["id"]] = p
+
+    def contact(self, recipient: str) -> dict[str, Any] | None:
+        """name, locale, email (or ""), inbox user (or None), channels they accept."""
+        kind, pk = recipient[0], int(recipient[1:])
+        if kind == "p":
+            person = self.people.get(pk)
+            if person is None:
+                return None
+            user = self.users.get(self.user_of_person.get(pk, -1))
+        else:
+            person, user = None, self.users.get(pk)
+            if user is None:
+                return None
+        pref = user["pref"] if user else {"channels": list(rulebook.PERSONAL_CHANNELS), "email": ""}
+        return {
+            "name": person["name"] if person else user["name"],
+            "locale": (user and user["locale"]) or self.tenant.default_locale,
+            "email": pref["email"] or (person["email"] if person else ""),
+            "user": user["id"] if user else None,
+            "accepts": set(pref["channels"]) | {"webhook"},
+        }
+
+
+def _recipients(w: sources.Waiting, level: int, units: dict, directory: _Directory) -> list[str]:
+    """The person who must act (or the unit's officers), then those it is escalated to."""
+    people: list[int] = []
+    users: list[int] = []
+    officers = units.get(w.unit, {"principal": [], "secrecy_officer": []})
+    if w.person is not None:
+        people.append(w.person)
+    else:
+        people += officers["secrecy_officer"]
+        users += directory.officer_users.get(w.unit, [])
+    if level >= 1:
+        people += officers["principal"] + officers["secrecy_officer"]
+    if level >= 2:
+        users += directory.office
+    # a user who is one of these people hears once, as that person
+    covered = {directory.user_of_person.get(p) for p in people}
+    keys = [f"p{p}" for p in people] + [f"u{u}" for u in users if u not in covered]
+    return list(dict.fromkeys(keys))
+
+
+def _context(tenant: TenantRef, w: sources.Waiting, day: date, number: int, locale: str) -> dict[str, Any]:
+    loc = "zh_CN" if locale == "zh_CN" else "en"
+    ctx = {**w.context, "count": number + 1, "tenant": tenant.name}
+    for key in ("since", "due"):
+        if isinstance(ctx.get(key), date):
+            ctx[key] = format_date(ctx[key], "long", locale=loc)
+    ctx.setdefault("since", format_date(w.anchor, "long", locale=loc))
+    ctx.setdefault("due", format_date(w.anchor, "long", locale=loc))
+    ctx["days"] = abs((day - w.anchor).days)
+    return ctx
+
+
+async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
+    """Create the day's reminders and their deliveries; what exists already is left alone
+    (the unique key), so running it twice, or from two schedulers, creates nothing twice."""
+    day = local_day(tenant, now)
+    rules = {k: r for k, r in (await rules_of(tenant)).items() if r["enabled"]}
+    if not rules:
+        return 0
+    directory = _Directory(tenant)
+    await directory.load()
+    planned: dict[tuple[str, str, str, str], tuple] = {}
+    found: list[tuple[dict, sources.Waiting, int]] = []
+    for kind, rule in rules.items():
+        for w in await sources.SOURCES[kind](tenant, kind, day):
+            number = rulebook.fires(rule, w.anchor, day)
+            if number is not None:
+                found.append((rule, w, number))
+    officers = await sources.unit_officers(tenant, sorted({w.unit for _r, w, _n in found if w.unit}), day)
+    for rule, w, number in found:
+        level = rulebook.level_of(rule, number)
+        for i, recipient in enumerate(_recipients(w, level, officers, directory)):
+            key = (rule["kind"], w.subject, str(number), recipient)
+            planned[key] = (rule, w, number, level, recipient, i == 0)
+    if not planned:
+        return 0
+    rows = [
+        Reminder(
+            tenant=tenant.id,
+            kind=kind,
+            subject=subject,
+            period=period,
+            recipient=recipient,
+            level=planned[(kind, subject, period, recipient)][3],
+            person=planned[(kind, subject, period, recipient)][1].person,
+            unit=planned[(kind, subject, period, recipient)][1].unit,
+            day=day,
+        )
+        for kind, subject, period, recipient in planned
+    ]
+    created: list[dict] = []
+    for i in range(0, len(rows), CHUNK):
+        created += await (
+            Reminder.insert(*rows[i : i + CHUNK])
+            .on_conflict(action="DO NOTHING")
+            .returning(Reminder.id, Reminder.kind, Reminder.subject, Reminder.period, Reminder.recipient)
+        )
+    hook = await notify_settings(tenant)
+    sender = hook["mail_from"] or settings.mail_from
+    deliveries = []
+    for r in created:
+        rule, w, number, level, recipient, primary = planned[(r["kind"], r["subject"], r["period"], r["recipient"])]
+        contact = directory.contact(recipient)
+        if contact is None:
+            continue
+        own = w.person is not None and recipient == f"p{w.person}"
+        path = w.link if own or (w.person is None and level == 0) else w.oversight
+        link = settings.base_url.rstrip("/") + path
+        ctx = _context(tenant, w, day, number, contact["locale"]) | {"name": contact["name"], "link": link}
+        title, body = rulebook.render(rule, contact["locale"], ctx, escalated=level > 0 and not own)
+        next_at = rulebook.after_quiet(rule, now, tenant.timezone)
+        for channel in rule["channels"]:
+            if channel not in contact["accepts"]:
+                continue
+            address, user = "", None
+            if channel == "mail":
+                if not contact["email"]:
+                    continue
+                address = contact["email"]
+            elif channel == "inbox":
+                if contact["user"] is None:
+                    continue
+                user = contact["user"]
+            elif not (primary and hook["webhook_url"]):
+                continue  # the group hears of each thing once
+            else:
+                address = hook["webhook_preset"]
+            deliveries.append(
+                Delivery(
+                    tenant=tenant.id,
+                    reminder=r["id"],
+                    channel=channel,
+                    user=user,
+                    recipient_name=contact["name"][:100],
+                    address=address[:254],
+                    locale=contact["locale"],
+                    title=title,
+                    body=body,
+                    link=path,
+                    message_id=message_id(sender) if channel == "mail" else "",
+                    # the inbox shows at once; mail and robots wait out the quiet hours
+                    next_at=now if channel == "inbox" else next_at,
+                )
+            )
+    for i in range(0, len(deliveries), CHUNK):
+        await Delivery.insert(*deliveries[i : i + CHUNK])
+    return len(created)
+
+
+async def generate_once(tenant: TenantRef, settings: Settings, now: datetime, *, force: bool = False) -> int | None:
+    """The day's generation, done by whichever scheduler claims the day first (None: another did)."""
+    day = local_day(tenant, now)
+    async with db.transaction(tenant.id):
+        if force:
+            await ReminderRun.delete().where(ReminderRun.tenant == tenant.id, ReminderRun.day == day)
+        claimed = await (
+            ReminderRun.insert(ReminderRun(tenant=tenant.id, day=day))
+            .on_conflict(action="DO NOTHING")
+            .returning(ReminderRun.id)
+        )
+        if not claimed:
+            return None
+        created = await generate(tenant, settings, now)
+        await ReminderRun.update({ReminderRun.created: created}).where(ReminderRun.id == claimed[0]["id"])
+    return created
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _delivery_public(r: dict) -> dict[str, Any]:
+    return {
+        "id": str(r["uuid"]),
+        "kind": r.get("kind"),
+        "channel": r["channel"],
+        "recipient": r["recipient_name"],
+        "address": r["address"],
+        "title": r["title"],
+        "body": r["body"],
+        "link": r["link"],
+        "status": r["status"],
+        "attempts": r["attempts"],
+        "next_at": r["next_at"],
+        "last_error": r["last_error"],
+        "created_at": r["created_at"],
+        "sent_at": r["sent_at"],
+        "read_at": r["read_at"],
+        "level": r.get("level"),
+    }
+
+
+OUTBOX_COLUMNS = (
+    Delivery.uuid,
+    Delivery.channel,
+    Delivery.recipient_name,
+    Delivery.address,
+    Delivery.title,
+    Delivery.body,
+    Delivery.link,
+    Delivery.status,
+    Delivery.attempts,
+    Delivery.next_at,
+    Delivery.last_error,
+    Delivery.created_at,
+    Delivery.sent_at,
+    Delivery.read_at,
+    Delivery.reminder.kind.as_alias("kind"),
+    Delivery.reminder.level.as_alias("level"),
+)
+
+
+def outbox_filters(tenant: TenantRef, query: dict[str, Any]) -> list:
+    where = [Delivery.tenant == tenant.id]
+    if query.get("status") in STATUSES:
+        where.append(Delivery.status == query["status"])
+    if query.get("channel") in rulebook.CHANNELS:
+        where.append(Delivery.channel == query["channel"])
+    if query.get("kind") in rulebook.KINDS:
+        where.append(Delivery.reminder.kind == query["kind"])
+    if query.get("q"):
+        text = str(query["q"])[:100]
+        where.append(db.contains(Delivery.recipient_name, text) | db.contains(Delivery.address, text))
+    for field, op in (("from", "ge"), ("to", "le")):
+        try:
+            day = date.fromisoformat(str(query.get(field) or ""))
+        except ValueError:
+            continue
+        moment = datetime.min.time() if op == "ge" else datetime.max.time()
+        edge = datetime.combine(day, moment, ZoneInfo(tenant.timezone))
+        where.append(Delivery.created_at >= edge if op == "ge" else Delivery.created_at <= edge)
+    return where
+
+
+async def outbox(tenant: TenantRef, query: dict[str, Any], *, limit: int, offset: int) -> tuple[list[dict], int]:
+    where = outbox_filters(tenant, query)
+    rows = (
+        await Delivery.select(*OUTBOX_COLUMNS)
+        .where(*where)
+        .order_by(Delivery.created_at, ascending=False)
+        .order_by(Delivery.id, ascending=False)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_delivery_public(r) for r in rows], await Delivery.count().where(*where)
+
+
+async def outbox_summary(tenant: TenantRef) -> dict[str, int]:
+    rows = await Delivery.select(Delivery.status, Count(alias="n")).where(Delivery.tenant == tenant.id).group_by(
+        Delivery.status
+    )
+    return {s: 0 for s in STATUSES} | {r["status"]: r["n"] for r in rows}
+
+
+async def retry(tenant: TenantRef, actor: Actor, delivery_id: Any) -> dict[str, Any]:
+    """Send a failed delivery again now (same message, same Message-ID)."""
+    row = await get_owned(Delivery, tenant, delivery_id, Delivery.id, Delivery.uuid, Delivery.status)
+    if row["status"] != "failed":
+        raise Conflict(_("Only a failed delivery can be sent again."))
+    async with db.atomic():
+        await Delivery.update(
+            {Delivery.status: "pending", Delivery.attempts: 0, Delivery.next_at: datetime.now().astimezone()}
+        ).where(Delivery.id == row["id"])
+        await audit.record(tenant.id, actor, "reminders.retry", "delivery", row["uuid"])
+    return {"id": str(row["uuid"]), "status": "pending"}
+
+
+def _inbox_where(tenant: TenantRef, actor: Actor) -> list:
+    return [
+        Delivery.tenant == tenant.id,
+        Delivery.user == (actor.id or 0),
+        Delivery.channel == "inbox",
+        Delivery.status == "sent",
+    ]
+
+
+async def inbox(tenant: TenantRef, actor: Actor, *, limit: int, offset: int) -> tuple[list[dict], int]:
+    where = _inbox_where(tenant, actor)
+    rows = (
+        await Delivery.select(*OUTBOX_COLUMNS)
+        .where(*where)
+        .order_by(Delivery.sent_at, ascending=False)
+        .order_by(Delivery.id, ascending=False)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_delivery_public(r) for r in rows], await Delivery.count().where(*where)
+
+
+async def unread(tenant: TenantRef, actor: Actor) -> int:
+    return await Delivery.count().where(*_inbox_where(tenant, actor), Delivery.read_at.is_null())
+
+
+async def mark_read(tenant: TenantRef, actor: Actor, delivery_id: Any | None = None) -> int:
+    """One message (None: all of them) read; someone else's message is a 404."""
+    where = [*_inbox_where(tenant, actor), Delivery.read_at.is_null()]
+    if delivery_id is not None:
+        where.append(Delivery.id == (await inbox_item(tenant, actor, delivery_id))["id"])
+    ids = [r["id"] for r in await Delivery.select(Delivery.id).where(*where)]
+    if ids:
+        await Delivery.update({Delivery.read_at: datetime.now().astimezone()}).where(Delivery.id.is_in(ids))
+    return len(ids)
+
+
+
+EXPORT_LIMIT = 100_000
+
+
+async def export_outbox(tenant: TenantRef, query: dict[str, Any]) -> bytes:
+    """The filtered outbox as a workbook, times in the tenant's zone."""
+    rows, _total = await outbox(tenant, query, limit=EXPORT_LIMIT, offset=0)
+    zone = ZoneInfo(tenant.timezone)
+
+    def local(value: datetime | None) -> datetime | None:
+        return value.astimezone(zone).replace(tzinfo=None) if value else None
+
+    headers = [
+        _("Created"), _("Reminder"), _("Channel"), _("Recipient"), _("Address"), _("Subject"),
+        _("Status"), _("Attempts"), _("Sent"), _("Next attempt"), _("Reason"), _("Link"),
+    ]
+    data = [
+        [
+            local(r["created_at"]),
+            str(rulebook.KINDS[r["kind"]].label) if r["kind"] in rulebook.KINDS else r["kind"],
+            str(rulebook.CHANNELS.get(r["channel"], r["channel"])),
+            r["recipient"],
+            r["address"],
+            r["title"],
+            str(STATUSES.get(r["status"], r["status"])),
+            r["attempts"],
+            local(r["sent_at"]),
+            local(r["next_at"]) if r["status"] == "pending" else None,
+            r["last_error"],
+            r["link"],
+        ]
+        for r in rows
+    ]
+    return write_workbook([(_("Outbox"), headers, data)])
+
+
+async def inbox_item(tenant: TenantRef, actor: Actor, delivery_id: Any) -> dict[str, Any]:
+    row = await get_owned(Delivery, tenant, delivery_id, Delivery.id, Delivery.user, Delivery.channel, Delivery.link)
+    if row["user"] != actor.id or row["channel"] != "inbox":
+        raise NotFound()
+    return row

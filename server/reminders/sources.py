@@ -1,0 +1,214 @@
+"""What is waiting to be done, as of a day, for each kind of reminder: the things a
+rule may fire on, and (at sending time) whether they are still waiting."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from server.assessment.tables import AssessedUnit
+from server.responsibility import confirmations
+from server.responsibility.notices import OPEN
+from server.responsibility.tables import Confirmation, Notice
+from server.training import service as training
+from server.units.service import LEADER_POSITIONS
+from server.units.tables import Post
+from tenants.service import TenantRef, settings_of
+
+
+@dataclass
+class Waiting:
+    """One thing someone must do, anchored on a day (issue, due date, year end)."""
+
+    subject: str
+    anchor: date
+    unit: int | None
+    person: int | None  # who must act; none when it falls to the unit's officers
+    link: str  # where the person acts
+    oversight: str  # where those it is escalated to look
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def _local(tenant: TenantRef, instant) -> date:
+    return instant.astimezone(ZoneInfo(tenant.timezone)).date()
+
+
+def _current(day: date):
+    return (Post.start_date <= day) & (Post.end_date.is_null() | (Post.end_date >= day))
+
+
+async def current_posts(tenant: TenantRef, day: date, *, people: list[int] | None = None) -> list[dict]:
+    where = [Post.tenant == tenant.id, _current(day), Post.person.deleted_at.is_null(), Post.unit.deleted_at.is_null()]
+    if people is not None:
+        where.append(Post.person.is_in(people or [0]))
+    return await Post.select(
+        Post.person,
+        Post.unit,
+        Post.position,
+        Post.start_date,
+        Post.person.uuid.as_alias("person_uuid"),
+        Post.person.name.as_alias("person_name"),
+        Post.person.classified_level.as_alias("level"),
+        Post.unit.name.as_alias("unit_name"),
+    ).where(*where)
+
+
+async def notices(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
+    rows = await Notice.select(
+        Notice.uuid,
+        Notice.person,
+        Notice.unit,
+        Notice.title,
+        Notice.issued_at,
+        Notice.person.name.as_alias("person_name"),
+        Notice.unit.name.as_alias("unit_name"),
+        Notice.post.end_date.as_alias("post_end"),
+    ).where(Notice.tenant == tenant.id, Notice.status.is_in(list(OPEN)), Notice.person.deleted_at.is_null())
+    t = f"/t/{tenant.slug}"
+    return [
+        Waiting(
+            f"notice:{r['uuid']}",
+            _local(tenant, r["issued_at"]),
+            r["unit"],
+            r["person"],
+            f"{t}/notices/{r['uuid']}",
+            f"{t}/notices/{r['uuid']}",
+            {"person": r["person_name"], "unit": r["unit_name"], "title": r["title"]},
+        )
+        for r in rows
+        if r["post_end"] is None or r["post_end"] >= day
+    ]
+
+
+async def _confirmation_period(tenant: TenantRef, kind: str, day: date) -> confirmations.Period:
+    period_kind = confirmations.period_kind(await settings_of(tenant))
+    period = confirmations.due_period(day, period_kind)
+    if kind == "confirmation_due" and day > period.due:
+        # the period now running is the next to fall due
+        return confirmations.period_containing(day, period_kind)
+    return period
+
+
+async def confirmations_owed(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
+    """Leaders who have not confirmed the period that falls due (or fell due) around the day."""
+    period = await _confirmation_period(tenant, kind, day)
+    posts = [p for p in await current_posts(tenant, day) if p["position"] in LEADER_POSITIONS]
+    posts = [p for p in posts if p["start_date"] <= period.end]
+    done = {
+        r["person"]
+        for r in await Confirmation.select(Confirmation.person).where(
+            Confirmation.tenant == tenant.id, Confirmation.period == period.key
+        )
+    }
+    t = f"/t/{tenant.slug}"
+    out: dict[int, Waiting] = {}
+    for p in sorted(posts, key=lambda p: (p["person"], p["unit"])):
+        if p["person"] in done or p["person"] in out:
+            continue
+        out[p["person"]] = Waiting(
+            f"confirmation:{p['person_uuid']}:{period.key}",
+            period.due,
+            p["unit"],
+            p["person"],
+            f"{t}/me/confirmation",
+            f"{t}/people/{p['person_uuid']}",
+            {"person": p["person_name"], "unit": p["unit_name"], "title": period.key, "due": period.due},
+        )
+    return list(out.values())
+
+
+async def training_short(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
+    """Leaders and classified personnel whose hours this year fall short of what they owe."""
+    year = day.year
+    posts = await current_posts(tenant, day)
+    req = await training.requirements(tenant, year)
+    hours = await training.hours_by_person(tenant, None, year)
+    leading = {p["person"] for p in posts if p["position"] in LEADER_POSITIONS}
+    t = f"/t/{tenant.slug}"
+    out: dict[int, Waiting] = {}
+    for p in sorted(posts, key=lambda p: (p["person"], p["unit"])):
+        if p["person"] in out or (p["person"] not in leading and p["level"] in ("", "none")):
+            continue
+        owed = training.required_of(req, p["person"] in leading, p["level"])
+        done = hours.get(p["person"], 0.0)
+        if done + 1e-9 >= owed:
+            continue
+        out[p["person"]] = Waiting(
+            f"training:{p['person_uuid']}:{year}",
+            date(year, 12, 31),
+            p["unit"],
+            p["person"],
+            f"{t}/me",
+            f"{t}/people/{p['person_uuid']}",
+            {"person": p["person_name"], "unit": p["unit_name"], "title": str(year), "hours": f"{done:g}",
+             "required": f"{owed:g}"},
+        )
+    return list(out.values())
+
+
+async def self_assessments(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
+    """Units of an open assessment that have not submitted their self-assessment."""
+    rows = await AssessedUnit.select(
+        AssessedUnit.unit,
+        AssessedUnit.unit.uuid.as_alias("unit_uuid"),
+        AssessedUnit.unit.name.as_alias("unit_name"),
+        AssessedUnit.assessment.year.as_alias("year"),
+        AssessedUnit.assessment.self_due.as_alias("due"),
+    ).where(
+        AssessedUnit.tenant == tenant.id,
+        AssessedUnit.status == "pending",
+        AssessedUnit.assessment.status == "open",
+        AssessedUnit.unit.deleted_at.is_null(),
+    )
+    t = f"/t/{tenant.slug}"
+    return [
+        Waiting(
+            f"assessment:{r['year']}:{r['unit_uuid']}",
+            r["due"],
+            r["unit"],
+            None,
+            f"{t}/assessments/{r['year']}/units/{r['unit_uuid']}",
+            f"{t}/assessments/{r['year']}/units/{r['unit_uuid']}",
+            {"person": r["unit_name"], "unit": r["unit_name"], "title": str(r["year"]), "due": r["due"]},
+        )
+        for r in rows
+    ]
+
+
+Source = Callable[[TenantRef, str, date], Awaitable[list[Waiting]]]
+SOURCES: dict[str, Source] = {
+    "notice_unsigned": notices,
+    "confirmation_due": confirmations_owed,
+    "confirmation_overdue": confirmations_owed,
+    "training_short": training_short,
+    "assessment_due": self_assessments,
+    "assessment_overdue": self_assessments,
+}
+
+
+async def still_waiting(tenant: TenantRef, kind: str, day: date, subjects: set[str]) -> set[str]:
+    """Which of these subjects are still waiting on the day (a signed notice, a submitted
+    confirmation or self-assessment, hours made up, a person gone: no longer)."""
+    return {w.subject for w in await SOURCES[kind](tenant, kind, day)} & subjects
+
+
+async def unit_officers(tenant: TenantRef, unit_pks: list[int], day: date) -> dict[int, dict[str, list[int]]]:
+    """Per unit: the people holding its principal and secrecy officer posts."""
+    out: dict[int, dict[str, list[int]]] = {u: {"principal": [], "secrecy_officer": []} for u in unit_pks}
+    if not unit_pks:
+        return out
+    for i in range(0, len(unit_pks), 500):
+        rows = await Post.select(Post.unit, Post.position, Post.person).where(
+            Post.tenant == tenant.id,
+            Post.unit.is_in(unit_pks[i : i + 500]),
+            Post.position.is_in(["principal", "secrecy_officer"]),
+            _current(day),
+            Post.person.deleted_at.is_null(),
+        )
+        for r in rows:
+            out[r["unit"]][r["position"]].append(r["person"])
+    return out
+
