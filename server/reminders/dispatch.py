@@ -139,7 +139,7 @@ async def dispatch_tenant(tenant: TenantRef, settings: Settings, now: datetime, 
         if mails:
             server = MailServer.of(own, settings)
             if server is None:
-                outcome |= {d["id"]: "mail is not configured" for d in mails}
+                outcome |= {d["id"]: "no_mail" for d in mails}
             else:
                 outcome |= await send_mails(server, mails, now)
         for d in claimed:
@@ -149,7 +149,7 @@ async def dispatch_tenant(tenant: TenantRef, settings: Settings, now: datetime, 
                 outcome[d["id"]] = (
                     await post_webhook(client, own, d, reminders[d["reminder"]]["kind"])
                     if own["webhook_url"]
-                    else "no webhook is configured"
+                    else "no_webhook"
                 )
         await _settle(tenant, claimed, outcome, now)
         counts["sent"] += sum(1 for v in outcome.values() if v is None)

@@ -42,7 +42,7 @@ KINDS: dict[str, Kind] = {
         7,
         7,
         3,
-        _l("Please sign your secrecy responsibility notice"),
+        _l("Responsibility notice awaiting signature: {{ person }}"),
         _l(
             "{{ name }}: the secrecy responsibility notice \"{{ title }}\" of {{ person }} ({{ unit }}) "
             "was issued on {{ since }} and is still unsigned after {{ days }} days. Read and sign it here: {{ link }}"
@@ -55,7 +55,7 @@ KINDS: dict[str, Kind] = {
         7,
         0,
         0,
-        _l("Your duty confirmation is due soon"),
+        _l("Duty confirmation due on {{ due }}: {{ person }}"),
         _l(
             "{{ name }}: the duty confirmation of {{ person }} ({{ unit }}) for {{ title }} is due on {{ due }}. "
             "Confirm duty by duty here: {{ link }}"
@@ -68,7 +68,7 @@ KINDS: dict[str, Kind] = {
         1,
         7,
         2,
-        _l("Your duty confirmation is overdue"),
+        _l("Duty confirmation overdue: {{ person }}"),
         _l(
             "{{ name }}: the duty confirmation of {{ person }} ({{ unit }}) for {{ title }} was due on {{ due }} "
             "and is {{ days }} days late. Confirm duty by duty here: {{ link }}"
@@ -81,7 +81,7 @@ KINDS: dict[str, Kind] = {
         8,
         14,
         2,
-        _l("Secrecy training hours are short"),
+        _l("Secrecy training hours short: {{ person }}"),
         _l(
             "{{ name }}: {{ person }} ({{ unit }}) has {{ hours }} of the {{ required }} secrecy training hours "
             "required in {{ title }}, with {{ days }} days left in the year. See the record: {{ link }}"
@@ -94,7 +94,7 @@ KINDS: dict[str, Kind] = {
         7,
         0,
         0,
-        _l("The secrecy self-assessment is due soon"),
+        _l("Secrecy self-assessment due on {{ due }}: {{ unit }}"),
         _l(
             "{{ name }}: the {{ title }} secrecy self-assessment of {{ unit }} is due on {{ due }}. "
             "Score, attach evidence and submit here: {{ link }}"
@@ -107,7 +107,7 @@ KINDS: dict[str, Kind] = {
         1,
         3,
         2,
-        _l("The secrecy self-assessment is overdue"),
+        _l("Secrecy self-assessment overdue: {{ unit }}"),
         _l(
             "{{ name }}: the {{ title }} secrecy self-assessment of {{ unit }} was due on {{ due }} "
             "and is {{ days }} days late. Submit it here: {{ link }}"

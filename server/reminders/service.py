@@ -35,6 +35,12 @@ STATUSES = {
     "failed": _l("Failed"),
     "cancelled": _l("Not needed"),
 }
+# why a delivery was not sent, when the reason is ours (else the server's own words)
+REASONS = {
+    "no_mail": _l("No mail server is configured."),
+    "no_webhook": _l("No webhook is configured."),
+    "done": _l("Already done, or the person has left the post."),
+}
 SETTINGS_LABELS = {
     "smtp_host": _l("Mail server"),
     "smtp_port": _l("Port"),
@@ -250,6 +256,19 @@ def _context(tenant: TenantRef, w: sources.Waiting, day: date, number: int, loca
     return ctx
 
 
+async def _earlier(tenant: TenantRef, found: list[tuple[dict, sources.Waiting, int]]) -> dict[tuple[str, str], set]:
+    """The reminders already made about each of these things: which periods."""
+    out: dict[tuple[str, str], set] = defaultdict(set)
+    subjects = sorted({w.subject for _rule, w, _n in found})
+    for i in range(0, len(subjects), CHUNK):
+        rows = await Reminder.select(Reminder.kind, Reminder.subject, Reminder.period).where(
+            Reminder.tenant == tenant.id, Reminder.subject.is_in(subjects[i : i + CHUNK])
+        )
+        for r in rows:
+            out[(r["kind"], r["subject"])].add(r["period"])
+    return out
+
+
 async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
     """Create the day's reminders and their deliveries; what exists already is left alone
     (the unique key), so running it twice, or from two schedulers, creates nothing twice."""
@@ -266,9 +285,13 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
             number = rulebook.fires(rule, w.anchor, day)
             if number is not None:
                 found.append((rule, w, number))
+    earlier = await _earlier(tenant, found)
+    found = [(rule, w, n) for rule, w, n in found if str(n) not in earlier.get((rule["kind"], w.subject), ())]
     officers = await sources.unit_officers(tenant, sorted({w.unit for _r, w, _n in found if w.unit}), day)
     for rule, w, number in found:
-        level = rulebook.level_of(rule, number)
+        # escalation counts the reminders actually sent, not the days elapsed: a thing
+        # found late is first put to the person, however long it has waited
+        level = rulebook.level_of(rule, len(earlier.get((rule["kind"], w.subject), ())))
         for i, recipient in enumerate(_recipients(w, level, officers, directory)):
             key = (rule["kind"], w.subject, str(number), recipient)
             planned[key] = (rule, w, number, level, recipient, i == 0)
@@ -381,7 +404,7 @@ def _delivery_public(r: dict) -> dict[str, Any]:
         "status": r["status"],
         "attempts": r["attempts"],
         "next_at": r["next_at"],
-        "last_error": r["last_error"],
+        "last_error": str(REASONS.get(r["last_error"], r["last_error"])),
         "created_at": r["created_at"],
         "sent_at": r["sent_at"],
         "read_at": r["read_at"],
