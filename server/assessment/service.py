@@ -17,6 +17,7 @@ from server.assessment.scheme import DEFAULT, GRADES, METHODS, SOURCES, Tree, ch
 from server.assessment.tables import Adjustment, AssessedUnit, Assessment, Evidence, Scheme, Score, ScoreEvent
 from server.audit import service as audit
 from server.documents.xlsx import write_workbook
+from server.reminders import outbox
 from server.units import service as units
 from server.units.tables import Unit
 from server.web.errors import Conflict, NotFound, ValidationFailed
@@ -820,6 +821,8 @@ async def submit_self(tenant: TenantRef, actor: Actor, year: int, unit_id: Any) 
     )
     await _event(tenant, actor, assessed, "submitted")
     await audit.record(tenant.id, actor, "assessment.submit", "assessed_unit", assessed["uuid"], detail={"year": year})
+    unit = await Unit.select(Unit.uuid).where(Unit.id == assessed["unit"]).first()
+    await outbox.settle(tenant.id, ("assessment_due", "assessment_overdue"), f"assessment:{year}:{unit['uuid']}")
     return {"status": "submitted"}
 
 

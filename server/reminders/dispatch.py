@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 
 from server import db
+from server.reminders import outbox, service, sources
 from server.reminders import rules as rulebook
-from server.reminders import service, sources
 from server.reminders.channels import MailServer, post_webhook, send_mails
 from server.reminders.tables import Delivery, Reminder
 from server.settings import Settings
@@ -54,9 +54,9 @@ async def _reminders_of(claimed: list[dict]) -> dict[int, dict]:
     ids = sorted({d["reminder"] for d in claimed})
     found: dict[int, dict] = {}
     for i in range(0, len(ids), 500):
-        for r in await Reminder.select(
-            Reminder.id, Reminder.kind, Reminder.subject, Reminder.recipient
-        ).where(Reminder.id.is_in(ids[i : i + 500])):
+        for r in await Reminder.select(Reminder.id, Reminder.kind, Reminder.subject, Reminder.recipient).where(
+            Reminder.id.is_in(ids[i : i + 500])
+        ):
             found[r["id"]] = r
     return found
 
@@ -114,7 +114,7 @@ async def _cancel(tenant: TenantRef, ids: list[int]) -> None:
     async with db.transaction(tenant.id):
         for i in range(0, len(ids), 500):
             await Delivery.update(
-                {Delivery.status: "cancelled", Delivery.next_at: None, Delivery.last_error: "done"}
+                {Delivery.status: "cancelled", Delivery.next_at: None, Delivery.last_error: outbox.DONE}
             ).where(Delivery.id.is_in(ids[i : i + 500]))
 
 

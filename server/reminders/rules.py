@@ -44,7 +44,7 @@ KINDS: dict[str, Kind] = {
         3,
         _l("Responsibility notice awaiting signature: {{ person }}"),
         _l(
-            "{{ name }}: the secrecy responsibility notice \"{{ title }}\" of {{ person }} ({{ unit }}) "
+            '{{ name }}: the secrecy responsibility notice "{{ title }}" of {{ person }} ({{ unit }}) '
             "was issued on {{ since }} and is still unsigned after {{ days }} days. Read and sign it here: {{ link }}"
         ),
     ),

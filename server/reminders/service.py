@@ -17,8 +17,8 @@ from server.accounts.tables import User
 from server.actor import Actor
 from server.audit import service as audit
 from server.documents.xlsx import write_workbook
+from server.reminders import outbox, sources
 from server.reminders import rules as rulebook
-from server.reminders import sources
 from server.reminders.channels import PRESETS, SECURITY, message_id
 from server.reminders.tables import Delivery, NotifyPreference, NotifySettings, Reminder, ReminderRule, ReminderRun
 from server.settings import Settings
@@ -39,7 +39,7 @@ STATUSES = {
 REASONS = {
     "no_mail": _l("No mail server is configured."),
     "no_webhook": _l("No webhook is configured."),
-    "done": _l("Already done, or the person has left the post."),
+    outbox.DONE: _l("Already done, or the person has left the post."),
 }
 SETTINGS_LABELS = {
     "smtp_host": _l("Mail server"),
@@ -75,9 +75,11 @@ async def save_rule(tenant: TenantRef, actor: Actor, kind: str, data: dict[str, 
     if kind not in rulebook.KINDS:
         raise NotFound()
     values = rulebook.check_rule(kind, data)
-    existing = await ReminderRule.select(ReminderRule.id).where(
-        ReminderRule.tenant == tenant.id, ReminderRule.kind == kind
-    ).first()
+    existing = (
+        await ReminderRule.select(ReminderRule.id)
+        .where(ReminderRule.tenant == tenant.id, ReminderRule.kind == kind)
+        .first()
+    )
     now = datetime.now().astimezone()
     async with db.atomic():
         if existing:
@@ -136,9 +138,12 @@ async def save_settings(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -
 
 
 async def preference(tenant: TenantRef, user_id: int) -> dict[str, Any]:
-    row = await NotifyPreference.select().where(
-        NotifyPreference.tenant == tenant.id, NotifyPreference.user == user_id
-    ).first().output(load_json=True)
+    row = (
+        await NotifyPreference.select()
+        .where(NotifyPreference.tenant == tenant.id, NotifyPreference.user == user_id)
+        .first()
+        .output(load_json=True)
+    )
     return row or {"channels": list(rulebook.PERSONAL_CHANNELS), "email": ""}
 
 
@@ -151,9 +156,11 @@ async def save_preference(tenant: TenantRef, actor: Actor, data: dict[str, Any])
     email = check.email("email")
     check.done()
     values = {"channels": [c for c in rulebook.PERSONAL_CHANNELS if c in chosen], "email": email}
-    existing = await NotifyPreference.select(NotifyPreference.id).where(
-        NotifyPreference.tenant == tenant.id, NotifyPreference.user == actor.id
-    ).first()
+    existing = (
+        await NotifyPreference.select(NotifyPreference.id)
+        .where(NotifyPreference.tenant == tenant.id, NotifyPreference.user == actor.id)
+        .first()
+    )
     async with db.atomic():
         if existing:
             await NotifyPreference.update({**values, "updated_at": datetime.now().astimezone()}).where(
@@ -468,8 +475,10 @@ async def outbox(tenant: TenantRef, query: dict[str, Any], *, limit: int, offset
 
 
 async def outbox_summary(tenant: TenantRef) -> dict[str, int]:
-    rows = await Delivery.select(Delivery.status, Count(alias="n")).where(Delivery.tenant == tenant.id).group_by(
-        Delivery.status
+    rows = (
+        await Delivery.select(Delivery.status, Count(alias="n"))
+        .where(Delivery.tenant == tenant.id)
+        .group_by(Delivery.status)
     )
     return {s: 0 for s in STATUSES} | {r["status"]: r["n"] for r in rows}
 
@@ -524,7 +533,6 @@ async def mark_read(tenant: TenantRef, actor: Actor, delivery_id: Any | None = N
     return len(ids)
 
 
-
 EXPORT_LIMIT = 100_000
 
 
@@ -537,8 +545,18 @@ async def export_outbox(tenant: TenantRef, query: dict[str, Any]) -> bytes:
         return value.astimezone(zone).replace(tzinfo=None) if value else None
 
     headers = [
-        _("Created"), _("Reminder"), _("Channel"), _("Recipient"), _("Address"), _("Subject"),
-        _("Status"), _("Attempts"), _("Sent"), _("Next attempt"), _("Reason"), _("Link"),
+        _("Created"),
+        _("Reminder"),
+        _("Channel"),
+        _("Recipient"),
+        _("Address"),
+        _("Subject"),
+        _("Status"),
+        _("Attempts"),
+        _("Sent"),
+        _("Next attempt"),
+        _("Reason"),
+        _("Link"),
     ]
     data = [
         [

@@ -143,8 +143,13 @@ async def training_short(tenant: TenantRef, kind: str, day: date) -> list[Waitin
             p["person"],
             f"{t}/me",
             f"{t}/people/{p['person_uuid']}",
-            {"person": p["person_name"], "unit": p["unit_name"], "title": str(year), "hours": f"{done:g}",
-             "required": f"{owed:g}"},
+            {
+                "person": p["person_name"],
+                "unit": p["unit_name"],
+                "title": str(year),
+                "hours": f"{done:g}",
+                "required": f"{owed:g}",
+            },
         )
     return list(out.values())
 
@@ -211,4 +216,3 @@ async def unit_officers(tenant: TenantRef, unit_pks: list[int], day: date) -> di
         for r in rows:
             out[r["unit"]][r["position"]].append(r["person"])
     return out
-

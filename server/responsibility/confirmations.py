@@ -11,9 +11,11 @@ from zoneinfo import ZoneInfo
 from server import db
 from server.actor import Actor
 from server.audit import service as audit
+from server.reminders import outbox
 from server.responsibility import catalog as catalogs
 from server.responsibility.tables import Confirmation
 from server.units import service as units
+from server.units.tables import Person
 from server.web.errors import Conflict, NotFound, ValidationFailed
 from server.web.i18n import _
 from tenants.service import TenantRef, settings_of
@@ -143,6 +145,10 @@ async def submit(tenant: TenantRef, actor: Actor, period_key: str, data: dict[st
             "confirmation",
             row.uuid,
             detail={"period": period.key, "late": owed["overdue"]},
+        )
+        person = await Person.select(Person.uuid).where(Person.id == actor.person_id).first()
+        await outbox.settle(
+            tenant.id, ("confirmation_due", "confirmation_overdue"), f"confirmation:{person['uuid']}:{period.key}"
         )
     return {"id": str(row.uuid), "period": period.key, "late": owed["overdue"], "items": items}
 

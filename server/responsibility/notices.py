@@ -16,6 +16,7 @@ from server.accounts import service as accounts
 from server.actor import Actor
 from server.audit import service as audit
 from server.documents import render_html, render_pdf
+from server.reminders import outbox
 from server.responsibility import catalog as catalogs
 from server.responsibility.defaults import POSITION_TITLES
 from server.responsibility.tables import Notice, Signature, SignCode
@@ -381,6 +382,7 @@ async def sign(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[str, 
             )
         )
         await audit.record(tenant.id, actor, "notice.sign", "notice", row["uuid"], detail={"code": code})
+        await outbox.settle(tenant.id, ("notice_unsigned",), f"notice:{row['uuid']}")
     return await notice_detail(tenant, actor, row["uuid"])
 
 
