@@ -13,7 +13,7 @@ from server.accounts import roles
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.reminders import rules as rulebook
 from server.reminders import service
-from server.reminders.channels import PRESETS, SECURITY
+from server.reminders.channels import PRESETS, SECURITY, MailServer
 from server.web.errors import NotFound, ValidationFailed
 from server.web.forms import file_response, form_data, is_htmx, page_json
 from server.web.guards import allow, any_member
@@ -50,6 +50,7 @@ def _filters(request: Request) -> dict[str, str]:
 async def _rules_page(request: Request, status: int = 200, **context: Any) -> Template:
     tenant, _actor = _ctx(request)
     rules = await service.rules_of(tenant)
+    own = await service.notify_settings(tenant)
     return page(
         request,
         "reminders/rules.html",
@@ -58,7 +59,8 @@ async def _rules_page(request: Request, status: int = 200, **context: Any) -> Te
         kinds=rulebook.KINDS,
         channels=rulebook.CHANNELS,
         defaults={k: {loc: rulebook.template_text({"kind": k}, loc) for loc in ("zh_CN", "en")} for k in rules},
-        settings=service.public_settings(await service.notify_settings(tenant)),
+        settings=service.public_settings(own),
+        mail_ready=MailServer.of(own, request.state.edge.settings) is not None,
         presets=PRESETS,
         security=SECURITY,
         summary=await service.outbox_summary(tenant),

@@ -19,7 +19,7 @@ from server.audit import service as audit
 from server.documents.xlsx import write_workbook
 from server.reminders import outbox, sources
 from server.reminders import rules as rulebook
-from server.reminders.channels import PRESETS, SECURITY, message_id
+from server.reminders.channels import PRESETS, SECURITY, MailServer, message_id
 from server.reminders.tables import Delivery, NotifyPreference, NotifySettings, Reminder, ReminderRule, ReminderRun
 from server.settings import Settings
 from server.units.tables import Person
@@ -327,6 +327,8 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
         )
     hook = await notify_settings(tenant)
     sender = hook["mail_from"] or settings.mail_from
+    # without any mail server, mail is not queued (the reminders page says so)
+    mail = MailServer.of(hook, settings) is not None
     deliveries = []
     for r in created:
         rule, w, number, level, recipient, primary = planned[(r["kind"], r["subject"], r["period"], r["recipient"])]
@@ -344,7 +346,7 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
                 continue
             address, user = "", None
             if channel == "mail":
-                if not contact["email"]:
+                if not (mail and contact["email"]):
                     continue
                 address = contact["email"]
             elif channel == "inbox":
