@@ -8,9 +8,11 @@ import io
 import struct
 import uuid
 import zlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openpyxl
 import pytest
 
@@ -19,11 +21,14 @@ from server.accounts import service as accounts
 from server.assessment import reports
 from server.assessment import service as assessments
 from server.assessment.tables import ReportJob
+from server.reminders import dispatch
+from server.reminders import service as reminders
 from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations, notices
 from server.responsibility.tables import Signature
 from server.training import service as training
 from server.units import service as units
+from server.web.i18n import LOCALES
 from tenants.service import settings_of
 from tests.conftest import PASSWORD, SYSTEM
 from tests.factories import World, make_person, make_unit, make_user, make_world, token_for
@@ -220,12 +225,106 @@ async def _hand_job_to(world: World, job_id: str, user_pk: int) -> None:
         )
 
 
+async def _reminders(world: World, side: str, mark: str, tag: str, settings) -> dict[str, Any]:
+    """The reminder domain of the world, made through its services as the office and the
+    scheduler make it: the tenant's channels (its group robot at a URL of its own, secrets
+    that are never shown), the office admin's and the leader's own channels and address,
+    two rules with templates of the tenant's own (every message says `side`'s subject),
+    the reminders of a day a week and more after the notices were issued (still unsigned
+    ones, escalated to the office; leaders short of training hours, the world's leader
+    among them), and their dispatch: mail to the suite's SMTP server, the inbox at once,
+    and the robot, which answers every attempt with an error of the tenant's own until
+    its deliveries fail for good. `mark` (ASCII) goes into the addresses."""
+    tenant = world.tenant
+    subject, body = f"{side}提醒主题-{tag}", f"{side}提醒正文-{tag}"
+    robot_error = f"{side}机器人故障-{tag}"
+    async with db.transaction(tenant.id):
+        office, leader = await _actor(world, "office"), await _actor(world, "leader")
+        await reminders.save_settings(
+            tenant,
+            office,
+            {
+                "smtp_user": f"{mark}-smtp-{tag}",  # (no host of its own: the deployment's server sends)
+                "smtp_password": f"{mark}-SMTP-SECRET-{tag}",
+                "webhook_url": f"https://robot.example.org/{mark}-{tag}",
+                "webhook_preset": "generic",
+                "webhook_secret": f"{mark}-HOOK-SECRET-{tag}",
+            },
+        )
+        for actor, who in ((office, "office"), (leader, "leader")):
+            await reminders.save_preference(
+                tenant, actor, {"channels": ["mail", "inbox"], "email": f"{mark}-{who}-{tag}@example.com"}
+            )
+        templates = {}
+        for loc in LOCALES:
+            templates |= {f"subject_{loc}": f"{subject} {{{{ person }}}}", f"body_{loc}": f"{body} {{{{ link }}}}"}
+        for kind, days, repeat, escalate in (("notice_unsigned", 1, 1, 1), ("training_short", 52, 7, 0)):
+            await reminders.save_rule(
+                tenant,
+                office,
+                kind,
+                {
+                    "enabled": True,
+                    "days": days,
+                    "repeat_days": repeat,
+                    "escalate_after": escalate,
+                    "channels": ["mail", "inbox", "webhook"],
+                    "quiet_start": "",
+                    "quiet_end": "",
+                    **templates,
+                },
+            )
+    # three days in a row (escalation counts the reminders made before: the person, then
+    # the unit's principal, then the office), sent on the third
+    start = datetime.now(UTC)
+    for days in (6, 7, 8):
+        assert await reminders.generate_once(tenant, settings, start + timedelta(days=days)), days
+    now = start + timedelta(days=8)
+
+    def robot(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, text=robot_error)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(robot)) as client:
+        for attempt in range(dispatch.MAX_ATTEMPTS):
+            await dispatch.dispatch_tenant(tenant, settings, now + timedelta(hours=2 * attempt), client)
+    # and the next day's, still waiting in the outbox
+    assert await reminders.generate_once(tenant, settings, start + timedelta(days=9))
+    async with db.transaction(tenant.id, write=False):
+        office, leader = await _actor(world, "office"), await _actor(world, "leader")
+        outbox, total = await reminders.outbox(tenant, {}, limit=10_000, offset=0)
+        office_inbox, _n = await reminders.inbox(tenant, office, limit=100, offset=0)
+        leader_inbox, _n = await reminders.inbox(tenant, leader, limit=100, offset=0)
+    assert len(outbox) == total
+    failed = [d for d in outbox if d["status"] == "failed" and d["channel"] == "webhook"]
+    mailed = [d for d in outbox if d["status"] == "sent" and d["channel"] == "mail"]
+    pending = [d for d in outbox if d["status"] == "pending"]
+    assert failed and mailed and pending and office_inbox and leader_inbox, (len(failed), len(mailed), len(pending))
+    assert {d["level"] for d in outbox} == {0, 1, 2}, "the notices' reminders did not escalate to the office"
+    assert all(subject in d["title"] and body in d["body"] for d in outbox)
+    assert all(robot_error in d["last_error"] for d in failed)
+    return {
+        "delivery_id": office_inbox[0]["id"],
+        "failed_delivery_id": failed[0]["id"],
+        "leader_delivery_id": leader_inbox[0]["id"],
+        "delivery_ids": {d["id"] for d in outbox},
+        "reminder_texts": [subject, body, robot_error],
+        "reminder_secrets": [
+            f"https://robot.example.org/{mark}-{tag}",
+            f"{mark}-smtp-{tag}",
+            f"{mark}-SMTP-SECRET-{tag}",
+            f"{mark}-HOOK-SECRET-{tag}",
+            f"{mark}-office-{tag}@example.com",
+            f"{mark}-leader-{tag}@example.com",
+        ],
+    }
+
+
 def _public_ids(world: World, ids: dict[str, str], rows: dict[str, Any], *more: dict) -> list[str]:
     found = {ids[name] for name in ids if name not in SHARED_PARAMS}
     for row in [*world.units.values(), *world.people.values(), *world.users.values(), *more]:
         found.add(str(row["id"]))
         found.update(str(post["id"]) for post in row.get("posts", []))
-    return sorted(found | rows["notice_ids"])
+    return sorted(found | rows["notice_ids"] | rows["delivery_ids"])
 
 
 @pytest.fixture(scope="package")
@@ -255,6 +354,8 @@ async def pair(env, mailbox) -> Pair:
     a_rows.update(await _assessment(a, "甲方", f"JF-EVIDENCE-{tag}", tag, env.settings.var_dir))
     b_rows.update(await _assessment(b, "乙方", f"YF-EVIDENCE-{tag}", tag, env.settings.var_dir))
     await _hand_job_to(a, a_rows["job_id"], b_rows["office_pk"])
+    a_rows.update(await _reminders(a, "甲方", "jiafang", tag, env.settings))
+    b_rows.update(await _reminders(b, "乙方", "yifang", tag, env.settings))
     a_rows.update(await _earlier_year(a))
     a_ids = ids_of(a, {**a_rows, "token_id": await _office_token_id(a)})
     b_ids = ids_of(b, {**b_rows, "token_id": await _office_token_id(b)})
@@ -290,6 +391,12 @@ async def pair(env, mailbox) -> Pair:
             f"甲方独有扣分-{tag}",
             a_rows["assessment_id"],
             a_rows["earlier_assessment_id"],
+            # reminders: the subject and text of A's own templates (in every message of A's:
+            # outbox, inbox, workbook), the error A's robot answered, A's robot URL, mail
+            # account and secrets, the addresses A's accounts chose (A's delivery ids are
+            # among the public ids below)
+            *a_rows["reminder_texts"],
+            *a_rows["reminder_secrets"],
             # and A's public ids: B may name them (the sweep does; what B sent is never
             # counted as shown), but no answer may hand one to B
             *_public_ids(a, a_ids, a_rows, a_unit, a_person, a_user, a_signer),

@@ -152,34 +152,44 @@ ID_SOURCES: dict[str, Any] = {
     "adjustment_id": lambda world, found: found["adjustment_id"],
     "evidence_id": lambda world, found: found["evidence_id"],
     "job_id": lambda world, found: found["job_id"],
+    # reminders: a message in the inbox of the world's office admin (sent, unread: what
+    # an "open"/"read" that forgot its tenant would mark read); the outbox's retry gets a
+    # failed delivery by ID_CHOICES below (see conftest._reminders)
+    "delivery_id": lambda world, found: found["delivery_id"],
     # not ids: keys that are the same in every tenant (see SHARED_PARAMS)
     "position": lambda world, found: "principal",
     "period": lambda world, found: found["period"],
     # this year, assessed in both tenants; a manual indicator of the scheme both have
     "year": lambda world, found: found["year"],
     "code": lambda world, found: found["indicator"],
+    # a reminder rule: every tenant has every kind (its own edit, else the default)
+    "kind": lambda world, found: "notice_unsigned",
 }
 ID_PARAMS = frozenset(ID_SOURCES)
 
 # parameters whose values are not rows of a tenant but keys every tenant has alike: a
 # notice-template position, a confirmation period, an assessment year, an indicator
-# code. A's value is B's value, so "A's id on B's URL" means nothing for them; the
-# sweep treats their routes like routes without ids (B's own URL, bodies naming A's
-# rows) and the snapshot of A checks that what B writes there lands in B only. Where
-# such a key comes with an id (a year and a unit), A's id goes with B's key, which is
-# A's key too: A's year and indicator, B's tenant, A's unit must be 404.
-SHARED_PARAMS = frozenset({"position", "period", "year", "code"})
+# code, a reminder rule's kind. A's value is B's value, so "A's id on B's URL" means
+# nothing for them; the sweep treats their routes like routes without ids (B's own URL,
+# bodies naming A's rows) and the snapshot of A checks that what B writes there lands in
+# B only. Where such a key comes with an id (a year and a unit), A's id goes with B's
+# key, which is A's key too: A's year and indicator, B's tenant, A's unit must be 404.
+SHARED_PARAMS = frozenset({"position", "period", "year", "code", "kind"})
 
 # other rows of a kind, for the routes where the default row is not the one to try
 ALT_ID_SOURCES: dict[str, Any] = {
     # an unsigned notice (of the world's principal, still "issued"): the one a sign or
     # withdraw that forgot its tenant check would actually change
     "open_notice_id": lambda world, found: found["open_notice_id"],
+    # a delivery that failed for good (a group robot that never answered): the one a
+    # retry that forgot its tenant check would put back in the queue
+    "failed_delivery_id": lambda world, found: found["failed_delivery_id"],
 }
 # route path ending -> {path parameter: key of ALT_ID_SOURCES}
 ID_CHOICES: dict[str, dict[str, str]] = {
     "/{notice_id:str}/sign": {"notice_id": "open_notice_id"},
     "/{notice_id:str}/withdraw": {"notice_id": "open_notice_id"},
+    "/{delivery_id:str}/retry": {"delivery_id": "failed_delivery_id"},
 }
 
 
@@ -285,6 +295,28 @@ def body_values(
         "core": "9",
         "important": "9",
         "general": "9",
+        # reminders: a rule of B's (its kind is in the path) with templates of its own, as
+        # the form (fields per language) and the API (a "templates" object) take them; the
+        # tenant's mail server and group robot; an account's own channels (and "email")
+        "enabled": True,
+        "days": 3 if scoped else 5,
+        "repeat_days": 2,
+        "escalate_after": 1 if scoped else 0,
+        "channels": ["mail", "inbox"],
+        "quiet_start": "22:00",
+        "quiet_end": "07:00",
+        "subject_zh_CN": f"越权提醒-{tag}",
+        "body_zh_CN": f"越权提醒正文-{tag} {{{{ link }}}}",
+        "templates": {"zh_CN": {"subject": f"越权提醒-{tag}", "body": f"越权提醒正文-{tag} {{{{ link }}}}"}},
+        "smtp_host": f"smtp-{tag}.intruder.example",
+        "smtp_port": 465 if scoped else 25,
+        "smtp_user": f"intruder-{tag}",
+        "smtp_password": f"intruder-secret-{tag}",
+        "smtp_security": "tls" if scoped else "none",
+        "mail_from": f"intruder-{tag}@example.com",
+        "webhook_url": f"https://robot.example.org/intruder-{tag}",
+        "webhook_preset": "wecom" if scoped else "generic",
+        "webhook_secret": f"intruder-hook-{tag}",
         # verification (multipart): A's code, with A's signed PDF or without a file
         "signature_code": signature_code,
         "file": pdf if scoped else None,
@@ -306,15 +338,19 @@ MULTIPART_FORMS: dict[str, str] = {
     "form: the file (a PDF) or, without one, the form again with its message",
 }
 
-_NOT_FORM_FIELDS = ("file", "signature_code", "items")
+_NOT_FORM_FIELDS = ("file", "signature_code", "items", "templates")
 
 
-def _form(values: dict[str, Any]) -> dict[str, str]:
-    out = {}
+def _form(values: dict[str, Any]) -> dict[str, str | list[str]]:
+    """Every value as a form field; a list as a checkbox group (the field repeated)."""
+    out: dict[str, str | list[str]] = {}
     for key, value in values.items():
         if value is None or key in _NOT_FORM_FIELDS:
             continue
-        out[key] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        if isinstance(value, list):
+            out[key] = [str(v) for v in value]
+        else:
+            out[key] = ("1" if value else "0") if isinstance(value, bool) else str(value)
     return out
 
 

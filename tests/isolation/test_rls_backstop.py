@@ -38,6 +38,10 @@ async def test_every_tenant_table_has_row_level_security(env):
     _postgres_only(env)
     names = await _tenant_table_names()
     assert {"units", "people", "posts", "users", "api_tokens", "audit_events"} <= names
+    # (and the reminder domain's, found the same way)
+    assert {"reminder_rules", "notify_settings", "notify_preferences", "reminder_runs", "reminders", "deliveries"} <= (
+        names
+    )
     assert set(RLS_EXEMPT) <= names, f"stale RLS exemptions: {set(RLS_EXEMPT) - names}"
     async with db.transaction(None, write=False):
         rows = await Unit.raw(

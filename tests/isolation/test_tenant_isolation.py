@@ -19,6 +19,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -243,7 +244,17 @@ def _get_variants(pair: Pair) -> list[tuple[dict, dict]]:
         ({"q": "甲方独有"}, {}),
         ({"q": "甲方独有"}, {"hx-request": "true"}),
         ({}, {"hx-request": "true"}),
+        # the outbox's filters (status, channel, rule, days of creation): A's failed robot
+        # deliveries match them all, as B's do (see _reminder_controls)
+        (_OUTBOX_FILTER | _outbox_days(pair), {}),
     ]
+
+
+_OUTBOX_FILTER = {"status": "failed", "channel": "webhook", "kind": "notice_unsigned"}
+
+
+def _outbox_days(pair: Pair) -> dict[str, str]:
+    return {"from": (pair.today - timedelta(days=1)).isoformat(), "to": (pair.today + timedelta(days=1)).isoformat()}
 
 
 async def _signed_in_b(
@@ -320,6 +331,7 @@ async def _controls(env, pair: Pair, session: httpx.AsyncClient, csrf_token: str
         if path.startswith("/api/"):
             assert r.json()["match"] is True
     await _assessment_controls(pair, session)
+    await _reminder_controls(pair, session, leader)
     # B's leader: the portal shows the leader's own notices and duties
     portal = await leader.get(f"/t/{b}/me")
     assert portal.status_code == 200 and f"乙方独有分工-{tag}" in portal.text
@@ -369,6 +381,52 @@ async def _assessment_controls(pair: Pair, session: httpx.AsyncClient) -> None:
     assert job.status_code == 200 and f"/report-jobs/{ids['job_id']}/download" in job.text
     download = await session.get(f"/t/{b}/report-jobs/{ids['job_id']}/download")
     assert download.status_code == 200 and download.content[:2] == b"PK"
+
+
+async def _reminder_controls(pair: Pair, session: httpx.AsyncClient, leader: httpx.AsyncClient) -> None:
+    """The reminder pages, API and workbook show B's own rules, channels and messages
+    (with B's texts where A's would be A's markers), and B's ids of the map are what
+    they claim to be: the office's unread message, a failed delivery."""
+    b, ids, rows = pair.b.slug, pair.b_ids, pair.extra["b"]
+    subject, body, robot_error = rows["reminder_texts"]
+    hook, smtp_user, smtp_secret, hook_secret, office_mail, leader_mail = rows["reminder_secrets"]
+    assert pair.a_ids["kind"] == ids["kind"]
+    # the rules (B's templates) and channels (B's robot and mail account, never a secret)
+    for path in (f"/t/{b}/reminders", f"/api/v1/t/{b}/reminder-rules", f"/api/v1/t/{b}/notification-settings"):
+        r = await session.get(path)
+        assert r.status_code == 200, (path, r.status_code, r.text[:300])
+        if "reminder-rules" not in path:
+            assert hook in r.text and smtp_user in r.text, path
+        if "notification-settings" not in path:
+            assert subject in r.text and body in r.text, path
+        assert smtp_secret not in r.text and hook_secret not in r.text, path
+    # the outbox: every message of B's, by its subject; the addresses, the robot's error
+    for path in (f"/t/{b}/outbox", f"/api/v1/t/{b}/outbox"):
+        r = await session.get(path, params={"per_page": 200})
+        assert r.status_code == 200 and subject in r.text and office_mail in r.text, (path, r.text[:300])
+        # (the page names a delivery only in its retry form: a failed one)
+        assert ids["failed_delivery_id"] in r.text and (ids["delivery_id"] in r.text or "/api/" not in path), path
+        found = await session.get(path, params=_OUTBOX_FILTER | _outbox_days(pair))
+        assert ids["failed_delivery_id"] in found.text and robot_error in found.text, path
+        # (the search by name that the sweep tries with A's names finds B's own)
+        named = await session.get(path, params={"q": "乙方独有"})
+        assert f"乙方独有人员-{pair.tag}" in named.text, path
+    export = await session.get(f"/t/{b}/outbox.xlsx")
+    assert export.status_code == 200 and subject in answer_text(export) and subject not in export.text
+    # the inbox of the sweep's office admin and of its leader, and their own channels
+    office_inbox = await session.get(f"/api/v1/t/{b}/inbox")
+    assert office_inbox.status_code == 200 and office_inbox.json()["unread"] > 0
+    assert ids["delivery_id"] in office_inbox.text and subject in office_inbox.text
+    assert ids["failed_delivery_id"] not in office_inbox.text  # (a robot's delivery is in no inbox)
+    page = await session.get(f"/t/{b}/inbox")
+    assert page.status_code == 200 and subject in page.text and body in page.text
+    leader_inbox = await leader.get(f"/api/v1/t/{b}/inbox")
+    assert leader_inbox.status_code == 200 and rows["leader_delivery_id"] in leader_inbox.text
+    assert ids["delivery_id"] not in leader_inbox.text  # (the office's message is not the leader's)
+    page = await leader.get(f"/t/{b}/inbox")
+    assert page.status_code == 200 and subject in page.text
+    assert office_mail in (await session.get(f"/t/{b}/account/notifications")).text
+    assert leader_mail in (await leader.get(f"/api/v1/t/{b}/me/notifications")).text
 
 
 async def _finished_batches(tenant_id: int, own_job: str) -> list[dict]:
@@ -526,6 +584,12 @@ async def test_cross_tenant_sweep(env, pair: Pair):
         templates = await session.get(f"/t/{b.slug}/notice-templates", params={"position": "principal"})
         if f"越权模板-{pair.tag}" not in templates.text:
             sweep.failures.append("B's own template edit (POST notice-templates/principal) is not in B's templates")
+        rules = await session.get(f"/api/v1/t/{b.slug}/reminder-rules")
+        if f"越权提醒-{pair.tag}" not in rules.text:
+            sweep.failures.append("B's own rule edit (reminders/rules/notice_unsigned) is not in B's rules")
+        channels = await session.get(f"/api/v1/t/{b.slug}/notification-settings")
+        if f"intruder-{pair.tag}" not in channels.text:
+            sweep.failures.append("B's own channel settings (reminders/settings) are not in B's settings")
 
         # the batches of scorecards the sweep started on B's URLs (rendered after their
         # requests, in the background) all finish, before A's rows are compared
