@@ -39,11 +39,25 @@ def backoff(attempts: int) -> timedelta:
 async def claim(tenant: TenantRef, now: datetime, limit: int = BATCH) -> list[dict]:
     """Take up to `limit` due deliveries of the tenant: one UPDATE … RETURNING, which two
     schedulers cannot both win (PostgreSQL skips rows another has locked)."""
-    lock = " FOR UPDATE SKIP LOCKED" if db.is_postgres() else ""
+    due = (
+        "SELECT id FROM deliveries WHERE tenant = {} AND next_at IS NOT NULL AND next_at <= {} "
+        f"ORDER BY next_at LIMIT {int(limit)}"
+    )
+    if db.is_postgres():
+        # in a CTE, which runs once: as `IN (subquery)` PostgreSQL may plan a nested-loop semi-join
+        # that reruns the locking subquery for every row, each run skipping the rows this statement
+        # already took, so the LIMIT bounded nothing and one claim took the tenant's whole outbox
+        return await Delivery.raw(
+            f"WITH due AS MATERIALIZED ({due} FOR UPDATE SKIP LOCKED) "
+            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, next_at = {} "
+            f"WHERE id IN (SELECT id FROM due) RETURNING {_RETURNING}",
+            tenant.id,
+            now,
+            now + LEASE,
+        )
     return await Delivery.raw(
         "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, next_at = {} "
-        "WHERE id IN (SELECT id FROM deliveries WHERE tenant = {} AND next_at IS NOT NULL AND next_at <= {} "
-        f"ORDER BY next_at LIMIT {int(limit)}{lock}) RETURNING {_RETURNING}",
+        f"WHERE id IN ({due}) RETURNING {_RETURNING}",
         now + LEASE,
         tenant.id,
         now,

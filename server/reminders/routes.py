@@ -204,9 +204,15 @@ async def api_rules(request: Request) -> dict[str, Any]:
 
 @put(f"{API}/reminder-rules/{{kind:str}}", guards=[OFFICE], name="api.reminders.rule_save")
 async def api_rule_save(request: Request, kind: FromPath[str], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    """Fields left out keep their current values."""
     tenant, actor = _ctx(request)
-    flat = {k: v for k, v in data.items() if k != "templates"}
-    for loc, text in (data.get("templates") or {}).items() if isinstance(data.get("templates"), dict) else ():
+    if kind not in rulebook.KINDS:
+        raise NotFound()
+    current = (await service.rules_of(tenant))[kind]
+    merged = {**current, **data}
+    flat = {k: v for k, v in merged.items() if k != "templates"}
+    templates = merged.get("templates")
+    for loc, text in templates.items() if isinstance(templates, dict) else ():
         if isinstance(text, dict):
             flat[f"subject_{loc}"], flat[f"body_{loc}"] = text.get("subject", ""), text.get("body", "")
     return await service.save_rule(tenant, actor, kind, flat)
