@@ -451,7 +451,9 @@ async def test_escalation_reaches_the_principal_and_officer_then_the_office(env,
         "1": {("李四", 0)},
         "2": {("李四", 1), ("张三", 1), ("钱七", 1)},
         "3": {("李四", 1), ("张三", 1), ("钱七", 1)},
-        "4": {("李四", 2), ("张三", 2), ("钱七", 2), ("office", 2)},
+        "4": {("李四", 2), ("张三", 2), ("钱七", 2)},
+        # the office hears of what stays undone in one digest of the day per kind
+        (day + timedelta(days=5)).isoformat(): {("office", 2)},
     }
     escalated = by_recipient(await delivery_rows(world, period="2"), who)
     assert [d["channel"] for d in escalated["张三"]] == ["mail"] and [d["channel"] for d in escalated["钱七"]] == [
@@ -461,8 +463,10 @@ async def test_escalation_reaches_the_principal_and_officer_then_the_office(env,
     assert "李四" in escalated["张三"][0]["body"] and "张三" in escalated["张三"][0]["body"]
     # the person who must act is not told they were escalated
     assert not any(d["title"].startswith(prefix) for d in escalated["李四"])
-    office = by_recipient(await delivery_rows(world, period="4"), who)["office"]
+    office = by_recipient(await delivery_rows(world, period=(day + timedelta(days=5)).isoformat()), who)["office"]
     assert [d["channel"] for d in office] == ["inbox"] and office[0]["title"].startswith(prefix)
+    assert "李四 (甲区财政局)" in office[0]["body"] and "/coverage/list?metric=unsigned_overdue" in office[0]["body"]
+    assert office[0]["link"] == f"/t/{world.slug}/coverage/list?metric=unsigned_overdue"
 
     sent = await send(world, env.settings, at(day + timedelta(days=5)))
     assert sent["sent"] == len(await delivery_rows(world)) and sent["retry"] == 0

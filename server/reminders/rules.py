@@ -117,6 +117,13 @@ KINDS: dict[str, Kind] = {
 
 DEFAULT_QUIET = ("22:00", "08:00")
 ESCALATED_PREFIX = _l("[Escalated]")
+# the office's daily digest of what stays undone after every reminder to the unit
+DIGEST_SUBJECT = _l("%(kind)s: %(count)s still undone")
+DIGEST_BODY = _l(
+    '%(name)s: %(count)s cases of "%(kind)s" are still undone after %(reminders)s reminders each, '
+    "the unit's principal and secrecy officer included: %(items)s. See the list: %(link)s"
+)
+DIGEST_NAMES = 30
 SAMPLE = {
     "name": "张三",
     "person": "李四",
@@ -240,6 +247,12 @@ def render(rule: dict[str, Any], locale: str, context: dict[str, Any], escalated
     if escalated:
         title = f"{translations(locale).gettext(ESCALATED_PREFIX.message)} {title}"
     return title[:300], _compiled(body).render(**context)
+
+
+def render_digest(locale: str, params: dict[str, Any]) -> tuple[str, str]:
+    gettext = translations(locale).gettext
+    title = f"{gettext(ESCALATED_PREFIX.message)} {gettext(DIGEST_SUBJECT.message) % params}"
+    return title[:300], gettext(DIGEST_BODY.message) % params
 
 
 _cache: dict[str, Any] = {}

@@ -4,6 +4,8 @@ idempotently, and what users read of them (the outbox, the inbox, preferences)."
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +26,7 @@ from server.reminders.tables import Delivery, NotifyPreference, NotifySettings, 
 from server.settings import Settings
 from server.units.tables import Person
 from server.web.errors import Conflict, NotFound
-from server.web.i18n import _, _l
+from server.web.i18n import _, _l, translations
 from server.web.validation import Checker
 from tenants.service import TenantRef, get_owned
 
@@ -232,7 +234,8 @@ class _Directory:
 
 
 def _recipients(w: sources.Waiting, level: int, units: dict, directory: _Directory) -> list[str]:
-    """The person who must act (or the unit's officers), then those it is escalated to."""
+    """The person who must act (or the unit's officers), then those it is escalated to
+    in the unit (the office hears of everything escalated further in one daily digest)."""
     people: list[int] = []
     users: list[int] = []
     officers = units.get(w.unit, {"principal": [], "secrecy_officer": []})
@@ -243,12 +246,56 @@ def _recipients(w: sources.Waiting, level: int, units: dict, directory: _Directo
         users += directory.officer_users.get(w.unit, [])
     if level >= 1:
         people += officers["principal"] + officers["secrecy_officer"]
-    if level >= 2:
-        users += directory.office
     # a user who is one of these people hears once, as that person
     covered = {directory.user_of_person.get(p) for p in people}
     keys = [f"p{p}" for p in people] + [f"u{u}" for u in users if u not in covered]
     return list(dict.fromkeys(keys))
+
+
+@dataclass
+class _Plan:
+    """One reminder to be made, and how to word it for its recipient."""
+
+    rule: dict[str, Any]
+    level: int
+    person: int | None
+    unit: int | None
+    primary: bool  # the group robot hears of a thing once, with its first recipient
+    message: Callable[[dict[str, Any]], tuple[str, str, str]]  # contact -> title, body, path
+
+
+def _reminder_message(
+    tenant: TenantRef, settings: Settings, rule: dict, w: sources.Waiting, day: date, number: int, level: int, key: str
+) -> Callable[[dict[str, Any]], tuple[str, str, str]]:
+    def make(contact: dict[str, Any]) -> tuple[str, str, str]:
+        own = w.person is not None and key == f"p{w.person}"
+        path = w.link if own or (w.person is None and level == 0) else w.oversight
+        ctx = _context(tenant, w, day, number, contact["locale"])
+        ctx |= {"name": contact["name"], "link": settings.base_url.rstrip("/") + path}
+        title, body = rulebook.render(rule, contact["locale"], ctx, escalated=level > 0 and not own)
+        return title, body, path
+
+    return make
+
+
+def _digest_message(
+    tenant: TenantRef, settings: Settings, rule: dict, items: list[sources.Waiting]
+) -> Callable[[dict[str, Any]], tuple[str, str, str]]:
+    path = sources.overview_link(tenant, rule["kind"], items)
+
+    def make(contact: dict[str, Any]) -> tuple[str, str, str]:
+        names = [f"{w.context['person']} ({w.context['unit']})" for w in items[: rulebook.DIGEST_NAMES]]
+        params = {
+            "name": contact["name"],
+            "count": len(items),
+            "kind": translations(contact["locale"]).gettext(rulebook.KINDS[rule["kind"]].label.message),
+            "reminders": 2 * rule["escalate_after"],
+            "items": "; ".join(names) + ("…" if len(items) > len(names) else ""),
+            "link": settings.base_url.rstrip("/") + path,
+        }
+        return (*rulebook.render_digest(contact["locale"], params), path)
+
+    return make
 
 
 def _context(tenant: TenantRef, w: sources.Waiting, day: date, number: int, locale: str) -> dict[str, Any]:
@@ -285,7 +332,7 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
         return 0
     directory = _Directory(tenant)
     await directory.load()
-    planned: dict[tuple[str, str, str, str], tuple] = {}
+    planned: dict[tuple[str, str, str, str], _Plan] = {}
     found: list[tuple[dict, sources.Waiting, int]] = []
     for kind, rule in rules.items():
         for w in await sources.SOURCES[kind](tenant, kind, day):
@@ -295,13 +342,23 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
     earlier = await _earlier(tenant, found)
     found = [(rule, w, n) for rule, w, n in found if str(n) not in earlier.get((rule["kind"], w.subject), ())]
     officers = await sources.unit_officers(tenant, sorted({w.unit for _r, w, _n in found if w.unit}), day)
+    escalated: dict[str, list[sources.Waiting]] = defaultdict(list)
     for rule, w, number in found:
         # escalation counts the reminders actually sent, not the days elapsed: a thing
         # found late is first put to the person, however long it has waited
         level = rulebook.level_of(rule, len(earlier.get((rule["kind"], w.subject), ())))
+        if level >= 2:
+            escalated[rule["kind"]].append(w)
         for i, recipient in enumerate(_recipients(w, level, officers, directory)):
-            key = (rule["kind"], w.subject, str(number), recipient)
-            planned[key] = (rule, w, number, level, recipient, i == 0)
+            message = _reminder_message(tenant, settings, rule, w, day, number, level, recipient)
+            planned[(rule["kind"], w.subject, str(number), recipient)] = _Plan(
+                rule, level, w.person, w.unit, i == 0, message
+            )
+    for kind, items in escalated.items():
+        message = _digest_message(tenant, settings, rules[kind], items)
+        for user in directory.office:
+            key = (kind, f"{sources.DIGEST}{kind}", day.isoformat(), f"u{user}")
+            planned[key] = _Plan(rules[kind], 2, None, None, False, message)
     if not planned:
         return 0
     rows = [
@@ -311,12 +368,12 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
             subject=subject,
             period=period,
             recipient=recipient,
-            level=planned[(kind, subject, period, recipient)][3],
-            person=planned[(kind, subject, period, recipient)][1].person,
-            unit=planned[(kind, subject, period, recipient)][1].unit,
+            level=plan.level,
+            person=plan.person,
+            unit=plan.unit,
             day=day,
         )
-        for kind, subject, period, recipient in planned
+        for (kind, subject, period, recipient), plan in planned.items()
     ]
     created: list[dict] = []
     for i in range(0, len(rows), CHUNK):
@@ -331,17 +388,13 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
     mail = MailServer.of(hook, settings) is not None
     deliveries = []
     for r in created:
-        rule, w, number, level, recipient, primary = planned[(r["kind"], r["subject"], r["period"], r["recipient"])]
-        contact = directory.contact(recipient)
+        plan = planned[(r["kind"], r["subject"], r["period"], r["recipient"])]
+        contact = directory.contact(r["recipient"])
         if contact is None:
             continue
-        own = w.person is not None and recipient == f"p{w.person}"
-        path = w.link if own or (w.person is None and level == 0) else w.oversight
-        link = settings.base_url.rstrip("/") + path
-        ctx = _context(tenant, w, day, number, contact["locale"]) | {"name": contact["name"], "link": link}
-        title, body = rulebook.render(rule, contact["locale"], ctx, escalated=level > 0 and not own)
-        next_at = rulebook.after_quiet(rule, now, tenant.timezone)
-        for channel in rule["channels"]:
+        title, body, path = plan.message(contact)
+        next_at = rulebook.after_quiet(plan.rule, now, tenant.timezone)
+        for channel in plan.rule["channels"]:
             if channel not in contact["accepts"]:
                 continue
             address, user = "", None
@@ -353,7 +406,7 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
                 if contact["user"] is None:
                     continue
                 user = contact["user"]
-            elif not (primary and hook["webhook_url"]):
+            elif not (plan.primary and hook["webhook_url"]):
                 continue  # the group hears of each thing once
             else:
                 address = hook["webhook_preset"]

@@ -183,6 +183,22 @@ async def self_assessments(tenant: TenantRef, kind: str, day: date) -> list[Wait
     ]
 
 
+# the subject of the office's daily digest of one kind ("digest:<kind>"): a summary, always sent
+DIGEST = "digest:"
+
+
+def overview_link(tenant: TenantRef, kind: str, items: list[Waiting]) -> str:
+    """Where the office sees every case of a kind at once."""
+    t = f"/t/{tenant.slug}"
+    if kind == "notice_unsigned":
+        return f"{t}/coverage/list?metric=unsigned_overdue"
+    if kind.startswith("confirmation"):
+        return f"{t}/coverage/list?metric=confirmation_overdue"
+    if kind == "training_short":
+        return f"{t}/training"
+    return f"{t}/assessments/{items[0].context['title']}"
+
+
 Source = Callable[[TenantRef, str, date], Awaitable[list[Waiting]]]
 SOURCES: dict[str, Source] = {
     "notice_unsigned": notices,
@@ -197,7 +213,10 @@ SOURCES: dict[str, Source] = {
 async def still_waiting(tenant: TenantRef, kind: str, day: date, subjects: set[str]) -> set[str]:
     """Which of these subjects are still waiting on the day (a signed notice, a submitted
     confirmation or self-assessment, hours made up, a person gone: no longer)."""
-    return {w.subject for w in await SOURCES[kind](tenant, kind, day)} & subjects
+    digests = {s for s in subjects if s.startswith(DIGEST)}
+    if digests == subjects:
+        return digests
+    return digests | ({w.subject for w in await SOURCES[kind](tenant, kind, day)} & subjects)
 
 
 async def unit_officers(tenant: TenantRef, unit_pks: list[int], day: date) -> dict[int, dict[str, list[int]]]:
