@@ -938,3 +938,6 @@ async def annual(ctx: BenchContext) -> Op:
             )
 
     return with_teardown(op, cpu_note)
+
+
+from bench import reminders  # noqa: E402, F401 - registers the reminder rows, last in the table

@@ -7,7 +7,7 @@ to be claimed again when the lease lapses (and sent with the same Message-ID).""
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -75,22 +75,21 @@ async def _reminders_of(claimed: list[dict]) -> dict[int, dict]:
     return found
 
 
-async def _still_wanted(tenant: TenantRef, claimed: list[dict], reminders: dict[int, dict], now: datetime) -> set[int]:
-    """The deliveries whose thing is still waiting and whose recipient is still there."""
+async def _still_wanted(
+    tenant: TenantRef, claimed: list[dict], reminders: dict[int, dict], now: datetime, waiting: dict[str, set[str]]
+) -> set[int]:
+    """The deliveries whose thing is still waiting and whose recipient is still there.
+    `waiting` keeps each kind's waiting subjects for the rest of the tick: a source reads
+    the whole tenant, so it is read once, not once per batch."""
     day = service.local_day(tenant, now)
-    by_kind: dict[str, set[str]] = defaultdict(set)
-    for d in claimed:
-        r = reminders[d["reminder"]]
-        by_kind[r["kind"]].add(r["subject"])
-    waiting: set[tuple[str, str]] = set()
-    for kind, subjects in by_kind.items():
-        waiting |= {(kind, s) for s in await sources.still_waiting(tenant, kind, day, subjects)}
+    for kind in {reminders[d["reminder"]]["kind"] for d in claimed} - waiting.keys():
+        waiting[kind] = await sources.waiting_subjects(tenant, kind, day)
     people = sorted({int(r["recipient"][1:]) for r in reminders.values() if r["recipient"].startswith("p")})
     present = {p["person"] for p in await sources.current_posts(tenant, day, people=people)} if people else set()
     wanted = set()
     for d in claimed:
         r = reminders[d["reminder"]]
-        if (r["kind"], r["subject"]) not in waiting:
+        if not r["subject"].startswith(sources.DIGEST) and r["subject"] not in waiting[r["kind"]]:
             continue
         if r["recipient"].startswith("p") and int(r["recipient"][1:]) not in present:
             continue
@@ -135,6 +134,7 @@ async def _cancel(tenant: TenantRef, ids: list[int]) -> None:
 async def dispatch_tenant(tenant: TenantRef, settings: Settings, now: datetime, client: httpx.AsyncClient) -> dict:
     """Claim and send the tenant's due deliveries, batch after batch, until none is due."""
     counts = {"sent": 0, "retry": 0, "cancelled": 0}
+    waiting: dict[str, set[str]] = {}
     while True:
         async with db.transaction(tenant.id):
             claimed = await claim(tenant, now)
@@ -142,7 +142,7 @@ async def dispatch_tenant(tenant: TenantRef, settings: Settings, now: datetime, 
             return counts
         async with db.transaction(tenant.id, write=False):
             reminders = await _reminders_of(claimed)
-            wanted = await _still_wanted(tenant, claimed, reminders, now)
+            wanted = await _still_wanted(tenant, claimed, reminders, now, waiting)
             own = await service.notify_settings(tenant)
         dropped = [d["id"] for d in claimed if d["id"] not in wanted]
         if dropped:

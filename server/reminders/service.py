@@ -314,9 +314,13 @@ async def _earlier(tenant: TenantRef, found: list[tuple[dict, sources.Waiting, i
     """The reminders already made about each of these things: which periods."""
     out: dict[tuple[str, str], set] = defaultdict(set)
     subjects = sorted({w.subject for _rule, w, _n in found})
+    kinds = sorted({rule["kind"] for rule, _w, _n in found})
     for i in range(0, len(subjects), CHUNK):
         rows = await Reminder.select(Reminder.kind, Reminder.subject, Reminder.period).where(
-            Reminder.tenant == tenant.id, Reminder.subject.is_in(subjects[i : i + CHUNK])
+            # the kinds lead the unique key's index after the tenant
+            Reminder.tenant == tenant.id,
+            Reminder.kind.is_in(kinds),
+            Reminder.subject.is_in(subjects[i : i + CHUNK]),
         )
         for r in rows:
             out[(r["kind"], r["subject"])].add(r["period"])

@@ -210,13 +210,10 @@ SOURCES: dict[str, Source] = {
 }
 
 
-async def still_waiting(tenant: TenantRef, kind: str, day: date, subjects: set[str]) -> set[str]:
-    """Which of these subjects are still waiting on the day (a signed notice, a submitted
-    confirmation or self-assessment, hours made up, a person gone: no longer)."""
-    digests = {s for s in subjects if s.startswith(DIGEST)}
-    if digests == subjects:
-        return digests
-    return digests | ({w.subject for w in await SOURCES[kind](tenant, kind, day)} & subjects)
+async def waiting_subjects(tenant: TenantRef, kind: str, day: date) -> set[str]:
+    """What is still waiting on the day (a signed notice, a submitted confirmation or
+    self-assessment, hours made up, a person gone: no longer)."""
+    return {w.subject for w in await SOURCES[kind](tenant, kind, day)}
 
 
 async def unit_officers(tenant: TenantRef, unit_pks: list[int], day: date) -> dict[int, dict[str, list[int]]]:

@@ -300,7 +300,9 @@ async def _reminders(world: World, side: str, mark: str, tag: str, settings) -> 
     pending = [d for d in outbox if d["status"] == "pending"]
     assert failed and mailed and pending and office_inbox and leader_inbox, (len(failed), len(mailed), len(pending))
     assert {d["level"] for d in outbox} == {0, 1, 2}, "the notices' reminders did not escalate to the office"
-    assert all(subject in d["title"] and body in d["body"] for d in outbox)
+    # the tenant's templates word every reminder; the office's daily digest has its own words
+    digests = [d for d in outbox if d["link"].startswith(f"/t/{tenant.slug}/coverage/list")]
+    assert digests and all(subject in d["title"] and body in d["body"] for d in outbox if d not in digests)
     assert all(robot_error in d["last_error"] for d in failed)
     return {
         "delivery_id": office_inbox[0]["id"],
