@@ -140,7 +140,6 @@ SAMPLE = {
 }
 LABELS = {
     "enabled": _l("On"),
-    "days": _l("Days"),
     "repeat_days": _l("Repeat every (days)"),
     "escalate_after": _l("Escalate after (reminders)"),
     "channels": _l("Channels"),
@@ -196,7 +195,7 @@ def _channels(value: Any) -> list[str]:
 
 def check_rule(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     """A rule edit checked as a whole: every wrong field named, nothing half-applied."""
-    check = Checker(data, LABELS)
+    check = Checker(data, {**LABELS, "days": KINDS[kind].days_label})
     out: dict[str, Any] = {"enabled": check.boolean("enabled")}
     if data.get("days") in (None, ""):
         check.fail("days", _("%(field)s is required.", field=check.label("days")))
