@@ -13,7 +13,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from server import db
 from server.accounts import service as accounts
 from server.accounts.sessions import DatabaseSessionStore
-from server.reminders.dispatch import tick
+from server.reminders import service as reminder_service
+from server.reminders.dispatch import active_tenants, tick
 from server.settings import Settings
 
 log = logging.getLogger("luzhi.scheduler")
@@ -48,6 +49,15 @@ async def reminders(settings: Settings) -> None:
     totals = await tick(settings)
     if any(totals.values()):
         log.info("reminders: %s", totals)
+
+
+@every(hours=6)
+async def purge_reminders(settings: Settings) -> None:
+    """Reminders older than the outbox keeps (deleting twice is harmless, so no claim)."""
+    now = datetime.now(UTC)
+    for tenant in await active_tenants():
+        if gone := await reminder_service.purge(tenant, now):
+            log.info("purged %d old reminders of tenant %s", gone, tenant.slug)
 
 
 def make_scheduler(settings: Settings) -> AsyncIOScheduler:

@@ -799,3 +799,21 @@ async def test_cli_scheduler_once_prints_totals_and_refuses_a_bad_moment(env, ma
         assert result.returncode == 2 and "--now" in result.stderr and "ISO 8601" in result.stderr
     assert alone.returncode == 2 and "--now needs --once" in alone.stderr
     assert await delivery_rows(world) == rows
+
+
+# ---------------------------------------------------------------- keeping the outbox in bounds
+
+
+async def test_reminders_older_than_the_outbox_keeps_are_purged_one_tenant_at_a_time(env):
+    world, other = await make_world(), await make_world("另一市保密局")
+    for w in (world, other):
+        day = await issue(w, scope="person", person_id=w.people["a_lead"]["id"])
+        assert await generate(w, env.settings, at(day + timedelta(days=7)))
+    made = len(await reminder_rows(world))
+    assert made and await delivery_rows(world)
+    now = datetime.now(UTC)
+    assert await service.purge(world.tenant, now + timedelta(days=service.KEEP_DAYS - 1)) == 0
+    assert len(await reminder_rows(world)) == made
+    assert await service.purge(world.tenant, now + timedelta(days=service.KEEP_DAYS + 1)) == made
+    assert await reminder_rows(world) == [] and await delivery_rows(world) == []
+    assert await reminder_rows(other) and await delivery_rows(other)

@@ -174,11 +174,15 @@ async def dispatch_tenant(tenant: TenantRef, settings: Settings, now: datetime, 
             log.warning("%s: %d deliveries of tenant %s will be retried or have failed", reason, n, tenant.slug)
 
 
+async def active_tenants() -> list[TenantRef]:
+    async with db.transaction(None, write=False):
+        return [await by_id(t["id"]) for t in await list_tenants() if t["status"] == "active"]
+
+
 async def tick(settings: Settings, now: datetime | None = None, *, force: bool = False) -> dict[str, Any]:
     """One generate-and-dispatch pass over every active tenant (suspended ones get nothing)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    async with db.transaction(None, write=False):
-        tenants = [await by_id(t["id"]) for t in await list_tenants() if t["status"] == "active"]
+    tenants = await active_tenants()
     totals: dict[str, Any] = {"generated": 0, "sent": 0, "retry": 0, "cancelled": 0}
     async with httpx.AsyncClient() as client:
         for tenant in tenants:

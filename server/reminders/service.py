@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -452,6 +452,21 @@ async def generate_once(tenant: TenantRef, settings: Settings, now: datetime, *,
         created = await generate(tenant, settings, now)
         await ReminderRun.update({ReminderRun.created: created}).where(ReminderRun.id == claimed[0]["id"])
     return created
+
+
+KEEP_DAYS = 400
+
+
+async def purge(tenant: TenantRef, now: datetime) -> int:
+    """Forget reminders (and their deliveries) older than a year and a bit: the outbox
+    keeps a full year to look back on, and the table does not grow for ever."""
+    cutoff = now - timedelta(days=KEEP_DAYS)
+    async with db.transaction(tenant.id):
+        await Delivery.delete().where(Delivery.tenant == tenant.id, Delivery.created_at < cutoff)
+        gone = await (
+            Reminder.delete().where(Reminder.tenant == tenant.id, Reminder.created_at < cutoff).returning(Reminder.id)
+        )
+    return len(gone)
 
 
 # ---------------------------------------------------------------- reading
