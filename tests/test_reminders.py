@@ -817,3 +817,21 @@ async def test_reminders_older_than_the_outbox_keeps_are_purged_one_tenant_at_a_
     assert await service.purge(world.tenant, now + timedelta(days=service.KEEP_DAYS + 1)) == made
     assert await reminder_rows(world) == [] and await delivery_rows(world) == []
     assert await reminder_rows(other) and await delivery_rows(other)
+
+
+async def test_the_office_overview_counts_the_weeks_deliveries(env, client):
+    world = await make_world()
+    day = await issue(world, scope="person", person_id=world.people["a_lead"]["id"])
+    await generate(world, env.settings, at(day + timedelta(days=7), hour=23))  # mail waits for the morning
+    waiting = [d for d in await delivery_rows(world) if d["status"] == "pending"]
+    assert waiting
+    await login(client, world.slug, "office")
+    home = await client.get(f"/t/{world.slug}/")
+    assert home.status_code == 200 and f'href="/t/{world.slug}/reminders"' in home.text
+    since = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()
+    stat = re.search(
+        rf'href="/t/{world.slug}/outbox\?status=pending&amp;from={since}"><div class="n">(\d+)</div>', home.text
+    )
+    assert stat and int(stat.group(1)) == len(waiting)
+    await login(client, world.slug, "assessor")
+    assert f"/t/{world.slug}/outbox" not in (await client.get(f"/t/{world.slug}/")).text

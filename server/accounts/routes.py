@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -16,6 +17,7 @@ from server.accounts import service as accounts
 from server.actor import Actor
 from server.assessment import service as assessments
 from server.audit import service as audit
+from server.reminders import service as reminders
 from server.units import service as units
 from server.web import i18n
 from server.web.errors import ValidationFailed
@@ -114,7 +116,17 @@ async def home(request: Request) -> Any:
         return Redirect(f"/t/{tenant.slug}/me", status_code=303)
     summary = await units.registry_summary(tenant, actor) if actor.role in roles.REGISTRY_READERS else None
     scoring = await assessments.home_summary(tenant, actor) if actor.role in assessments.READERS else None
-    return page(request, "home.html", summary=summary, assessment=scoring, unit_statuses=assessments.UNIT_STATUSES)
+    week = datetime.now(UTC) - timedelta(days=7)
+    outbox = await reminders.outbox_summary(tenant, since=week) if actor.role == roles.OFFICE_ADMIN else None
+    return page(
+        request,
+        "home.html",
+        summary=summary,
+        assessment=scoring,
+        unit_statuses=assessments.UNIT_STATUSES,
+        outbox=outbox,
+        since=week.date().isoformat(),
+    )
 
 
 @get(f"{API}/me", guards=[any_member], name="api.me")

@@ -3,6 +3,7 @@ and notification preferences."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import Request, Response, get, post, put
@@ -63,7 +64,7 @@ async def _rules_page(request: Request, status: int = 200, **context: Any) -> Te
         mail_ready=MailServer.of(own, request.state.edge.settings) is not None,
         presets=PRESETS,
         security=SECURITY,
-        summary=await service.outbox_summary(tenant),
+        summary=await service.outbox_summary(tenant, since=datetime.now(UTC) - timedelta(days=7)),
         **{"errors": {}, "form": None, "editing": None, "settings_errors": {}, "settings_form": None} | context,
     )
 
