@@ -106,11 +106,11 @@ async def _sendable(tenant: Any, now: datetime, channel: str, count: int) -> tup
     """`count` reminders, one delivery each on `channel`, about the notices a dispatch at
     `now` still finds waiting and whose person is still in post (dispatch._still_wanted),
     cycling through them: else the tick would cancel them instead of sending."""
-    from server.reminders import service, sources
+    from server.reminders import sources
     from server.reminders.channels import message_id
     from server.reminders.tables import Delivery, Reminder
 
-    day = service.local_day(tenant, now)
+    day = sources.local_day(tenant, now)
     found = await sources.notices(tenant, KIND, day)
     present = {p["person"] for p in await sources.current_posts(tenant, day, people=[w.person for w in found])}
     waiting = [w for w in found if w.person in present]
@@ -203,7 +203,7 @@ async def _grow(tenant: Any, box: Outbox, count: int) -> None:
     units are those of the tenant's open notices, cycling through them; their subjects
     are notices of their own, none of the tenant's (a tick never reads them; to a
     generation they are the history of other things)."""
-    from server.reminders import service
+    from server.reminders import sources
     from server.reminders.tables import Delivery
 
     sql = _PG if db.is_postgres() else _SQLITE
@@ -221,7 +221,7 @@ async def _grow(tenant: Any, box: Outbox, count: int) -> None:
             "FROM notices WHERE tenant = {} AND status IN ('issued', 'viewed')) AS n ON n.k = x % n.m",
             tenant.id,
             KIND,
-            service.local_day(tenant, box.now),
+            sources.local_day(tenant, box.now),
             box.now,
             lo,
             hi,
@@ -347,7 +347,7 @@ async def _generation(ctx: BenchContext, *, history: int) -> Op:
     now = _generation_moment(tenant)
     # a deployment that sends mail: without a mail server no mail is queued
     settings = dataclasses.replace(ctx.settings, smtp_host=ctx.settings.smtp_host or "127.0.0.1")
-    day = service.local_day(tenant, now)
+    day = sources.local_day(tenant, now)
     box = await outbox(ctx, history) if history else None
     if box is not None and box.sets:
         # the tick rows' sets are about the notices generation reminds of: ~25 earlier

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from server.responsibility import confirmations
 from server.responsibility.tables import Confirmation, Notice
 from server.training import service as training
-from server.units.service import LEADER_POSITIONS
+from server.units.service import LEADER_POSITIONS, in_post_on
 from server.units.tables import Post
 from tenants.service import TenantRef, settings_of
 
@@ -48,8 +48,7 @@ async def _posts(tenant: TenantRef, unit_pks: set[int], as_of: date) -> list[dic
         Post.person.classified_level.as_alias("level"),
     ).where(
         Post.tenant == tenant.id,
-        Post.start_date <= as_of,
-        Post.end_date.is_null() | (Post.end_date >= as_of),
+        in_post_on(as_of),
         Post.person.deleted_at.is_null(),
     )
     return [r for r in rows if r["unit"] in unit_pks]

@@ -81,7 +81,7 @@ async def _still_wanted(
     """The deliveries whose thing is still waiting and whose recipient is still there.
     `waiting` keeps each kind's waiting subjects for the rest of the tick: a source reads
     the whole tenant, so it is read once, not once per batch."""
-    day = service.local_day(tenant, now)
+    day = sources.local_day(tenant, now)
     for kind in {reminders[d["reminder"]]["kind"] for d in claimed} - waiting.keys():
         waiting[kind] = await sources.waiting_subjects(tenant, kind, day)
     people = sorted({int(r["recipient"][1:]) for r in reminders.values() if r["recipient"].startswith("p")})

@@ -59,10 +59,6 @@ SETTINGS_LABELS = {
 CHUNK = 500
 
 
-def local_day(tenant: TenantRef, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(tenant.timezone)).date()
-
-
 # ---------------------------------------------------------------- rules and settings
 
 
@@ -89,7 +85,8 @@ async def save_rule(tenant: TenantRef, actor: Actor, kind: str, data: dict[str, 
         else:
             await ReminderRule.insert(ReminderRule(tenant=tenant.id, kind=kind, updated_at=now, **values))
         # today's reminders are generated again under the new rule at the next tick
-        await ReminderRun.delete().where(ReminderRun.tenant == tenant.id, ReminderRun.day == local_day(tenant, now))
+        today = sources.local_day(tenant, now)
+        await ReminderRun.delete().where(ReminderRun.tenant == tenant.id, ReminderRun.day == today)
         await audit.record(tenant.id, actor, "reminders.rule", "reminder_rule", kind, detail=values)
     return (await rules_of(tenant))[kind]
 
@@ -330,7 +327,7 @@ async def _earlier(tenant: TenantRef, found: list[tuple[dict, sources.Waiting, i
 async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
     """Create the day's reminders and their deliveries; what exists already is left alone
     (the unique key), so running it twice, or from two schedulers, creates nothing twice."""
-    day = local_day(tenant, now)
+    day = sources.local_day(tenant, now)
     rules = {k: r for k, r in (await rules_of(tenant)).items() if r["enabled"]}
     if not rules:
         return 0
@@ -438,7 +435,7 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
 
 async def generate_once(tenant: TenantRef, settings: Settings, now: datetime, *, force: bool = False) -> int | None:
     """The day's generation, done by whichever scheduler claims the day first (None: another did)."""
-    day = local_day(tenant, now)
+    day = sources.local_day(tenant, now)
     async with db.transaction(tenant.id):
         if force:
             await ReminderRun.delete().where(ReminderRun.tenant == tenant.id, ReminderRun.day == day)

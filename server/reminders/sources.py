@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ from server.responsibility import confirmations
 from server.responsibility.notices import OPEN
 from server.responsibility.tables import Confirmation, Notice
 from server.training import service as training
-from server.units.service import LEADER_POSITIONS
+from server.units.service import LEADER_POSITIONS, in_post_on
 from server.units.tables import Post
 from tenants.service import TenantRef, settings_of
 
@@ -32,16 +32,14 @@ class Waiting:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-def _local(tenant: TenantRef, instant) -> date:
+def local_day(tenant: TenantRef, instant: datetime) -> date:
+    """The day an instant falls on in the tenant's zone."""
     return instant.astimezone(ZoneInfo(tenant.timezone)).date()
 
 
-def _current(day: date):
-    return (Post.start_date <= day) & (Post.end_date.is_null() | (Post.end_date >= day))
-
-
 async def current_posts(tenant: TenantRef, day: date, *, people: list[int] | None = None) -> list[dict]:
-    where = [Post.tenant == tenant.id, _current(day), Post.person.deleted_at.is_null(), Post.unit.deleted_at.is_null()]
+    where = [Post.tenant == tenant.id, in_post_on(day), Post.person.deleted_at.is_null()]
+    where.append(Post.unit.deleted_at.is_null())
     if people is not None:
         where.append(Post.person.is_in(people or [0]))
     return await Post.select(
@@ -71,7 +69,7 @@ async def notices(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
     return [
         Waiting(
             f"notice:{r['uuid']}",
-            _local(tenant, r["issued_at"]),
+            local_day(tenant, r["issued_at"]),
             r["unit"],
             r["person"],
             f"{t}/notices/{r['uuid']}",
@@ -226,7 +224,7 @@ async def unit_officers(tenant: TenantRef, unit_pks: list[int], day: date) -> di
             Post.tenant == tenant.id,
             Post.unit.is_in(unit_pks[i : i + 500]),
             Post.position.is_in(["principal", "secrecy_officer"]),
-            _current(day),
+            in_post_on(day),
             Post.person.deleted_at.is_null(),
         )
         for r in rows:

@@ -80,7 +80,8 @@ def _path_segment(unit_id: int) -> str:
     return f"{unit_id:08d}/"
 
 
-def _current(on: date):
+def in_post_on(on: date):
+    """Posts held on a day (started, not yet ended)."""
     return (Post.start_date <= on) & (Post.end_date.is_null() | (Post.end_date >= on))
 
 
@@ -118,14 +119,14 @@ async def leadership(tenant: TenantRef, unit_ids: list[int]) -> dict[int, dict]:
     ).where(
         Post.tenant == tenant.id,
         Post.unit.is_in(unit_ids),
-        _current(on),
+        in_post_on(on),
         Post.position.is_in(["principal", "secrecy_lead", "secrecy_officer"]),
     )
     for row in rows:
         summary[row["unit"]][row["position"]].append({"name": row["person_name"], "id": str(row["person_uuid"])})
     counts = (
         await Post.select(Post.unit, Post.position, Count(alias="n"))
-        .where(Post.tenant == tenant.id, Post.unit.is_in(unit_ids), _current(on))
+        .where(Post.tenant == tenant.id, Post.unit.is_in(unit_ids), in_post_on(on))
         .group_by(Post.unit, Post.position)
     )
     for row in counts:
@@ -144,7 +145,9 @@ def _gap_filter(tenant: TenantRef, gap: str) -> list:
     position = {"no_principal": "principal", "no_secrecy_lead": "secrecy_lead"}.get(gap)
     if not position:
         return []
-    holders = Post.select(Post.unit).where(Post.tenant == tenant.id, Post.position == position, _current(today(tenant)))
+    holders = Post.select(Post.unit).where(
+        Post.tenant == tenant.id, Post.position == position, in_post_on(today(tenant))
+    )
     return [Unit.id.not_in(holders)]
 
 
@@ -231,7 +234,7 @@ async def unit_detail(tenant: TenantRef, actor: Actor, unit_id: Any) -> dict:
         .order_by(Unit.name)
     )
     summary = await leadership(tenant, [row["id"]] + [c["id"] for c in children])
-    posts = await _posts_where(tenant, [Post.unit == row["id"], _current(today(tenant))])
+    posts = await _posts_where(tenant, [Post.unit == row["id"], in_post_on(today(tenant))])
     posts.sort(key=lambda p: (POSITION_RANK.get(p["position"], 99), p["person_name"]))
     return {
         **_unit_public(row),
@@ -358,7 +361,7 @@ async def delete_unit(tenant: TenantRef, actor: Actor, unit_id: Any) -> None:
         raise Conflict(_("You cannot delete the unit your account is scoped to."))
     if await Unit.exists().where(Unit.tenant == tenant.id, Unit.parent == row["id"], Unit.deleted_at.is_null()):
         raise Conflict(_("This unit still has sub-units; move or delete them first."))
-    if await Post.exists().where(Post.tenant == tenant.id, Post.unit == row["id"], _current(today(tenant))):
+    if await Post.exists().where(Post.tenant == tenant.id, Post.unit == row["id"], in_post_on(today(tenant))):
         raise Conflict(_("People still hold posts in this unit; end their posts first."))
     async with db.atomic():
         await Unit.update({Unit.deleted_at: datetime.now(UTC)}).where(Unit.id == row["id"])
@@ -392,7 +395,7 @@ async def registry_summary(tenant: TenantRef, actor: Actor) -> dict:
     gaps = {code: await Unit.count().where(*base, *_gap_filter(tenant, code)) for code in GAPS}
     post_scope = [Post.unit.path.like(actor.scope_path + "%")] if actor.scope_path else []
     on = today(tenant)
-    current = [Post.tenant == tenant.id, _current(on), *post_scope]
+    current = [Post.tenant == tenant.id, in_post_on(on), *post_scope]
     leaders = await Post.count().where(*current, Post.position.is_in(list(LEADER_POSITIONS)))
     classified = await Post.count().where(*current, Post.person.classified_level != "none")
     military = await Post.count().where(*current, Post.person.military_transfer.eq(True))
@@ -463,7 +466,7 @@ async def list_people(
     where: list = [Post.person.deleted_at.is_null()]
     if actor.scope_path:
         where.append(Post.unit.path.like(actor.scope_path + "%"))
-    where.append(Post.end_date < on if status == "former" else _current(on))
+    where.append(Post.end_date < on if status == "former" else in_post_on(on))
     if q:
         where.append(
             db.contains(Post.person.name, q) | db.contains(Post.person.mobile, q) | db.contains(Post.person.email, q)
@@ -635,7 +638,7 @@ async def update_person(tenant: TenantRef, actor: Actor, person_id: Any, data: d
 
 async def _posts_in_scope(tenant: TenantRef, actor: Actor, person_pk_: int, on: date) -> list[dict]:
     """The person's current posts that the actor may change (all of them for the office)."""
-    where = [Post.tenant == tenant.id, Post.person == person_pk_, _current(on)]
+    where = [Post.tenant == tenant.id, Post.person == person_pk_, in_post_on(on)]
     if actor.scope_path:
         where.append(Post.unit.path.like(actor.scope_path + "%"))
     return await Post.select(Post.all_columns()).where(*where)
@@ -709,7 +712,7 @@ async def delete_person(tenant: TenantRef, actor: Actor, person_id: Any) -> None
     row = await _person_row(tenant, actor, person_id)
     on = today(tenant)
     if actor.scope_path:
-        everywhere = await Post.count().where(Post.tenant == tenant.id, Post.person == row["id"], _current(on))
+        everywhere = await Post.count().where(Post.tenant == tenant.id, Post.person == row["id"], in_post_on(on))
         if everywhere > len(await _posts_in_scope(tenant, actor, row["id"], on)):
             raise Conflict(_("This person also holds posts outside your scope; end the post in your units instead."))
     async with db.atomic():
@@ -793,7 +796,7 @@ async def current_leader_posts(
         Post.tenant == tenant.id,
         Post.person.deleted_at.is_null(),
         Post.position.is_in(list(LEADER_POSITIONS)),
-        _current(today(tenant)),
+        in_post_on(today(tenant)),
     ]
     if actor.scope_path:
         where.append(Post.unit.path.like(actor.scope_path + "%"))
@@ -837,7 +840,7 @@ async def current_post_pks(tenant: TenantRef, person_pks: list[int]) -> set[int]
     held: set[int] = set()
     for start in range(0, len(person_pks), 500):
         rows = await Post.select(Post.id).where(
-            Post.tenant == tenant.id, Post.person.is_in(person_pks[start : start + 500]), _current(today(tenant))
+            Post.tenant == tenant.id, Post.person.is_in(person_pks[start : start + 500]), in_post_on(today(tenant))
         )
         held.update(r["id"] for r in rows)
     return held
@@ -847,7 +850,7 @@ async def current_posts_with_pks(tenant: TenantRef, actor: Actor, *, within: Any
     """Current posts in the actor's scope (optionally a subtree), with each person's row id
     for the caller's own queries."""
     on = today(tenant)
-    where: list = [_current(on)]
+    where: list = [in_post_on(on)]
     if actor.scope_path:
         where.append(Post.unit.path.like(actor.scope_path + "%"))
     if within is not None:
