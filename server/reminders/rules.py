@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -187,7 +188,8 @@ def level_of(rule: dict[str, Any], number: int) -> int:
     return 1 if number < 2 * after else 2
 
 
-def _channels(value: Any) -> list[str]:
+def channel_list(value: Any) -> list[str]:
+    """A checkbox group (form) or a list (API) of channel codes."""
     if isinstance(value, str):
         return [value] if value else []
     return [str(v) for v in value or []]
@@ -202,7 +204,7 @@ def check_rule(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     out["days"] = check.integer("days", minimum=1 if KINDS[kind].counts == "weeks_left" else 0, maximum=365)
     out["repeat_days"] = check.integer("repeat_days", minimum=0, maximum=365)
     out["escalate_after"] = check.integer("escalate_after", minimum=0, maximum=50)
-    channels = _channels(data.get("channels"))
+    channels = channel_list(data.get("channels"))
     if any(c not in CHANNELS for c in channels):
         check.fail("channels", _("%(field)s is not one of the allowed values.", field=check.label("channels")))
     elif not channels and out["enabled"]:
@@ -254,15 +256,10 @@ def render_digest(locale: str, params: dict[str, Any]) -> tuple[str, str]:
     return title[:300], gettext(DIGEST_BODY.message) % params
 
 
-_cache: dict[str, Any] = {}
-
-
+@lru_cache(maxsize=256)
 def _compiled(text: str):
-    if text not in _cache:
-        if len(_cache) > 256:
-            _cache.clear()
-        _cache[text] = _env.from_string(text)
-    return _cache[text]
+    # a day's generation renders the same few templates for every recipient
+    return _env.from_string(text)
 
 
 def _minutes(hhmm: str) -> int:

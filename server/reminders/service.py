@@ -148,8 +148,7 @@ async def preference(tenant: TenantRef, user_id: int) -> dict[str, Any]:
 
 async def save_preference(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     check = Checker(data, SETTINGS_LABELS)
-    raw = data.get("channels") or []
-    chosen = [raw] if isinstance(raw, str) else [str(c) for c in raw]
+    chosen = rulebook.channel_list(data.get("channels"))
     if any(c not in rulebook.PERSONAL_CHANNELS for c in chosen):
         check.fail("channels", _("%(field)s is not one of the allowed values.", field=check.label("channels")))
     email = check.email("email")
@@ -532,17 +531,22 @@ def outbox_filters(tenant: TenantRef, query: dict[str, Any]) -> list:
     return where
 
 
-async def outbox(tenant: TenantRef, query: dict[str, Any], *, limit: int, offset: int) -> tuple[list[dict], int]:
-    where = outbox_filters(tenant, query)
+async def _deliveries(where: list, newest_by, *, limit: int, offset: int) -> list[dict]:
     rows = (
         await Delivery.select(*OUTBOX_COLUMNS)
         .where(*where)
-        .order_by(Delivery.created_at, ascending=False)
+        .order_by(newest_by, ascending=False)
         .order_by(Delivery.id, ascending=False)
         .limit(limit)
         .offset(offset)
     )
-    return [_delivery_public(r) for r in rows], await Delivery.count().where(*where)
+    return [_delivery_public(r) for r in rows]
+
+
+async def outbox(tenant: TenantRef, query: dict[str, Any], *, limit: int, offset: int) -> tuple[list[dict], int]:
+    where = outbox_filters(tenant, query)
+    items = await _deliveries(where, Delivery.created_at, limit=limit, offset=offset)
+    return items, await Delivery.count().where(*where)
 
 
 async def outbox_summary(tenant: TenantRef, since: datetime | None = None) -> dict[str, int]:
@@ -576,15 +580,8 @@ def _inbox_where(tenant: TenantRef, actor: Actor) -> list:
 
 async def inbox(tenant: TenantRef, actor: Actor, *, limit: int, offset: int) -> tuple[list[dict], int]:
     where = _inbox_where(tenant, actor)
-    rows = (
-        await Delivery.select(*OUTBOX_COLUMNS)
-        .where(*where)
-        .order_by(Delivery.sent_at, ascending=False)
-        .order_by(Delivery.id, ascending=False)
-        .limit(limit)
-        .offset(offset)
-    )
-    return [_delivery_public(r) for r in rows], await Delivery.count().where(*where)
+    items = await _deliveries(where, Delivery.sent_at, limit=limit, offset=offset)
+    return items, await Delivery.count().where(*where)
 
 
 async def unread(tenant: TenantRef, actor: Actor) -> int:
@@ -607,7 +604,7 @@ EXPORT_LIMIT = 100_000
 
 async def export_outbox(tenant: TenantRef, query: dict[str, Any]) -> bytes:
     """The filtered outbox as a workbook, times in the tenant's zone."""
-    rows, _total = await outbox(tenant, query, limit=EXPORT_LIMIT, offset=0)
+    rows = await _deliveries(outbox_filters(tenant, query), Delivery.created_at, limit=EXPORT_LIMIT, offset=0)
     zone = ZoneInfo(tenant.timezone)
 
     def local(value: datetime | None) -> datetime | None:
