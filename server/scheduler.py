@@ -14,8 +14,9 @@ from server import db
 from server.accounts import service as accounts
 from server.accounts.sessions import DatabaseSessionStore
 from server.reminders import service as reminder_service
-from server.reminders.dispatch import active_tenants, tick
+from server.reminders.dispatch import tick
 from server.settings import Settings
+from tenants.service import active_tenants
 
 log = logging.getLogger("luzhi.scheduler")
 
@@ -55,7 +56,9 @@ async def reminders(settings: Settings) -> None:
 async def purge_reminders(settings: Settings) -> None:
     """Reminders older than the outbox keeps (deleting twice is harmless, so no claim)."""
     now = datetime.now(UTC)
-    for tenant in await active_tenants():
+    async with db.transaction(None, write=False):
+        tenants = await active_tenants()
+    for tenant in tenants:
         if gone := await reminder_service.purge(tenant, now):
             log.info("purged %d old reminders of tenant %s", gone, tenant.slug)
 

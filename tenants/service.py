@@ -97,6 +97,12 @@ async def by_id(tenant_id: int) -> TenantRef:
     return _ref(row)
 
 
+async def active_tenants() -> list[TenantRef]:
+    """Every tenant not suspended, for work that runs over all of them (the scheduler)."""
+    rows = await Tenant.select(*_COLUMNS).where(Tenant.status == "active").order_by(Tenant.id)
+    return [_ref(r) for r in rows]
+
+
 async def list_tenants() -> list[dict]:
     return await Tenant.select().order_by(Tenant.created_at)
 

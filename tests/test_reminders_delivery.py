@@ -53,12 +53,12 @@ def ticking(monkeypatch):
     database holds every other test's tenants too, whose reminders are none of this test's
     business (and would make each tick as slow as the whole suite is big)."""
     mine: set[int] = set()
-    everyone = dispatch.list_tenants
+    everyone = dispatch.active_tenants
 
-    async def listed() -> list[dict]:
-        return [t for t in await everyone() if t["id"] in mine]
+    async def listed() -> list:
+        return [t for t in await everyone() if t.id in mine]
 
-    monkeypatch.setattr(dispatch, "list_tenants", listed)
+    monkeypatch.setattr(dispatch, "active_tenants", listed)
     return mine
 
 
@@ -201,11 +201,13 @@ async def test_a_late_claimer_does_not_settle_what_another_claimed_since(env):
     async with db.transaction(world.tenant.id):
         second = await dispatch.claim(world.tenant, now + dispatch.LEASE)
     assert [c["attempts"] for c in first + second] == [1, 2]
+    async with db.transaction(world.tenant.id, write=False):
+        reminders, rules = await dispatch._reminders_of(first), await service.rules_of(world.tenant)
     # the first claimer wakes up and reports a failure: the row is the second claimer's now
-    await dispatch._settle(world.tenant, first, {first[0]["id"]: "too late"}, now + dispatch.LEASE)
+    await dispatch._settle(world.tenant, first, reminders, rules, {first[0]["id"]: "too late"}, now + dispatch.LEASE)
     row = (await delivery_rows(world))[0]
     assert (row["status"], row["attempts"], row["last_error"]) == ("sending", 2, "")
-    await dispatch._settle(world.tenant, second, {second[0]["id"]: None}, now + dispatch.LEASE)
+    await dispatch._settle(world.tenant, second, reminders, rules, {second[0]["id"]: None}, now + dispatch.LEASE)
     assert (await delivery_rows(world))[0]["status"] == "sent"
 
 

@@ -19,7 +19,7 @@ from server.reminders import rules as rulebook
 from server.reminders.channels import MailServer, post_webhook, send_mails
 from server.reminders.tables import Delivery, Reminder
 from server.settings import Settings
-from tenants.service import TenantRef, by_id, list_tenants
+from tenants.service import TenantRef, active_tenants
 
 log = logging.getLogger("luzhi.reminders")
 
@@ -97,10 +97,14 @@ async def _still_wanted(
     return wanted
 
 
-async def _settle(tenant: TenantRef, claimed: list[dict], outcome: dict[int, str | None], now: datetime) -> None:
-    async with db.transaction(tenant.id, write=False):
-        rules = await service.rules_of(tenant)
-        reminders = await _reminders_of(claimed)
+async def _settle(
+    tenant: TenantRef,
+    claimed: list[dict],
+    reminders: dict[int, dict],
+    rules: dict[str, dict],
+    outcome: dict[int, str | None],
+    now: datetime,
+) -> None:
     sent = [d["id"] for d in claimed if outcome.get(d["id"], "") is None]
     async with db.transaction(tenant.id):
         for i in range(0, len(sent), 500):
@@ -144,6 +148,7 @@ async def dispatch_tenant(tenant: TenantRef, settings: Settings, now: datetime, 
             reminders = await _reminders_of(claimed)
             wanted = await _still_wanted(tenant, claimed, reminders, now, waiting)
             own = await service.notify_settings(tenant)
+            rules = await service.rules_of(tenant)
         dropped = [d["id"] for d in claimed if d["id"] not in wanted]
         if dropped:
             await _cancel(tenant, dropped)
@@ -165,7 +170,7 @@ async def dispatch_tenant(tenant: TenantRef, settings: Settings, now: datetime, 
                     if own["webhook_url"]
                     else "no_webhook"
                 )
-        await _settle(tenant, claimed, outcome, now)
+        await _settle(tenant, claimed, reminders, rules, outcome, now)
         counts["sent"] += sum(1 for v in outcome.values() if v is None)
         counts["retry"] += sum(1 for v in outcome.values() if v is not None)
         counts["cancelled"] += len(dropped)
@@ -174,15 +179,11 @@ async def dispatch_tenant(tenant: TenantRef, settings: Settings, now: datetime, 
             log.warning("%s: %d deliveries of tenant %s will be retried or have failed", reason, n, tenant.slug)
 
 
-async def active_tenants() -> list[TenantRef]:
-    async with db.transaction(None, write=False):
-        return [await by_id(t["id"]) for t in await list_tenants() if t["status"] == "active"]
-
-
 async def tick(settings: Settings, now: datetime | None = None, *, force: bool = False) -> dict[str, Any]:
     """One generate-and-dispatch pass over every active tenant (suspended ones get nothing)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    tenants = await active_tenants()
+    async with db.transaction(None, write=False):
+        tenants = await active_tenants()
     totals: dict[str, Any] = {"generated": 0, "sent": 0, "retry": 0, "cancelled": 0}
     async with httpx.AsyncClient() as client:
         for tenant in tenants:
