@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -12,31 +13,70 @@ from server.web.errors import LuzhiError
 from server.web.i18n import _
 
 log = logging.getLogger("luzhi.mail")
+TIMEOUT = 15
 
 
 class MailUnavailable(LuzhiError):
     status_code = 503
 
 
+@dataclass(frozen=True)
+class MailServer:
+    host: str
+    port: int
+    user: str | None
+    password: str | None
+    security: str
+    sender: str
+
+    @classmethod
+    def of(cls, own: dict, settings: Settings) -> MailServer | None:
+        """The tenant's own mail server if it set one, else the deployment's."""
+        if own.get("smtp_host"):
+            return cls(
+                own["smtp_host"],
+                int(own["smtp_port"]),
+                own.get("smtp_user") or None,
+                own.get("smtp_password") or None,
+                own.get("smtp_security") or "none",
+                own.get("mail_from") or settings.mail_from,
+            )
+        if settings.smtp_host:
+            return cls(
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.smtp_user,
+                settings.smtp_password,
+                settings.smtp_security,
+                own.get("mail_from") or settings.mail_from,
+            )
+        return None
+
+    def client(self) -> aiosmtplib.SMTP:
+        return aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            username=self.user,
+            password=self.password,
+            start_tls=self.security == "starttls",
+            use_tls=self.security == "tls",
+            timeout=TIMEOUT,
+        )
+
+
 async def send(settings: Settings, to: str, subject: str, body: str) -> None:
-    if not settings.smtp_host:
+    server = MailServer.of({}, settings)
+    if server is None:
         raise MailUnavailable(_("Mail is not configured on this server."))
     message = EmailMessage()
-    message["From"] = settings.mail_from
+    message["From"] = server.sender
     message["To"] = to
     message["Subject"] = subject
     message.set_content(body)
     try:
-        await aiosmtplib.send(
-            message,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_user,
-            password=settings.smtp_password,
-            start_tls=settings.smtp_security == "starttls",
-            use_tls=settings.smtp_security == "tls",
-            timeout=15,
-        )
+        client = server.client()
+        async with client:
+            await client.send_message(message)
     except (aiosmtplib.SMTPException, OSError) as exc:
         log.warning("mail to %s failed: %s", to, exc)
         raise MailUnavailable(_("The mail could not be sent; try again later or use your password.")) from None

@@ -9,7 +9,6 @@ import hmac
 import json
 import time
 import urllib.parse
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -17,7 +16,7 @@ from email.utils import format_datetime, make_msgid
 import aiosmtplib
 import httpx
 
-from server.settings import Settings
+from server.mail import MailServer
 from server.web.i18n import _l
 
 PRESETS = {
@@ -31,39 +30,6 @@ TIMEOUT = 15
 
 class SendError(Exception):
     """A delivery that did not go through; the message is shown in the outbox."""
-
-
-@dataclass(frozen=True)
-class MailServer:
-    host: str
-    port: int
-    user: str | None
-    password: str | None
-    security: str
-    sender: str
-
-    @classmethod
-    def of(cls, own: dict, settings: Settings) -> MailServer | None:
-        """The tenant's own mail server if it set one, else the deployment's."""
-        if own.get("smtp_host"):
-            return cls(
-                own["smtp_host"],
-                int(own["smtp_port"]),
-                own.get("smtp_user") or None,
-                own.get("smtp_password") or None,
-                own.get("smtp_security") or "none",
-                own.get("mail_from") or settings.mail_from,
-            )
-        if settings.smtp_host:
-            return cls(
-                settings.smtp_host,
-                settings.smtp_port,
-                settings.smtp_user,
-                settings.smtp_password,
-                settings.smtp_security,
-                own.get("mail_from") or settings.mail_from,
-            )
-        return None
 
 
 def message_id(sender: str) -> str:
@@ -87,15 +53,7 @@ def mail_message(server: MailServer, delivery: dict, now: datetime) -> EmailMess
 async def send_mails(server: MailServer, deliveries: list[dict], now: datetime) -> dict[int, str | None]:
     """Send over one connection; per delivery: None when accepted, else the reason."""
     results: dict[int, str | None] = {}
-    client = aiosmtplib.SMTP(
-        hostname=server.host,
-        port=server.port,
-        username=server.user,
-        password=server.password,
-        start_tls=server.security == "starttls",
-        use_tls=server.security == "tls",
-        timeout=TIMEOUT,
-    )
+    client = server.client()
     try:
         await client.connect()
     except (aiosmtplib.SMTPException, OSError) as exc:
