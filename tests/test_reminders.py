@@ -748,6 +748,9 @@ async def test_preferences_choose_the_channels_and_refuse_a_bad_address(env, cli
         f"/api/v1/t/{world.slug}/me/notifications", json={"channels": ["fax"], "email": "x@"}, headers=bearer
     )
     assert api.status_code == 422 and {e["field"] for e in api.json()["errors"]} == {"channels", "email"}
+    # a value of the wrong shape is refused the same way, not a server error
+    shape = await client.put(f"/api/v1/t/{world.slug}/me/notifications", json={"channels": 5}, headers=bearer)
+    assert shape.status_code == 422 and [e["field"] for e in shape.json()["errors"]] == ["channels"]
 
     # an address of one's own replaces the record's
     own = await client.post(

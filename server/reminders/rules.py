@@ -189,10 +189,13 @@ def level_of(rule: dict[str, Any], number: int) -> int:
 
 
 def channel_list(value: Any) -> list[str]:
-    """A checkbox group (form) or a list (API) of channel codes."""
+    """A checkbox group (form) or a list (API) of channel codes; anything else is one
+    value the caller refuses as not allowed."""
     if isinstance(value, str):
         return [value] if value else []
-    return [str(v) for v in value or []]
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [] if value is None else [str(value)]
 
 
 def check_rule(kind: str, data: dict[str, Any]) -> dict[str, Any]:
