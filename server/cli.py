@@ -374,5 +374,33 @@ def report_annual(slug: str, year: int, out_file: str, lang: str | None) -> None
     click.echo(f"annual report written to {out_file}")
 
 
+@main.group()
+def audit() -> None:
+    """The audit trail's hash chains."""
+
+
+@audit.command("verify")
+@click.option("--tenant", "slug", default=None, help="the tenant's chain (default: the platform's)")
+@click.option("--platform", is_flag=True, help="the platform's chain (operators' events)")
+def audit_verify(slug: str | None, platform: bool) -> None:
+    """Check a chain: exit 0 printing its events and head, or 1 naming the first broken event."""
+    from server.audit import service as audit_service
+
+    if slug and platform:
+        raise click.UsageError("give --tenant or --platform, not both")
+
+    async def work():
+        tenant_id = (await _tenant(slug)).id if slug else None
+        async with db.transaction(tenant_id, write=False):
+            return await audit_service.verify(tenant_id)
+
+    verdict = _run(work)
+    name = f"tenant {slug}" if slug else "platform"
+    if not verdict.ok:
+        click.echo(f"{name}: chain BROKEN at event {verdict.bad_seq}: {verdict.problem}", err=True)
+        sys.exit(1)
+    click.echo(f"{name}: {verdict.events} events, chain intact; head seq {verdict.head_seq} hash {verdict.head_hash}")
+
+
 if __name__ == "__main__":
     main()
