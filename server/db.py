@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from urllib.parse import urlparse
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -27,17 +27,31 @@ def sqlite_path(url: str) -> str:
     return url.split("sqlite:///", 1)[1]
 
 
+def app_dsn(settings: Settings) -> str:
+    """The owner's URL with the application role's name (and password, if set) instead."""
+    url = urlsplit(settings.database_url)
+    user = quote(settings.db_app_role, safe="")
+    if settings.db_app_password:
+        user += ":" + quote(settings.db_app_password, safe="")
+    return urlunsplit(url._replace(netloc=f"{user}@{url.netloc.rpartition('@')[2]}"))
+
+
 def make_engine(settings: Settings, *, as_owner: bool = False) -> Engine:
     """The engine for the configured database.
 
-    On PostgreSQL the application switches to a role that owns no tables, so the
-    row-level security policies apply to it; migrations run as the owner.
+    On PostgreSQL the application logs in as its own role, which is no superuser, has
+    no BYPASSRLS and owns no tables, so the row-level security policies apply to every
+    query it makes; migrations run as the owner of the URL.
     """
     if settings.is_postgres:
-        config: dict = {"dsn": settings.database_url.replace("postgresql://", "postgres://", 1)}
-        config["database"] = urlparse(settings.database_url).path.lstrip("/")
-        if not as_owner:
-            config["server_settings"] = {"role": settings.db_app_role}
+        url = settings.database_url if as_owner else app_dsn(settings)
+        config: dict = {"dsn": url.replace("postgresql://", "postgres://", 1)}
+        config["database"] = urlsplit(url).path.lstrip("/")
+        if as_owner:
+            # policies are forced on the owner as well: a migration that reads or writes
+            # rows they would filter fails instead of silently missing them (an owner
+            # with BYPASSRLS, or a superuser, is not affected)
+            config["server_settings"] = {"row_security": "off"}
         return PostgresEngine(config=config, extensions=())
     path = sqlite_path(settings.database_url)
     return SQLiteEngine(path=path, timeout=30)
@@ -121,12 +135,20 @@ class Transaction:
 
 async def set_tenant(tenant_id: int | None) -> None:
     """Tell the row-level security policies which tenant this transaction serves."""
+    await _set_local("luzhi.tenant", "" if tenant_id is None else str(tenant_id))
+
+
+async def reveal_session(key_hash: str) -> None:
+    """Let this transaction see the web session of this key hash whatever its tenant
+    (the caller's own: the edge finds it before it knows whether it fits the URL)."""
+    await _set_local("luzhi.session", key_hash)
+
+
+async def _set_local(name: str, value: str) -> None:
     tx = engine().current_transaction.get()
     if tx is None or not is_postgres():
         return
-    await tx.connection.execute(
-        "select set_config('luzhi.tenant', $1, true)", "" if tenant_id is None else str(tenant_id)
-    )
+    await tx.connection.execute("select set_config($1, $2, true)", name, value)
 
 
 @asynccontextmanager

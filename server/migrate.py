@@ -1,7 +1,9 @@
-"""Run Piccolo's migrations of every app, creating the database first if needed."""
+"""Run Piccolo's migrations of every app, creating the database first if needed; on
+PostgreSQL then set up the role the application logs in as."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -31,6 +33,36 @@ async def ensure_database(settings: Settings) -> None:
         await conn.close()
 
 
+async def setup_app_role(settings: Settings) -> None:
+    """As the owner: the application's LOGIN role (no superuser, no BYPASSRLS, owning
+    nothing, so every policy applies to it), forced row-level security on every table
+    with a tenant column, and the role's rights, all in one transaction. Last step of
+    a migration, so that no migration grants anything after it."""
+    import asyncpg
+
+    from server.migration_sql import APP_ROLE_SQL, APPEND_ONLY, OWNER_ONLY
+
+    conn = await asyncpg.connect(settings.database_url.replace("postgresql://", "postgres://", 1))
+    try:
+        async with conn.transaction():
+            for name, value in (
+                ("luzhi.app_role", settings.db_app_role),
+                ("luzhi.owner_only", "{" + ",".join(sorted(OWNER_ONLY)) + "}"),
+                ("luzhi.append_only", json.dumps(APPEND_ONLY)),
+            ):
+                await conn.execute("SELECT set_config($1, $2, true)", name, value)
+            await conn.execute(APP_ROLE_SQL)
+            if settings.db_app_password:
+                statement = await conn.fetchval(
+                    "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)",
+                    settings.db_app_role,
+                    settings.db_app_password,
+                )
+                await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
 async def migrate(settings: Settings) -> None:
     os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
     await ensure_database(settings)
@@ -39,3 +71,5 @@ async def migrate(settings: Settings) -> None:
     result = await run_forwards(app_name="all", migration_id="all", fake=False)
     if not result.success:
         raise RuntimeError(f"migrations failed: {result.message}")
+    if settings.is_postgres:
+        await setup_app_role(settings)

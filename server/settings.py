@@ -35,7 +35,9 @@ class Settings:
     login_lock_minutes: int = 15
     max_body_bytes: int = 10_000_000
     default_locale: str = "zh_CN"
+    # the role the application logs in as on PostgreSQL (created by `luzhi migrate`)
     db_app_role: str = "luzhi_app"
+    db_app_password: str | None = None
     scheduler: bool = True
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -74,7 +76,8 @@ class Settings:
             login_lock_minutes=int(env.get("LUZHI_LOGIN_LOCK_MINUTES", "15")),
             max_body_bytes=int(env.get("LUZHI_MAX_BODY_BYTES", "10000000")),
             default_locale=env.get("LUZHI_DEFAULT_LOCALE", "zh_CN"),
-            db_app_role=env.get("LUZHI_DB_APP_ROLE", "luzhi_app"),
+            db_app_role=env.get("LUZHI_DB_APP_ROLE") or "luzhi_app",
+            db_app_password=env.get("LUZHI_DB_APP_PASSWORD") or None,
             scheduler=bool(_bool(env.get("LUZHI_SCHEDULER"), True)),
             smtp_host=env.get("LUZHI_SMTP_HOST") or None,
             smtp_port=int(env.get("LUZHI_SMTP_PORT", "25")),

@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
+from server import db
 from server.accounts.passwords import sha256
 from server.accounts.tables import WebSession
 from server.settings import Settings
+from tenants.tables import Tenant
 
 COOKIE = "luzhi_session"
 # last-seen is written at most this often, so reads stay reads
@@ -71,8 +75,24 @@ class SessionStore:
 
 
 class DatabaseSessionStore(SessionStore):
+    """On PostgreSQL row-level security shows a transaction its tenant's sessions (or,
+    without a tenant, the operators'); a session is found by its key whatever its
+    tenant because the store names the hash of that key first (db.reveal_session)."""
+
+    @asynccontextmanager
+    async def _revealed(self, key_hash: str) -> AsyncIterator[None]:
+        if not db.is_postgres() or db.engine().current_transaction.get() is not None:
+            await db.reveal_session(key_hash)
+            yield
+            return
+        # a setting lasts one transaction (the edge touches a session after the request's)
+        async with db.transaction(None):
+            await db.reveal_session(key_hash)
+            yield
+
     async def _get(self, key_hash: str, key: str) -> Session | None:
-        row = await WebSession.select().where(WebSession.key_hash == key_hash).first()
+        async with self._revealed(key_hash):
+            row = await WebSession.select().where(WebSession.key_hash == key_hash).first()
         if row is None:
             return None
         return Session(
@@ -85,6 +105,7 @@ class DatabaseSessionStore(SessionStore):
         )
 
     async def _put(self, session: Session) -> None:
+        # (not revealed: the policy lets a transaction create sessions of its own tenant only)
         await WebSession.insert(
             WebSession(
                 key_hash=sha256(session.key),
@@ -97,26 +118,37 @@ class DatabaseSessionStore(SessionStore):
         )
 
     async def _touch(self, session: Session) -> None:
-        await WebSession.update({WebSession.last_seen_at: datetime.fromtimestamp(session.seen, UTC)}).where(
-            WebSession.key_hash == sha256(session.key)
-        )
+        key_hash = sha256(session.key)
+        async with self._revealed(key_hash):
+            await WebSession.update({WebSession.last_seen_at: datetime.fromtimestamp(session.seen, UTC)}).where(
+                WebSession.key_hash == key_hash
+            )
 
     async def delete(self, key: str) -> None:
-        await WebSession.delete().where(WebSession.key_hash == sha256(key))
+        key_hash = sha256(key)
+        async with self._revealed(key_hash):
+            await WebSession.delete().where(WebSession.key_hash == key_hash)
 
     async def delete_for_user(self, user_id: int) -> None:
         await WebSession.delete().where(WebSession.user == user_id)
 
     async def purge_expired(self) -> int:
+        """Expired sessions of every tenant and of the operators, in a transaction
+        without a tenant: row-level security shows one tenant's sessions at a time."""
         now = time.time()
         idle_cut = datetime.fromtimestamp(now - self.idle, UTC)
         abs_cut = datetime.fromtimestamp(now - self.absolute, UTC)
-        rows = (
-            await WebSession.delete()
-            .where((WebSession.last_seen_at < idle_cut) | (WebSession.created_at < abs_cut))
-            .returning(WebSession.id)
-        )
-        return len(rows)
+        tenants = [r["id"] for r in await Tenant.select(Tenant.id)] if db.is_postgres() else []
+        gone = 0
+        for tenant_id in [*tenants, None]:
+            await db.set_tenant(tenant_id)
+            rows = (
+                await WebSession.delete()
+                .where((WebSession.last_seen_at < idle_cut) | (WebSession.created_at < abs_cut))
+                .returning(WebSession.id)
+            )
+            gone += len(rows)
+        return gone
 
 
 class RedisSessionStore(SessionStore):

@@ -1,22 +1,26 @@
 """PostgreSQL's row-level security: the backstop under every query the app forgets
-to filter. Checked with the app's own engine (the role without table ownership
-that requests use), so what holds here holds for requests."""
+to filter. Checked with the app's own engine (the role requests log in as) against
+what the owner sees, on every table with a tenant column the database has, so a
+table added tomorrow is covered the day it is migrated."""
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
 import pytest
 
 from server import db
+from server.accounts.passwords import sha256
+from server.accounts.sessions import COOKIE, DatabaseSessionStore
+from server.migrate import setup_app_role
+from server.scheduler import purge_sign_in_state
+from server.settings import Settings
 from server.units.tables import Unit
+from tests.conftest import login
 from tests.isolation.support import Pair, tenant_tables
-
-# tables with a tenant column that deliberately have no row-level security -> why
-RLS_EXEMPT = {
-    "web_sessions": "the edge must find a session by the hash of its cookie's random key whatever tenant it "
-    "belongs to (an operator's session has none; one of another tenant must be recognised to answer 404), so a "
-    "tenant policy cannot apply. The rows hold no tenant data and no route reads a session other than the "
-    "caller's own; the edge compares the session's tenant with the URL's (the sweep's 'A-url' calls check it).",
-}
 
 
 def _postgres_only(env) -> None:
@@ -24,98 +28,302 @@ def _postgres_only(env) -> None:
         pytest.skip("row-level security exists on PostgreSQL only")
 
 
-async def _tenant_table_names() -> set[str]:
-    """Tenant-owned tables, as Piccolo declares them and as the database has them."""
-    declared = {t._meta.tablename for t in tenant_tables()}
-    async with db.transaction(None, write=False):
-        rows = await Unit.raw(
-            "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'tenant'"
+async def _owner(env) -> asyncpg.Connection:
+    """The owner's connection (the URL migrations use). With row_security off it sees
+    every row or fails, never a filtered view."""
+    url = env.settings.database_url.replace("postgresql://", "postgres://", 1)
+    return await asyncpg.connect(url, server_settings={"row_security": "off"})
+
+
+async def _tenant_tables(env) -> set[str]:
+    """Every table with a tenant column, as the database has them (and as Piccolo
+    declares them)."""
+    owner = await _owner(env)
+    try:
+        rows = await owner.fetch(
+            "SELECT c.table_name FROM information_schema.columns c "
+            "JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
+            "WHERE c.table_schema = 'public' AND c.column_name = 'tenant' AND t.table_type = 'BASE TABLE'"
         )
-    return declared | {r["table_name"] for r in rows}
+    finally:
+        await owner.close()
+    found = {r["table_name"] for r in rows}
+    missing = {t._meta.tablename for t in tenant_tables()} - found
+    assert not missing, f"declared with a tenant column but not in the database: {missing}"
+    return found
 
 
-async def test_every_tenant_table_has_row_level_security(env):
+async def _as_app(sql: str, *args, tenant: int | None = None, session: str | None = None) -> list:
+    """One statement as the app runs it: its engine, a transaction for `tenant` (and
+    the session key hash the session store would name), rolled back afterwards."""
+    tx = db.Transaction(tenant, write=True)
+    await tx.begin()
+    try:
+        if session is not None:
+            await db.reveal_session(session)
+        return await db.engine().current_transaction.get().connection.fetch(sql, *args)
+    finally:
+        await tx.end(commit=False)
+
+
+async def test_every_tenant_table_has_forced_row_level_security_and_a_policy(env):
     _postgres_only(env)
-    names = await _tenant_table_names()
-    assert {"units", "people", "posts", "users", "api_tokens", "audit_events"} <= names
-    # (and the reminder domain's, found the same way)
-    assert {"reminder_rules", "notify_settings", "notify_preferences", "reminder_runs", "reminders", "deliveries"} <= (
-        names
+    names = await _tenant_tables(env)
+    assert {"units", "people", "users", "api_tokens", "audit_events", "web_sessions", "reminders"} <= names
+    owner = await _owner(env)
+    try:
+        rows = await owner.fetch(
+            "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, "
+            "(SELECT count(*) FROM pg_policies p WHERE p.schemaname = 'public' AND p.tablename = c.relname) "
+            "AS policies "
+            "FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY($1::text[])",
+            list(names),
+        )
+    finally:
+        await owner.close()
+    problems = [
+        f"{r['relname']}: enabled={r['relrowsecurity']} forced={r['relforcerowsecurity']} policies={r['policies']}"
+        for r in rows
+        if not (r["relrowsecurity"] and r["relforcerowsecurity"] and r["policies"])
+    ]
+    assert len(rows) == len(names) and not problems, "\n".join(problems)
+
+
+async def test_the_app_role_is_no_superuser_owns_nothing_and_cannot_step_out(env, pair: Pair):
+    _postgres_only(env)
+    app = env.settings.db_app_role
+    (me,) = await _as_app(
+        "SELECT current_user AS cur, session_user AS ses, r.rolsuper, r.rolbypassrls, "
+        "(SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid) AS owned "
+        "FROM pg_roles r WHERE r.rolname = current_user"
     )
-    assert set(RLS_EXEMPT) <= names, f"stale RLS exemptions: {set(RLS_EXEMPT) - names}"
-    async with db.transaction(None, write=False):
-        rows = await Unit.raw(
-            "SELECT c.relname, c.relrowsecurity, "
-            "(SELECT count(*) FROM pg_policies p "
-            "WHERE p.schemaname = 'public' AND p.tablename = c.relname) AS policies "
-            "FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'"
-        )
-        role = await Unit.raw(
-            "SELECT current_user AS name, (SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user) AS bypass"
-        )
-    by_name = {r["relname"]: r for r in rows}
-    problems = []
-    for name in sorted(names - set(RLS_EXEMPT)):
-        row = by_name.get(name)
-        if row is None:
-            problems.append(f"{name}: no such table")
-        elif not row["relrowsecurity"]:
-            problems.append(f"{name}: row-level security is not enabled")
-        elif not row["policies"]:
-            problems.append(f"{name}: row-level security has no policy")
-    assert not problems, "\n".join(problems)
-    # and the app's connections are subject to it: not the owner, not BYPASSRLS
-    assert role[0]["name"] == env.settings.db_app_role and not role[0]["bypass"]
-    owners = {r["relname"] for r in await _owned_by(env.settings.db_app_role)}
-    assert not owners & names, f"the app role owns {owners & names}: policies do not apply to owners"
+    assert (me["cur"], me["ses"]) == (app, app), "the app must log in as its own role, not switch to it"
+    assert not me["rolsuper"] and not me["rolbypassrls"] and me["owned"] == 0, dict(me)
+    owner = await _owner(env)
+    try:
+        owner_name = await owner.fetchval("SELECT current_user")
+        units = await owner.fetchval("SELECT count(*) FROM units")
+    finally:
+        await owner.close()
+    assert units, "the suite's tenants have units"
+    # RESET ROLE goes back to the login role: still the app, still filtered
+    tx = db.Transaction(None, write=False)
+    await tx.begin()
+    try:
+        conn = db.engine().current_transaction.get().connection
+        await conn.execute("RESET ROLE")
+        assert await conn.fetchval("SELECT current_user") == app
+        assert await conn.fetchval("SELECT count(*) FROM units") == 0
+    finally:
+        await tx.end(commit=False)
+    # nor can it become the owner, or turn the policies off
+    for statement, refusal in (
+        (f'SET ROLE "{owner_name}"', "permission denied"),
+        (f'SET SESSION AUTHORIZATION "{owner_name}"', "permission denied"),
+        ("SET row_security = off; SELECT count(*) FROM units", "row-level security"),
+    ):
+        tx = db.Transaction(None, write=False)
+        await tx.begin()
+        try:
+            with pytest.raises(asyncpg.PostgresError, match=refusal):
+                await db.engine().current_transaction.get().connection.execute(statement)
+        finally:
+            await tx.end(commit=False)
+    assert not await _as_app("SELECT 1 FROM units")
 
 
-async def _owned_by(role: str) -> list[dict]:
-    async with db.transaction(None, write=False):
-        return await Unit.raw(
-            "SELECT c.relname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner "
-            "WHERE c.relnamespace = 'public'::regnamespace AND r.rolname = {}",
-            role,
-        )
-
-
-async def test_unfiltered_queries_see_only_the_current_tenant(env, pair: Pair):
+async def test_every_tenant_table_shows_the_app_the_current_tenants_rows_only(env, pair: Pair, make_client):
     _postgres_only(env)
     a, b = pair.a.tenant.id, pair.b.tenant.id
-    # no tenant filter at all, in B's transaction: B's units, none of A's
-    async with db.transaction(b, write=False):
-        units = await Unit.select(Unit.id, Unit.tenant)
-    assert units and {u["tenant"] for u in units} == {b}
-    # no tenant at all: no unit of anyone
-    async with db.transaction(None, write=False):
-        assert await Unit.select(Unit.id) == []
-    # the same for every protected table, read and written without a filter
-    for name in sorted(await _tenant_table_names() - set(RLS_EXEMPT)):
-        async with db.transaction(b, write=False):
-            seen = await Unit.raw(f"SELECT DISTINCT tenant FROM {name}")  # noqa: S608 - names from the catalog
-        assert {r["tenant"] for r in seen} <= {b}, f"{name}: B's transaction sees tenants {seen}"
-        async with db.transaction(None, write=False):
-            seen = await Unit.raw(f"SELECT DISTINCT tenant FROM {name}")  # noqa: S608
-        assert {r["tenant"] for r in seen} <= {None}, f"{name}: a transaction without tenant sees {seen}"
-        # an UPDATE with no WHERE touches B's rows only (rolled back)
-        tx = db.Transaction(b, write=True)
-        await tx.begin()
-        try:
-            touched = await Unit.raw(f"UPDATE {name} SET tenant = tenant RETURNING tenant")  # noqa: S608
-        finally:
-            await tx.end(commit=False)
-        assert touched and {r["tenant"] for r in touched} == {b}, f"{name}: UPDATE reached {touched[:3]}"
-        # and no row can be handed over to A from B's transaction (WITH CHECK)
-        tx = db.Transaction(b, write=True)
-        await tx.begin()
-        try:
-            with pytest.raises(Exception, match="row-level security"):
-                await Unit.raw(f"UPDATE {name} SET tenant = {{}}", a)  # noqa: S608
-        finally:
-            await tx.end(commit=False)
-    # nothing above stuck
-    async with db.transaction(a, write=False):
-        assert await Unit.count().where(Unit.tenant == a) == len(pair.a.units) + 1
+    for world in (pair.a, pair.b):  # (web sessions of both)
+        assert (await login(await make_client(), world.slug, "office")).status_code == 303
+    names = await _tenant_tables(env)
+    owner = await _owner(env)
+    try:
+        counts = {
+            name: {
+                r["tenant"]: r["n"]
+                for r in await owner.fetch(f"SELECT tenant, count(*) AS n FROM {name} GROUP BY tenant")  # noqa: S608 - names from the catalog
+            }
+            for name in names
+        }
+        app = env.settings.db_app_role
+        updatable = {n for n in names if await owner.fetchval("SELECT has_table_privilege($1, $2, 'UPDATE')", app, n)}
+    finally:
+        await owner.close()
+    problems = []
+    for name in sorted(names):
+        seen = {}
+        for tenant in (None, a, b):
+            rows = await _as_app(f"SELECT tenant, count(*) AS n FROM {name} GROUP BY tenant", tenant=tenant)  # noqa: S608
+            seen[tenant] = {r["tenant"]: r["n"] for r in rows}
+        # without a tenant: platform rows only, all of them; with one: that tenant's, all of them
+        expected = {None: {k: v for k, v in counts[name].items() if k is None}}
+        expected |= {t: {k: v for k, v in counts[name].items() if k == t} for t in (a, b)}
+        if seen != expected:
+            problems.append(f"{name}: the app sees {seen}, the owner counts {expected}")
+        if name not in updatable:
+            continue
+        # an UPDATE without WHERE reaches B's rows only, and cannot hand them to A
+        touched = await _as_app(f"UPDATE {name} SET tenant = tenant RETURNING tenant", tenant=b)  # noqa: S608
+        if len(touched) != counts[name].get(b, 0) or {r["tenant"] for r in touched} - {b}:
+            problems.append(f"{name}: B's UPDATE reached {len(touched)} rows of { ({r['tenant'] for r in touched}) }")
+        if counts[name].get(b):
+            try:
+                await _as_app(f"UPDATE {name} SET tenant = $1", a, tenant=b)  # noqa: S608
+                problems.append(f"{name}: B's rows were handed to A")
+            except asyncpg.PostgresError as exc:
+                if "row-level security" not in str(exc):
+                    raise
+    assert not problems, "\n".join(problems)
+    # the walk compared real rows: both tenants have some in most tables, and platform
+    # rows (an operator's audit trail) exist and stayed out of the tenants' view above
+    filled = {n for n in names if counts[n].get(a) and counts[n].get(b)}
+    assert len(filled) >= 0.75 * len(names), f"tables without rows of both tenants: {sorted(names - filled)}"
+    assert counts["audit_events"].get(None), "no platform audit events to hide"
+
+
+async def test_a_web_session_is_found_by_its_own_key_only(env, pair: Pair, make_client):
+    _postgres_only(env)
+    a, b = pair.a.tenant.id, pair.b.tenant.id
+    browser = await make_client()
+    assert (await login(browser, pair.a.slug, "office")).status_code == 303
+    key_hash = sha256(browser.cookies[COOKIE])
+    query = "SELECT tenant FROM web_sessions WHERE key_hash = $1"
+    # a forgotten filter finds no one else's session: not from B, not without a tenant
+    assert await _as_app(query, key_hash, tenant=b) == []
+    assert await _as_app(query, key_hash) == []
+    assert [r["tenant"] for r in await _as_app(query, key_hash, tenant=a)] == [a]
+    # the key's own hash shows that one session, whatever the transaction's tenant
+    for tenant in (None, b):
+        rows = await _as_app("SELECT key_hash, tenant FROM web_sessions", tenant=tenant, session=key_hash)
+        assert {r["key_hash"] for r in rows if r["tenant"] == a} == {key_hash}, tenant
+        assert {r["tenant"] for r in rows} <= {a, tenant}
+    # and no session of A can be made from B's transaction, named key or not
+    for session in (None, "0" * 64):
+        with pytest.raises(asyncpg.PostgresError, match="row-level security"):
+            await _as_app(
+                "INSERT INTO web_sessions (key_hash, tenant, data, created_at, last_seen_at) "
+                "VALUES ($1, $2, '{}', now(), now())",
+                "f" * 64,
+                a,
+                tenant=b,
+                session=session,
+            )
+
+
+async def _session_row(env, key_hash: str, **change) -> dict | None:
+    owner = await _owner(env)
+    try:
+        for column, value in change.items():
+            await owner.execute(f"UPDATE web_sessions SET {column} = $1 WHERE key_hash = $2", value, key_hash)  # noqa: S608
+        row = await owner.fetchrow("SELECT * FROM web_sessions WHERE key_hash = $1", key_hash)
+    finally:
+        await owner.close()
+    return dict(row) if row else None
+
+
+async def test_the_edge_still_recognises_touches_and_ends_sessions(env, pair: Pair, make_client):
+    _postgres_only(env)
+    browser = await make_client()
+    assert (await login(browser, pair.a.slug, "office")).status_code == 303
+    key = browser.cookies[COOKIE]
+    # A's session at B's address is recognised as someone else's: 404, not a sign-in page
+    assert (await browser.get(f"/t/{pair.b.slug}/units")).status_code == 404
+    # touched outside any transaction, as the edge does once the request's has ended
+    store = DatabaseSessionStore(env.settings)
+    session = await store.fetch(key)
+    assert session is not None and session.tenant_id == pair.a.tenant.id
+    session.seen -= 300
+    await store.touch(session)
+    assert (await _session_row(env, sha256(key)))["last_seen_at"] > datetime.now(UTC) - timedelta(minutes=1)
+    # expired: removed by the first request that brings it, even at B's address
+    await _session_row(env, sha256(key), last_seen_at=datetime.now(UTC) - timedelta(days=2))
+    assert (await browser.get(f"/t/{pair.b.slug}/units")).status_code == 303
+    assert await _session_row(env, sha256(key)) is None
+
+
+async def test_the_purge_removes_expired_sessions_of_every_tenant(env, pair: Pair, make_client):
+    _postgres_only(env)
+    hashes = []
+    for world in (pair.a, pair.b):
+        browser = await make_client()
+        assert (await login(browser, world.slug, "office")).status_code == 303
+        hashes.append(sha256(browser.cookies[COOKIE]))
+        await _session_row(env, hashes[-1], last_seen_at=datetime.now(UTC) - timedelta(days=2))
+    await purge_sign_in_state(env.settings)
+    assert [await _session_row(env, h) for h in hashes] == [None, None]
+
+
+async def test_the_app_may_only_append_to_the_audit_trail(env, pair: Pair):
+    _postgres_only(env)
+    app = env.settings.db_app_role
+    owner = await _owner(env)
+    try:
+        rights = await owner.fetch(
+            "SELECT c.relname AS name, c.relkind AS kind, "
+            "has_table_privilege($1, c.oid, 'SELECT') AS s, has_table_privilege($1, c.oid, 'INSERT') AS i, "
+            "has_table_privilege($1, c.oid, 'UPDATE') AS u, has_table_privilege($1, c.oid, 'DELETE') AS d, "
+            "has_table_privilege($1, c.oid, 'TRUNCATE, REFERENCES, TRIGGER') AS other "
+            "FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')",
+            app,
+        )
+        sequences = await owner.fetch(
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'S' "
+            "AND NOT CASE WHEN relkind = 'S' THEN has_sequence_privilege($1, oid, 'USAGE') END",
+            app,
+        )
+    finally:
+        await owner.close()
+    by_name = {r["name"]: (r["s"], r["i"], r["u"], r["d"], r["other"]) for r in rights}
+    assert by_name.pop("audit_events") == (True, True, False, False, False)
+    # Piccolo's record of migrations is the owner's alone
+    assert by_name.pop("migration") == (False, False, False, False, False)
+    assert {n: r for n, r in by_name.items() if r != (True, True, True, True, False)} == {}
+    assert not sequences
+    # (TRUNCATE would empty a table past every policy)
+    with pytest.raises(asyncpg.PostgresError, match="permission denied"):
+        await _as_app("UPDATE audit_events SET action = action", tenant=pair.a.tenant.id)
+    with pytest.raises(asyncpg.PostgresError, match="permission denied"):
+        await _as_app("DELETE FROM audit_events", tenant=pair.a.tenant.id)
+
+
+async def test_migrate_repairs_an_app_role_of_an_older_deployment(env):
+    """Older versions made the role NOLOGIN (the app switched to it); a role that could
+    bypass the policies is corrected too. (A role of its own: the suite's is in use.)"""
+    _postgres_only(env)
+    role = f"luzhi_rls_probe_{uuid.uuid4().hex[:8]}"
+    owner = await _owner(env)
+    await owner.execute(f"CREATE ROLE {role} NOLOGIN BYPASSRLS")
+    try:
+        settings = dataclasses.replace(env.settings, db_app_role=role, db_app_password="it's-a-secret")
+        for _ in range(2):  # and a second run changes nothing
+            await setup_app_role(settings)
+            attrs = await owner.fetchrow(
+                "SELECT rolcanlogin, rolbypassrls, rolsuper, rolpassword IS NOT NULL AS has_password "
+                "FROM pg_authid WHERE rolname = $1",
+                role,
+            )
+            assert dict(attrs) == {"rolcanlogin": True, "rolbypassrls": False, "rolsuper": False, "has_password": True}
+            assert await owner.fetchval("SELECT has_table_privilege($1, 'units', 'SELECT, UPDATE')", role)
+            assert not await owner.fetchval("SELECT has_table_privilege($1, 'audit_events', 'UPDATE')", role)
+    finally:
+        await owner.execute(f"DROP OWNED BY {role}")
+        await owner.execute(f"DROP ROLE {role}")
+        await owner.close()
+
+
+def test_the_app_connects_with_the_owners_address_and_its_own_name():
+    settings = Settings.from_env(
+        {
+            "LUZHI_DATABASE_URL": "postgresql://luzhi:owner-secret@db.example:5433/luzhi?sslmode=require",
+            "LUZHI_SECRET_KEY": "x",
+            "LUZHI_DB_APP_PASSWORD": "p@ss:w/rd",
+        }
+    )
+    assert db.app_dsn(settings) == "postgresql://luzhi_app:p%40ss%3Aw%2Frd@db.example:5433/luzhi?sslmode=require"
+    without = dataclasses.replace(settings, db_app_password=None, db_app_role="app")
+    assert db.app_dsn(without) == "postgresql://app@db.example:5433/luzhi?sslmode=require"
 
 
 async def test_rows_cannot_be_written_into_another_tenant(env, pair: Pair):
