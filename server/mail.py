@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 import aiosmtplib
 
+from server import secretbox
 from server.settings import Settings
 from server.web.errors import LuzhiError
 from server.web.i18n import _
@@ -25,19 +26,20 @@ class MailServer:
     host: str
     port: int
     user: str | None
-    password: str | None
+    password: str | None = field(repr=False)
     security: str
     sender: str
 
     @classmethod
     def of(cls, own: dict, settings: Settings) -> MailServer | None:
-        """The tenant's own mail server if it set one, else the deployment's."""
+        """The tenant's own mail server if it set one, else the deployment's.
+        `own` is the tenant's stored row: its password is decrypted here, just before use."""
         if own.get("smtp_host"):
             return cls(
                 own["smtp_host"],
                 int(own["smtp_port"]),
                 own.get("smtp_user") or None,
-                own.get("smtp_password") or None,
+                secretbox.reveal(own, "smtp_password"),
                 own.get("smtp_security") or "none",
                 own.get("mail_from") or settings.mail_from,
             )

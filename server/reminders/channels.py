@@ -16,6 +16,7 @@ from email.utils import format_datetime, make_msgid
 import aiosmtplib
 import httpx
 
+from server import secretbox
 from server.mail import MailServer
 from server.web.i18n import _l
 
@@ -89,9 +90,10 @@ def sign_dingtalk(secret: str, timestamp_ms: str) -> str:
 
 
 def webhook_request(hook: dict, delivery: dict, kind: str) -> tuple[str, bytes, dict[str, str]]:
-    """URL, body and headers of a webhook POST in the preset's format."""
+    """URL, body and headers of a webhook POST in the preset's format, signed with the
+    secret of the tenant's stored settings `hook`, decrypted here."""
     text = f"{delivery['body']}"
-    preset, url, secret = hook["webhook_preset"], hook["webhook_url"], hook.get("webhook_secret") or ""
+    preset, url, secret = hook["webhook_preset"], hook["webhook_url"], secretbox.reveal(hook, "webhook_secret")
     headers = {"Content-Type": "application/json", "X-Luzhi-Delivery": str(delivery["uuid"])}
     if preset == "wecom":
         payload = {"msgtype": "markdown", "markdown": {"content": f"**{delivery['title']}**\n{text}"}}

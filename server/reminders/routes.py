@@ -15,8 +15,9 @@ from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.reminders import rules as rulebook
 from server.reminders import service
 from server.reminders.channels import PRESETS, SECURITY, MailServer
+from server.reminders.schemas import NotifySettings, NotifySettingsBody
 from server.web.errors import NotFound, ValidationFailed
-from server.web.forms import file_response, form_data, is_htmx, page_json
+from server.web.forms import body_data, file_response, form_data, is_htmx, page_json
 from server.web.guards import allow, any_member
 from server.web.pagination import Page, page_args
 from server.web.templating import page
@@ -220,15 +221,18 @@ async def api_rule_save(request: Request, kind: FromPath[str], data: JSONBody[di
 
 
 @get(f"{API}/notification-settings", guards=[OFFICE], name="api.reminders.settings")
-async def api_settings(request: Request) -> dict[str, Any]:
+async def api_settings(request: Request) -> NotifySettings:
     tenant, _actor = _ctx(request)
-    return service.public_settings(await service.notify_settings(tenant))
+    return NotifySettings(**service.public_settings(await service.notify_settings(tenant)))
 
 
 @put(f"{API}/notification-settings", guards=[OFFICE], name="api.reminders.settings_save")
-async def api_settings_save(request: Request, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+async def api_settings_save(request: Request, data: JSONBody[NotifySettingsBody]) -> NotifySettings:
+    """Fields left out keep their current values; so do secrets sent empty."""
     tenant, actor = _ctx(request)
-    return await service.save_settings(tenant, actor, data)
+    shown = service.public_settings(await service.notify_settings(tenant))
+    current = {k: v for k, v in shown.items() if k.removesuffix("_set") not in service.SECRETS}
+    return NotifySettings(**await service.save_settings(tenant, actor, current | body_data(data)))
 
 
 @get(f"{API}/outbox", guards=[OFFICE], name="api.reminders.outbox")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from piccolo.query.functions.aggregate import Count
 
-from server import db
+from server import db, secretbox
 from server.accounts import roles
 from server.accounts.tables import User
 from server.actor import Actor
@@ -53,9 +53,13 @@ SETTINGS_LABELS = {
     "webhook_url": _l("Webhook address"),
     "webhook_preset": _l("Webhook format"),
     "webhook_secret": _l("Signing secret"),
+    "smtp_password_clear": _l("Clear the stored password"),
+    "webhook_secret_clear": _l("Clear the stored secret"),
     "channels": _l("Channels"),
     "email": _l("Email"),
 }
+# kept sealed (server.secretbox), never shown: the settings say only whether each is set
+SECRETS = ("smtp_password", "webhook_secret")
 CHUNK = 500
 
 
@@ -97,10 +101,11 @@ async def notify_settings(tenant: TenantRef) -> dict[str, Any]:
 
 
 def public_settings(row: dict[str, Any]) -> dict[str, Any]:
-    """What the settings page and the API show: never the stored secrets."""
+    """What the settings page and the API show: whether each secret is set (one that
+    does not decrypt is not), never the secret nor its ciphertext."""
     out = {k: row[k] for k in ("smtp_host", "smtp_port", "smtp_user", "smtp_security", "mail_from")}
     out |= {"webhook_url": row["webhook_url"], "webhook_preset": row["webhook_preset"]}
-    out |= {"smtp_password_set": bool(row["smtp_password"]), "webhook_secret_set": bool(row["webhook_secret"])}
+    out |= {f"{field}_set": secretbox.reveal(row, field) is not None for field in SECRETS}
     return out
 
 
@@ -118,11 +123,25 @@ async def save_settings(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -
     }
     if values["webhook_url"] and not values["webhook_url"].startswith(("https://", "http://")):
         check.fail("webhook_url", _("The address must start with https:// or http://."))
-    # a secret left blank keeps the stored one; "-" clears it
-    for field in ("smtp_password", "webhook_secret"):
+    # a secret left blank keeps the stored one; "<secret>_clear" removes it; a new one is sealed
+    changed, cleared = [], []
+    for field in SECRETS:
         given = check.text(field, max_len=200)
-        values[field] = "" if given == "-" else (given or current[field])
+        if check.boolean(f"{field}_clear"):
+            if given:
+                check.fail(
+                    field, _("%(field)s: enter a new one or clear the stored one, not both.", field=check.label(field))
+                )
+            values[field] = ""
+            if current[field]:
+                cleared.append(field)
+        elif given:
+            values[field] = secretbox.seal(tenant.id, field, given)
+            changed.append(field)
+        else:
+            values[field] = current[field]
     check.done()
+    shown = public_settings({**values, "tenant": tenant.id})
     async with db.atomic():
         if current.get("id"):
             await NotifySettings.update({**values, "updated_at": datetime.now().astimezone()}).where(
@@ -130,10 +149,10 @@ async def save_settings(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -
             )
         else:
             await NotifySettings.insert(NotifySettings(tenant=tenant.id, **values))
-        await audit.record(
-            tenant.id, actor, "reminders.settings", "notify_settings", tenant.slug, detail=public_settings(values)
-        )
-    return public_settings(values)
+        # which secrets changed, never their values
+        detail = shown | {"secrets_changed": changed, "secrets_cleared": cleared}
+        await audit.record(tenant.id, actor, "reminders.settings", "notify_settings", tenant.slug, detail=detail)
+    return shown
 
 
 async def preference(tenant: TenantRef, user_id: int) -> dict[str, Any]:

@@ -33,12 +33,13 @@ class NotifySettings(Table, tablename="notify_settings"):
     smtp_host = Varchar(length=200, default="")
     smtp_port = Integer(default=25)
     smtp_user = Varchar(length=200, default="")
-    smtp_password = Varchar(length=200, default="")
+    # secrets are sealed (server.secretbox): a 200-character secret takes up to 1107
+    smtp_password = Varchar(length=1200, default="")
     smtp_security = Varchar(length=16, default="none")  # none | starttls | tls
     mail_from = Varchar(length=254, default="")
     webhook_url = Varchar(length=1000, default="")
     webhook_preset = Varchar(length=16, default="generic")  # generic | wecom | dingtalk
-    webhook_secret = Varchar(length=200, default="")
+    webhook_secret = Varchar(length=1200, default="")
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
