@@ -76,7 +76,7 @@ async def rules_of(tenant: TenantRef) -> dict[str, dict[str, Any]]:
 async def save_rule(tenant: TenantRef, actor: Actor, kind: str, data: dict[str, Any]) -> dict[str, Any]:
     if kind not in rulebook.KINDS:
         raise NotFound()
-    values = rulebook.check_rule(kind, data)
+    values = await rulebook.check_rule(kind, data)
     existing = (
         await ReminderRule.select(ReminderRule.id)
         .where(ReminderRule.tenant == tenant.id, ReminderRule.kind == kind)

@@ -4,15 +4,14 @@ duty assignments, notice templates (versioned), and what one leader's duties are
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from piccolo.query.functions.aggregate import Max
 
 from server import db
 from server.actor import Actor
 from server.audit import service as audit
+from server.documents import safe
 from server.responsibility.defaults import DEFAULT_DUTIES, DEFAULT_TEMPLATES, POSITION_TITLES
 from server.responsibility.tables import Duty, DutyAssignment, DutyCatalog, NoticeTemplate
 from server.units import service as units
@@ -38,9 +37,10 @@ LABELS = {
     "note": _l("Note"),
 }
 NUMERALS = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十"]
-
-# office admins write notice templates: render them where they cannot reach Python
-_sandbox = ImmutableSandboxedEnvironment(autoescape=True)
+# Office admins write notice templates: they render in a bounded sandbox, in a worker
+# process (server.documents.safe), so neither Python nor the event loop is theirs.
+NOTICE_MAX_CHARS = 200_000  # a notice of a few dozen duties is ~10,000
+NOTICE_SECONDS = 1.0  # per notice; a real one takes a millisecond
 
 
 # ---------------------------------------------------------------- provisioning
@@ -374,14 +374,16 @@ async def current_templates(tenant: TenantRef) -> dict[str, dict]:
     return {r["position"]: r for r in rows}  # the last (highest) version wins
 
 
-@lru_cache(maxsize=64)
-def _compiled(body: str):
-    # a bulk issue renders the same few template versions for every leader
-    return _sandbox.from_string(body)
-
-
-def render_template(body: str, context: dict[str, Any]) -> str:
-    return _compiled(body).render(numerals=NUMERALS, **context)
+async def render_notices(body: str, contexts: list[dict[str, Any]]) -> list[str]:
+    """The template rendered for each leader's context, in a worker with time and size
+    limits; safe.TemplateRefused with the reason otherwise."""
+    return await safe.render_many(
+        body,
+        [{"numerals": NUMERALS, **c} for c in contexts],
+        autoescape=True,
+        max_chars=NOTICE_MAX_CHARS,
+        seconds=NOTICE_SECONDS,
+    )
 
 
 SAMPLE_CONTEXT = {
@@ -404,10 +406,15 @@ async def save_template(tenant: TenantRef, actor: Actor, position: str, data: di
     title = check.text("title", required=True, max_len=200)
     body = check.text("body", required=True, max_len=20000)
     if body:
-        try:
-            render_template(body, SAMPLE_CONTEXT)
-        except Exception as exc:  # whatever the template does wrong is the author's input error
-            check.fail("body", _("The template cannot be rendered: %(error)s", error=str(exc)[:200]))
+        problem = await safe.check_template(
+            body,
+            {"numerals": NUMERALS, **SAMPLE_CONTEXT},
+            autoescape=True,
+            max_chars=NOTICE_MAX_CHARS,
+            seconds=NOTICE_SECONDS,
+        )
+        if problem:
+            check.fail("body", problem)
     check.done()
     current = (await current_templates(tenant)).get(position)
     async with db.atomic():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from server.accounts import roles
 from server.accounts import service as accounts
 from server.actor import Actor
 from server.audit import service as audit
-from server.documents import render_html, render_pdf
+from server.documents import render_html, render_pdf, safe
 from server.reminders import outbox
 from server.responsibility import catalog as catalogs
 from server.responsibility.defaults import POSITION_TITLES
@@ -92,7 +93,7 @@ async def issue(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
     now = datetime.now(UTC)
     year = units.today(tenant).year
     version_label = f"{catalog['year']}年度职责目录第{catalog['version']}版"
-    new: list[tuple[Notice, dict | None]] = []
+    due: list[tuple[dict, dict, dict | None]] = []
     for post in posts:
         template = templates.get(post["position"])
         previous = live.get(post["id"])
@@ -100,17 +101,25 @@ async def issue(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
             continue
         if previous and previous["catalog"] == catalog["id"] and previous["template"] == template["id"] and not renew:
             continue
-        body = _render_or_refuse(
-            template,
-            {
-                "person_name": post["person_name"],
-                "unit_name": post["unit_name"],
-                "position_title": POSITION_TITLES[post["position"]],
-                "tenant_name": tenant.name,
-                "year": year,
-                **catalogs.duties_for_post(post["position"], duties, assigned[post["id"]]),
-            },
-        )
+        due.append((post, template, previous))
+    bodies = await _render_or_refuse(
+        [
+            (
+                template,
+                {
+                    "person_name": post["person_name"],
+                    "unit_name": post["unit_name"],
+                    "position_title": POSITION_TITLES[post["position"]],
+                    "tenant_name": tenant.name,
+                    "year": year,
+                    **catalogs.duties_for_post(post["position"], duties, assigned[post["id"]]),
+                },
+            )
+            for post, template, _previous in due
+        ]
+    )
+    new: list[tuple[Notice, dict | None]] = []
+    for (post, template, previous), body in zip(due, bodies, strict=True):
         notice = Notice(
             tenant=tenant.id,
             person=post["person"],
@@ -177,19 +186,30 @@ async def _supersede(tenant: TenantRef, notice_pks: list[int], now: datetime) ->
     )
 
 
-def _render_or_refuse(template: dict, context: dict[str, Any]) -> str:
-    try:
-        return catalogs.render_template(template["body"], context)
-    except Exception as exc:  # a template that fails for some leader stops the whole issue, cleanly
-        raise ValidationFailed(
-            {
-                "template": _(
-                    "The %(position)s notice template cannot be rendered: %(error)s",
-                    position=POSITION_TITLES[template["position"]],
-                    error=str(exc)[:200],
-                )
-            }
-        ) from None
+async def _render_or_refuse(jobs: list[tuple[dict, dict[str, Any]]]) -> list[str]:
+    """Each (template, context) rendered, one worker batch per template; a template that
+    fails or overruns for some leader stops the whole issue, cleanly."""
+    batches: dict[int, list[int]] = defaultdict(list)
+    for index, (template, _context) in enumerate(jobs):
+        batches[template["id"]].append(index)
+    bodies: list[str] = [""] * len(jobs)
+    for indexes in batches.values():
+        template = jobs[indexes[0]][0]
+        try:
+            rendered = await catalogs.render_notices(template["body"], [jobs[i][1] for i in indexes])
+        except safe.TemplateRefused as exc:
+            raise ValidationFailed(
+                {
+                    "template": _(
+                        "The %(position)s notice template cannot be rendered: %(error)s",
+                        position=POSITION_TITLES[template["position"]],
+                        error=exc.message,
+                    )
+                }
+            ) from None
+        for i, body in zip(indexes, rendered, strict=True):
+            bodies[i] = body
+    return bodies
 
 
 # ---------------------------------------------------------------- reading

@@ -313,10 +313,20 @@ async def list_courses(tenant: TenantRef, actor: Actor, year: int) -> list[dict]
         counts = {
             r["course"]: r["n"]
             for r in await Attendance.select(Attendance.course, Sum(Attendance.hours, alias="n"))
-            .where(Attendance.tenant == tenant.id, Attendance.course.is_in([r["id"] for r in rows]))
+            .where(
+                Attendance.tenant == tenant.id,
+                Attendance.course.is_in([r["id"] for r in rows]),
+                *_attendee_scope(tenant, actor),
+            )
             .group_by(Attendance.course)
         }
     return [{**_course_public(r), "attendee_hours": _num(counts.get(r["id"]))} for r in rows]
+
+
+def _attendee_scope(tenant: TenantRef, actor: Actor) -> list:
+    # a tenant-wide course has attendees from every unit: a unit's officer sees their own
+    people = units.people_in_scope(tenant, actor)
+    return [] if people is None else [Attendance.person.is_in(people)]
 
 
 async def _course_row(tenant: TenantRef, actor: Actor, course_id: Any) -> dict:
@@ -338,7 +348,7 @@ async def course_detail(tenant: TenantRef, actor: Actor, course_id: Any) -> dict
             Attendance.person.uuid.as_alias("person_uuid"),
             Attendance.person.name.as_alias("person_name"),
         )
-        .where(Attendance.tenant == tenant.id, Attendance.course == row["id"])
+        .where(Attendance.tenant == tenant.id, Attendance.course == row["id"], *_attendee_scope(tenant, actor))
         .order_by(Attendance.person.name)
     )
     return {
@@ -427,7 +437,7 @@ def _as_number(value: Any) -> float | None:
 async def preview_import(tenant: TenantRef, actor: Actor, filename: str, data: bytes, year: int) -> dict:
     """Check every row of an attendance workbook and keep the result: what each good row
     would change, and why each bad row is wrong. Nothing is written to the records."""
-    sheet = workbook.read_attendance(data)
+    sheet = await workbook.parse_attendance(data)
     people = (await units.list_people(tenant, actor, per_page=1_000_000)).items
     by_id = {p["person_id"]: p for p in people}
     by_name: dict[str, dict[str, dict]] = defaultdict(dict)

@@ -21,6 +21,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
+from server.documents import safe
 from server.documents.xlsx import DATE_FORMAT, save
 from server.web.errors import ValidationFailed
 from server.web.i18n import LazyString, _, _l, translations
@@ -84,9 +85,16 @@ _HELP_TITLE = "说明 Help"  # Excel forbids "/" in sheet titles
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls, and any password-protected workbook
-# openpyxl holds shared strings in memory: refuse archives whose XML would unpack
-# to far more than any real attendance sheet (a zip bomb), before opening them.
-_MAX_XML_BYTES = 256 * 1024 * 1024
+# Limits far above any real attendance sheet (20,000 rows unpack to ~5 MB) and far
+# below what would keep a worker busy for long: every entry counts, whatever its name.
+MAX_ENTRY_BYTES = 64 * 1024 * 1024
+MAX_UNPACKED_BYTES = 128 * 1024 * 1024
+MAX_RATIO = 100  # real sheets deflate 5-20 times; blank rows and zeros by hundreds or more
+_RATIO_FROM = 1024 * 1024  # small entries may deflate well, they cost nothing
+MAX_DATA_ROWS = 20000
+MAX_SHEET_ROWS = 25000  # blank rows count: each costs time to read
+MAX_COLUMNS = 200
+PARSE_SECONDS = 4.0  # 20,000 rows take about 1 s
 
 
 @dataclass
@@ -99,9 +107,23 @@ class SheetRow:
 # -- reading ------------------------------------------------------------------------
 
 
-def read_attendance(data: bytes, *, max_rows: int = 20000) -> list[SheetRow]:
+async def parse_attendance(data: bytes) -> list[SheetRow]:
+    """read_attendance in a worker process, so that neither a hostile file nor a big one
+    holds the event loop, and within PARSE_SECONDS."""
+    try:
+        return await safe.run(read_attendance, data, seconds=PARSE_SECONDS)
+    except safe.Overrun:
+        raise ValidationFailed(
+            {"file": _("The workbook takes too long to read; split it into smaller files.")}
+        ) from None
+    except safe.Crashed:
+        raise ValidationFailed({"file": _("The workbook is too large; split it into smaller files.")}) from None
+
+
+def read_attendance(data: bytes, *, max_rows: int = MAX_DATA_ROWS) -> list[SheetRow]:
     """The data rows of the first worksheet, keyed by column; ValidationFailed on "file"
-    when the upload is not a readable .xlsx attendance sheet."""
+    when the upload is not a readable .xlsx attendance sheet. CPU-bound on untrusted
+    bytes: call parse_attendance from the server."""
     _check_container(data)
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
@@ -144,21 +166,48 @@ def _check_container(data: bytes) -> None:
     names = {entry.filename for entry in entries}
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
         raise not_xlsx  # a zip, but not a spreadsheet (e.g. a .docx or an archive)
-    # zipfile never inflates an entry beyond its declared size, so the sum is a real bound
-    unpacked = sum(e.file_size for e in entries if e.filename.endswith((".xml", ".rels")))
-    if unpacked > _MAX_XML_BYTES:
-        raise ValidationFailed({"file": _("The workbook is too large; split it into smaller files.")})
+    # zipfile never inflates an entry beyond its declared size, so these are real bounds
+    too_large = ValidationFailed({"file": _("The workbook is too large; split it into smaller files.")})
+    if sum(e.file_size for e in entries) > MAX_UNPACKED_BYTES:
+        raise too_large
+    for entry in entries:
+        if entry.file_size > MAX_ENTRY_BYTES:
+            raise too_large
+        if entry.file_size > _RATIO_FROM and entry.file_size > MAX_RATIO * max(entry.compress_size, 1):
+            raise ValidationFailed(
+                {"file": _("The workbook is compressed suspiciously well; save it again as .xlsx and retry.")}
+            )
 
 
 def _read_rows(book: Any, max_rows: int) -> list[SheetRow]:
     if not book.worksheets:
         raise ValidationFailed({"file": _("The workbook has no worksheet.")})
     sheet = book.worksheets[0]
+    too_many = ValidationFailed(
+        {
+            "file": _(
+                "The sheet has more than %(max)s rows, blank ones included; split it into smaller files.",
+                max=MAX_SHEET_ROWS,
+            )
+        }
+    )
+    too_wide = ValidationFailed(
+        {"file": _("The sheet has more than %(max)s columns; keep only the attendance columns.", max=MAX_COLUMNS)}
+    )
+    # a declared size is refused before reading; it may also understate, hence the counts below
+    if (sheet.max_row or 0) > MAX_SHEET_ROWS:
+        raise too_many
+    if (sheet.max_column or 0) > MAX_COLUMNS:
+        raise too_wide
     # the stored dimensions may be wrong (some tools write A1:A1); read what is there
     sheet.reset_dimensions()
     columns: dict[int, str] | None = None
     rows: list[SheetRow] = []
     for line, raw in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if line > MAX_SHEET_ROWS:
+            raise too_many
+        if len(raw) > MAX_COLUMNS:
+            raise too_wide
         if not any(_present(v) for v in raw):
             continue
         if columns is None:

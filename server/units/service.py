@@ -873,3 +873,11 @@ async def person_pks(tenant: TenantRef, person_ids: list[str]) -> dict[str, int]
 
 async def person_pk(tenant: TenantRef, actor: Actor, person_id: Any) -> int:
     return (await _person_row(tenant, actor, person_id))["id"]
+
+
+def people_in_scope(tenant: TenantRef, actor: Actor):
+    """A sub-select of the people who hold or held a post in the actor's scope (whom it
+    may see, as in _person_row), for other domains' queries; None for the whole tenant."""
+    if actor.scope_path is None:
+        return None
+    return Post.select(Post.person).where(Post.tenant == tenant.id, Post.unit.path.like(actor.scope_path + "%"))
