@@ -79,6 +79,9 @@ def log(text: str) -> None:
 
 async def work(args: argparse.Namespace) -> dict:
     from bench import scenarios  # noqa: F401 - registers the scenarios
+
+    # isort: split
+    from bench import audit  # noqa: F401 - the audit rows, after the others
     from bench.context import BenchContext
     from server import db
     from server.app import create_app
@@ -246,6 +249,9 @@ def main() -> int:
         worker_main(args)
         return 0
     from bench import scenarios  # noqa: F401 - registers the scenarios
+
+    # isort: split
+    from bench import audit  # noqa: F401 - the audit rows, after the others
 
     if args.list:
         for s in SCENARIOS.values():
