@@ -308,7 +308,8 @@ async def test_a_plain_secret_stored_before_is_sealed_by_the_migration(env):
     spec.loader.exec_module(migration)
     assert migration.seal_plain_secrets in (await migration.forwards()).raw
     # as `luzhi migrate` runs it: connected as the tables' owner, every tenant's rows at once
-    migration.NotifySettings._meta.db = db.make_engine(env.settings, as_owner=True)
+    owner = db.make_engine(env.settings, as_owner=True)
+    migration.NotifySettings._meta.db = migration.Tenant._meta.db = owner
     await migration.seal_plain_secrets()
 
     row = await raw_row(world)
