@@ -18,6 +18,10 @@ class Actor:
     person_id: int | None = None
     client_addr: str = ""
     user_agent: str = ""
+    # what the account must do before anything else: "password" (temporary or expired) or "totp" (enrol)
+    restricted: str | None = None
+    # days until the password expires, when within the policy's warning period
+    password_days_left: int | None = None
 
     @classmethod
     def system(cls, name: str = "system") -> Actor:

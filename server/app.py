@@ -16,6 +16,7 @@ from litestar.types import Message, Scope
 from server import db, documents
 from server.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from server.accounts.sessions import make_store
+from server.accounts.twofactor_routes import ROUTES as TWOFACTOR_ROUTES
 from server.assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from server.audit.routes import ROUTES as AUDIT_ROUTES
 from server.platform.routes import ROUTES as PLATFORM_ROUTES
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *WEB_ROUTES,
             *PLATFORM_ROUTES,
             *ACCOUNT_ROUTES,
+            *TWOFACTOR_ROUTES,
             *UNIT_ROUTES,
             *RESPONSIBILITY_ROUTES,
             *TRAINING_ROUTES,

@@ -81,7 +81,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         host=host or settings.host,
         port=port or settings.port,
         workers=workers or settings.workers,
-        proxy_headers=True,
+        # the edge reads X-Forwarded-For itself, from LUZHI_TRUSTED_PROXIES only
+        proxy_headers=False,
         log_level="info",
     )
 
@@ -169,10 +170,13 @@ def tenant_create(slug: str, name: str) -> None:
 
     async def work():
         async with db.transaction(None):
-            return await platform.create_tenant(CLI_ACTOR, {"slug": slug, "name": name})
+            return await platform.create_tenant_with_administrators(CLI_ACTOR, {"slug": slug, "name": name})
 
-    ref = _run(work)
+    ref, passwords = _run(work)
     click.echo(f"created tenant {ref.slug} ({ref.name})")
+    click.echo("its three administrators, each with a temporary password shown only now:")
+    for username, password in passwords.items():
+        click.echo(f"  {username:<10} {platform.ADMINISTRATORS[username]:<16} {password}")
 
 
 @tenant.command("list")

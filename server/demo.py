@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from server import db
-from server.accounts import roles
+from server.accounts import policy, roles
 from server.accounts import service as accounts
 from server.accounts.tables import User
 from server.actor import Actor
@@ -912,6 +912,8 @@ async def seed(password: str) -> DemoAccounts:
         }
         for username, role in usernames.items():
             await accounts.create_user_row(tenant, system, username, role, password, **bindings.get(username, {}))
+        # tried at once with the shared password: no second factor asked (the README says how to ask)
+        await policy.update_policy(tenant, system, {"totp_admins": False})
         await _responsibility(tenant, system, bindings["leader"]["person"])
         await _training(tenant)
         quality = _quality(unit_rows)

@@ -16,7 +16,7 @@ from server.accounts.sessions import DatabaseSessionStore
 from server.reminders import service as reminder_service
 from server.reminders.dispatch import tick
 from server.settings import Settings
-from tenants.service import active_tenants
+from tenants.service import active_tenants, list_tenants
 
 log = logging.getLogger("luzhi.scheduler")
 
@@ -36,10 +36,15 @@ def every(**interval) -> Callable[[Job], Job]:
 
 @every(minutes=15)
 async def purge_sign_in_state(settings: Settings) -> None:
-    """Expired sessions (database store) and sign-in counters that no longer matter."""
+    """Expired sessions (database store) and sign-in counters that no longer matter,
+    the platform's and every tenant's (row-level security shows each only its own)."""
     async with db.transaction(None):
         sessions = await DatabaseSessionStore(settings).purge_expired() if not settings.redis_url else 0
-        counters = await accounts.purge_throttle(datetime.now(UTC), settings)
+        tenant_ids = [row["id"] for row in await list_tenants()]
+    counters = 0
+    for tenant_id in [None, *tenant_ids]:
+        async with db.transaction(tenant_id):
+            counters += await accounts.purge_throttle(datetime.now(UTC), settings)
     if sessions or counters:
         log.info("purged %d expired sessions and %d sign-in counters", sessions, counters)
 

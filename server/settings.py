@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class Settings:
     login_window_minutes: int = 15
     login_lock_minutes: int = 15
     max_body_bytes: int = 10_000_000
+    # proxies whose X-Forwarded-For is believed (addresses or networks); nobody else's is
+    trusted_proxies: tuple[str, ...] = ()
     default_locale: str = "zh_CN"
     # the role the application logs in as on PostgreSQL (created by `luzhi migrate`)
     db_app_role: str = "luzhi_app"
@@ -75,6 +78,7 @@ class Settings:
             login_window_minutes=int(env.get("LUZHI_LOGIN_WINDOW_MINUTES", "15")),
             login_lock_minutes=int(env.get("LUZHI_LOGIN_LOCK_MINUTES", "15")),
             max_body_bytes=int(env.get("LUZHI_MAX_BODY_BYTES", "10000000")),
+            trusted_proxies=_networks(env.get("LUZHI_TRUSTED_PROXIES", "")),
             default_locale=env.get("LUZHI_DEFAULT_LOCALE", "zh_CN"),
             db_app_role=env.get("LUZHI_DB_APP_ROLE") or "luzhi_app",
             db_app_password=env.get("LUZHI_DB_APP_PASSWORD") or None,
@@ -87,6 +91,17 @@ class Settings:
             mail_from=env.get("LUZHI_SMTP_FROM") or env.get("LUZHI_MAIL_FROM") or "luzhi@localhost",
             base_url=env.get("LUZHI_BASE_URL") or f"http://{host}:{port}",
         )
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    """Addresses or networks, comma-separated; a wrong one stops the start, not a request."""
+    networks = tuple(part.strip() for part in text.split(",") if part.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"LUZHI_TRUSTED_PROXIES: {network!r} is not an address or network") from exc
+    return networks
 
 
 def _stored_secret(var_dir: Path) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server import db
+from server.accounts import policy
 from server.accounts import service as accounts
 from server.platform import service as platform
 from server.units import service as units
@@ -28,9 +29,15 @@ class World:
         return self.tenant.slug
 
 
-async def make_tenant(name: str = "测试市保密局") -> TenantRef:
+async def make_tenant(name: str = "测试市保密局", *, second_factor: bool = False) -> TenantRef:
+    """A new bureau; like the demo, administrators sign in without a second factor
+    unless the test asks for the default policy (the two-factor tests do)."""
     async with db.transaction(None):
-        return await platform.create_tenant(SYSTEM, {"slug": new_slug(), "name": name})
+        tenant = await platform.create_tenant(SYSTEM, {"slug": new_slug(), "name": name})
+    if not second_factor:
+        async with db.transaction(tenant.id):
+            await policy.update_policy(tenant, SYSTEM, {"totp_admins": False})
+    return tenant
 
 
 async def make_unit(tenant: TenantRef, name: str, kind: str = "municipal", parent: dict | None = None, **extra: Any):

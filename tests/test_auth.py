@@ -90,7 +90,7 @@ async def test_sessions_expire_when_idle_and_absolutely(client, env):
     assert (await client.get(f"/t/{world.slug}/units")).status_code == 200
 
     async def age(column, minutes: int) -> None:
-        async with db.transaction(None):
+        async with db.transaction(world.tenant.id):
             await WebSession.update({column: datetime.now(UTC) - timedelta(minutes=minutes)}).where(
                 WebSession.user.is_not_null()
             )
@@ -179,9 +179,14 @@ async def test_password_change_checks_the_policy_and_ends_other_sessions(client,
     token = await csrf(client, f"/t/{world.slug}/account")
     weak = await client.post(
         f"/t/{world.slug}/account/password",
-        data={"_csrf": token, "current_password": PASSWORD, "new_password": "password123"},
+        data={"_csrf": token, "current_password": PASSWORD, "new_password": "Password1234"},
     )
     assert weak.status_code == 422 and "过于常见" in weak.text
+    plain = await client.post(
+        f"/t/{world.slug}/account/password",
+        data={"_csrf": token, "current_password": PASSWORD, "new_password": "zhangsan1234"},
+    )
+    assert plain.status_code == 422 and "三类" in plain.text
     short = await client.post(
         f"/t/{world.slug}/account/password", data={"_csrf": token, "current_password": PASSWORD, "new_password": "x1"}
     )
@@ -217,12 +222,13 @@ async def test_the_scheduled_purge_removes_expired_sessions_and_stale_counters(c
     await login(client, world.slug, "office")
     await login(client, world.slug, "nobody", "wrong-password-9")
     long_ago = datetime.now(UTC) - timedelta(days=2)
-    async with db.transaction(None):
+    # sessions and counters are the tenant's rows: row-level security shows them with it set
+    async with db.transaction(world.tenant.id):
         await WebSession.update({WebSession.last_seen_at: long_ago}).where(WebSession.user.is_not_null())
         await LoginThrottle.update({LoginThrottle.window_start: long_ago}).where(LoginThrottle.key.like("%nobody%"))
         fresh = await WebSession.count()
     await purge_sign_in_state(env.settings)
-    async with db.transaction(None):
+    async with db.transaction(world.tenant.id):
         assert await WebSession.count().where(WebSession.last_seen_at < long_ago + timedelta(minutes=1)) == 0
         assert await LoginThrottle.count().where(LoginThrottle.key.like("%nobody%")) == 0
         assert await WebSession.count() < fresh

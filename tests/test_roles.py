@@ -16,15 +16,15 @@ async def test_page_access_by_role(make_client):
     world = await make_world()
     t = f"/t/{world.slug}"
     expected = {
-        "office": {"/units": 200, "/people": 200, "/admin/users": 200, "/audit": 200, "/me": 200},
+        "office": {"/units": 200, "/people": 200, "/admin/users": 200, "/audit": 403, "/me": 200},
         "district": {"/units": 200, "/people": 200, "/admin/users": 403, "/audit": 403},
         "officer": {"/units": 200, "/people": 200, "/units/new": 403, "/admin/users": 403},
         "leader": {"/units": 403, "/people": 403, "/me": 200, "/account": 200},
         "inspector": {"/units": 200, "/people/new": 403, "/units/new": 403},
         "assessor": {"/units": 200, "/admin/users": 403},
-        "system_admin": {"/admin/users": 200, "/units": 403},
-        "security_admin": {"/audit": 200, "/units": 403},
-        "audit_admin": {"/audit": 200, "/admin/users": 403},
+        "system_admin": {"/admin/users": 200, "/units": 403, "/audit": 403, "/admin/policy": 403, "/people": 403},
+        "security_admin": {"/admin/users": 200, "/admin/policy": 200, "/audit": 403, "/units": 403, "/notices": 403},
+        "audit_admin": {"/audit": 200, "/admin/users": 403, "/units": 403, "/admin/policy": 403, "/training": 403},
     }
     problems = []
     for key, pages in expected.items():
@@ -117,8 +117,8 @@ async def test_refusals_are_audited(make_client):
     inspector = await as_user(make_client, world, "inspector")
     token = await csrf(inspector, f"/t/{world.slug}/units")
     assert (await inspector.post(f"/t/{world.slug}/units", data={"_csrf": token, "name": "x"})).status_code == 403
-    office = await as_user(make_client, world, "office")
-    log = await office.get(f"/api/v1/t/{world.slug}/audit", params={"action": "access.denied"})
+    auditor = await as_user(make_client, world, "audit_admin")
+    log = await auditor.get(f"/api/v1/t/{world.slug}/audit", params={"action": "access.denied"})
     items = log.json()["items"]
     assert items and items[0]["actor_name"] == "inspector" and items[0]["outcome"] == "denied"
 
@@ -186,23 +186,29 @@ async def test_account_admins_cannot_raise_roles(make_client):
     t = f"/api/v1/t/{world.slug}/users"
     me = next(u for u in (await admin.get(t)).json() if u["username"] == "systemadmin")
     own = await admin.patch(f"{t}/{me['id']}", json={"role": "office_admin"}, headers=h)
-    assert own.status_code == 403  # administrators' accounts are the office admin's to change
-    grant = await admin.post(
-        t, json={"username": "boss", "role": "office_admin", "password": "Some-Good-Pass-9"}, headers=h
-    )
-    assert grant.status_code == 422
+    assert own.status_code == 422 and own.json()["errors"][0]["field"] == "role"
     office = next(u for u in (await admin.get(t)).json() if u["username"] == "office")
-    assert (await admin.patch(f"{t}/{office['id']}", json={"password": "Taken-Over-123"}, headers=h)).status_code == 403
-    ok = await admin.post(t, json={"username": "insp2", "role": "inspector"}, headers=h)
-    assert ok.status_code == 201
+    # the system admin grants no roles: that is the security admin's job
+    grant = await admin.patch(f"{t}/{office['id']}", json={"role": "inspector"}, headers=h)
+    assert grant.status_code == 422 and grant.json()["errors"][0]["field"] == "role"
     office_client = await as_user(make_client, world, "office")
     oh = {"X-CSRF-Token": await csrf(office_client, f"/t/{world.slug}/admin/users")}
     demoted = await office_client.patch(f"{t}/{office['id']}", json={"role": "inspector"}, headers=oh)
     assert demoted.status_code == 422 and demoted.json()["errors"][0]["field"] == "role"
+    boss = await office_client.post(
+        t, json={"username": "boss", "role": "security_admin", "password": "Some-Good-Pass-9"}, headers=oh
+    )
+    assert boss.status_code == 422 and boss.json()["errors"][0]["field"] == "role"
+    sysadmin = next(u for u in (await office_client.get(t)).json() if u["username"] == "systemadmin")
+    # the office admin manages business accounts only
+    touched = await office_client.patch(f"{t}/{sysadmin['id']}", json={"active": False}, headers=oh)
+    assert touched.status_code == 403
 
 
 async def test_absurd_page_numbers_do_not_break_lists(make_client):
     world = await make_world()
     c = await as_user(make_client, world, "office")
-    for path in ("/units", "/people", "/notices", "/audit"):
+    for path in ("/units", "/people", "/notices"):
         assert (await c.get(f"/t/{world.slug}{path}", params={"page": "1" + "0" * 30})).status_code == 200
+    auditor = await as_user(make_client, world, "audit_admin")
+    assert (await auditor.get(f"/t/{world.slug}/audit", params={"page": "1" + "0" * 30})).status_code == 200

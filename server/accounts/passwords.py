@@ -30,15 +30,33 @@ def _common() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in path.read_text().splitlines() if line.strip())
 
 
-def policy_problem(password: str, username: str = "") -> str | None:
-    """A translated reason the password is refused, or None."""
-    if len(password) < MIN_LENGTH:
-        return _("The password must have at least %(n)d characters.", n=MIN_LENGTH)
-    lowered = password.lower()
-    if lowered in _common() or len(set(password)) <= 2:
-        return _("This password is too common; choose another.")
-    if username and len(username) >= 3 and username.lower() in lowered:
+def common_password(password: str) -> bool:
+    return password.lower() in _common() or len(set(password)) <= 2
+
+
+def _classes(password: str) -> int:
+    """How many of lower-case, capitals, digits and other characters the password mixes."""
+    return sum(
+        (
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        )
+    )
+
+
+def policy_problem(password: str, username: str = "", min_length: int = MIN_LENGTH) -> str | None:
+    """A translated reason the password is refused, or None (a tenant's history rule
+    comes on top: accounts.policy.password_problem)."""
+    if len(password) < min_length:
+        return _("The password must have at least %(n)d characters.", n=min_length)
+    if _classes(password) < 3:
+        return _("The password must mix three of: lower-case letters, capitals, digits and other characters.")
+    if username and len(username) >= 3 and username.lower() in password.lower():
         return _("The password must not contain the username.")
+    if common_password(password):
+        return _("This password is too common; choose another.")
     return None
 
 
@@ -57,7 +75,10 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def generate_password() -> str:
-    return secrets.token_urlsafe(12)
+    while True:  # a random draw may miss a character class: draw again
+        password = secrets.token_urlsafe(12)
+        if policy_problem(password) is None:
+            return password
 
 
 def sha256(value: str) -> str:

@@ -34,17 +34,40 @@ UNIT_EDITORS = {OFFICE_ADMIN, DISTRICT_ADMIN}
 PEOPLE_EDITORS = {OFFICE_ADMIN, DISTRICT_ADMIN, UNIT_OFFICER}
 # who may read the registry
 REGISTRY_READERS = {OFFICE_ADMIN, DISTRICT_ADMIN, UNIT_OFFICER, INSPECTOR, ASSESSOR}
-# who manages accounts
-ACCOUNT_ADMINS = {OFFICE_ADMIN, SYSTEM_ADMIN}
-# who reads the audit trail
-AUDIT_READERS = {OFFICE_ADMIN, AUDIT_ADMIN, SECURITY_ADMIN}
+# the three separated administrators (GB/T 22239-2019 level 3): none sees business data,
+# nobody holds two of them (an account has one role), nobody changes their own role
+THREE_ADMINS = {SYSTEM_ADMIN, SECURITY_ADMIN, AUDIT_ADMIN}
+BUSINESS_ROLES = set(ROLES) - THREE_ADMINS
+# who creates accounts: the system admin any, the office admin business ones
+ACCOUNT_CREATORS = {SYSTEM_ADMIN, OFFICE_ADMIN}
+# who sees the list of accounts
+ACCOUNT_READERS = {SYSTEM_ADMIN, SECURITY_ADMIN, OFFICE_ADMIN}
+# who reads the audit trail: the audit admin alone
+AUDIT_READERS = {AUDIT_ADMIN}
+# roles that must sign in with a second factor unless the tenant's policy says otherwise
+SECOND_FACTOR_ROLES = {OFFICE_ADMIN, DISTRICT_ADMIN} | THREE_ADMINS
 
-# the administrator roles only the office admin hands out (separation of the three administrators)
-ADMIN_ROLES = {OFFICE_ADMIN, SYSTEM_ADMIN, SECURITY_ADMIN, AUDIT_ADMIN}
+
+def creatable(creator_role: str | None) -> set[str]:
+    """The roles a new account may be made with by this creator (None: the platform)."""
+    if creator_role in (None, SYSTEM_ADMIN):
+        return set(ROLES)
+    if creator_role == OFFICE_ADMIN:
+        return BUSINESS_ROLES
+    return set()
 
 
 def grantable(granter_role: str | None) -> set[str]:
-    """The roles an account administrator may give (the system itself may give any)."""
-    if granter_role in (None, OFFICE_ADMIN):
+    """The roles an administrator may give an existing account (None: the platform)."""
+    if granter_role in (None, SECURITY_ADMIN):
         return set(ROLES)
-    return set(ROLES) - ADMIN_ROLES
+    if granter_role == OFFICE_ADMIN:
+        return BUSINESS_ROLES
+    return set()
+
+
+def manages(actor_role: str | None, target_role: str) -> bool:
+    """Whether this administrator may touch an account that holds target_role at all."""
+    if actor_role in (SYSTEM_ADMIN, SECURITY_ADMIN):
+        return True
+    return actor_role == OFFICE_ADMIN and target_role in BUSINESS_ROLES

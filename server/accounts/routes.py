@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from litestar import Request, delete, get, patch, post
+from litestar import Request, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET, UnsetType
 
-from server.accounts import roles
+from server.accounts import policy, roles, twofactor_routes
 from server.accounts import service as accounts
 from server.actor import Actor
 from server.assessment import service as assessments
@@ -27,7 +28,11 @@ from server.web.templating import page
 
 T = "/t/{slug:str}"
 API = "/api/v1/t/{slug:str}"
-ADMIN = allow(roles.ACCOUNT_ADMINS)
+READERS = allow(roles.ACCOUNT_READERS)
+CREATORS = allow(roles.ACCOUNT_CREATORS)
+SECURITY = allow(roles.SECURITY_ADMIN)
+# what an account that must first choose its password may still reach
+FIRST_THINGS = {"restricted_ok": True}
 
 
 def _safe_next(slug: str, target: str | None) -> str:
@@ -45,8 +50,7 @@ def remember_refusal(edge, keys: list[str], result: accounts.SignIn, tenant_id: 
     anonymous = Actor(kind="anonymous", name=username, client_addr=edge.client, user_agent=edge.agent)
 
     async def write() -> None:
-        if result.outcome != "locked":
-            await accounts.note_failure(keys, edge.settings)
+        locked = result.outcome != "locked" and await accounts.note_failure(keys, edge.settings)
         await audit.record(
             tenant_id,
             anonymous,
@@ -56,6 +60,8 @@ def remember_refusal(edge, keys: list[str], result: accounts.SignIn, tenant_id: 
             outcome="denied",
             detail={"reason": result.outcome},
         )
+        if locked:
+            await audit.record(tenant_id, anonymous, "auth.lock", "user", username, outcome="denied")
 
     edge.after.append(write)
 
@@ -82,16 +88,11 @@ async def login(request: Request) -> Any:
         remember_refusal(edge, keys, result, tenant.id, username)
         return page(request, "accounts/login.html", 400, next=target, username=username, problem=result.refused)
     user = result.user
+    if user["totp_enabled"]:
+        # no session before the second factor; until then failures keep counting
+        return twofactor_routes.begin_second_step(request, user, _safe_next(tenant.slug, target))
     await accounts.note_success(keys)
-    await accounts.note_login(user)
-    if edge.session is not None:
-        await edge.sessions.delete(edge.session.key)
-    edge.login(await edge.sessions.create(tenant_id=tenant.id, user_id=user["id"]))
-    actor = accounts.actor_for(tenant, user, client=edge.client, agent=edge.agent)
-    await audit.record(tenant.id, actor, "auth.login", "user", user["uuid"])
-    if user["locale"]:
-        edge.set_lang = user["locale"]
-    return Redirect(_safe_next(tenant.slug, target), status_code=303)
+    return await twofactor_routes.start_session(request, user, _safe_next(tenant.slug, target))
 
 
 @post(f"{T}/logout", opt={"public": True}, name="accounts.logout")
@@ -153,7 +154,7 @@ async def account_page(request: Request) -> Template:
     return await _account_page(request)
 
 
-@post(f"{T}/account/locale", guards=[any_member], name="accounts.locale")
+@post(f"{T}/account/locale", guards=[any_member], name="accounts.locale", opt=FIRST_THINGS)
 async def account_locale(request: Request) -> Any:
     edge = request.state.edge
     data = await form_data(request)
@@ -165,16 +166,26 @@ async def account_locale(request: Request) -> Any:
     return Redirect(_safe_next(edge.tenant.slug, str(data.get("next", "")) or None), status_code=303)
 
 
-@post(f"{T}/account/password", guards=[any_member], name="accounts.password")
+@get(f"{T}/account/password", guards=[any_member], name="accounts.password_form", opt=FIRST_THINGS)
+async def account_password_form(request: Request) -> Template:
+    return page(request, "accounts/password.html")
+
+
+@post(f"{T}/account/password", guards=[any_member], name="accounts.password", opt=FIRST_THINGS)
 async def account_password(request: Request) -> Any:
     edge = request.state.edge
+    forced = edge.actor.restricted == "password"
     try:
         await accounts.change_password(edge.tenant, edge.actor, await form_data(request))
     except ValidationFailed as exc:
+        if forced:
+            return page(request, "accounts/password.html", 422, errors=exc.errors)
         return await _account_page(request, 422, errors=exc.errors)
     # other sessions of this user end; this one continues under a new id
     await edge.sessions.delete_for_user(edge.actor.id)
     edge.login(await edge.sessions.create(tenant_id=edge.tenant.id, user_id=edge.actor.id))
+    if forced:
+        return Redirect(f"/t/{edge.tenant.slug}/", status_code=303)
     return await _account_page(request, notice=i18n._("Your password has been changed."))
 
 
@@ -197,6 +208,8 @@ async def account_token_revoke(request: Request, token_id: FromPath[str]) -> Red
 
 class TokenCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: str = ""
+    # the token stops working after this many days (at most a year)
+    expires_in_days: int = accounts.TOKEN_DAYS_DEFAULT
 
 
 @get(f"{API}/tokens", guards=[any_member], name="api.tokens.list")
@@ -234,7 +247,7 @@ async def _users_form(request: Request, user: dict | None, status: int = 200, **
     return page(request, "accounts/user_form.html", status, user=user, choices=choices, leaders=leaders.items, **extra)
 
 
-@get(f"{T}/admin/users", guards=[ADMIN], name="accounts.users")
+@get(f"{T}/admin/users", guards=[READERS], name="accounts.users")
 async def users_page(request: Request, q: FromQuery[str] = "", role: FromQuery[str] = "") -> Template:
     edge = request.state.edge
     return page(
@@ -246,12 +259,12 @@ async def users_page(request: Request, q: FromQuery[str] = "", role: FromQuery[s
     )
 
 
-@get(f"{T}/admin/users/new", guards=[ADMIN], name="accounts.user_new")
+@get(f"{T}/admin/users/new", guards=[CREATORS], name="accounts.user_new")
 async def user_new(request: Request) -> Template:
     return await _users_form(request, None)
 
 
-@post(f"{T}/admin/users", guards=[ADMIN], name="accounts.user_create")
+@post(f"{T}/admin/users", guards=[CREATORS], name="accounts.user_create")
 async def user_create(request: Request) -> Template:
     edge = request.state.edge
     data = await form_data(request)
@@ -262,14 +275,14 @@ async def user_create(request: Request) -> Template:
     return await _users_form(request, user, form=user, created=True, generated=generated)
 
 
-@get(f"{T}/admin/users/{{user_id:str}}", guards=[ADMIN], name="accounts.user_edit")
+@get(f"{T}/admin/users/{{user_id:str}}", guards=[READERS], name="accounts.user_edit")
 async def user_edit(request: Request, user_id: FromPath[str]) -> Template:
     edge = request.state.edge
     user = await accounts.user_detail(edge.tenant, user_id)
     return await _users_form(request, user, form=user)
 
 
-@post(f"{T}/admin/users/{{user_id:str}}", guards=[ADMIN], name="accounts.user_update")
+@post(f"{T}/admin/users/{{user_id:str}}", guards=[READERS], name="accounts.user_update")
 async def user_update(request: Request, user_id: FromPath[str]) -> Any:
     edge = request.state.edge
     data = await form_data(request)
@@ -299,27 +312,101 @@ class UserPatch(msgspec.Struct, forbid_unknown_fields=True):
     person_id: str | None | UnsetType = UNSET
 
 
-@get(f"{API}/users", guards=[ADMIN], name="api.users.list")
+@get(f"{API}/users", guards=[READERS], name="api.users.list")
 async def api_users(request: Request, q: FromQuery[str] = "", role: FromQuery[str] = "") -> list[dict[str, Any]]:
     return await accounts.list_users(request.state.edge.tenant, q=q, role=role)
 
 
-@post(f"{API}/users", guards=[ADMIN], status_code=HTTP_201_CREATED, name="api.users.create")
+@post(f"{API}/users", guards=[CREATORS], status_code=HTTP_201_CREATED, name="api.users.create")
 async def api_user_create(request: Request, data: JSONBody[UserCreate]) -> dict[str, Any]:
     edge = request.state.edge
     user, generated = await accounts.create_user(edge.tenant, edge.actor, body_data(data))
     return {**user, "generated_password": generated} if generated else user
 
 
-@get(f"{API}/users/{{user_id:str}}", guards=[ADMIN], name="api.users.detail")
+@get(f"{API}/users/{{user_id:str}}", guards=[READERS], name="api.users.detail")
 async def api_user(request: Request, user_id: FromPath[str]) -> dict[str, Any]:
     return await accounts.user_detail(request.state.edge.tenant, user_id)
 
 
-@patch(f"{API}/users/{{user_id:str}}", guards=[ADMIN], name="api.users.update")
+@patch(f"{API}/users/{{user_id:str}}", guards=[READERS], name="api.users.update")
 async def api_user_update(request: Request, user_id: FromPath[str], data: JSONBody[UserPatch]) -> dict[str, Any]:
     edge = request.state.edge
     return await accounts.update_user(edge.tenant, edge.actor, user_id, body_data(data))
+
+
+# ---------------------------------------------------------------- the security admin's actions
+
+
+@post(f"{T}/admin/users/{{user_id:str}}/activate", guards=[SECURITY], name="accounts.user_activate")
+async def user_activate(request: Request, user_id: FromPath[str]) -> Redirect:
+    """Activate an account another administrator made (two people for every account)."""
+    edge = request.state.edge
+    await accounts.activate_user(edge.tenant, edge.actor, user_id)
+    return Redirect(f"/t/{edge.tenant.slug}/admin/users/{user_id}", status_code=303)
+
+
+@post(f"{T}/admin/users/{{user_id:str}}/unlock", guards=[SECURITY], name="accounts.user_unlock")
+async def user_unlock(request: Request, user_id: FromPath[str]) -> Redirect:
+    edge = request.state.edge
+    await accounts.unlock_user(edge.tenant, edge.actor, user_id)
+    return Redirect(f"/t/{edge.tenant.slug}/admin/users/{user_id}", status_code=303)
+
+
+@post(f"{API}/users/{{user_id:str}}/activate", guards=[SECURITY], status_code=HTTP_200_OK, name="api.users.activate")
+async def api_user_activate(request: Request, user_id: FromPath[str]) -> dict[str, Any]:
+    edge = request.state.edge
+    return await accounts.activate_user(edge.tenant, edge.actor, user_id)
+
+
+@post(f"{API}/users/{{user_id:str}}/unlock", guards=[SECURITY], status_code=HTTP_200_OK, name="api.users.unlock")
+async def api_user_unlock(request: Request, user_id: FromPath[str]) -> dict[str, Any]:
+    edge = request.state.edge
+    return await accounts.unlock_user(edge.tenant, edge.actor, user_id)
+
+
+def _policy_public(rules: policy.Policy) -> dict[str, Any]:
+    return asdict(rules)
+
+
+@get(f"{T}/admin/policy", guards=[SECURITY], name="accounts.policy")
+async def policy_page(request: Request) -> Template:
+    rules = await policy.security_policy(request.state.edge.tenant)
+    return page(request, "accounts/policy.html", form=_policy_public(rules))
+
+
+@post(f"{T}/admin/policy", guards=[SECURITY], name="accounts.policy_update")
+async def policy_update(request: Request) -> Any:
+    edge = request.state.edge
+    data = await form_data(request)
+    # an unticked box sends nothing: the form means "off"
+    data = {"totp_admins": "", "totp_everyone": "", **data}
+    data = {k: (v or "false") if k.startswith("totp_") else v for k, v in data.items()}
+    try:
+        rules = await policy.update_policy(edge.tenant, edge.actor, data)
+    except ValidationFailed as exc:
+        return page(request, "accounts/policy.html", 422, form=data, errors=exc.errors)
+    return page(request, "accounts/policy.html", form=_policy_public(rules), saved=True)
+
+
+class PolicyUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    min_length: int | UnsetType = UNSET
+    max_age_days: int | UnsetType = UNSET
+    warn_days: int | UnsetType = UNSET
+    history: int | UnsetType = UNSET
+    totp_admins: bool | UnsetType = UNSET
+    totp_everyone: bool | UnsetType = UNSET
+
+
+@get(f"{API}/security-policy", guards=[SECURITY], name="api.policy")
+async def api_policy(request: Request) -> dict[str, Any]:
+    return _policy_public(await policy.security_policy(request.state.edge.tenant))
+
+
+@put(f"{API}/security-policy", guards=[SECURITY], name="api.policy.update")
+async def api_policy_update(request: Request, data: JSONBody[PolicyUpdate]) -> dict[str, Any]:
+    edge = request.state.edge
+    return _policy_public(await policy.update_policy(edge.tenant, edge.actor, body_data(data)))
 
 
 ROUTES = [
@@ -330,6 +417,7 @@ ROUTES = [
     api_me,
     account_page,
     account_locale,
+    account_password_form,
     account_password,
     account_token_create,
     account_token_revoke,
@@ -345,4 +433,12 @@ ROUTES = [
     api_user_create,
     api_user,
     api_user_update,
+    user_activate,
+    user_unlock,
+    api_user_activate,
+    api_user_unlock,
+    policy_page,
+    policy_update,
+    api_policy,
+    api_policy_update,
 ]

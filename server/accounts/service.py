@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from server import db
-from server.accounts import roles
+from server.accounts import policy, roles
 from server.accounts.passwords import (
     generate_password,
     hash_password,
-    policy_problem,
     sha256,
     verify_password,
 )
@@ -41,6 +40,7 @@ USER_LABELS = {
     "active": _l("Active"),
     "locale": _l("Language"),
     "name": _l("Name"),
+    "expires_in_days": _l("Valid for (days)"),
 }
 
 
@@ -55,8 +55,19 @@ class SignIn:
 
 
 def throttle_keys(realm: str, username: str, client: str) -> list[str]:
-    """One counter per account (within its tenant or the platform) and one per address."""
-    return [f"u:{realm}:{username.strip().lower()}", f"ip:{client}"]
+    """One counter per account and one per client address, both within the tenant (or
+    the platform): a lock in one bureau never locks anyone out of another."""
+    return [f"u:{realm}:{normalise_username(username)}", f"ip:{realm}:{client}"]
+
+
+def normalise_username(username: str) -> str:
+    """Usernames compare case-insensitively everywhere: they are kept in lower case."""
+    return username.strip().lower()
+
+
+def _realm_tenant(key: str) -> int | None:
+    realm = key.split(":", 2)[1]
+    return int(realm) if realm.isdigit() else None
 
 
 async def locked_message(keys: list[str]) -> str | None:
@@ -76,36 +87,46 @@ async def check_credentials(row: dict | None, password: str, keys: list[str]) ->
     if refused := await locked_message(keys):
         return SignIn(None, refused, "locked")
     ok = await verify_password(row["password_hash"] if row else None, password)
-    if not ok or row is None or not row["active"]:
+    if not ok or row is None or not row["active"] or row.get("pending"):
         return SignIn(row, _("Wrong username or password."), "bad_credentials")
     return SignIn(row, None, "success")
 
 
 async def sign_in(tenant: TenantRef, username: str, password: str, keys: list[str]) -> SignIn:
-    user = await User.select(*_USER_ROW).where(User.tenant == tenant.id, User.username == username.strip()).first()
+    user = await user_by_username(tenant, username)
     return await check_credentials(user, password, keys)
 
 
-async def note_failure(keys: list[str], settings: Settings) -> None:
+# one statement per counter, so concurrent failures all count (no read-then-write race)
+_NOTE_FAILURE = """
+INSERT INTO login_throttle (tenant, key, failures, window_start, locked_until)
+VALUES ({{}}, {{}}, 1, {ts}, CASE WHEN 1 >= {{}} THEN {ts} ELSE NULL END)
+ON CONFLICT (key) DO UPDATE SET
+  failures = CASE WHEN login_throttle.window_start < {ts} THEN 1 ELSE login_throttle.failures + 1 END,
+  window_start = CASE WHEN login_throttle.window_start < {ts} THEN {ts} ELSE login_throttle.window_start END,
+  locked_until = CASE
+    WHEN (CASE WHEN login_throttle.window_start < {ts} THEN 1 ELSE login_throttle.failures + 1 END) >= {{}}
+    THEN {ts} ELSE login_throttle.locked_until END
+RETURNING failures, locked_until
+"""
+
+
+async def note_failure(keys: list[str], settings: Settings) -> bool:
+    """Count a failure on every key; True when this failure locked one of them."""
     now = datetime.now(UTC)
-    window = timedelta(minutes=settings.login_window_minutes)
+    floor = now - timedelta(minutes=settings.login_window_minutes)
+    lock = now + timedelta(minutes=settings.login_lock_minutes)
+    locked = False
+    # PostgreSQL cannot infer a parameter's type inside CASE; SQLite keeps timestamps as text
+    sql = _NOTE_FAILURE.format(ts="CAST({} AS TIMESTAMPTZ)" if db.is_postgres() else "{}")
     for key in keys:
         # an address gets more tries than one account: an office may share one
         limit = settings.login_max_failures * (4 if key.startswith("ip:") else 1)
-        row = await LoginThrottle.select().where(LoginThrottle.key == key).first()
-        if row is None:
-            await LoginThrottle.insert(LoginThrottle(key=key, failures=1, window_start=now))
-            continue
-        failures = 1 if now - row["window_start"] > window else row["failures"] + 1
-        start = now if failures == 1 else row["window_start"]
-        locked = now + timedelta(minutes=settings.login_lock_minutes) if failures >= limit else None
-        await LoginThrottle.update(
-            {
-                LoginThrottle.failures: failures,
-                LoginThrottle.window_start: start,
-                LoginThrottle.locked_until: locked,
-            }
-        ).where(LoginThrottle.key == key)
+        rows = await LoginThrottle.raw(
+            sql, _realm_tenant(key), key, now, limit, lock, floor, floor, now, floor, limit, lock
+        )
+        locked |= bool(rows) and rows[0]["failures"] == limit
+    return locked
 
 
 async def purge_throttle(now: datetime, settings: Settings) -> int:
@@ -128,13 +149,32 @@ async def note_success(keys: list[str]) -> None:
 
 async def reauthenticate(tenant: TenantRef, actor: Actor, password: str) -> str | None:
     """A signed-in user proves it is them again (e.g. before signing): None when the
-    password is right, else the translated reason (wrong, or locked after failures)."""
+    password is right, else the translated reason (wrong, temporary, or locked after
+    failures). A password an administrator set proves nothing about the person."""
     if refused := await locked_message(throttle_keys(str(tenant.id), actor.name, actor.client_addr)):
         return refused
-    row = await User.select(User.password_hash).where(User.tenant == tenant.id, User.id == actor.id).first()
+    row = (
+        await User.select(User.password_hash, User.password_temporary)
+        .where(User.tenant == tenant.id, User.id == actor.id)
+        .first()
+    )
     if row and await verify_password(row["password_hash"], password):
+        if row["password_temporary"]:
+            return _("A password set by an administrator cannot sign; choose your own password first.")
         return None
     return _("The password is wrong; the notice was not signed.")
+
+
+async def note_reauth_failure(
+    tenant_id: int, actor: Actor, settings: Settings, action: str, object_type: str, object_id: Any
+) -> None:
+    """A wrong password when re-authenticating counts towards the sign-in lock like any
+    other, and is audited (with the lock it causes). Runs after the refused request."""
+    keys = throttle_keys(str(tenant_id), actor.name, actor.client_addr)
+    locked = await note_failure(keys, settings)
+    await audit.record(tenant_id, actor, action, object_type, object_id, outcome="denied", detail={"reason": "reauth"})
+    if locked:
+        await audit.record(tenant_id, actor, "auth.lock", "user", actor.name, outcome="denied")
 
 
 async def note_login(user: dict) -> None:
@@ -166,8 +206,26 @@ def actor_for(tenant: TenantRef, user: dict, *, kind: str = "user", client: str 
 
 async def active_user(tenant: TenantRef, user_id: int) -> dict | None:
     return (
-        await User.select(*_USER_ROW).where(User.tenant == tenant.id, User.id == user_id, User.active.eq(True)).first()
+        await User.select(*_USER_ROW)
+        .where(User.tenant == tenant.id, User.id == user_id, User.active.eq(True), User.pending.eq(False))
+        .first()
     )
+
+
+async def session_actor(tenant: TenantRef, user: dict, *, client: str, agent: str) -> Actor:
+    """A signed-in person, with what they must do first and when their password expires."""
+    rules = await policy.security_policy(tenant)
+    restricted, days_left = None, None
+    expires = rules.expires(user["password_changed_at"])
+    now = datetime.now(UTC)
+    if user["password_temporary"] or (expires is not None and expires <= now):
+        restricted = "password"
+    elif rules.second_factor_required(user["role"]) and not user["totp_enabled"]:
+        restricted = "totp"
+    if expires is not None and restricted is None and expires - now <= timedelta(days=rules.warn_days):
+        days_left = max(0, (expires - now).days)
+    actor = actor_for(tenant, user, client=client, agent=agent)
+    return replace(actor, restricted=restricted, password_days_left=days_left)
 
 
 # ---------------------------------------------------------------- users
@@ -185,6 +243,9 @@ def _user_public(row: dict) -> dict:
         "scope_unit_name": row.get("scope_unit_name") or "",
         "person_id": str(row["person_uuid"]) if row.get("person_uuid") else None,
         "person_name": row.get("person_name") or "",
+        "pending": bool(row["pending"]),
+        "password_temporary": bool(row["password_temporary"]),
+        "totp_enabled": bool(row["totp_enabled"]),
         "created_at": row["created_at"],
         "last_login_at": row["last_login_at"],
     }
@@ -209,7 +270,11 @@ async def list_users(tenant: TenantRef, *, q: str = "", role: str = "") -> list[
 
 
 async def user_by_username(tenant: TenantRef, username: str) -> dict | None:
-    return await User.select(*_USER_ROW).where(User.tenant == tenant.id, User.username == username).first()
+    return (
+        await User.select(*_USER_ROW)
+        .where(User.tenant == tenant.id, User.username == normalise_username(username))
+        .first()
+    )
 
 
 async def own_user(tenant: TenantRef, actor: Actor) -> dict:
@@ -245,26 +310,46 @@ async def _check_role_binding(tenant: TenantRef, actor: Actor, check: Checker, r
     return values
 
 
+def _inside(actor: Actor) -> bool:
+    """An administrator of the tenant, as opposed to the platform operator or the system."""
+    return actor.kind in ("user", "token")
+
+
 async def create_user(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> tuple[dict, str | None]:
-    """Returns the user and, when no password was given, the generated one."""
+    """Returns the user and, when no password was given, the generated one.
+
+    An account made inside the tenant waits for the security admin to activate it (two
+    people for every account) and its password is temporary: the person chooses their
+    own at the first sign-in. The platform operator's accounts are active at once."""
     check = Checker(data, USER_LABELS)
-    username = check.text("username", required=True, max_len=64)
+    username = normalise_username(check.text("username", required=True, max_len=64))
     if username and not USERNAME_RE.match(username):
         check.fail("username", _("Username: 2 to 64 letters, digits or . _ @ -"))
     display_name = check.text("display_name", max_len=100)
     role = check.choice("role", roles.ROLES)
-    _check_grant(check, actor, role)
+    if role and role not in roles.creatable(actor.role if _inside(actor) else None):
+        check.fail("role", _("You may not create an account with this role."))
     binding = await _check_role_binding(tenant, actor, check, role) if role else {}
     password = check.text("password", max_len=200)
     generated = None
     if not password:
         password = generated = generate_password()
-    elif problem := policy_problem(password, username):
+    elif problem := await policy.password_problem(tenant, password, username):
         check.fail("password", problem)
     if username and await User.exists().where(User.tenant == tenant.id, User.username == username):
         check.fail("username", _("This username is already taken."))
     check.done()
-    user_uuid = await create_user_row(tenant, actor, username, role, password, display_name=display_name, **binding)
+    user_uuid = await create_user_row(
+        tenant,
+        actor,
+        username,
+        role,
+        password,
+        display_name=display_name,
+        pending=_inside(actor),
+        temporary=_inside(actor) or generated is not None,
+        **binding,
+    )
     return await user_detail(tenant, user_uuid), generated
 
 
@@ -278,70 +363,151 @@ async def create_user_row(
     display_name: str = "",
     scope_unit: int | None = None,
     person: int | None = None,
+    pending: bool = False,
+    temporary: bool = False,
 ):
     """Insert a checked account and audit it; returns its public id."""
     async with db.atomic():
+        password_hash = await hash_password(password)
         user = User(
             tenant=tenant.id,
-            username=username,
+            username=normalise_username(username),
             display_name=display_name,
             role=role,
-            password_hash=await hash_password(password),
+            password_hash=password_hash,
             scope_unit=scope_unit,
             person=person,
+            pending=pending,
+            password_temporary=temporary,
         )
         await user.save()
+        await policy.remember_password(tenant, user.id, password_hash)
         await audit.record(
-            tenant.id, actor, "user.create", "user", user.uuid, detail={"username": username, "role": role}
+            tenant.id,
+            actor,
+            "user.create",
+            "user",
+            user.uuid,
+            detail={"username": user.username, "role": role, "scope_unit": scope_unit, "pending": pending},
         )
     return user.uuid
 
 
-def _check_grant(check: Checker, actor: Actor, role: str, own: bool = False) -> None:
-    if own:
-        check.fail("role", _("You cannot change your own role."))
-    elif role and role not in roles.grantable(actor.role):
-        check.fail("role", _("Only the office admin may give this role."))
+async def _managed(tenant: TenantRef, actor: Actor, user_id: Any) -> dict:
+    """An account this administrator may touch at all (else 403; not in the tenant: 404)."""
+    row = await get_owned(User, tenant, user_id)
+    if not roles.manages(actor.role, row["role"]):
+        raise Forbidden(_("Only the security administrator may change an administrator's account."))
+    return row
 
 
 async def update_user(tenant: TenantRef, actor: Actor, user_id: Any, data: dict[str, Any]) -> dict:
-    row = await get_owned(User, tenant, user_id)
+    """Change an account. Who may change what (separation of the three administrators):
+    roles and scopes the security admin (the office admin among business roles); the
+    active flag the system admin (the office admin for business accounts); a password
+    any of them, and it is temporary. Nobody changes their own role or switches
+    themselves off here."""
+    row = await _managed(tenant, actor, user_id)
+    own = row["id"] == actor.id
     check = Checker(data, USER_LABELS)
     values: dict[str, Any] = {}
     if check.present("display_name"):
         values["display_name"] = check.text("display_name", max_len=100)
     if check.present("active"):
-        values["active"] = check.boolean("active", default=True)
-        if row["id"] == actor.id and not values["active"]:
-            check.fail("active", _("You cannot deactivate your own account."))
-    role = row["role"]
-    if row["role"] not in roles.grantable(actor.role):
-        raise Forbidden(_("Only the office admin may change an administrator's account."))
-    if check.present("role"):
-        role = check.choice("role", roles.ROLES)
-        _check_grant(check, actor, role, own=row["id"] == actor.id and role != row["role"])
-        values["role"] = role
+        active = check.boolean("active", default=True)
+        if active != bool(row["active"]):
+            if actor.role not in (roles.SYSTEM_ADMIN, roles.OFFICE_ADMIN):
+                check.fail("active", _("Only the system administrator switches accounts on and off."))
+            elif own:
+                check.fail("active", _("You cannot deactivate your own account."))
+            values["active"] = active
     if check.present("role") or check.present("scope_unit_id") or check.present("person_id"):
-        if role:
-            values.update(await _check_role_binding(tenant, actor, check, role))
+        role = check.choice("role", roles.ROLES) if check.present("role") else row["role"]
+        binding = await _check_role_binding(tenant, actor, check, role) if role else {}
+        granted = {"role": role, **binding}
+        moved = {k: v for k, v in granted.items() if v != row[k]}
+        if moved:
+            if own:
+                check.fail("role", _("You cannot change your own role."))
+            elif role not in roles.grantable(actor.role):
+                check.fail("role", _("Only the security administrator grants this role, and scopes."))
+            values.update(moved)
     if check.present("password") and check.text("password"):
         password = check.text("password", max_len=200)
-        if problem := policy_problem(password, row["username"]):
+        if own:
+            check.fail("password", _("Change your own password on your account page."))
+        elif problem := await policy.password_problem(tenant, password, row["username"]):
             check.fail("password", problem)
         else:
             values["password_hash"] = await hash_password(password)
             values["password_changed_at"] = datetime.now(UTC)
+            values["password_temporary"] = True
     check.done()
+    changes = {
+        k: [_audit_value(row.get(k)), _audit_value(v)]
+        for k, v in values.items()
+        if k not in {"password_hash", "password_changed_at", "password_temporary"} and row.get(k) != v
+    }
     async with db.atomic():
         if values:
             await User.update(values).where(User.id == row["id"])
         if "password_hash" in values or values.get("active") is False:
-            # a reset password or a disabled account ends the sessions already open
-            await WebSession.delete().where(WebSession.user == row["id"])
-        changed = sorted(k for k in values if k not in {"password_hash", "password_changed_at"})
+            # a reset password or a disabled account ends its sessions and tokens
+            await _end_access(tenant, actor, row)
         if "password_hash" in values:
-            changed.append("password")
-        await audit.record(tenant.id, actor, "user.update", "user", row["uuid"], detail={"fields": changed})
+            await policy.remember_password(tenant, row["id"], values["password_hash"])
+            await audit.record(tenant.id, actor, "user.password_reset", "user", row["uuid"])
+        if changes:
+            action = "user.role" if {"role", "scope_unit", "person"} & set(changes) else "user.update"
+            await audit.record(tenant.id, actor, action, "user", row["uuid"], detail={"changes": changes})
+    return await user_detail(tenant, row["uuid"])
+
+
+def _audit_value(value: Any) -> Any:
+    return value if value is None or isinstance(value, bool | int | str) else str(value)
+
+
+async def _end_access(tenant: TenantRef, actor: Actor, row: dict) -> None:
+    await WebSession.delete().where(WebSession.user == row["id"])
+    revoked = (
+        await ApiToken.update({ApiToken.revoked_at: datetime.now(UTC)})
+        .where(ApiToken.tenant == tenant.id, ApiToken.user == row["id"], ApiToken.revoked_at.is_null())
+        .returning(ApiToken.uuid)
+    )
+    if revoked:
+        await audit.record_many(tenant.id, actor, "token.revoke", "token", [r["uuid"] for r in revoked])
+
+
+async def activate_user(tenant: TenantRef, actor: Actor, user_id: Any) -> dict:
+    """The security admin's second pair of eyes on an account another administrator made."""
+    row = await get_owned(User, tenant, user_id)
+    if row["id"] == actor.id:
+        raise Forbidden(_("You cannot activate your own account."))
+    async with db.atomic():
+        done = (
+            await User.update({User.pending: False})
+            .where(User.id == row["id"], User.pending.eq(True))
+            .returning(User.id)
+        )
+        if not done:
+            raise Conflict(_("This account is not waiting for activation."))
+        await audit.record(
+            tenant.id,
+            actor,
+            "user.activate",
+            "user",
+            row["uuid"],
+            detail={"username": row["username"], "role": row["role"]},
+        )
+    return await user_detail(tenant, row["uuid"])
+
+
+async def unlock_user(tenant: TenantRef, actor: Actor, user_id: Any) -> dict:
+    """End a sign-in lock of the account (its counter; an address's lock runs out by itself)."""
+    row = await get_owned(User, tenant, user_id)
+    async with db.atomic():
+        await LoginThrottle.delete().where(LoginThrottle.key == throttle_keys(str(tenant.id), row["username"], "")[0])
+        await audit.record(tenant.id, actor, "user.unlock", "user", row["uuid"], detail={"username": row["username"]})
     return await user_detail(tenant, row["uuid"])
 
 
@@ -356,13 +522,21 @@ async def change_password(tenant: TenantRef, actor: Actor, data: dict[str, Any])
     new = check.text("new_password", required=True, max_len=200)
     if current and not await verify_password(row["password_hash"], current):
         check.fail("current_password", _("The current password is wrong."))
-    if new and (problem := policy_problem(new, row["username"])):
+    if new and (problem := await policy.password_problem(tenant, new, row["username"], row["id"])):
         check.fail("new_password", problem)
+    if new and current and new == current:
+        check.fail("new_password", _("Choose a password other than the current one."))
     check.done()
     async with db.atomic():
+        password_hash = await hash_password(new)
         await User.update(
-            {User.password_hash: await hash_password(new), User.password_changed_at: datetime.now(UTC)}
+            {
+                User.password_hash: password_hash,
+                User.password_changed_at: datetime.now(UTC),
+                User.password_temporary: False,
+            }
         ).where(User.id == row["id"])
+        await policy.remember_password(tenant, row["id"], password_hash)
         await audit.record(tenant.id, actor, "user.password", "user", row["uuid"])
 
 
@@ -379,23 +553,43 @@ async def set_locale(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> s
 # ---------------------------------------------------------------- API tokens
 
 
+TOKEN_DAYS_DEFAULT = 90
+TOKEN_DAYS_MAX = 366
+
+
 async def create_token(tenant: TenantRef, actor: Actor, user_pk: int, data: dict[str, Any]) -> tuple[dict, str]:
     check = Checker(data, USER_LABELS)
     name = check.text("name", max_len=100)
+    days = check.integer("expires_in_days", minimum=1, maximum=TOKEN_DAYS_MAX, default=TOKEN_DAYS_DEFAULT)
     check.done()
     secret = secrets.token_urlsafe(32)
     raw = f"{TOKEN_PREFIX}{secret}"
+    expires = datetime.now(UTC) + timedelta(days=days)
     async with db.atomic():
-        token = ApiToken(tenant=tenant.id, user=user_pk, name=name, prefix=raw[:10], token_hash=sha256(raw))
+        token = ApiToken(
+            tenant=tenant.id, user=user_pk, name=name, prefix=raw[:10], token_hash=sha256(raw), expires_at=expires
+        )
         await token.save()
-        await audit.record(tenant.id, actor, "token.create", "token", token.uuid, detail={"name": name})
-    return {"id": str(token.uuid), "name": name, "prefix": token.prefix}, raw
+        await audit.record(
+            tenant.id,
+            actor,
+            "token.create",
+            "token",
+            token.uuid,
+            detail={"name": name, "expires_at": expires.isoformat()},
+        )
+    return {"id": str(token.uuid), "name": name, "prefix": token.prefix, "expires_at": expires}, raw
 
 
 async def list_tokens(tenant: TenantRef, user_pk: int) -> list[dict]:
     rows = (
         await ApiToken.select()
-        .where(ApiToken.tenant == tenant.id, ApiToken.user == user_pk, ApiToken.revoked_at.is_null())
+        .where(
+            ApiToken.tenant == tenant.id,
+            ApiToken.user == user_pk,
+            ApiToken.revoked_at.is_null(),
+            ApiToken.expires_at > datetime.now(UTC),
+        )
         .order_by(ApiToken.created_at, ascending=False)
     )
     return [
@@ -405,6 +599,7 @@ async def list_tokens(tenant: TenantRef, user_pk: int) -> list[dict]:
             "prefix": r["prefix"],
             "created_at": r["created_at"],
             "last_used_at": r["last_used_at"],
+            "expires_at": r["expires_at"],
         }
         for r in rows
     ]
@@ -427,7 +622,12 @@ async def token_user(tenant: TenantRef, raw: str) -> tuple[dict, dict] | None:
         return None
     token = (
         await ApiToken.select()
-        .where(ApiToken.tenant == tenant.id, ApiToken.token_hash == sha256(raw), ApiToken.revoked_at.is_null())
+        .where(
+            ApiToken.tenant == tenant.id,
+            ApiToken.token_hash == sha256(raw),
+            ApiToken.revoked_at.is_null(),
+            ApiToken.expires_at > datetime.now(UTC),
+        )
         .first()
     )
     if token is None:

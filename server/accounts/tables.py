@@ -23,6 +23,11 @@ class User(Table, tablename="users"):
     created_at = Timestamptz(default=TimestamptzNow())
     last_login_at = Timestamptz(null=True, default=None)
     password_changed_at = Timestamptz(default=TimestamptzNow())
+    # made by the system admin, waiting for the security admin to activate it (two people per account)
+    pending = Boolean(default=False)
+    # set by an administrator: good for nothing but choosing one's own password
+    password_temporary = Boolean(default=False)
+    totp_enabled = Boolean(default=False)
 
 
 class ApiToken(Table, tablename="api_tokens"):
@@ -35,6 +40,7 @@ class ApiToken(Table, tablename="api_tokens"):
     created_at = Timestamptz(default=TimestamptzNow())
     last_used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
+    expires_at = Timestamptz(null=True, default=None)
 
 
 class WebSession(Table, tablename="web_sessions"):
@@ -50,7 +56,54 @@ class WebSession(Table, tablename="web_sessions"):
 
 
 class LoginThrottle(Table, tablename="login_throttle"):
+    """Failure counters; a key names its tenant (or the platform) and an account or address."""
+
+    tenant = ForeignKey(references=Tenant, null=True, on_delete=OnDelete.cascade)
     key = Varchar(length=200, unique=True)
     failures = Integer(default=0)
     window_start = Timestamptz(default=TimestamptzNow())
     locked_until = Timestamptz(null=True, default=None)
+
+
+class PasswordHistory(Table, tablename="password_history"):
+    """Hashes of a user's earlier passwords, so the last few are not chosen again."""
+
+    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+    user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
+    password_hash = Varchar(length=255)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class SecurityPolicy(Table, tablename="security_policies"):
+    """The tenant's password and sign-in policy, kept by the security admin (no row: defaults)."""
+
+    tenant = ForeignKey(references=Tenant, null=False, unique=True, on_delete=OnDelete.cascade)
+    min_length = Integer(default=10)
+    max_age_days = Integer(default=180)  # 0: passwords never expire
+    warn_days = Integer(default=14)
+    history = Integer(default=5)
+    totp_admins = Boolean(default=True)
+    totp_everyone = Boolean(default=False)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class TotpSecret(Table, tablename="totp_secrets"):
+    """A user's authenticator secret: pending until confirmed with a code (users.totp_enabled),
+    then the one that sign-ins check. last_step is the last accepted RFC 6238 time step, so a
+    code is good once."""
+
+    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+    user = ForeignKey(references=User, null=False, unique=True, on_delete=OnDelete.cascade)
+    secret = Varchar(length=255)  # sealed by server.secretbox
+    last_step = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class TotpRecoveryCode(Table, tablename="totp_recovery_codes"):
+    """Single-use codes for a lost phone, stored as the SHA-256 of the normalised code."""
+
+    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+    user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
+    code_hash = Varchar(length=64)
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())

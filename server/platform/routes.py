@@ -69,12 +69,13 @@ async def console(request: Request) -> Template:
 async def tenant_create(request: Request) -> Any:
     data = await form_data(request)
     try:
-        await service.create_tenant(request.state.edge.actor, data)
+        ref, passwords = await service.create_tenant_with_administrators(request.state.edge.actor, data)
     except ValidationFailed as exc:
         return await _console(request, 422, form=data, errors=exc.errors)
     except Conflict as exc:
         return await _console(request, 409, form=data, errors={"slug": exc.message})
-    return Redirect("/platform", status_code=303)
+    # shown once, here: the passwords are temporary and stored only as hashes
+    return await _console(request, 201, created=ref, administrators=passwords)
 
 
 @post(

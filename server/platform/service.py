@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from server import db
-from server.accounts.passwords import hash_password, policy_problem
+from server.accounts import roles
+from server.accounts import service as accounts
+from server.accounts.passwords import generate_password, hash_password, policy_problem
 from server.actor import Actor
 from server.assessment import service as _assessment  # noqa: F401  (its import registers the tenant defaults)
 from server.audit import service as audit
@@ -18,7 +20,7 @@ from tenants.tables import Operator
 
 
 async def operator_by_name(username: str) -> dict | None:
-    return await Operator.select().where(Operator.username == username.strip()).first()
+    return await Operator.select().where(Operator.username == accounts.normalise_username(username)).first()
 
 
 async def create_operator(username: str, password: str) -> None:
@@ -26,7 +28,9 @@ async def create_operator(username: str, password: str) -> None:
         raise ValidationFailed({"password": problem})
     if await operator_by_name(username):
         raise Conflict(_("An operator named %(name)s already exists.", name=username))
-    await Operator.insert(Operator(username=username, password_hash=await hash_password(password)))
+    await Operator.insert(
+        Operator(username=accounts.normalise_username(username), password_hash=await hash_password(password))
+    )
 
 
 async def create_tenant(actor: Actor, data: dict[str, Any]) -> TenantRef:
@@ -35,6 +39,23 @@ async def create_tenant(actor: Actor, data: dict[str, Any]) -> TenantRef:
     await db.set_tenant(None)
     await audit.record(None, actor, "tenant.create", "tenant", ref.uuid, detail={"slug": ref.slug})
     return ref
+
+
+# the three separated administrators every new bureau starts with
+ADMINISTRATORS = {"sysadmin": roles.SYSTEM_ADMIN, "secadmin": roles.SECURITY_ADMIN, "auditor": roles.AUDIT_ADMIN}
+
+
+async def create_tenant_with_administrators(actor: Actor, data: dict[str, Any]) -> tuple[TenantRef, dict[str, str]]:
+    """A new bureau and its three administrators, each with a temporary password that
+    the caller shows once (username -> password)."""
+    ref = await create_tenant(actor, data)
+    await db.set_tenant(ref.id)
+    passwords = {}
+    for username, role in ADMINISTRATORS.items():
+        passwords[username] = generate_password()
+        await accounts.create_user_row(ref, actor, username, role, passwords[username], temporary=True)
+    await db.set_tenant(None)
+    return ref, passwords
 
 
 async def set_tenant_status(actor: Actor, slug: str, status: str) -> TenantRef:

@@ -301,7 +301,7 @@ async def notice_sign(request: Request, notice_id: FromPath[str]) -> Response:
     try:
         await notices.sign(tenant, actor, notice_id, data)
     except ValidationFailed as exc:
-        _remember_reauth_failure(request)
+        _remember_reauth_failure(request, notice_id)
         return page(
             request,
             "responsibility/notice.html",
@@ -342,11 +342,14 @@ async def notice_code(request: Request, notice_id: FromPath[str]) -> Response:
     )
 
 
-def _remember_reauth_failure(request: Request) -> None:
-    """A wrong password at signing counts towards the sign-in lock like any other."""
+def _remember_reauth_failure(request: Request, notice_id: str) -> None:
+    """A wrong password or code at signing counts towards the sign-in lock and is
+    audited, though the refused request itself rolls back."""
     edge = request.state.edge
-    keys = accounts.throttle_keys(str(edge.tenant.id), edge.actor.name, edge.client)
-    edge.after.append(lambda: accounts.note_failure(keys, edge.settings))
+    actor = edge.actor
+    edge.after.append(
+        lambda: accounts.note_reauth_failure(edge.tenant.id, actor, edge.settings, "notice.sign", "notice", notice_id)
+    )
 
 
 async def _pdf_response(request: Request, notice_id: str) -> Response:
@@ -480,7 +483,7 @@ async def api_sign(request: Request, notice_id: FromPath[str], data: JSONBody[Si
     try:
         signed = await notices.sign(tenant, actor, notice_id, body_data(data))
     except ValidationFailed:
-        _remember_reauth_failure(request)
+        _remember_reauth_failure(request, notice_id)
         raise
     return {**signed, "body_html": str(signed["body_html"])}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -31,7 +32,7 @@ from server.actor import Actor
 from server.audit import service as audit
 from server.settings import Settings
 from server.web import i18n
-from server.web.errors import Forbidden, NotFound, SignInRequired, TenantSuspended
+from server.web.errors import ActionRequired, Forbidden, NotFound, SignInRequired, TenantSuspended
 from server.web.i18n import _
 from tenants import service as tenants
 from tenants.service import TenantRef
@@ -96,6 +97,28 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
+def _trusted(address: str, proxies: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+
+
+def client_address(scope: Scope, proxies: tuple[str, ...]) -> str:
+    """The real client: the peer, or, when the peer is a trusted proxy, the nearest
+    address in X-Forwarded-For that is not itself a trusted proxy. A client's own
+    X-Forwarded-For is never believed."""
+    peer = (scope.get("client") or ("", 0))[0] or ""
+    if not proxies or not _trusted(peer, proxies):
+        return peer
+    hops = [h.strip() for h in _header(scope, b"x-forwarded-for").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop[:64]
+    return hops[0][:64] if hops else peer
+
+
 def csrf_token_for(secret: str, key: str) -> str:
     return hmac.new(secret.encode(), f"csrf:{key}".encode(), hashlib.sha256).hexdigest()
 
@@ -127,7 +150,7 @@ class EdgeMiddleware(ASGIMiddleware):
         secure = (
             self.settings.cookie_secure if self.settings.cookie_secure is not None else scope.get("scheme") == "https"
         )
-        client = (scope.get("client") or ("", 0))[0] or ""
+        client = client_address(scope, self.settings.trusted_proxies)
         edge = Edge(self.settings, self.sessions, client, _header(scope, b"user-agent"), secure)
         scope.setdefault("state", {})["edge"] = edge
         i18n.set_locale(cookies.get(LANG_COOKIE))
@@ -213,7 +236,7 @@ class EdgeMiddleware(ASGIMiddleware):
             elif session is not None and session.tenant_id == tenant.id and session.user_id:
                 user = await accounts.active_user(tenant, session.user_id)
                 if user is not None:
-                    edge.actor = accounts.actor_for(tenant, user, client=edge.client, agent=edge.agent)
+                    edge.actor = await accounts.session_actor(tenant, user, client=edge.client, agent=edge.agent)
                     if user["locale"]:
                         i18n.set_locale(user["locale"])
             if opt.get("public"):
@@ -222,6 +245,8 @@ class EdgeMiddleware(ASGIMiddleware):
                 if session is not None and session.tenant_id not in (None, tenant.id):
                     raise NotFound()  # signed in elsewhere: this tenant does not exist for them
                 raise SignInRequired(f"/t/{tenant.slug}/login?next={quote(scope['path'])}")
+            if edge.actor.restricted and not opt.get("restricted_ok"):
+                raise _first_things_first(tenant, edge.actor.restricted)
             return
         if session is not None and session.operator_id:
             operator = (
@@ -278,6 +303,18 @@ class EdgeMiddleware(ASGIMiddleware):
             except Exception:
                 log.exception("after-request write failed")
         edge.after.clear()
+
+
+def _first_things_first(tenant: TenantRef, restricted: str) -> ActionRequired:
+    if restricted == "totp":
+        return ActionRequired(
+            f"/t/{tenant.slug}/account/twofactor",
+            _("Set up two-factor sign-in first: your role requires it."),
+        )
+    return ActionRequired(
+        f"/t/{tenant.slug}/account/password",
+        _("Choose your own password first: the current one was set by an administrator or has expired."),
+    )
 
 
 async def _buffer_body(receive: Receive, limit: int) -> tuple[bytes, Receive]:

@@ -57,6 +57,17 @@ class SignInRequired(LuzhiError):
         self.login_url = login_url
 
 
+class ActionRequired(LuzhiError):
+    """The account must do one thing first (choose its own password, enrol a second
+    factor): pages go there, the API answers 403 saying what."""
+
+    status_code = 403
+
+    def __init__(self, url: str, message: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
 class TenantSuspended(LuzhiError):
     status_code = 403
 
@@ -122,6 +133,8 @@ def _message_for(status: int, exc: Exception) -> str:
 def handle_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, SignInRequired) and not is_api(request):
         return Redirect(exc.login_url, status_code=303)
+    if isinstance(exc, ActionRequired) and not is_api(request):
+        return Redirect(exc.url, status_code=303)
     if isinstance(exc, ValidationFailed):
         status, errors = 422, exc.errors
     elif isinstance(exc, LuzhiError):
