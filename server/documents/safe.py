@@ -166,6 +166,7 @@ def shutdown() -> None:
 
 MAX_RANGE = 1000  # items of one range(); Jinja's own sandbox allows 100,000
 MAX_REPEAT = 100_000  # length of a string or list made by "*"
+BATCH_SECONDS_EACH = 0.02  # a real notice or message renders in about a millisecond
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("luzhi_template_deadline", default=None)
 
 
@@ -275,14 +276,14 @@ class TemplateRefused(Exception):
 async def render_many(
     source: str, contexts: list[dict[str, Any]], *, autoescape: bool, max_chars: int, seconds: float
 ) -> list[str]:
-    """Each context rendered in a worker, each within `seconds` and `max_chars` (the
-    worker is killed if the whole batch overruns); TemplateRefused with the reason."""
+    """Each context rendered in a worker, each within `seconds` and `max_chars`, the whole
+    batch within a budget of BATCH_SECONDS_EACH a context (its worker is killed past
+    that); TemplateRefused with the reason."""
     if not contexts:
         return []
+    budget = 2 + seconds + BATCH_SECONDS_EACH * len(contexts)
     try:
-        rendered, error = await run(
-            _render_all, source, contexts, autoescape, max_chars, seconds, seconds=2 + seconds * len(contexts)
-        )
+        rendered, error = await run(_render_all, source, contexts, autoescape, max_chars, seconds, seconds=budget)
     except Overrun:
         raise TemplateRefused(_("The template takes too long to render.")) from None
     except Crashed:
