@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 import openpyxl
+import pyotp
 import pytest
 
 from server import db
 from server.accounts import service as accounts
+from server.accounts import twofactor
 from server.assessment import reports
 from server.assessment import service as assessments
 from server.assessment.tables import ReportJob
@@ -321,6 +323,21 @@ async def _reminders(world: World, side: str, mark: str, tag: str, settings) -> 
     }
 
 
+async def _twofactor(world: World, username: str, settings) -> list[str]:
+    """The account switches two-factor sign-in on, once mistypes a code (a failure counted
+    towards its sign-in lock) and spends a recovery code, as its pages do; returns its
+    secret, in both spellings: never to be shown to the other tenant."""
+    async with db.transaction(world.tenant.id):
+        actor = await _actor(world, username)
+        state = await twofactor.status(world.tenant, actor)
+    secret = state.secret.replace(" ", "")
+    async with db.transaction(world.tenant.id):
+        codes = await twofactor.enable(world.tenant, actor, {"password": PASSWORD, "code": pyotp.TOTP(secret).now()})
+        await accounts.note_failure(accounts.throttle_keys(str(world.tenant.id), username, "10.0.0.9"), settings)
+        await twofactor.second_step(world.tenant, actor, codes[0])
+    return [secret, state.secret]
+
+
 def _public_ids(world: World, ids: dict[str, str], rows: dict[str, Any], *more: dict) -> list[str]:
     found = {ids[name] for name in ids if name not in SHARED_PARAMS}
     for row in [*world.units.values(), *world.people.values(), *world.users.values(), *more]:
@@ -359,6 +376,7 @@ async def pair(env, mailbox) -> Pair:
     a_rows.update(await _reminders(a, "甲方", "jiafang", tag, env.settings))
     b_rows.update(await _reminders(b, "乙方", "yifang", tag, env.settings))
     a_rows.update(await _earlier_year(a))
+    a_rows["totp_secret"] = await _twofactor(a, a_user["username"], env.settings)
     a_ids = ids_of(a, {**a_rows, "token_id": await _office_token_id(a)})
     b_ids = ids_of(b, {**b_rows, "token_id": await _office_token_id(b)})
     b_token = await token_for(b, "office")
@@ -399,6 +417,8 @@ async def pair(env, mailbox) -> Pair:
             # among the public ids below)
             *a_rows["reminder_texts"],
             *a_rows["reminder_secrets"],
+            # the authenticator secret of A's account
+            *a_rows["totp_secret"],
             # and A's public ids: B may name them (the sweep does; what B sent is never
             # counted as shown), but no answer may hand one to B
             *_public_ids(a, a_ids, a_rows, a_unit, a_person, a_user, a_signer),

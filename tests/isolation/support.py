@@ -41,6 +41,9 @@ ALLOWLIST: dict[str, str] = {
     "/platform/logout": "public: ends the caller's own session; holds no tenant data",
     "/t/{slug:str}/login": "public per-tenant sign-in (GET form, POST credentials): must answer anyone, "
     "shows no tenant data; a session of another tenant is simply replaced on success",
+    "/t/{slug:str}/login/twofactor": "public second step of a sign-in (GET form, POST code): answers only a "
+    "browser holding its own signed, browser-bound pending sign-in of this tenant, shows no tenant data; "
+    "covered by tests/test_twofactor.py",
     "/t/{slug:str}/logout": "public: ends the caller's own session only (no ids, no tenant data); calling it "
     "would end the sweep's own session",
     "/static/{file_path:path}": "static files shipped with the app; no tenant data",
