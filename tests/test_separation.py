@@ -344,3 +344,37 @@ async def test_usernames_compare_case_insensitively(make_client):
     async with db.transaction(world.tenant.id):
         with pytest.raises(Exception):  # noqa: B017 - the checker's ValidationFailed
             await accounts.create_user(world.tenant, SYSTEM, {"username": "Office", "role": "inspector"})
+
+
+# ---------------------------------------------------------------- a complete trail
+
+
+async def test_self_scores_and_exports_of_personal_data_leave_audit_rows(make_client):
+    """Found: self-assessment scores left no audit row; exports were not recorded."""
+    from server.assessment import service as assess
+    from server.units import service as units
+
+    world = await make_world()
+    year = units.today(world.tenant).year
+    async with db.transaction(world.tenant.id):
+        office = accounts.actor_for(world.tenant, await accounts.user_by_username(world.tenant, "office"))
+        officer = accounts.actor_for(world.tenant, await accounts.user_by_username(world.tenant, "officer"))
+        await assess.open_assessment(world.tenant, office, year, {"cutoff": f"{year}-12-31"})
+    for value in (8, 9):
+        async with db.transaction(world.tenant.id):
+            await assess.self_assess(world.tenant, officer, year, world.units["a_unit"]["id"], "R3", {"score": value})
+    scores = await audit_rows(world, "assessment.self_score")
+    assert [(e["detail"]["old"], e["detail"]["new"]) for e in scores] == [(None, 8.0), (8.0, 9.0)]
+    assert {e["actor_name"] for e in scores} == {"officer"}
+
+    c = await signed_in(make_client, world, "office")
+    t = f"/t/{world.slug}"
+    for path, action in (
+        ("/training/hours.xlsx", "export.training_hours"),
+        ("/training/courses.xlsx", "export.courses"),
+        ("/coverage.xlsx", "export.coverage"),
+        ("/outbox.xlsx", "export.outbox"),
+        (f"/assessments/{year}/scores.xlsx", "export.scores"),
+    ):
+        assert (await c.get(t + path)).status_code == 200, path
+        assert [e["actor_name"] for e in await audit_rows(world, action)] == ["office"], action

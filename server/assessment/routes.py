@@ -118,7 +118,7 @@ async def finalise_submit(request: Request, year: FromPath[int]) -> Response:
     return await _office_action(request, year, lambda: service.finalise(tenant, actor, year))
 
 
-@get(f"{T}{Y}/scores.xlsx", guards=[READ], name="assessment.export")
+@get(f"{T}{Y}/scores.xlsx", guards=[READ], name="assessment.export", opt={"writes": True})
 async def export(request: Request, year: FromPath[int]) -> Response:
     tenant, actor = _ctx(request)
     return file_response(await service.export_xlsx(tenant, actor, year), XLSX, f"scores-{year}.xlsx")

@@ -205,6 +205,10 @@ async def _score_row(tenant: TenantRef, assessed: dict, code: str) -> dict:
     return row
 
 
+def _audit_score(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 async def _event(tenant: TenantRef, actor: Actor, assessed: dict, kind: str, **values: Any) -> None:
     await ScoreEvent.insert(
         ScoreEvent(tenant=tenant.id, assessed=assessed["id"], kind=kind, actor=actor.name, **values)
@@ -794,6 +798,14 @@ async def self_assess(
         }
     ).where(Score.id == score["id"])
     await _event(tenant, actor, assessed, "self", indicator=code, old=score["self_score"], new=value, note=note)
+    await audit.record(
+        tenant.id,
+        actor,
+        "assessment.self_score",
+        "assessed_unit",
+        assessed["uuid"],
+        detail={"year": year, "indicator": code, "old": _audit_score(score["self_score"]), "new": float(value)},
+    )
     await _refresh(tenant, assessment["id"], tree, only=assessed["id"])  # the self score counts until reviewed
     return {"indicator": code, "self_score": float(value), "note": note}
 
@@ -1118,6 +1130,7 @@ async def correct(tenant: TenantRef, actor: Actor, year: int, unit_id: Any, code
 
 async def export_xlsx(tenant: TenantRef, actor: Actor, year: int) -> bytes:
     """Every visible unit's score on every indicator, with totals, grade and rank."""
+    await audit.record(tenant.id, actor, "export.scores", "assessment", year)
     assessment = await get_assessment(tenant, year)
     tree = await tree_of(assessment)
     results = in_scope(actor, await results_of(tenant, assessment, tree))

@@ -120,10 +120,10 @@ async def outbox_page(request: Request) -> Template:
     )
 
 
-@get(f"{T}/outbox.xlsx", guards=[OFFICE], name="reminders.outbox_export")
+@get(f"{T}/outbox.xlsx", guards=[OFFICE], name="reminders.outbox_export", opt={"writes": True})
 async def outbox_export(request: Request) -> Response:
-    tenant, _actor = _ctx(request)
-    return file_response(await service.export_outbox(tenant, _filters(request)), XLSX, "outbox.xlsx")
+    tenant, actor = _ctx(request)
+    return file_response(await service.export_outbox(tenant, actor, _filters(request)), XLSX, "outbox.xlsx")
 
 
 @post(f"{T}/outbox/{{delivery_id:str}}/retry", guards=[OFFICE], name="reminders.retry")

@@ -621,8 +621,9 @@ async def mark_read(tenant: TenantRef, actor: Actor, delivery_id: Any | None = N
 EXPORT_LIMIT = 100_000
 
 
-async def export_outbox(tenant: TenantRef, query: dict[str, Any]) -> bytes:
+async def export_outbox(tenant: TenantRef, actor: Actor, query: dict[str, Any]) -> bytes:
     """The filtered outbox as a workbook, times in the tenant's zone."""
+    await audit.record(tenant.id, actor, "export.outbox", "outbox", "", detail={"filters": dict(query)})
     rows = await _deliveries(outbox_filters(tenant, query), Delivery.created_at, limit=EXPORT_LIMIT, offset=0)
     zone = ZoneInfo(tenant.timezone)
 

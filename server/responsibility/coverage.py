@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from server.actor import Actor
+from server.audit import service as audit
 from server.documents.xlsx import write_workbook
 from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations
@@ -202,6 +203,7 @@ async def coverage_list(tenant: TenantRef, actor: Actor, metric: str, group: str
 
 async def export_xlsx(tenant: TenantRef, actor: Actor) -> bytes:
     """A workbook: the summary by district, then one sheet per problem with its list."""
+    await audit.record(tenant.id, actor, "export.coverage", "coverage", "")
     snap = await snapshot(tenant, actor)
     total, groups, _units = tallies(snap)
     summary = [

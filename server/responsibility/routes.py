@@ -443,7 +443,7 @@ async def coverage_list_page(
     )
 
 
-@get(f"{T}/coverage.xlsx", guards=[COVERAGE], name="coverage.export")
+@get(f"{T}/coverage.xlsx", guards=[COVERAGE], name="coverage.export", opt=WRITES)
 async def coverage_export(request: Request) -> Response:
     tenant, actor = _ctx(request)
     return file_response(await coverage.export_xlsx(tenant, actor), XLSX, f"coverage-{tenant.slug}.xlsx")

@@ -210,14 +210,14 @@ async def template_download(request: Request) -> Response:
     return _xlsx(service.workbook.attendance_template(), "attendance-template.xlsx")
 
 
-@get(f"{T}/training/courses.xlsx", guards=[READ], name="training.courses_export")
+@get(f"{T}/training/courses.xlsx", guards=[READ], name="training.courses_export", opt={"writes": True})
 async def courses_export(request: Request) -> Response:
     tenant, actor = _ctx(request)
     year = _year(request)
     return _xlsx(await service.export_courses(tenant, actor, year), f"courses-{year}.xlsx")
 
 
-@get(f"{T}/training/hours.xlsx", guards=[READ], name="training.hours_export")
+@get(f"{T}/training/hours.xlsx", guards=[READ], name="training.hours_export", opt={"writes": True})
 async def hours_export(request: Request) -> Response:
     tenant, actor = _ctx(request)
     year = _year(request)

@@ -672,6 +672,7 @@ async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
 
 
 async def export_courses(tenant: TenantRef, actor: Actor, year: int) -> bytes:
+    await audit.record(tenant.id, actor, "export.courses", "training", year)
     courses = await list_courses(tenant, actor, year)
     return write_workbook(
         [
@@ -695,6 +696,7 @@ async def export_courses(tenant: TenantRef, actor: Actor, year: int) -> bytes:
 
 
 async def export_hours(tenant: TenantRef, actor: Actor, year: int) -> bytes:
+    await audit.record(tenant.id, actor, "export.training_hours", "training", year)
     data = await unit_training(tenant, actor, None, year)
     short = data["short"]
     return write_workbook(
