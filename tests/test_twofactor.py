@@ -384,6 +384,19 @@ async def test_the_policy_makes_administrators_enrol_and_keeps_it_on(client):
     assert detail_of((await audits(world, "totp.disable", "denied"))[0])["reason"] == "required"
 
 
+async def test_a_password_set_by_an_administrator_is_replaced_before_enrolling(client):
+    world = await make_world()
+    async with db.transaction(world.tenant.id):
+        sysadmin = accounts.actor_for(world.tenant, await accounts.user_by_username(world.tenant, "systemadmin"))
+        await accounts.update_user(world.tenant, sysadmin, world.users["officer"]["id"], {"password": "Taken-Over-123"})
+    assert (await login(client, world.slug, "officer", "Taken-Over-123")).status_code == 303
+    page = await client.get(f"/t/{world.slug}/account/twofactor")
+    assert page.status_code == 303 and page.headers["location"] == f"/t/{world.slug}/account/password"
+    officer = await user_row(world, "officer")
+    async with db.transaction(world.tenant.id):
+        assert await TotpSecret.count().where(TotpSecret.user == officer["id"]) == 0
+
+
 def test_who_must_use_it():
     admins = Policy()
     assert all(twofactor.totp_required(admins, r) for r in ("office_admin", "district_admin", "system_admin"))

@@ -270,7 +270,14 @@ async def enable(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> list[
     if not await _spend_totp(tenant, actor.id, code):
         raise _wrong_code()
     async with db.atomic():
-        await User.update({User.totp_enabled: True}).where(User.id == actor.id)
+        # one switch, once: a second enrolment racing this one finds it on
+        switched = (
+            await User.update({User.totp_enabled: True})
+            .where(User.tenant == tenant.id, User.id == actor.id, User.totp_enabled.eq(False))
+            .returning(User.id)
+        )
+        if not switched:
+            raise Refused("code", _("Two-factor sign-in is already on."), "already_on")
         codes = await _store_recovery_codes(tenant, actor.id)
         await audit.record(tenant.id, actor, "totp.enable", "user", user["uuid"])
     return codes

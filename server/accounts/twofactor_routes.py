@@ -7,15 +7,18 @@ import base64
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
+from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 
 from server.accounts import service as accounts
 from server.accounts import twofactor
 from server.actor import Actor
 from server.audit import service as audit
+from server.web.errors import ActionRequired
 from server.web.forms import form_data
-from server.web.guards import any_member
+from server.web.guards import actor_of, any_member
 from server.web.i18n import _
 from server.web.templating import page
 
@@ -111,13 +114,27 @@ async def _locked(request: Request, username: str) -> twofactor.Refused | None:
 # ---------------------------------------------------------------- enrolment
 
 
+def own_password_first(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    """Enrolment proves the person by their password: one set by an administrator (or
+    expired) is replaced first, as the edge asks of every other page."""
+    actor = actor_of(connection)
+    if actor is not None and actor.restricted == "password":
+        raise ActionRequired(
+            f"/t/{connection.path_params['slug']}/account/password",
+            _("Choose your own password first: the current one was set by an administrator or has expired."),
+        )
+
+
+ENROL_GUARDS = [any_member, own_password_first]
+
+
 async def _settings_page(request: Request, status_code: int = 200, **extra: Any) -> Template:
     edge = request.state.edge
     state = await twofactor.status(edge.tenant, edge.actor)
     return page(request, "accounts/twofactor.html", status_code, state=state, **extra)
 
 
-@get(f"{T}/account/twofactor", guards=[any_member], opt={**ENROLMENT, "writes": True}, name="accounts.twofactor")
+@get(f"{T}/account/twofactor", guards=ENROL_GUARDS, opt={**ENROLMENT, "writes": True}, name="accounts.twofactor")
 async def twofactor_page(request: Request) -> Template:
     return await _settings_page(request)
 
@@ -135,7 +152,7 @@ async def _change(request: Request, action: str, change) -> tuple[Any, Template 
         return None, await _settings_page(request, 422, errors=exc.errors)
 
 
-@post(f"{T}/account/twofactor/enable", guards=[any_member], opt=ENROLMENT, name="accounts.twofactor_enable")
+@post(f"{T}/account/twofactor/enable", guards=ENROL_GUARDS, opt=ENROLMENT, name="accounts.twofactor_enable")
 async def twofactor_enable(request: Request) -> Template:
     codes, refused = await _change(request, "totp.enable", twofactor.enable)
     return refused or await _settings_page(
@@ -145,7 +162,7 @@ async def twofactor_enable(request: Request) -> Template:
 
 @post(
     f"{T}/account/twofactor/recovery-codes",
-    guards=[any_member],
+    guards=ENROL_GUARDS,
     opt=ENROLMENT,
     name="accounts.twofactor_recovery_codes",
 )
@@ -156,7 +173,7 @@ async def twofactor_recovery_codes(request: Request) -> Template:
     )
 
 
-@post(f"{T}/account/twofactor/disable", guards=[any_member], opt=ENROLMENT, name="accounts.twofactor_disable")
+@post(f"{T}/account/twofactor/disable", guards=ENROL_GUARDS, opt=ENROLMENT, name="accounts.twofactor_disable")
 async def twofactor_disable(request: Request) -> Template:
     _none, refused = await _change(request, "totp.disable", twofactor.disable)
     return refused or await _settings_page(request, notice=_("Two-factor sign-in is off."))
@@ -191,7 +208,7 @@ async def login_twofactor(request: Request) -> Any:
     tenant = edge.tenant
     pending = _pending(request)
     user = await accounts.active_user(tenant, pending[0]) if pending else None
-    if user is None:
+    if user is None or not user["totp_enabled"]:  # (reset meanwhile: the password alone will do)
         return _expired(request)
     data = await form_data(request)
     anonymous = Actor(kind="anonymous", name=user["username"], client_addr=edge.client, user_agent=edge.agent)
