@@ -20,7 +20,7 @@ from pypdf import PdfReader
 
 from server import db
 from server.actor import Actor
-from server.audit import chain
+from server.audit import chain, labels
 from server.audit import service as audit
 from server.audit.tables import AuditEvent, AuditHead
 from server.settings import ROOT
@@ -226,56 +226,58 @@ async def test_the_retention_purge_keeps_180_days(env):
 # ---------------------------------------------------------------- tampering, found by `luzhi audit verify`
 
 
-async def _tampered(env, *statements: str) -> subprocess.CompletedProcess:
+async def _tampered(env, *statements: str) -> tuple[subprocess.CompletedProcess, audit.Verdict]:
     world_id = await bare_tenant()
     slug = (await Tenant.select(Tenant.slug).where(Tenant.id == world_id).first())["slug"]
     await write(world_id, 6)
     clean = await luzhi(env, "audit", "verify", "--tenant", slug)
     assert clean.returncode == 0 and "6 events" in clean.stdout, clean.stderr
     await tamper(env, *(s.format(t=world_id) for s in statements))
-    return await luzhi(env, "audit", "verify", "--tenant", slug)
+    async with db.transaction(world_id, write=False):
+        verdict = await audit.verify(world_id)
+    return await luzhi(env, "audit", "verify", "--tenant", slug), verdict
 
 
 async def test_verify_names_a_changed_field(env):
-    result = await _tampered(env, "UPDATE audit_events SET object_id = 'other' WHERE tenant = {t} AND seq = 3")
+    result, verdict = await _tampered(env, "UPDATE audit_events SET object_id = 'other' WHERE tenant = {t} AND seq = 3")
     assert result.returncode == 1
-    assert "BROKEN at event 3" in result.stderr and "changed" in result.stderr
+    assert "BROKEN at event 3" in result.stderr and "changed" in result.stderr and verdict.kind == "changed"
 
 
 async def test_verify_names_a_deleted_event(env):
-    result = await _tampered(env, "DELETE FROM audit_events WHERE tenant = {t} AND seq = 4")
+    result, verdict = await _tampered(env, "DELETE FROM audit_events WHERE tenant = {t} AND seq = 4")
     assert result.returncode == 1
-    assert "BROKEN at event 4" in result.stderr and "missing" in result.stderr
+    assert "BROKEN at event 4" in result.stderr and "missing" in result.stderr and verdict.kind == "missing"
 
 
 async def test_verify_names_a_reordered_event(env):
     # events 2 and 3 trade places (their positions swapped, through a free one)
-    result = await _tampered(
+    result, verdict = await _tampered(
         env,
         "UPDATE audit_events SET seq = 100 WHERE tenant = {t} AND seq = 2",
         "UPDATE audit_events SET seq = 2 WHERE tenant = {t} AND seq = 3",
         "UPDATE audit_events SET seq = 3 WHERE tenant = {t} AND seq = 100",
     )
     assert result.returncode == 1
-    assert "BROKEN at event 2" in result.stderr and "does not link" in result.stderr
+    assert "BROKEN at event 2" in result.stderr and "does not link" in result.stderr and verdict.kind == "unlinked"
 
 
 async def test_verify_finds_a_cut_tail_against_the_head(env):
-    result = await _tampered(env, "DELETE FROM audit_events WHERE tenant = {t} AND seq > 4")
+    result, verdict = await _tampered(env, "DELETE FROM audit_events WHERE tenant = {t} AND seq > 4")
     assert result.returncode == 1
-    assert "BROKEN at event 5" in result.stderr and "head is event 6" in result.stderr
+    assert "BROKEN at event 5" in result.stderr and "head is event 6" in result.stderr and verdict.kind == "head"
 
 
 async def test_verify_finds_a_cut_tail_against_the_kept_day_head(env):
     # the attacker also moves the chain head back to what is left: today's kept head still names event 6
-    result = await _tampered(
+    result, verdict = await _tampered(
         env,
         "DELETE FROM audit_events WHERE tenant = {t} AND seq > 4",
         "UPDATE audit_heads SET seq = 4, hash = (SELECT hash FROM audit_events WHERE tenant = {t} AND seq = 4) "
         "WHERE chain = {t}",
     )
     assert result.returncode == 1
-    assert "BROKEN at event 5" in result.stderr and "head kept for" in result.stderr
+    assert "BROKEN at event 5" in result.stderr and "head kept for" in result.stderr and verdict.kind == "cut_tail"
 
 
 # ---------------------------------------------------------------- concurrent writers
@@ -358,6 +360,11 @@ async def test_page_filters_export_and_verify(env, client):
     exported = (await client.get(f"/api/v1/t/{world.slug}/audit", params={"action": "audit.export"})).json()
     assert exported["total"] == 1 and exported["items"][0]["detail"]["rows"] == 6
     assert_linked(await chain_rows(t))
+
+    await tamper(env, f"UPDATE audit_events SET actor_name = 'mallory' WHERE tenant = {t} AND seq = 2")
+    broken = await client.get(base, params={"verify": "1"})
+    assert broken.status_code == 200 and "alert bad" in broken.text
+    assert str(labels.BREAKS["changed"]) in broken.text
 
 
 async def test_monthly_report_pdf_shows_the_day_heads(env, client):

@@ -8,10 +8,21 @@ ACTIONS: dict[str, LazyString] = {
     "access.denied": _l("Access refused"),
     "auth.login": _l("Sign in"),
     "auth.logout": _l("Sign out"),
+    "auth.totp": _l("Second-factor check"),
+    "auth.lock": _l("Account locked after failed sign-ins"),
+    "totp.enable": _l("Enable second factor"),
+    "totp.disable": _l("Disable second factor"),
+    "totp.reset": _l("Reset second factor"),
+    "totp.recovery_codes": _l("Renew recovery codes"),
+    "totp.recovery_used": _l("Use recovery code"),
+    "policy.update": _l("Change security policy"),
     "user.create": _l("Create account"),
     "user.update": _l("Change account"),
     "user.password": _l("Change password"),
     "user.locale": _l("Change language"),
+    "user.activate": _l("Activate account"),
+    "user.password_reset": _l("Reset password"),
+    "user.unlock": _l("Unlock account"),
     "token.create": _l("Create API token"),
     "token.revoke": _l("Revoke API token"),
     "tenant.create": _l("Create tenant"),
@@ -49,6 +60,7 @@ ACTIONS: dict[str, LazyString] = {
     "assessment.scheme_create": _l("Create assessment scheme"),
     "assessment.scheme_save": _l("Save assessment scheme"),
     "assessment.open": _l("Open assessment"),
+    "assessment.self_score": _l("Self-assess indicator"),
     "assessment.submit": _l("Submit self-assessment"),
     "assessment.evidence_add": _l("Add evidence"),
     "assessment.evidence_remove": _l("Remove evidence"),
@@ -62,6 +74,11 @@ ACTIONS: dict[str, LazyString] = {
     "reminders.settings": _l("Change notification settings"),
     "reminders.preference": _l("Change notification preferences"),
     "reminders.retry": _l("Retry delivery"),
+    "export.courses": _l("Export courses"),
+    "export.coverage": _l("Export coverage"),
+    "export.outbox": _l("Export outbox"),
+    "export.scores": _l("Export scores"),
+    "export.training_hours": _l("Export training hours"),
     "audit.export": _l("Export audit trail"),
     "audit.report": _l("Generate monthly audit report"),
     "audit.purge": _l("Purge expired audit events"),
@@ -80,6 +97,23 @@ ACTOR_KINDS: dict[str, LazyString] = {
     "anonymous": _l("Anonymous"),
     "system": _l("System"),
 }
+
+
+# why `luzhi audit verify` found a chain broken (server.audit.service.Verdict.kind)
+BREAKS: dict[str, LazyString] = {
+    "missing": _l("An event is missing: it was deleted."),
+    "unlinked": _l("The event does not follow the one before it: events were removed or reordered."),
+    "changed": _l("The event was changed after it was written."),
+    "day_head": _l("The event differs from the chain head kept for its day."),
+    "head": _l("The chain ends before its recorded head: the latest events were removed."),
+    "head_differs": _l("The last event differs from the recorded chain head."),
+    "cut_tail": _l("The chain ends before the head kept for a day: the latest events were removed."),
+}
+
+
+def break_label(kind: str) -> str:
+    label = BREAKS.get(kind)
+    return str(label) if label is not None else kind
 
 
 def action_label(code: str) -> str:

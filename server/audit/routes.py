@@ -49,6 +49,7 @@ async def audit_page(request: Request) -> Template:
         "outcomes": labels.OUTCOMES,
         "export_query": "",
         "verdict": None,
+        "break_label": labels.break_label,
     }
     try:
         filters = service.parse_filters(raw)

@@ -356,7 +356,8 @@ class Verdict:
     head_hash: str
     ok: bool = True
     bad_seq: int | None = None
-    problem: str = ""
+    kind: str = ""  # see labels.BREAKS
+    problem: str = ""  # the same, with the positions, in English for the command line
 
 
 async def verify(tenant_id: int | None, *, chunk: int = 1000) -> Verdict:
@@ -375,34 +376,39 @@ async def verify(tenant_id: int | None, *, chunk: int = 1000) -> Verdict:
     start, prev = await _anchor(tenant_id)
     verdict = Verdict(events=0, head_seq=head["seq"], head_hash=head["hash"])
 
-    def broken(seq: int, problem: str) -> Verdict:
-        verdict.ok, verdict.bad_seq, verdict.problem = False, seq, problem
+    def broken(seq: int, kind: str, problem: str) -> Verdict:
+        verdict.ok, verdict.bad_seq, verdict.kind, verdict.problem = False, seq, kind, problem
         return verdict
 
     expected = start + 1
     where = [*_chain_where(AuditEvent, tenant_id), AuditEvent.seq > start, AuditEvent.seq <= head["seq"]]
     async for row in _stream(where, AuditEvent.seq.__gt__, ascending=True, chunk=chunk):
         if row["seq"] != expected:
-            return broken(expected, f"event {expected} is missing (the next stored event is {row['seq']})")
+            return broken(expected, "missing", f"event {expected} is missing (the next stored event is {row['seq']})")
         if row["prev_hash"] != prev:
-            return broken(row["seq"], f"event {row['seq']} does not link to event {row['seq'] - 1} (prev_hash differs)")
+            return broken(
+                row["seq"],
+                "unlinked",
+                f"event {row['seq']} does not link to event {row['seq'] - 1} (prev_hash differs)",
+            )
         if chain.digest(row, row["hash_alg"]) != row["hash"]:
-            return broken(row["seq"], f"event {row['seq']} was changed (its fields no longer give its hash)")
+            return broken(row["seq"], "changed", f"event {row['seq']} was changed (its fields no longer give its hash)")
         kept = day_heads.get(row["seq"])
         if kept is not None and kept["hash"] != row["hash"]:
-            return broken(row["seq"], f"event {row['seq']} differs from the head kept for {kept['day']}")
+            return broken(row["seq"], "day_head", f"event {row['seq']} differs from the head kept for {kept['day']}")
         prev = row["hash"]
         verdict.events += 1
         expected += 1
     last = expected - 1
     if last < head["seq"]:
-        return broken(last + 1, f"the chain ends at event {last} but its head is event {head['seq']}")
+        return broken(last + 1, "head", f"the chain ends at event {last} but its head is event {head['seq']}")
     if head["seq"] > start and head["hash"] != prev:
-        return broken(last, f"event {last} differs from the chain head")
+        return broken(last, "head_differs", f"event {last} differs from the chain head")
     beyond = [r for seq, r in sorted(day_heads.items()) if seq > last]
     if beyond:
         return broken(
             last + 1,
+            "cut_tail",
             f"the chain ends at event {last} but the head kept for {beyond[0]['day']} is event {beyond[0]['seq']}",
         )
     return verdict
@@ -489,6 +495,7 @@ async def monthly_report(tenant_id: int, actor: Actor, year: int, month: int, *,
         .order_by(AuditDayHead.day, ascending=False)
         .first()
     )
+    verdict = await verify(tenant_id)
     report = {
         "year": year,
         "month": month,
@@ -503,7 +510,8 @@ async def monthly_report(tenant_id: int, actor: Actor, year: int, month: int, *,
         "refusal_count": refusal_count,
         "day_heads": day_heads,
         "month_end": month_end,
-        "verdict": await verify(tenant_id),
+        "verdict": verdict,
+        "break_label": labels.break_label(verdict.kind),
     }
     await record(
         tenant_id,
