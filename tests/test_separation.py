@@ -378,3 +378,25 @@ async def test_self_scores_and_exports_of_personal_data_leave_audit_rows(make_cl
     ):
         assert (await c.get(t + path)).status_code == 200, path
         assert [e["actor_name"] for e in await audit_rows(world, action)] == ["office"], action
+
+
+async def test_the_system_admin_keeps_the_mail_server_and_sees_no_business_data(make_client):
+    world = await make_world()
+    sysadmin = await signed_in(make_client, world, "system_admin")
+    t = f"/t/{world.slug}"
+    page = await sysadmin.get(f"{t}/admin/notifications")
+    assert page.status_code == 200 and "邮件服务器" in page.text
+    form = {
+        "_csrf": await csrf(sysadmin, f"{t}/admin/notifications"),
+        "smtp_host": "smtp.bureau.example",
+        "smtp_port": "25",
+    }
+    form |= {"smtp_security": "none", "webhook_preset": "generic"}
+    saved = await sysadmin.post(f"{t}/reminders/settings", data=form)
+    assert saved.status_code == 303 and saved.headers["location"] == f"{t}/admin/notifications"
+    shown = await sysadmin.get(f"/api/v1/t/{world.slug}/notification-settings")
+    assert shown.status_code == 200 and shown.json()["smtp_host"] == "smtp.bureau.example"
+    for path in ("/reminders", "/outbox", "/units", "/people", "/coverage", "/training", "/assessments", "/audit"):
+        assert (await sysadmin.get(t + path)).status_code == 403, path
+    leader = await signed_in(make_client, world, "leader")
+    assert (await leader.get(f"/api/v1/t/{world.slug}/notification-settings")).status_code == 403

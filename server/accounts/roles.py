@@ -42,6 +42,8 @@ BUSINESS_ROLES = set(ROLES) - THREE_ADMINS
 ACCOUNT_CREATORS = {SYSTEM_ADMIN, OFFICE_ADMIN}
 # who sees the list of accounts
 ACCOUNT_READERS = {SYSTEM_ADMIN, SECURITY_ADMIN, OFFICE_ADMIN}
+# who keeps the bureau's mail server and group robot: the system admin, and the office that uses them
+SETTINGS_KEEPERS = {SYSTEM_ADMIN, OFFICE_ADMIN}
 # who reads the audit trail: the audit admin alone
 AUDIT_READERS = {AUDIT_ADMIN}
 # roles that must sign in with a second factor unless the tenant's policy says otherwise

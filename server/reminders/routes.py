@@ -25,6 +25,8 @@ from server.web.templating import page
 T = "/t/{slug:str}"
 API = "/api/v1/t/{slug:str}"
 OFFICE = allow(roles.OFFICE_ADMIN)
+# the mail server and the robot: the system admin's to keep, the office's to use
+SETTINGS = allow(roles.SETTINGS_KEEPERS)
 FILTERS = ("status", "channel", "kind", "q", "from", "to")
 
 
@@ -49,10 +51,22 @@ def _filters(request: Request) -> dict[str, str]:
 # ---------------------------------------------------------------- office: rules and channels
 
 
+async def _channel_context(request: Request) -> dict[str, Any]:
+    tenant, _actor = _ctx(request)
+    own = await service.notify_settings(tenant)
+    return {
+        "settings": service.public_settings(own),
+        "mail_ready": MailServer.of(own, request.state.edge.settings) is not None,
+        "presets": PRESETS,
+        "security": SECURITY,
+        "settings_errors": {},
+        "settings_form": None,
+    }
+
+
 async def _rules_page(request: Request, status: int = 200, **context: Any) -> Template:
     tenant, _actor = _ctx(request)
     rules = await service.rules_of(tenant)
-    own = await service.notify_settings(tenant)
     return page(
         request,
         "reminders/rules.html",
@@ -61,13 +75,19 @@ async def _rules_page(request: Request, status: int = 200, **context: Any) -> Te
         kinds=rulebook.KINDS,
         channels=rulebook.CHANNELS,
         defaults={k: {loc: rulebook.template_text({"kind": k}, loc) for loc in ("zh_CN", "en")} for k in rules},
-        settings=service.public_settings(own),
-        mail_ready=MailServer.of(own, request.state.edge.settings) is not None,
-        presets=PRESETS,
-        security=SECURITY,
         summary=await service.outbox_summary(tenant, since=datetime.now(UTC) - timedelta(days=7)),
-        **{"errors": {}, "form": None, "editing": None, "settings_errors": {}, "settings_form": None} | context,
+        **await _channel_context(request) | {"errors": {}, "form": None, "editing": None} | context,
     )
+
+
+async def _settings_page(request: Request, status: int = 200, **context: Any) -> Template:
+    """The system admin's page of the same settings (it sees no rules: they are business)."""
+    return page(request, "reminders/settings.html", status, **await _channel_context(request) | context)
+
+
+@get(f"{T}/admin/notifications", guards=[SETTINGS], name="reminders.settings")
+async def settings_page(request: Request) -> Template:
+    return await _settings_page(request)
 
 
 @get(f"{T}/reminders", guards=[OFFICE], name="reminders.rules")
@@ -88,15 +108,18 @@ async def rule_save(request: Request, kind: FromPath[str]) -> Response:
     return Redirect(f"/t/{tenant.slug}/reminders#rule-{kind}", status_code=303)
 
 
-@post(f"{T}/reminders/settings", guards=[OFFICE], name="reminders.settings_save")
+@post(f"{T}/reminders/settings", guards=[SETTINGS], name="reminders.settings_save")
 async def settings_save(request: Request) -> Response:
     tenant, actor = _ctx(request)
     data = await form_data(request)
+    office = actor.role == roles.OFFICE_ADMIN
     try:
         await service.save_settings(tenant, actor, data)
     except ValidationFailed as exc:
-        return await _rules_page(request, 422, settings_errors=exc.errors, settings_form=data)
-    return Redirect(f"/t/{tenant.slug}/reminders#channels", status_code=303)
+        again = _rules_page if office else _settings_page
+        return await again(request, 422, settings_errors=exc.errors, settings_form=data)
+    back = "reminders#channels" if office else "admin/notifications"
+    return Redirect(f"/t/{tenant.slug}/{back}", status_code=303)
 
 
 # ---------------------------------------------------------------- office: outbox
@@ -220,13 +243,13 @@ async def api_rule_save(request: Request, kind: FromPath[str], data: JSONBody[di
     return await service.save_rule(tenant, actor, kind, flat)
 
 
-@get(f"{API}/notification-settings", guards=[OFFICE], name="api.reminders.settings")
+@get(f"{API}/notification-settings", guards=[SETTINGS], name="api.reminders.settings")
 async def api_settings(request: Request) -> NotifySettings:
     tenant, _actor = _ctx(request)
     return NotifySettings(**service.public_settings(await service.notify_settings(tenant)))
 
 
-@put(f"{API}/notification-settings", guards=[OFFICE], name="api.reminders.settings_save")
+@put(f"{API}/notification-settings", guards=[SETTINGS], name="api.reminders.settings_save")
 async def api_settings_save(request: Request, data: JSONBody[NotifySettingsBody]) -> NotifySettings:
     """Fields left out keep their current values; so do secrets sent empty."""
     tenant, actor = _ctx(request)
@@ -274,6 +297,7 @@ async def api_preferences_save(request: Request, data: JSONBody[dict[str, Any]])
 ROUTES = [
     rules_page,
     rule_save,
+    settings_page,
     settings_save,
     outbox_page,
     outbox_export,
