@@ -333,6 +333,8 @@ async def test_page_filters_export_and_verify(env, client):
     assert refused["total"] == 1 and refused["items"][0]["action"] == "auth.login"
     by_object = (await client.get(f"/api/v1/t/{world.slug}/audit", params={"object": "审计局"})).json()
     assert [e["object_name"] for e in by_object["items"]] == ["市审计局"]
+    by_type = (await client.get(f"/api/v1/t/{world.slug}/audit", params={"object_type": "person"})).json()
+    assert by_type["total"] == 4 and {e["object_type"] for e in by_type["items"]} == {"person"}
     by_actor = (await client.get(f"/api/v1/t/{world.slug}/audit", params={"actor": "auditadmin"})).json()
     assert by_actor["total"] >= 1 and {e["action"] for e in by_actor["items"]} == {"auth.login"}
     today = datetime.now(ZoneInfo(world.tenant.timezone)).date()

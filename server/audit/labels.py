@@ -99,6 +99,36 @@ ACTOR_KINDS: dict[str, LazyString] = {
 }
 
 
+OBJECT_TYPES: dict[str, LazyString] = {
+    "assessed_unit": _l("Assessed unit"),
+    "assessment": _l("Assessment"),
+    "audit": _l("Audit log"),
+    "catalog": _l("Duty catalog"),
+    "confirmation": _l("Duty confirmation"),
+    "course": _l("Course"),
+    "coverage": _l("Coverage"),
+    "delivery": _l("Delivery"),
+    "duty": _l("Duty"),
+    "evidence": _l("Evidence"),
+    "import": _l("Import"),
+    "notice": _l("Notice"),
+    "notify_settings": _l("Notification settings"),
+    "outbox": _l("Outbox"),
+    "person": _l("Person"),
+    "policy": _l("Security policy"),
+    "post": _l("Post"),
+    "reminder_rule": _l("Reminder rule"),
+    "report_job": _l("Report job"),
+    "scheme": _l("Assessment scheme"),
+    "template": _l("Notice template"),
+    "tenant": _l("Tenant"),
+    "token": _l("API token"),
+    "training": _l("Training"),
+    "unit": _l("Unit"),
+    "user": _l("Account"),
+    "year": _l("Year"),
+}
+
 # why `luzhi audit verify` found a chain broken (server.audit.service.Verdict.kind)
 BREAKS: dict[str, LazyString] = {
     "missing": _l("An event is missing: it was deleted."),
@@ -128,4 +158,9 @@ def outcome_label(code: str) -> str:
 
 def actor_kind_label(code: str) -> str:
     label = ACTOR_KINDS.get(code)
+    return str(label) if label is not None else code
+
+
+def object_type_label(code: str) -> str:
+    label = OBJECT_TYPES.get(code)
     return str(label) if label is not None else code

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get
 from litestar.response import Template
@@ -47,9 +49,11 @@ async def audit_page(request: Request) -> Template:
         "filters": raw,
         "actions": sorted(labels.ACTIONS.items(), key=lambda item: item[0]),
         "outcomes": labels.OUTCOMES,
+        "object_types": sorted(labels.OBJECT_TYPES.items()),
         "export_query": "",
         "verdict": None,
         "break_label": labels.break_label,
+        "this_month": datetime.now(ZoneInfo(tenant.timezone)).strftime("%Y-%m"),
     }
     try:
         filters = service.parse_filters(raw)

@@ -239,6 +239,7 @@ def readable(row: dict) -> dict:
         "action_label": labels.action_label(row["action"]),
         "outcome_label": labels.outcome_label(row["outcome"]),
         "actor_kind_label": labels.actor_kind_label(row["actor_kind"]),
+        "object_type_label": labels.object_type_label(row["object_type"]),
     }
 
 
@@ -298,7 +299,7 @@ async def export_xlsx(tenant_id: int, actor: Actor, filters: Filters, *, zone: s
                 labels.actor_kind_label(row["actor_kind"]),
                 labels.action_label(row["action"]),
                 row["action"],
-                row["object_type"],
+                labels.object_type_label(row["object_type"]),
                 row["object_id"],
                 row["object_name"],
                 labels.outcome_label(row["outcome"]),
