@@ -47,7 +47,7 @@ async def audits(world, action: str, outcome: str | None = None) -> list[dict]:
         query = AuditEvent.select().where(AuditEvent.tenant == world.tenant.id, AuditEvent.action == action)
         if outcome:
             query = query.where(AuditEvent.outcome == outcome)
-        return await query
+        return await query.order_by(AuditEvent.id)
 
 
 def detail_of(event: dict) -> dict:
@@ -156,14 +156,19 @@ async def test_signing_in_needs_the_code_and_a_code_is_good_once(client, make_cl
     assert browser.cookies.get("luzhi_session") is None
     assert not await signed_in(browser, world.slug)
 
+    # an empty form is no attempt: refused, not counted
+    keys = accounts.throttle_keys(str(world.tenant.id), "office", "10.20.0.1")
+    assert (await second_step(browser, world.slug, " ")).status_code == 400
+    async with db.transaction(world.tenant.id):
+        assert await LoginThrottle.count().where(LoginThrottle.key == keys[0]) == 0
+
     wrong = await second_step(browser, world.slug, "000000" if code(secret) != "000000" else "111111")
     assert wrong.status_code == 400 and browser.cookies.get("luzhi_session") is None
     office = await user_row(world, "office")
-    keys = accounts.throttle_keys(str(world.tenant.id), "office", "10.20.0.1")
     async with db.transaction(world.tenant.id):
         counter = await LoginThrottle.select().where(LoginThrottle.key == keys[0]).first()
     assert counter["failures"] == 1
-    assert len(await audits(world, "auth.totp", "denied")) == 1
+    assert [detail_of(e)["reason"] for e in await audits(world, "auth.totp", "denied")] == ["missing", "code"]
 
     current = code(secret)
     ok = await second_step(browser, world.slug, current)

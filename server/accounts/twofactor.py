@@ -28,7 +28,8 @@ from server.accounts.tables import TotpRecoveryCode, TotpSecret, User, WebSessio
 from server.actor import Actor
 from server.audit import service as audit
 from server.web.errors import Forbidden, NotFound, ValidationFailed
-from server.web.i18n import _
+from server.web.i18n import _, _l
+from server.web.validation import Checker
 from tenants.service import TenantRef, get_owned
 
 ISSUER = "Luzhi 履职"
@@ -40,6 +41,7 @@ RECOVERY_CODES = 10
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 PENDING_SECONDS = 300
 SECRET_FIELD = "secret"
+LABELS = {"code": _l("Code"), "password": _l("Password")}
 
 
 class Refused(ValidationFailed):
@@ -47,8 +49,8 @@ class Refused(ValidationFailed):
     it is a failed attempt for the sign-in throttle (a wrong password or code is, a lock or
     a missing field is not)."""
 
-    def __init__(self, field: str, message: str, reason: str, *, counts: bool = False) -> None:
-        super().__init__({field: message})
+    def __init__(self, errors: dict[str, str], reason: str, *, counts: bool = False) -> None:
+        super().__init__(errors)
         self.reason = reason
         self.counts = counts
 
@@ -188,11 +190,18 @@ async def status(tenant: TenantRef, actor: Actor) -> Status:
 # ---------------------------------------------------------------- checks
 
 
+def _read(data: dict[str, Any], *fields: str) -> list[str]:
+    """The given fields, each required."""
+    check = Checker(data, LABELS)
+    values = [check.text(field, required=True, max_len=200) for field in fields]
+    if check.errors:
+        raise Refused(check.errors, "missing")
+    return values
+
+
 async def _check_password(user: dict, password: str) -> None:
-    if not password:
-        raise Refused("password", _("Password: please enter your password."), "missing")
     if not await verify_password(user["password_hash"], password):
-        raise Refused("password", _("The password is wrong."), "password", counts=True)
+        raise Refused({"password": _("The password is wrong.")}, "password", counts=True)
 
 
 async def _spend_totp(tenant: TenantRef, user_id: int, code: str) -> bool:
@@ -225,14 +234,12 @@ async def _spend_recovery(tenant: TenantRef, user_id: int, code: str) -> bool:
 
 
 def _wrong_code() -> Refused:
-    return Refused("code", _("The code is wrong or was already used."), "code", counts=True)
+    return Refused({"code": _("The code is wrong or was already used.")}, "code", counts=True)
 
 
 async def _check_code(tenant: TenantRef, user_id: int, raw: str, *, recovery: bool) -> str:
     """Spend a current authenticator code (or, when allowed, a recovery code): "totp" or "recovery"."""
     code = _clean(raw)
-    if not code:
-        raise Refused("code", _("Code: please enter the code."), "missing")
     if _is_totp(code):
         if await _spend_totp(tenant, user_id, code):
             return "totp"
@@ -250,10 +257,6 @@ async def _store_recovery_codes(tenant: TenantRef, user_id: int) -> list[str]:
     return codes
 
 
-def _text(data: dict[str, Any], name: str) -> str:
-    return str(data.get(name) or "")[:200]
-
-
 # ---------------------------------------------------------------- changes
 
 
@@ -262,11 +265,12 @@ async def enable(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> list[
     the password; returns the recovery codes (shown once, stored hashed)."""
     user = await _user_row(tenant, actor.id)
     if user["totp_enabled"]:
-        raise Refused("code", _("Two-factor sign-in is already on."), "already_on")
-    await _check_password(user, _text(data, "password"))
-    code = _clean(_text(data, "code"))
+        raise Refused({"code": _("Two-factor sign-in is already on.")}, "already_on")
+    password, raw = _read(data, "password", "code")
+    await _check_password(user, password)
+    code = _clean(raw)
     if not _is_totp(code):
-        raise Refused("code", _("Code: enter the six digits your app shows."), "code", counts=bool(code))
+        raise Refused({"code": _("Code: enter the six digits your app shows.")}, "code", counts=True)
     if not await _spend_totp(tenant, actor.id, code):
         raise _wrong_code()
     async with db.atomic():
@@ -277,7 +281,7 @@ async def enable(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> list[
             .returning(User.id)
         )
         if not switched:
-            raise Refused("code", _("Two-factor sign-in is already on."), "already_on")
+            raise Refused({"code": _("Two-factor sign-in is already on.")}, "already_on")
         codes = await _store_recovery_codes(tenant, actor.id)
         await audit.record(tenant.id, actor, "totp.enable", "user", user["uuid"])
     return codes
@@ -287,8 +291,9 @@ async def regenerate_recovery_codes(tenant: TenantRef, actor: Actor, data: dict[
     """New recovery codes for a current authenticator code; the old ones stop working."""
     user = await _user_row(tenant, actor.id)
     if not user["totp_enabled"]:
-        raise Refused("code", _("Two-factor sign-in is off."), "off")
-    await _check_code(tenant, actor.id, _text(data, "code"), recovery=False)
+        raise Refused({"code": _("Two-factor sign-in is off.")}, "off")
+    (code,) = _read(data, "code")
+    await _check_code(tenant, actor.id, code, recovery=False)
     async with db.atomic():
         codes = await _store_recovery_codes(tenant, actor.id)
         await audit.record(tenant.id, actor, "totp.recovery_codes", "user", user["uuid"])
@@ -306,22 +311,25 @@ async def disable(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> None
     be lost); not while the tenant's policy requires it for this account."""
     user = await _user_row(tenant, actor.id)
     if not user["totp_enabled"]:
-        raise Refused("code", _("Two-factor sign-in is off."), "off")
+        raise Refused({"code": _("Two-factor sign-in is off.")}, "off")
     if totp_required(await security_policy(tenant), user["role"]):
-        raise Refused("code", _("Your bureau's policy requires two-factor sign-in for your account."), "required")
-    await _check_password(user, _text(data, "password"))
-    await _check_code(tenant, actor.id, _text(data, "code"), recovery=True)
+        message = _("Your bureau's policy requires two-factor sign-in for your account.")
+        raise Refused({"code": message}, "required")
+    password, code = _read(data, "password", "code")
+    await _check_password(user, password)
+    await _check_code(tenant, actor.id, code, recovery=True)
     async with db.atomic():
         await _switch_off(tenant, actor.id)
         await audit.record(tenant.id, actor, "totp.disable", "user", user["uuid"])
 
 
-async def second_step(tenant: TenantRef, actor: Actor, code: str) -> str:
+async def second_step(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> str:
     """The sign-in's second step for the user `actor` stands for: "totp" or "recovery".
     The success is audited here; refusals by the caller, after the request rolls back."""
     user = await _user_row(tenant, actor.id)
     if not user["totp_enabled"]:
         raise NotFound()
+    (code,) = _read(data, "code")
     used = await _check_code(tenant, actor.id, code, recovery=True)
     if used == "recovery":
         left = await _recovery_left(tenant, actor.id)

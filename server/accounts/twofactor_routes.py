@@ -108,7 +108,7 @@ def _remember(request: Request, actor: Actor, action: str, object_id: Any, exc: 
 async def _locked(request: Request, username: str) -> twofactor.Refused | None:
     edge = request.state.edge
     message = await accounts.locked_message(accounts.throttle_keys(str(edge.tenant.id), username, edge.client))
-    return twofactor.Refused("code", message, "locked") if message else None
+    return twofactor.Refused({"code": message}, "locked") if message else None
 
 
 # ---------------------------------------------------------------- enrolment
@@ -216,7 +216,7 @@ async def login_twofactor(request: Request) -> Any:
         if refused := await _locked(request, user["username"]):
             raise refused
         actor = accounts.actor_for(tenant, user, client=edge.client, agent=edge.agent)
-        await twofactor.second_step(tenant, actor, str(data.get("code", ""))[:200])
+        await twofactor.second_step(tenant, actor, data)
     except twofactor.Refused as exc:
         _remember(request, anonymous, "auth.totp", user["username"], exc)
         return page(request, "accounts/twofactor_login.html", 400, errors=exc.errors)

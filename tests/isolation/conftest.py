@@ -334,7 +334,7 @@ async def _twofactor(world: World, username: str, settings) -> list[str]:
     async with db.transaction(world.tenant.id):
         codes = await twofactor.enable(world.tenant, actor, {"password": PASSWORD, "code": pyotp.TOTP(secret).now()})
         await accounts.note_failure(accounts.throttle_keys(str(world.tenant.id), username, "10.0.0.9"), settings)
-        await twofactor.second_step(world.tenant, actor, codes[0])
+        await twofactor.second_step(world.tenant, actor, {"code": codes[0]})
     return [secret, state.secret]
 
 
