@@ -199,6 +199,9 @@ def parse_filters(raw: dict[str, Any]) -> Filters:
         since=check.date("from"),
         until=check.date("until"),
     )
+    for field, day in (("from", found.since), ("until", found.until)):
+        if day and not 1970 <= day.year <= 9998:
+            check.fail(field, _("%(field)s is out of range.", field=check.label(field)))
     if found.since and found.until and found.until < found.since:
         check.fail(
             "until", _("%(field)s must not be before %(other)s.", field=check.label("until"), other=check.label("from"))
@@ -290,7 +293,7 @@ async def export_xlsx(tenant_id: int, actor: Actor, filters: Filters, *, zone: s
     tz = ZoneInfo(zone)
     where = _where(tenant_id, tz, filters)
     rows = []
-    async for row in _stream(where, AuditEvent.seq.__lt__, ascending=False, limit=EXPORT_LIMIT):
+    async for row in _stream(where, ascending=False, limit=EXPORT_LIMIT):
         rows.append(
             [
                 row["seq"],
@@ -325,9 +328,7 @@ async def export_xlsx(tenant_id: int, actor: Actor, filters: Filters, *, zone: s
     return write_workbook([(_("Audit log"), headers, rows)])
 
 
-async def _stream(
-    where: list, after, *, ascending: bool, limit: int | None = None, chunk: int = 1000
-) -> AsyncIterator[dict]:
+async def _stream(where: list, *, ascending: bool, limit: int | None = None, chunk: int = 1000) -> AsyncIterator[dict]:
     """Events in seq order, a chunk at a time (keyset paging: memory stays flat)."""
     last: int | None = None
     sent = 0
@@ -335,7 +336,7 @@ async def _stream(
         size = chunk if limit is None else min(chunk, limit - sent)
         query = AuditEvent.select().where(*where)
         if last is not None:
-            query = query.where(after(last))
+            query = query.where(AuditEvent.seq > last if ascending else AuditEvent.seq < last)
         rows = await query.order_by(AuditEvent.seq, ascending=ascending).limit(size).output(load_json=True)
         for row in rows:
             yield row
@@ -383,7 +384,7 @@ async def verify(tenant_id: int | None, *, chunk: int = 1000) -> Verdict:
 
     expected = start + 1
     where = [*_chain_where(AuditEvent, tenant_id), AuditEvent.seq > start, AuditEvent.seq <= head["seq"]]
-    async for row in _stream(where, AuditEvent.seq.__gt__, ascending=True, chunk=chunk):
+    async for row in _stream(where, ascending=True, chunk=chunk):
         if row["seq"] != expected:
             return broken(expected, "missing", f"event {expected} is missing (the next stored event is {row['seq']})")
         if row["prev_hash"] != prev:
@@ -487,12 +488,14 @@ async def monthly_report(tenant_id: int, actor: Actor, year: int, month: int, *,
     )
     day_heads = (
         await AuditDayHead.select(AuditDayHead.day, AuditDayHead.seq, AuditDayHead.hash)
-        .where(AuditDayHead.chain == tenant_id, AuditDayHead.day >= first, AuditDayHead.day < following)
+        .where(
+            AuditDayHead.chain == chain.chain_key(tenant_id), AuditDayHead.day >= first, AuditDayHead.day < following
+        )
         .order_by(AuditDayHead.day)
     )
     month_end = (
         await AuditDayHead.select(AuditDayHead.day, AuditDayHead.seq, AuditDayHead.hash)
-        .where(AuditDayHead.chain == tenant_id, AuditDayHead.day < following)
+        .where(AuditDayHead.chain == chain.chain_key(tenant_id), AuditDayHead.day < following)
         .order_by(AuditDayHead.day, ascending=False)
         .first()
     )
