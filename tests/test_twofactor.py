@@ -421,8 +421,15 @@ async def test_the_security_admin_resets_a_lost_second_factor(client, make_clien
     with pytest.raises(Forbidden):
         async with db.transaction(world.tenant.id):
             await twofactor.reset_totp(world.tenant, office, officer["uuid"])
-    async with db.transaction(world.tenant.id):
-        await twofactor.reset_totp(world.tenant, security, officer["uuid"])
+    # the security admin's button on the account's page
+    admin = await make_client("10.28.0.9")
+    assert (await login(admin, world.slug, security.name)).status_code == 303
+    account = await admin.get(f"/t/{world.slug}/admin/users/{officer['uuid']}")
+    assert "twofactor-reset" in account.text
+    reset = await admin.post(
+        f"/t/{world.slug}/admin/users/{officer['uuid']}/twofactor-reset", data={"_csrf": csrf_of(account.text)}
+    )
+    assert reset.status_code == 303
     assert not (await user_row(world, "officer"))["totp_enabled"]
     async with db.transaction(world.tenant.id):
         assert await TotpSecret.count().where(TotpSecret.user == officer["id"]) == 0

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET, UnsetType
 
-from server.accounts import policy, roles, twofactor_routes
+from server.accounts import policy, roles, twofactor, twofactor_routes
 from server.accounts import service as accounts
 from server.actor import Actor
 from server.assessment import service as assessments
@@ -338,31 +338,41 @@ async def api_user_update(request: Request, user_id: FromPath[str], data: JSONBo
 # ---------------------------------------------------------------- the security admin's actions
 
 
-@post(f"{T}/admin/users/{{user_id:str}}/activate", guards=[SECURITY], name="accounts.user_activate")
-async def user_activate(request: Request, user_id: FromPath[str]) -> Redirect:
-    """Activate an account another administrator made (two people for every account)."""
-    edge = request.state.edge
-    await accounts.activate_user(edge.tenant, edge.actor, user_id)
-    return Redirect(f"/t/{edge.tenant.slug}/admin/users/{user_id}", status_code=303)
+async def _reset_second_factor(tenant, actor, user_id: str) -> dict[str, Any]:
+    await twofactor.reset_totp(tenant, actor, user_id)
+    return await accounts.user_detail(tenant, user_id)
 
 
-@post(f"{T}/admin/users/{{user_id:str}}/unlock", guards=[SECURITY], name="accounts.user_unlock")
-async def user_unlock(request: Request, user_id: FromPath[str]) -> Redirect:
-    edge = request.state.edge
-    await accounts.unlock_user(edge.tenant, edge.actor, user_id)
-    return Redirect(f"/t/{edge.tenant.slug}/admin/users/{user_id}", status_code=303)
+# the security admin's actions on one account, each a page form and an API call
+SECURITY_ACTIONS = {
+    "activate": accounts.activate_user,  # an account another administrator made: two people for each
+    "unlock": accounts.unlock_user,
+    "twofactor-reset": _reset_second_factor,  # lost phone and recovery codes: enrol again
+}
 
 
-@post(f"{API}/users/{{user_id:str}}/activate", guards=[SECURITY], status_code=HTTP_200_OK, name="api.users.activate")
-async def api_user_activate(request: Request, user_id: FromPath[str]) -> dict[str, Any]:
-    edge = request.state.edge
-    return await accounts.activate_user(edge.tenant, edge.actor, user_id)
+def _security_action(action: str, act) -> tuple:
+    @post(f"{T}/admin/users/{{user_id:str}}/{action}", guards=[SECURITY], name=f"accounts.user_{action}")
+    async def form(request: Request, user_id: FromPath[str]) -> Redirect:
+        edge = request.state.edge
+        await act(edge.tenant, edge.actor, user_id)
+        return Redirect(f"/t/{edge.tenant.slug}/admin/users/{user_id}", status_code=303)
+
+    @post(
+        f"{API}/users/{{user_id:str}}/{action}",
+        guards=[SECURITY],
+        status_code=HTTP_200_OK,
+        name=f"api.users.{action}",
+        description=f"The security administrator's `{action}` of one account.",
+    )
+    async def api(request: Request, user_id: FromPath[str]) -> dict[str, Any]:
+        edge = request.state.edge
+        return await act(edge.tenant, edge.actor, user_id)
+
+    return form, api
 
 
-@post(f"{API}/users/{{user_id:str}}/unlock", guards=[SECURITY], status_code=HTTP_200_OK, name="api.users.unlock")
-async def api_user_unlock(request: Request, user_id: FromPath[str]) -> dict[str, Any]:
-    edge = request.state.edge
-    return await accounts.unlock_user(edge.tenant, edge.actor, user_id)
+SECURITY_ROUTES = [handler for action, act in SECURITY_ACTIONS.items() for handler in _security_action(action, act)]
 
 
 def _policy_public(rules: policy.Policy) -> dict[str, Any]:
@@ -433,10 +443,7 @@ ROUTES = [
     api_user_create,
     api_user,
     api_user_update,
-    user_activate,
-    user_unlock,
-    api_user_activate,
-    api_user_unlock,
+    *SECURITY_ROUTES,
     policy_page,
     policy_update,
     api_policy,
