@@ -210,6 +210,14 @@ async def test_the_retention_purge_keeps_180_days(env):
                 await audit.purge(t, SYSTEM, now=datetime.now(UTC) + timedelta(days=365))
         async with db.transaction(t):
             assert await audit.purge(t, SYSTEM) == 3
+        # the owner is bound by the triggers too
+        with pytest.raises(Exception, match="append-only"):
+            async with db.transaction(t):
+                await AuditEvent.raw("UPDATE audit_events SET outcome = 'success' WHERE tenant = {}", t)
+        if env.kind == "postgres":
+            with pytest.raises(Exception, match="append-only"):
+                async with db.transaction(t):
+                    await AuditEvent.raw("TRUNCATE audit_events")
         if env.kind == "postgres":
             # the purge's own setting does not open recent events to deletion
             with pytest.raises(Exception, match="append-only"):
@@ -302,6 +310,31 @@ async def test_concurrent_writers_never_fork_the_chain(env):
         assert_linked(rows)
         async with db.transaction(t, write=False):
             assert (await audit.verify(t, chunk=7)).ok
+
+
+async def test_a_tenant_never_waits_for_another_tenants_writer(env):
+    if env.kind != "postgres":
+        pytest.skip("SQLite has one writer at a time for the whole database")
+    a, b = await bare_tenant(), await bare_tenant()
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_a() -> None:
+        async with db.transaction(a):
+            await audit.record(a, SYSTEM, "unit.update", "unit", "held")
+            holding.set()
+            await release.wait()
+
+    held = asyncio.create_task(hold_a())
+    await holding.wait()
+    await asyncio.wait_for(write(b, 2), timeout=30)  # while A's transaction holds A's chain head
+    second_a = asyncio.create_task(write(a, 1))
+    await asyncio.sleep(0.3)
+    assert not held.done() and not second_a.done(), "A's second writer must wait for the first"
+    release.set()
+    await asyncio.gather(held, second_a)
+    assert [r["object_id"] for r in await chain_rows(a)] == ["held", "u0"]
+    assert_linked(await chain_rows(a))
+    assert_linked(await chain_rows(b))
 
 
 # ---------------------------------------------------------------- the page, the export, the report
