@@ -38,7 +38,7 @@ async def _events(request: Request, filters: service.Filters) -> Page:
 
 
 def _query(request: Request) -> dict[str, str]:
-    return {k: request.query_params.get(k, "") for k in (*service.FILTERS, "month")}
+    return {k: request.query_params.get(k, "") for k in service.FILTERS}
 
 
 @get(f"{T}/audit", guards=[READ], name="audit.list")
