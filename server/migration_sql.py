@@ -68,7 +68,8 @@ def tenant_scoping(
 
 # Run by `luzhi migrate` after every app's migrations, in one transaction: the role the
 # application logs in as, and exactly the rights it has (revoked, then granted again,
-# so a rerun also takes back what an older version granted). $1 is the role's name.
+# so a rerun also takes back what an older version granted). Its inputs are settings
+# of the transaction (luzhi.app_role, luzhi.owner_only, luzhi.append_only).
 APP_ROLE_SQL = """
 DO $$
 DECLARE
@@ -105,8 +106,13 @@ BEGIN
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t.table_name);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t.table_name);
     END LOOP;
-    EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), app);
-    EXECUTE format('GRANT USAGE ON SCHEMA public TO %I', app);
+    -- (only when missing: the owner of the tables need not own the database or the schema)
+    IF NOT has_database_privilege(app, current_database(), 'CONNECT') THEN
+        EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), app);
+    END IF;
+    IF NOT has_schema_privilege(app, 'public', 'USAGE') THEN
+        EXECUTE format('GRANT USAGE ON SCHEMA public TO %I', app);
+    END IF;
     EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %I', app);
     EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM %I', app);
     -- (older versions granted through default privileges; now only this step grants)
