@@ -25,6 +25,8 @@ def allow(*groups: str | Iterable[str]):
         if actor is None or actor.role not in allowed:
             raise Forbidden()
 
+    # who may call it, readable by tools that walk the route table (the isolation sweep)
+    guard.roles = frozenset(allowed)  # type: ignore[attr-defined]
     return guard
 
 
