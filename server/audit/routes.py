@@ -87,9 +87,10 @@ async def audit_export(request: Request) -> Response:
 
 @get(f"{T}/audit/report.pdf", guards=[READ], name="audit.report", opt=WRITES)
 async def audit_report(request: Request) -> Response:
-    """The monthly report of ?month=YYYY-MM."""
+    """The monthly report of ?month=YYYY-MM (default: this month, in the tenant's zone)."""
     edge = request.state.edge
-    match = _MONTH.match(request.query_params.get("month", "").strip())
+    this_month = datetime.now(ZoneInfo(edge.tenant.timezone)).strftime("%Y-%m")
+    match = _MONTH.match(request.query_params.get("month", "").strip() or this_month)
     if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 2000:
         raise ValidationFailed({"month": _("%(field)s must be a month like 2026-01.", field=_("Month"))})
     year, month = int(match[1]), int(match[2])
