@@ -42,7 +42,7 @@ lint: install
 # extract every translatable string and merge it into the catalogs
 catalogs: install
 	$(BIN)/pybabel extract -F locale/babel.cfg -k _l -k gettext -k ngettext:1,2 -o locale/messages.pot --no-location --sort-output --project=luzhi server templates tenants
-	$(BIN)/pybabel update -i locale/messages.pot -d locale --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel update -i locale/messages.pot -d locale --no-fuzzy-matching --ignore-obsolete --no-wrap
 
 clean:
 	rm -rf $(VENV) var

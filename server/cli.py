@@ -20,12 +20,13 @@ from server.web.errors import LuzhiError, ValidationFailed  # noqa: E402
 CLI_ACTOR = Actor.system("cli")
 
 
-def _run(work: Callable[[], Awaitable[Any]]) -> Any:
-    """Bind the app engine, run the coroutine, turn domain errors into a clean exit."""
+def _run(work: Callable[[], Awaitable[Any]], *, as_owner: bool = False) -> Any:
+    """Bind the app engine (or the tables' owner's, for the few jobs the app's role may
+    not do), run the coroutine, turn domain errors into a clean exit."""
 
     async def main() -> Any:
         settings = Settings.from_env()
-        db.bind(db.make_engine(settings))
+        db.bind(db.make_engine(settings, as_owner=as_owner))
         await db.open_pool()
         try:
             return await work()
@@ -404,6 +405,28 @@ def audit_verify(slug: str | None, platform: bool) -> None:
         click.echo(f"{name}: chain BROKEN at event {verdict.bad_seq}: {verdict.problem}", err=True)
         sys.exit(1)
     click.echo(f"{name}: {verdict.events} events, chain intact; head seq {verdict.head_seq} hash {verdict.head_hash}")
+
+
+@audit.command("purge")
+@click.option("--tenant", "slug", default=None, help="the tenant's chain (default: the platform's)")
+@click.option("--keep-days", type=int, default=180, show_default=True, help="at least 180")
+def audit_purge(slug: str | None, keep_days: int) -> None:
+    """Delete events older than the retention period (run as the tables' owner: the
+    application's role may not delete audit events)."""
+    from server.audit import service as audit_service
+
+    if keep_days < audit_service.KEEP_DAYS:
+        raise click.BadParameter(
+            f"the audit trail keeps at least {audit_service.KEEP_DAYS} days", param_hint="--keep-days"
+        )
+
+    async def work():
+        tenant_id = (await _tenant(slug)).id if slug else None
+        async with db.transaction(tenant_id):
+            return await audit_service.purge(tenant_id, CLI_ACTOR, keep_days=keep_days)
+
+    gone = _run(work, as_owner=True)
+    click.echo(f"{'tenant ' + slug if slug else 'platform'}: {gone} events older than {keep_days} days deleted")
 
 
 if __name__ == "__main__":

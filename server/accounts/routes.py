@@ -127,6 +127,7 @@ async def home(request: Request) -> Any:
         unit_statuses=assessments.UNIT_STATUSES,
         outbox=outbox,
         since=week.date().isoformat(),
+        pending_accounts=await accounts.pending_count(tenant) if actor.role == roles.SECURITY_ADMIN else 0,
     )
 
 

@@ -478,6 +478,10 @@ async def _end_access(tenant: TenantRef, actor: Actor, row: dict) -> None:
         await audit.record_many(tenant.id, actor, "token.revoke", "token", [r["uuid"] for r in revoked])
 
 
+async def pending_count(tenant: TenantRef) -> int:
+    return await User.count().where(User.tenant == tenant.id, User.pending.eq(True), User.active.eq(True))
+
+
 async def activate_user(tenant: TenantRef, actor: Actor, user_id: Any) -> dict:
     """The security admin's second pair of eyes on an account another administrator made."""
     row = await get_owned(User, tenant, user_id)
