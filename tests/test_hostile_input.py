@@ -188,10 +188,10 @@ async def _office(world):
 @pytest.mark.parametrize(
     ("body", "says"),
     [
-        (RUNAWAY, "too long to render"),
-        ("{% for i in range(10000000) %}x{% endfor %}", "range()"),
-        ("{% for i in range(1000) %}{{ 'x' * 1000 }}{% endfor %}", "longer than"),
-        ("{{ 'x' * 100000000 }}", "repetition"),
+        (RUNAWAY, "模板生成耗时过长"),
+        ("{% for i in range(10000000) %}x{% endfor %}", "range() 最多"),
+        ("{% for i in range(1000) %}{{ 'x' * 1000 }}{% endfor %}", "生成的文本超过"),
+        ("{{ 'x' * 100000000 }}", "重复生成的文本"),
     ],
 )
 async def test_a_notice_template_that_runs_away_is_refused_when_saved(client, body, says):

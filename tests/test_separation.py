@@ -90,7 +90,7 @@ async def test_a_password_an_administrator_sets_cannot_sign_anything(make_client
     # and re-authentication itself refuses a temporary password whatever the route
     async with db.transaction(world.tenant.id):
         leader = accounts.actor_for(world.tenant, await accounts.user_by_username(world.tenant, "leader"))
-        assert "administrator" in (await accounts.reauthenticate(world.tenant, leader, "Taken-Over-123") or "")
+        assert "管理员设置的密码" in (await accounts.reauthenticate(world.tenant, leader, "Taken-Over-123") or "")
         detail = await notices.notice_detail(world.tenant, leader, notice_id)
     assert detail["status"] != "signed"
     assert [e["outcome"] for e in await audit_rows(world, "user.password_reset")] == ["success"]
