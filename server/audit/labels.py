@@ -66,6 +66,8 @@ ACTIONS: dict[str, LazyString] = {
     "assessment.evidence_remove": _l("Remove evidence"),
     "assessment.review": _l("Review score"),
     "assessment.correct": _l("Correct score"),
+    "assessment.deduction": _l("Record deduction"),
+    "assessment.veto": _l("Record veto"),
     "assessment.adjustment_remove": _l("Remove deduction"),
     "assessment.recompute": _l("Recompute scores"),
     "assessment.finalise": _l("Finalise assessment"),
