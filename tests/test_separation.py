@@ -400,3 +400,19 @@ async def test_the_system_admin_keeps_the_mail_server_and_sees_no_business_data(
         assert (await sysadmin.get(t + path)).status_code == 403, path
     leader = await signed_in(make_client, world, "leader")
     assert (await leader.get(f"/api/v1/t/{world.slug}/notification-settings")).status_code == 403
+
+
+async def test_a_session_older_than_the_password_is_over_in_any_store(make_client):
+    """Sessions kept in Redis are not deleted by a reset: the edge ends them by their age."""
+    world = await make_world()
+    officer = await signed_in(make_client, world, "officer")
+    assert (await officer.get(f"/t/{world.slug}/units")).status_code == 200
+    async with db.transaction(world.tenant.id):
+        # what an administrator's reset does to the account, without touching the session's row
+        await User.update({User.password_changed_at: datetime.now(UTC)}).where(
+            User.tenant == world.tenant.id, User.username == "officer"
+        )
+    gone = await officer.get(f"/t/{world.slug}/units")
+    assert gone.status_code == 303 and "/login" in gone.headers["location"]
+    again = await signed_in(make_client, world, "officer")
+    assert (await again.get(f"/t/{world.slug}/units")).status_code == 200

@@ -235,7 +235,9 @@ class EdgeMiddleware(ASGIMiddleware):
                 edge.after.append(lambda: accounts.touch_token(token))
             elif session is not None and session.tenant_id == tenant.id and session.user_id:
                 user = await accounts.active_user(tenant, session.user_id)
-                if user is not None:
+                # a session older than the password (reset by an administrator, or changed
+                # elsewhere) is over, whichever store keeps it
+                if user is not None and session.created >= user["password_changed_at"].timestamp():
                     edge.actor = await accounts.session_actor(tenant, user, client=edge.client, agent=edge.agent)
                     if user["locale"]:
                         i18n.set_locale(user["locale"])
