@@ -3,7 +3,6 @@ what each person's role requires, and the all-or-nothing Excel import."""
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
@@ -17,7 +16,7 @@ from server.documents.xlsx import write_workbook
 from server.training import workbook
 from server.training.tables import Attendance, Course, TrainingImport, TrainingRequirement
 from server.units import service as units
-from server.web.errors import Conflict, NotFound
+from server.web.errors import Conflict, NotFound, ValidationFailed
 from server.web.i18n import _, _l
 from server.web.validation import Checker
 from tenants.service import TenantRef, get_owned, settings_of
@@ -265,9 +264,14 @@ def _check_date(check: Checker, tenant: TenantRef, field: str = "date", year: in
     return day
 
 
+def course_title(text: Any) -> str:
+    """A title as kept and compared: runs of spaces are one space (part of the natural key)."""
+    return " ".join(str(text or "").split())
+
+
 async def create_course(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
     check = Checker(data, LABELS)
-    title = check.text("title", required=True, max_len=200)
+    title = course_title(check.text("title", required=True, max_len=200))
     kind = check.choice("kind", KINDS)
     hours = _hours(check, "hours", required=True)
     day = _check_date(check, tenant)
@@ -279,7 +283,11 @@ async def create_course(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -
             unit_pk = await units.unit_pk(tenant, actor, check.uuid("unit_id"))
         except NotFound:
             check.fail("unit_id", _("%(field)s: no such unit.", field=check.label("unit_id")))
+    organiser = course_title(organiser)
     check.done()
+    duplicate = ValidationFailed(
+        {"title": _("A course with this title, date and organiser is already recorded; add the attendance to it.")}
+    )
     async with db.atomic():
         course = Course(
             tenant=tenant.id,
@@ -291,7 +299,9 @@ async def create_course(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -
             organiser=organiser,
             pass_mark=pass_mark,
         )
-        await course.save()
+        # the natural key decides, also between two requests at once
+        if not await Course.insert(course).on_conflict(action="DO NOTHING").returning(Course.id):
+            raise duplicate
         await audit.record(tenant.id, actor, "training.course", "course", course.uuid, detail={"title": title})
     return await course_detail(tenant, actor, course.uuid)
 
@@ -445,20 +455,8 @@ async def preview_import(tenant: TenantRef, actor: Actor, filename: str, data: b
         by_name[p["person_name"]][p["person_id"]] = p
     start, end = _year_bounds(year)
     today = units.today(tenant)
-    courses = {
-        (r["title"], r["date"]): r
-        for r in await Course.select(Course.id, Course.title, Course.date).where(
-            Course.tenant == tenant.id, Course.date >= start, Course.date <= end
-        )
-    }
-    existing: dict[tuple[int, str], float] = {}
-    if courses:
-        ids = [c["id"] for c in courses.values()]
-        for i in range(0, len(ids), 500):
-            for a in await Attendance.select(
-                Attendance.course, Attendance.hours, Attendance.person.uuid.as_alias("person_uuid")
-            ).where(Attendance.tenant == tenant.id, Attendance.course.is_in(ids[i : i + 500])):
-                existing[(a["course"], str(a["person_uuid"]))] = _num(a["hours"])
+    courses = await _courses_by_key(tenant, year)
+    existing = await _existing_hours(tenant, list(courses.values()))
     good: list[dict] = []
     errors: list[dict] = []
     seen: dict[tuple, int] = {}
@@ -503,7 +501,7 @@ async def preview_import(tenant: TenantRef, actor: Actor, filename: str, data: b
                 )
             else:
                 person = candidates[0]
-        title = str(v.get("course") or "").strip()
+        title = course_title(v.get("course"))
         if not title:
             problems.append(("course", _("The course is missing.")))
         elif len(title) > 200:
@@ -535,8 +533,8 @@ async def preview_import(tenant: TenantRef, actor: Actor, filename: str, data: b
         if problems:
             errors += [{"line": row.line, "field": f, "message": m} for f, m in problems]
             continue
-        course = courses.get((title, day))
-        before = existing.get((course["id"], person["person_id"])) if course else None
+        course = courses.get((title, day.isoformat()))
+        before = existing.get((course, person["person_id"])) if course else None
         status = "new" if before is None else ("same" if before == round(hours, 1) else "update")
         good.append(
             {
@@ -549,6 +547,7 @@ async def preview_import(tenant: TenantRef, actor: Actor, filename: str, data: b
                 "hours": round(hours, 1),
                 "score": score,
                 "status": status,
+                "before": before,  # what the records held: applying checks it still does
             }
         )
     async with db.atomic():
@@ -599,23 +598,81 @@ async def import_detail(tenant: TenantRef, actor: Actor, import_id: Any) -> dict
     }
 
 
+async def _courses_by_key(tenant: TenantRef, year: int) -> dict[tuple[str, str], int]:
+    """The year's courses by (title, ISO date), the key an import names a course by."""
+    start, end = _year_bounds(year)
+    return {
+        (r["title"], r["date"].isoformat()): r["id"]
+        for r in await Course.select(Course.id, Course.title, Course.date).where(
+            Course.tenant == tenant.id, Course.date >= start, Course.date <= end
+        )
+    }
+
+
+async def _existing_hours(tenant: TenantRef, course_pks: list[int]) -> dict[tuple[int, str], float]:
+    """Recorded hours by (course pk, person id) at these courses."""
+    existing: dict[tuple[int, str], float] = {}
+    for i in range(0, len(course_pks), 500):
+        for a in await Attendance.select(
+            Attendance.course, Attendance.hours, Attendance.person.uuid.as_alias("person_uuid")
+        ).where(Attendance.tenant == tenant.id, Attendance.course.is_in(course_pks[i : i + 500])):
+            existing[(a["course"], str(a["person_uuid"]))] = _num(a["hours"])
+    return existing
+
+
+def _stale_message(changed: list[dict]) -> str:
+    first = changed[0]
+    return _(
+        "Since this preview was made, %(n)d of its rows were changed by another import or entry "
+        "(first: line %(line)s, %(name)s, %(course)s on %(date)s). Nothing was written; "
+        "upload the file again for a fresh preview.",
+        n=len(changed),
+        line=first["line"],
+        name=first["person_name"],
+        course=first["course"],
+        date=first["date"],
+    )
+
+
+def _changed_since_preview(
+    rows: list[dict], courses: dict[tuple[str, str], int], existing: dict[tuple[int, str], float]
+) -> list[dict]:
+    changed = []
+    for r in rows:
+        course = courses.get((r["course"], r["date"]))
+        now = existing.get((course, r["person_id"])) if course else None
+        # previews made before "before" was kept: their status still tells new from recorded
+        was = r["before"] if "before" in r else (None if r["status"] == "new" else now)
+        if now != was or (r["status"] != "new" and now is None):
+            changed.append(r)
+    return changed
+
+
 async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
-    """Write a clean preview in one transaction: missing courses, then attendance."""
+    """Write a clean preview in one transaction: missing courses, then attendance. Applying
+    is one conditional state change, so of two applies at once the second writes nothing;
+    a preview whose rows changed since it was made is refused, not half applied."""
+    row = await _import_row(tenant, actor, import_id)
     detail = await import_detail(tenant, actor, import_id)
+    already = Conflict(_("This import has already been applied."))
     if detail["status"] != "preview":
-        raise Conflict(_("This import has already been applied."))
+        raise already
     if not detail["clean"]:
         raise Conflict(_("The file has errors; correct them and upload it again. Nothing was written."))
-    changing = [r for r in detail["rows"] if r["status"] != "same"]
     year = detail["year"]
-    start, end = _year_bounds(year)
     async with db.atomic():
-        courses = {
-            (r["title"], r["date"].isoformat()): r["id"]
-            for r in await Course.select(Course.id, Course.title, Course.date).where(
-                Course.tenant == tenant.id, Course.date >= start, Course.date <= end
-            )
-        }
+        claimed = await (
+            TrainingImport.update({TrainingImport.status: "applied", TrainingImport.applied_at: datetime.now(UTC)})
+            .where(TrainingImport.id == row["id"], TrainingImport.status == "preview")
+            .returning(TrainingImport.id)
+        )
+        if not claimed:
+            raise already
+        courses = await _courses_by_key(tenant, year)
+        changed = _changed_since_preview(detail["rows"], courses, await _existing_hours(tenant, list(courses.values())))
+        if changed:
+            raise Conflict(_stale_message(changed))
+        changing = [r for r in detail["rows"] if r["status"] != "same"]
         missing: dict[tuple[str, str], float] = {}
         for r in changing:
             key = (r["course"], r["date"])
@@ -633,9 +690,14 @@ async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
             )
             for (t, d), h in missing.items()
         ]
+        created = 0
         for i in range(0, len(new_courses), 500):
-            await Course.insert(*new_courses[i : i + 500])
-        courses.update({(c.title, c.date.isoformat()): c.id for c in new_courses})
+            # another import may create the same course at this moment: its key keeps one
+            created += len(
+                await Course.insert(*new_courses[i : i + 500]).on_conflict(action="DO NOTHING").returning(Course.id)
+            )
+        if new_courses:
+            courses = await _courses_by_key(tenant, year)
         pks = await units.person_pks(tenant, list({r["person_id"] for r in changing}))
         inserts = []
         for r in changing:
@@ -648,22 +710,28 @@ async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
                 inserts.append(
                     Attendance(tenant=tenant.id, course=course_pk, person=person_pk, hours=r["hours"], score=r["score"])
                 )
+        written = 0
         for i in range(0, len(inserts), 500):
-            await Attendance.insert(*inserts[i : i + 500])
-        await TrainingImport.update(
-            {TrainingImport.status: "applied", TrainingImport.applied_at: datetime.now(UTC)}
-        ).where(TrainingImport.uuid == uuid.UUID(detail["id"]))
+            written += len(
+                await Attendance.insert(*inserts[i : i + 500]).on_conflict(action="DO NOTHING").returning(Attendance.id)
+            )
+        if written < len(inserts):
+            # recorded by another transaction after the check above: refuse it all
+            changed = _changed_since_preview(
+                detail["rows"], courses, await _existing_hours(tenant, list(courses.values()))
+            )
+            raise Conflict(_stale_message(changed or [r for r in changing if r["status"] == "new"]))
         await audit.record(
             tenant.id,
             actor,
             "training.import_apply",
             "import",
             detail["id"],
-            detail={"written": len(changing), "courses": len(new_courses)},
+            detail={"written": len(changing), "courses": created},
         )
     return {
         "written": len(changing),
-        "courses_created": len(new_courses),
+        "courses_created": created,
         "unchanged": len(detail["rows"]) - len(changing),
     }
 
