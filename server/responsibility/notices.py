@@ -24,6 +24,7 @@ from server.responsibility.defaults import POSITION_TITLES
 from server.responsibility.tables import Notice, Signature, SignCode
 from server.settings import Settings
 from server.units import service as units
+from server.units.tables import Post
 from server.web.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.web.i18n import _, _l
 from server.web.validation import Checker
@@ -85,6 +86,7 @@ async def issue(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
     templates = await catalogs.current_templates(tenant)
     post_pks = [p["id"] for p in posts]
     assigned = await catalogs.assignments_by_post(tenant, post_pks)
+    await _lock_posts(tenant, post_pks)
     live: dict[int, dict] = {}
     for start in range(0, len(post_pks), 500):
         rows = await Notice.select(Notice.id, Notice.post, Notice.catalog, Notice.template).where(
@@ -170,6 +172,22 @@ async def issue(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
         )
     superseded = sum(1 for _n, p in new if p is not None) + len(moved)
     return {"issued": len(new), "superseded": superseded, "skipped": len(posts) - len(new), "leaders": len(posts)}
+
+
+async def _lock_posts(tenant: TenantRef, post_pks: list[int]) -> None:
+    """Hold these posts until the transaction ends, so that two issues at once take turns
+    and the second sees (and skips or supersedes) the first's notices. In id order, so two
+    issues never deadlock; SQLite's write transaction already serialises them."""
+    if not db.is_postgres():
+        return
+    ordered = sorted(post_pks)
+    for start in range(0, len(ordered), 500):
+        await (
+            Post.select(Post.id)
+            .where(Post.tenant == tenant.id, Post.id.is_in(ordered[start : start + 500]))
+            .order_by(Post.id)
+            .lock_rows()
+        )
 
 
 async def _supersede(tenant: TenantRef, notice_pks: list[int], now: datetime) -> None:
