@@ -54,15 +54,15 @@ class MailServer:
             )
         return None
 
-    def client(self) -> aiosmtplib.SMTP:
-        return aiosmtplib.SMTP(
+    def client(self, timeout: float = TIMEOUT, kind: type[aiosmtplib.SMTP] = aiosmtplib.SMTP) -> aiosmtplib.SMTP:
+        return kind(
             hostname=self.host,
             port=self.port,
             username=self.user,
             password=self.password,
             start_tls=self.security == "starttls",
             use_tls=self.security == "tls",
-            timeout=TIMEOUT,
+            timeout=timeout,
         )
 
 

@@ -48,6 +48,12 @@ class Settings:
     smtp_password: str | None = None
     smtp_security: str = "none"  # none | starttls | tls
     mail_from: str = "luzhi@localhost"
+    # delivery of reminders (server.reminders.dispatch): seconds one SMTP/webhook exchange may
+    # take, deliveries one claim takes, seconds a claim is held; the lease must outlast a batch
+    # sent at the timeout's pace, so a slow server never lets another scheduler take it back
+    mail_timeout: float = 15.0
+    delivery_batch: int = 20
+    delivery_lease: int = 600
     # the address links in mail and webhooks point to
     base_url: str = "http://127.0.0.1:8000"
     extra: dict = field(default_factory=dict)
@@ -90,7 +96,21 @@ class Settings:
             smtp_security=env.get("LUZHI_SMTP_SECURITY", "none"),
             mail_from=env.get("LUZHI_SMTP_FROM") or env.get("LUZHI_MAIL_FROM") or "luzhi@localhost",
             base_url=env.get("LUZHI_BASE_URL") or f"http://{host}:{port}",
+            **_delivery(env),
         )
+
+
+def _delivery(env: dict[str, str]) -> dict:
+    """The delivery settings, refused at start when a batch could outlive its lease."""
+    timeout = float(env.get("LUZHI_MAIL_TIMEOUT", "15"))
+    batch = int(env.get("LUZHI_DELIVERY_BATCH", "20"))
+    lease = int(env.get("LUZHI_DELIVERY_LEASE", "600"))
+    if timeout <= 0 or batch < 1 or lease <= batch * timeout:
+        raise ValueError(
+            "LUZHI_DELIVERY_LEASE must exceed LUZHI_DELIVERY_BATCH x LUZHI_MAIL_TIMEOUT "
+            f"({lease} <= {batch} x {timeout:g}), with a timeout above 0 and a batch of at least 1"
+        )
+    return {"mail_timeout": timeout, "delivery_batch": batch, "delivery_lease": lease}
 
 
 def _networks(text: str) -> tuple[str, ...]:

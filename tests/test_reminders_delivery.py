@@ -135,7 +135,7 @@ async def test_a_mail_server_that_was_down_is_tried_again_with_the_same_message_
 
 
 async def test_after_the_last_attempt_the_delivery_fails_and_the_office_can_send_it_again(env, mailbox):
-    world, day = await one_leader_world("lisi@fail.example")
+    world, day = await one_leader_world("lisi@fail.example", quiet_start="", quiet_end="")
     down = closed_port_settings(env.settings)
     moment = at(day + timedelta(days=7))
     await generate(world, down, moment)
@@ -148,7 +148,9 @@ async def test_after_the_last_attempt_the_delivery_fails_and_the_office_can_send
             assert row["status"] == "pending"
             waits.append(row["next_at"] - moment)
             moment = row["next_at"]
-    assert waits == [timedelta(minutes=m) for m in (1, 2, 4, 8, 16)]
+    # 1, 2, 4 … 32 minutes, then hourly, until a day has passed since the first attempt
+    assert waits == [timedelta(minutes=m) for m in (1, 2, 4, 8, 16, 32)] + [timedelta(hours=1)] * 23
+    assert sum(waits, timedelta(0)) >= dispatch.RETRY_WINDOW > sum(waits[:-1], timedelta(0))
     assert (row["status"], row["next_at"]) == ("failed", None)
     assert await send(world, env.settings, moment + timedelta(days=1)) == {"sent": 0, "retry": 0, "cancelled": 0}
     assert received(mailbox, [row["message_id"]]) == []
@@ -285,8 +287,8 @@ async def test_two_ticks_in_one_process_at_once_send_each_reminder_once(env, mai
     claim = dispatch.claim
     sizes = []
 
-    async def small_claims(t, moment, limit=dispatch.BATCH):
-        rows = await claim(t, moment, 7)
+    async def small_claims(t, moment, limit=dispatch.BATCH, lease=dispatch.LEASE):
+        rows = await claim(t, moment, 7, lease)
         sizes.append(len(rows))
         return rows
 

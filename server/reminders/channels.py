@@ -26,7 +26,6 @@ PRESETS = {
     "dingtalk": _l("DingTalk group robot"),
 }
 SECURITY = {"none": _l("None"), "starttls": "STARTTLS", "tls": "TLS"}
-TIMEOUT = 15
 
 
 class SendError(Exception):
@@ -51,33 +50,61 @@ def mail_message(server: MailServer, delivery: dict, now: datetime) -> EmailMess
     return message
 
 
-async def send_mails(server: MailServer, deliveries: list[dict], now: datetime) -> dict[int, str | None]:
-    """Send over one connection; per delivery: None when accepted, else the reason."""
-    results: dict[int, str | None] = {}
-    client = server.client()
-    try:
-        await client.connect()
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        reason = f"{server.host}:{server.port}: {exc}"[:500]
-        return {d["id"]: reason for d in deliveries}
-    try:
-        for d in deliveries:
+class Uncertain(str):
+    """A reason after which the mail may or may not have arrived: the message was handed over
+    (DATA) and the server's answer never came. It is not retried by itself: the outbox shows it
+    and the office decides (a resend carries the same Message-ID)."""
+
+
+class _TrackedSMTP(aiosmtplib.SMTP):
+    """Knows whether the message itself was handed over, so a timeout can be told apart."""
+
+    handed_over = False
+
+    async def data(self, *args, **kwargs):
+        self.handed_over = True
+        return await super().data(*args, **kwargs)
+
+
+class Mailer:
+    """One SMTP connection for a batch, opened at the first mail; `send` answers for one
+    delivery at once: None when accepted, else the reason (an `Uncertain` one when the server
+    may have taken it). Once the connection is lost the rest get its reason untried."""
+
+    def __init__(self, server: MailServer, timeout: float) -> None:
+        self.server, self.timeout = server, timeout
+        self.client: _TrackedSMTP | None = None
+        self.broken: str | None = None
+
+    async def send(self, delivery: dict, now: datetime) -> str | None:
+        if self.broken:
+            return self.broken
+        if self.client is None:
+            client = self.server.client(self.timeout, _TrackedSMTP)
             try:
-                await client.send_message(mail_message(server, d, now))
-                results[d["id"]] = None
-            except aiosmtplib.SMTPRecipientsRefused as exc:
-                results[d["id"]] = str(exc)[:500]
+                await client.connect()
             except (aiosmtplib.SMTPException, OSError) as exc:
-                # the connection is gone: this and the rest are retried
-                for rest in deliveries:
-                    results.setdefault(rest["id"], str(exc)[:500] or type(exc).__name__)
-                break
-    finally:
+                self.broken = f"{self.server.host}:{self.server.port}: {exc}"[:500]
+                return self.broken
+            self.client = client
+        self.client.handed_over = False
         try:
-            await client.quit()
-        except (aiosmtplib.SMTPException, OSError):
-            pass
-    return results
+            await self.client.send_message(mail_message(self.server, delivery, now))
+            return None
+        except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as exc:
+            # the server answered: refused, nothing delivered, the connection still usable
+            return str(exc)[:500] or type(exc).__name__
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+            self.broken = reason
+            return Uncertain(reason) if self.client.handed_over else reason
+
+    async def close(self) -> None:
+        if self.client is not None:
+            try:
+                await self.client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                self.client.close()
 
 
 def sign_generic(secret: str, timestamp: str, body: bytes) -> str:
@@ -121,10 +148,13 @@ def webhook_request(hook: dict, delivery: dict, kind: str) -> tuple[str, bytes, 
     return url, body, headers
 
 
-async def post_webhook(client: httpx.AsyncClient, hook: dict, delivery: dict, kind: str) -> str | None:
+async def post_webhook(client: httpx.AsyncClient, hook: dict, delivery: dict, kind: str, wait: float) -> str | None:
     url, body, headers = webhook_request(hook, delivery, kind)
     try:
-        response = await client.post(url, content=body, headers=headers, timeout=TIMEOUT)
+        response = await client.post(url, content=body, headers=headers, timeout=wait)
+    except (httpx.ReadTimeout, httpx.RemoteProtocolError) as exc:
+        # the request went out and no answer came: the robot may have posted it
+        return Uncertain(f"{type(exc).__name__}: {exc}"[:500])
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__}: {exc}"[:500]
     if response.status_code >= 300:

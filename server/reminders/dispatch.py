@@ -1,12 +1,18 @@
 """The outbox at work: a tick claims the deliveries that are due, atomically, so any
 number of scheduler processes may run; it sends them and records what happened.
 
-A claim moves `next_at` forward by a lease: a process killed mid-send leaves the row
-to be claimed again when the lease lapses (and sent with the same Message-ID)."""
+A claim moves `next_at` forward by a lease. Just before each send the claim is checked and
+renewed in one conditional UPDATE (still "sending", still this claim's attempt number), so a
+delivery whose lease lapsed and was claimed by another scheduler is never sent by this one;
+each result is recorded as soon as the server answers. A process killed mid-send leaves at
+most the one message in flight to be claimed again after the lease, and sent with the same
+Message-ID. A message handed to the server whose answer never came (the client's timeout) is
+marked "uncertain" and not retried by itself: resending it could deliver it twice."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,16 +22,19 @@ import httpx
 from server import db
 from server.reminders import outbox, service, sources
 from server.reminders import rules as rulebook
-from server.reminders.channels import MailServer, post_webhook, send_mails
+from server.reminders.channels import Mailer, MailServer, Uncertain, post_webhook
 from server.reminders.tables import Delivery, Reminder
 from server.settings import Settings
 from tenants.service import TenantRef, active_tenants
 
 log = logging.getLogger("luzhi.reminders")
 
-BATCH = 200
-LEASE = timedelta(minutes=10)
-MAX_ATTEMPTS = 6
+BATCH = Settings.delivery_batch
+LEASE = timedelta(seconds=Settings.delivery_lease)
+# failures are retried for a day (the waits below add up to it), then the delivery fails
+RETRY_WINDOW = timedelta(hours=24)
+# what no channel can carry: shown as undeliverable, never retried by itself
+UNDELIVERABLE = {"no_mail", "no_webhook", "no_address", "no_account"}
 _RETURNING = (
     'id, uuid, reminder, channel, "user", recipient_name, address, locale, title, body, link, message_id, attempts'
 )
@@ -36,7 +45,19 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
-async def claim(tenant: TenantRef, now: datetime, limit: int = BATCH) -> list[dict]:
+def _attempts_in_window() -> int:
+    waited, n = timedelta(0), 1
+    while waited < RETRY_WINDOW:
+        waited += backoff(n)
+        n += 1
+    return n
+
+
+# 1 + 2 + 4 + 8 + 16 + 32 minutes, then hourly: the 30th attempt comes a day after the first
+MAX_ATTEMPTS = _attempts_in_window()
+
+
+async def claim(tenant: TenantRef, now: datetime, limit: int = BATCH, lease: timedelta = LEASE) -> list[dict]:
     """Take up to `limit` due deliveries of the tenant: one UPDATE … RETURNING, which two
     schedulers cannot both win (PostgreSQL skips rows another has locked)."""
     due = (
@@ -53,12 +74,12 @@ async def claim(tenant: TenantRef, now: datetime, limit: int = BATCH) -> list[di
             f"WHERE id IN (SELECT id FROM due) RETURNING {_RETURNING}",
             tenant.id,
             now,
-            now + LEASE,
+            now + lease,
         )
     return await Delivery.raw(
         "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, next_at = {} "
         f"WHERE id IN ({due}) RETURNING {_RETURNING}",
-        now + LEASE,
+        now + lease,
         tenant.id,
         now,
     )
@@ -115,7 +136,11 @@ async def _settle(
             reason = outcome.get(d["id"], "")
             if reason is None:
                 continue
-            if d["attempts"] >= MAX_ATTEMPTS:
+            if isinstance(reason, Uncertain):
+                values = {Delivery.status: "uncertain", Delivery.next_at: None, Delivery.last_error: reason}
+            elif reason in UNDELIVERABLE:
+                values = {Delivery.status: "undeliverable", Delivery.next_at: None, Delivery.last_error: reason}
+            elif d["attempts"] >= MAX_ATTEMPTS:
                 values = {Delivery.status: "failed", Delivery.next_at: None, Delivery.last_error: reason}
             else:
                 rule = rules[reminders[d["reminder"]]["kind"]]
@@ -135,13 +160,41 @@ async def _cancel(tenant: TenantRef, ids: list[int]) -> None:
             ).where(Delivery.id.is_in(ids[i : i + 500]))
 
 
+async def _hold(tenant: TenantRef, delivery: dict, until: datetime) -> bool:
+    """Renew this delivery's claim just before it is sent; False when it is no longer ours
+    (settled meanwhile, or its lease lapsed and another scheduler claimed it since)."""
+    async with db.transaction(tenant.id):
+        held = await (
+            Delivery.update({Delivery.next_at: until})
+            .where(
+                Delivery.id == delivery["id"], Delivery.status == "sending", Delivery.attempts == delivery["attempts"]
+            )
+            .returning(Delivery.id)
+        )
+    return bool(held)
+
+
+class _Clock:
+    """The tick's moment moved on by the time spent since: what is due and what is recorded
+    stay as of the tick's moment (`--now` drills keep their date), leases count real seconds."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now, self.start = now, time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.now + timedelta(seconds=time.monotonic() - self.start)
+
+
 async def dispatch_tenant(tenant: TenantRef, settings: Settings, now: datetime, client: httpx.AsyncClient) -> dict:
     """Claim and send the tenant's due deliveries, batch after batch, until none is due."""
     counts = {"sent": 0, "retry": 0, "cancelled": 0}
     waiting: dict[str, set[str]] = {}
+    clock = _Clock(now)
+    lease = timedelta(seconds=settings.delivery_lease)
     while True:
         async with db.transaction(tenant.id):
-            claimed = await claim(tenant, now)
+            # due as of the tick's moment; held for the lease from the real time spent since
+            claimed = await claim(tenant, now, settings.delivery_batch, lease + (clock() - now))
         if not claimed:
             return counts
         async with db.transaction(tenant.id, write=False):
@@ -153,30 +206,43 @@ async def dispatch_tenant(tenant: TenantRef, settings: Settings, now: datetime, 
         if dropped:
             await _cancel(tenant, dropped)
         claimed = [d for d in claimed if d["id"] in wanted]
+        # the inbox, and what cannot go out at all, settle together
+        server = MailServer.of(own, settings)
         outcome: dict[int, str | None] = {}
-        mails = [d for d in claimed if d["channel"] == "mail"]
-        if mails:
-            server = MailServer.of(own, settings)
-            if server is None:
-                outcome |= {d["id"]: "no_mail" for d in mails}
-            else:
-                outcome |= await send_mails(server, mails, now)
         for d in claimed:
             if d["channel"] == "inbox":
                 outcome[d["id"]] = None
-            elif d["channel"] == "webhook":
-                outcome[d["id"]] = (
-                    await post_webhook(client, own, d, reminders[d["reminder"]]["kind"])
-                    if own["webhook_url"]
-                    else "no_webhook"
-                )
-        await _settle(tenant, claimed, reminders, rules, outcome, now)
+            elif d["channel"] == "mail" and server is None:
+                outcome[d["id"]] = "no_mail"
+            elif d["channel"] == "mail" and not d["address"]:
+                outcome[d["id"]] = "no_address"
+            elif d["channel"] == "webhook" and not own["webhook_url"]:
+                outcome[d["id"]] = "no_webhook"
+        local = [d for d in claimed if d["id"] in outcome]
+        await _settle(tenant, local, reminders, rules, outcome, now)
+        # the rest one at a time: held, sent, recorded as soon as the server answers
+        mailer = Mailer(server, settings.mail_timeout) if server else None
+        try:
+            for d in claimed:
+                if d["id"] in outcome:
+                    continue
+                if not await _hold(tenant, d, clock() + lease):
+                    continue
+                if d["channel"] == "mail":
+                    outcome[d["id"]] = await mailer.send(d, now)
+                else:
+                    kind = reminders[d["reminder"]]["kind"]
+                    outcome[d["id"]] = await post_webhook(client, own, d, kind, settings.mail_timeout)
+                await _settle(tenant, [d], reminders, rules, outcome, now)
+        finally:
+            if mailer:
+                await mailer.close()
         counts["sent"] += sum(1 for v in outcome.values() if v is None)
         counts["retry"] += sum(1 for v in outcome.values() if v is not None)
         counts["cancelled"] += len(dropped)
         reasons = Counter(reason for reason in outcome.values() if reason)
         for reason, n in reasons.items():
-            log.warning("%s: %d deliveries of tenant %s will be retried or have failed", reason, n, tenant.slug)
+            log.warning("%s: %d deliveries of tenant %s were not sent", reason, n, tenant.slug)
 
 
 async def tick(settings: Settings, now: datetime | None = None, *, force: bool = False) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody
@@ -143,10 +144,21 @@ async def outbox_page(request: Request) -> Template:
     )
 
 
-@get(f"{T}/outbox.xlsx", guards=[OFFICE], name="reminders.outbox_export", opt={"writes": True})
+@get(f"{T}/outbox.xlsx", media_type=XLSX, guards=[OFFICE], name="reminders.outbox_export", opt={"writes": True})
 async def outbox_export(request: Request) -> Response:
     tenant, actor = _ctx(request)
     return file_response(await service.export_outbox(tenant, actor, _filters(request)), XLSX, "outbox.xlsx")
+
+
+@post(f"{T}/outbox/retry", guards=[OFFICE], name="reminders.retry_many")
+async def outbox_retry_many(request: Request) -> Response:
+    """Send again every failed, uncertain or undeliverable delivery the filters select."""
+    tenant, actor = _ctx(request)
+    data = await form_data(request)
+    filters = {k: str(data.get(k) or "").strip() for k in FILTERS}
+    await service.retry_many(tenant, actor, filters)
+    query = urlencode({k: v for k, v in filters.items() if v and k != "status"})
+    return Redirect(f"/t/{tenant.slug}/outbox" + (f"?{query}" if query else ""), status_code=303)
 
 
 @post(f"{T}/outbox/{{delivery_id:str}}/retry", guards=[OFFICE], name="reminders.retry")
@@ -266,6 +278,13 @@ async def api_outbox(request: Request) -> dict[str, Any]:
     return page_json(Page(items, total, p, n))
 
 
+@post(f"{API}/outbox/retry", guards=[OFFICE], name="api.reminders.retry_many", status_code=200)
+async def api_outbox_retry_many(request: Request) -> dict[str, int]:
+    """Send again every failed, uncertain or undeliverable delivery the query's filters select."""
+    tenant, actor = _ctx(request)
+    return {"count": await service.retry_many(tenant, actor, _filters(request))}
+
+
 @get(f"{API}/inbox", guards=[any_member], name="api.reminders.inbox")
 async def api_inbox(request: Request) -> dict[str, Any]:
     tenant, actor = _ctx(request)
@@ -302,6 +321,7 @@ ROUTES = [
     outbox_page,
     outbox_export,
     outbox_retry,
+    outbox_retry_many,
     inbox_page,
     inbox_count,
     inbox_open,
@@ -313,6 +333,7 @@ ROUTES = [
     api_settings,
     api_settings_save,
     api_outbox,
+    api_outbox_retry_many,
     api_inbox,
     api_inbox_read,
     api_preferences,

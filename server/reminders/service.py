@@ -35,12 +35,18 @@ STATUSES = {
     "sending": _l("Sending"),
     "sent": _l("Sent"),
     "failed": _l("Failed"),
+    "uncertain": _l("Uncertain"),
+    "undeliverable": _l("Undeliverable"),
     "cancelled": _l("Not needed"),
 }
+# what the office may send again (same message, same Message-ID)
+RESENDABLE = ("failed", "uncertain", "undeliverable")
 # why a delivery was not sent, when the reason is ours (else the server's own words)
 REASONS = {
     "no_mail": _l("No mail server is configured."),
     "no_webhook": _l("No webhook is configured."),
+    "no_address": _l("The person has no email address."),
+    "no_account": _l("The person has no account to read the inbox with."),
     outbox.DONE: _l("Already done, or the person has left the post."),
 }
 SETTINGS_LABELS = {
@@ -325,21 +331,33 @@ def _context(tenant: TenantRef, w: sources.Waiting, day: date, number: int, loca
     return ctx
 
 
-async def _earlier(tenant: TenantRef, found: list[tuple[dict, sources.Waiting, int]]) -> dict[tuple[str, str], set]:
-    """The reminders already made about each of these things: which periods."""
-    out: dict[tuple[str, str], set] = defaultdict(set)
+async def _earlier(
+    tenant: TenantRef, found: list[tuple[dict, sources.Waiting, int]]
+) -> tuple[dict[tuple[str, str], set], dict[tuple[str, str], set]]:
+    """The reminders already made about each of these things (which periods), and those of
+    them that reached someone (a delivery sent): only these count toward escalation."""
+    made: dict[tuple[str, str], set] = defaultdict(set)
+    delivered: dict[tuple[str, str], set] = defaultdict(set)
     subjects = sorted({w.subject for _rule, w, _n in found})
     kinds = sorted({rule["kind"] for rule, _w, _n in found})
     for i in range(0, len(subjects), CHUNK):
-        rows = await Reminder.select(Reminder.kind, Reminder.subject, Reminder.period).where(
+        rows = await Reminder.select(Reminder.id, Reminder.kind, Reminder.subject, Reminder.period).where(
             # the kinds lead the unique key's index after the tenant
             Reminder.tenant == tenant.id,
             Reminder.kind.is_in(kinds),
             Reminder.subject.is_in(subjects[i : i + CHUNK]),
         )
         for r in rows:
-            out[(r["kind"], r["subject"])].add(r["period"])
-    return out
+            made[(r["kind"], r["subject"])].add(r["period"])
+        by_id = {r["id"]: r for r in rows}
+        ids = sorted(by_id)
+        for j in range(0, len(ids), CHUNK):
+            for d in await Delivery.select(Delivery.reminder).where(
+                Delivery.tenant == tenant.id, Delivery.reminder.is_in(ids[j : j + CHUNK]), Delivery.status == "sent"
+            ):
+                r = by_id[d["reminder"]]
+                delivered[(r["kind"], r["subject"])].add(r["period"])
+    return made, delivered
 
 
 async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
@@ -358,13 +376,13 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
             number = rulebook.fires(rule, w.anchor, day)
             if number is not None:
                 found.append((rule, w, number))
-    earlier = await _earlier(tenant, found)
+    earlier, delivered = await _earlier(tenant, found)
     found = [(rule, w, n) for rule, w, n in found if str(n) not in earlier.get((rule["kind"], w.subject), ())]
     officers = await sources.unit_officers(tenant, sorted({w.unit for _r, w, _n in found if w.unit}), day)
     escalated: dict[str, list[sources.Waiting]] = defaultdict(list)
     for rule, w, number in found:
-        # escalation counts the reminders actually sent, not the days elapsed: a thing
-        # found late is first put to the person, however long it has waited
+        # escalation counts the reminders that reached someone, not the days elapsed nor
+        # those lost to an outage: a thing found late is first put to the person
         level = rulebook.level_of(rule, len(earlier.get((rule["kind"], w.subject), ())))
         if level >= 2:
             escalated[rule["kind"]].append(w)
@@ -403,7 +421,8 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
         )
     hook = await notify_settings(tenant)
     sender = hook["mail_from"] or settings.mail_from
-    # without any mail server, mail is not queued (the reminders page says so)
+    # without any mail server, mail is not queued: a reminder nothing else carries shows as
+    # undeliverable (and the reminders page says so)
     mail = MailServer.of(hook, settings) is not None
     deliveries = []
     for r in created:
@@ -413,23 +432,30 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
             continue
         title, body, path = plan.message(contact)
         next_at = rulebook.after_quiet(plan.rule, now, tenant.timezone)
+        made: list[Delivery] = []
+        unreachable: list[tuple[str, str]] = []  # (channel, why) of the channels that cannot carry it
         for channel in plan.rule["channels"]:
             if channel not in contact["accepts"]:
                 continue
             address, user = "", None
             if channel == "mail":
                 if not (mail and contact["email"]):
+                    unreachable.append((channel, "no_address" if mail else "no_mail"))
                     continue
                 address = contact["email"]
             elif channel == "inbox":
                 if contact["user"] is None:
+                    unreachable.append((channel, "no_account"))
                     continue
                 user = contact["user"]
-            elif not (plan.primary and hook["webhook_url"]):
+            elif not plan.primary:
                 continue  # the group hears of each thing once
+            elif not hook["webhook_url"]:
+                unreachable.append((channel, "no_webhook"))
+                continue
             else:
                 address = hook["webhook_preset"]
-            deliveries.append(
+            made.append(
                 Delivery(
                     tenant=tenant.id,
                     reminder=r["id"],
@@ -446,6 +472,28 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
                     next_at=now if channel == "inbox" else next_at,
                 )
             )
+        if not made:
+            # no channel can carry it: it stays in sight, one row per channel and why
+            made = [
+                Delivery(
+                    tenant=tenant.id,
+                    reminder=r["id"],
+                    channel=channel,
+                    recipient_name=contact["name"][:100],
+                    # kept, so that sending it again once a mail server is set can work
+                    address=contact["email"][:254] if channel == "mail" else "",
+                    locale=contact["locale"],
+                    title=title,
+                    body=body,
+                    link=path,
+                    message_id=message_id(sender) if channel == "mail" else "",
+                    status="undeliverable",
+                    next_at=None,
+                    last_error=why,
+                )
+                for channel, why in unreachable
+            ]
+        deliveries += made
     for i in range(0, len(deliveries), CHUNK):
         await Delivery.insert(*deliveries[i : i + CHUNK])
     return len(created)
@@ -576,16 +624,33 @@ async def outbox_summary(tenant: TenantRef, since: datetime | None = None) -> di
 
 
 async def retry(tenant: TenantRef, actor: Actor, delivery_id: Any) -> dict[str, Any]:
-    """Send a failed delivery again now (same message, same Message-ID)."""
+    """Send a failed, uncertain or undeliverable delivery again now (same message, same Message-ID)."""
     row = await get_owned(Delivery, tenant, delivery_id, Delivery.id, Delivery.uuid, Delivery.status)
-    if row["status"] != "failed":
-        raise Conflict(_("Only a failed delivery can be sent again."))
+    if row["status"] not in RESENDABLE:
+        raise Conflict(_("Only a failed, uncertain or undeliverable delivery can be sent again."))
     async with db.atomic():
         await Delivery.update(
             {Delivery.status: "pending", Delivery.attempts: 0, Delivery.next_at: datetime.now().astimezone()}
         ).where(Delivery.id == row["id"])
         await audit.record(tenant.id, actor, "reminders.retry", "delivery", row["uuid"])
     return {"id": str(row["uuid"]), "status": "pending"}
+
+
+async def retry_many(tenant: TenantRef, actor: Actor, query: dict[str, Any]) -> int:
+    """Send again every failed, uncertain or undeliverable delivery the outbox's filters select
+    (a status filter narrows it further); how many. One UPDATE, in one transaction with its record."""
+    where = [*outbox_filters(tenant, query), Delivery.status.is_in(list(RESENDABLE))]
+    ids = [r["id"] for r in await Delivery.select(Delivery.id).where(*where)]
+    now = datetime.now().astimezone()
+    async with db.atomic():
+        for i in range(0, len(ids), CHUNK):
+            await Delivery.update({Delivery.status: "pending", Delivery.attempts: 0, Delivery.next_at: now}).where(
+                Delivery.id.is_in(ids[i : i + CHUNK]), Delivery.status.is_in(list(RESENDABLE))
+            )
+        await audit.record(
+            tenant.id, actor, "reminders.retry_many", "outbox", "", detail={"filters": dict(query), "count": len(ids)}
+        )
+    return len(ids)
 
 
 def _inbox_where(tenant: TenantRef, actor: Actor) -> list:

@@ -288,7 +288,7 @@ async def _reminders(world: World, side: str, mark: str, tag: str, settings) -> 
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(robot)) as client:
         for attempt in range(dispatch.MAX_ATTEMPTS):
-            await dispatch.dispatch_tenant(tenant, settings, now + timedelta(hours=2 * attempt), client)
+            await dispatch.dispatch_tenant(tenant, settings, now + timedelta(hours=10 * attempt), client)
     # and the next day's, still waiting in the outbox
     assert await reminders.generate_once(tenant, settings, start + timedelta(days=9))
     async with db.transaction(tenant.id, write=False):

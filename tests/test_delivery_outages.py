@@ -1,0 +1,196 @@
+"""Reminders under absent, slow, hanging and killed mail delivery, against real aiosmtpd
+servers: nothing is lost from sight, nothing the server accepted is sent twice."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import signal
+import socket
+import sys
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from server import db
+from server.reminders import dispatch, service
+from tests.conftest import Mailbox, csrf, login
+from tests.test_reminders import at, delivery_rows, generate, issue, send, set_email, set_rules, step
+from tests.test_reminders_delivery import MAIL_ONLY, crowded_tenant, one_leader_world
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class SlowMailbox(Mailbox):
+    """A mail server that keeps each message, then takes `delay` seconds to answer."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        answer = await super().handle_DATA(server, session, envelope)
+        await asyncio.sleep(self.delay)
+        return answer
+
+
+@pytest.fixture
+def slow_server():
+    """Start a slow mail server on a free port: (mailbox, port)."""
+    controllers = []
+
+    def start(delay: float) -> tuple[SlowMailbox, int]:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        box = SlowMailbox(delay)
+        controller = Controller(box, hostname="127.0.0.1", port=port)
+        controller.start()
+        controllers.append(controller)
+        return box, port
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
+def of(box: Mailbox, message_ids) -> Counter:
+    wanted = set(message_ids)
+    return Counter(str(m["Message-ID"]) for m in list(box.messages) if str(m["Message-ID"]) in wanted)
+
+
+# ---------------------------------------------------------------- no mail server
+
+
+async def test_without_a_mail_server_every_reminder_is_shown_undeliverable_and_can_be_sent_again_in_bulk(
+    env, client, mailbox
+):
+    world = await make_world_with_mail_only()
+    no_mail = dataclasses.replace(env.settings, smtp_host=None)
+    day = await issue(world)
+    created, counts = await step(world, no_mail, at(day + timedelta(days=7)))
+    rows = await delivery_rows(world, status="undeliverable")
+    # every reminder made is in sight, with its reason; nothing waits, nothing vanished
+    assert created and len(rows) == created and await delivery_rows(world) == []
+    assert {r["last_error"] for r in rows} == {"no_mail"} and {r["channel"] for r in rows} == {"mail"}
+    async with db.transaction(world.tenant.id, write=False):
+        summary = await service.outbox_summary(world.tenant)
+    assert summary["undeliverable"] == created and summary["pending"] == summary["failed"] == 0
+
+    await login(client, world.slug, "office")
+    page = await client.get(f"/t/{world.slug}/outbox", params={"status": "undeliverable"})
+    assert f"共 {created} 条投递" in page.text and "未配置邮件服务器。" in page.text
+    # the status's own name ("无法投递" once the catalog has it)
+    assert "无法投递" in page.text or "Undeliverable" in page.text
+    assert "No mail server is configured." not in page.text
+
+    # the mail server is set up: the office sends them all again by filter, in one go
+    token = await csrf(client, f"/t/{world.slug}/outbox")
+    answer = await client.post(f"/t/{world.slug}/outbox/retry", data={"_csrf": token, "status": "undeliverable"})
+    assert answer.status_code == 303
+    counts = await send(world, env.settings, at(day + timedelta(days=7), 11))
+    after = {r["address"]: r for r in await delivery_rows(world, status="sent")}
+    assert set(after) == {"lisi@nomail.example"} and counts["sent"] == 1
+    assert of(mailbox, [after["lisi@nomail.example"]["message_id"]]) == {after["lisi@nomail.example"]["message_id"]: 1}
+    # those without an address stay in sight, now for that reason
+    left = await delivery_rows(world, status="undeliverable")
+    assert len(left) == created - 1 and {r["last_error"] for r in left} == {"no_address"}
+
+
+async def make_world_with_mail_only():
+    from tests.factories import make_world
+
+    world = await make_world()
+    await set_email(world, "a_lead", "lisi@nomail.example")
+    await set_rules(world, notice_unsigned={**MAIL_ONLY, "quiet_start": "", "quiet_end": ""})
+    return world
+
+
+# ---------------------------------------------------------------- a lapsed claim
+
+
+async def test_a_claim_that_lapsed_and_was_taken_again_is_never_sent_by_its_first_holder(env):
+    world, day = await one_leader_world("lisi@lapsed.example")
+    tenant, now = world.tenant, at(day + timedelta(days=7))
+    await generate(world, env.settings, now)
+    async with db.transaction(tenant.id):
+        first = await dispatch.claim(tenant, now, 1)
+    async with db.transaction(tenant.id):
+        second = await dispatch.claim(tenant, now + dispatch.LEASE, 1)
+    assert [d["id"] for d in first] == [d["id"] for d in second] and [second[0]["attempts"]] == [2]
+    # the first holder wakes up: its check right before sending fails, the second's holds
+    assert not await dispatch._hold(tenant, first[0], now + 2 * dispatch.LEASE)
+    assert await dispatch._hold(tenant, second[0], now + 2 * dispatch.LEASE)
+
+
+# ---------------------------------------------------------------- a slow server, leases shorter than a batch
+
+
+async def test_a_server_slower_than_the_lease_still_gets_each_mail_once(env, slow_server):
+    box, port = slow_server(0.25)
+    # a lease of one second and batches of ten at a quarter of a second a mail: every batch
+    # outlives its lease, and the other scheduler claims what is left of it
+    slow = dataclasses.replace(env.settings, smtp_port=port, delivery_lease=1, delivery_batch=10, mail_timeout=5)
+    tenant, now = await crowded_tenant(env.settings, 5, "slow.example")
+    a, b = await asyncio.gather(send(tenant, slow, now), send(tenant, slow, now))
+    rows = await delivery_rows(tenant)
+    ids = [r["message_id"] for r in rows]
+    assert Counter(r["status"] for r in rows) == {"sent": len(rows)} and a["sent"] + b["sent"] == len(rows)
+    assert of(box, ids) == Counter(ids)
+
+
+async def test_a_server_slower_than_the_client_timeout_leaves_the_mail_uncertain_not_resent(env, slow_server):
+    box, port = slow_server(1.5)
+    hanging = dataclasses.replace(env.settings, smtp_port=port, mail_timeout=0.5)
+    tenant, now = await crowded_tenant(env.settings, 0, "timeout.example")
+    counts = await send(tenant, hanging, now)
+    rows = await delivery_rows(tenant, status="uncertain")
+    assert counts["sent"] == 0 and len(rows) >= 1 and all("Timeout" in r["last_error"] for r in rows)
+    # the server did take it; it is not tried again by itself (a day of ticks later, still once)
+    for hours in range(1, 25, 6):
+        await send(tenant, hanging, now + timedelta(hours=hours))
+    await asyncio.sleep(1.6)
+    assert of(box, [r["message_id"] for r in rows]) == Counter(r["message_id"] for r in rows)
+    assert {r["id"] for r in rows} <= {r["id"] for r in await delivery_rows(tenant, status="uncertain")}
+
+
+# ---------------------------------------------------------------- kill -9 mid-batch
+
+
+async def test_a_scheduler_killed_mid_batch_resends_at_most_the_mail_in_flight(env, slow_server):
+    box, port = slow_server(0.3)
+    tenant, now = await crowded_tenant(env.settings, 5, "killed.example")
+    before = await delivery_rows(tenant)
+    ids = [r["message_id"] for r in before]
+    environment = {**env.env, "LUZHI_SMTP_PORT": str(port)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "server.cli", "scheduler", "--once", "--now", now.isoformat()),
+        env=environment,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    for _ in range(1200):  # at most a minute: kill it once five of its mails were accepted
+        if sum(of(box, ids).values()) >= 5 or process.returncode is not None:
+            break
+        await asyncio.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    await process.wait()
+    got = of(box, ids)
+    assert 5 <= sum(got.values()) < len(ids), "the kill came too late to be mid-batch"
+    # each result was recorded as the server answered: all but the one in flight
+    sent = {r["message_id"] for r in await delivery_rows(tenant, status="sent")}
+    assert len(set(got) - sent) <= 1 and sent <= set(got)
+
+    # after the lease another tick takes over
+    await send(tenant, dataclasses.replace(env.settings, smtp_port=port), now + dispatch.LEASE + timedelta(minutes=1))
+    rows = await delivery_rows(tenant)
+    assert Counter(r["status"] for r in rows) == {"sent": len(rows)}
+    final = of(box, ids)
+    assert set(final) == set(ids)
+    twice = [m for m, n in final.items() if n > 1]
+    assert len(twice) <= 1 and all(n <= 2 for n in final.values())
