@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.responsibility import confirmations
-from server.responsibility.tables import Confirmation, Notice
+from server.responsibility.tables import Confirmation, ConfirmationWaiver, Notice
 from server.training import service as training
 from server.units.service import LEADER_POSITIONS, in_post_on
 from server.units.tables import Post
@@ -114,13 +114,23 @@ def periods_due(year: int, as_of: date, kind: str) -> list[confirmations.Period]
 
 
 async def _confirmations(tenant: TenantRef, posts: list[dict], year: int, as_of: date, kind: str) -> dict:
-    """Each leader owes one confirmation per period that ended while they were in post;
-    it counts when it came in by its due date."""
+    """Each leader owes one confirmation per period that ended while they were in post,
+    unless the office waived it; it counts when it came in by its due date."""
     periods = periods_due(year, as_of, kind)
     people = sorted({p["person"] for p in posts})
     on_time: set[tuple[int, str]] = set()
+    waived: set[tuple[int, str]] = set()
     if periods:
         for i in range(0, len(people), 500):
+            waived |= {
+                (r["person"], r["period"])
+                for r in await ConfirmationWaiver.select(ConfirmationWaiver.person, ConfirmationWaiver.period).where(
+                    ConfirmationWaiver.tenant == tenant.id,
+                    ConfirmationWaiver.person.is_in(people[i : i + 500]),
+                    ConfirmationWaiver.period.is_in([p.key for p in periods]),
+                    ConfirmationWaiver.waived_at < _end_of(tenant, as_of),
+                )
+            }
             rows = await Confirmation.select(Confirmation.person, Confirmation.period, Confirmation.submitted_at).where(
                 Confirmation.tenant == tenant.id,
                 Confirmation.person.is_in(people[i : i + 500]),
@@ -136,9 +146,9 @@ async def _confirmations(tenant: TenantRef, posts: list[dict], year: int, as_of:
             continue  # one person owes one confirmation, whatever their posts in the unit
         seen.add((p["unit"], p["person"]))
         for period in periods:
-            if p["start_date"] > period.end:
-                continue
             key = (p["person"], period.key)
+            if p["start_date"] > period.end or key in waived:
+                continue
             expected[p["unit"]].append((key, f"{p['name']} ({period.key})"))
             if key in on_time:
                 met[p["unit"]].add(key)

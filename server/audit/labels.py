@@ -51,6 +51,7 @@ ACTIONS: dict[str, LazyString] = {
     "notice.sign": _l("Sign notice"),
     "notice.withdraw": _l("Withdraw notice"),
     "confirmation.submit": _l("Submit duty confirmation"),
+    "confirmation.waive": _l("Waive a missed duty confirmation"),
     "training.requirements": _l("Set training requirements"),
     "training.course": _l("Save course"),
     "training.attendance": _l("Record attendance"),

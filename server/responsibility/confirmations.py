@@ -13,11 +13,12 @@ from server.actor import Actor
 from server.audit import service as audit
 from server.reminders import outbox
 from server.responsibility import catalog as catalogs
-from server.responsibility.tables import Confirmation
+from server.responsibility.tables import Confirmation, ConfirmationWaiver
 from server.units import service as units
-from server.units.tables import Person
+from server.units.tables import Person, Post
 from server.web.errors import Conflict, NotFound, ValidationFailed
-from server.web.i18n import _
+from server.web.i18n import _, _l
+from server.web.validation import Checker
 from tenants.service import TenantRef, settings_of
 
 MONTHS = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "yearly": 12}
@@ -53,6 +54,57 @@ def due_period(today: date, kind: str = "quarterly") -> Period:
     return period_containing(current.start - timedelta(days=1), kind)
 
 
+def owed_periods(today: date, kind: str, since: date) -> list[Period]:
+    """The periods that have ended by today, from the one holding `since` on, oldest first."""
+    periods = []
+    period = due_period(today, kind)
+    while period.end >= since:
+        periods.append(period)
+        period = period_containing(period.start - timedelta(days=1), kind)
+    return periods[::-1]
+
+
+def horizon(today: date) -> date:
+    """How far back a missed confirmation is still asked for: last year and this one
+    (older years are closed in the assessment)."""
+    return date(today.year - 1, 1, 1)
+
+
+async def outstanding(
+    tenant: TenantRef, person_pks: list[int] | None, today: date, kind: str
+) -> dict[int, list[Period]]:
+    """Per leader in post today (these people, or None for the whole tenant), the ended
+    periods they owe and neither confirmed nor were excused from, oldest first: every
+    period that ended since they took a leadership post, and always the last one."""
+    due = due_period(today, kind)
+    periods = owed_periods(today, kind, horizon(today))
+    keys = [p.key for p in periods]
+    chunks = [None] if person_pks is None else [person_pks[i : i + 500] for i in range(0, len(person_pks), 500)]
+    since: dict[int, date] = {}
+    done: set[tuple[int, str]] = set()
+    for chunk in chunks:
+        of_chunk = [Post.person.is_in(chunk)] if chunk is not None else []
+        for r in await Post.select(Post.person, Post.start_date).where(
+            Post.tenant == tenant.id,
+            Post.position.is_in(list(units.LEADER_POSITIONS)),
+            units.in_post_on(today),
+            Post.person.deleted_at.is_null(),
+            *of_chunk,
+        ):
+            since[r["person"]] = min(since.get(r["person"], r["start_date"]), r["start_date"], due.start)
+        for table in (Confirmation, ConfirmationWaiver):
+            of_chunk = [table.person.is_in(chunk)] if chunk is not None else []
+            rows = await table.select(table.person, table.period).where(
+                table.tenant == tenant.id, table.period.is_in(keys), *of_chunk
+            )
+            done |= {(r["person"], r["period"]) for r in rows}
+    return {
+        person: owed
+        for person, start in since.items()
+        if (owed := [p for p in periods if p.end >= start and (person, p.key) not in done])
+    }
+
+
 def period_kind(settings: dict[str, Any]) -> str:
     kind = settings.get("confirmation_period")
     return kind if kind in MONTHS else "quarterly"
@@ -85,29 +137,34 @@ async def my_duties(tenant: TenantRef, actor: Actor) -> list[str]:
 
 
 async def pending(tenant: TenantRef, actor: Actor) -> dict | None:
-    """The confirmation the actor owes now, with its duties, or None."""
+    """What the actor owes now: the oldest period not yet confirmed (a missed one first,
+    so a late confirmation is given for it), its duties, and every period owed."""
     if not actor.person_id:
         return None
-    period = due_period(units.today(tenant), period_kind(await settings_of(tenant)))
-    if await Confirmation.exists().where(
-        Confirmation.tenant == tenant.id, Confirmation.person == actor.person_id, Confirmation.period == period.key
-    ):
+    today = units.today(tenant)
+    owed = (await outstanding(tenant, [actor.person_id], today, period_kind(await settings_of(tenant)))).get(
+        actor.person_id, []
+    )
+    if not owed:
         return None
     duties = await my_duties(tenant, actor)
     if not duties:
         return None
-    return {"period": period, "duties": duties, "overdue": units.today(tenant) > period.due}
+    return {"period": owed[0], "duties": duties, "overdue": today > owed[0].due, "owed": owed}
 
 
 async def submit(tenant: TenantRef, actor: Actor, period_key: str, data: dict[str, Any]) -> dict:
-    """Items: for each duty i, `done_i` (yes/no) and `note_i`; every duty must be answered."""
+    """Items: for each duty i, `done_i` (yes/no) and `note_i`; every duty must be answered.
+    Any period owed may be confirmed, a missed one late."""
     owed = await pending(tenant, actor)
-    if owed is None or owed["period"].key != period_key:
+    period = next((p for p in owed["owed"] if p.key == period_key), None) if owed else None
+    if period is None:
         if await Confirmation.exists().where(
             Confirmation.tenant == tenant.id, Confirmation.person == actor.person_id, Confirmation.period == period_key
         ):
             raise Conflict(_("This period has already been confirmed."))
         raise NotFound(_("No confirmation is due for this period."))
+    late = units.today(tenant) > period.due
     errors: dict[str, str] = {}
     items = []
     # "all carried out": a busy leader answers once and writes notes only where needed
@@ -125,7 +182,6 @@ async def submit(tenant: TenantRef, actor: Actor, period_key: str, data: dict[st
         items.append({"duty": duty, "done": done, "note": note})
     if errors:
         raise ValidationFailed(errors)
-    period = owed["period"]
     async with db.atomic():
         row = Confirmation(
             tenant=tenant.id,
@@ -137,20 +193,60 @@ async def submit(tenant: TenantRef, actor: Actor, period_key: str, data: dict[st
             submitted_at=datetime.now(UTC),
             items=items,
         )
-        await row.save()
+        # two submits at once: the (tenant, person, period) key keeps the first
+        if not await Confirmation.insert(row).on_conflict(action="DO NOTHING").returning(Confirmation.id):
+            raise Conflict(_("This period has already been confirmed."))
         await audit.record(
             tenant.id,
             actor,
             "confirmation.submit",
             "confirmation",
             row.uuid,
-            detail={"period": period.key, "late": owed["overdue"]},
+            detail={"period": period.key, "late": late},
         )
         person = await Person.select(Person.uuid).where(Person.id == actor.person_id).first()
         await outbox.settle(
             tenant.id, ("confirmation_due", "confirmation_overdue"), f"confirmation:{person['uuid']}:{period.key}"
         )
-    return {"id": str(row.uuid), "period": period.key, "late": owed["overdue"], "items": items}
+    return {"id": str(row.uuid), "period": period.key, "late": late, "items": items}
+
+
+WAIVER_LABELS = {"reason": _l("Reason"), "period": _l("Period"), "person_id": _l("Leader")}
+
+
+async def waive(tenant: TenantRef, actor: Actor, person_id: Any, data: dict[str, Any]) -> dict:
+    """Excuse a leader from a missed period (on leave, in post only days, ...), with a
+    reason: it is no longer listed, counted in coverage, or expected by the assessment."""
+    check = Checker(data, WAIVER_LABELS)
+    key = check.text("period", required=True, max_len=16)
+    reason = check.text("reason", required=True, max_len=200)
+    check.done()
+    person_pk = await units.person_pk(tenant, actor, person_id)
+    owed = (await outstanding(tenant, [person_pk], units.today(tenant), period_kind(await settings_of(tenant)))).get(
+        person_pk, []
+    )
+    period = next((p for p in owed if p.key == key), None)
+    if period is None:
+        raise ValidationFailed({"period": _("%(field)s: this leader owes no confirmation for it.", field=_("Period"))})
+    async with db.atomic():
+        row = ConfirmationWaiver(
+            tenant=tenant.id, person=person_pk, period=period.key, reason=reason, waived_by=actor.name[:100]
+        )
+        if not await ConfirmationWaiver.insert(row).on_conflict(action="DO NOTHING").returning(ConfirmationWaiver.id):
+            raise Conflict(_("This period has already been waived."))
+        person_uuid = await units.person_uuid(tenant, person_pk)
+        await audit.record(
+            tenant.id,
+            actor,
+            "confirmation.waive",
+            "person",
+            person_uuid,
+            detail={"period": period.key, "reason": reason},
+        )
+        await outbox.settle(
+            tenant.id, ("confirmation_due", "confirmation_overdue"), f"confirmation:{person_uuid}:{period.key}"
+        )
+    return {"id": str(row.uuid), "person_id": person_uuid, "period": period.key, "reason": reason}
 
 
 async def history(tenant: TenantRef, person_pk: int) -> list[dict]:

@@ -14,7 +14,7 @@ from server.documents.xlsx import write_workbook
 from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations
 from server.responsibility.notices import LIVE, OPEN, STATUSES
-from server.responsibility.tables import Confirmation, Notice
+from server.responsibility.tables import Notice
 from server.units import service as units
 from server.web.i18n import _l, format_date
 from tenants.service import TenantRef, settings_of
@@ -35,6 +35,7 @@ MUNICIPAL_GROUP = "municipal"
 class Tally:
     units: int = 0
     leaders: int = 0
+    missed_confirmations: int = 0  # periods, however many a leader missed
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(METRICS, 0))
 
     def rate(self, metric: str) -> float:
@@ -45,6 +46,7 @@ class Tally:
         return {
             "units": self.units,
             "leaders": self.leaders,
+            "missed_confirmations": self.missed_confirmations,
             "counts": dict(self.counts),
             "rates": {m: round(self.rate(m), 4) for m in METRICS},
         }
@@ -78,8 +80,11 @@ async def snapshot(tenant: TenantRef, actor: Actor) -> Snapshot:
     now = datetime.now(UTC)
     settings = await settings_of(tenant)
     sign_days, renewal_days = int(settings["notice_sign_days"]), int(settings["renewal_days"])
-    period = confirmations.due_period(today, confirmations.period_kind(settings))
-    confirmed = await _confirmed(tenant, period.key, sorted({p["person"] for p in posts}), whole=not actor.scope_path)
+    kind = confirmations.period_kind(settings)
+    period = confirmations.due_period(today, kind)
+    owed = await confirmations.outstanding(
+        tenant, None if not actor.scope_path else sorted({p["person"] for p in posts}), today, kind
+    )
     seen_people: set[int] = set()
     out_posts = []
     for p in posts:
@@ -97,8 +102,10 @@ async def snapshot(tenant: TenantRef, actor: Actor) -> Snapshot:
             problems.append("outdated")
         elif now - notice["signed_at"] > timedelta(days=renewal_days):
             problems.append("renewal_due")
-        # a person owes one confirmation, however many posts they hold
-        if p["person"] not in seen_people and p["person"] not in confirmed and today > period.due:
+        # a person owes one confirmation a period, however many posts they hold; every
+        # missed period stays until it is given or waived
+        missed = [o for o in owed.get(p["person"], []) if today > o.due] if p["person"] not in seen_people else []
+        if missed:
             problems.append("confirmation_overdue")
         seen_people.add(p["person"])
         out_posts.append(
@@ -113,6 +120,7 @@ async def snapshot(tenant: TenantRef, actor: Actor) -> Snapshot:
                 "notice_status": notice["status"] if notice else None,
                 "issued_at": notice["issued_at"] if notice else None,
                 "signed_at": notice["signed_at"] if notice else None,
+                "missed": [{"period": o.key, "due_date": o.due} for o in missed],
                 "problems": problems,
             }
         )
@@ -132,19 +140,6 @@ async def _live_notices(tenant: TenantRef, post_pks: list[int], *, whole: bool) 
     return found
 
 
-async def _confirmed(tenant: TenantRef, period: str, person_pks: list[int], *, whole: bool) -> set[int]:
-    """Who has confirmed the period."""
-    where = [Confirmation.tenant == tenant.id, Confirmation.period == period]
-    chunks = [None] if whole else [person_pks[i : i + 500] for i in range(0, len(person_pks), 500)]
-    found: set[int] = set()
-    for chunk in chunks:
-        rows = await Confirmation.select(Confirmation.person).where(
-            *where, *([Confirmation.person.is_in(chunk)] if chunk else [])
-        )
-        found.update(r["person"] for r in rows)
-    return found
-
-
 def tallies(snap: Snapshot) -> tuple[Tally, dict[str, Tally], dict[str, Tally]]:
     """Totals, per group (district) and per unit."""
     total, groups, by_unit = Tally(), {g: Tally() for g in snap.groups}, {u["id"]: Tally() for u in snap.units}
@@ -156,6 +151,7 @@ def tallies(snap: Snapshot) -> tuple[Tally, dict[str, Tally], dict[str, Tally]]:
     for p in snap.posts:
         for t in (total, groups[p["group"]], by_unit[p["unit_id"]]):
             t.leaders += 1
+            t.missed_confirmations += len(p["missed"])
             for problem in p["problems"]:
                 t.counts[problem] += 1
     return total, groups, by_unit
@@ -188,11 +184,14 @@ def drilldown(snap: Snapshot, metric: str, group: str = "", unit: str = "") -> l
             for u in rows
             if (not group or u["group"] == group) and (not unit or u["id"] == unit)
         ]
-    return [
+    rows = [
         {**p, "group": snap.groups[p["group"]]}
         for p in snap.posts
         if metric in p["problems"] and (not group or p["group"] == group) and (not unit or p["unit_id"] == unit)
     ]
+    if metric == "confirmation_overdue":  # one row per missed period, each to be given or waived
+        return [{**r, **missed} for r in rows for missed in r["missed"]]
+    return rows
 
 
 async def coverage_list(tenant: TenantRef, actor: Actor, metric: str, group: str = "", unit: str = "") -> list[dict]:
@@ -234,6 +233,9 @@ async def export_xlsx(tenant: TenantRef, actor: Actor) -> bytes:
             str(_l("Issued on")),
             str(_l("Signed on")),
         ]
+        missed = metric == "confirmation_overdue"
+        if missed:
+            headers += [str(_l("Period")), str(_l("Due"))]
         sheets.append(
             (
                 str(label),
@@ -247,6 +249,7 @@ async def export_xlsx(tenant: TenantRef, actor: Actor) -> bytes:
                         str(STATUSES[r["notice_status"]]) if r["notice_status"] else "",
                         format_date(r["issued_at"]),
                         format_date(r["signed_at"]),
+                        *([r["period"], format_date(r["due_date"])] if missed else []),
                     ]
                     for r in rows
                 ],

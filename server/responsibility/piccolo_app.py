@@ -2,6 +2,7 @@ from piccolo.conf.apps import AppConfig
 
 from server.responsibility.tables import (
     Confirmation,
+    ConfirmationWaiver,
     Duty,
     DutyAssignment,
     DutyCatalog,
@@ -15,6 +16,16 @@ from server.settings import ROOT
 APP_CONFIG = AppConfig(
     app_name="responsibility",
     migrations_folder_path=str(ROOT / "migrations" / "responsibility"),
-    table_classes=[DutyCatalog, Duty, DutyAssignment, NoticeTemplate, Notice, Signature, Confirmation, SignCode],
+    table_classes=[
+        DutyCatalog,
+        Duty,
+        DutyAssignment,
+        NoticeTemplate,
+        Notice,
+        Signature,
+        Confirmation,
+        SignCode,
+        ConfirmationWaiver,
+    ],
     migration_dependencies=["server.units.piccolo_app"],
 )

@@ -358,7 +358,7 @@ async def _pdf_response(request: Request, notice_id: str) -> Response:
     return file_response(pdf, "application/pdf", name, inline=True)
 
 
-@get(f"{T}/notices/{{notice_id:str}}/pdf", guards=[any_member], name="notices.pdf", opt=WRITES)
+@get(f"{T}/notices/{{notice_id:str}}/pdf", media_type="application/pdf", guards=[any_member], name="notices.pdf", opt=WRITES)
 async def notice_pdf(request: Request, notice_id: FromPath[str]) -> Response:
     return await _pdf_response(request, notice_id)
 
@@ -412,6 +412,34 @@ async def confirmation_submit(request: Request, period: FromPath[str]) -> Respon
     )
 
 
+@post(f"{T}/people/{{person_id:str}}/confirmations/waive", guards=[OFFICE], name="confirmations.waive")
+async def confirmation_waive(request: Request, person_id: FromPath[str]) -> Response:
+    tenant, actor = _ctx(request)
+    back = f"/t/{tenant.slug}/coverage/list?metric=confirmation_overdue"
+
+    async def on_error(data: dict, errors: dict) -> Template:
+        rows = await coverage.coverage_list(tenant, actor, "confirmation_overdue")
+        return page(
+            request,
+            "responsibility/coverage_list.html",
+            422,
+            rows=rows,
+            metric="confirmation_overdue",
+            label=coverage.METRICS["confirmation_overdue"],
+            unit_metric=False,
+            form=data,
+            errors=errors,
+            waiving=(person_id, data.get("period", "")),
+        )
+
+    return await submit_form(
+        request,
+        lambda data: confirmations.waive(tenant, actor, person_id, data),
+        redirect=lambda w: f"{back}&waived={w['period']}",
+        on_error=on_error,
+    )
+
+
 # ---------------------------------------------------------------- coverage
 
 
@@ -443,7 +471,7 @@ async def coverage_list_page(
     )
 
 
-@get(f"{T}/coverage.xlsx", guards=[COVERAGE], name="coverage.export", opt=WRITES)
+@get(f"{T}/coverage.xlsx", media_type=XLSX, guards=[COVERAGE], name="coverage.export", opt=WRITES)
 async def coverage_export(request: Request) -> Response:
     tenant, actor = _ctx(request)
     return file_response(await coverage.export_xlsx(tenant, actor), XLSX, f"coverage-{tenant.slug}.xlsx")
@@ -514,7 +542,7 @@ async def api_notice(request: Request, notice_id: FromPath[str]) -> dict[str, An
     return {**detail, "body_html": str(detail["body_html"])}
 
 
-@get(f"{API}/notices/{{notice_id:str}}/pdf", guards=[any_member], name="api.notices.pdf", opt=WRITES)
+@get(f"{API}/notices/{{notice_id:str}}/pdf", media_type="application/pdf", guards=[any_member], name="api.notices.pdf", opt=WRITES)
 async def api_notice_pdf(request: Request, notice_id: FromPath[str]) -> Response:
     return await _pdf_response(request, notice_id)
 
@@ -552,8 +580,28 @@ async def api_confirmations(request: Request) -> dict[str, Any]:
             "overdue": owed["overdue"],
             "duties": owed["duties"],
         },
+        # every period owed, oldest first: a missed one stays until confirmed or waived
+        "owed": []
+        if owed is None
+        else [{"period": p.key, "due_date": p.due, "overdue": units.today(tenant) > p.due} for p in owed["owed"]],
         "history": await confirmations.history(tenant, actor.person_id) if actor.person_id else [],
     }
+
+
+class WaiverBody(msgspec.Struct, forbid_unknown_fields=True):
+    period: str
+    reason: str
+
+
+@post(
+    f"{API}/people/{{person_id:str}}/confirmation-waivers",
+    guards=[OFFICE],
+    status_code=HTTP_201_CREATED,
+    name="api.confirmations.waive",
+)
+async def api_waive(request: Request, person_id: FromPath[str], data: JSONBody[WaiverBody]) -> dict[str, Any]:
+    tenant, actor = _ctx(request)
+    return await confirmations.waive(tenant, actor, person_id, body_data(data))
 
 
 @get(f"{API}/coverage", guards=[COVERAGE], name="api.coverage")
@@ -605,6 +653,7 @@ ROUTES = [
     notice_pdf,
     confirmation_page,
     confirmation_submit,
+    confirmation_waive,
     coverage_page,
     coverage_list_page,
     coverage_export,
@@ -618,6 +667,7 @@ ROUTES = [
     api_verify,
     api_confirm,
     api_confirmations,
+    api_waive,
     api_coverage,
     api_coverage_list,
     api_catalogs,

@@ -121,3 +121,16 @@ class SignCode(Table, tablename="sign_codes"):
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
+
+
+class ConfirmationWaiver(Table, tablename="confirmation_waivers"):
+    """A confirmation period a leader is excused from, with the office's reason: it is
+    no longer listed as missed, nor counted in coverage or the assessment."""
+
+    uuid = UUID(unique=True)
+    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+    person = ForeignKey(references=Person, null=False, on_delete=OnDelete.restrict)
+    period = Varchar(length=16)
+    reason = Varchar(length=200)
+    waived_by = Varchar(length=100, default="")
+    waived_at = Timestamptz(default=TimestamptzNow())

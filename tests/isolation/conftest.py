@@ -100,6 +100,10 @@ async def _responsibility(world: World, side: str, tag: str, settings, signers: 
             answers = {f"done_{i}": "yes" for i in range(len(owed["duties"]))}
             await confirmations.submit(tenant, leader, owed["period"].key, answers)
         period = confirmations.due_period(units.today(tenant), confirmations.period_kind(await settings_of(tenant))).key
+        # the principal's confirmation of the period is waived, with a reason of the tenant's own
+        await confirmations.waive(
+            tenant, office, world.people["a_principal"]["id"], {"period": period, "reason": f"{side}免除理由-{tag}"}
+        )
         everything = await notices.list_notices(tenant, office, per_page=500)
         signatures = await Signature.select(Signature.code, Signature.pdf, Signature.signer_name).where(
             Signature.tenant == tenant.id
