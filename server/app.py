@@ -27,7 +27,7 @@ from server.settings import ROOT, Settings
 from server.training.routes import ROUTES as TRAINING_ROUTES
 from server.units.routes import ROUTES as UNIT_ROUTES
 from server.web.edge import EdgeMiddleware
-from server.web.errors import EXCEPTION_HANDLERS
+from server.web.errors import EXCEPTION_HANDLERS, document_errors
 from server.web.routes import ROUTES as WEB_ROUTES
 from server.web.templating import template_config
 
@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         opt={"static": True, "public": True},
         include_in_schema=False,
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *WEB_ROUTES,
             *PLATFORM_ROUTES,
@@ -114,3 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         state=State({"settings": settings, "sessions": sessions}),
     )
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            document_errors(handler)
+    return app

@@ -410,6 +410,7 @@ async def update_user(tenant: TenantRef, actor: Actor, user_id: Any, data: dict[
     row = await _managed(tenant, actor, user_id)
     own = row["id"] == actor.id
     check = Checker(data, USER_LABELS)
+    check.changes(("display_name", "active", "role", "scope_unit_id", "person_id", "password"))
     values: dict[str, Any] = {}
     if check.present("display_name"):
         values["display_name"] = check.text("display_name", max_len=100)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, get, post, put
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, JSONBody
+from litestar.params import Body, FromPath, JSONBody, Parameter
 from litestar.response import File, Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -26,6 +26,9 @@ from server.web.templating import page
 T = "/t/{slug:str}"
 API = "/api/v1/t/{slug:str}"
 Y = "/assessments/{year:int}"
+# years an assessment can have: out of range is no assessment (404), never a database overflow
+YEARS = {"ge": 1900, "le": 2999}
+Year = Annotated[int, Parameter(**YEARS)]
 U = Y + "/units/{unit_id:str}"
 READ = allow(service.READERS)
 OFFICE = allow(roles.OFFICE_ADMIN)
@@ -53,7 +56,7 @@ def _back(request: Request, year: int, unit_id: str | None = None, anchor: str =
 
 
 @get(f"{T}/assessments", guards=[READ], name="assessment.index")
-async def index_page(request: Request, year: FromQuery[int | None] = None) -> Response:
+async def index_page(request: Request, year: Annotated[int | None, Parameter(**YEARS)] = None) -> Response:
     tenant, actor = _ctx(request)
     current = units.today(tenant).year
     return Redirect(f"/t/{tenant.slug}/assessments/{year or current}", status_code=303)
@@ -85,7 +88,7 @@ async def _year_page(request: Request, year: int, status: int = 200, **extra: An
 
 
 @get(f"{T}{Y}", guards=[READ], name="assessment.year")
-async def year_page(request: Request, year: FromPath[int]) -> Response:
+async def year_page(request: Request, year: Year) -> Response:
     return await _year_page(request, year)
 
 
@@ -100,32 +103,32 @@ async def _office_action(request: Request, year: int, action) -> Response:
 
 
 @post(f"{T}{Y}/open", guards=[OFFICE], name="assessment.open")
-async def open_submit(request: Request, year: FromPath[int]) -> Response:
+async def open_submit(request: Request, year: Year) -> Response:
     tenant, actor = _ctx(request)
     data = await form_data(request)
     return await _office_action(request, year, lambda: service.open_assessment(tenant, actor, year, data))
 
 
 @post(f"{T}{Y}/recompute", guards=[OFFICE], name="assessment.recompute")
-async def recompute_submit(request: Request, year: FromPath[int]) -> Response:
+async def recompute_submit(request: Request, year: Year) -> Response:
     tenant, actor = _ctx(request)
     return await _office_action(request, year, lambda: service.recompute(tenant, actor, year))
 
 
 @post(f"{T}{Y}/finalise", guards=[OFFICE], name="assessment.finalise")
-async def finalise_submit(request: Request, year: FromPath[int]) -> Response:
+async def finalise_submit(request: Request, year: Year) -> Response:
     tenant, actor = _ctx(request)
     return await _office_action(request, year, lambda: service.finalise(tenant, actor, year))
 
 
-@get(f"{T}{Y}/scores.xlsx", guards=[READ], name="assessment.export", opt={"writes": True})
-async def export(request: Request, year: FromPath[int]) -> Response:
+@get(f"{T}{Y}/scores.xlsx", media_type=XLSX, guards=[READ], name="assessment.export", opt={"writes": True})
+async def export(request: Request, year: Year) -> Response:
     tenant, actor = _ctx(request)
     return file_response(await service.export_xlsx(tenant, actor, year), XLSX, f"scores-{year}.xlsx")
 
 
-@get(f"{T}{Y}/report.pdf", guards=[READ], name="assessment.report")
-async def report_pdf(request: Request, year: FromPath[int]) -> Response:
+@get(f"{T}{Y}/report.pdf", media_type=PDF, guards=[READ], name="assessment.report")
+async def report_pdf(request: Request, year: Year) -> Response:
     tenant, actor = _ctx(request)
     return _pdf(await reports.annual_pdf(tenant, actor, year), f"annual-report-{year}.pdf")
 
@@ -153,12 +156,12 @@ async def _scheme_page(request: Request, year: int, status: int = 200, **extra: 
 
 
 @get(f"{T}{Y}/scheme", guards=[READ], name="assessment.scheme")
-async def scheme_page(request: Request, year: FromPath[int]) -> Template:
+async def scheme_page(request: Request, year: Year) -> Template:
     return await _scheme_page(request, year)
 
 
 @post(f"{T}{Y}/scheme", guards=[OFFICE], name="assessment.scheme_save")
-async def scheme_save(request: Request, year: FromPath[int]) -> Response:
+async def scheme_save(request: Request, year: Year) -> Response:
     tenant, actor = _ctx(request)
     data = await form_data(request)
     try:
@@ -172,7 +175,7 @@ async def scheme_save(request: Request, year: FromPath[int]) -> Response:
 
 
 @post(f"{T}{Y}/scheme/create", guards=[OFFICE], name="assessment.scheme_create")
-async def scheme_create(request: Request, year: FromPath[int]) -> Response:
+async def scheme_create(request: Request, year: Year) -> Response:
     tenant, actor = _ctx(request)
     try:
         await service.create_scheme(tenant, actor, year)
@@ -214,7 +217,7 @@ async def _unit_page(request: Request, year: int, unit_id: str, status: int = 20
 
 
 @get(f"{T}{U}", guards=[READ], name="assessment.unit")
-async def unit_page(request: Request, year: FromPath[int], unit_id: FromPath[str]) -> Template:
+async def unit_page(request: Request, year: Year, unit_id: FromPath[str]) -> Template:
     return await _unit_page(request, year, unit_id)
 
 
@@ -231,7 +234,7 @@ async def _unit_action(request: Request, year: int, unit_id: str, action, anchor
 
 
 @post(f"{T}{U}/scores/{{code:str}}/self", guards=[SELF], name="assessment.self")
-async def self_submit(request: Request, year: FromPath[int], unit_id: FromPath[str], code: FromPath[str]) -> Response:
+async def self_submit(request: Request, year: Year, unit_id: FromPath[str], code: FromPath[str]) -> Response:
     tenant, actor = _ctx(request)
     return await _unit_action(
         request, year, unit_id, lambda d: service.self_assess(tenant, actor, year, unit_id, code, d), f"i-{code}"
@@ -239,13 +242,13 @@ async def self_submit(request: Request, year: FromPath[int], unit_id: FromPath[s
 
 
 @post(f"{T}{U}/submit", guards=[SELF], name="assessment.submit")
-async def submit_page(request: Request, year: FromPath[int], unit_id: FromPath[str]) -> Response:
+async def submit_page(request: Request, year: Year, unit_id: FromPath[str]) -> Response:
     tenant, actor = _ctx(request)
     return await _unit_action(request, year, unit_id, lambda d: service.submit_self(tenant, actor, year, unit_id))
 
 
 @post(f"{T}{U}/scores/{{code:str}}/review", guards=[REVIEW], name="assessment.review")
-async def review_submit(request: Request, year: FromPath[int], unit_id: FromPath[str], code: FromPath[str]) -> Response:
+async def review_submit(request: Request, year: Year, unit_id: FromPath[str], code: FromPath[str]) -> Response:
     tenant, actor = _ctx(request)
     return await _unit_action(
         request, year, unit_id, lambda d: service.review(tenant, actor, year, unit_id, code, d), f"i-{code}"
@@ -253,9 +256,7 @@ async def review_submit(request: Request, year: FromPath[int], unit_id: FromPath
 
 
 @post(f"{T}{U}/scores/{{code:str}}/correct", guards=[OFFICE], name="assessment.correct")
-async def correct_submit(
-    request: Request, year: FromPath[int], unit_id: FromPath[str], code: FromPath[str]
-) -> Response:
+async def correct_submit(request: Request, year: Year, unit_id: FromPath[str], code: FromPath[str]) -> Response:
     tenant, actor = _ctx(request)
     return await _unit_action(
         request, year, unit_id, lambda d: service.correct(tenant, actor, year, unit_id, code, d), f"i-{code}"
@@ -263,7 +264,7 @@ async def correct_submit(
 
 
 @post(f"{T}{U}/adjustments", guards=[REVIEW], name="assessment.adjust")
-async def adjust_submit(request: Request, year: FromPath[int], unit_id: FromPath[str]) -> Response:
+async def adjust_submit(request: Request, year: Year, unit_id: FromPath[str]) -> Response:
     tenant, actor = _ctx(request)
     data = await form_data(request)
     # the form offers one list of items; its value says the kind too ("deduction:minor")
@@ -300,9 +301,7 @@ async def _upload(request: Request) -> tuple[str, bytes]:
 
 
 @post(f"{T}{U}/scores/{{code:str}}/evidence", guards=[SELF], name="assessment.evidence")
-async def evidence_upload(
-    request: Request, year: FromPath[int], unit_id: FromPath[str], code: FromPath[str]
-) -> Response:
+async def evidence_upload(request: Request, year: Year, unit_id: FromPath[str], code: FromPath[str]) -> Response:
     tenant, actor = _ctx(request)
 
     async def action(_data: dict) -> None:
@@ -336,8 +335,8 @@ async def _scorecard(request: Request, year: int, unit_id: str) -> Response:
     return _pdf(content, name)
 
 
-@get(f"{T}{U}/scorecard.pdf", guards=[READ], name="assessment.scorecard")
-async def scorecard(request: Request, year: FromPath[int], unit_id: FromPath[str]) -> Response:
+@get(f"{T}{U}/scorecard.pdf", media_type=PDF, guards=[READ], name="assessment.scorecard")
+async def scorecard(request: Request, year: Year, unit_id: FromPath[str]) -> Response:
     return await _scorecard(request, year, unit_id)
 
 
@@ -345,7 +344,7 @@ async def scorecard(request: Request, year: FromPath[int], unit_id: FromPath[str
 
 
 @post(f"{T}{Y}/scorecards", guards=[READ], name="assessment.batch")
-async def batch_start(request: Request, year: FromPath[int]) -> Response:
+async def batch_start(request: Request, year: Year) -> Response:
     tenant, actor = _ctx(request)
     started = await reports.start_scorecards(tenant, actor, year)
     var_dir = request.state.edge.settings.var_dir
@@ -400,24 +399,24 @@ class AdjustmentBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 @get(f"{API}{Y}", guards=[READ], name="api.assessment.year")
-async def api_year(request: Request, year: FromPath[int]) -> dict[str, Any]:
+async def api_year(request: Request, year: Year) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.overview(tenant, actor, year)
 
 
 @get(f"{API}{U}", guards=[READ], name="api.assessment.unit")
-async def api_unit(request: Request, year: FromPath[int], unit_id: FromPath[str]) -> dict[str, Any]:
+async def api_unit(request: Request, year: Year, unit_id: FromPath[str]) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.unit_result(tenant, actor, year, unit_id)
 
 
-@get(f"{API}{U}/scorecard.pdf", guards=[READ], name="api.assessment.scorecard")
-async def api_scorecard(request: Request, year: FromPath[int], unit_id: FromPath[str]) -> Response:
+@get(f"{API}{U}/scorecard.pdf", media_type=PDF, guards=[READ], name="api.assessment.scorecard")
+async def api_scorecard(request: Request, year: Year, unit_id: FromPath[str]) -> Response:
     return await _scorecard(request, year, unit_id)
 
 
 @get(f"{API}{Y}/scheme", guards=[READ], name="api.assessment.scheme")
-async def api_scheme(request: Request, year: FromPath[int]) -> dict[str, Any]:
+async def api_scheme(request: Request, year: Year) -> dict[str, Any]:
     tenant, _actor = _ctx(request)
     found = await service.scheme_detail(tenant, year)
     if found is None:
@@ -426,40 +425,40 @@ async def api_scheme(request: Request, year: FromPath[int]) -> dict[str, Any]:
 
 
 @put(f"{API}{Y}/scheme", guards=[OFFICE], name="api.assessment.scheme_save")
-async def api_scheme_save(request: Request, year: FromPath[int], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+async def api_scheme_save(request: Request, year: Year, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.save_scheme(tenant, actor, year, data)
 
 
 @post(f"{API}{Y}/open", guards=[OFFICE], status_code=HTTP_201_CREATED, name="api.assessment.open")
-async def api_open(request: Request, year: FromPath[int], data: JSONBody[OpenBody]) -> dict[str, Any]:
+async def api_open(request: Request, year: Year, data: JSONBody[OpenBody]) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.open_assessment(tenant, actor, year, body_data(data))
 
 
 @post(f"{API}{Y}/finalise", guards=[OFFICE], name="api.assessment.finalise")
-async def api_finalise(request: Request, year: FromPath[int]) -> dict[str, Any]:
+async def api_finalise(request: Request, year: Year) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.finalise(tenant, actor, year)
 
 
 @post(f"{API}{U}/scores/{{code:str}}/self", guards=[SELF], name="api.assessment.self")
 async def api_self(
-    request: Request, year: FromPath[int], unit_id: FromPath[str], code: FromPath[str], data: JSONBody[SelfBody]
+    request: Request, year: Year, unit_id: FromPath[str], code: FromPath[str], data: JSONBody[SelfBody]
 ) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.self_assess(tenant, actor, year, unit_id, code, body_data(data))
 
 
 @post(f"{API}{U}/submit", guards=[SELF], name="api.assessment.submit")
-async def api_submit(request: Request, year: FromPath[int], unit_id: FromPath[str]) -> dict[str, Any]:
+async def api_submit(request: Request, year: Year, unit_id: FromPath[str]) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.submit_self(tenant, actor, year, unit_id)
 
 
 @post(f"{API}{U}/scores/{{code:str}}/review", guards=[REVIEW], name="api.assessment.review")
 async def api_review(
-    request: Request, year: FromPath[int], unit_id: FromPath[str], code: FromPath[str], data: JSONBody[ReviewBody]
+    request: Request, year: Year, unit_id: FromPath[str], code: FromPath[str], data: JSONBody[ReviewBody]
 ) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.review(tenant, actor, year, unit_id, code, body_data(data))
@@ -467,7 +466,7 @@ async def api_review(
 
 @post(f"{API}{U}/scores/{{code:str}}/correct", guards=[OFFICE], name="api.assessment.correct")
 async def api_correct(
-    request: Request, year: FromPath[int], unit_id: FromPath[str], code: FromPath[str], data: JSONBody[ReviewBody]
+    request: Request, year: Year, unit_id: FromPath[str], code: FromPath[str], data: JSONBody[ReviewBody]
 ) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.correct(tenant, actor, year, unit_id, code, body_data(data))
@@ -475,7 +474,7 @@ async def api_correct(
 
 @post(f"{API}{U}/adjustments", guards=[REVIEW], status_code=HTTP_201_CREATED, name="api.assessment.adjust")
 async def api_adjust(
-    request: Request, year: FromPath[int], unit_id: FromPath[str], data: JSONBody[AdjustmentBody]
+    request: Request, year: Year, unit_id: FromPath[str], data: JSONBody[AdjustmentBody]
 ) -> dict[str, Any]:
     tenant, actor = _ctx(request)
     return await service.add_adjustment(tenant, actor, year, unit_id, body_data(data))
@@ -489,7 +488,7 @@ async def api_adjust(
 )
 async def api_evidence(
     request: Request,
-    year: FromPath[int],
+    year: Year,
     unit_id: FromPath[str],
     code: FromPath[str],
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],

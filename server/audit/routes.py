@@ -77,7 +77,7 @@ async def api_verify(request: Request) -> dict[str, Any]:
     return asdict(await service.verify(request.state.edge.tenant.id))
 
 
-@get(f"{T}/audit/export.xlsx", guards=[READ], name="audit.export", opt=WRITES)
+@get(f"{T}/audit/export.xlsx", media_type=XLSX, guards=[READ], name="audit.export", opt=WRITES)
 async def audit_export(request: Request) -> Response:
     edge = request.state.edge
     filters = service.parse_filters(_query(request))
@@ -85,7 +85,7 @@ async def audit_export(request: Request) -> Response:
     return file_response(content, XLSX, f"audit-{edge.tenant.slug}.xlsx")
 
 
-@get(f"{T}/audit/report.pdf", guards=[READ], name="audit.report", opt=WRITES)
+@get(f"{T}/audit/report.pdf", media_type="application/pdf", guards=[READ], name="audit.report", opt=WRITES)
 async def audit_report(request: Request) -> Response:
     """The monthly report of ?month=YYYY-MM (default: this month, in the tenant's zone)."""
     edge = request.state.edge

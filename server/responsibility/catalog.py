@@ -229,6 +229,7 @@ async def _duty_in_draft(tenant: TenantRef, duty_id: Any) -> tuple[dict, dict]:
 async def update_duty(tenant: TenantRef, actor: Actor, duty_id: Any, data: dict[str, Any]) -> dict:
     duty, catalog = await _duty_in_draft(tenant, duty_id)
     check = Checker(data, LABELS)
+    check.changes(("position", "text", "sort_order"))
     values = _check_duty(check, partial=True)
     check.done()
     async with db.atomic():

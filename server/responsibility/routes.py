@@ -358,7 +358,13 @@ async def _pdf_response(request: Request, notice_id: str) -> Response:
     return file_response(pdf, "application/pdf", name, inline=True)
 
 
-@get(f"{T}/notices/{{notice_id:str}}/pdf", media_type="application/pdf", guards=[any_member], name="notices.pdf", opt=WRITES)
+@get(
+    f"{T}/notices/{{notice_id:str}}/pdf",
+    media_type="application/pdf",
+    guards=[any_member],
+    name="notices.pdf",
+    opt=WRITES,
+)
 async def notice_pdf(request: Request, notice_id: FromPath[str]) -> Response:
     return await _pdf_response(request, notice_id)
 
@@ -542,7 +548,13 @@ async def api_notice(request: Request, notice_id: FromPath[str]) -> dict[str, An
     return {**detail, "body_html": str(detail["body_html"])}
 
 
-@get(f"{API}/notices/{{notice_id:str}}/pdf", media_type="application/pdf", guards=[any_member], name="api.notices.pdf", opt=WRITES)
+@get(
+    f"{API}/notices/{{notice_id:str}}/pdf",
+    media_type="application/pdf",
+    guards=[any_member],
+    name="api.notices.pdf",
+    opt=WRITES,
+)
 async def api_notice_pdf(request: Request, notice_id: FromPath[str]) -> Response:
     return await _pdf_response(request, notice_id)
 

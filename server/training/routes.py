@@ -205,19 +205,19 @@ async def import_apply(request: Request, import_id: FromPath[str]) -> Response:
     return Redirect(f"/t/{tenant.slug}/training/imports/{import_id}?{query}", status_code=303)
 
 
-@get(f"{T}/training/template.xlsx", guards=[EDIT], name="training.template")
+@get(f"{T}/training/template.xlsx", media_type=XLSX, guards=[EDIT], name="training.template")
 async def template_download(request: Request) -> Response:
     return _xlsx(service.workbook.attendance_template(), "attendance-template.xlsx")
 
 
-@get(f"{T}/training/courses.xlsx", guards=[READ], name="training.courses_export", opt={"writes": True})
+@get(f"{T}/training/courses.xlsx", media_type=XLSX, guards=[READ], name="training.courses_export", opt={"writes": True})
 async def courses_export(request: Request) -> Response:
     tenant, actor = _ctx(request)
     year = _year(request)
     return _xlsx(await service.export_courses(tenant, actor, year), f"courses-{year}.xlsx")
 
 
-@get(f"{T}/training/hours.xlsx", guards=[READ], name="training.hours_export", opt={"writes": True})
+@get(f"{T}/training/hours.xlsx", media_type=XLSX, guards=[READ], name="training.hours_export", opt={"writes": True})
 async def hours_export(request: Request) -> Response:
     tenant, actor = _ctx(request)
     year = _year(request)

@@ -307,6 +307,7 @@ async def create_unit(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> 
 async def update_unit(tenant: TenantRef, actor: Actor, unit_id: Any, data: dict[str, Any]) -> dict:
     row = await _unit_row(tenant, actor, unit_id)
     check = Checker(data, UNIT_LABELS)
+    check.changes(UNIT_LABELS)
     values = _check_unit(check, partial=True)
     new_parent: dict | None = None
     moving = check.present("parent_id") and await _parent_changes(row, actor, check)
@@ -597,6 +598,9 @@ async def update_person(tenant: TenantRef, actor: Actor, person_id: Any, data: d
     current post the day before the effective date and opens a new one."""
     row = await _person_row(tenant, actor, person_id)
     check = Checker(data, PERSON_LABELS)
+    check.changes(
+        ("name", "unit_id", "position", "title", "classified_level", "military_transfer", "email", "mobile", "note")
+    )
     values = _check_identity(check, partial=True)
     post_change = any(check.present(f) for f in ("unit_id", "position", "title"))
     current: dict | None = None

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from server.actor import Actor
 from server.audit import service as audit
 from server.settings import Settings
 from server.web import i18n
-from server.web.errors import ActionRequired, Forbidden, NotFound, SignInRequired, TenantSuspended
+from server.web.errors import ActionRequired, Forbidden, LuzhiError, NotFound, SignInRequired, TenantSuspended
 from server.web.i18n import _
 from tenants import service as tenants
 from tenants.service import TenantRef
@@ -45,6 +46,9 @@ ANON_COOKIE = "luzhi_anon"
 LANG_COOKIE = "luzhi_lang"
 CSRF_FIELD = "_csrf"
 CSRF_HEADER = "x-csrf-token"
+# a JSON body past these is refused before anything decodes it: no API document comes near
+JSON_MAX_BYTES = 1_000_000
+JSON_MAX_DEPTH = 32
 
 
 AfterHook = Callable[[], Awaitable[None]]
@@ -198,6 +202,8 @@ class EdgeMiddleware(ASGIMiddleware):
             )
             if scope["method"] not in SAFE_METHODS and not bearer:
                 receive = await self._check_csrf(scope, receive, edge)
+            if scope["method"] not in SAFE_METHODS and "json" in _header(scope, b"content-type"):
+                receive = await _bounded_json(receive)
             await self._identify(scope, edge, bearer, opt)
             await next_app(scope, receive, send_wrapper)
         except BaseException as exc:
@@ -345,6 +351,23 @@ async def _buffer_body(receive: Receive, limit: int) -> tuple[bytes, Receive]:
         return await receive()
 
     return body, replay
+
+
+async def _bounded_json(receive: Receive) -> Receive:
+    """Refuse a JSON body too large or too deeply nested to decode safely (a deep one
+    exhausts the decoder's recursion)."""
+    body, receive = await _buffer_body(receive, JSON_MAX_BYTES)
+    if body.count(b"[") + body.count(b"{") > JSON_MAX_DEPTH:
+        depth = 0
+        for bracket in _BRACKETS.findall(_JSON_STRINGS.sub(b"", body)):
+            depth += 1 if bracket in b"[{" else -1
+            if depth > JSON_MAX_DEPTH:
+                raise LuzhiError(_("The request body is nested too deeply."))
+    return receive
+
+
+_JSON_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(rb"[\[\]{}]")
 
 
 def _multipart_field(body: bytes, name: str) -> str:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.exceptions import ValidationException as LitestarValidation
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -76,6 +82,19 @@ def is_api(request: Request) -> bool:
     return request.scope["path"].startswith("/api/")
 
 
+class FieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class ErrorBody(msgspec.Struct):
+    """What every API error answers (see _json): a message, and one per field when
+    the input was wrong."""
+
+    detail: str
+    errors: list[FieldError] = msgspec.field(default_factory=list)
+
+
 def _json(status: int, detail: str, errors: dict[str, str] | None = None) -> Response:
     body: dict = {"detail": detail}
     if errors:
@@ -139,6 +158,9 @@ def handle_error(request: Request, exc: Exception) -> Response:
         status, errors = 422, exc.errors
     elif isinstance(exc, LuzhiError):
         status, errors = exc.status_code, None
+    elif isinstance(exc, LitestarValidation) and _in_path(exc):
+        # a path that cannot name a record (a year past any calendar) names none
+        status, errors = 404, None
     elif isinstance(exc, LitestarValidation):
         status, errors = 400, _validation_errors(exc)
     elif isinstance(exc, HTTPException):
@@ -173,4 +195,39 @@ def _validation_errors(exc: LitestarValidation) -> dict[str, str]:
     return errors
 
 
+def _in_path(exc: LitestarValidation) -> bool:
+    items = [item for item in exc.extra or [] if isinstance(item, dict)]
+    return bool(items) and all(item.get("source") == "path" for item in items)
+
+
 EXCEPTION_HANDLERS = {Exception: handle_error}
+
+# what any operation may answer besides its success
+ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422)
+
+
+def document_errors(handler: HTTPRouteHandler) -> None:
+    """Declare in the OpenAPI document the errors every operation can answer, in the
+    shape they really have: ErrorBody under /api, an error page elsewhere, where a
+    page may also send the visitor on (303) to sign in or to the next page."""
+    api = any(path.startswith("/api/") for path in handler.paths)
+    specs: dict[int, ResponseSpec] = {
+        status: ResponseSpec(
+            data_container=ErrorBody if api else str,
+            description=HTTPStatus(status).phrase,
+            media_type=MediaType.JSON if api else MediaType.HTML,
+            generate_examples=False,
+        )
+        for status in ERROR_STATUSES
+    }
+    if not api:
+        # a page answers in HTML (a form post: the next page, or the form again with its
+        # messages) or sends the visitor on: to sign in, to the next page
+        returns = handler.parsed_fn_signature.return_type
+        shows_page = handler.media_type in ("", MediaType.JSON) and (
+            returns.annotation is Any or returns.is_subclass_of(Response)
+        )
+        if handler.status_code != 200 or shows_page:
+            specs[200] = ResponseSpec(str, description="OK", media_type=MediaType.HTML, generate_examples=False)
+        specs[303] = ResponseSpec(data_container=None, description="See Other", generate_examples=False)
+    handler.responses = {**specs, **(handler.responses or {})}

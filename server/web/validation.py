@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -12,6 +13,8 @@ from server.web.errors import ValidationFailed
 from server.web.i18n import LazyString, _
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# the field an empty change is refused under
+CHANGES = "body"
 MOBILE_RE = re.compile(r"^\+?[0-9][0-9 -]{5,30}$")
 
 
@@ -129,6 +132,14 @@ class Checker:
         if value and not MOBILE_RE.match(value):
             self.fail(field, _("%(field)s is not a valid phone number.", field=self.label(field)))
         return value
+
+    def changes(self, fields: Iterable[str]) -> None:
+        """A change names at least one thing it changes: an empty one is refused,
+        naming what it may hold, rather than written as nothing."""
+        fields = list(fields)
+        if not any(self.present(field) for field in fields):
+            names = ", ".join(self.label(field) for field in fields)
+            self.fail(CHANGES, _("Nothing to change: give at least one of %(fields)s.", fields=names))
 
     def done(self) -> None:
         if self.errors:
