@@ -19,7 +19,7 @@ from server import db
 from server.reminders import dispatch, service
 from tests.conftest import Mailbox, csrf, login
 from tests.test_reminders import at, delivery_rows, generate, issue, send, set_email, set_rules, step
-from tests.test_reminders_delivery import MAIL_ONLY, crowded_tenant, one_leader_world
+from tests.test_reminders_delivery import MAIL_ONLY, crowded_tenant, one_leader_world, second_day_rows
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -129,41 +129,44 @@ async def test_a_claim_that_lapsed_and_was_taken_again_is_never_sent_by_its_firs
 # ---------------------------------------------------------------- a slow server, leases shorter than a batch
 
 
-async def test_a_server_slower_than_the_lease_still_gets_each_mail_once(env, slow_server):
+async def test_a_server_slower_than_the_lease_still_gets_each_mail_once(env, mailbox, slow_server):
     box, port = slow_server(0.25)
     # a lease of one second and batches of ten at a quarter of a second a mail: every batch
     # outlives its lease, and the other scheduler claims what is left of it
     slow = dataclasses.replace(env.settings, smtp_port=port, delivery_lease=1, delivery_batch=10, mail_timeout=5)
     tenant, now = await crowded_tenant(env.settings, 5, "slow.example")
+    await generate(tenant, env.settings, now)
     a, b = await asyncio.gather(send(tenant, slow, now), send(tenant, slow, now))
-    rows = await delivery_rows(tenant)
+    rows = await second_day_rows(tenant)
     ids = [r["message_id"] for r in rows]
     assert Counter(r["status"] for r in rows) == {"sent": len(rows)} and a["sent"] + b["sent"] == len(rows)
     assert of(box, ids) == Counter(ids)
 
 
-async def test_a_server_slower_than_the_client_timeout_leaves_the_mail_uncertain_not_resent(env, slow_server):
+async def test_a_server_slower_than_the_client_timeout_leaves_the_mail_uncertain_not_resent(env, mailbox, slow_server):
     box, port = slow_server(1.5)
     hanging = dataclasses.replace(env.settings, smtp_port=port, mail_timeout=0.5)
     tenant, now = await crowded_tenant(env.settings, 0, "timeout.example")
+    await generate(tenant, env.settings, now)
     counts = await send(tenant, hanging, now)
-    rows = await delivery_rows(tenant, status="uncertain")
+    rows = await second_day_rows(tenant, status="uncertain")
     assert counts["sent"] == 0 and len(rows) >= 1 and all("Timeout" in r["last_error"] for r in rows)
     # the server did take it; it is not tried again by itself (a day of ticks later, still once)
     for hours in range(1, 25, 6):
         await send(tenant, hanging, now + timedelta(hours=hours))
     await asyncio.sleep(1.6)
     assert of(box, [r["message_id"] for r in rows]) == Counter(r["message_id"] for r in rows)
-    assert {r["id"] for r in rows} <= {r["id"] for r in await delivery_rows(tenant, status="uncertain")}
+    assert {r["id"] for r in rows} <= {r["id"] for r in await second_day_rows(tenant, status="uncertain")}
 
 
 # ---------------------------------------------------------------- kill -9 mid-batch
 
 
-async def test_a_scheduler_killed_mid_batch_resends_at_most_the_mail_in_flight(env, slow_server):
+async def test_a_scheduler_killed_mid_batch_resends_at_most_the_mail_in_flight(env, mailbox, slow_server):
     box, port = slow_server(0.3)
     tenant, now = await crowded_tenant(env.settings, 5, "killed.example")
-    before = await delivery_rows(tenant)
+    await generate(tenant, env.settings, now)
+    before = await second_day_rows(tenant)
     ids = [r["message_id"] for r in before]
     environment = {**env.env, "LUZHI_SMTP_PORT": str(port)}
     process = await asyncio.create_subprocess_exec(
@@ -183,14 +186,36 @@ async def test_a_scheduler_killed_mid_batch_resends_at_most_the_mail_in_flight(e
     got = of(box, ids)
     assert 5 <= sum(got.values()) < len(ids), "the kill came too late to be mid-batch"
     # each result was recorded as the server answered: all but the one in flight
-    sent = {r["message_id"] for r in await delivery_rows(tenant, status="sent")}
+    sent = {r["message_id"] for r in await second_day_rows(tenant, status="sent")}
     assert len(set(got) - sent) <= 1 and sent <= set(got)
 
     # after the lease another tick takes over
     await send(tenant, dataclasses.replace(env.settings, smtp_port=port), now + dispatch.LEASE + timedelta(minutes=1))
-    rows = await delivery_rows(tenant)
+    rows = await second_day_rows(tenant)
     assert Counter(r["status"] for r in rows) == {"sent": len(rows)}
     final = of(box, ids)
     assert set(final) == set(ids)
     twice = [m for m, n in final.items() if n > 1]
     assert len(twice) <= 1 and all(n <= 2 for n in final.values())
+
+
+# ---------------------------------------------------------------- escalation counts what arrived
+
+
+async def test_reminders_lost_to_an_outage_do_not_escalate_to_the_principal(env, mailbox):
+    world, day = await one_leader_world("lisi@outage.example", days=1, repeat_days=1, escalate_after=1)
+    await set_email(world, "a_principal", "zhangsan@outage.example")
+    down = dataclasses.replace(env.settings, smtp_host=None)
+    # the first reminder never goes out (no mail server that day)
+    await step(world, down, at(day + timedelta(days=1)))
+    assert [r["last_error"] for r in await delivery_rows(world, status="undeliverable")] == ["no_mail"]
+    # the second is still put to the person alone, and arrives
+    await step(world, env.settings, at(day + timedelta(days=2)))
+    second = await delivery_rows(world, period="1")
+    assert [(r["level"], r["address"], r["status"]) for r in second] == [(0, "lisi@outage.example", "sent")]
+    # one reminder arrived: the third is escalated to the principal, marked 【督办】
+    await step(world, env.settings, at(day + timedelta(days=3)))
+    third = await delivery_rows(world, period="2")
+    assert {r["address"] for r in third} == {"lisi@outage.example", "zhangsan@outage.example"}
+    assert {r["level"] for r in third} == {1}
+    assert [r["title"].startswith("【督办】") for r in third if r["address"].startswith("zhangsan")] == [True]

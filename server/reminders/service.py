@@ -383,7 +383,7 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
     for rule, w, number in found:
         # escalation counts the reminders that reached someone, not the days elapsed nor
         # those lost to an outage: a thing found late is first put to the person
-        level = rulebook.level_of(rule, len(earlier.get((rule["kind"], w.subject), ())))
+        level = rulebook.level_of(rule, len(delivered.get((rule["kind"], w.subject), ())))
         if level >= 2:
             escalated[rule["kind"]].append(w)
         for i, recipient in enumerate(_recipients(w, level, officers, directory)):
