@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from server import events
 from server.accounts import roles
 from server.actor import Actor
 from server.assessment import scoring, sources
@@ -359,6 +360,39 @@ async def _recompute(tenant: TenantRef, assessment: dict) -> date:
     await Assessment.update({Assessment.auto_as_of: as_of}).where(Assessment.id == assessment["id"])
     await _refresh(tenant, assessment["id"], tree)
     return as_of
+
+
+async def refresh_for_people(tenant: TenantRef, people: list[int]) -> None:
+    """Recompute, in every open assessment, the automatic indicators of the units where
+    these people hold a post: a signature, a confirmation or hours count at once, not
+    at the office's next "recompute". A few rows per unit, in the change's transaction."""
+    people = sorted(set(people))
+    if not people:
+        return
+    for assessment in await Assessment.select().where(Assessment.tenant == tenant.id, Assessment.status == "open"):
+        as_of = _as_of(tenant, assessment["cutoff"])
+        held = await sources.units_of_people(tenant, people, as_of)
+        assessed = {u: pk for u, pk in (await _assessed_pks(tenant, assessment["id"])).items() if u in held}
+        if not assessed:
+            continue
+        tree = await tree_of(assessment)
+        now = datetime.now(UTC)
+        for row in await _auto_scores(tenant, tree, assessment["year"], as_of, assessed):
+            await Score.update({Score.score: row.score, Score.inputs: row.inputs, Score.updated_at: now}).where(
+                Score.tenant == tenant.id,
+                Score.assessed == row.assessed,
+                Score.indicator == row.indicator,
+                Score.method == "auto",
+            )
+        for pk in assessed.values():
+            await _refresh(tenant, assessment["id"], tree, only=pk)
+
+
+async def _on_indicator_inputs(tenant: TenantRef, *, people: list[int]) -> None:
+    await refresh_for_people(tenant, people)
+
+
+events.subscribe(events.INDICATOR_INPUTS, _on_indicator_inputs)
 
 
 async def _refresh(tenant: TenantRef, assessment_pk: int, tree: Tree, only: int | None = None) -> None:

@@ -54,6 +54,17 @@ async def _posts(tenant: TenantRef, unit_pks: set[int], as_of: date) -> list[dic
     return [r for r in rows if r["unit"] in unit_pks]
 
 
+async def units_of_people(tenant: TenantRef, person_pks: list[int], as_of: date) -> set[int]:
+    """The units where these people were in post on the day."""
+    found: set[int] = set()
+    for i in range(0, len(person_pks), 500):
+        rows = await Post.select(Post.unit).where(
+            Post.tenant == tenant.id, Post.person.is_in(person_pks[i : i + 500]), in_post_on(as_of)
+        )
+        found |= {r["unit"] for r in rows}
+    return found
+
+
 async def compute(
     tenant: TenantRef, unit_pks: list[int], year: int, as_of: date, sources: set[str]
 ) -> dict[str, dict[int, dict[str, Any]]]:

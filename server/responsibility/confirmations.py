@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server import db
+from server import db, events
 from server.actor import Actor
 from server.audit import service as audit
 from server.reminders import outbox
@@ -204,6 +204,7 @@ async def submit(tenant: TenantRef, actor: Actor, period_key: str, data: dict[st
             row.uuid,
             detail={"period": period.key, "late": late},
         )
+        await events.publish(events.INDICATOR_INPUTS, tenant, people=[actor.person_id])
         person = await Person.select(Person.uuid).where(Person.id == actor.person_id).first()
         await outbox.settle(
             tenant.id, ("confirmation_due", "confirmation_overdue"), f"confirmation:{person['uuid']}:{period.key}"
@@ -243,6 +244,7 @@ async def waive(tenant: TenantRef, actor: Actor, person_id: Any, data: dict[str,
             person_uuid,
             detail={"period": period.key, "reason": reason},
         )
+        await events.publish(events.INDICATOR_INPUTS, tenant, people=[person_pk])
         await outbox.settle(
             tenant.id, ("confirmation_due", "confirmation_overdue"), f"confirmation:{person_uuid}:{period.key}"
         )

@@ -12,7 +12,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from server import db, mail
+from server import db, events, mail
 from server.accounts import roles
 from server.accounts import service as accounts
 from server.actor import Actor
@@ -421,6 +421,7 @@ async def sign(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[str, 
             )
         )
         await audit.record(tenant.id, actor, "notice.sign", "notice", row["uuid"], detail={"code": code})
+        await events.publish(events.INDICATOR_INPUTS, tenant, people=[row["person"]])
         await outbox.settle(tenant.id, ("notice_unsigned",), f"notice:{row['uuid']}")
     return await notice_detail(tenant, actor, row["uuid"])
 

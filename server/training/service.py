@@ -9,7 +9,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Sum
 
-from server import db
+from server import db, events
 from server.actor import Actor
 from server.audit import service as audit
 from server.documents.xlsx import write_workbook
@@ -406,6 +406,7 @@ async def add_attendance(tenant: TenantRef, actor: Actor, course_id: Any, data: 
         await audit.record(
             tenant.id, actor, "training.attendance", "course", course["uuid"], detail={"person": str(person_uuid)}
         )
+        await events.publish(events.INDICATOR_INPUTS, tenant, people=[person_pk])
     return await course_detail(tenant, actor, course["uuid"])
 
 
@@ -418,6 +419,7 @@ async def remove_attendance(tenant: TenantRef, actor: Actor, attendance_id: Any)
     async with db.atomic():
         await Attendance.delete().where(Attendance.id == row["id"])
         await audit.record(tenant.id, actor, "training.attendance_remove", "course", course["uuid"])
+        await events.publish(events.INDICATOR_INPUTS, tenant, people=[row["person"]])
     return str(course["uuid"])
 
 
@@ -729,6 +731,7 @@ async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
             detail["id"],
             detail={"written": len(changing), "courses": created},
         )
+        await events.publish(events.INDICATOR_INPUTS, tenant, people=list(pks.values()))
     return {
         "written": len(changing),
         "courses_created": created,

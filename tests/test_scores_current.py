@@ -1,0 +1,63 @@
+"""Automatic indicators follow their inputs while the year is open: a signature or
+training hours count at once, without the office's "recompute"."""
+
+from __future__ import annotations
+
+import re
+
+from server.assessment import service as assessments
+from server.responsibility import notices
+from server.training import service as training
+from server.units import service as units
+from tests.conftest import PASSWORD, login
+from tests.factories import make_world
+from tests.test_assessment import actor_of, run
+from tests.test_training import a_past_day
+
+
+def by_source(result: dict) -> dict[str, dict]:
+    return {i["source"]: i for i in result["indicators"] if i["source"]}
+
+
+async def test_indicators_change_after_a_signature_and_hours_without_recompute(client):
+    world = await make_world()
+    office = await actor_of(world, "office")
+    leader = await actor_of(world, "leader")
+    year = units.today(world.tenant).year
+    unit = world.units["a_unit"]["id"]
+    await run(world, notices.issue, office, {"scope": "all"})
+    await run(world, assessments.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    before = await run(world, assessments.unit_result, office, year, unit)
+    assert by_source(before)["notices_signed"]["inputs"]["met"] == 0
+
+    # the leader signs: the unit's notice indicator and total move
+    mine = (await run(world, notices.my_notices, leader))["to_sign"][0]
+    await run(world, notices.sign, leader, mine["id"], {"password": PASSWORD})
+    signed = await run(world, assessments.unit_result, office, year, unit)
+    assert by_source(signed)["notices_signed"]["inputs"]["met"] == 1
+    assert signed["total"] > before["total"]
+    assert "1" in by_source(signed)["notices_signed"]["how"]
+
+    # hours recorded for the principal (who owes the leaders' 4)
+    course = await run(
+        world,
+        training.create_course,
+        office,
+        {"title": "保密讲座", "kind": "lecture", "hours": "4", "date": a_past_day(world).isoformat()},
+    )
+    await run(world, training.add_attendance, office, course["id"], {"person_id": world.people["a_principal"]["id"]})
+    trained = await run(world, assessments.unit_result, office, year, unit)
+    assert (
+        by_source(trained)["training_leaders"]["inputs"]["met"]
+        == by_source(signed)["training_leaders"]["inputs"]["met"] + 1
+    )
+
+    # the overview (ranking) reads the same totals, and the unit's page says as of when
+    overview = await run(world, assessments.overview, office, year)
+    assert next(u for u in overview["units"] if u["unit_id"] == unit)["total"] == trained["total"]
+    await login(client, world.slug, "officer")
+    page = await client.get(f"/t/{world.slug}/assessments/{year}/units/{unit}")
+    assert page.status_code == 200
+    assert re.search(r"在任的 2 名领导干部中，1 名已签署有效告知书", page.text)
+    today = units.today(world.tenant)
+    assert f"{today.year}年{today.month}月{today.day}日在任的" in page.text
