@@ -17,6 +17,8 @@ from aiosmtpd.controller import Controller
 
 from server import db
 from server.reminders import dispatch, service
+from server.reminders import rules as rulebook
+from server.web.i18n import set_locale
 from tests.conftest import Mailbox, csrf, login
 from tests.test_reminders import at, delivery_rows, generate, issue, send, set_email, set_rules, step
 from tests.test_reminders_delivery import MAIL_ONLY, crowded_tenant, one_leader_world, second_day_rows
@@ -157,6 +159,12 @@ async def test_a_server_slower_than_the_client_timeout_leaves_the_mail_uncertain
     await asyncio.sleep(1.6)
     assert of(box, [r["message_id"] for r in rows]) == Counter(r["message_id"] for r in rows)
     assert {r["id"] for r in rows} <= {r["id"] for r in await second_day_rows(tenant, status="uncertain")}
+    # the office reads why in its language, the server's words kept as the detail
+    set_locale("en")
+    async with db.transaction(tenant.id, write=False):
+        shown, _total = await service.outbox(tenant, {"status": "uncertain"}, limit=10, offset=0)
+    sentence = "The server took the message but did not confirm in time"
+    assert shown and all(d["last_error"].startswith(sentence) and "Timeout" in d["last_error"] for d in shown)
 
 
 # ---------------------------------------------------------------- kill -9 mid-batch
@@ -219,3 +227,18 @@ async def test_reminders_lost_to_an_outage_do_not_escalate_to_the_principal(env,
     assert {r["address"] for r in third} == {"lisi@outage.example", "zhangsan@outage.example"}
     assert {r["level"] for r in third} == {1}
     assert [r["title"].startswith("【督办】") for r in third if r["address"].startswith("zhangsan")] == [True]
+
+
+# ---------------------------------------------------------------- words for the reader and the day
+
+
+def test_the_last_day_of_the_year_is_worded_for_the_day():
+    rule = rulebook.defaults("training_short")
+    context = {**rulebook.SAMPLE, "hours": 1, "required": 4}
+    _title, last = rulebook.render(rule, "en", {**context, "days": 0}, escalated=False)
+    assert "today is the last day of the year" in last and "0 days" not in last
+    _title, earlier = rulebook.render(rule, "en", {**context, "days": 3}, escalated=False)
+    assert "with 3 days left in the year" in earlier
+    # a tenant's own text is theirs to word
+    own = {**rule, "templates": {"en": {"body": "{{ days }} to go"}}}
+    assert rulebook.render(own, "en", {**context, "days": 0}, escalated=False)[1] == "0 to go"

@@ -115,6 +115,11 @@ KINDS: dict[str, Kind] = {
     ),
 }
 
+# the built-in training text on the year's last day, when "0 days left" would read oddly
+LAST_DAY_BODY = _l(
+    "{{ name }}: {{ person }} ({{ unit }}) has {{ hours }} of the {{ required }} secrecy training hours "
+    "required in {{ title }}, and today is the last day of the year. See the record: {{ link }}"
+)
 DEFAULT_QUIET = ("22:00", "08:00")
 ESCALATED_PREFIX = _l("[Escalated]")
 # the office's daily digest of what stays undone after every reminder to the unit
@@ -254,6 +259,9 @@ def render(rule: dict[str, Any], locale: str, context: dict[str, Any], escalated
     but bounded in time and size; a tenant's template that fails on real data (it passed
     the check on the sample) gives way to the built-in wording rather than no reminder."""
     subject, body = template_text(rule, locale)
+    own_body = ((rule.get("templates") or {}).get(locale) or {}).get("body")
+    if not own_body and KINDS[rule["kind"]].counts == "weeks_left" and context.get("days") == 0:
+        body = translations(locale).gettext(LAST_DAY_BODY.message)
     try:
         title, text = _render(subject, context), _render(body, context)
     except TemplateError:

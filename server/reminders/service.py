@@ -3,6 +3,7 @@ idempotently, and what users read of them (the outbox, the inbox, preferences)."
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -535,6 +536,25 @@ async def purge(tenant: TenantRef, now: datetime) -> int:
 # ---------------------------------------------------------------- reading
 
 
+_ADDRESS = re.compile(r"^\S+:\d+: ")
+
+
+def reason(status: str, code: str) -> str:
+    """Why a delivery did not go (yet), in the reader's language: our own reasons translated,
+    the server's words kept as the detail of a translated sentence."""
+    if not code:
+        return ""
+    if code in REASONS:
+        return str(REASONS[code])
+    if status == "uncertain":
+        return _(
+            "The server took the message but did not confirm in time; it may have arrived (%(detail)s).", detail=code
+        )
+    if _ADDRESS.match(code):
+        return _("The mail server could not be reached (%(detail)s).", detail=code)
+    return _("Not delivered: %(detail)s", detail=code)
+
+
 def _delivery_public(r: dict) -> dict[str, Any]:
     return {
         "id": str(r["uuid"]),
@@ -548,7 +568,7 @@ def _delivery_public(r: dict) -> dict[str, Any]:
         "status": r["status"],
         "attempts": r["attempts"],
         "next_at": r["next_at"],
-        "last_error": str(REASONS.get(r["last_error"], r["last_error"])),
+        "last_error": reason(r["status"], r["last_error"]),
         "created_at": r["created_at"],
         "sent_at": r["sent_at"],
         "read_at": r["read_at"],
