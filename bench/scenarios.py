@@ -940,4 +940,51 @@ async def annual(ctx: BenchContext) -> Op:
     return with_teardown(op, cpu_note)
 
 
+# ---------------------------------------------------------------- scores kept current
+
+
+@scenario(
+    "assessment.refresh.leader",
+    "recompute a unit's automatic indicators after one change (a leader's signature) · service",
+    iterations=60,
+    warmup=5,
+)
+async def refresh_after_a_change(ctx: BenchContext) -> Op:
+    """What a signature, a confirmation or an hour of training costs on top of itself:
+    the automatic indicators and the total of the unit(s) where the leader holds a post
+    recomputed in this year's open assessment (assessment.refresh_for_people), in a
+    transaction of its own. The principal of the demo's first assessed unit stands for any leader."""
+    from server.assessment import service as assessment
+    from server.assessment.tables import Assessment
+    from server.units.tables import Post
+
+    tenant = await ctx.tenant()
+    async with db.transaction(tenant.id, write=False):
+        if not await Assessment.exists().where(Assessment.tenant == tenant.id, Assessment.status == "open"):
+            raise Skipped("no open assessment in the demo")
+        leader = await (
+            Post.select(Post.person)
+            .where(
+                Post.tenant == tenant.id,
+                Post.position == "principal",
+                Post.end_date.is_null(),
+                Post.unit.kind != "district",  # districts themselves are not assessed
+            )
+            .order_by(Post.id)
+            .first()
+        )
+
+    async def op() -> None:
+        async with db.transaction(tenant.id):
+            await assessment.refresh_for_people(tenant, [leader["person"]])
+
+    with ctx.recording_queries() as queries:
+        await op()
+    ctx.note(
+        f"refresh after one change: {len(queries)} queries taking {sum(q.seconds for q in queries) * 1000:.1f} ms "
+        "for one leader's unit"
+    )
+    return op
+
+
 from bench import reminders  # noqa: E402, F401 - registers the reminder rows, last in the table

@@ -50,6 +50,8 @@ async def _posts(tenant: TenantRef, unit_pks: set[int], as_of: date) -> list[dic
         Post.tenant == tenant.id,
         in_post_on(as_of),
         Post.person.deleted_at.is_null(),
+        # a few units (a refresh after one change): only theirs; many: one scan, filtered here
+        *([Post.unit.is_in(list(unit_pks))] if 0 < len(unit_pks) <= 500 else []),
     )
     return [r for r in rows if r["unit"] in unit_pks]
 
