@@ -46,7 +46,9 @@ ANON_COOKIE = "luzhi_anon"
 LANG_COOKIE = "luzhi_lang"
 CSRF_FIELD = "_csrf"
 CSRF_HEADER = "x-csrf-token"
-# a JSON body past these is refused before anything decodes it: no API document comes near
+# a body that is not a form is decoded as JSON whatever it is labelled, so each is
+# refused past these before anything decodes it: no API document comes near
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 JSON_MAX_BYTES = 1_000_000
 JSON_MAX_DEPTH = 32
 
@@ -202,7 +204,7 @@ class EdgeMiddleware(ASGIMiddleware):
             )
             if scope["method"] not in SAFE_METHODS and not bearer:
                 receive = await self._check_csrf(scope, receive, edge)
-            if scope["method"] not in SAFE_METHODS and "json" in _header(scope, b"content-type"):
+            if scope["method"] not in SAFE_METHODS and not _header(scope, b"content-type").lower().startswith(FORMS):
                 receive = await _bounded_json(receive)
             await self._identify(scope, edge, bearer, opt)
             await next_app(scope, receive, send_wrapper)
