@@ -11,8 +11,8 @@ from typing import Any
 
 from tenants.service import TenantRef
 
-# a leader's signature, confirmation or waiver, training hours: the inputs of the
-# automatic indicators, named by the people they concern
+# a leader's signature, confirmation or waiver, training hours, a post taken or left:
+# the inputs of the automatic indicators, named by the people (and units) they concern
 INDICATOR_INPUTS = "indicator_inputs"
 
 Handler = Callable[..., Awaitable[None]]

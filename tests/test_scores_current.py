@@ -1,5 +1,5 @@
-"""Automatic indicators follow their inputs while the year is open: a signature or
-training hours count at once, without the office's "recompute"."""
+"""Automatic indicators follow their inputs while the year is open: a signature,
+training hours or a post left count at once, without the office's "recompute"."""
 
 from __future__ import annotations
 
@@ -61,3 +61,22 @@ async def test_indicators_change_after_a_signature_and_hours_without_recompute(c
     assert re.search(r"在任的 2 名领导干部中，1 名已签署有效告知书", page.text)
     today = units.today(world.tenant)
     assert f"{today.year}年{today.month}月{today.day}日在任的" in page.text
+
+
+async def test_a_post_taken_or_a_person_archived_moves_the_units_indicators(client):
+    world = await make_world()
+    office = await actor_of(world, "office")
+    year = units.today(world.tenant).year
+    a_unit, b_unit = world.units["a_unit"]["id"], world.units["b_unit"]["id"]
+    await run(world, assessments.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+
+    async def signed_inputs(unit: str) -> dict:
+        return by_source(await run(world, assessments.unit_result, office, year, unit))["notices_signed"]["inputs"]
+
+    assert (await signed_inputs(a_unit))["expected"] == 2 and (await signed_inputs(b_unit))["expected"] == 1
+    principal = world.people["a_principal"]
+    await run(world, units.add_post, office, principal["id"], {"unit_id": b_unit, "position": "business_lead"})
+    taken = await signed_inputs(b_unit)
+    assert taken["expected"] == 2 and "张三" in taken["missing"]
+    await run(world, units.delete_person, office, principal["id"])
+    assert (await signed_inputs(a_unit))["expected"] == 1 and (await signed_inputs(b_unit))["expected"] == 1

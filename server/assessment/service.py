@@ -362,16 +362,17 @@ async def _recompute(tenant: TenantRef, assessment: dict) -> date:
     return as_of
 
 
-async def refresh_for_people(tenant: TenantRef, people: list[int]) -> None:
+async def refresh_for_people(tenant: TenantRef, people: list[int], units_: list[int] = ()) -> None:
     """Recompute, in every open assessment, the automatic indicators of the units where
-    these people hold a post: a signature, a confirmation or hours count at once, not
-    at the office's next "recompute". A few rows per unit, in the change's transaction."""
+    these people hold a post (and of `units_`, e.g. the one a post was ended in): a
+    signature, a confirmation, hours or a post change count at once, not at the office's
+    next "recompute". A few rows per unit, in the change's transaction."""
     people = sorted(set(people))
-    if not people:
+    if not people and not units_:
         return
     for assessment in await Assessment.select().where(Assessment.tenant == tenant.id, Assessment.status == "open"):
         as_of = _as_of(tenant, assessment["cutoff"])
-        held = await sources.units_of_people(tenant, people, as_of)
+        held = await sources.units_of_people(tenant, people, as_of) | set(units_)
         assessed = {u: pk for u, pk in (await _assessed_pks(tenant, assessment["id"])).items() if u in held}
         if not assessed:
             continue
@@ -388,8 +389,8 @@ async def refresh_for_people(tenant: TenantRef, people: list[int]) -> None:
             await _refresh(tenant, assessment["id"], tree, only=pk)
 
 
-async def _on_indicator_inputs(tenant: TenantRef, *, people: list[int]) -> None:
-    await refresh_for_people(tenant, people)
+async def _on_indicator_inputs(tenant: TenantRef, *, people: list[int], units: list[int] = ()) -> None:
+    await refresh_for_people(tenant, people, units)
 
 
 events.subscribe(events.INDICATOR_INPUTS, _on_indicator_inputs)

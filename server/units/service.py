@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from piccolo.query.functions.aggregate import Count
 
-from server import db
+from server import db, events
 from server.accounts import roles
 from server.actor import Actor
 from server.audit import service as audit
@@ -590,6 +590,7 @@ async def create_person(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -
             person.uuid,
             detail={"unit": str(unit["uuid"]), "position": position},
         )
+        await events.publish(events.INDICATOR_INPUTS, tenant, people=[person.id], units=[unit["id"]])
     return await person_detail(tenant, actor, person.uuid)
 
 
@@ -688,6 +689,7 @@ async def add_post(tenant: TenantRef, actor: Actor, person_id: Any, data: dict[s
         )
         await post.save()
         await audit.record(tenant.id, actor, "post.create", "post", post.uuid, detail={"person": str(row["uuid"])})
+        await events.publish(events.INDICATOR_INPUTS, tenant, people=[row["id"]], units=[unit["id"]])
     return await person_detail(tenant, actor, row["uuid"])
 
 
@@ -708,6 +710,7 @@ async def end_post(tenant: TenantRef, actor: Actor, person_id: Any, post_id: Any
     async with db.atomic():
         await Post.update({Post.end_date: end}).where(Post.id == post["id"])
         await audit.record(tenant.id, actor, "post.end", "post", post["uuid"], detail={"end_date": end.isoformat()})
+        await events.publish(events.INDICATOR_INPUTS, tenant, people=[row["id"]], units=[post["unit"]])
     return await person_detail(tenant, actor, row["uuid"])
 
 
@@ -719,12 +722,14 @@ async def delete_person(tenant: TenantRef, actor: Actor, person_id: Any) -> None
         everywhere = await Post.count().where(Post.tenant == tenant.id, Post.person == row["id"], in_post_on(on))
         if everywhere > len(await _posts_in_scope(tenant, actor, row["id"], on)):
             raise Conflict(_("This person also holds posts outside your scope; end the post in your units instead."))
+    held = await Post.select(Post.unit).where(Post.tenant == tenant.id, Post.person == row["id"], in_post_on(on))
     async with db.atomic():
         await Post.update({Post.end_date: on}).where(
             Post.tenant == tenant.id, Post.person == row["id"], Post.end_date.is_null() | (Post.end_date > on)
         )
         await Person.update({Person.deleted_at: datetime.now(UTC)}).where(Person.id == row["id"])
         await audit.record(tenant.id, actor, "person.delete", "person", row["uuid"], detail={"name": row["name"]})
+        await events.publish(events.INDICATOR_INPUTS, tenant, people=[row["id"]], units=[h["unit"] for h in held])
 
 
 async def own_person(tenant: TenantRef, actor: Actor) -> dict | None:
