@@ -10,6 +10,7 @@ back to pending, so every tick does the same work."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import socket
@@ -496,8 +497,8 @@ def _free_port() -> int:
     vs="p50",
 )
 async def tick_mail(ctx: BenchContext) -> Op:
-    """The tick with DUE mail deliveries, sent over SMTP (one connection per batch of
-    200, as send_mails does) to an aiosmtpd server in this process (its own thread),
+    """The tick with DUE mail deliveries, sent over SMTP (one connection per batch, as
+    dispatch does) to an aiosmtpd server in this process (its own thread),
     which accepts everything; the deployment's mail settings point at it."""
     try:
         from aiosmtpd.controller import Controller
@@ -536,6 +537,81 @@ async def tick_mail(ctx: BenchContext) -> Op:
         controller.stop()
 
     ctx.note(f"reminders: mail tick against aiosmtpd on 127.0.0.1:{controller.port}, backlog {box.pending:,}")
+    return with_teardown(staged(setup, op), close)
+
+
+class _SlowSink:
+    """An SMTP server that answers each message after `delay` seconds and counts every
+    Message-ID it was handed (a duplicate is one counted twice)."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.ids: Counter[str] = Counter()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        from email import message_from_bytes
+
+        self.ids[str(message_from_bytes(envelope.content)["Message-ID"])] += 1
+        await asyncio.sleep(self.delay)
+        return "250 OK"
+
+
+# a 3 s-per-message server, scaled down a hundredfold so the row takes seconds, not the
+# ~12 minutes 1,000 mails at 3 s take four schedulers that each send one message at a time:
+# the rate scales back (mails per second x delay / 3 s); the duplicates do not depend on it
+SLOW_DELAY, SCHEDULERS = 0.03, 4
+
+
+@scenario(
+    "reminders.tick.slow4",
+    f"  the same, {SCHEDULERS} schedulers at once, sink answering in {SLOW_DELAY * 1000:.0f} ms (3 s ÷ 100)",
+    iterations=1,
+    warmup=0,
+    unit="deliveries",
+)
+async def tick_slow(ctx: BenchContext) -> Op:
+    """DUE due mails, SCHEDULERS ticks of the tenant at once (each claims its own batches,
+    holds each delivery just before sending it, records each result as the server answers)
+    against a sink that takes SLOW_DELAY per message. Duplicates are noted, never expected."""
+    try:
+        from aiosmtpd.controller import Controller
+    except ImportError as exc:
+        raise Skipped(f"aiosmtpd is not installed ({exc})") from exc
+    from server.reminders import dispatch
+
+    tenant = await ctx.tenant()
+    box = await outbox(ctx, SMALL)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    sink = _SlowSink(SLOW_DELAY)
+    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    settings = dataclasses.replace(
+        ctx.settings, smtp_host="127.0.0.1", smtp_port=controller.port, smtp_user=None, smtp_password=None
+    )
+    client = httpx.AsyncClient()
+
+    async def setup() -> None:
+        await _make_due(tenant, box, "mail")
+        sink.ids.clear()
+
+    async def op() -> int:
+        runs = await asyncio.gather(
+            *(dispatch.dispatch_tenant(tenant, settings, box.now, client) for _ in range(SCHEDULERS))
+        )
+        sent = sum(r["sent"] for r in runs)
+        twice = sum(n - 1 for n in sink.ids.values() if n > 1)
+        ctx.note(
+            f"reminders: {SCHEDULERS} schedulers, {sent} sent, {sum(sink.ids.values())} received, "
+            f"{twice} duplicates, per scheduler {[r['sent'] for r in runs]}"
+        )
+        if sent != DUE or twice:
+            raise RuntimeError(f"{SCHEDULERS} ticks over {DUE} due mails: {runs}, {twice} duplicates")
+        return DUE
+
+    async def close() -> None:
+        await client.aclose()
+        controller.stop()
+
     return with_teardown(staged(setup, op), close)
 
 

@@ -18,9 +18,10 @@ from aiosmtpd.controller import Controller
 from server import db
 from server.reminders import dispatch, service
 from server.reminders import rules as rulebook
+from server.responsibility import notices
 from server.web.i18n import set_locale
 from tests.conftest import Mailbox, csrf, login
-from tests.test_reminders import at, delivery_rows, generate, issue, send, set_email, set_rules, step
+from tests.test_reminders import at, delivery_rows, generate, issue, run, send, set_email, set_rules, step
 from tests.test_reminders_delivery import MAIL_ONLY, crowded_tenant, one_leader_world, second_day_rows
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -89,6 +90,13 @@ async def test_without_a_mail_server_every_reminder_is_shown_undeliverable_and_c
     assert "无法投递" in page.text or "Undeliverable" in page.text
     assert "No mail server is configured." not in page.text
 
+    # the office overview counts them, linking to the list
+    home = await client.get(f"/t/{world.slug}")
+    assert "status=undeliverable&amp;from=" in home.text
+    # most people in post have no account: the reminders page warns when no mail server is set
+    without_account, in_post = await run(world, service.mail_only)
+    assert 0 < without_account < in_post and without_account * 2 > in_post
+
     # the mail server is set up: the office sends them all again by filter, in one go
     token = await csrf(client, f"/t/{world.slug}/outbox")
     answer = await client.post(f"/t/{world.slug}/outbox/retry", data={"_csrf": token, "status": "undeliverable"})
@@ -124,8 +132,9 @@ async def test_a_claim_that_lapsed_and_was_taken_again_is_never_sent_by_its_firs
         second = await dispatch.claim(tenant, now + dispatch.LEASE, 1)
     assert [d["id"] for d in first] == [d["id"] for d in second] and [second[0]["attempts"]] == [2]
     # the first holder wakes up: its check right before sending fails, the second's holds
-    assert not await dispatch._hold(tenant, first[0], now + 2 * dispatch.LEASE)
-    assert await dispatch._hold(tenant, second[0], now + 2 * dispatch.LEASE)
+    async with db.transaction(tenant.id):
+        assert not await dispatch._hold(tenant, first[0], now + 2 * dispatch.LEASE)
+        assert await dispatch._hold(tenant, second[0], now + 2 * dispatch.LEASE)
 
 
 # ---------------------------------------------------------------- a slow server, leases shorter than a batch
@@ -242,3 +251,54 @@ def test_the_last_day_of_the_year_is_worded_for_the_day():
     # a tenant's own text is theirs to word
     own = {**rule, "templates": {"en": {"body": "{{ days }} to go"}}}
     assert rulebook.render(own, "en", {**context, "days": 0}, escalated=False)[1] == "0 to go"
+
+
+# ---------------------------------------------------------------- the signing code goes through the outbox
+
+
+async def test_the_signing_code_is_queued_not_mailed_by_the_request_and_sent_ahead_of_the_backlog(env, mailbox):
+    from tests.test_reminders import actor_of
+    from tests.test_responsibility import leader_notice
+
+    world, day = await one_leader_world("lisi@code.example", quiet_start="", quiet_end="")
+    # a backlog of the day's reminders is due before the code is asked for
+    await generate(world, env.settings, at(day + timedelta(days=7)))
+    notice_id = await leader_notice(world)
+    leader = await actor_of(world, "leader")
+    # the mail server is down: the request answers all the same, the code waits in the outbox
+    down = dataclasses.replace(env.settings, smtp_port=closed_port())
+    async with db.transaction(world.tenant.id):
+        sent_to, delivery = await notices.send_sign_code(world.tenant, leader, notice_id, down)
+    assert sent_to == "l***@code.example"
+    queued = [r for r in await delivery_rows(world) if r["kind"] == "sign_code"]
+    assert [(r["id"], r["status"], r["address"]) for r in queued] == [(delivery, "pending", "lisi@code.example")]
+    # the outbox says a code went, never the code
+    async with db.transaction(world.tenant.id, write=False):
+        shown, _n = await service.outbox(world.tenant, {}, limit=10, offset=0)
+    assert all(queued[0]["title"] not in d["title"] and not d["body"] for d in shown if d["kind"] == "sign_code")
+
+    # ahead of the day's reminders (claims take the earliest due first), and sent at once
+    reminder = next(r for r in await delivery_rows(world) if r["kind"] == "notice_unsigned")
+    assert queued[0]["next_at"] < reminder["next_at"]
+    await dispatch.send_now(world.tenant, env.settings, [delivery])
+    mail = of(mailbox, [queued[0]["message_id"]])
+    assert mail == {queued[0]["message_id"]: 1}
+    # the reminder due before it was left to the tick
+    assert [r["status"] for r in await delivery_rows(world) if r["kind"] == "notice_unsigned"] == ["pending"]
+
+
+async def test_the_leader_is_told_the_code_is_on_its_way(env, client, mailbox):
+    from tests.test_responsibility import leader_notice
+
+    world, _day = await one_leader_world("lisi@way.example")
+    await login(client, world.slug, "leader")
+    token = await csrf(client, f"/t/{world.slug}/me")
+    answer = await client.post(f"/t/{world.slug}/notices/{await leader_notice(world)}/code", data={"_csrf": token})
+    assert answer.status_code == 200 and "l***@way.example" in answer.text
+    assert "正在发往" in answer.text or "on its way" in answer.text
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

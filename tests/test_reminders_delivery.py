@@ -295,8 +295,8 @@ async def test_two_ticks_in_one_process_at_once_send_each_reminder_once(env, mai
     claim = dispatch.claim
     sizes = []
 
-    async def small_claims(t, moment, limit=dispatch.BATCH, lease=dispatch.LEASE):
-        rows = await claim(t, moment, 7, lease)
+    async def small_claims(t, moment, limit=dispatch.BATCH, lease=dispatch.LEASE, only=None):
+        rows = await claim(t, moment, 7, lease, only)
         sizes.append(len(rows))
         return rows
 

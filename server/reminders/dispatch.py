@@ -57,12 +57,16 @@ def _attempts_in_window() -> int:
 MAX_ATTEMPTS = _attempts_in_window()
 
 
-async def claim(tenant: TenantRef, now: datetime, limit: int = BATCH, lease: timedelta = LEASE) -> list[dict]:
-    """Take up to `limit` due deliveries of the tenant: one UPDATE … RETURNING, which two
-    schedulers cannot both win (PostgreSQL skips rows another has locked)."""
+async def claim(
+    tenant: TenantRef, now: datetime, limit: int = BATCH, lease: timedelta = LEASE, only: list[int] | None = None
+) -> list[dict]:
+    """Take up to `limit` due deliveries of the tenant (of `only` these, when given): one
+    UPDATE … RETURNING, which two schedulers cannot both win (PostgreSQL skips rows another
+    has locked). The earliest due go first (a signing code is queued as due long ago)."""
+    among = f"AND id IN ({', '.join(str(int(i)) for i in only)}) " if only else ""
     due = (
         "SELECT id FROM deliveries WHERE tenant = {} AND next_at IS NOT NULL AND next_at <= {} "
-        f"ORDER BY next_at LIMIT {int(limit)}"
+        f"{among}ORDER BY next_at LIMIT {int(limit)}"
     )
     if db.is_postgres():
         # in a CTE, which runs once: as `IN (subquery)` PostgreSQL may plan a nested-loop semi-join
@@ -103,14 +107,16 @@ async def _still_wanted(
     `waiting` keeps each kind's waiting subjects for the rest of the tick: a source reads
     the whole tenant, so it is read once, not once per batch."""
     day = sources.local_day(tenant, now)
-    for kind in {reminders[d["reminder"]]["kind"] for d in claimed} - waiting.keys():
+    for kind in ({reminders[d["reminder"]]["kind"] for d in claimed} - waiting.keys()) & rulebook.KINDS.keys():
         waiting[kind] = await sources.waiting_subjects(tenant, kind, day)
     people = sorted({int(r["recipient"][1:]) for r in reminders.values() if r["recipient"].startswith("p")})
     present = {p["person"] for p in await sources.current_posts(tenant, day, people=people)} if people else set()
     wanted = set()
     for d in claimed:
         r = reminders[d["reminder"]]
-        if not r["subject"].startswith(sources.DIGEST) and r["subject"] not in waiting[r["kind"]]:
+        # a mail of its own (a signing code) is not about a thing still waiting: always wanted
+        ruled = r["kind"] in rulebook.KINDS and not r["subject"].startswith(sources.DIGEST)
+        if ruled and r["subject"] not in waiting[r["kind"]]:
             continue
         if r["recipient"].startswith("p") and int(r["recipient"][1:]) not in present:
             continue
@@ -126,30 +132,43 @@ async def _settle(
     outcome: dict[int, str | None],
     now: datetime,
 ) -> None:
-    sent = [d["id"] for d in claimed if outcome.get(d["id"], "") is None]
     async with db.transaction(tenant.id):
-        for i in range(0, len(sent), 500):
-            await Delivery.update(
-                {Delivery.status: "sent", Delivery.next_at: None, Delivery.sent_at: now, Delivery.last_error: ""}
-            ).where(Delivery.id.is_in(sent[i : i + 500]), Delivery.status == "sending")
-        for d in claimed:
-            reason = outcome.get(d["id"], "")
-            if reason is None:
-                continue
-            if isinstance(reason, Uncertain):
-                values = {Delivery.status: "uncertain", Delivery.next_at: None, Delivery.last_error: reason}
-            elif reason in UNDELIVERABLE:
-                values = {Delivery.status: "undeliverable", Delivery.next_at: None, Delivery.last_error: reason}
-            elif d["attempts"] >= MAX_ATTEMPTS:
-                values = {Delivery.status: "failed", Delivery.next_at: None, Delivery.last_error: reason}
-            else:
-                rule = rules[reminders[d["reminder"]]["kind"]]
-                at = rulebook.after_quiet(rule, now + backoff(d["attempts"]), tenant.timezone)
-                values = {Delivery.status: "pending", Delivery.next_at: at, Delivery.last_error: reason}
-            # a claim that lapsed and was taken again is the other claimer's to settle
-            await Delivery.update(values).where(
-                Delivery.id == d["id"], Delivery.status == "sending", Delivery.attempts == d["attempts"]
-            )
+        await _record(tenant, claimed, reminders, rules, outcome, now)
+
+
+async def _record(
+    tenant: TenantRef,
+    claimed: list[dict],
+    reminders: dict[int, dict],
+    rules: dict[str, dict],
+    outcome: dict[int, str | None],
+    now: datetime,
+) -> None:
+    """Record what became of these claimed deliveries, in the caller's transaction."""
+    sent = [d["id"] for d in claimed if outcome.get(d["id"], "") is None]
+    for i in range(0, len(sent), 500):
+        await Delivery.update(
+            {Delivery.status: "sent", Delivery.next_at: None, Delivery.sent_at: now, Delivery.last_error: ""}
+        ).where(Delivery.id.is_in(sent[i : i + 500]), Delivery.status == "sending")
+    for d in claimed:
+        reason = outcome.get(d["id"], "")
+        if reason is None:
+            continue
+        if isinstance(reason, Uncertain):
+            values = {Delivery.status: "uncertain", Delivery.next_at: None, Delivery.last_error: reason}
+        elif reason in UNDELIVERABLE:
+            values = {Delivery.status: "undeliverable", Delivery.next_at: None, Delivery.last_error: reason}
+        elif d["attempts"] >= MAX_ATTEMPTS:
+            values = {Delivery.status: "failed", Delivery.next_at: None, Delivery.last_error: reason}
+        else:
+            rule = rules.get(reminders[d["reminder"]]["kind"])
+            at = now + backoff(d["attempts"])
+            at = rulebook.after_quiet(rule, at, tenant.timezone) if rule else at
+            values = {Delivery.status: "pending", Delivery.next_at: at, Delivery.last_error: reason}
+        # a claim that lapsed and was taken again is the other claimer's to settle
+        await Delivery.update(values).where(
+            Delivery.id == d["id"], Delivery.status == "sending", Delivery.attempts == d["attempts"]
+        )
 
 
 async def _cancel(tenant: TenantRef, ids: list[int]) -> None:
@@ -161,16 +180,14 @@ async def _cancel(tenant: TenantRef, ids: list[int]) -> None:
 
 
 async def _hold(tenant: TenantRef, delivery: dict, until: datetime) -> bool:
-    """Renew this delivery's claim just before it is sent; False when it is no longer ours
-    (settled meanwhile, or its lease lapsed and another scheduler claimed it since)."""
-    async with db.transaction(tenant.id):
-        held = await (
-            Delivery.update({Delivery.next_at: until})
-            .where(
-                Delivery.id == delivery["id"], Delivery.status == "sending", Delivery.attempts == delivery["attempts"]
-            )
-            .returning(Delivery.id)
-        )
+    """Renew this delivery's claim just before it is sent, in the caller's transaction; False
+    when it is no longer ours (settled meanwhile, or its lease lapsed and another scheduler
+    claimed it since)."""
+    held = await (
+        Delivery.update({Delivery.next_at: until})
+        .where(Delivery.id == delivery["id"], Delivery.status == "sending", Delivery.attempts == delivery["attempts"])
+        .returning(Delivery.id)
+    )
     return bool(held)
 
 
@@ -185,8 +202,10 @@ class _Clock:
         return self.now + timedelta(seconds=time.monotonic() - self.start)
 
 
-async def dispatch_tenant(tenant: TenantRef, settings: Settings, now: datetime, client: httpx.AsyncClient) -> dict:
-    """Claim and send the tenant's due deliveries, batch after batch, until none is due."""
+async def dispatch_tenant(
+    tenant: TenantRef, settings: Settings, now: datetime, client: httpx.AsyncClient, only: list[int] | None = None
+) -> dict:
+    """Claim and send the tenant's due deliveries (or only these), batch after batch, until none is due."""
     counts = {"sent": 0, "retry": 0, "cancelled": 0}
     waiting: dict[str, set[str]] = {}
     clock = _Clock(now)
@@ -194,7 +213,7 @@ async def dispatch_tenant(tenant: TenantRef, settings: Settings, now: datetime, 
     while True:
         async with db.transaction(tenant.id):
             # due as of the tick's moment; held for the lease from the real time spent since
-            claimed = await claim(tenant, now, settings.delivery_batch, lease + (clock() - now))
+            claimed = await claim(tenant, now, settings.delivery_batch, lease + (clock() - now), only)
         if not claimed:
             return counts
         async with db.transaction(tenant.id, write=False):
@@ -218,23 +237,30 @@ async def dispatch_tenant(tenant: TenantRef, settings: Settings, now: datetime, 
                 outcome[d["id"]] = "no_address"
             elif d["channel"] == "webhook" and not own["webhook_url"]:
                 outcome[d["id"]] = "no_webhook"
-        local = [d for d in claimed if d["id"] in outcome]
-        await _settle(tenant, local, reminders, rules, outcome, now)
-        # the rest one at a time: held, sent, recorded as soon as the server answers
+        if local := [d for d in claimed if d["id"] in outcome]:
+            await _settle(tenant, local, reminders, rules, outcome, now)
+        # the rest one at a time: held, sent, and recorded as soon as the server answers, in the
+        # transaction that holds the next one (one commit per message)
         mailer = Mailer(server, settings.mail_timeout) if server else None
+        answered: list[dict] = []
         try:
             for d in claimed:
                 if d["id"] in outcome:
                     continue
-                if not await _hold(tenant, d, clock() + lease):
-                    continue
+                async with db.transaction(tenant.id):
+                    await _record(tenant, answered, reminders, rules, outcome, now)
+                    answered = []
+                    if not await _hold(tenant, d, clock() + lease):
+                        continue
                 if d["channel"] == "mail":
                     outcome[d["id"]] = await mailer.send(d, now)
                 else:
                     kind = reminders[d["reminder"]]["kind"]
                     outcome[d["id"]] = await post_webhook(client, own, d, kind, settings.mail_timeout)
-                await _settle(tenant, [d], reminders, rules, outcome, now)
+                answered = [d]
         finally:
+            if answered:
+                await _settle(tenant, answered, reminders, rules, outcome, now)
             if mailer:
                 await mailer.close()
         counts["sent"] += sum(1 for v in outcome.values() if v is None)
@@ -243,6 +269,16 @@ async def dispatch_tenant(tenant: TenantRef, settings: Settings, now: datetime, 
         reasons = Counter(reason for reason in outcome.values() if reason)
         for reason, n in reasons.items():
             log.warning("%s: %d deliveries of tenant %s were not sent", reason, n, tenant.slug)
+
+
+async def send_now(tenant: TenantRef, settings: Settings, ids: list[int]) -> None:
+    """Send these deliveries at once (a signing code, after the request that queued it has
+    answered); the next tick sends them if this cannot, so a failure is only logged."""
+    try:
+        async with httpx.AsyncClient() as client:
+            await dispatch_tenant(tenant, settings, datetime.now(UTC), client, only=ids)
+    except Exception:
+        log.exception("sending %s of tenant %s at once failed; the next tick will", ids, tenant.slug)
 
 
 async def tick(settings: Settings, now: datetime | None = None, *, force: bool = False) -> dict[str, Any]:

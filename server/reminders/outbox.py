@@ -1,11 +1,17 @@
 """Settling the outbox when the thing a reminder is about gets done: called by the
 domains in the transaction of that change, so a reminder waiting out the quiet hours
 is not sent afterwards. (The tick checks again before sending, for whatever else
-changes.) Imports only tables, so any domain may call it."""
+changes.) Imports only tables, so any domain may call it; and queueing a mail of
+its own (a signing code) to go out like every other mail."""
 
 from __future__ import annotations
 
-from server.reminders.tables import Delivery, Reminder
+from datetime import UTC, datetime, timedelta
+
+from server.mail import MailServer
+from server.reminders.channels import message_id
+from server.reminders.tables import Delivery, NotifySettings, Reminder
+from server.settings import Settings
 
 DONE = "done"
 
@@ -26,3 +32,45 @@ async def settle(tenant_id: int, kinds: tuple[str, ...], subject: str) -> int:
         .returning(Delivery.id)
     )
     return len(cancelled)
+
+
+SIGN_CODE = "sign_code"
+# claims take the earliest due first: a mail someone is waiting for goes ahead of the day's reminders
+URGENT = timedelta(days=1)
+
+
+async def queue_mail(
+    tenant_id: int, settings: Settings, person_id: int, name: str, address: str, locale: str, title: str, body: str
+) -> int | None:
+    """Queue a signing code for `address` as an urgent delivery, in the caller's transaction;
+    its id, or None when no mail server is set (the tenant's own or the deployment's)."""
+    own = await NotifySettings.select().where(NotifySettings.tenant == tenant_id).first() or {}
+    if MailServer.of(own, settings) is None:
+        return None
+    now = datetime.now(UTC)
+    made = await Reminder.insert(
+        Reminder(
+            tenant=tenant_id,
+            kind=SIGN_CODE,
+            subject=f"{SIGN_CODE}:{person_id}",
+            period=now.isoformat(),
+            recipient=f"p{person_id}",
+            person=person_id,
+            day=now.date(),
+        )
+    ).returning(Reminder.id)
+    queued = await Delivery.insert(
+        Delivery(
+            tenant=tenant_id,
+            reminder=made[0]["id"],
+            channel="mail",
+            recipient_name=name[:100],
+            address=address[:254],
+            locale=locale,
+            title=title[:300],
+            body=body,
+            message_id=message_id(own.get("mail_from") or settings.mail_from),
+            next_at=now - URGENT,
+        )
+    ).returning(Delivery.id)
+    return queued[0]["id"]

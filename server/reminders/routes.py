@@ -77,6 +77,7 @@ async def _rules_page(request: Request, status: int = 200, **context: Any) -> Te
         channels=rulebook.CHANNELS,
         defaults={k: {loc: rulebook.template_text({"kind": k}, loc) for loc in ("zh_CN", "en")} for k in rules},
         summary=await service.outbox_summary(tenant, since=datetime.now(UTC) - timedelta(days=7)),
+        mail_only=await service.mail_only(tenant),
         **await _channel_context(request) | {"errors": {}, "form": None, "editing": None} | context,
     )
 

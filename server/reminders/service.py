@@ -7,7 +7,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,7 @@ STATUSES = {
     "undeliverable": _l("Undeliverable"),
     "cancelled": _l("Not needed"),
 }
+SIGN_CODE = outbox.SIGN_CODE
 # what the office may send again (same message, same Message-ID)
 RESENDABLE = ("failed", "uncertain", "undeliverable")
 # why a delivery was not sent, when the reason is ours (else the server's own words)
@@ -556,14 +557,16 @@ def reason(status: str, code: str) -> str:
 
 
 def _delivery_public(r: dict) -> dict[str, Any]:
+    # a signing code is the addressee's alone: the outbox says it went, never what it said
+    code = r.get("kind") == SIGN_CODE
     return {
         "id": str(r["uuid"]),
         "kind": r.get("kind"),
         "channel": r["channel"],
         "recipient": r["recipient_name"],
         "address": r["address"],
-        "title": r["title"],
-        "body": r["body"],
+        "title": _("One-time signing code") if code else r["title"],
+        "body": "" if code else r["body"],
         "link": r["link"],
         "status": r["status"],
         "attempts": r["attempts"],
@@ -634,6 +637,19 @@ async def outbox(tenant: TenantRef, query: dict[str, Any], *, limit: int, offset
     where = outbox_filters(tenant, query)
     items = await _deliveries(where, Delivery.created_at, limit=limit, offset=offset)
     return items, await Delivery.count().where(*where)
+
+
+async def mail_only(tenant: TenantRef) -> tuple[int, int]:
+    """How many of the people holding a post today have no account (mail is their only
+    channel), of how many: the reminders page warns when most do and no mail server is set."""
+    people = {p["person"] for p in await sources.current_posts(tenant, sources.local_day(tenant, datetime.now(UTC)))}
+    accounts = {
+        u["person"]
+        for u in await User.select(User.person).where(
+            User.tenant == tenant.id, User.active.eq(True), User.person.is_not_null()
+        )
+    }
+    return len(people - accounts), len(people)
 
 
 async def outbox_summary(tenant: TenantRef, since: datetime | None = None) -> dict[str, int]:

@@ -430,9 +430,10 @@ def _code_hash(notice_uuid: Any, code: str) -> str:
     return hashlib.sha256(f"{notice_uuid}:{code}".encode()).hexdigest()
 
 
-async def send_sign_code(tenant: TenantRef, actor: Actor, notice_id: Any, settings: Settings) -> str:
-    """Mail the addressee a one-time code (valid 10 minutes) to sign without their
-    password; returns the address it went to, partly hidden."""
+async def send_sign_code(tenant: TenantRef, actor: Actor, notice_id: Any, settings: Settings) -> tuple[str, int]:
+    """Queue a mail with a one-time code (valid 10 minutes) for the addressee to sign without
+    their password, through the outbox like every other mail (a slow mail server never holds
+    the request); returns the address it goes to, partly hidden, and the delivery to send."""
     addressee = await get_owned(Notice, tenant, notice_id, Notice.person)
     if addressee["person"] != actor.person_id:
         raise Forbidden(_("This notice is addressed to someone else; only they can sign it."))
@@ -461,9 +462,13 @@ async def send_sign_code(tenant: TenantRef, actor: Actor, notice_id: Any, settin
             )
         )
         await audit.record(tenant.id, actor, "notice.code", "notice", row["uuid"])
-        await mail.send(
+        delivery = await outbox.queue_mail(
+            tenant.id,
             settings,
+            actor.person_id,
+            actor.name,
             email,
+            tenant.default_locale,
             _("Your code to sign: %(code)s", code=code),
             _(
                 "Your one-time code to sign %(title)s is %(code)s. It is valid for 10 minutes. "
@@ -472,8 +477,10 @@ async def send_sign_code(tenant: TenantRef, actor: Actor, notice_id: Any, settin
                 code=code,
             ),
         )
+        if delivery is None:
+            raise mail.MailUnavailable(_("Mail is not configured on this server."))
     name, _at, domain = email.partition("@")
-    return f"{name[:1]}***@{domain}"
+    return f"{name[:1]}***@{domain}", delivery
 
 
 async def _use_sign_code(tenant: TenantRef, actor: Actor, row: dict, code: str) -> str | None:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody
@@ -17,6 +18,7 @@ from server.accounts import roles
 from server.accounts import service as accounts
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.mail import MailUnavailable
+from server.reminders import dispatch
 from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations, coverage, notices
 from server.responsibility.defaults import POSITION_TITLES
@@ -324,7 +326,7 @@ async def notice_sign(request: Request, notice_id: FromPath[str]) -> Response:
 async def notice_code(request: Request, notice_id: FromPath[str]) -> Response:
     tenant, actor = _ctx(request)
     try:
-        sent_to = await notices.send_sign_code(tenant, actor, notice_id, request.state.edge.settings)
+        sent_to, delivery = await notices.send_sign_code(tenant, actor, notice_id, request.state.edge.settings)
     except (ValidationFailed, Conflict, MailUnavailable) as exc:
         errors = exc.errors if isinstance(exc, ValidationFailed) else {"code": exc.message}
         return page(
@@ -334,12 +336,15 @@ async def notice_code(request: Request, notice_id: FromPath[str]) -> Response:
             notice=await notices.notice_detail(tenant, actor, notice_id),
             code_errors=errors,
         )
-    return page(
+    answer = page(
         request,
         "responsibility/notice.html",
         notice=await notices.notice_detail(tenant, actor, notice_id),
         code_sent=sent_to,
     )
+    # sent once the page has answered (the next tick sends it if this cannot)
+    answer.background = BackgroundTask(dispatch.send_now, tenant, request.state.edge.settings, [delivery])
+    return answer
 
 
 def _remember_reauth_failure(request: Request, notice_id: str) -> None:
@@ -523,9 +528,16 @@ async def api_sign(request: Request, notice_id: FromPath[str], data: JSONBody[Si
 
 
 @post(f"{API}/me/notices/{{notice_id:str}}/code", guards=[any_member], name="api.me.code")
-async def api_sign_code(request: Request, notice_id: FromPath[str]) -> dict[str, Any]:
+async def api_sign_code(request: Request, notice_id: FromPath[str]) -> Response[dict[str, Any]]:
     tenant, actor = _ctx(request)
-    return {"sent_to": await notices.send_sign_code(tenant, actor, notice_id, request.state.edge.settings)}
+    settings = request.state.edge.settings
+    sent_to, delivery = await notices.send_sign_code(tenant, actor, notice_id, settings)
+    # on its way: sent once this has answered (the next tick sends it if this cannot)
+    return Response(
+        {"sent_to": sent_to, "status": "queued"},
+        status_code=HTTP_201_CREATED,
+        background=BackgroundTask(dispatch.send_now, tenant, settings, [delivery]),
+    )
 
 
 @get(f"{API}/notices", guards=[READERS], name="api.notices.list")
