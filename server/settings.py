@@ -49,10 +49,10 @@ class Settings:
     smtp_security: str = "none"  # none | starttls | tls
     mail_from: str = "luzhi@localhost"
     # delivery of reminders (server.reminders.dispatch): seconds one SMTP/webhook exchange may
-    # take, deliveries one claim takes, seconds a claim is held; the lease must outlast a batch
-    # sent at the timeout's pace, so a slow server never lets another scheduler take it back
+    # take, deliveries one claim takes, seconds a claim is held (renewed while its batch is
+    # sent); the lease must outlast one exchange many times over
     mail_timeout: float = 15.0
-    delivery_batch: int = 20
+    delivery_batch: int = 200
     delivery_lease: int = 600
     # the address links in mail and webhooks point to
     base_url: str = "http://127.0.0.1:8000"
@@ -101,14 +101,14 @@ class Settings:
 
 
 def _delivery(env: dict[str, str]) -> dict:
-    """The delivery settings, refused at start when a batch could outlive its lease."""
+    """The delivery settings, refused at start when one exchange could outlive a claim."""
     timeout = float(env.get("LUZHI_MAIL_TIMEOUT", "15"))
-    batch = int(env.get("LUZHI_DELIVERY_BATCH", "20"))
+    batch = int(env.get("LUZHI_DELIVERY_BATCH", "200"))
     lease = int(env.get("LUZHI_DELIVERY_LEASE", "600"))
-    if timeout <= 0 or batch < 1 or lease <= batch * timeout:
+    if timeout <= 0 or batch < 1 or lease < 4 * timeout:
         raise ValueError(
-            "LUZHI_DELIVERY_LEASE must exceed LUZHI_DELIVERY_BATCH x LUZHI_MAIL_TIMEOUT "
-            f"({lease} <= {batch} x {timeout:g}), with a timeout above 0 and a batch of at least 1"
+            "LUZHI_DELIVERY_LEASE must be at least 4 x LUZHI_MAIL_TIMEOUT "
+            f"({lease} < 4 x {timeout:g}), with a timeout above 0 and a batch of at least 1"
         )
     return {"mail_timeout": timeout, "delivery_batch": batch, "delivery_lease": lease}
 

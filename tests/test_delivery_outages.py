@@ -19,6 +19,7 @@ from server import db
 from server.reminders import dispatch, service
 from server.reminders import rules as rulebook
 from server.responsibility import notices
+from server.settings import Settings
 from server.web.i18n import set_locale
 from tests.conftest import Mailbox, csrf, login
 from tests.test_reminders import at, delivery_rows, generate, issue, run, send, set_email, set_rules, step
@@ -143,7 +144,7 @@ async def test_a_claim_that_lapsed_and_was_taken_again_is_never_sent_by_its_firs
 async def test_a_server_slower_than_the_lease_still_gets_each_mail_once(env, mailbox, slow_server):
     box, port = slow_server(0.25)
     # a lease of one second and batches of ten at a quarter of a second a mail: every batch
-    # outlives its lease, and the other scheduler claims what is left of it
+    # outlives its first lease and is held by renewals while the other scheduler claims on
     slow = dataclasses.replace(env.settings, smtp_port=port, delivery_lease=1, delivery_batch=10, mail_timeout=5)
     tenant, now = await crowded_tenant(env.settings, 5, "slow.example")
     await generate(tenant, env.settings, now)
@@ -302,3 +303,13 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_a_lease_shorter_than_a_few_timeouts_is_refused_at_start(tmp_path):
+    base = {"LUZHI_VAR_DIR": str(tmp_path), "LUZHI_SECRET_KEY": "k"}
+    settings = Settings.from_env(base)
+    assert (settings.mail_timeout, settings.delivery_batch, settings.delivery_lease) == (15.0, 200, 600)
+    chosen = Settings.from_env({**base, "LUZHI_MAIL_TIMEOUT": "5", "LUZHI_DELIVERY_LEASE": "20"})
+    assert (chosen.mail_timeout, chosen.delivery_lease) == (5.0, 20)
+    with pytest.raises(ValueError, match="LUZHI_DELIVERY_LEASE"):
+        Settings.from_env({**base, "LUZHI_MAIL_TIMEOUT": "60", "LUZHI_DELIVERY_LEASE": "120"})

@@ -191,6 +191,16 @@ async def _hold(tenant: TenantRef, delivery: dict, until: datetime) -> bool:
     return bool(held)
 
 
+async def _renew(tenant: TenantRef, ids: list[int], now: datetime, until: datetime) -> None:
+    """Extend the claims of these deliveries whose lease still runs. A row whose lease lapsed
+    may be another scheduler's now and is left alone; extending one that is (claimed again
+    and still running) only delays it: what is sent is decided by `_hold` alone."""
+    for i in range(0, len(ids), 500):
+        await Delivery.update({Delivery.next_at: until}).where(
+            Delivery.id.is_in(ids[i : i + 500]), Delivery.status == "sending", Delivery.next_at > now
+        )
+
+
 class _Clock:
     """The tick's moment moved on by the time spent since: what is due and what is recorded
     stay as of the tick's moment (`--now` drills keep their date), leases count real seconds."""
@@ -243,13 +253,18 @@ async def dispatch_tenant(
         # transaction that holds the next one (one commit per message)
         mailer = Mailer(server, settings.mail_timeout) if server else None
         answered: list[dict] = []
+        renewed = clock()
         try:
-            for d in claimed:
+            for i, d in enumerate(claimed):
                 if d["id"] in outcome:
                     continue
                 async with db.transaction(tenant.id):
                     await _record(tenant, answered, reminders, rules, outcome, now)
                     answered = []
+                    if clock() - renewed > lease / 2:
+                        # the rest of the batch keeps its claim while a slow server works through it
+                        renewed = clock()
+                        await _renew(tenant, [r["id"] for r in claimed[i + 1 :]], renewed, renewed + lease)
                     if not await _hold(tenant, d, clock() + lease):
                         continue
                 if d["channel"] == "mail":
