@@ -12,7 +12,7 @@ from server.units import service as units
 from tests.conftest import PASSWORD, login
 from tests.factories import make_world
 from tests.test_assessment import actor_of, run
-from tests.test_training import a_past_day
+from tests.test_training import a_past_day, workbook
 
 
 def by_source(result: dict) -> dict[str, dict]:
@@ -80,3 +80,29 @@ async def test_a_post_taken_or_a_person_archived_moves_the_units_indicators(clie
     assert taken["expected"] == 2 and "张三" in taken["missing"]
     await run(world, units.delete_person, office, principal["id"])
     assert (await signed_inputs(a_unit))["expected"] == 1 and (await signed_inputs(b_unit))["expected"] == 1
+
+
+async def test_an_import_moves_every_unit_it_touches(client):
+    world = await make_world()
+    office = await actor_of(world, "office")
+    year = units.today(world.tenant).year
+    await run(world, assessments.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+
+    async def state() -> dict[str, tuple[int, float]]:
+        """Per unit: leaders with their hours, and the stored total the ranking reads."""
+        overview = await run(world, assessments.overview, office, year)
+        totals = {u["unit_id"]: u["total"] for u in overview["units"]}
+        out = {}
+        for unit in ("a_unit", "b_unit"):
+            result = await run(world, assessments.unit_result, office, year, world.units[unit]["id"])
+            out[unit] = (by_source(result)["training_leaders"]["inputs"]["met"], totals[world.units[unit]["id"]])
+        return out
+
+    before = await state()
+    day = a_past_day(world)
+    rows = [["张三", "甲区财政局", "保密讲座", day, 4, None], ["王五", "乙区财政局", "保密讲座", day, 4, None]]
+    preview = await run(world, training.preview_import, office, "a.xlsx", workbook(rows), year)
+    await run(world, training.apply_import, office, preview["id"])
+    after = await state()
+    for unit in ("a_unit", "b_unit"):
+        assert after[unit][0] == before[unit][0] + 1 and after[unit][1] > before[unit][1], (unit, before, after)

@@ -385,8 +385,9 @@ async def refresh_for_people(tenant: TenantRef, people: list[int], units_: list[
                 Score.indicator == row.indicator,
                 Score.method == "auto",
             )
-        for pk in assessed.values():
-            await _refresh(tenant, assessment["id"], tree, only=pk)
+        # one unit: its row alone; more (an import): every row in one pass, written where changed
+        only = next(iter(assessed.values())) if len(assessed) == 1 else None
+        await _refresh(tenant, assessment["id"], tree, only=only)
 
 
 async def _on_indicator_inputs(tenant: TenantRef, *, people: list[int], units: list[int] = ()) -> None:
