@@ -188,8 +188,9 @@ async def test_a_year_no_assessment_can_have_is_not_found(client):
         answer = await client.get(path, headers=headers)
         assert answer.status_code == 404, (path, answer.status_code)
     assert (await client.get(f"/api/v1/t/{world.slug}/assessments/3000000000", headers=headers)).json()["detail"]
-    redirect = await client.get(f"/t/{world.slug}/assessments?year=3000000000", headers=headers)
-    assert redirect.status_code == 400
+    refused = await client.get(f"/t/{world.slug}/assessments?year=3000000000", headers=headers)
+    assert refused.status_code == 422
+    assert (await client.get(f"/t/{world.slug}/assessments?year=2026", headers=headers)).status_code == 303
 
 
 async def test_an_empty_change_is_refused_naming_what_it_may_hold(client):

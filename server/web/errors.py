@@ -158,11 +158,9 @@ def handle_error(request: Request, exc: Exception) -> Response:
         status, errors = 422, exc.errors
     elif isinstance(exc, LuzhiError):
         status, errors = exc.status_code, None
-    elif isinstance(exc, LitestarValidation) and _in_path(exc):
-        # a path that cannot name a record (a year past any calendar) names none
-        status, errors = 404, None
     elif isinstance(exc, LitestarValidation):
-        status, errors = 400, _validation_errors(exc)
+        status = _validation_status(exc)
+        errors = None if status == 404 else _validation_errors(exc)
     elif isinstance(exc, HTTPException):
         status, errors = exc.status_code, None
     else:
@@ -195,9 +193,17 @@ def _validation_errors(exc: LitestarValidation) -> dict[str, str]:
     return errors
 
 
-def _in_path(exc: LitestarValidation) -> bool:
+def _validation_status(exc: LitestarValidation) -> int:
+    """A body that does not decode is a bad request (400); a query value out of range,
+    input to check (422); a path that cannot name a record (a year past any
+    calendar) names none (404)."""
     items = [item for item in exc.extra or [] if isinstance(item, dict)]
-    return bool(items) and all(item.get("source") == "path" for item in items)
+    sources = {getattr(item.get("source"), "value", item.get("source")) for item in items}
+    if "body" in sources or not sources:
+        return 400
+    if "query" in sources:
+        return 422
+    return 404 if sources == {"path"} else 400
 
 
 EXCEPTION_HANDLERS = {Exception: handle_error}
