@@ -4,8 +4,12 @@ training hours or a post left count at once, without the office's "recompute".""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+from server import db
+from server.assessment import reports
 from server.assessment import service as assessments
+from server.assessment.tables import Assessment, Score
 from server.responsibility import notices
 from server.training import service as training
 from server.units import service as units
@@ -106,3 +110,30 @@ async def test_an_import_moves_every_unit_it_touches(client):
     after = await state()
     for unit in ("a_unit", "b_unit"):
         assert after[unit][0] == before[unit][0] + 1 and after[unit][1] > before[unit][1], (unit, before, after)
+
+
+async def test_the_scorecard_says_as_of_when_per_unit(client):
+    world = await make_world()
+    office = await actor_of(world, "office")
+    leader = await actor_of(world, "leader")
+    today = units.today(world.tenant)
+    year, yesterday = today.year, today - timedelta(days=1)
+    await run(world, notices.issue, office, {"scope": "all"})
+    await run(world, assessments.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    # as if the office's last recompute had run yesterday
+    async with db.transaction(world.tenant.id):
+        await Assessment.update({Assessment.auto_as_of: yesterday}).where(Assessment.tenant == world.tenant.id)
+        for score in (
+            await Score.select(Score.id, Score.inputs)
+            .where(Score.tenant == world.tenant.id, Score.method == "auto")
+            .output(load_json=True)
+        ):
+            inputs = {**score["inputs"], "as_of": yesterday.isoformat()}
+            await Score.update({Score.inputs: inputs}).where(Score.id == score["id"])
+    mine = (await run(world, notices.my_notices, leader))["to_sign"][0]
+    await run(world, notices.sign, leader, mine["id"], {"password": PASSWORD})
+    async with db.transaction(world.tenant.id):
+        cards = {c["unit"]["name"]: c for c in await reports.cards(world.tenant, office, year)}
+    assert cards["甲区财政局"]["as_of"] == today and cards["乙区财政局"]["as_of"] == yesterday
+    signed = await run(world, assessments.unit_result, office, year, world.units["a_unit"]["id"])
+    assert signed["figures_as_of"] == today

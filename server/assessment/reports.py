@@ -149,7 +149,7 @@ async def cards(tenant: TenantRef, actor: Actor, year: int, unit_pks: list[int] 
                 "status": data.assessment["status"],
                 "status_label": str(assessments.STATUSES[data.assessment["status"]]),
                 "cutoff": data.assessment["cutoff"],
-                "as_of": data.assessment["auto_as_of"],
+                "as_of": assessments.figures_as_of(data.scores[r["id"]], data.assessment["auto_as_of"]),
                 "generated_at": now,
                 "unit": {
                     "id": str(r["unit_uuid"]),

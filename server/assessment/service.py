@@ -390,6 +390,13 @@ async def refresh_for_people(tenant: TenantRef, people: list[int], units_: list[
         await _refresh(tenant, assessment["id"], tree, only=only)
 
 
+def figures_as_of(scores: dict[str, dict], default: date | None) -> date | None:
+    """The day a unit's automatic figures were computed for: the last refresh of its own
+    (after a change of its inputs) or the assessment's last recompute, whichever is later."""
+    days = [date.fromisoformat(s["inputs"]["as_of"]) for s in scores.values() if (s.get("inputs") or {}).get("as_of")]
+    return max([*days, *([default] if default else [])], default=None)
+
+
 async def _on_indicator_inputs(tenant: TenantRef, *, people: list[int], units: list[int] = ()) -> None:
     await refresh_for_people(tenant, people, units)
 
@@ -763,6 +770,7 @@ async def unit_result(tenant: TenantRef, actor: Actor, year: int, unit_id: Any) 
         "deduction_items": tree.document["deductions"],
         "veto_items": tree.document["vetoes"],
         "events": events,
+        "figures_as_of": figures_as_of(scores, assessment["auto_as_of"]),
         "submitted_at": assessed["submitted_at"],
         "reviewed_at": assessed["reviewed_at"],
     }
