@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import io
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ import sys
 from collections import Counter
 from datetime import timedelta
 
+import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -91,6 +93,11 @@ async def test_without_a_mail_server_every_reminder_is_shown_undeliverable_and_c
     assert "无法投递" in page.text or "Undeliverable" in page.text
     assert "No mail server is configured." not in page.text
 
+    # and exports them, each with its reason
+    export = await client.get(f"/t/{world.slug}/outbox.xlsx", params={"status": "undeliverable"})
+    sheet = openpyxl.load_workbook(io.BytesIO(export.content)).worksheets[0]
+    table = [[c.value for c in row] for row in sheet.iter_rows()][1:]
+    assert len(table) == created and {row[10] for row in table} == {"未配置邮件服务器。"}
     # the office overview counts them, linking to the list
     home = await client.get(f"/t/{world.slug}")
     assert "status=undeliverable&amp;from=" in home.text
