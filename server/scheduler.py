@@ -38,12 +38,13 @@ def every(**interval) -> Callable[[Job], Job]:
 async def purge_sign_in_state(settings: Settings) -> None:
     """Expired sessions (database store) and sign-in counters that no longer matter,
     the platform's and every tenant's (row-level security shows each only its own)."""
-    async with db.transaction(None):
-        sessions = await DatabaseSessionStore(settings).purge_expired() if not settings.redis_url else 0
+    async with db.transaction(None, write=False):
         tenant_ids = [row["id"] for row in await list_tenants()]
-    counters = 0
+    store = None if settings.redis_url else DatabaseSessionStore(settings)
+    sessions = counters = 0
     for tenant_id in [None, *tenant_ids]:
         async with db.transaction(tenant_id):
+            sessions += await store.purge_expired() if store else 0
             counters += await accounts.purge_throttle(datetime.now(UTC), settings)
     if sessions or counters:
         log.info("purged %d expired sessions and %d sign-in counters", sessions, counters)
