@@ -416,3 +416,20 @@ async def test_a_session_older_than_the_password_is_over_in_any_store(make_clien
     assert gone.status_code == 303 and "/login" in gone.headers["location"]
     again = await signed_in(make_client, world, "officer")
     assert (await again.get(f"/t/{world.slug}/units")).status_code == 200
+
+
+async def test_two_first_saves_of_the_policy_at_once_keep_one_row(env):
+    from server.accounts import policy
+    from server.accounts.tables import SecurityPolicy
+    from tests.factories import make_tenant
+
+    tenant = await make_tenant(second_factor=True)  # no policy row yet
+
+    async def save(length: int) -> None:
+        async with db.transaction(tenant.id):
+            await policy.update_policy(tenant, SYSTEM, {"min_length": length})
+
+    await asyncio.gather(save(12), save(14))
+    async with db.transaction(tenant.id, write=False):
+        rows = await SecurityPolicy.select(SecurityPolicy.min_length).where(SecurityPolicy.tenant == tenant.id)
+    assert len(rows) == 1 and rows[0]["min_length"] in (12, 14)

@@ -83,13 +83,14 @@ async def update_policy(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -
     policy = Policy(**values)
     changed = {k: [getattr(current, k), v] for k, v in values.items() if getattr(current, k) != v}
     async with db.atomic():
-        stored = {getattr(SecurityPolicy, k): v for k, v in values.items()}
-        stored[SecurityPolicy.updated_at] = datetime.now(UTC)
-        updated = (
-            await SecurityPolicy.update(stored).where(SecurityPolicy.tenant == tenant.id).returning(SecurityPolicy.id)
+        # one statement: two first saves at once do not both insert
+        await SecurityPolicy.insert(
+            SecurityPolicy(tenant=tenant.id, updated_at=datetime.now(UTC), **values)
+        ).on_conflict(
+            target=SecurityPolicy.tenant,
+            action="DO UPDATE",
+            values=[*(getattr(SecurityPolicy, k) for k in values), SecurityPolicy.updated_at],
         )
-        if not updated:
-            await SecurityPolicy.insert(SecurityPolicy(tenant=tenant.id, **values))
         await audit.record(tenant.id, actor, "policy.update", "policy", tenant.id, detail={"changed": changed})
     return policy
 
