@@ -291,6 +291,9 @@ async def test_the_signing_code_is_queued_not_mailed_by_the_request_and_sent_ahe
     await dispatch.send_now(world.tenant, env.settings, [delivery])
     mail = of(mailbox, [queued[0]["message_id"]])
     assert mail == {queued[0]["message_id"]: 1}
+    # once the server took it, the code is no longer kept in the outbox's table
+    (sent,) = [r for r in await delivery_rows(world) if r["kind"] == "sign_code"]
+    assert sent["status"] == "sent" and sent["body"] == ""
     # the reminder due before it was left to the tick
     assert [r["status"] for r in await delivery_rows(world) if r["kind"] == "notice_unsigned"] == ["pending"]
 

@@ -150,6 +150,10 @@ async def _record(
         await Delivery.update(
             {Delivery.status: "sent", Delivery.next_at: None, Delivery.sent_at: now, Delivery.last_error: ""}
         ).where(Delivery.id.is_in(sent[i : i + 500]), Delivery.status == "sending")
+    # a signing code is kept only until the mail server has taken it
+    codes = [d["id"] for d in claimed if d["id"] in sent and reminders[d["reminder"]]["kind"] == outbox.SIGN_CODE]
+    if codes:
+        await Delivery.update({Delivery.body: ""}).where(Delivery.id.is_in(codes))
     for d in claimed:
         reason = outcome.get(d["id"], "")
         if reason is None:
