@@ -50,10 +50,12 @@ class Settings:
     mail_from: str = "luzhi@localhost"
     # delivery of reminders (server.reminders.dispatch): seconds one SMTP/webhook exchange may
     # take, deliveries one claim takes, seconds a claim is held (renewed while its batch is
-    # sent); the lease must outlast one exchange many times over
+    # sent); the lease must outlast one exchange many times over; connections one scheduler
+    # sends over at once
     mail_timeout: float = 15.0
     delivery_batch: int = 200
     delivery_lease: int = 600
+    mail_connections: int = 8
     # the address links in mail and webhooks point to
     base_url: str = "http://127.0.0.1:8000"
     extra: dict = field(default_factory=dict)
@@ -105,12 +107,14 @@ def _delivery(env: dict[str, str]) -> dict:
     timeout = float(env.get("LUZHI_MAIL_TIMEOUT", "15"))
     batch = int(env.get("LUZHI_DELIVERY_BATCH", "200"))
     lease = int(env.get("LUZHI_DELIVERY_LEASE", "600"))
-    if timeout <= 0 or batch < 1 or lease < 4 * timeout:
+    connections = int(env.get("LUZHI_MAIL_CONNECTIONS", "8"))
+    if timeout <= 0 or batch < 1 or lease < 4 * timeout or not 1 <= connections <= 64:
         raise ValueError(
             "LUZHI_DELIVERY_LEASE must be at least 4 x LUZHI_MAIL_TIMEOUT "
-            f"({lease} < 4 x {timeout:g}), with a timeout above 0 and a batch of at least 1"
+            f"({lease} < 4 x {timeout:g}), with a timeout above 0, a batch of at least 1 "
+            f"and LUZHI_MAIL_CONNECTIONS from 1 to 64 ({connections})"
         )
-    return {"mail_timeout": timeout, "delivery_batch": batch, "delivery_lease": lease}
+    return {"mail_timeout": timeout, "delivery_batch": batch, "delivery_lease": lease, "mail_connections": connections}
 
 
 def _networks(text: str) -> tuple[str, ...]:

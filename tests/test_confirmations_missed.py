@@ -111,3 +111,19 @@ async def test_the_list_page_waives_with_a_reason(client):
     await login(client, world.slug, "officer")
     page = await client.get(f"/t/{world.slug}/coverage/list?metric=confirmation_overdue")
     assert "/confirmations/waive" not in page.text
+
+
+async def test_every_skipped_period_is_reminded_until_given_or_waived(env):
+    from tests.test_reminders import at, generate, reminder_rows, run, set_rules
+
+    world = await make_world()
+    person, (p1, p2, p3) = await leader_in_post_for_three_periods(world)
+    await set_rules(world.tenant, confirmation_overdue={"days": 1, "repeat_days": 7, "escalate_after": 0})
+    today = units.today(world.tenant)
+    # the office excused one quarter; the leader gave none of the three
+    await run(world, confirmations.waive, SYSTEM, person["id"], {"period": p2.key, "reason": "病假"})
+    await generate(world, env.settings, at(today))
+    rows = await reminder_rows(world)
+    subjects = {r["subject"] for r in rows if r["kind"] == "confirmation_overdue" and person["id"] in r["subject"]}
+    late = [p for p in (p1, p3) if p.due < today]
+    assert len(late) >= 1 and subjects == {f"confirmation:{person['id']}:{p.key}" for p in late}

@@ -11,6 +11,7 @@ marked "uncertain" and not retried by itself: resending it could deliver it twic
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -93,9 +94,9 @@ async def _reminders_of(claimed: list[dict]) -> dict[int, dict]:
     ids = sorted({d["reminder"] for d in claimed})
     found: dict[int, dict] = {}
     for i in range(0, len(ids), 500):
-        for r in await Reminder.select(Reminder.id, Reminder.kind, Reminder.subject, Reminder.recipient).where(
-            Reminder.id.is_in(ids[i : i + 500])
-        ):
+        for r in await Reminder.select(
+            Reminder.id, Reminder.kind, Reminder.subject, Reminder.recipient, Reminder.period
+        ).where(Reminder.id.is_in(ids[i : i + 500])):
             found[r["id"]] = r
     return found
 
@@ -175,11 +176,18 @@ async def _record(
         )
 
 
-async def _cancel(tenant: TenantRef, ids: list[int]) -> None:
+def _expired(reminder: dict, now: datetime) -> bool:
+    """A signing code past its validity (its reminder's period is the moment it was asked for)."""
+    if reminder["kind"] != outbox.SIGN_CODE:
+        return False
+    return datetime.fromisoformat(reminder["period"]) + outbox.SIGN_CODE_VALID <= now
+
+
+async def _cancel(tenant: TenantRef, ids: list[int], reason: str) -> None:
     async with db.transaction(tenant.id):
         for i in range(0, len(ids), 500):
             await Delivery.update(
-                {Delivery.status: "cancelled", Delivery.next_at: None, Delivery.last_error: outbox.DONE}
+                {Delivery.status: "cancelled", Delivery.next_at: None, Delivery.last_error: reason}
             ).where(Delivery.id.is_in(ids[i : i + 500]))
 
 
@@ -216,6 +224,53 @@ class _Clock:
         return self.now + timedelta(seconds=time.monotonic() - self.start)
 
 
+class _Batch:
+    """A claimed batch being sent over several connections at once. Each lane holds a
+    message, sends it and records the answer in the transaction that holds its next one
+    (one commit per message), so every result is kept as soon as the server gives it."""
+
+    def __init__(self, tenant, settings, client, own, server, reminders, rules, claimed, outcome, now, clock) -> None:
+        self.tenant, self.settings, self.client, self.own, self.server = tenant, settings, client, own, server
+        self.reminders, self.rules, self.claimed, self.outcome = reminders, rules, claimed, outcome
+        self.now, self.clock = now, clock
+        self.lease = timedelta(seconds=settings.delivery_lease)
+        self.queue = iter([d for d in claimed if d["id"] not in outcome])
+        self.renewed = clock()
+
+    async def lane(self) -> None:
+        mailer = Mailer(self.server, self.settings.mail_timeout) if self.server else None
+        answered: list[dict] = []
+        try:
+            for d in self.queue:
+                if not await self._record_and_hold(answered, d):
+                    answered = []
+                    continue
+                if d["channel"] == "mail":
+                    self.outcome[d["id"]] = await mailer.send(d, self.now)
+                else:
+                    kind = self.reminders[d["reminder"]]["kind"]
+                    self.outcome[d["id"]] = await post_webhook(
+                        self.client, self.own, d, kind, self.settings.mail_timeout
+                    )
+                answered = [d]
+        finally:
+            if answered:
+                await _settle(self.tenant, answered, self.reminders, self.rules, self.outcome, self.now)
+            if mailer:
+                await mailer.close()
+
+    async def _record_and_hold(self, answered: list[dict], d: dict) -> bool:
+        """Record the lane's last answer and hold `d` for sending; False when it is no longer ours."""
+        async with db.transaction(self.tenant.id):
+            await _record(self.tenant, answered, self.reminders, self.rules, self.outcome, self.now)
+            if self.clock() - self.renewed > self.lease / 2:
+                # the rest of the batch keeps its claim while a slow server works through it
+                self.renewed = self.clock()
+                rest = [r["id"] for r in self.claimed if r["id"] not in self.outcome and r is not d]
+                await _renew(self.tenant, rest, self.renewed, self.renewed + self.lease)
+            return await _hold(self.tenant, d, self.clock() + self.lease)
+
+
 async def dispatch_tenant(
     tenant: TenantRef, settings: Settings, now: datetime, client: httpx.AsyncClient, only: list[int] | None = None
 ) -> dict:
@@ -237,8 +292,11 @@ async def dispatch_tenant(
             rules = await service.rules_of(tenant)
         dropped = [d["id"] for d in claimed if d["id"] not in wanted]
         if dropped:
-            await _cancel(tenant, dropped)
-        claimed = [d for d in claimed if d["id"] in wanted]
+            await _cancel(tenant, dropped, outbox.DONE)
+        expired = [d["id"] for d in claimed if d["id"] in wanted and _expired(reminders[d["reminder"]], clock())]
+        if expired:
+            await _cancel(tenant, expired, outbox.EXPIRED)
+        claimed = [d for d in claimed if d["id"] in wanted and d["id"] not in expired]
         # the inbox, and what cannot go out at all, settle together
         server = MailServer.of(own, settings)
         outcome: dict[int, str | None] = {}
@@ -253,38 +311,15 @@ async def dispatch_tenant(
                 outcome[d["id"]] = "no_webhook"
         if local := [d for d in claimed if d["id"] in outcome]:
             await _settle(tenant, local, reminders, rules, outcome, now)
-        # the rest one at a time: held, sent, and recorded as soon as the server answers, in the
-        # transaction that holds the next one (one commit per message)
-        mailer = Mailer(server, settings.mail_timeout) if server else None
-        answered: list[dict] = []
-        renewed = clock()
-        try:
-            for i, d in enumerate(claimed):
-                if d["id"] in outcome:
-                    continue
-                async with db.transaction(tenant.id):
-                    await _record(tenant, answered, reminders, rules, outcome, now)
-                    answered = []
-                    if clock() - renewed > lease / 2:
-                        # the rest of the batch keeps its claim while a slow server works through it
-                        renewed = clock()
-                        await _renew(tenant, [r["id"] for r in claimed[i + 1 :]], renewed, renewed + lease)
-                    if not await _hold(tenant, d, clock() + lease):
-                        continue
-                if d["channel"] == "mail":
-                    outcome[d["id"]] = await mailer.send(d, now)
-                else:
-                    kind = reminders[d["reminder"]]["kind"]
-                    outcome[d["id"]] = await post_webhook(client, own, d, kind, settings.mail_timeout)
-                answered = [d]
-        finally:
-            if answered:
-                await _settle(tenant, answered, reminders, rules, outcome, now)
-            if mailer:
-                await mailer.close()
+        # the rest over `mail_connections` connections at once: a server that takes seconds per
+        # message holds up one lane, not the day's whole outbox
+        batch = _Batch(tenant, settings, client, own, server, reminders, rules, claimed, outcome, now, clock)
+        async with asyncio.TaskGroup() as lanes:  # one lane failing stops the others
+            for _ in range(settings.mail_connections):
+                lanes.create_task(batch.lane())
         counts["sent"] += sum(1 for v in outcome.values() if v is None)
         counts["retry"] += sum(1 for v in outcome.values() if v is not None)
-        counts["cancelled"] += len(dropped)
+        counts["cancelled"] += len(dropped) + len(expired)
         reasons = Counter(reason for reason in outcome.values() if reason)
         for reason, n in reasons.items():
             log.warning("%s: %d deliveries of tenant %s were not sent", reason, n, tenant.slug)

@@ -14,6 +14,8 @@ from server.reminders.tables import Delivery, NotifySettings, Reminder
 from server.settings import Settings
 
 DONE = "done"
+# a signing code not yet handed to the mail server by then is no longer worth sending
+EXPIRED = "expired"
 
 
 async def settle(tenant_id: int, kinds: tuple[str, ...], subject: str) -> int:
@@ -35,6 +37,7 @@ async def settle(tenant_id: int, kinds: tuple[str, ...], subject: str) -> int:
 
 
 SIGN_CODE = "sign_code"
+SIGN_CODE_VALID = timedelta(minutes=10)
 # claims take the earliest due first: a mail someone is waiting for goes ahead of the day's reminders
 URGENT = timedelta(days=1)
 

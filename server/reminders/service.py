@@ -50,6 +50,7 @@ REASONS = {
     "no_address": _l("The person has no email address."),
     "no_account": _l("The person has no account to read the inbox with."),
     outbox.DONE: _l("Already done, or the person has left the post."),
+    outbox.EXPIRED: _l("The code expired before the mail server took it."),
 }
 SETTINGS_LABELS = {
     "smtp_host": _l("Mail server"),

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from server.assessment.tables import AssessedUnit
 from server.responsibility import confirmations
 from server.responsibility.notices import OPEN
-from server.responsibility.tables import Confirmation, Notice
+from server.responsibility.tables import Confirmation, ConfirmationWaiver, Notice
 from server.training import service as training
 from server.units.service import LEADER_POSITIONS, in_post_on
 from server.units.tables import Post
@@ -91,30 +91,40 @@ async def _confirmation_period(tenant: TenantRef, kind: str, day: date) -> confi
 
 
 async def confirmations_owed(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
-    """Leaders who have not confirmed the period that falls due (or fell due) around the day."""
-    period = await _confirmation_period(tenant, kind, day)
+    """Leaders who have not confirmed a period: the one falling due around the day
+    ("due"), or every period whose due date has passed and that they neither confirmed
+    nor were excused from ("overdue"; a leader who skipped two quarters is asked for two)."""
+    period_kind = confirmations.period_kind(await settings_of(tenant))
     posts = [p for p in await current_posts(tenant, day) if p["position"] in LEADER_POSITIONS]
-    posts = [p for p in posts if p["start_date"] <= period.end]
-    done = {
-        r["person"]
-        for r in await Confirmation.select(Confirmation.person).where(
-            Confirmation.tenant == tenant.id, Confirmation.period == period.key
-        )
-    }
+    if kind == "confirmation_overdue":
+        owed = await confirmations.outstanding(tenant, None, day, period_kind)
+        late = {person: [p for p in periods if p.due < day] for person, periods in owed.items()}
+    else:
+        period = await _confirmation_period(tenant, kind, day)
+        done = set()
+        for table in (Confirmation, ConfirmationWaiver):
+            done |= {
+                r["person"]
+                for r in await table.select(table.person).where(table.tenant == tenant.id, table.period == period.key)
+            }
+        late = {p["person"]: [period] for p in posts if p["start_date"] <= period.end and p["person"] not in done}
     t = f"/t/{tenant.slug}"
-    out: dict[int, Waiting] = {}
+    out: dict[str, Waiting] = {}
     for p in sorted(posts, key=lambda p: (p["person"], p["unit"])):
-        if p["person"] in done or p["person"] in out:
-            continue
-        out[p["person"]] = Waiting(
-            f"confirmation:{p['person_uuid']}:{period.key}",
-            period.due,
-            p["unit"],
-            p["person"],
-            f"{t}/me/confirmation",
-            f"{t}/people/{p['person_uuid']}",
-            {"person": p["person_name"], "unit": p["unit_name"], "title": period.key, "due": period.due},
-        )
+        for period in late.get(p["person"], []):
+            subject = f"confirmation:{p['person_uuid']}:{period.key}"
+            out.setdefault(
+                subject,
+                Waiting(
+                    subject,
+                    period.due,
+                    p["unit"],
+                    p["person"],
+                    f"{t}/me/confirmation",
+                    f"{t}/people/{p['person_uuid']}",
+                    {"person": p["person_name"], "unit": p["unit_name"], "title": period.key, "due": period.due},
+                ),
+            )
     return list(out.values())
 
 

@@ -458,7 +458,7 @@ async def send_sign_code(tenant: TenantRef, actor: Actor, notice_id: Any, settin
                 user_id=actor.id,
                 code_hash=_code_hash(row["uuid"], code),
                 created_at=now,
-                expires_at=now + timedelta(minutes=10),
+                expires_at=now + outbox.SIGN_CODE_VALID,
             )
         )
         await audit.record(tenant.id, actor, "notice.code", "notice", row["uuid"])
