@@ -19,8 +19,8 @@ from litestar import Litestar
 from litestar.response.template import Template
 
 from server import db
+from server.core import i18n
 from server.settings import Settings
-from server.web import i18n
 
 SLUG = "demo"
 

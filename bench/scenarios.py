@@ -452,8 +452,8 @@ async def _signed_notice_html(ctx: BenchContext) -> Callable[[], str]:
     """A function rendering the demo leader's real notice to the HTML of its signed
     PDF, with the context `notices.sign` gives it, in the request's locale and zone."""
     from server import documents
+    from server.core import i18n
     from server.responsibility import notices
-    from server.web import i18n
 
     tenant, row = await ctx.tenant(), await ctx.leader_notice()
     i18n.set_locale(None)  # the default locale, as for a user without a preference
@@ -598,7 +598,7 @@ class AssessmentSample:
 
 def _pdf_locale(tenant: Any) -> None:
     """Documents render in the default locale and the tenant's zone, as for a user without a preference."""
-    from server.web import i18n
+    from server.core import i18n
 
     i18n.set_locale(None)
     i18n.set_zone(tenant.timezone)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.types import Message, Scope
@@ -26,10 +27,13 @@ from server.scheduler import make_scheduler
 from server.settings import ROOT, Settings
 from server.training.routes import ROUTES as TRAINING_ROUTES
 from server.units.routes import ROUTES as UNIT_ROUTES
+from server.web.deps import DEPENDENCIES
 from server.web.edge import EdgeMiddleware
 from server.web.errors import EXCEPTION_HANDLERS, document_errors
 from server.web.routes import ROUTES as WEB_ROUTES
 from server.web.templating import template_config
+
+API_TOKENS = "A personal API token (Account → API tokens), sent as `Authorization: Bearer <token>`."
 
 SECURITY_HEADERS = [
     (
@@ -108,13 +112,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[security_headers],
         lifespan=[_lifespan(settings)],
+        dependencies=DEPENDENCIES,
         openapi_config=OpenAPIConfig(
-            title="Luzhi API", version="1", path="/schema", render_plugins=[JsonRenderPlugin()]
+            title="Luzhi API",
+            version="1",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description=API_TOKENS)}
+            ),
         ),
         request_max_body_size=settings.max_body_bytes,
         state=State({"settings": settings, "sessions": sessions}),
     )
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
-            document_errors(handler)
+            document_errors(handler, route.path)
     return app

@@ -14,8 +14,8 @@ os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
 
 from server import db  # noqa: E402
 from server.actor import Actor  # noqa: E402
+from server.core.errors import LuzhiError, ValidationFailed  # noqa: E402
 from server.settings import Settings  # noqa: E402
-from server.web.errors import LuzhiError, ValidationFailed  # noqa: E402
 
 CLI_ACTOR = Actor.system("cli")
 
@@ -306,8 +306,8 @@ def report() -> None:
 
 
 def _report_setup(lang: str | None, slug: str):
+    from server.core import i18n
     from server.documents import pdf
-    from server.web import i18n
 
     async def setup():
         ref = await _tenant(slug)

@@ -9,9 +9,9 @@ from email.message import EmailMessage
 import aiosmtplib
 
 from server import secretbox
+from server.core.errors import LuzhiError
+from server.core.i18n import _
 from server.settings import Settings
-from server.web.errors import LuzhiError
-from server.web.i18n import _
 
 log = logging.getLogger("luzhi.mail")
 TIMEOUT = 15

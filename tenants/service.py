@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 from piccolo.table import Table
 
 from server import db
-from server.web.errors import Conflict, NotFound
-from server.web.i18n import _, _l
-from server.web.validation import Checker
+from server.core.errors import Conflict, NotFound
+from server.core.i18n import _, _l
+from server.core.validation import Checker
 from tenants.tables import Tenant
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")

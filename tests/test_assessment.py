@@ -20,11 +20,11 @@ from server.assessment import service as assess
 from server.assessment.scheme import DEFAULT
 from server.assessment.tables import Adjustment, AssessedUnit, Assessment, Evidence, Scheme, Score, ScoreEvent
 from server.audit.tables import AuditEvent
+from server.core.errors import Conflict, NotFound, ValidationFailed
 from server.responsibility import confirmations, notices
 from server.responsibility.tables import Confirmation, Notice
 from server.training import service as training
 from server.units import service as units
-from server.web.errors import Conflict, NotFound, ValidationFailed
 from tests.conftest import PASSWORD
 from tests.factories import make_person, make_unit, make_user, make_world
 

@@ -18,11 +18,11 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from server import db
+from server.core.i18n import set_locale
 from server.reminders import dispatch, service
 from server.reminders import rules as rulebook
 from server.responsibility import notices
 from server.settings import Settings
-from server.web.i18n import set_locale
 from tests.conftest import Mailbox, csrf, login
 from tests.test_reminders import at, delivery_rows, generate, issue, run, send, set_email, set_rules, step
 from tests.test_reminders_delivery import MAIL_ONLY, crowded_tenant, one_leader_world, second_day_rows

@@ -16,7 +16,7 @@ import pytest
 from pypdf import PdfReader
 
 from server import documents
-from server.web import i18n
+from server.core import i18n
 
 DUTIES = [
     "认真贯彻落实党和国家保密工作方针政策和法律法规，对本单位保密工作负全面领导责任。",

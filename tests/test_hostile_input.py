@@ -15,6 +15,8 @@ import openpyxl
 import pytest
 
 from server import db
+from server.core.errors import ValidationFailed
+from server.core.i18n import _
 from server.documents import safe
 from server.reminders import rules
 from server.reminders.tables import ReminderRule
@@ -25,8 +27,6 @@ from server.training import service as training
 from server.training import workbook
 from server.training.tables import TrainingImport
 from server.units import service as units
-from server.web.errors import ValidationFailed
-from server.web.i18n import _
 from tests.conftest import SYSTEM, csrf, login
 from tests.factories import make_person, make_world, token_for
 

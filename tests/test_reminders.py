@@ -22,6 +22,7 @@ from server import db
 from server.accounts import service as accounts
 from server.accounts.tables import User
 from server.assessment import service as assess
+from server.core.i18n import translations
 from server.reminders import dispatch, service
 from server.reminders import rules as rulebook
 from server.reminders.tables import Delivery, NotifyPreference, Reminder, ReminderRule
@@ -31,7 +32,6 @@ from server.settings import Settings
 from server.training import service as training
 from server.units import service as units
 from server.units.tables import Person
-from server.web.i18n import translations
 from tenants.service import TenantRef
 from tests.conftest import SYSTEM, csrf, login
 from tests.factories import make_person, make_tenant, make_unit, make_user, make_world, token_for

@@ -51,7 +51,7 @@ async def test_catalog_versions_are_drafted_edited_published_and_then_frozen(cli
     first = await run(world, catalogs.catalog_detail, catalog_list[0]["id"])
     assert len(first["sections"]["principal"]) == 6 and len(first["sections"]["every_leader"]) == 11
 
-    from server.web.errors import Conflict
+    from server.core.errors import Conflict
 
     with pytest.raises(Conflict):
         await run(world, catalogs.add_duty, office, first["id"], {"position": "principal", "text": "x"})
@@ -285,7 +285,7 @@ async def test_editing_the_template_or_catalog_after_signing_changes_nothing_sig
 async def test_bad_templates_are_refused(client):
     world = await make_world()
     office = await office_actor(world)
-    from server.web.errors import ValidationFailed
+    from server.core.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed) as broken:
         await run(world, catalogs.save_template, office, "principal", {"title": "x", "body": "{% for %}"})

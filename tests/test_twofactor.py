@@ -18,8 +18,8 @@ from server.accounts.passwords import sha256
 from server.accounts.policy import Policy
 from server.accounts.tables import LoginThrottle, TotpRecoveryCode, TotpSecret, User
 from server.audit.tables import AuditEvent
+from server.core.errors import Forbidden
 from server.web.edge import csrf_token_for
-from server.web.errors import Forbidden
 from tests.conftest import PASSWORD, SYSTEM, csrf, csrf_of, login
 from tests.factories import make_world
 

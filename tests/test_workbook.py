@@ -10,6 +10,7 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
+from server.core.errors import ValidationFailed
 from server.documents.xlsx import write_workbook
 from server.training.workbook import (
     COLUMNS,
@@ -18,7 +19,6 @@ from server.training.workbook import (
     attendance_template,
     read_attendance,
 )
-from server.web.errors import ValidationFailed
 
 
 def xlsx(*rows: list, title: str = "Sheet") -> bytes:

@@ -11,8 +11,8 @@ import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from server.core.i18n import _
 from server.settings import ROOT
-from server.web.i18n import _
 
 MIN_LENGTH = 10
 # argon2id; the library's recommended cost unless LUZHI_ARGON2_TIME_COST / _MEMORY_KIB say otherwise

@@ -12,8 +12,8 @@ from server.accounts.passwords import policy_problem, verify_password
 from server.accounts.tables import PasswordHistory, SecurityPolicy
 from server.actor import Actor
 from server.audit import service as audit
-from server.web.i18n import _, _l
-from server.web.validation import Checker
+from server.core.i18n import _, _l
+from server.core.validation import Checker
 from tenants.service import TenantRef
 
 LABELS = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.web.i18n import _l
+from server.core.i18n import _l
 
 OFFICE_ADMIN = "office_admin"
 DISTRICT_ADMIN = "district_admin"

@@ -18,10 +18,10 @@ from server.accounts import service as accounts
 from server.actor import Actor
 from server.assessment import service as assessments
 from server.audit import service as audit
+from server.core import i18n
+from server.core.errors import ValidationFailed
 from server.reminders import service as reminders
 from server.units import service as units
-from server.web import i18n
-from server.web.errors import ValidationFailed
 from server.web.forms import body_data, form_data
 from server.web.guards import allow, any_member
 from server.web.templating import page

@@ -19,11 +19,11 @@ from server.accounts.passwords import (
 from server.accounts.tables import ApiToken, LoginThrottle, User, WebSession
 from server.actor import Actor
 from server.audit import service as audit
+from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from server.core.i18n import LOCALES, _, _l
+from server.core.validation import Checker
 from server.settings import Settings
 from server.units import service as units
-from server.web.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from server.web.i18n import LOCALES, _, _l
-from server.web.validation import Checker
 from tenants.service import TenantRef, get_owned
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")

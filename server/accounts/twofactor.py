@@ -27,9 +27,9 @@ from server.accounts.policy import Policy, security_policy
 from server.accounts.tables import TotpRecoveryCode, TotpSecret, User, WebSession
 from server.actor import Actor
 from server.audit import service as audit
-from server.web.errors import Forbidden, NotFound, ValidationFailed
-from server.web.i18n import _, _l
-from server.web.validation import Checker
+from server.core.errors import Forbidden, NotFound, ValidationFailed
+from server.core.i18n import _, _l
+from server.core.validation import Checker
 from tenants.service import TenantRef, get_owned
 
 ISSUER = "Luzhi 履职"

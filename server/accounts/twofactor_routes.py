@@ -16,10 +16,10 @@ from server.accounts import service as accounts
 from server.accounts import twofactor
 from server.actor import Actor
 from server.audit import service as audit
-from server.web.errors import ActionRequired
+from server.core.errors import ActionRequired
+from server.core.i18n import _
 from server.web.forms import form_data
 from server.web.guards import actor_of, any_member
-from server.web.i18n import _
 from server.web.templating import page
 
 T = "/t/{slug:str}"

@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping
 
 from server.assessment import charts
+from server.core.i18n import _
 from server.documents import render_html, render_pdf
-from server.web.i18n import _
 
 NONE = "—"
 # The scorecard's area chart: bars of 100 mm for 100%, a row of 7 mm per area, names at

@@ -21,10 +21,10 @@ from server.assessment import service as assessments
 from server.assessment.scheme import GRADES
 from server.assessment.tables import Adjustment, Assessment, ReportJob, Score
 from server.audit import service as audit
+from server.core import i18n
+from server.core.errors import NotFound
+from server.core.i18n import _, _l
 from server.documents import pdf
-from server.web import i18n
-from server.web.errors import NotFound
-from server.web.i18n import _, _l
 from tenants.service import TenantRef, get_owned
 
 GAP_TEXTS = {

@@ -15,12 +15,12 @@ from litestar.status_codes import HTTP_201_CREATED
 from server.accounts import roles
 from server.assessment import reports, scheme, service
 from server.assessment.tables import Adjustment, Evidence
+from server.core.errors import Conflict, NotFound, ValidationFailed
+from server.core.i18n import _
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.units import service as units
-from server.web.errors import Conflict, NotFound, ValidationFailed
 from server.web.forms import body_data, file_response, form_data, is_htmx, uploaded_file
 from server.web.guards import allow
-from server.web.i18n import _
 from server.web.templating import page
 
 T = "/t/{slug:str}"

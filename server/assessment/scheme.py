@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from server.web.errors import ValidationFailed
-from server.web.i18n import _, _l
+from server.core.errors import ValidationFailed
+from server.core.i18n import _, _l
 
 # the sources an automatic indicator may be computed from
 SOURCES = {

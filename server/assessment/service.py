@@ -17,13 +17,13 @@ from server.assessment import scoring, sources
 from server.assessment.scheme import DEFAULT, GRADES, METHODS, SOURCES, Tree, check
 from server.assessment.tables import Adjustment, AssessedUnit, Assessment, Evidence, Scheme, Score, ScoreEvent
 from server.audit import service as audit
+from server.core.errors import Conflict, NotFound, ValidationFailed
+from server.core.i18n import _, _l, format_date
+from server.core.validation import Checker
 from server.documents.xlsx import write_workbook
 from server.reminders import outbox
 from server.units import service as units
 from server.units.tables import Unit
-from server.web.errors import Conflict, NotFound, ValidationFailed
-from server.web.i18n import _, _l, format_date
-from server.web.validation import Checker
 from tenants.service import TenantRef, get_owned, register_provisioner
 
 STATUSES = {"open": _l("Open"), "finalised": _l("Finalised")}

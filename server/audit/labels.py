@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.web.i18n import LazyString, _l
+from server.core.i18n import LazyString, _l
 
 ACTIONS: dict[str, LazyString] = {
     "access.denied": _l("Access refused"),

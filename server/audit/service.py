@@ -15,10 +15,10 @@ from server import db
 from server.actor import Actor
 from server.audit import chain, labels
 from server.audit.tables import AuditDayHead, AuditEvent, AuditHead
+from server.core.i18n import _, _l
+from server.core.validation import Checker
 from server.documents import render_html, render_pdf
 from server.documents.xlsx import write_workbook
-from server.web.i18n import _, _l
-from server.web.validation import Checker
 from tenants.service import TenantRef
 from tenants.tables import Tenant
 

@@ -20,12 +20,13 @@ from urllib.request import url2pathname
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from server.core import i18n
 from server.settings import ROOT
-from server.web import i18n
 
 TEMPLATES = ROOT / "templates" / "pdf"
 # Archival output. PDF/A-3b (not 2b) so that machine-readable evidence, such as
 # a signature record, can later travel inside the PDF as an associated file.
+MEDIA_TYPE = "application/pdf"
 PDF_VARIANT = "pdf/a-3b"
 # Workers are recycled by replacing the whole pool after this many renders per
 # worker. Not max_tasks_per_child: on Python 3.11 it deadlocks as soon as a

@@ -30,8 +30,8 @@ from jinja2 import nodes
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from server.web.errors import ValidationFailed
-from server.web.i18n import _, get_locale, set_locale
+from server.core.errors import ValidationFailed
+from server.core.i18n import _, get_locale, set_locale
 
 # a worker may map this much address space: enough for any real upload, not for a bomb
 WORKER_MEMORY = 1536 * 1024 * 1024

@@ -11,8 +11,8 @@ from litestar.response import Redirect, Template
 from server.accounts import service as accounts
 from server.accounts.routes import remember_refusal
 from server.audit import service as audit
+from server.core.errors import Conflict, ValidationFailed
 from server.platform import service
-from server.web.errors import Conflict, ValidationFailed
 from server.web.forms import form_data
 from server.web.guards import platform_operator
 from server.web.templating import page

@@ -11,9 +11,9 @@ from server.accounts.passwords import generate_password, hash_password, policy_p
 from server.actor import Actor
 from server.assessment import service as _assessment  # noqa: F401  (its import registers the tenant defaults)
 from server.audit import service as audit
+from server.core.errors import Conflict, ValidationFailed
+from server.core.i18n import _
 from server.responsibility import catalog as _catalog  # noqa: F401  (its import registers the tenant defaults)
-from server.web.errors import Conflict, ValidationFailed
-from server.web.i18n import _
 from tenants import service as tenants
 from tenants.service import TenantRef
 from tenants.tables import Operator

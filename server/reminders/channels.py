@@ -17,8 +17,8 @@ import aiosmtplib
 import httpx
 
 from server import secretbox
+from server.core.i18n import _l
 from server.mail import MailServer
-from server.web.i18n import _l
 
 PRESETS = {
     "generic": _l("Generic JSON (HMAC-signed)"),

@@ -12,15 +12,15 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 
 from server.accounts import roles
+from server.core.errors import NotFound, ValidationFailed
+from server.core.pagination import Page, page_args
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.reminders import rules as rulebook
 from server.reminders import service
 from server.reminders.channels import PRESETS, SECURITY, MailServer
 from server.reminders.schemas import NotifySettings, NotifySettingsBody
-from server.web.errors import NotFound, ValidationFailed
 from server.web.forms import body_data, file_response, form_data, is_htmx, page_json
 from server.web.guards import allow, any_member
-from server.web.pagination import Page, page_args
 from server.web.templating import page
 
 T = "/t/{slug:str}"

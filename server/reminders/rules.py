@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import TemplateError
 
+from server.core.i18n import LOCALES, LazyString, _, _l, translations
+from server.core.validation import Checker
 from server.documents import safe
-from server.web.i18n import LOCALES, LazyString, _, _l, translations
-from server.web.validation import Checker
 
 CHANNELS = {"mail": _l("Email"), "inbox": _l("Inbox"), "webhook": _l("Group robot (webhook)")}
 # the channels a person may choose among (the webhook speaks to a group, not to them)

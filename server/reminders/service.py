@@ -19,6 +19,9 @@ from server.accounts import roles
 from server.accounts.tables import User
 from server.actor import Actor
 from server.audit import service as audit
+from server.core.errors import Conflict, NotFound
+from server.core.i18n import _, _l, translations
+from server.core.validation import Checker
 from server.documents.xlsx import write_workbook
 from server.reminders import outbox, sources
 from server.reminders import rules as rulebook
@@ -26,9 +29,6 @@ from server.reminders.channels import PRESETS, SECURITY, MailServer, message_id
 from server.reminders.tables import Delivery, NotifyPreference, NotifySettings, Reminder, ReminderRule, ReminderRun
 from server.settings import Settings
 from server.units.tables import Person
-from server.web.errors import Conflict, NotFound
-from server.web.i18n import _, _l, translations
-from server.web.validation import Checker
 from tenants.service import TenantRef, get_owned
 
 STATUSES = {

@@ -11,13 +11,13 @@ from piccolo.query.functions.aggregate import Max
 from server import db
 from server.actor import Actor
 from server.audit import service as audit
+from server.core.errors import Conflict, NotFound, ValidationFailed
+from server.core.i18n import _, _l
+from server.core.validation import Checker
 from server.documents import safe
 from server.responsibility.defaults import DEFAULT_DUTIES, DEFAULT_TEMPLATES, POSITION_TITLES
 from server.responsibility.tables import Duty, DutyAssignment, DutyCatalog, NoticeTemplate
 from server.units import service as units
-from server.web.errors import Conflict, NotFound, ValidationFailed
-from server.web.i18n import _, _l
-from server.web.validation import Checker
 from tenants.service import TenantRef, get_owned, register_provisioner
 
 DUTY_SECTIONS = {

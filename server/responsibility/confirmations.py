@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 from server import db, events
 from server.actor import Actor
 from server.audit import service as audit
+from server.core.errors import Conflict, NotFound, ValidationFailed
+from server.core.i18n import _, _l
+from server.core.validation import Checker
 from server.reminders import outbox
 from server.responsibility import catalog as catalogs
 from server.responsibility.tables import Confirmation, ConfirmationWaiver
 from server.units import service as units
 from server.units.tables import Person, Post
-from server.web.errors import Conflict, NotFound, ValidationFailed
-from server.web.i18n import _, _l
-from server.web.validation import Checker
 from tenants.service import TenantRef, settings_of
 
 MONTHS = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "yearly": 12}

@@ -10,13 +10,13 @@ from typing import Any
 
 from server.actor import Actor
 from server.audit import service as audit
+from server.core.i18n import _l, format_date
 from server.documents.xlsx import write_workbook
 from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations
 from server.responsibility.notices import LIVE, OPEN, STATUSES
 from server.responsibility.tables import Notice
 from server.units import service as units
-from server.web.i18n import _l, format_date
 from tenants.service import TenantRef, settings_of
 
 UNIT_METRICS = {"no_principal": units.GAPS["no_principal"], "no_secrecy_lead": units.GAPS["no_secrecy_lead"]}

@@ -17,6 +17,9 @@ from server.accounts import roles
 from server.accounts import service as accounts
 from server.actor import Actor
 from server.audit import service as audit
+from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from server.core.i18n import _, _l
+from server.core.validation import Checker
 from server.documents import render_html, render_pdf, safe
 from server.reminders import outbox
 from server.responsibility import catalog as catalogs
@@ -25,9 +28,6 @@ from server.responsibility.tables import Notice, Signature, SignCode
 from server.settings import Settings
 from server.units import service as units
 from server.units.tables import Post
-from server.web.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from server.web.i18n import _, _l
-from server.web.validation import Checker
 from tenants.service import TenantRef, get_owned
 
 STATUSES = {
@@ -321,7 +321,7 @@ async def my_notices(tenant: TenantRef, actor: Actor) -> dict[str, list[dict]]:
 async def list_notices(
     tenant: TenantRef, actor: Actor, *, status: str = "", q: str = "", page: int = 1, per_page: int = 50
 ):
-    from server.web.pagination import Page
+    from server.core.pagination import Page
 
     where = [Notice.tenant == tenant.id]
     if actor.scope_path:

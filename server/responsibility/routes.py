@@ -16,6 +16,8 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
 from server.accounts import service as accounts
+from server.core.errors import Conflict, ValidationFailed
+from server.core.pagination import page_args
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.mail import MailUnavailable
 from server.reminders import dispatch
@@ -25,10 +27,8 @@ from server.responsibility.defaults import POSITION_TITLES
 from server.training import service as training
 from server.units import service as units
 from server.units.routes import person_page_with
-from server.web.errors import Conflict, ValidationFailed
 from server.web.forms import body_data, file_response, form_data, page_json, submit_form
 from server.web.guards import allow, any_member
-from server.web.pagination import page_args
 from server.web.templating import page
 
 T = "/t/{slug:str}"

@@ -11,10 +11,10 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
+from server.core.errors import Conflict, ValidationFailed
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.training import service
 from server.units import service as units
-from server.web.errors import Conflict, ValidationFailed
 from server.web.forms import file_response, form_data, submit_form, uploaded_file
 from server.web.guards import allow
 from server.web.templating import page

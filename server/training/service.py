@@ -12,13 +12,13 @@ from piccolo.query.functions.aggregate import Sum
 from server import db, events
 from server.actor import Actor
 from server.audit import service as audit
+from server.core.errors import Conflict, NotFound, ValidationFailed
+from server.core.i18n import _, _l
+from server.core.validation import Checker
 from server.documents.xlsx import write_workbook
 from server.training import workbook
 from server.training.tables import Attendance, Course, TrainingImport, TrainingRequirement
 from server.units import service as units
-from server.web.errors import Conflict, NotFound, ValidationFailed
-from server.web.i18n import _, _l
-from server.web.validation import Checker
 from tenants.service import TenantRef, get_owned, settings_of
 
 KINDS = {"lecture": _l("Lecture"), "online": _l("Online course"), "exam": _l("Exam"), "exercise": _l("Exercise")}

@@ -21,10 +21,10 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
+from server.core.errors import ValidationFailed
+from server.core.i18n import LazyString, _, _l, translations
 from server.documents import safe
 from server.documents.xlsx import DATE_FORMAT, save
-from server.web.errors import ValidationFailed
-from server.web.i18n import LazyString, _, _l, translations
 
 COLUMNS = ("person_id", "name", "unit", "course", "date", "hours", "score")
 REQUIRED = ("name", "course", "date", "hours")

@@ -11,14 +11,14 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from server.accounts import roles
+from server.core.errors import Conflict
+from server.core.pagination import page_args
 from server.responsibility import catalog as catalogs
 from server.training import service as training
 from server.units import service
 from server.units.schemas import PersonCreate, PersonPatch, PostCreate, PostEnd, UnitCreate, UnitPatch
-from server.web.errors import Conflict
 from server.web.forms import body_data, is_htmx, page_json, submit_form
 from server.web.guards import allow
-from server.web.pagination import page_args
 from server.web.templating import page
 
 READ = allow(roles.REGISTRY_READERS)

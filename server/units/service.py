@@ -12,11 +12,11 @@ from server import db, events
 from server.accounts import roles
 from server.actor import Actor
 from server.audit import service as audit
+from server.core.errors import Conflict, NotFound
+from server.core.i18n import _, _l
+from server.core.pagination import Page
+from server.core.validation import Checker
 from server.units.tables import Person, Post, Unit
-from server.web.errors import Conflict, NotFound
-from server.web.i18n import _, _l
-from server.web.pagination import Page
-from server.web.validation import Checker
 from tenants.service import TenantRef, get_owned
 
 KINDS = {

@@ -31,10 +31,10 @@ from server.accounts.sessions import COOKIE as SESSION_COOKIE
 from server.accounts.sessions import Session, SessionStore
 from server.actor import Actor
 from server.audit import service as audit
+from server.core import i18n
+from server.core.errors import ActionRequired, Forbidden, LuzhiError, NotFound, SignInRequired, TenantSuspended
+from server.core.i18n import _
 from server.settings import Settings
-from server.web import i18n
-from server.web.errors import ActionRequired, Forbidden, LuzhiError, NotFound, SignInRequired, TenantSuspended
-from server.web.i18n import _
 from tenants import service as tenants
 from tenants.service import TenantRef
 from tenants.tables import Operator

@@ -1,4 +1,4 @@
-"""Domain errors, and how they become responses (JSON under /api, pages elsewhere)."""
+"""How the domain errors (server.core.errors) become responses: JSON under /api, pages elsewhere."""
 
 from __future__ import annotations
 
@@ -14,68 +14,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from server.web.i18n import _, _l
-
-
-class LuzhiError(Exception):
-    status_code = 400
-
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class NotFound(LuzhiError):
-    status_code = 404
-
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message or _("Not found."))
-
-
-class Forbidden(LuzhiError):
-    status_code = 403
-
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message or _("You do not have permission to do this."))
-
-
-class Conflict(LuzhiError):
-    status_code = 409
-
-
-class ValidationFailed(LuzhiError):
-    """Bad input: one translated message per field."""
-
-    status_code = 422
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-
-class SignInRequired(LuzhiError):
-    """Pages send the visitor to sign in; the API answers 401."""
-
-    status_code = 401
-
-    def __init__(self, login_url: str) -> None:
-        super().__init__(_("Please sign in to continue."))
-        self.login_url = login_url
-
-
-class ActionRequired(LuzhiError):
-    """The account must do one thing first (choose its own password, enrol a second
-    factor): pages go there, the API answers 403 saying what."""
-
-    status_code = 403
-
-    def __init__(self, url: str, message: str) -> None:
-        super().__init__(message)
-        self.url = url
-
-
-class TenantSuspended(LuzhiError):
-    status_code = 403
+from server.core.errors import ActionRequired, LuzhiError, SignInRequired, TenantSuspended, ValidationFailed
+from server.core.i18n import _, _l
 
 
 def is_api(request: Request) -> bool:
@@ -212,11 +152,11 @@ EXCEPTION_HANDLERS = {Exception: handle_error}
 ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422)
 
 
-def document_errors(handler: HTTPRouteHandler) -> None:
+def document_errors(handler: HTTPRouteHandler, path: str) -> None:
     """Declare in the OpenAPI document the errors every operation can answer, in the
     shape they really have: ErrorBody under /api, an error page elsewhere, where a
     page may also send the visitor on (303) to sign in or to the next page."""
-    api = any(path.startswith("/api/") for path in handler.paths)
+    api = path.startswith("/api/")
     specs: dict[int, ResponseSpec] = {
         status: ResponseSpec(
             data_container=ErrorBody if api else str,
@@ -237,3 +177,5 @@ def document_errors(handler: HTTPRouteHandler) -> None:
             specs[200] = ResponseSpec(str, description="OK", media_type=MediaType.HTML, generate_examples=False)
         specs[303] = ResponseSpec(data_container=None, description="See Other", generate_examples=False)
     handler.responses = {**specs, **(handler.responses or {})}
+    if api and not (handler.opt or {}).get("public"):
+        handler.security = [{"bearer": []}]

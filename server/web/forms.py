@@ -11,9 +11,9 @@ from litestar import Request, Response
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect
 
+from server.core.errors import ValidationFailed
+from server.core.pagination import Page
 from server.web.edge import CSRF_FIELD
-from server.web.errors import ValidationFailed
-from server.web.pagination import Page
 
 
 async def form_data(request: Request) -> dict[str, Any]:

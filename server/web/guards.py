@@ -8,7 +8,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from server.actor import Actor
-from server.web.errors import Forbidden
+from server.core.errors import Forbidden
 
 
 def actor_of(connection: ASGIConnection) -> Actor | None:

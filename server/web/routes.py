@@ -9,8 +9,8 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from server import db
+from server.core.i18n import normalize
 from server.web.forms import form_data
-from server.web.i18n import normalize
 from server.web.templating import page
 
 PUBLIC = {"public": True}

@@ -12,10 +12,10 @@ from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
 from server.accounts import roles
+from server.core import i18n
 from server.responsibility import notices
 from server.settings import ROOT
 from server.units import service as units
-from server.web import i18n
 
 
 def _query(request: Request, **changes: Any) -> str:

@@ -88,6 +88,11 @@ def handler_for(route: HTTPRoute, method: str):
     raise LookupError(f"{method} {route.path}")
 
 
+def guards_of(handler) -> list:
+    """The guards a handler runs, its controller's and router's included."""
+    return [g for layer in handler.ownership_layers for g in (getattr(layer, "guards", None) or [])]
+
+
 def is_tenant_route(route) -> bool:
     return "slug" in path_params(route.path)
 

@@ -45,6 +45,7 @@ from tests.isolation.support import (
     cross_references,
     digest,
     fill,
+    guards_of,
     handler_for,
     ids_for,
     is_api,
@@ -466,7 +467,7 @@ async def _finished_batches(tenant_id: int, own_job: str) -> list[dict]:
 def _caller_role(route, method: str) -> str:
     """The role the sweep calls a route as: the office admin, unless the route's guard
     admits only some of the separated administrators."""
-    admitted = set().union(*(getattr(g, "roles", set()) for g in handler_for(route, method).guards))
+    admitted = set().union(*(getattr(g, "roles", set()) for g in guards_of(handler_for(route, method))))
     if not admitted or roles.OFFICE_ADMIN in admitted:
         return roles.OFFICE_ADMIN
     return min(admitted & roles.THREE_ADMINS)
@@ -483,7 +484,7 @@ async def _signed_in_admins(env, pair: Pair) -> dict[str, tuple[httpx.AsyncClien
 def _for_any_member(route, method: str) -> bool:
     """Routes any signed-in member may call: swept as B's leader too (whose account
     has a person, so /me, signing and confirming act on something)."""
-    return any_member in handler_for(route, method).guards
+    return any_member in guards_of(handler_for(route, method))
 
 
 async def test_cross_tenant_sweep(env, pair: Pair):

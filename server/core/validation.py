@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from server.web.errors import ValidationFailed
-from server.web.i18n import LazyString, _
+from server.core.errors import ValidationFailed
+from server.core.i18n import LazyString, _
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # the field an empty change is refused under
