@@ -26,7 +26,7 @@ from server.responsibility import confirmations, coverage, notices
 from server.responsibility.defaults import POSITION_TITLES
 from server.training import service as training
 from server.units import service as units
-from server.units.routes import person_page_with
+from server.web import pages
 from server.web.forms import body_data, file_response, form_data, page_json, submit_form
 from server.web.guards import allow, any_member
 from server.web.templating import page
@@ -154,7 +154,7 @@ async def duty_assign(request: Request, person_id: FromPath[str]) -> Response:
     try:
         await catalogs.assign(tenant, actor, person_id, data)
     except ValidationFailed as exc:
-        return await person_page_with(request, person_id, 422, duty_form=data, duty_errors=exc.errors)
+        return await pages.person_page(request, tenant, actor, person_id, 422, duty_form=data, duty_errors=exc.errors)
     return Redirect(f"/t/{tenant.slug}/people/{person_id}", status_code=303)
 
 
@@ -243,7 +243,7 @@ async def notices_issue(request: Request) -> Response:
         result = await notices.issue(tenant, actor, data)
     except ValidationFailed as exc:
         if data.get("scope") == "person" and data.get("person_id"):
-            return await person_page_with(request, str(data["person_id"]), 422, issue_errors=exc.errors)
+            return await pages.person_page(request, tenant, actor, str(data["person_id"]), 422, issue_errors=exc.errors)
         return await _notices_list(request, 422, form=data, errors=exc.errors)
     # redirect, so that reloading the page does not issue everything again
     counts = "&".join(f"{k}={result[k]}" for k in ("issued", "superseded", "skipped"))

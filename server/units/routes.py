@@ -13,10 +13,9 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from server.accounts import roles
 from server.core.errors import Conflict
 from server.core.pagination import page_args
-from server.responsibility import catalog as catalogs
-from server.training import service as training
 from server.units import service
 from server.units.schemas import PersonCreate, PersonPatch, PostCreate, PostEnd, UnitCreate, UnitPatch
+from server.web import pages
 from server.web.forms import body_data, is_htmx, page_json, submit_form
 from server.web.guards import allow
 from server.web.templating import page
@@ -175,28 +174,10 @@ async def person_create(request: Request) -> Any:
     )
 
 
-async def person_page_with(request: Request, person_id: str, status: int = 200, **extra: Any) -> Template:
-    tenant, actor = _ctx(request)
-    person = await service.person_detail(tenant, actor, person_id)
-    choices = await service.unit_choices(tenant, actor) if actor.role in roles.PEOPLE_EDITORS else []
-    assignments = await catalogs.assignments_of(tenant, [p["id"] for p in person["current_posts"]])
-    hours = await training.person_training(tenant, actor, person_id, service.today(tenant).year)
-    return page(
-        request,
-        "people/detail.html",
-        status,
-        person=person,
-        choices=choices,
-        assignments=assignments,
-        leader_positions=service.LEADER_POSITIONS,
-        training=hours,
-        **extra,
-    )
-
-
 @get(f"{T}/people/{{person_id:str}}", guards=[PERSON_READ], name="people.detail")
 async def person_page(request: Request, person_id: FromPath[str]) -> Template:
-    return await person_page_with(request, person_id)
+    tenant, actor = _ctx(request)
+    return await pages.person_page(request, tenant, actor, person_id)
 
 
 @get(f"{T}/people/{{person_id:str}}/edit", guards=[EDIT_PEOPLE], name="people.edit")
@@ -222,7 +203,7 @@ async def person_add_post(request: Request, person_id: FromPath[str]) -> Any:
     tenant, actor = _ctx(request)
 
     async def on_error(data: dict, errors: dict) -> Template:
-        return await person_page_with(request, person_id, 422, post_form=data, post_errors=errors)
+        return await pages.person_page(request, tenant, actor, person_id, 422, post_form=data, post_errors=errors)
 
     return await submit_form(
         request,
@@ -237,7 +218,7 @@ async def person_end_post(request: Request, person_id: FromPath[str], post_id: F
     tenant, actor = _ctx(request)
 
     async def on_error(data: dict, errors: dict) -> Template:
-        return await person_page_with(request, person_id, 422, end_errors={post_id: errors})
+        return await pages.person_page(request, tenant, actor, person_id, 422, end_errors={post_id: errors})
 
     return await submit_form(
         request,
