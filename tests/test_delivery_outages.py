@@ -149,17 +149,51 @@ async def test_a_claim_that_lapsed_and_was_taken_again_is_never_sent_by_its_firs
 
 
 async def test_a_server_slower_than_the_lease_still_gets_each_mail_once(env, mailbox, slow_server):
-    box, port = slow_server(0.25)
-    # a lease of one second and batches of ten at a quarter of a second a mail: every batch
-    # outlives its first lease and is held by renewals while the other scheduler claims on
-    slow = dataclasses.replace(env.settings, smtp_port=port, delivery_lease=1, delivery_batch=10, mail_timeout=5)
-    tenant, now = await crowded_tenant(env.settings, 5, "slow.example")
+    box, port = slow_server(3.0)
+    # 3 s a mail over one connection each, a lease of 14 s (the shortest a 3.5 s timeout
+    # allows) and batches of six: the first batch outlives its lease and is held by
+    # renewals while the other scheduler claims what is left
+    slow = dataclasses.replace(
+        env.settings, smtp_port=port, delivery_lease=14, delivery_batch=6, mail_timeout=3.5, mail_connections=1
+    )
+    tenant, now = await crowded_tenant(env.settings, 2, "slow.example")
     await generate(tenant, env.settings, now)
     a, b = await asyncio.gather(send(tenant, slow, now), send(tenant, slow, now))
     rows = await second_day_rows(tenant)
     ids = [r["message_id"] for r in rows]
-    assert Counter(r["status"] for r in rows) == {"sent": len(rows)} and a["sent"] + b["sent"] == len(rows)
+    assert Counter(r["status"] for r in rows) == {"sent": len(rows)} and a["sent"] + b["sent"] == len(rows) == 8
     assert of(box, ids) == Counter(ids)
+    assert {r["attempts"] for r in rows} == {1}
+
+
+async def test_a_server_stopped_for_over_an_hour_gets_each_mail_once_when_it_is_back(env, mailbox):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    box = Mailbox()
+    settings = dataclasses.replace(env.settings, smtp_port=port)
+    tenant, now = await crowded_tenant(env.settings, 2, "stopped.example")
+    await generate(tenant, env.settings, now)
+    # down: each tick finds the port closed; the retries back off 1, 2, 4 … minutes
+    moments = [now]
+    while moments[-1] - now < timedelta(minutes=90):
+        await send(tenant, settings, moments[-1])
+        (row, *_rest) = await second_day_rows(tenant)
+        moments.append(row["next_at"])
+    rows = await second_day_rows(tenant)
+    assert {r["status"] for r in rows} == {"pending"} and all("Connect" in r["last_error"] for r in rows)
+    waits = [round((b - a).total_seconds() / 60) for a, b in zip(moments, moments[1:], strict=False)]
+    assert waits[:6] == [1, 2, 4, 8, 16, 32] and max(waits) == 60
+    # back: the next tick sends each mail once, nothing ends as failed
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        await send(tenant, settings, moments[-1])
+    finally:
+        controller.stop()
+    rows = await second_day_rows(tenant)
+    ids = [r["message_id"] for r in rows]
+    assert Counter(r["status"] for r in rows) == {"sent": 8} and of(box, ids) == Counter(ids)
 
 
 async def test_a_server_slower_than_the_client_timeout_leaves_the_mail_uncertain_not_resent(env, mailbox, slow_server):

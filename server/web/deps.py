@@ -1,14 +1,14 @@
 """What handlers receive by injection: the tenant and the actor the edge resolved.
 
-Handlers declare `tenant: TenantRef` and `actor: Actor` instead of reading
-request.state. The request's transaction is opened by the edge middleware, not by a
+Handlers declare `tenant: TenantDep`, `actor: ActorDep` and `settings: SettingsDep`
+instead of reading request.state. The request's transaction is opened by the edge middleware, not by a
 dependency: a transaction (a ContextVar) opened inside a dependency would not reach
 the handler."""
 
 from __future__ import annotations
 
 from litestar import Request
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
 from server.actor import Actor
 from server.core.errors import Forbidden, NotFound
@@ -39,3 +39,8 @@ DEPENDENCIES = {
     "actor": Provide(_actor, sync_to_thread=False),
     "settings": Provide(_settings, sync_to_thread=False),
 }
+
+# what a handler's parameters are annotated with (marked, not inferred, as Litestar asks)
+TenantDep = NamedDependency[TenantRef]
+ActorDep = NamedDependency[Actor]
+SettingsDep = NamedDependency[Settings]
