@@ -1,7 +1,10 @@
-"""API request bodies (msgspec). Values are checked by the service, which names
-the field in a translated message; UNSET tells PATCH which fields were sent."""
+"""API request and response bodies (msgspec), as the OpenAPI document shows them.
+Request values are checked by the service, which names the field in a translated
+message; UNSET tells PATCH which fields were sent."""
 
 from __future__ import annotations
+
+from datetime import date, datetime
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -64,3 +67,103 @@ class PostCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 class PostEnd(msgspec.Struct, forbid_unknown_fields=True):
     end_date: str | None = None
+
+
+# ---------------------------------------------------------------- responses
+
+
+class Holder(msgspec.Struct):
+    """A person holding a leadership or secrecy post."""
+
+    id: str
+    name: str
+
+
+class Leadership(msgspec.Struct):
+    principal: list[Holder]
+    secrecy_lead: list[Holder]
+    secrecy_officer: list[Holder]
+    leaders: int
+    people: int
+    gaps: list[str]
+
+
+class UnitSummary(Leadership):
+    id: str
+    name: str
+    kind: str
+    code: str
+    depth: int
+
+
+class UnitRow(UnitSummary):
+    top_name: str
+
+
+class UnitPage(msgspec.Struct):
+    items: list[UnitRow]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+
+
+class Ancestor(msgspec.Struct):
+    id: str
+    name: str
+    visible: bool
+
+
+class PostRow(msgspec.Struct):
+    """A post with its holder and unit; a list of people lists these."""
+
+    id: str
+    position: str
+    title: str
+    start_date: date
+    end_date: date | None
+    person_id: str
+    person_name: str
+    classified_level: str
+    military_transfer: bool
+    mobile: str
+    email: str
+    unit_id: str
+    unit_name: str
+
+
+class PostPage(msgspec.Struct):
+    items: list[PostRow]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+
+
+class UnitDetail(UnitSummary):
+    note: str
+    sort_order: int
+    parent_id: str | None
+    ancestors: list[Ancestor]
+    children: list[UnitSummary]
+    posts: list[PostRow]
+    created_at: datetime
+    updated_at: datetime
+
+
+class PersonPost(PostRow):
+    current: bool
+
+
+class PersonDetail(msgspec.Struct):
+    id: str
+    name: str
+    email: str
+    mobile: str
+    classified_level: str
+    military_transfer: bool
+    note: str
+    created_at: datetime
+    updated_at: datetime
+    posts: list[PersonPost]
+    current_posts: list[PersonPost]
