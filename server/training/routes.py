@@ -4,47 +4,49 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
+from server.actor import Actor
 from server.core.errors import Conflict, ValidationFailed
 from server.documents.xlsx import MEDIA_TYPE as XLSX
-from server.training import service
+from server.training import schemas, service
 from server.units import service as units
-from server.web.forms import file_response, form_data, submit_form, uploaded_file
+from server.web.forms import body_data, file_response, submit_form, uploaded_file
 from server.web.guards import allow
 from server.web.templating import page
+from server.web.urls import TENANT_API, TENANT_PAGES
+from tenants.service import TenantRef
 
-T = "/t/{slug:str}"
-API = "/api/v1/t/{slug:str}"
 READ = allow(roles.REGISTRY_READERS)
 EDIT = allow({roles.OFFICE_ADMIN, roles.UNIT_OFFICER})
 OFFICE = allow(roles.OFFICE_ADMIN)
 PERSON_READ = allow(roles.REGISTRY_READERS | {roles.LEADER})
+WRITES = {"writes": True}
 MAX_UPLOAD = 5_000_000
 
 
-def _ctx(request: Request):
-    edge = request.state.edge
-    return edge.tenant, edge.actor
+class ImportUpload(msgspec.Struct):
+    """An attendance workbook (multipart). Here, not in schemas.py: it names Litestar's
+    UploadFile. Left out, it is refused with the field's message (422)."""
+
+    file: UploadFile | None = None
 
 
-def _year(request: Request) -> int:
-    tenant, _actor = _ctx(request)
+def _year(request: Request, tenant: TenantRef) -> int:
+    """?year=, or this year when it is missing or not a year the records can hold."""
     current = units.today(tenant).year
     try:
         year = int(request.query_params.get("year") or current)
     except ValueError:
         return current
     return year if 2000 <= year <= current + 1 else current
-
-
-def _xlsx(content: bytes, name: str) -> Response:
-    return file_response(content, XLSX, name)
 
 
 async def _upload(request: Request) -> tuple[str, bytes]:
@@ -54,78 +56,27 @@ async def _upload(request: Request) -> tuple[str, bytes]:
     return filename, data
 
 
-# ---------------------------------------------------------------- pages
-
-
-@get(f"{T}/training", guards=[READ], name="training.index")
-async def training_page(request: Request, unit: FromQuery[str] = "") -> Template:
-    tenant, actor = _ctx(request)
-    year = _year(request)
+async def _index(
+    request: Request, tenant: TenantRef, actor: Actor, year: int, status: int = 200, unit: str = "", **extra: Any
+) -> Template:
+    """The training overview of a year (a unit's subtree, or the actor's whole scope)."""
     return page(
         request,
         "training/index.html",
+        status,
         year=year,
         unit=unit,
         data=await service.unit_training(tenant, actor, unit or None, year),
         courses=await service.list_courses(tenant, actor, year),
         choices=await units.unit_choices(tenant, actor),
         kinds=service.KINDS,
+        **extra,
     )
 
 
-@post(f"{T}/training/requirements", guards=[OFFICE], name="training.requirements")
-async def training_requirements(request: Request) -> Response:
-    tenant, actor = _ctx(request)
-    year = _year(request)
-    data = await form_data(request)
-    try:
-        await service.set_requirements(tenant, actor, year, data)
-    except ValidationFailed as exc:
-        return page(
-            request,
-            "training/index.html",
-            422,
-            year=year,
-            unit="",
-            errors=exc.errors,
-            data=await service.unit_training(tenant, actor, None, year),
-            courses=await service.list_courses(tenant, actor, year),
-            choices=await units.unit_choices(tenant, actor),
-            kinds=service.KINDS,
-        )
-    return Redirect(f"/t/{tenant.slug}/training?year={year}", status_code=303)
-
-
-@post(f"{T}/training/courses", guards=[EDIT], name="training.course_create")
-async def course_create(request: Request) -> Response:
-    tenant, actor = _ctx(request)
-
-    async def on_error(data: dict, errors: dict) -> Template:
-        year = _year(request)
-        return page(
-            request,
-            "training/index.html",
-            422,
-            year=year,
-            unit="",
-            form=data,
-            errors=errors,
-            data=await service.unit_training(tenant, actor, None, year),
-            courses=await service.list_courses(tenant, actor, year),
-            choices=await units.unit_choices(tenant, actor),
-            kinds=service.KINDS,
-        )
-
-    return await submit_form(
-        request,
-        lambda data: service.create_course(tenant, actor, data),
-        redirect=lambda c: f"/t/{tenant.slug}/training/courses/{c['id']}",
-        on_error=on_error,
-    )
-
-
-async def _course_page(request: Request, course_id: str, status: int = 200, **extra: Any) -> Template:
-    tenant, actor = _ctx(request)
+async def _course_page(
+    request: Request, tenant: TenantRef, actor: Actor, course_id: str, status: int = 200, **extra: Any
+) -> Template:
     people = await units.list_people(tenant, actor, per_page=1_000_000)
     return page(
         request,
@@ -138,152 +89,166 @@ async def _course_page(request: Request, course_id: str, status: int = 200, **ex
     )
 
 
-@get(f"{T}/training/courses/{{course_id:str}}", guards=[READ], name="training.course")
-async def course_page(request: Request, course_id: FromPath[str]) -> Template:
-    return await _course_page(request, course_id)
+class TrainingPages(Controller):
+    path = TENANT_PAGES
 
+    @get("/training", guards=[READ], name="training.index")
+    async def training_page(
+        self, request: Request, tenant: TenantRef, actor: Actor, unit: FromQuery[str] = ""
+    ) -> Template:
+        return await _index(request, tenant, actor, _year(request, tenant), unit=unit)
 
-@post(f"{T}/training/courses/{{course_id:str}}/attendance", guards=[EDIT], name="training.attend")
-async def course_attend(request: Request, course_id: FromPath[str]) -> Response:
-    tenant, actor = _ctx(request)
+    @post("/training/requirements", guards=[OFFICE], name="training.requirements")
+    async def training_requirements(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+        year = _year(request, tenant)
 
-    async def on_error(data: dict, errors: dict) -> Template:
-        return await _course_page(request, course_id, 422, form=data, errors=errors)
+        async def on_error(data: dict, errors: dict) -> Template:
+            return await _index(request, tenant, actor, year, 422, errors=errors)
 
-    return await submit_form(
-        request,
-        lambda data: service.add_attendance(tenant, actor, course_id, data),
-        redirect=lambda c: f"/t/{tenant.slug}/training/courses/{c['id']}",
-        on_error=on_error,
-    )
-
-
-@post(f"{T}/training/attendance/{{attendance_id:str}}/remove", guards=[EDIT], name="training.unattend")
-async def attendance_remove(request: Request, attendance_id: FromPath[str]) -> Response:
-    tenant, actor = _ctx(request)
-    course_id = await service.remove_attendance(tenant, actor, attendance_id)
-    return Redirect(f"/t/{tenant.slug}/training/courses/{course_id}", status_code=303)
-
-
-@get(f"{T}/training/import", guards=[EDIT], name="training.import_form")
-async def import_page(request: Request) -> Template:
-    return page(request, "training/import.html", year=_year(request))
-
-
-@post(f"{T}/training/import", guards=[EDIT], name="training.import")
-async def import_upload(request: Request) -> Response:
-    tenant, actor = _ctx(request)
-    year = _year(request)
-    try:
-        filename, data = await _upload(request)
-        preview = await service.preview_import(tenant, actor, filename, data, year)
-    except ValidationFailed as exc:
-        return page(request, "training/import.html", 422, year=year, errors=exc.errors)
-    return Redirect(f"/t/{tenant.slug}/training/imports/{preview['id']}", status_code=303)
-
-
-@get(f"{T}/training/imports/{{import_id:str}}", guards=[EDIT], name="training.preview")
-async def import_preview(request: Request, import_id: FromPath[str]) -> Template:
-    tenant, actor = _ctx(request)
-    return page(request, "training/preview.html", preview=await service.import_detail(tenant, actor, import_id))
-
-
-@post(f"{T}/training/imports/{{import_id:str}}/apply", guards=[EDIT], name="training.apply")
-async def import_apply(request: Request, import_id: FromPath[str]) -> Response:
-    tenant, actor = _ctx(request)
-    try:
-        result = await service.apply_import(tenant, actor, import_id)
-    except Conflict as exc:
-        return page(
+        return await submit_form(
             request,
-            "training/preview.html",
-            409,
-            preview=await service.import_detail(tenant, actor, import_id),
-            problem=exc.message,
+            lambda data: service.set_requirements(tenant, actor, year, data),
+            redirect=lambda _saved: f"/t/{tenant.slug}/training?year={year}",
+            on_error=on_error,
         )
-    query = "&".join(f"{k}={v}" for k, v in result.items())
-    return Redirect(f"/t/{tenant.slug}/training/imports/{import_id}?{query}", status_code=303)
+
+    @post("/training/courses", guards=[EDIT], name="training.course_create")
+    async def course_create(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+        async def on_error(data: dict, errors: dict) -> Template:
+            return await _index(request, tenant, actor, _year(request, tenant), 422, form=data, errors=errors)
+
+        return await submit_form(
+            request,
+            lambda data: service.create_course(tenant, actor, data),
+            redirect=lambda course: f"/t/{tenant.slug}/training/courses/{course['id']}",
+            on_error=on_error,
+        )
+
+    @get("/training/courses/{course_id:str}", guards=[READ], name="training.course")
+    async def course_page(
+        self, request: Request, tenant: TenantRef, actor: Actor, course_id: FromPath[str]
+    ) -> Template:
+        return await _course_page(request, tenant, actor, course_id)
+
+    @post("/training/courses/{course_id:str}/attendance", guards=[EDIT], name="training.attend")
+    async def course_attend(
+        self, request: Request, tenant: TenantRef, actor: Actor, course_id: FromPath[str]
+    ) -> Response:
+        async def on_error(data: dict, errors: dict) -> Template:
+            return await _course_page(request, tenant, actor, course_id, 422, form=data, errors=errors)
+
+        return await submit_form(
+            request,
+            lambda data: service.add_attendance(tenant, actor, course_id, data),
+            redirect=lambda course: f"/t/{tenant.slug}/training/courses/{course['id']}",
+            on_error=on_error,
+        )
+
+    @post("/training/attendance/{attendance_id:str}/remove", guards=[EDIT], name="training.unattend")
+    async def attendance_remove(self, tenant: TenantRef, actor: Actor, attendance_id: FromPath[str]) -> Redirect:
+        course_id = await service.remove_attendance(tenant, actor, attendance_id)
+        return Redirect(f"/t/{tenant.slug}/training/courses/{course_id}", status_code=303)
+
+    @get("/training/import", guards=[EDIT], name="training.import_form")
+    async def import_page(self, request: Request, tenant: TenantRef) -> Template:
+        return page(request, "training/import.html", year=_year(request, tenant))
+
+    @post("/training/import", guards=[EDIT], name="training.import")
+    async def import_upload(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+        year = _year(request, tenant)
+
+        async def preview(_data: dict) -> dict:
+            filename, content = await _upload(request)
+            return await service.preview_import(tenant, actor, filename, content, year)
+
+        async def on_error(_data: dict, errors: dict) -> Template:
+            return page(request, "training/import.html", 422, year=year, errors=errors)
+
+        return await submit_form(
+            request,
+            preview,
+            redirect=lambda made: f"/t/{tenant.slug}/training/imports/{made['id']}",
+            on_error=on_error,
+        )
+
+    @get("/training/imports/{import_id:str}", guards=[EDIT], name="training.preview")
+    async def import_preview(
+        self, request: Request, tenant: TenantRef, actor: Actor, import_id: FromPath[str]
+    ) -> Template:
+        return page(request, "training/preview.html", preview=await service.import_detail(tenant, actor, import_id))
+
+    @post("/training/imports/{import_id:str}/apply", guards=[EDIT], name="training.apply")
+    async def import_apply(
+        self, request: Request, tenant: TenantRef, actor: Actor, import_id: FromPath[str]
+    ) -> Response:
+        try:
+            result = await service.apply_import(tenant, actor, import_id)
+        except Conflict as exc:
+            preview = await service.import_detail(tenant, actor, import_id)
+            return page(request, "training/preview.html", 409, preview=preview, problem=exc.message)
+        query = "&".join(f"{k}={v}" for k, v in result.items())
+        return Redirect(f"/t/{tenant.slug}/training/imports/{import_id}?{query}", status_code=303)
+
+    @get("/training/template.xlsx", media_type=XLSX, guards=[EDIT], name="training.template")
+    async def template_download(self) -> Response:
+        return file_response(service.workbook.attendance_template(), XLSX, "attendance-template.xlsx")
+
+    @get("/training/courses.xlsx", media_type=XLSX, guards=[READ], name="training.courses_export", opt=WRITES)
+    async def courses_export(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+        year = _year(request, tenant)
+        return file_response(await service.export_courses(tenant, actor, year), XLSX, f"courses-{year}.xlsx")
+
+    @get("/training/hours.xlsx", media_type=XLSX, guards=[READ], name="training.hours_export", opt=WRITES)
+    async def hours_export(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+        year = _year(request, tenant)
+        return file_response(await service.export_hours(tenant, actor, year), XLSX, f"training-hours-{year}.xlsx")
 
 
-@get(f"{T}/training/template.xlsx", media_type=XLSX, guards=[EDIT], name="training.template")
-async def template_download(request: Request) -> Response:
-    return _xlsx(service.workbook.attendance_template(), "attendance-template.xlsx")
+class TrainingApi(Controller):
+    path = TENANT_API
+
+    @get("/people/{person_id:str}/training", guards=[PERSON_READ], name="api.people.training")
+    async def api_person_training(
+        self, request: Request, tenant: TenantRef, actor: Actor, person_id: FromPath[str]
+    ) -> schemas.PersonTraining:
+        hours = await service.person_training(tenant, actor, person_id, _year(request, tenant))
+        return msgspec.convert(hours, schemas.PersonTraining)
+
+    @get("/units/{unit_id:str}/training", guards=[READ], name="api.units.training")
+    async def api_unit_training(
+        self, request: Request, tenant: TenantRef, actor: Actor, unit_id: FromPath[str]
+    ) -> schemas.UnitTraining:
+        hours = await service.unit_training(tenant, actor, unit_id, _year(request, tenant))
+        return msgspec.convert(hours, schemas.UnitTraining)
+
+    @get("/training/courses", guards=[READ], name="api.training.courses")
+    async def api_courses(self, request: Request, tenant: TenantRef, actor: Actor) -> list[schemas.CourseRow]:
+        courses = await service.list_courses(tenant, actor, _year(request, tenant))
+        return msgspec.convert(courses, list[schemas.CourseRow])
+
+    @post("/training/courses", guards=[EDIT], status_code=HTTP_201_CREATED, name="api.training.course_create")
+    async def api_course_create(
+        self, tenant: TenantRef, actor: Actor, data: JSONBody[schemas.CourseCreate]
+    ) -> schemas.CourseDetail:
+        course = await service.create_course(tenant, actor, body_data(data))
+        return msgspec.convert(course, schemas.CourseDetail)
+
+    @post("/training/imports", guards=[EDIT], status_code=HTTP_201_CREATED, name="api.training.import")
+    async def api_import(
+        self,
+        request: Request,
+        tenant: TenantRef,
+        actor: Actor,
+        data: Annotated[ImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> schemas.ImportPreview:
+        # `data` documents the upload; _upload reads it as the page does, with the same messages
+        filename, content = await _upload(request)
+        preview = await service.preview_import(tenant, actor, filename, content, _year(request, tenant))
+        return msgspec.convert(preview, schemas.ImportPreview)
+
+    @post("/training/imports/{import_id:str}/apply", guards=[EDIT], name="api.training.apply")
+    async def api_apply(self, tenant: TenantRef, actor: Actor, import_id: FromPath[str]) -> schemas.ImportApplied:
+        return msgspec.convert(await service.apply_import(tenant, actor, import_id), schemas.ImportApplied)
 
 
-@get(f"{T}/training/courses.xlsx", media_type=XLSX, guards=[READ], name="training.courses_export", opt={"writes": True})
-async def courses_export(request: Request) -> Response:
-    tenant, actor = _ctx(request)
-    year = _year(request)
-    return _xlsx(await service.export_courses(tenant, actor, year), f"courses-{year}.xlsx")
-
-
-@get(f"{T}/training/hours.xlsx", media_type=XLSX, guards=[READ], name="training.hours_export", opt={"writes": True})
-async def hours_export(request: Request) -> Response:
-    tenant, actor = _ctx(request)
-    year = _year(request)
-    return _xlsx(await service.export_hours(tenant, actor, year), f"training-hours-{year}.xlsx")
-
-
-# ---------------------------------------------------------------- API
-
-
-@get(f"{API}/people/{{person_id:str}}/training", guards=[PERSON_READ], name="api.people.training")
-async def api_person_training(request: Request, person_id: FromPath[str]) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    return await service.person_training(tenant, actor, person_id, _year(request))
-
-
-@get(f"{API}/units/{{unit_id:str}}/training", guards=[READ], name="api.units.training")
-async def api_unit_training(request: Request, unit_id: FromPath[str]) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    return await service.unit_training(tenant, actor, unit_id, _year(request))
-
-
-@get(f"{API}/training/courses", guards=[READ], name="api.training.courses")
-async def api_courses(request: Request) -> list[dict[str, Any]]:
-    tenant, actor = _ctx(request)
-    return await service.list_courses(tenant, actor, _year(request))
-
-
-@post(f"{API}/training/courses", guards=[EDIT], status_code=HTTP_201_CREATED, name="api.training.course_create")
-async def api_course_create(request: Request, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    return await service.create_course(tenant, actor, data)
-
-
-@post(f"{API}/training/imports", guards=[EDIT], status_code=HTTP_201_CREATED, name="api.training.import")
-async def api_import(
-    request: Request, data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
-) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    filename, content = await _upload(request)
-    return await service.preview_import(tenant, actor, filename, content, _year(request))
-
-
-@post(f"{API}/training/imports/{{import_id:str}}/apply", guards=[EDIT], name="api.training.apply")
-async def api_apply(request: Request, import_id: FromPath[str]) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    return await service.apply_import(tenant, actor, import_id)
-
-
-ROUTES = [
-    training_page,
-    training_requirements,
-    course_create,
-    course_page,
-    course_attend,
-    attendance_remove,
-    import_page,
-    import_upload,
-    import_preview,
-    import_apply,
-    template_download,
-    courses_export,
-    hours_export,
-    api_person_training,
-    api_unit_training,
-    api_courses,
-    api_course_create,
-    api_import,
-    api_apply,
-]
+ROUTES = [TrainingPages, TrainingApi]
