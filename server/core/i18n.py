@@ -19,7 +19,7 @@ from babel.dates import format_date as _babel_format_date
 from babel.dates import format_datetime as _babel_format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import LazyProxy, NullTranslations, Translations
 
 from server.settings import ROOT
 
@@ -80,21 +80,17 @@ def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
 _ = gettext
 
 
-class LazyString:
-    """A message translated when it is shown, for module-level labels."""
+class LazyString(LazyProxy):
+    """Babel's lazy proxy of a message, for module-level labels: translated each time it
+    is shown (no cache, so one label serves every request in its own locale). `message`
+    is the msgid, for code that translates it into a locale other than the current one."""
 
     __slots__ = ("message",)
 
     def __init__(self, message: str) -> None:
-        self.message = message
-
-    def __str__(self) -> str:
-        return gettext(self.message)
-
-    def __html__(self) -> str:
-        from markupsafe import escape
-
-        return str(escape(str(self)))
+        super().__init__(gettext, message, enable_cache=False)
+        # LazyProxy forwards attribute writes to the value: set the slot directly
+        object.__setattr__(self, "message", message)
 
 
 def lazy_gettext(message: str) -> LazyString:
