@@ -86,6 +86,7 @@ def _lifespan(settings: Settings):
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     db.bind(db.make_engine(settings))
+    documents.configure(settings)
     sessions = make_store(settings)
     static = create_static_files_router(
         path="/static",

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import click
 
-os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
-
-from server import db  # noqa: E402
-from server.actor import Actor  # noqa: E402
-from server.core.errors import LuzhiError, ValidationFailed  # noqa: E402
-from server.settings import Settings  # noqa: E402
+from server import db, documents
+from server.actor import Actor
+from server.core.errors import LuzhiError, ValidationFailed
+from server.settings import Settings
 
 CLI_ACTOR = Actor.system("cli")
 
@@ -27,6 +24,7 @@ def _run(work: Callable[[], Awaitable[Any]], *, as_owner: bool = False) -> Any:
     async def main() -> Any:
         settings = Settings.from_env()
         db.bind(db.make_engine(settings, as_owner=as_owner))
+        documents.configure(settings)
         await db.open_pool()
         try:
             return await work()

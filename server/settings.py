@@ -35,6 +35,13 @@ class Settings:
     login_window_minutes: int = 15
     login_lock_minutes: int = 15
     max_body_bytes: int = 10_000_000
+    # worker processes of this process's pools: PDF rendering, and untrusted work
+    # (uploads parsed, tenants' templates rendered; server.documents.safe)
+    pdf_workers: int = 2
+    guard_workers: int = 2
+    # the cost of a password hash (argon2id); the test suite lowers it
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
     # proxies whose X-Forwarded-For is believed (addresses or networks); nobody else's is
     trusted_proxies: tuple[str, ...] = ()
     default_locale: str = "zh_CN"
@@ -86,6 +93,10 @@ class Settings:
             login_window_minutes=int(env.get("LUZHI_LOGIN_WINDOW_MINUTES", "15")),
             login_lock_minutes=int(env.get("LUZHI_LOGIN_LOCK_MINUTES", "15")),
             max_body_bytes=int(env.get("LUZHI_MAX_BODY_BYTES", "10000000")),
+            pdf_workers=max(1, int(env.get("LUZHI_PDF_WORKERS") or 2)),
+            guard_workers=max(1, int(env.get("LUZHI_GUARD_WORKERS") or 2)),
+            argon2_time_cost=int(env.get("LUZHI_ARGON2_TIME_COST", "3")),
+            argon2_memory_kib=int(env.get("LUZHI_ARGON2_MEMORY_KIB", "65536")),
             trusted_proxies=_networks(env.get("LUZHI_TRUSTED_PROXIES", "")),
             default_locale=env.get("LUZHI_DEFAULT_LOCALE", "zh_CN"),
             db_app_role=env.get("LUZHI_DB_APP_ROLE") or "luzhi_app",

@@ -2,6 +2,13 @@
 
 from server.documents import pdf, safe
 from server.documents.pdf import harfbuzz_subsetting_available, render_html, render_pdf, warm_up
+from server.settings import Settings
+
+
+def configure(settings: Settings) -> None:
+    """The sizes of this process's worker pools, from its settings (before first use)."""
+    pdf.configure(settings.pdf_workers)
+    safe.configure(settings.guard_workers)
 
 
 def shutdown() -> None:
@@ -10,4 +17,4 @@ def shutdown() -> None:
     safe.shutdown()
 
 
-__all__ = ["harfbuzz_subsetting_available", "render_html", "render_pdf", "shutdown", "warm_up"]
+__all__ = ["configure", "harfbuzz_subsetting_available", "render_html", "render_pdf", "shutdown", "warm_up"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import cache
@@ -21,7 +20,7 @@ from urllib.request import url2pathname
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from server.core import i18n
-from server.settings import ROOT
+from server.settings import ROOT, Settings
 
 TEMPLATES = ROOT / "templates" / "pdf"
 # Archival output. PDF/A-3b (not 2b) so that machine-readable evidence, such as
@@ -37,6 +36,7 @@ _ASSET_DIRS = (ROOT / "templates", ROOT / "server" / "web" / "static")
 
 _pool: ProcessPoolExecutor | None = None
 _pool_renders_left = 0
+_workers = Settings.pdf_workers
 
 
 @cache
@@ -107,8 +107,14 @@ def _start_worker(warm_html: str) -> None:
     _write_pdf(warm_html, None)
 
 
+def configure(workers: int) -> None:
+    """The pool's size (Settings.pdf_workers); a pool already started keeps its own."""
+    global _workers
+    _workers = workers
+
+
 def workers() -> int:
-    return max(1, int(os.environ.get("LUZHI_PDF_WORKERS") or 2))
+    return _workers
 
 
 def _executor() -> ProcessPoolExecutor:

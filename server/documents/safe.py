@@ -18,7 +18,6 @@ import asyncio
 import contextvars
 import importlib
 import multiprocessing
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +31,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from server.core.errors import ValidationFailed
 from server.core.i18n import _, get_locale, set_locale
+from server.settings import Settings
 
 # a worker may map this much address space: enough for any real upload, not for a bomb
 WORKER_MEMORY = 1536 * 1024 * 1024
@@ -46,8 +46,17 @@ class Crashed(Exception):
     """The worker died (memory limit, crash) before answering."""
 
 
+_workers = Settings.guard_workers
+
+
+def configure(workers: int) -> None:
+    """How many tasks run at once (Settings.guard_workers); before the first task."""
+    global _workers
+    _workers = workers
+
+
 def workers() -> int:
-    return max(1, int(os.environ.get("LUZHI_GUARD_WORKERS") or 2))
+    return _workers
 
 
 # -- workers ----------------------------------------------------------------------
