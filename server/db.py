@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from piccolo.conf.apps import AppRegistry
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
@@ -18,6 +20,19 @@ from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from server.settings import Settings
+
+# the Piccolo apps, each with its tables and migrations (server.piccolo_conf hands the
+# same list to Piccolo's own tooling)
+APPS = (
+    "tenants.piccolo_app",
+    "server.units.piccolo_app",
+    "server.accounts.piccolo_app",
+    "server.audit.piccolo_app",
+    "server.responsibility.piccolo_app",
+    "server.training.piccolo_app",
+    "server.assessment.piccolo_app",
+    "server.reminders.piccolo_app",
+)
 
 _engine: Engine | None = None
 
@@ -57,10 +72,14 @@ def make_engine(settings: Settings, *, as_owner: bool = False) -> Engine:
     return SQLiteEngine(path=path, timeout=30)
 
 
-def all_tables() -> list[type[Table]]:
-    from server.piccolo_conf import APP_REGISTRY
+@cache
+def app_registry() -> AppRegistry:
+    # on first use, not at import: the apps' tables import this module
+    return AppRegistry(apps=list(APPS))
 
-    return [t for app in APP_REGISTRY.app_configs.values() for t in app.table_classes]
+
+def all_tables() -> list[type[Table]]:
+    return [t for app in app_registry().app_configs.values() for t in app.table_classes]
 
 
 def bind(engine: Engine) -> None:

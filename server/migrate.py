@@ -64,9 +64,14 @@ async def setup_app_role(settings: Settings) -> None:
 
 
 async def migrate(settings: Settings) -> None:
+    # Piccolo finds its configuration by this variable; its DB is these settings' owner
     os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
     await ensure_database(settings)
     from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from server import piccolo_conf
+
+    piccolo_conf.use(settings)
 
     result = await run_forwards(app_name="all", migration_id="all", fake=False)
     if not result.success:
