@@ -7,57 +7,53 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, Response, get, post, put
-from litestar.params import FromPath, JSONBody
+import msgspec
+from litestar import Controller, Request, Response, get, post, put
 from litestar.response import Redirect, Template
 
 from server.accounts import roles
-from server.core.errors import NotFound, ValidationFailed
+from server.actor import Actor
+from server.core.errors import NotFound
 from server.core.pagination import Page, page_args
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.reminders import rules as rulebook
-from server.reminders import service
+from server.reminders import schemas, service
 from server.reminders.channels import PRESETS, SECURITY, MailServer
-from server.reminders.schemas import NotifySettings, NotifySettingsBody
-from server.web.forms import body_data, file_response, form_data, is_htmx, page_json
+from server.settings import Settings
+from server.web.forms import body_data, file_response, form_data, is_htmx, page_json, submit_form
 from server.web.guards import allow, any_member
 from server.web.templating import page
+from server.web.urls import TENANT_API, TENANT_PAGES
+from tenants.service import TenantRef
 
-T = "/t/{slug:str}"
-API = "/api/v1/t/{slug:str}"
 OFFICE = allow(roles.OFFICE_ADMIN)
 # the mail server and the robot: the system admin's to keep, the office's to use
 SETTINGS = allow(roles.SETTINGS_KEEPERS)
 FILTERS = ("status", "channel", "kind", "q", "from", "to")
 
 
-def _ctx(request: Request):
-    edge = request.state.edge
-    return edge.tenant, edge.actor
-
-
-async def _form_with_lists(request: Request, *lists: str) -> dict[str, Any]:
-    """Form fields, with the checkbox groups as lists (an empty group is an empty list)."""
-    data = await form_data(request)
+async def _lists(request: Request, *names: str) -> dict[str, list[str]]:
+    """Checkbox groups as lists (an empty group is an empty list)."""
     form = await request.form()
-    for name in lists:
-        data[name] = [v for v in form.getall(name) if v] if name in form else []
-    return data
+    return {name: [v for v in form.getall(name) if v] if name in form else [] for name in names}
 
 
 def _filters(request: Request) -> dict[str, str]:
     return {k: request.query_params.get(k, "").strip() for k in FILTERS}
 
 
-# ---------------------------------------------------------------- office: rules and channels
+def _paging(request: Request) -> tuple[int, int]:
+    return page_args(request.query_params.get("page"), request.query_params.get("per_page"))
 
 
-async def _channel_context(request: Request) -> dict[str, Any]:
-    tenant, _actor = _ctx(request)
+# ---------------------------------------------------------------- pages
+
+
+async def _channel_context(tenant: TenantRef, settings: Settings) -> dict[str, Any]:
     own = await service.notify_settings(tenant)
     return {
         "settings": service.public_settings(own),
-        "mail_ready": MailServer.of(own, request.state.edge.settings) is not None,
+        "mail_ready": MailServer.of(own, settings) is not None,
         "presets": PRESETS,
         "security": SECURITY,
         "settings_errors": {},
@@ -65,8 +61,9 @@ async def _channel_context(request: Request) -> dict[str, Any]:
     }
 
 
-async def _rules_page(request: Request, status: int = 200, **context: Any) -> Template:
-    tenant, _actor = _ctx(request)
+async def _rules_page(
+    request: Request, tenant: TenantRef, settings: Settings, status: int = 200, **context: Any
+) -> Template:
     rules = await service.rules_of(tenant)
     return page(
         request,
@@ -78,133 +75,20 @@ async def _rules_page(request: Request, status: int = 200, **context: Any) -> Te
         defaults={k: {loc: rulebook.template_text({"kind": k}, loc) for loc in ("zh_CN", "en")} for k in rules},
         summary=await service.outbox_summary(tenant, since=datetime.now(UTC) - timedelta(days=7)),
         mail_only=await service.mail_only(tenant),
-        **await _channel_context(request) | {"errors": {}, "form": None, "editing": None} | context,
+        **await _channel_context(tenant, settings) | {"errors": {}, "form": None, "editing": None} | context,
     )
 
 
-async def _settings_page(request: Request, status: int = 200, **context: Any) -> Template:
+async def _settings_page(
+    request: Request, tenant: TenantRef, settings: Settings, status: int = 200, **context: Any
+) -> Template:
     """The system admin's page of the same settings (it sees no rules: they are business)."""
-    return page(request, "reminders/settings.html", status, **await _channel_context(request) | context)
+    return page(request, "reminders/settings.html", status, **await _channel_context(tenant, settings) | context)
 
 
-@get(f"{T}/admin/notifications", guards=[SETTINGS], name="reminders.settings")
-async def settings_page(request: Request) -> Template:
-    return await _settings_page(request)
-
-
-@get(f"{T}/reminders", guards=[OFFICE], name="reminders.rules")
-async def rules_page(request: Request) -> Template:
-    return await _rules_page(request)
-
-
-@post(f"{T}/reminders/rules/{{kind:str}}", guards=[OFFICE], name="reminders.rule_save")
-async def rule_save(request: Request, kind: FromPath[str]) -> Response:
-    tenant, actor = _ctx(request)
-    if kind not in rulebook.KINDS:
-        raise NotFound()
-    data = await _form_with_lists(request, "channels")
-    try:
-        await service.save_rule(tenant, actor, kind, data)
-    except ValidationFailed as exc:
-        return await _rules_page(request, 422, errors=exc.errors, form=data, editing=kind)
-    return Redirect(f"/t/{tenant.slug}/reminders#rule-{kind}", status_code=303)
-
-
-@post(f"{T}/reminders/settings", guards=[SETTINGS], name="reminders.settings_save")
-async def settings_save(request: Request) -> Response:
-    tenant, actor = _ctx(request)
-    data = await form_data(request)
-    office = actor.role == roles.OFFICE_ADMIN
-    try:
-        await service.save_settings(tenant, actor, data)
-    except ValidationFailed as exc:
-        again = _rules_page if office else _settings_page
-        return await again(request, 422, settings_errors=exc.errors, settings_form=data)
-    back = "reminders#channels" if office else "admin/notifications"
-    return Redirect(f"/t/{tenant.slug}/{back}", status_code=303)
-
-
-# ---------------------------------------------------------------- office: outbox
-
-
-@get(f"{T}/outbox", guards=[OFFICE], name="reminders.outbox")
-async def outbox_page(request: Request) -> Template:
-    tenant, _actor = _ctx(request)
-    p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
-    filters = _filters(request)
-    items, total = await service.outbox(tenant, filters, limit=n, offset=(p - 1) * n)
-    return page(
-        request,
-        "reminders/_outbox_table.html" if is_htmx(request) else "reminders/outbox.html",
-        result=Page(items, total, p, n),
-        filters=filters,
-        summary=await service.outbox_summary(tenant),
-        kinds=rulebook.KINDS,
-        channels=rulebook.CHANNELS,
-        statuses=service.STATUSES,
-    )
-
-
-@get(f"{T}/outbox.xlsx", media_type=XLSX, guards=[OFFICE], name="reminders.outbox_export", opt={"writes": True})
-async def outbox_export(request: Request) -> Response:
-    tenant, actor = _ctx(request)
-    return file_response(await service.export_outbox(tenant, actor, _filters(request)), XLSX, "outbox.xlsx")
-
-
-@post(f"{T}/outbox/retry", guards=[OFFICE], name="reminders.retry_many")
-async def outbox_retry_many(request: Request) -> Response:
-    """Send again every failed, uncertain or undeliverable delivery the filters select."""
-    tenant, actor = _ctx(request)
-    data = await form_data(request)
-    filters = {k: str(data.get(k) or "").strip() for k in FILTERS}
-    await service.retry_many(tenant, actor, filters)
-    query = urlencode({k: v for k, v in filters.items() if v and k != "status"})
-    return Redirect(f"/t/{tenant.slug}/outbox" + (f"?{query}" if query else ""), status_code=303)
-
-
-@post(f"{T}/outbox/{{delivery_id:str}}/retry", guards=[OFFICE], name="reminders.retry")
-async def outbox_retry(request: Request, delivery_id: FromPath[str]) -> Response:
-    tenant, actor = _ctx(request)
-    await service.retry(tenant, actor, delivery_id)
-    back = request.headers.get("referer", "")
-    return Redirect(back if back.startswith(str(request.base_url)) else f"/t/{tenant.slug}/outbox", status_code=303)
-
-
-# ---------------------------------------------------------------- everyone: inbox and preferences
-
-
-@get(f"{T}/inbox", guards=[any_member], name="reminders.inbox")
-async def inbox_page(request: Request) -> Template:
-    tenant, actor = _ctx(request)
-    p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
-    items, total = await service.inbox(tenant, actor, limit=n, offset=(p - 1) * n)
-    return page(request, "reminders/inbox.html", result=Page(items, total, p, n), kinds=rulebook.KINDS)
-
-
-@get(f"{T}/inbox/count", guards=[any_member], name="reminders.inbox_count")
-async def inbox_count(request: Request) -> Template:
-    tenant, actor = _ctx(request)
-    return page(request, "reminders/_unread.html", unread=await service.unread(tenant, actor))
-
-
-@post(f"{T}/inbox/{{delivery_id:str}}/open", guards=[any_member], name="reminders.inbox_open")
-async def inbox_open(request: Request, delivery_id: FromPath[str]) -> Redirect:
-    """Read the message and go straight to the thing to do."""
-    tenant, actor = _ctx(request)
-    await service.mark_read(tenant, actor, delivery_id)
-    item = await service.inbox_item(tenant, actor, delivery_id)
-    return Redirect(item["link"] or f"/t/{tenant.slug}/inbox", status_code=303)
-
-
-@post(f"{T}/inbox/read", guards=[any_member], name="reminders.inbox_read_all")
-async def inbox_read_all(request: Request) -> Redirect:
-    tenant, actor = _ctx(request)
-    await service.mark_read(tenant, actor)
-    return Redirect(f"/t/{tenant.slug}/inbox", status_code=303)
-
-
-async def _preferences_page(request: Request, status: int = 200, **context: Any) -> Template:
-    tenant, actor = _ctx(request)
+async def _preferences_page(
+    request: Request, tenant: TenantRef, actor: Actor, status: int = 200, **context: Any
+) -> Template:
     return page(
         request,
         "reminders/preferences.html",
@@ -215,128 +99,195 @@ async def _preferences_page(request: Request, status: int = 200, **context: Any)
     )
 
 
-@get(f"{T}/account/notifications", guards=[any_member], name="reminders.preferences")
-async def preferences_page(request: Request) -> Template:
-    return await _preferences_page(request)
+class ReminderPages(Controller):
+    path = TENANT_PAGES
+
+    # ------------------------------------------------------------ office: rules and channels
+
+    @get("/admin/notifications", guards=[SETTINGS], name="reminders.settings")
+    async def settings_page(self, request: Request, tenant: TenantRef, settings: Settings) -> Template:
+        return await _settings_page(request, tenant, settings)
+
+    @get("/reminders", guards=[OFFICE], name="reminders.rules")
+    async def rules_page(self, request: Request, tenant: TenantRef, settings: Settings) -> Template:
+        return await _rules_page(request, tenant, settings)
+
+    @post("/reminders/rules/{kind:str}", guards=[OFFICE], name="reminders.rule_save")
+    async def rule_save(
+        self, request: Request, tenant: TenantRef, actor: Actor, settings: Settings, kind: str
+    ) -> Response:
+        if kind not in rulebook.KINDS:
+            raise NotFound()
+        lists = await _lists(request, "channels")
+        return await submit_form(
+            request,
+            lambda data: service.save_rule(tenant, actor, kind, data | lists),
+            redirect=lambda _rule: f"/t/{tenant.slug}/reminders#rule-{kind}",
+            on_error=lambda data, errors: _rules_page(
+                request, tenant, settings, 422, errors=errors, form=data | lists, editing=kind
+            ),
+        )
+
+    @post("/reminders/settings", guards=[SETTINGS], name="reminders.settings_save")
+    async def settings_save(self, request: Request, tenant: TenantRef, actor: Actor, settings: Settings) -> Response:
+        office = actor.role == roles.OFFICE_ADMIN
+        again = _rules_page if office else _settings_page
+        return await submit_form(
+            request,
+            lambda data: service.save_settings(tenant, actor, data),
+            redirect=lambda _shown: f"/t/{tenant.slug}/{'reminders#channels' if office else 'admin/notifications'}",
+            on_error=lambda data, errors: again(
+                request, tenant, settings, 422, settings_errors=errors, settings_form=data
+            ),
+        )
+
+    # ------------------------------------------------------------ office: outbox
+
+    @get("/outbox", guards=[OFFICE], name="reminders.outbox")
+    async def outbox_page(self, request: Request, tenant: TenantRef) -> Template:
+        p, n = _paging(request)
+        filters = _filters(request)
+        items, total = await service.outbox(tenant, filters, limit=n, offset=(p - 1) * n)
+        return page(
+            request,
+            "reminders/_outbox_table.html" if is_htmx(request) else "reminders/outbox.html",
+            result=Page(items, total, p, n),
+            filters=filters,
+            summary=await service.outbox_summary(tenant),
+            kinds=rulebook.KINDS,
+            channels=rulebook.CHANNELS,
+            statuses=service.STATUSES,
+        )
+
+    @get("/outbox.xlsx", media_type=XLSX, guards=[OFFICE], name="reminders.outbox_export", opt={"writes": True})
+    async def outbox_export(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+        return file_response(await service.export_outbox(tenant, actor, _filters(request)), XLSX, "outbox.xlsx")
+
+    @post("/outbox/retry", guards=[OFFICE], name="reminders.retry_many")
+    async def outbox_retry_many(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+        """Send again every failed, uncertain or undeliverable delivery the filters select."""
+        data = await form_data(request)
+        filters = {k: str(data.get(k) or "").strip() for k in FILTERS}
+        await service.retry_many(tenant, actor, filters)
+        query = urlencode({k: v for k, v in filters.items() if v and k != "status"})
+        return Redirect(f"/t/{tenant.slug}/outbox" + (f"?{query}" if query else ""), status_code=303)
+
+    @post("/outbox/{delivery_id:str}/retry", guards=[OFFICE], name="reminders.retry")
+    async def outbox_retry(self, request: Request, tenant: TenantRef, actor: Actor, delivery_id: str) -> Response:
+        await service.retry(tenant, actor, delivery_id)
+        back = request.headers.get("referer", "")
+        return Redirect(back if back.startswith(str(request.base_url)) else f"/t/{tenant.slug}/outbox", status_code=303)
+
+    # ------------------------------------------------------------ everyone: inbox and preferences
+
+    @get("/inbox", guards=[any_member], name="reminders.inbox")
+    async def inbox_page(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+        p, n = _paging(request)
+        items, total = await service.inbox(tenant, actor, limit=n, offset=(p - 1) * n)
+        return page(request, "reminders/inbox.html", result=Page(items, total, p, n), kinds=rulebook.KINDS)
+
+    @get("/inbox/count", guards=[any_member], name="reminders.inbox_count")
+    async def inbox_count(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+        return page(request, "reminders/_unread.html", unread=await service.unread(tenant, actor))
+
+    @post("/inbox/{delivery_id:str}/open", guards=[any_member], name="reminders.inbox_open")
+    async def inbox_open(self, tenant: TenantRef, actor: Actor, delivery_id: str) -> Redirect:
+        """Read the message and go straight to the thing to do."""
+        await service.mark_read(tenant, actor, delivery_id)
+        item = await service.inbox_item(tenant, actor, delivery_id)
+        return Redirect(item["link"] or f"/t/{tenant.slug}/inbox", status_code=303)
+
+    @post("/inbox/read", guards=[any_member], name="reminders.inbox_read_all")
+    async def inbox_read_all(self, tenant: TenantRef, actor: Actor) -> Redirect:
+        await service.mark_read(tenant, actor)
+        return Redirect(f"/t/{tenant.slug}/inbox", status_code=303)
+
+    @get("/account/notifications", guards=[any_member], name="reminders.preferences")
+    async def preferences_page(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+        return await _preferences_page(request, tenant, actor)
+
+    @post("/account/notifications", guards=[any_member], name="reminders.preferences_save")
+    async def preferences_save(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+        lists = await _lists(request, "channels")
+        return await submit_form(
+            request,
+            lambda data: service.save_preference(tenant, actor, data | lists),
+            redirect=lambda _values: f"/t/{tenant.slug}/account/notifications?saved=1",
+            on_error=lambda data, errors: _preferences_page(
+                request, tenant, actor, 422, errors=errors, form=data | lists
+            ),
+        )
 
 
-@post(f"{T}/account/notifications", guards=[any_member], name="reminders.preferences_save")
-async def preferences_save(request: Request) -> Response:
-    tenant, actor = _ctx(request)
-    data = await _form_with_lists(request, "channels")
-    try:
-        await service.save_preference(tenant, actor, data)
-    except ValidationFailed as exc:
-        return await _preferences_page(request, 422, errors=exc.errors, form=data)
-    return Redirect(f"/t/{tenant.slug}/account/notifications?saved=1", status_code=303)
+class ReminderApi(Controller):
+    path = TENANT_API
 
+    @get("/reminder-rules", guards=[OFFICE], name="api.reminders.rules")
+    async def api_rules(self, tenant: TenantRef) -> schemas.Rules:
+        return msgspec.convert({"rules": list((await service.rules_of(tenant)).values())}, schemas.Rules)
 
-# ---------------------------------------------------------------- API
-
-
-@get(f"{API}/reminder-rules", guards=[OFFICE], name="api.reminders.rules")
-async def api_rules(request: Request) -> dict[str, Any]:
-    tenant, _actor = _ctx(request)
-    return {"rules": list((await service.rules_of(tenant)).values())}
-
-
-@put(f"{API}/reminder-rules/{{kind:str}}", guards=[OFFICE], name="api.reminders.rule_save")
-async def api_rule_save(request: Request, kind: FromPath[str], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
-    """Fields left out keep their current values."""
-    tenant, actor = _ctx(request)
-    if kind not in rulebook.KINDS:
-        raise NotFound()
-    current = (await service.rules_of(tenant))[kind]
-    merged = {**current, **data}
-    flat = {k: v for k, v in merged.items() if k != "templates"}
-    templates = merged.get("templates")
-    for loc, text in templates.items() if isinstance(templates, dict) else ():
-        if isinstance(text, dict):
+    @put("/reminder-rules/{kind:str}", guards=[OFFICE], name="api.reminders.rule_save")
+    async def api_rule_save(self, tenant: TenantRef, actor: Actor, kind: str, data: schemas.RuleBody) -> schemas.Rule:
+        """Fields left out keep their current values."""
+        if kind not in rulebook.KINDS:
+            raise NotFound()
+        sent = body_data(data)
+        if "templates" in sent:
+            sent["templates"] = msgspec.to_builtins(sent["templates"])
+        merged = {**(await service.rules_of(tenant))[kind], **sent}
+        # the rule's fields as the page's form sends them: a subject and a body per language
+        flat = {k: v for k, v in merged.items() if k != "templates"}
+        for loc, text in merged["templates"].items():
             flat[f"subject_{loc}"], flat[f"body_{loc}"] = text.get("subject", ""), text.get("body", "")
-    return await service.save_rule(tenant, actor, kind, flat)
+        return msgspec.convert(await service.save_rule(tenant, actor, kind, flat), schemas.Rule)
+
+    @get("/notification-settings", guards=[SETTINGS], name="api.reminders.settings")
+    async def api_settings(self, tenant: TenantRef) -> schemas.NotifySettings:
+        return msgspec.convert(service.public_settings(await service.notify_settings(tenant)), schemas.NotifySettings)
+
+    @put("/notification-settings", guards=[SETTINGS], name="api.reminders.settings_save")
+    async def api_settings_save(
+        self, tenant: TenantRef, actor: Actor, data: schemas.NotifySettingsBody
+    ) -> schemas.NotifySettings:
+        """Fields left out keep their current values; so do secrets sent empty."""
+        shown = service.public_settings(await service.notify_settings(tenant))
+        current = {k: v for k, v in shown.items() if k.removesuffix("_set") not in service.SECRETS}
+        saved = await service.save_settings(tenant, actor, current | body_data(data))
+        return msgspec.convert(saved, schemas.NotifySettings)
+
+    @get("/outbox", guards=[OFFICE], name="api.reminders.outbox")
+    async def api_outbox(self, request: Request, tenant: TenantRef) -> schemas.DeliveryPage:
+        p, n = _paging(request)
+        items, total = await service.outbox(tenant, _filters(request), limit=n, offset=(p - 1) * n)
+        return msgspec.convert(page_json(Page(items, total, p, n)), schemas.DeliveryPage)
+
+    @post("/outbox/retry", guards=[OFFICE], name="api.reminders.retry_many", status_code=200)
+    async def api_outbox_retry_many(self, request: Request, tenant: TenantRef, actor: Actor) -> schemas.Retried:
+        """Send again every failed, uncertain or undeliverable delivery the query's filters select."""
+        return schemas.Retried(count=await service.retry_many(tenant, actor, _filters(request)))
+
+    @get("/inbox", guards=[any_member], name="api.reminders.inbox")
+    async def api_inbox(self, request: Request, tenant: TenantRef, actor: Actor) -> schemas.InboxPage:
+        p, n = _paging(request)
+        items, total = await service.inbox(tenant, actor, limit=n, offset=(p - 1) * n)
+        inbox = page_json(Page(items, total, p, n)) | {"unread": await service.unread(tenant, actor)}
+        return msgspec.convert(inbox, schemas.InboxPage)
+
+    @post("/inbox/{delivery_id:str}/read", guards=[any_member], name="api.reminders.inbox_read")
+    async def api_inbox_read(self, tenant: TenantRef, actor: Actor, delivery_id: str) -> schemas.Unread:
+        await service.mark_read(tenant, actor, delivery_id)
+        return schemas.Unread(unread=await service.unread(tenant, actor))
+
+    @get("/me/notifications", guards=[any_member], name="api.reminders.preferences")
+    async def api_preferences(self, tenant: TenantRef, actor: Actor) -> schemas.Preference:
+        pref = await service.preference(tenant, actor.id)
+        return schemas.Preference(channels=pref["channels"], email=pref["email"])
+
+    @put("/me/notifications", guards=[any_member], name="api.reminders.preferences_save")
+    async def api_preferences_save(
+        self, tenant: TenantRef, actor: Actor, data: schemas.PreferenceBody
+    ) -> schemas.Preference:
+        return msgspec.convert(await service.save_preference(tenant, actor, body_data(data)), schemas.Preference)
 
 
-@get(f"{API}/notification-settings", guards=[SETTINGS], name="api.reminders.settings")
-async def api_settings(request: Request) -> NotifySettings:
-    tenant, _actor = _ctx(request)
-    return NotifySettings(**service.public_settings(await service.notify_settings(tenant)))
-
-
-@put(f"{API}/notification-settings", guards=[SETTINGS], name="api.reminders.settings_save")
-async def api_settings_save(request: Request, data: JSONBody[NotifySettingsBody]) -> NotifySettings:
-    """Fields left out keep their current values; so do secrets sent empty."""
-    tenant, actor = _ctx(request)
-    shown = service.public_settings(await service.notify_settings(tenant))
-    current = {k: v for k, v in shown.items() if k.removesuffix("_set") not in service.SECRETS}
-    return NotifySettings(**await service.save_settings(tenant, actor, current | body_data(data)))
-
-
-@get(f"{API}/outbox", guards=[OFFICE], name="api.reminders.outbox")
-async def api_outbox(request: Request) -> dict[str, Any]:
-    tenant, _actor = _ctx(request)
-    p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
-    items, total = await service.outbox(tenant, _filters(request), limit=n, offset=(p - 1) * n)
-    return page_json(Page(items, total, p, n))
-
-
-@post(f"{API}/outbox/retry", guards=[OFFICE], name="api.reminders.retry_many", status_code=200)
-async def api_outbox_retry_many(request: Request) -> dict[str, int]:
-    """Send again every failed, uncertain or undeliverable delivery the query's filters select."""
-    tenant, actor = _ctx(request)
-    return {"count": await service.retry_many(tenant, actor, _filters(request))}
-
-
-@get(f"{API}/inbox", guards=[any_member], name="api.reminders.inbox")
-async def api_inbox(request: Request) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
-    items, total = await service.inbox(tenant, actor, limit=n, offset=(p - 1) * n)
-    return page_json(Page(items, total, p, n)) | {"unread": await service.unread(tenant, actor)}
-
-
-@post(f"{API}/inbox/{{delivery_id:str}}/read", guards=[any_member], name="api.reminders.inbox_read")
-async def api_inbox_read(request: Request, delivery_id: FromPath[str]) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    await service.mark_read(tenant, actor, delivery_id)
-    return {"unread": await service.unread(tenant, actor)}
-
-
-@get(f"{API}/me/notifications", guards=[any_member], name="api.reminders.preferences")
-async def api_preferences(request: Request) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    pref = await service.preference(tenant, actor.id)
-    return {"channels": pref["channels"], "email": pref["email"]}
-
-
-@put(f"{API}/me/notifications", guards=[any_member], name="api.reminders.preferences_save")
-async def api_preferences_save(request: Request, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    return await service.save_preference(tenant, actor, data)
-
-
-ROUTES = [
-    rules_page,
-    rule_save,
-    settings_page,
-    settings_save,
-    outbox_page,
-    outbox_export,
-    outbox_retry,
-    outbox_retry_many,
-    inbox_page,
-    inbox_count,
-    inbox_open,
-    inbox_read_all,
-    preferences_page,
-    preferences_save,
-    api_rules,
-    api_rule_save,
-    api_settings,
-    api_settings_save,
-    api_outbox,
-    api_outbox_retry_many,
-    api_inbox,
-    api_inbox_read,
-    api_preferences,
-    api_preferences_save,
-]
+ROUTES = [ReminderPages, ReminderApi]

@@ -1,9 +1,10 @@
-"""API bodies of the reminders' notification settings (msgspec): they are the OpenAPI.
-Values are checked by the service, which names the field in a translated message."""
+"""API bodies of the reminders (msgspec): they are the OpenAPI. Values are checked by
+the service, which names the field in a translated message."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -62,3 +63,108 @@ class NotifySettings(msgspec.Struct):
     webhook_preset: str
     smtp_password_set: Annotated[bool, Meta(description="A password is stored (and decrypts).")]
     webhook_secret_set: Annotated[bool, Meta(description="A signing secret is stored (and decrypts).")]
+
+
+class RuleTemplate(msgspec.Struct):
+    subject: str = ""
+    body: str = ""
+
+
+_TEMPLATE = Meta(
+    description="Jinja text, checked when saved; empty: the built-in wording. "
+    "The language's entry in `templates` (as sent, else as stored) takes precedence."
+)
+
+
+class RuleBody(msgspec.Struct):
+    """A change of one kind's rule. Fields left out keep their current values; what the
+    rule's GET answers may be sent back as it is (the fields it adds are ignored)."""
+
+    enabled: bool | UnsetType = UNSET
+    days: Annotated[int | str, Meta(description="A whole number; empty is refused as missing.")] | UnsetType = UNSET
+    repeat_days: int | str | UnsetType = UNSET
+    escalate_after: int | str | UnsetType = UNSET
+    channels: Annotated[list[str], Meta(description="mail, inbox and/or webhook.")] | UnsetType = UNSET
+    quiet_start: Annotated[str, Meta(description="HH:MM, or empty for none.")] | UnsetType = UNSET
+    quiet_end: str | UnsetType = UNSET
+    templates: (
+        Annotated[dict[str, RuleTemplate], Meta(description="Subject and body per language (zh_CN, en).")] | UnsetType
+    ) = UNSET
+    subject_zh_CN: Annotated[str, _TEMPLATE] | UnsetType = UNSET
+    body_zh_CN: Annotated[str, _TEMPLATE] | UnsetType = UNSET
+    subject_en: Annotated[str, _TEMPLATE] | UnsetType = UNSET
+    body_en: Annotated[str, _TEMPLATE] | UnsetType = UNSET
+
+
+class Rule(msgspec.Struct):
+    """One kind of reminder as the tenant runs it (the built-in rule until it saves its own)."""
+
+    kind: str
+    enabled: bool
+    days: int
+    repeat_days: int
+    escalate_after: int
+    channels: list[str]
+    quiet_start: str
+    quiet_end: str
+    templates: dict[str, RuleTemplate]
+    id: Annotated[int, Meta(description="Once the tenant saved its own rule.")] | UnsetType = UNSET
+    tenant: Annotated[int, Meta(description="Once the tenant saved its own rule.")] | UnsetType = UNSET
+    updated_at: Annotated[datetime, Meta(description="Once the tenant saved its own rule.")] | UnsetType = UNSET
+
+
+class Rules(msgspec.Struct):
+    rules: list[Rule]
+
+
+class Delivery(msgspec.Struct):
+    """A reminder sent through one channel (a signing code's text is never shown)."""
+
+    id: str
+    kind: str
+    channel: str
+    recipient: str
+    address: str
+    title: str
+    body: str
+    link: str
+    status: str
+    attempts: int
+    next_at: datetime | None
+    last_error: Annotated[str, Meta(description="Why it was not delivered, in the reader's language.")]
+    created_at: datetime
+    sent_at: datetime | None
+    read_at: datetime | None
+    level: Annotated[int, Meta(description="0 the person, 1 the unit's principal and officer, 2 the office.")]
+
+
+class DeliveryPage(msgspec.Struct):
+    items: list[Delivery]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+
+
+class InboxPage(DeliveryPage):
+    unread: int
+
+
+class Unread(msgspec.Struct):
+    unread: int
+
+
+class Retried(msgspec.Struct):
+    count: Annotated[int, Meta(description="How many deliveries will be sent again.")]
+
+
+class PreferenceBody(msgspec.Struct):
+    """The channels a user wants. What is left out is cleared, as on the page."""
+
+    channels: Annotated[Any, Meta(description="A list of mail and/or inbox; the service names a wrong one.")] = UNSET
+    email: Annotated[str, Meta(description="An address of one's own instead of the record's.")] | UnsetType = UNSET
+
+
+class Preference(msgspec.Struct):
+    channels: list[str]
+    email: str
