@@ -8,8 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import statistics
-import time
+import multiprocessing
 from datetime import UTC, datetime
 
 import pytest
@@ -17,6 +16,7 @@ from pypdf import PdfReader
 
 from server import documents
 from server.core import i18n
+from server.documents import pdf as renderer
 
 DUTIES = [
     "认真贯彻落实党和国家保密工作方针政策和法律法规，对本单位保密工作负全面领导责任。",
@@ -142,12 +142,34 @@ async def test_a_batch_renders_concurrently():
         assert name in text_of(pdf)
 
 
-async def test_warm_render_time_is_reported():
-    await documents.warm_up()
+async def test_workers_are_replaced_after_their_quota_and_renders_go_on(monkeypatch):
+    """The pool is replaced after RENDERS_PER_WORKER renders a worker: the next render
+    starts fresh workers and still gives the whole document, and the retired workers exit.
+    (How fast a warm render is: `make bench`, pdf.render.)"""
+    documents.shutdown()
+    previous = renderer.workers()
+    renderer.configure(1)
+    monkeypatch.setattr(renderer, "RENDERS_PER_WORKER", 2)
     html = documents.render_html("notice.html", notice=notice(), signature=SIGNATURE)
-    times = []
-    for _ in range(20):
-        start = time.perf_counter()
-        await documents.render_pdf(html)
-        times.append(time.perf_counter() - start)
-    print(f"\nwarm render of a one-page signed notice: median {statistics.median(times) * 1000:.0f} ms")
+    try:
+        others = {child.pid for child in multiprocessing.active_children()}
+        await documents.warm_up()  # the first of the worker's two renders
+        first = renderer._pool
+        retired = {child.pid for child in multiprocessing.active_children()} - others
+        assert len(retired) == 1
+
+        last_of_quota = await documents.render_pdf(html)
+        assert renderer._pool is first
+        in_new_pool = await documents.render_pdf(html)
+        assert renderer._pool is not first
+        for document in (last_of_quota, in_new_pool):
+            assert "7KQ4-M2XD" in text_of(document) and DIGEST in text_of(document)
+
+        for _ in range(100):
+            if not retired & {child.pid for child in multiprocessing.active_children()}:
+                break
+            await asyncio.sleep(0.1)
+        assert not retired & {child.pid for child in multiprocessing.active_children()}, "a retired worker lives on"
+    finally:
+        documents.shutdown()
+        renderer.configure(previous)
