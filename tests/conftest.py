@@ -18,6 +18,7 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -31,6 +32,8 @@ PG_URL = os.environ.get(
     "LUZHI_TEST_PG_URL",
     f"postgresql://postgres@127.0.0.1:5432/luzhi_test_{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}",
 )
+# the Redis session store's tests: a database number of its own on the local server
+REDIS_URL = os.environ.get("LUZHI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "Correct-Horse-42"
 SYSTEM = Actor.system("tests")
 
@@ -38,6 +41,15 @@ SYSTEM = Actor.system("tests")
 def _pg_reachable() -> bool:
     try:
         with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _redis_reachable() -> bool:
+    url = urlsplit(REDIS_URL)
+    try:
+        with socket.create_connection((url.hostname or "127.0.0.1", url.port or 6379), timeout=1):
             return True
     except OSError:
         return False
@@ -142,6 +154,16 @@ async def _run_sync(fn) -> None:
     import anyio
 
     await anyio.to_thread.run_sync(fn)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis to talk to: skipped when none runs here, a failure under CI=true (.ci/run starts one)."""
+    if not _redis_reachable():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Redis must be reachable at {REDIS_URL} under CI=true")
+        pytest.skip(f"Redis not reachable at {REDIS_URL} (set LUZHI_TEST_REDIS_URL or start redis-server)")
+    return REDIS_URL
 
 
 @pytest.fixture(scope="session")

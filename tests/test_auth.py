@@ -201,10 +201,8 @@ async def test_password_change_checks_the_policy_and_ends_other_sessions(client,
     assert (await login(other, world.slug, "office", "Another-Strong-77")).status_code == 303
 
 
-async def test_redis_session_store_round_trip(env):
-    store = RedisSessionStore(
-        env.settings.__class__(**{**env.settings.__dict__, "redis_url": "redis://127.0.0.1:6379/0"})
-    )
+async def test_redis_session_store_round_trip(env, redis_url):
+    store = RedisSessionStore(env.settings.__class__(**{**env.settings.__dict__, "redis_url": redis_url}))
     session = await store.create(tenant_id=1, user_id=42)
     loaded = await store.fetch(session.key)
     assert loaded is not None and loaded.user_id == 42 and loaded.tenant_id == 1
