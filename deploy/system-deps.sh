@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System packages Luzhi needs: a CJK font and HarfBuzz subsetting for PDFs (and, with
-# --test, Chromium and poppler for the browser and PDF tests). Installs them when run
-# as root; otherwise prints the exact command and stops.
+# --test, Chromium, poppler and Redis for the browser, PDF and session-store tests).
+# Installs them when run as root; otherwise prints the exact command and stops.
 set -euo pipefail
 
 missing=()
@@ -15,6 +15,7 @@ grep -q "libpango-1.0.so.0" <<<"$libraries" || missing+=(libpango-1.0-0 libpango
 if [[ "${1:-}" == "--test" ]]; then
   command -v chromium >/dev/null || missing+=(chromium)
   command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+  command -v redis-server >/dev/null || missing+=(redis-server)
 fi
 
 ((${#missing[@]} == 0)) && exit 0
