@@ -12,11 +12,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
+from litestar.stores.registry import StoreRegistry
 from litestar.types import Message, Scope
 
 from server import db, documents
 from server.accounts.routes import ROUTES as ACCOUNT_ROUTES
-from server.accounts.sessions import make_store
 from server.accounts.twofactor_routes import ROUTES as TWOFACTOR_ROUTES
 from server.assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from server.audit.routes import ROUTES as AUDIT_ROUTES
@@ -31,6 +31,7 @@ from server.web.deps import DEPENDENCIES
 from server.web.edge import EdgeMiddleware
 from server.web.errors import EXCEPTION_HANDLERS, document_errors
 from server.web.routes import ROUTES as WEB_ROUTES
+from server.web.sessions import make_store
 from server.web.templating import template_config
 
 API_TOKENS = "A personal API token (Account → API tokens), sent as `Authorization: Bearer <token>`."
@@ -87,7 +88,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     db.bind(db.make_engine(settings))
     documents.configure(settings)
-    sessions = make_store(settings)
+    stores = StoreRegistry()
+    sessions = make_store(settings, stores)
     static = create_static_files_router(
         path="/static",
         directories=[ROOT / "server" / "web" / "static"],
@@ -124,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ),
         request_max_body_size=settings.max_body_bytes,
+        stores=stores,
         state=State({"settings": settings, "sessions": sessions}),
     )
     for route in app.routes:

@@ -40,6 +40,7 @@ async def purge_sign_in_state(settings: Settings) -> None:
     the platform's and every tenant's (row-level security shows each only its own)."""
     async with db.transaction(None, write=False):
         tenant_ids = [row["id"] for row in await list_tenants()]
+    # (a Redis store expires its records itself)
     store = None if settings.redis_url else DatabaseSessionStore(settings)
     sessions = counters = 0
     for tenant_id in [None, *tenant_ids]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from server import db
-from server.accounts.sessions import RedisSessionStore
 from server.accounts.tables import WebSession
 from server.audit.tables import AuditEvent
+from server.web.sessions import RedisSessionStore
 from tests.conftest import PASSWORD, csrf, csrf_of, login
 from tests.factories import make_world, token_for
 

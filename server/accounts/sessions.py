@@ -1,14 +1,15 @@
-"""Server-side sessions shared by every worker: in the database, or in Redis when
-LUZHI_REDIS_URL is set. The cookie holds a random id; the store keeps its hash."""
+"""Server-side sessions shared by every worker. The cookie holds a random id; the store
+keeps its hash. SessionStore is what a session means (idle and absolute timeouts, a new
+id at every sign-in, revocation of a user's sessions); it is kept in the database (here)
+or, when LUZHI_REDIS_URL is set, in a Litestar key/value store (server.web.sessions)."""
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from server import db
@@ -29,6 +30,8 @@ class Session:
     operator_id: int | None = None
     created: float = field(default_factory=time.time)
     seen: float = field(default_factory=time.time)
+    # (key/value stores) the user's generation when the session began; a later one revokes it
+    generation: str | None = None
 
 
 class SessionStore:
@@ -76,7 +79,11 @@ class SessionStore:
 class DatabaseSessionStore(SessionStore):
     """On PostgreSQL row-level security shows a transaction its tenant's sessions (or,
     without a tenant, the operators'); a session is found by its key whatever its
-    tenant because the store names the hash of that key first (db.reveal_session)."""
+    tenant because the store names the hash of that key first (db.reveal_session).
+
+    Not a Litestar store: the rows are the tenant's, under row-level security, and the
+    scheduler purges each tenant's expired ones (a key/value store has no tenant); the
+    memory and file stores would not be shared by workers on several hosts."""
 
     @asynccontextmanager
     async def _revealed(self, key_hash: str) -> AsyncIterator[None]:
@@ -144,44 +151,3 @@ class DatabaseSessionStore(SessionStore):
             .returning(WebSession.id)
         )
         return len(rows)
-
-
-class RedisSessionStore(SessionStore):
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        from redis.asyncio import Redis
-
-        self.redis = Redis.from_url(settings.redis_url)
-
-    @staticmethod
-    def _k(key_hash: str) -> str:
-        return f"luzhi:session:{key_hash}"
-
-    async def _get(self, key_hash: str, key: str) -> Session | None:
-        raw = await self.redis.get(self._k(key_hash))
-        if raw is None:
-            return None
-        return Session(key=key, **json.loads(raw))
-
-    async def _put(self, session: Session) -> None:
-        data = asdict(session)
-        key = data.pop("key")
-        await self.redis.set(self._k(sha256(key)), json.dumps(data), ex=self.idle)
-        if session.user_id:
-            await self.redis.sadd(f"luzhi:user-sessions:{session.user_id}", sha256(key))
-
-    async def _touch(self, session: Session) -> None:
-        await self._put(session)
-
-    async def delete(self, key: str) -> None:
-        await self.redis.delete(self._k(sha256(key)))
-
-    async def delete_for_user(self, user_id: int) -> None:
-        members = await self.redis.smembers(f"luzhi:user-sessions:{user_id}")
-        if members:
-            await self.redis.delete(*[self._k(m.decode()) for m in members])
-        await self.redis.delete(f"luzhi:user-sessions:{user_id}")
-
-
-def make_store(settings: Settings) -> SessionStore:
-    return RedisSessionStore(settings) if settings.redis_url else DatabaseSessionStore(settings)
