@@ -607,9 +607,9 @@ def _pdf_locale(tenant: Any) -> None:
 async def _assessment(ctx: BenchContext) -> AssessmentSample:
     async def load() -> AssessmentSample:
         from server.actor import Actor
+        from server.assessment import cycle as assessments
         from server.assessment import documents as assessment_documents
         from server.assessment import reports
-        from server.assessment import service as assessments
         from server.units import service as units
 
         tenant, actor = await ctx.tenant(), await ctx.actor("office")
@@ -954,7 +954,7 @@ async def refresh_after_a_change(ctx: BenchContext) -> Op:
     the automatic indicators and the total of the unit(s) where the leader holds a post
     recomputed in this year's open assessment (assessment.refresh_for_people), in a
     transaction of its own. The principal of the demo's first assessed unit stands for any leader."""
-    from server.assessment import service as assessment
+    from server.assessment import cycle as assessment
     from server.assessment.tables import Assessment
     from server.units.tables import Post
 

@@ -15,7 +15,8 @@ from server.accounts import policy, roles
 from server.accounts import service as accounts
 from server.accounts.tables import User
 from server.actor import Actor
-from server.assessment import service as assessment
+from server.assessment import cycle as assessment
+from server.assessment import reviews
 from server.assessment.tables import Adjustment, AssessedUnit, Assessment, Scheme, Score, ScoreEvent
 from server.platform import service as platform
 from server.responsibility import catalog as catalogs
@@ -732,16 +733,16 @@ async def _assessments(
     async def self_assess(year: int, unit: dict, leaves: list[dict], plans: list[tuple], submit: bool) -> None:
         actor = officer_of(unit)
         for leaf, (own, note, _other, _reason) in zip(leaves, plans, strict=False):
-            await assessment.self_assess(
+            await reviews.self_assess(
                 tenant, actor, year, uuids[unit["id"]], leaf["code"], {"score": own, "note": note}
             )
         if submit:
-            await assessment.submit_self(tenant, actor, year, uuids[unit["id"]])
+            await reviews.submit_self(tenant, actor, year, uuids[unit["id"]])
 
     async def review(year: int, unit: dict, leaves: list[dict], plans: list[tuple]) -> None:
         for leaf, (_own, _note, other, reason) in zip(leaves, plans, strict=True):
             data = {} if other is None else {"score": other, "reason": reason}
-            await assessment.review(tenant, assessor, year, uuids[unit["id"]], leaf["code"], data)
+            await reviews.review(tenant, assessor, year, uuids[unit["id"]], leaf["code"], data)
 
     def draw(opened: dict, unit: dict, leaves: list[dict]) -> list[tuple]:
         """The unit's manual scores this year. Its total should come near a target set
@@ -767,7 +768,7 @@ async def _assessments(
 
     async def deduct(year: int, unit: dict, item: str) -> None:
         note = rng.choice(DEDUCTIONS[item])
-        await assessment.add_adjustment(
+        await reviews.add_adjustment(
             tenant, assessor, year, uuids[unit["id"]], {"kind": "deduction", "item": item, "note": note}
         )
 
@@ -797,7 +798,7 @@ async def _assessments(
             if u["kind"] == "municipal" and u["id"] != officer_unit["id"] and 0.7 < quality[u["id"]] < 0.9
         ]
     )
-    await assessment.add_adjustment(
+    await reviews.add_adjustment(
         tenant, assessor, year, uuids[leaky["id"]], {"kind": "veto", "item": "leak", "note": LEAK}
     )
     await assessment.finalise(tenant, office, year)

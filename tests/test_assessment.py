@@ -15,8 +15,7 @@ import pytest
 
 from server import db
 from server.accounts import service as accounts
-from server.assessment import scoring
-from server.assessment import service as assess
+from server.assessment import cycle, evidence, results, reviews, scoring
 from server.assessment.scheme import DEFAULT
 from server.assessment.tables import Adjustment, AssessedUnit, Assessment, Evidence, Scheme, Score, ScoreEvent
 from server.audit.tables import AuditEvent
@@ -130,18 +129,18 @@ def by_name(overview: dict) -> dict[str, dict]:
 
 async def small_scheme(world, office, year: int, **changes) -> None:
     """The year's scheme replaced by the all-manual SMALL one (created first for a past year)."""
-    if await run(world, assess.scheme_detail, year) is None:
-        await run(world, assess.create_scheme, office, year)
-    await run(world, assess.save_scheme, office, year, {**SMALL, **changes})
+    if await run(world, cycle.scheme_detail, year) is None:
+        await run(world, cycle.create_scheme, office, year)
+    await run(world, cycle.save_scheme, office, year, {**SMALL, **changes})
 
 
 async def grade_unit(world, office, assessor, year: int, unit: dict, a: float, b: float) -> None:
     """Self-assess A and B, submit, and have the assessor accept both."""
     for code, value in (("A", a), ("B", b)):
-        await run(world, assess.self_assess, office, year, unit["id"], code, {"score": value, "note": "自评"})
-    await run(world, assess.submit_self, office, year, unit["id"])
+        await run(world, reviews.self_assess, office, year, unit["id"], code, {"score": value, "note": "自评"})
+    await run(world, reviews.submit_self, office, year, unit["id"])
     for code in ("A", "B"):
-        await run(world, assess.review, assessor, year, unit["id"], code, {})
+        await run(world, reviews.review, assessor, year, unit["id"], code, {})
 
 
 # ---------------------------------------------------------------- building the automatic data
@@ -276,24 +275,26 @@ async def test_independent_recomputation_of_a_hand_built_unit(env):
     await course(world, office, units.today(t), {"s2": 5}, people)
 
     # the assessment of year Y
-    await run(world, assess.create_scheme, office, year)
-    opened = await run(world, assess.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    await run(world, cycle.create_scheme, office, year)
+    opened = await run(world, cycle.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
     assert len(opened["units"]) == 4 and opened["status"] == "open"
 
     manual = {"R3": 8, "C": 9.5, "P": 10, "N": 12, "M": 7, "D": 10}
     for code, value in manual.items():
-        await run(world, assess.self_assess, office, year, unit["id"], code, {"score": value, "note": "见附件"})
-    await run(world, assess.submit_self, office, year, unit["id"])
+        await run(world, reviews.self_assess, office, year, unit["id"], code, {"score": value, "note": "见附件"})
+    await run(world, reviews.submit_self, office, year, unit["id"])
     for code in manual:
         if code == "N":
-            await run(world, assess.review, assessor, year, unit["id"], code, {"score": "11", "reason": "抽查一台违规"})
+            await run(
+                world, reviews.review, assessor, year, unit["id"], code, {"score": "11", "reason": "抽查一台违规"}
+            )
         else:
-            await run(world, assess.review, assessor, year, unit["id"], code, {})
+            await run(world, reviews.review, assessor, year, unit["id"], code, {})
     reviewed = {**manual, "N": 11}
     for item in ("minor", "minor", "serious"):
         await run(
             world,
-            assess.add_adjustment,
+            reviews.add_adjustment,
             assessor,
             year,
             unit["id"],
@@ -310,7 +311,7 @@ async def test_independent_recomputation_of_a_hand_built_unit(env):
     total = round(score_sum - (1 + 1 + 3), 2)
     assert (score_sum, total) == (72.42, 67.42)
 
-    result = await run(world, assess.unit_result, office, year, unit["id"])
+    result = await run(world, results.unit_result, office, year, unit["id"])
     scores = by_code(result)
     assert {code: scores[code]["score"] for code in AUTO} == {"R1": r1, "R2": r2, "T1": t1, "T2": t2}
     assert {code: scores[code]["score"] for code in MANUAL} == reviewed
@@ -339,18 +340,18 @@ async def test_independent_recomputation_of_a_hand_built_unit(env):
     # the other three units have manual indicators nobody scored: not graded or ranked yet
     assert result["grade"] == "pass" and result["rank"] == 1 and result["rank_of"] == 1
     assert (result["district_rank"], result["district_of"]) == (1, 1)
-    others = await run(world, assess.overview, office, year)
+    others = await run(world, results.overview, office, year)
     assert [(u["rank"], u["grade"], u["complete"]) for u in others["units"][1:]] == [(None, None, False)] * 3
     assert others["ungraded"] == 3 and others["average"] == total
 
     # the world's own units had nobody in post in year Y: full points on every automatic indicator
-    others = await run(world, assess.unit_result, office, year, world.units["a_unit"]["id"])
+    others = await run(world, results.unit_result, office, year, world.units["a_unit"]["id"])
     for code in AUTO:
         indicator = by_code(others)[code]
         assert indicator["inputs"]["expected"] == 0 and indicator["score"] == indicator["points"]
     # no manual score yet: a total of the automatic points so far, but no rank or grade
     assert others["total"] == 10 + 10 + 8 + 7 and others["rank"] is None and others["grade"] is None
-    overview = await run(world, assess.overview, office, year)
+    overview = await run(world, results.overview, office, year)
     assert [u["rank"] for u in overview["units"]] == [1, None, None, None]
 
 
@@ -389,9 +390,9 @@ async def test_automatic_scores_count_only_what_happened_by_the_cutoff(env):
     await course(world, office, cutoff, {"m1": 4, "m3": 2}, people)
     await course(world, office, cutoff + timedelta(days=1), {"m2": 4, "m3": 2}, people)
 
-    await run(world, assess.create_scheme, office, year)
-    await run(world, assess.open_assessment, office, year, {"cutoff": cutoff.isoformat()})
-    scores = by_code(await run(world, assess.unit_result, office, year, unit["id"]))
+    await run(world, cycle.create_scheme, office, year)
+    await run(world, cycle.open_assessment, office, year, {"cutoff": cutoff.isoformat()})
+    scores = by_code(await run(world, results.unit_result, office, year, unit["id"]))
     counted = {code: (scores[code]["inputs"]["met"], scores[code]["inputs"]["expected"]) for code in AUTO}
     assert counted == {
         "R1": (1, 3),  # 蒋一 of 蒋一, 沈二, 韩三 (who never signed)
@@ -418,8 +419,8 @@ async def test_a_leader_of_another_unit_is_not_counted_among_this_units_leaders(
     await run(
         world, units.add_post, office, person["id"], {"unit_id": world.units["a_unit"]["id"], "position": "staff"}
     )
-    await run(world, assess.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
-    scores = by_code(await run(world, assess.unit_result, office, year, world.units["a_unit"]["id"]))
+    await run(world, cycle.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    scores = by_code(await run(world, results.unit_result, office, year, world.units["a_unit"]["id"]))
     assert scores["R1"]["inputs"]["expected"] == 2  # notices: the unit's two leaders
     assert scores["T1"]["inputs"]["expected"] == 2, scores["T1"]["inputs"]  # training: the same two leaders
 
@@ -432,25 +433,25 @@ async def test_self_assessment_submission_and_review(env):
     year = this_year(world)
     office, officer, assessor = [await role(world, k) for k in ("office", "officer", "assessor")]
     unit = world.units["a_unit"]["id"]
-    await run(world, assess.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    await run(world, cycle.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
 
     # within range only; nothing else is written
     for bad in (10.01, -1, "8.555", "很好", "", None, True, "nan", "inf"):
-        error = await refused(world, ValidationFailed, assess.self_assess, officer, year, unit, "R3", {"score": bad})
+        error = await refused(world, ValidationFailed, reviews.self_assess, officer, year, unit, "R3", {"score": bad})
         assert "score" in error.errors, bad
     selves = {"R3": 10, "C": 8.5, "P": 10, "N": 15, "M": 0}
     for code, value in selves.items():
-        done = await run(world, assess.self_assess, officer, year, unit, code, {"score": value, "note": "见会议记录"})
+        done = await run(world, reviews.self_assess, officer, year, unit, code, {"score": value, "note": "见会议记录"})
         assert done["self_score"] == value
     # refused while an indicator is unscored, and the message names it
-    error = await refused(world, Conflict, assess.submit_self, officer, year, unit)
+    error = await refused(world, Conflict, reviews.submit_self, officer, year, unit)
     assert "D" in error.message
     # before submitting, a self score may change
-    await run(world, assess.self_assess, officer, year, unit, "R3", {"score": "9", "note": "改为9分"})
-    await run(world, assess.self_assess, officer, year, unit, "D", {"score": "7.25"})
+    await run(world, reviews.self_assess, officer, year, unit, "R3", {"score": "9", "note": "改为9分"})
+    await run(world, reviews.self_assess, officer, year, unit, "D", {"score": "7.25"})
     selves.update({"R3": 9, "D": 7.25})
-    assert (await run(world, assess.submit_self, officer, year, unit))["status"] == "submitted"
-    result = await run(world, assess.unit_result, office, year, unit)
+    assert (await run(world, reviews.submit_self, officer, year, unit))["status"] == "submitted"
+    result = await run(world, results.unit_result, office, year, unit)
     assert result["status"] == "submitted" and result["submitted_at"] is not None
     assert {c: by_code(result)[c]["self_score"] for c in MANUAL} == selves
     # until reviewed, the self scores count, marked provisional
@@ -461,30 +462,30 @@ async def test_self_assessment_submission_and_review(env):
     before_review = {c: by_code(result)[c]["how"] for c in MANUAL}
 
     # after submitting, self scores are the assessor's business
-    await refused(world, Conflict, assess.self_assess, officer, year, unit, "R3", {"score": 1})
-    await refused(world, Conflict, assess.submit_self, officer, year, unit)
+    await refused(world, Conflict, reviews.self_assess, officer, year, unit, "R3", {"score": 1})
+    await refused(world, Conflict, reviews.submit_self, officer, year, unit)
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-    await refused(world, Conflict, assess.add_evidence, officer, year, unit, "R3", "a.png", png)
+    await refused(world, Conflict, evidence.add_evidence, officer, year, unit, "R3", "a.png", png)
 
     # accept: the score is the self score
-    accepted = await run(world, assess.review, assessor, year, unit, "R3", {})
+    accepted = await run(world, reviews.review, assessor, year, unit, "R3", {})
     assert accepted == {"indicator": "R3", "score": 9.0, "state": "accepted"}
     # change: a reason is required, and nothing is written without it
-    error = await refused(world, ValidationFailed, assess.review, assessor, year, unit, "C", {"score": "6"})
+    error = await refused(world, ValidationFailed, reviews.review, assessor, year, unit, "C", {"score": "6"})
     assert list(error.errors) == ["reason"]
     error = await refused(
-        world, ValidationFailed, assess.review, assessor, year, unit, "C", {"score": 11, "reason": "x"}
+        world, ValidationFailed, reviews.review, assessor, year, unit, "C", {"score": 11, "reason": "x"}
     )
     assert "score" in error.errors
-    changed = await run(world, assess.review, assessor, year, unit, "C", {"score": "6", "reason": "定密台账不全"})
+    changed = await run(world, reviews.review, assessor, year, unit, "C", {"score": "6", "reason": "定密台账不全"})
     assert changed == {"indicator": "C", "score": 6.0, "state": "changed"}
     # the self score given again is an acceptance, without a reason
-    same = await run(world, assess.review, assessor, year, unit, "P", {"score": "10.00"})
+    same = await run(world, reviews.review, assessor, year, unit, "P", {"score": "10.00"})
     assert same["state"] == "accepted"
-    assert (await run(world, assess.unit_result, office, year, unit))["status"] == "submitted"  # N, M, D to go
+    assert (await run(world, results.unit_result, office, year, unit))["status"] == "submitted"  # N, M, D to go
     for code in ("N", "M", "D"):
-        await run(world, assess.review, assessor, year, unit, code, {})
-    result = await run(world, assess.unit_result, office, year, unit)
+        await run(world, reviews.review, assessor, year, unit, code, {})
+    result = await run(world, results.unit_result, office, year, unit)
     assert result["status"] == "reviewed" and result["reviewed_at"] is not None
     scores = by_code(result)
     assert {c: scores[c]["score"] for c in MANUAL} == {**selves, "C": 6}
@@ -510,13 +511,13 @@ async def test_a_score_that_counts_is_never_hidden_behind_a_later_self_assessmen
     year = this_year(world)
     office, officer, assessor = [await role(world, k) for k in ("office", "officer", "assessor")]
     unit = world.units["a_unit"]["id"]
-    await run(world, assess.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    await run(world, cycle.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
     try:
-        await run(world, assess.review, assessor, year, unit, "C", {"score": 3, "reason": "未见会议记录"})
+        await run(world, reviews.review, assessor, year, unit, "C", {"score": 3, "reason": "未见会议记录"})
     except Conflict:
         return  # reviewing before the unit submitted is refused: consistent
-    await run(world, assess.self_assess, officer, year, unit, "C", {"score": 9})
-    c = by_code(await run(world, assess.unit_result, office, year, unit))["C"]
+    await run(world, reviews.self_assess, officer, year, unit, "C", {"score": 9})
+    c = by_code(await run(world, results.unit_result, office, year, unit))["C"]
     # the assessor's 3 no longer counts: the new self score does, awaiting review
     assert (c["score"], c["state"], c["provisional"]) == (9, "self", True), (c["score"], c["state"], c["how"])
 
@@ -531,7 +532,7 @@ async def test_deductions_are_capped_the_total_never_drops_below_zero_and_a_veto
     office, assessor = await role(world, "office"), await role(world, "assessor")
     await small_scheme(world, office, year)
     poor = await make_unit(t, "戊单位", "municipal")
-    await run(world, assess.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    await run(world, cycle.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
     a, b, city = (world.units[k] for k in ("a_unit", "b_unit", "city"))
     await grade_unit(world, office, assessor, year, a, 58, 39)  # 97
     await grade_unit(world, office, assessor, year, b, 50, 35)  # 85
@@ -541,7 +542,7 @@ async def test_deductions_are_capped_the_total_never_drops_below_zero_and_a_veto
     def deduct(unit, item):
         return run(
             world,
-            assess.add_adjustment,
+            reviews.add_adjustment,
             assessor,
             year,
             unit["id"],
@@ -554,11 +555,11 @@ async def test_deductions_are_capped_the_total_never_drops_below_zero_and_a_veto
     for _ in range(3):  # 9 points off 5: the total stays at 0
         await deduct(poor, "serious")
     veto = await run(
-        world, assess.add_adjustment, assessor, year, a["id"], {"kind": "veto", "item": "leak", "note": "泄密"}
+        world, reviews.add_adjustment, assessor, year, a["id"], {"kind": "veto", "item": "leak", "note": "泄密"}
     )
     assert veto["kind"] == "veto" and veto["points"] == 0
 
-    overview = by_name(await run(world, assess.overview, office, year))
+    overview = by_name(await run(world, results.overview, office, year))
     rows = {
         n: (u["score_sum"], u["deduction"], u["veto"], u["total"], u["grade"], u["rank"]) for n, u in overview.items()
     }
@@ -568,19 +569,19 @@ async def test_deductions_are_capped_the_total_never_drops_below_zero_and_a_veto
         "戊单位": (5, 9, False, 0, "fail", 3),  # 5 - 9: the total stays at 0
         "甲区财政局": (97, 0, True, 97, "fail", 4),  # vetoed: fails whatever the total, ranks last
     }
-    detail = await run(world, assess.unit_result, office, year, a["id"])
+    detail = await run(world, results.unit_result, office, year, a["id"])
     assert detail["veto"] is True and detail["grade"] == "fail"
     assert [(x["kind"], x["item"]) for x in detail["adjustments"]] == [("veto", "leak")]
-    b_detail = await run(world, assess.unit_result, office, year, b["id"])
+    b_detail = await run(world, results.unit_result, office, year, b["id"])
     assert [x["points"] for x in b_detail["adjustments"]] == [3.0] * 4 and b_detail["deduction"] == 10
 
     # removing a deduction needs a reason; with one, the total comes back
     first = b_detail["adjustments"][0]["id"]
-    error = await refused(world, ValidationFailed, assess.remove_adjustment, assessor, first, {})
+    error = await refused(world, ValidationFailed, reviews.remove_adjustment, assessor, first, {})
     assert list(error.errors) == ["reason"]
-    await run(world, assess.remove_adjustment, assessor, first, {"reason": "重复登记"})
-    await run(world, assess.remove_adjustment, assessor, b_detail["adjustments"][1]["id"], {"reason": "重复登记"})
-    b_detail = await run(world, assess.unit_result, office, year, b["id"])
+    await run(world, reviews.remove_adjustment, assessor, first, {"reason": "重复登记"})
+    await run(world, reviews.remove_adjustment, assessor, b_detail["adjustments"][1]["id"], {"reason": "重复登记"})
+    b_detail = await run(world, results.unit_result, office, year, b["id"])
     assert (b_detail["deduction"], b_detail["total"], b_detail["grade"]) == (6, 79, "pass")
     assert [e["kind"] for e in b_detail["events"]].count("removed") == 2
 
@@ -694,7 +695,7 @@ async def test_grade_cap_and_ties_across_the_assessment_and_within_districts(env
     await small_scheme(world, office, year, top_cap=0.5)
     a2 = await make_unit(t, "甲区审计局", "district_unit", world.units["district_a"])
     city2 = await make_unit(t, "市外办", "municipal")
-    await run(world, assess.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    await run(world, cycle.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
     for unit, a, b in (
         (world.units["city"], 60, 38),  # 98
         (city2, 55, 40),  # 95
@@ -703,7 +704,7 @@ async def test_grade_cap_and_ties_across_the_assessment_and_within_districts(env
         (world.units["b_unit"], 45, 35),  # 80
     ):
         await grade_unit(world, office, assessor, year, unit, a, b)
-    overview = await run(world, assess.overview, office, year)
+    overview = await run(world, results.overview, office, year)
     got = {
         u["unit_name"]: (u["total"], u["rank"], u["district_rank"], u["district_of"], u["grade"])
         for u in overview["units"]
@@ -732,7 +733,7 @@ async def test_grade_cap_and_ties_across_the_assessment_and_within_districts(env
     )
     # a district admin sees their district's units, ranked among all
     district = await role(world, "district")
-    mine = await run(world, assess.overview, district, year)
+    mine = await run(world, results.overview, district, year)
     assert {u["unit_name"]: u["rank"] for u in mine["units"]} == {"甲区财政局": 2, "甲区审计局": 4}
 
 
@@ -745,20 +746,20 @@ async def test_finalisation_corrections_and_last_years_result(env):
     office, officer, assessor = [await role(world, k) for k in ("office", "officer", "assessor")]
     a, b, city = (world.units[k] for k in ("a_unit", "b_unit", "city"))
     await small_scheme(world, office, year)
-    await run(world, assess.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
-    await refused(world, Conflict, assess.correct, office, year, b["id"], "A", {"score": 58, "reason": "复核"})
+    await run(world, cycle.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    await refused(world, Conflict, reviews.correct, office, year, b["id"], "A", {"score": 58, "reason": "复核"})
     await grade_unit(world, office, assessor, year, a, 55, 35)  # 90
     await grade_unit(world, office, assessor, year, b, 50, 35)  # 85
-    await run(world, assess.self_assess, office, year, city["id"], "A", {"score": 40})
+    await run(world, reviews.self_assess, office, year, city["id"], "A", {"score": 40})
 
     # 市教育局 is not reviewed: finalising is refused and changes nothing
-    error = await refused(world, Conflict, assess.finalise, office, year)
+    error = await refused(world, Conflict, cycle.finalise, office, year)
     assert "1" in error.message
-    await run(world, assess.self_assess, office, year, city["id"], "B", {"score": 30})
-    await run(world, assess.submit_self, office, year, city["id"])
-    await run(world, assess.review, assessor, year, city["id"], "A", {})
-    await run(world, assess.review, assessor, year, city["id"], "B", {"score": 25, "reason": "记录缺失"})  # 65
-    done = await run(world, assess.finalise, office, year)
+    await run(world, reviews.self_assess, office, year, city["id"], "B", {"score": 30})
+    await run(world, reviews.submit_self, office, year, city["id"])
+    await run(world, reviews.review, assessor, year, city["id"], "A", {})
+    await run(world, reviews.review, assessor, year, city["id"], "B", {"score": 25, "reason": "记录缺失"})  # 65
+    done = await run(world, cycle.finalise, office, year)
     assert done["status"] == "finalised" and done["finalised_at"] is not None
     assert [(u["unit_name"], u["total"], u["grade"], u["rank"]) for u in done["units"]] == [
         ("甲区财政局", 90, "excellent", 1),
@@ -777,34 +778,34 @@ async def test_finalisation_corrections_and_last_years_result(env):
     # finalised: nothing changes but by a correction
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
     for call in (
-        (assess.self_assess, officer, year, a["id"], "A", {"score": 1}),
-        (assess.review, assessor, year, b["id"], "A", {"score": 60, "reason": "复核"}),
-        (assess.add_adjustment, assessor, year, a["id"], {"kind": "deduction", "item": "serious", "note": "迟报"}),
-        (assess.add_adjustment, assessor, year, a["id"], {"kind": "veto", "item": "leak", "note": "泄密"}),
-        (assess.submit_self, officer, year, a["id"]),
-        (assess.add_evidence, officer, year, a["id"], "A", "a.png", png),
-        (assess.recompute, office, year),
-        (assess.finalise, office, year),
+        (reviews.self_assess, officer, year, a["id"], "A", {"score": 1}),
+        (reviews.review, assessor, year, b["id"], "A", {"score": 60, "reason": "复核"}),
+        (reviews.add_adjustment, assessor, year, a["id"], {"kind": "deduction", "item": "serious", "note": "迟报"}),
+        (reviews.add_adjustment, assessor, year, a["id"], {"kind": "veto", "item": "leak", "note": "泄密"}),
+        (reviews.submit_self, officer, year, a["id"]),
+        (evidence.add_evidence, officer, year, a["id"], "A", "a.png", png),
+        (cycle.recompute, office, year),
+        (cycle.finalise, office, year),
     ):
         await refused(world, Conflict, *call)
 
     # a correction needs a reason and a new, valid score
-    error = await refused(world, ValidationFailed, assess.correct, office, year, b["id"], "A", {"score": 58})
+    error = await refused(world, ValidationFailed, reviews.correct, office, year, b["id"], "A", {"score": 58})
     assert list(error.errors) == ["reason"]
     error = await refused(
-        world, ValidationFailed, assess.correct, office, year, b["id"], "A", {"score": 50, "reason": "x"}
+        world, ValidationFailed, reviews.correct, office, year, b["id"], "A", {"score": 50, "reason": "x"}
     )
     assert list(error.errors) == ["score"]
     error = await refused(
-        world, ValidationFailed, assess.correct, office, year, b["id"], "A", {"score": 61, "reason": "x"}
+        world, ValidationFailed, reviews.correct, office, year, b["id"], "A", {"score": 61, "reason": "x"}
     )
     assert list(error.errors) == ["score"]
-    await refused(world, NotFound, assess.correct, office, year, b["id"], "Z", {"score": 1, "reason": "x"})
-    await refused(world, NotFound, assess.correct, officer, year, b["id"], "A", {"score": 58, "reason": "x"})
+    await refused(world, NotFound, reviews.correct, office, year, b["id"], "Z", {"score": 1, "reason": "x"})
+    await refused(world, NotFound, reviews.correct, officer, year, b["id"], "A", {"score": 58, "reason": "x"})
 
-    fixed = await run(world, assess.correct, office, year, b["id"], "A", {"score": "58", "reason": "复核发现漏计材料"})
+    fixed = await run(world, reviews.correct, office, year, b["id"], "A", {"score": "58", "reason": "复核发现漏计材料"})
     assert fixed == {"indicator": "A", "score": 58.0, "state": "corrected"}
-    result = await run(world, assess.unit_result, office, year, b["id"])
+    result = await run(world, results.unit_result, office, year, b["id"])
     assert result["total"] == 58 + 35 and result["grade"] == "excellent" and result["rank"] == 1
     indicator = by_code(result)["A"]
     assert indicator["score"] == 58 and indicator["state"] == "corrected" and "复核发现漏计材料" in indicator["how"]
@@ -832,16 +833,16 @@ async def test_finalisation_corrections_and_last_years_result(env):
 
     # this year's assessment shows last year's result beside each unit
     now = this_year(world)
-    await run(world, assess.open_assessment, office, now, {"cutoff": f"{now}-12-31"})
-    this = await run(world, assess.unit_result, office, now, b["id"])
+    await run(world, cycle.open_assessment, office, now, {"cutoff": f"{now}-12-31"})
+    this = await run(world, results.unit_result, office, now, b["id"])
     assert this["previous"] == {"year": year, "total": 93.0, "grade": "excellent", "rank": 1}
-    assert by_name(await run(world, assess.overview, office, now))["市教育局"]["previous"] == {
+    assert by_name(await run(world, results.overview, office, now))["市教育局"]["previous"] == {
         "year": year,
         "total": 65.0,
         "grade": "pass",
         "rank": 3,
     }
-    assert (await run(world, assess.unit_result, office, year, b["id"]))["previous"] is None
+    assert (await run(world, results.unit_result, office, year, b["id"]))["previous"] is None
 
 
 # ---------------------------------------------------------------- bad input writes nothing
@@ -851,7 +852,7 @@ async def test_schemes_that_do_not_add_up_and_frozen_schemes(env):
     world = await make_world()
     year = this_year(world)
     office = await role(world, "office")
-    stored = await run(world, assess.scheme_detail, year)
+    stored = await run(world, cycle.scheme_detail, year)
     assert stored["status"] == "draft" and stored["document"]["total"] == 100
 
     def broken(**changes):
@@ -872,37 +873,35 @@ async def test_schemes_that_do_not_add_up_and_frozen_schemes(env):
         ({**DEFAULT, "top_cap": 1.5}, {"top_cap"}),
     ]
     for doc, fields in cases:
-        error = await refused(world, ValidationFailed, assess.save_scheme, office, year, doc)
+        error = await refused(world, ValidationFailed, cycle.save_scheme, office, year, doc)
         assert fields <= set(error.errors), (fields, error.errors)
-    assert await run(world, assess.scheme_detail, year) == stored
+    assert await run(world, cycle.scheme_detail, year) == stored
 
-    saved = await run(world, assess.save_scheme, office, year, {**DEFAULT, "top_cap": 0.3})
+    saved = await run(world, cycle.save_scheme, office, year, {**DEFAULT, "top_cap": 0.3})
     assert saved["document"]["top_cap"] == 0.3
-    await refused(world, NotFound, assess.save_scheme, office, year + 5, DEFAULT)
-    await refused(world, Conflict, assess.create_scheme, office, year)
+    await refused(world, NotFound, cycle.save_scheme, office, year + 5, DEFAULT)
+    await refused(world, Conflict, cycle.create_scheme, office, year)
     next_year = {"cutoff": f"{year + 1}-12-31"}
-    await refused(world, Conflict, assess.open_assessment, office, year + 1, next_year)  # no scheme yet
+    await refused(world, Conflict, cycle.open_assessment, office, year + 1, next_year)  # no scheme yet
     for far in (1999, year + 5):  # schemes and assessments are for real years only
-        error = await refused(world, ValidationFailed, assess.create_scheme, office, far)
+        error = await refused(world, ValidationFailed, cycle.create_scheme, office, far)
         assert list(error.errors) == ["year"]
-        error = await refused(world, ValidationFailed, assess.open_assessment, office, far, {})
+        error = await refused(world, ValidationFailed, cycle.open_assessment, office, far, {})
         assert list(error.errors) == ["year"]
-    error = await refused(
-        world, ValidationFailed, assess.open_assessment, office, year, {"cutoff": f"{year + 1}-01-01"}
-    )
+    error = await refused(world, ValidationFailed, cycle.open_assessment, office, year, {"cutoff": f"{year + 1}-01-01"})
     assert list(error.errors) == ["cutoff"]
     error = await refused(
-        world, ValidationFailed, assess.open_assessment, office, year, {"scope": world.units["a_unit"]["id"]}
+        world, ValidationFailed, cycle.open_assessment, office, year, {"scope": world.units["a_unit"]["id"]}
     )
     assert list(error.errors) == ["scope"]
     empty = await make_unit(world.tenant, "丙区", "district")
-    await refused(world, Conflict, assess.open_assessment, office, year, {"scope": empty["id"]})  # no units in it
-    assert (await run(world, assess.scheme_detail, year))["status"] == "draft"
+    await refused(world, Conflict, cycle.open_assessment, office, year, {"scope": empty["id"]})  # no units in it
+    assert (await run(world, cycle.scheme_detail, year))["status"] == "draft"
 
-    await run(world, assess.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
-    assert (await run(world, assess.scheme_detail, year))["status"] == "frozen"
-    await refused(world, Conflict, assess.save_scheme, office, year, DEFAULT)
-    await refused(world, Conflict, assess.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    await run(world, cycle.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    assert (await run(world, cycle.scheme_detail, year))["status"] == "frozen"
+    await refused(world, Conflict, cycle.save_scheme, office, year, DEFAULT)
+    await refused(world, Conflict, cycle.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
 
 
 async def test_bad_scores_evidence_and_scope_write_nothing(env):
@@ -910,61 +909,61 @@ async def test_bad_scores_evidence_and_scope_write_nothing(env):
     year = this_year(world)
     office, officer, assessor = [await role(world, k) for k in ("office", "officer", "assessor")]
     a, b = world.units["a_unit"]["id"], world.units["b_unit"]["id"]
-    await run(world, assess.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    await run(world, cycle.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
 
     for bad in (10.001, 10.5, -0.01, "x", [], {"v": 1}):
-        error = await refused(world, ValidationFailed, assess.self_assess, officer, year, a, "C", {"score": bad})
+        error = await refused(world, ValidationFailed, reviews.self_assess, officer, year, a, "C", {"score": bad})
         assert list(error.errors) == ["score"], bad
-    error = await refused(world, ValidationFailed, assess.review, assessor, year, a, "C", {"score": 20, "reason": "x"})
+    error = await refused(world, ValidationFailed, reviews.review, assessor, year, a, "C", {"score": 20, "reason": "x"})
     assert "score" in error.errors
-    await refused(world, Conflict, assess.self_assess, officer, year, a, "R1", {"score": 5})  # computed
-    await refused(world, Conflict, assess.review, assessor, year, a, "T2", {"score": 5, "reason": "x"})
-    await refused(world, NotFound, assess.self_assess, officer, year, a, "R", {"score": 5})  # a group, not a leaf
-    await refused(world, NotFound, assess.self_assess, officer, year, a, "ZZ", {"score": 5})
-    await refused(world, NotFound, assess.self_assess, officer, year + 1, a, "C", {"score": 5})  # no assessment
+    await refused(world, Conflict, reviews.self_assess, officer, year, a, "R1", {"score": 5})  # computed
+    await refused(world, Conflict, reviews.review, assessor, year, a, "T2", {"score": 5, "reason": "x"})
+    await refused(world, NotFound, reviews.self_assess, officer, year, a, "R", {"score": 5})  # a group, not a leaf
+    await refused(world, NotFound, reviews.self_assess, officer, year, a, "ZZ", {"score": 5})
+    await refused(world, NotFound, reviews.self_assess, officer, year + 1, a, "C", {"score": 5})  # no assessment
     for data, field in (
         ({"kind": "bonus", "item": "minor", "note": "x"}, "kind"),
         ({"kind": "deduction", "item": "leak", "note": "x"}, "item"),
         ({"kind": "veto", "item": "minor", "note": "x"}, "item"),
         ({"kind": "deduction", "item": "minor"}, "note"),
     ):
-        error = await refused(world, ValidationFailed, assess.add_adjustment, assessor, year, a, data)
+        error = await refused(world, ValidationFailed, reviews.add_adjustment, assessor, year, a, data)
         assert field in error.errors, data
 
     # the unit officer of 甲区财政局 cannot reach 乙区财政局: not found, nothing written
     for call in (
-        (assess.self_assess, officer, year, b, "C", {"score": 5}),
-        (assess.submit_self, officer, year, b),
-        (assess.unit_result, officer, year, b),
-        (assess.add_evidence, officer, year, b, "C", "a.pdf", b"%PDF-1.7\n"),
+        (reviews.self_assess, officer, year, b, "C", {"score": 5}),
+        (reviews.submit_self, officer, year, b),
+        (results.unit_result, officer, year, b),
+        (evidence.add_evidence, officer, year, b, "C", "a.pdf", b"%PDF-1.7\n"),
     ):
         await refused(world, NotFound, *call)
-    assert [u["unit_name"] for u in (await run(world, assess.overview, officer, year))["units"]] == ["甲区财政局"]
+    assert [u["unit_name"] for u in (await run(world, results.overview, officer, year))["units"]] == ["甲区财政局"]
 
     # evidence: the content decides, not the name
     for name, data in (
         ("scan.pdf", b"GIF89a not a pdf"),
         ("scan.pdf", b"PNG\r\n but no magic"),
         ("empty.pdf", b""),
-        ("huge.pdf", b"%PDF-1.7\n" + b"0" * (assess.MAX_EVIDENCE)),
+        ("huge.pdf", b"%PDF-1.7\n" + b"0" * (evidence.MAX_EVIDENCE)),
     ):
-        error = await refused(world, ValidationFailed, assess.add_evidence, officer, year, a, "C", name, data)
+        error = await refused(world, ValidationFailed, evidence.add_evidence, officer, year, a, "C", name, data)
         assert list(error.errors) == ["file"], name
-    await refused(world, Conflict, assess.add_evidence, officer, year, a, "R1", "a.pdf", b"%PDF-1.7\n")
+    await refused(world, Conflict, evidence.add_evidence, officer, year, a, "R1", "a.pdf", b"%PDF-1.7\n")
     accepted = {}
     for name, data in (
         ("photo.pdf", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32),
         ("minutes.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"),
         ("scan.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 32),
-        ("at-the-limit.pdf", b"%PDF-1.7\n" + b"0" * (assess.MAX_EVIDENCE - 9)),
+        ("at-the-limit.pdf", b"%PDF-1.7\n" + b"0" * (evidence.MAX_EVIDENCE - 9)),
     ):
-        added = await run(world, assess.add_evidence, officer, year, a, "C", name, data)
+        added = await run(world, evidence.add_evidence, officer, year, a, "C", name, data)
         accepted[name] = (added["content_type"], added["size"])
     assert accepted == {
         "photo.pdf": ("image/png", 40),
         "minutes.pdf": ("application/pdf", 15),
         "scan.jpg": ("image/jpeg", 36),
-        "at-the-limit.pdf": ("application/pdf", assess.MAX_EVIDENCE),
+        "at-the-limit.pdf": ("application/pdf", evidence.MAX_EVIDENCE),
     }
-    listed = by_code(await run(world, assess.unit_result, officer, year, a))["C"]["evidence"]
+    listed = by_code(await run(world, results.unit_result, officer, year, a))["C"]["evidence"]
     assert sorted(e["filename"] for e in listed) == sorted(accepted)

@@ -11,7 +11,7 @@ import openpyxl
 from pypdf import PdfReader
 
 from server import db
-from server.assessment import reports, service
+from server.assessment import cycle, reports, results, reviews
 from server.units import service as units
 from tests.conftest import SYSTEM, csrf, login
 from tests.factories import make_world
@@ -31,16 +31,16 @@ async def scored_world():
     tenant, year = world.tenant, units.today(world.tenant).year
     unit = world.units["a_unit"]["id"]
     async with db.transaction(tenant.id):
-        await service.open_assessment(tenant, SYSTEM, year, {"cutoff": f"{year}-12-31"})
+        await cycle.open_assessment(tenant, SYSTEM, year, {"cutoff": f"{year}-12-31"})
         for code, score in MANUAL.items():
-            await service.self_assess(tenant, SYSTEM, year, unit, code, {"score": score, "note": "纪要齐全"})
-        await service.submit_self(tenant, SYSTEM, year, unit)
+            await reviews.self_assess(tenant, SYSTEM, year, unit, code, {"score": score, "note": "纪要齐全"})
+        await reviews.submit_self(tenant, SYSTEM, year, unit)
         for code in MANUAL:
-            await service.review(tenant, SYSTEM, year, unit, code, {})
-        await service.add_adjustment(
+            await reviews.review(tenant, SYSTEM, year, unit, code, {})
+        await reviews.add_adjustment(
             tenant, SYSTEM, year, unit, {"kind": "deduction", "item": "serious", "note": "台账缺失"}
         )
-        result = await service.unit_result(tenant, SYSTEM, year, unit)
+        result = await results.unit_result(tenant, SYSTEM, year, unit)
     return world, year, result
 
 
@@ -141,14 +141,14 @@ async def test_the_report_averages_count_self_scores_awaiting_review(env):
     world = await make_world()
     tenant, year = world.tenant, units.today(world.tenant).year
     async with db.transaction(tenant.id):
-        await service.open_assessment(tenant, SYSTEM, year, {"cutoff": f"{year}-12-31"})
+        await cycle.open_assessment(tenant, SYSTEM, year, {"cutoff": f"{year}-12-31"})
         for key in ("a_unit", "b_unit", "city"):
             for code, score in MANUAL.items():
-                await service.self_assess(tenant, SYSTEM, year, world.units[key]["id"], code, {"score": score})
+                await reviews.self_assess(tenant, SYSTEM, year, world.units[key]["id"], code, {"score": score})
         # one unit reviewed with a lower C, the others still provisional
         for code in MANUAL:
             change = {"score": 4, "reason": "台账缺失"} if code == "C" else {}
-            await service.review(tenant, SYSTEM, year, world.units["a_unit"]["id"], code, change)
+            await reviews.review(tenant, SYSTEM, year, world.units["a_unit"]["id"], code, change)
         report = await reports.annual_report(tenant, SYSTEM, year)
     averages = {i["code"]: i["average"] for i in report["indicators"]}
     assert averages["C"] == round((4 + MANUAL["C"] * 2) / 3, 2)

@@ -21,7 +21,8 @@ import openpyxl
 from server import db
 from server.accounts import service as accounts
 from server.accounts.tables import User
-from server.assessment import service as assess
+from server.assessment import cycle
+from server.assessment import reviews as assess
 from server.core.i18n import translations
 from server.reminders import dispatch, service
 from server.reminders import rules as rulebook
@@ -381,8 +382,8 @@ async def test_assessment_due_and_overdue_for_units_that_have_not_submitted(env,
     await make_user(tenant, "waitofficer", "unit_officer", scope_unit_id=waiting["id"])
     year = units.today(tenant).year
     due = units.today(tenant) + timedelta(days=30)
-    await run(tenant, assess.save_scheme, SYSTEM, year, TWO_INDICATORS)
-    await run(tenant, assess.open_assessment, SYSTEM, year, {"cutoff": f"{year}-12-31", "self_due": due.isoformat()})
+    await run(tenant, cycle.save_scheme, SYSTEM, year, TWO_INDICATORS)
+    await run(tenant, cycle.open_assessment, SYSTEM, year, {"cutoff": f"{year}-12-31", "self_due": due.isoformat()})
     for code, score in (("A", 50), ("B", 30)):
         await run(tenant, assess.self_assess, SYSTEM, year, submitted["id"], code, {"score": score})
     await run(tenant, assess.submit_self, SYSTEM, year, submitted["id"])

@@ -7,8 +7,8 @@ import re
 from datetime import timedelta
 
 from server import db
-from server.assessment import reports
-from server.assessment import service as assessments
+from server.assessment import cycle, reports
+from server.assessment import results as assessments
 from server.assessment.tables import Assessment, Score
 from server.responsibility import notices
 from server.training import service as training
@@ -30,7 +30,7 @@ async def test_indicators_change_after_a_signature_and_hours_without_recompute(c
     year = units.today(world.tenant).year
     unit = world.units["a_unit"]["id"]
     await run(world, notices.issue, office, {"scope": "all"})
-    await run(world, assessments.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    await run(world, cycle.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
     before = await run(world, assessments.unit_result, office, year, unit)
     assert by_source(before)["notices_signed"]["inputs"]["met"] == 0
 
@@ -72,7 +72,7 @@ async def test_a_post_taken_or_a_person_archived_moves_the_units_indicators(clie
     office = await actor_of(world, "office")
     year = units.today(world.tenant).year
     a_unit, b_unit = world.units["a_unit"]["id"], world.units["b_unit"]["id"]
-    await run(world, assessments.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    await run(world, cycle.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
 
     async def signed_inputs(unit: str) -> dict:
         return by_source(await run(world, assessments.unit_result, office, year, unit))["notices_signed"]["inputs"]
@@ -90,7 +90,7 @@ async def test_an_import_moves_every_unit_it_touches(client):
     world = await make_world()
     office = await actor_of(world, "office")
     year = units.today(world.tenant).year
-    await run(world, assessments.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    await run(world, cycle.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
 
     async def state() -> dict[str, tuple[int, float]]:
         """Per unit: leaders with their hours, and the stored total the ranking reads."""
@@ -119,7 +119,7 @@ async def test_the_scorecard_says_as_of_when_per_unit(client):
     today = units.today(world.tenant)
     year, yesterday = today.year, today - timedelta(days=1)
     await run(world, notices.issue, office, {"scope": "all"})
-    await run(world, assessments.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    await run(world, cycle.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
     # as if the office's last recompute had run yesterday
     async with db.transaction(world.tenant.id):
         await Assessment.update({Assessment.auto_as_of: yesterday}).where(Assessment.tenant == world.tenant.id)

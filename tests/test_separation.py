@@ -351,7 +351,7 @@ async def test_usernames_compare_case_insensitively(make_client):
 
 async def test_self_scores_and_exports_of_personal_data_leave_audit_rows(make_client):
     """Found: self-assessment scores left no audit row; exports were not recorded."""
-    from server.assessment import service as assess
+    from server.assessment import cycle, reviews
     from server.units import service as units
 
     world = await make_world()
@@ -359,10 +359,10 @@ async def test_self_scores_and_exports_of_personal_data_leave_audit_rows(make_cl
     async with db.transaction(world.tenant.id):
         office = accounts.actor_for(world.tenant, await accounts.user_by_username(world.tenant, "office"))
         officer = accounts.actor_for(world.tenant, await accounts.user_by_username(world.tenant, "officer"))
-        await assess.open_assessment(world.tenant, office, year, {"cutoff": f"{year}-12-31"})
+        await cycle.open_assessment(world.tenant, office, year, {"cutoff": f"{year}-12-31"})
     for value in (8, 9):
         async with db.transaction(world.tenant.id):
-            await assess.self_assess(world.tenant, officer, year, world.units["a_unit"]["id"], "R3", {"score": value})
+            await reviews.self_assess(world.tenant, officer, year, world.units["a_unit"]["id"], "R3", {"score": value})
     scores = await audit_rows(world, "assessment.self_score")
     assert [(e["detail"]["old"], e["detail"]["new"]) for e in scores] == [(None, 8.0), (8.0, 9.0)]
     assert {e["actor_name"] for e in scores} == {"officer"}

@@ -16,7 +16,7 @@ from msgspec import UNSET, UnsetType
 from server.accounts import policy, roles, twofactor, twofactor_routes
 from server.accounts import service as accounts
 from server.actor import Actor
-from server.assessment import service as assessments
+from server.assessment import results as assessments
 from server.audit import service as audit
 from server.core import i18n
 from server.core.errors import ValidationFailed

@@ -1,5 +1,6 @@
-"""What the documents show: a unit's scorecard and the tenant's annual report, built
-for many units at once; and the background batch of every scorecard as a zip."""
+"""What the documents show: a unit's scorecard, the tenant's annual report and the
+workbook of every score, built for many units at once; and the background batch of every
+scorecard as a zip."""
 
 from __future__ import annotations
 
@@ -16,15 +17,17 @@ from typing import Any
 
 from server import db
 from server.actor import Actor
-from server.assessment import documents
-from server.assessment import service as assessments
+from server.assessment import documents, results
 from server.assessment.scheme import GRADES
+from server.assessment.scoring import effective
 from server.assessment.tables import Adjustment, Assessment, ReportJob, Score
 from server.audit import service as audit
 from server.core import i18n
+from server.core.chunks import chunks
 from server.core.errors import NotFound
 from server.core.i18n import _, _l
 from server.documents import pdf
+from server.documents.xlsx import write_workbook
 from tenants.service import TenantRef, get_owned
 
 GAP_TEXTS = {
@@ -45,11 +48,9 @@ log = logging.getLogger(__name__)
 
 async def _scores(tenant: TenantRef, assessed_pks: list[int]) -> dict[int, dict[str, dict]]:
     out: dict[int, dict[str, dict]] = defaultdict(dict)
-    for i in range(0, len(assessed_pks), 500):
+    for batch in chunks(assessed_pks):
         for s in (
-            await Score.select()
-            .where(Score.tenant == tenant.id, Score.assessed.is_in(assessed_pks[i : i + 500]))
-            .output(load_json=True)
+            await Score.select().where(Score.tenant == tenant.id, Score.assessed.is_in(batch)).output(load_json=True)
         ):
             out[s["assessed"]][s["indicator"]] = s
     return out
@@ -57,10 +58,10 @@ async def _scores(tenant: TenantRef, assessed_pks: list[int]) -> dict[int, dict[
 
 async def _adjustments(tenant: TenantRef, assessed_pks: list[int]) -> dict[int, list[dict]]:
     out: dict[int, list[dict]] = defaultdict(list)
-    for i in range(0, len(assessed_pks), 500):
+    for batch in chunks(assessed_pks):
         for a in (
             await Adjustment.select()
-            .where(Adjustment.tenant == tenant.id, Adjustment.assessed.is_in(assessed_pks[i : i + 500]))
+            .where(Adjustment.tenant == tenant.id, Adjustment.assessed.is_in(batch))
             .order_by(Adjustment.created_at)
         ):
             out[a["assessed"]].append(a)
@@ -99,23 +100,23 @@ def _gaps(indicators: list[dict], adjustments: list[dict]) -> list[str]:
 class Year:
     """One year's assessment loaded once: results, every score and adjustment."""
 
-    def __init__(self, assessment: dict, tree: Any, results: list[dict], scores: dict, adjustments: dict) -> None:
+    def __init__(self, assessment: dict, tree: Any, ranked: list[dict], scores: dict, adjustments: dict) -> None:
         self.assessment = assessment
         self.tree = tree
-        self.results = results
+        self.results = ranked
         self.scores = scores
         self.adjustments = adjustments
 
     @classmethod
     async def load(cls, tenant: TenantRef, year: int) -> Year:
-        assessment = await assessments.get_assessment(tenant, year)
-        tree = await assessments.tree_of(assessment)
-        results = await assessments.results_of(tenant, assessment, tree)
-        pks = [r["id"] for r in results]
-        return cls(assessment, tree, results, await _scores(tenant, pks), await _adjustments(tenant, pks))
+        assessment = await results.get_assessment(tenant, year)
+        tree = await results.tree_of(assessment)
+        ranked = await results.results_of(tenant, assessment, tree)
+        pks = [r["id"] for r in ranked]
+        return cls(assessment, tree, ranked, await _scores(tenant, pks), await _adjustments(tenant, pks))
 
     def indicators(self, assessed_pk: int) -> list[dict]:
-        return assessments.indicator_rows(self.tree, self.scores[assessed_pk], {}, self.assessment["auto_as_of"])
+        return results.indicator_rows(self.tree, self.scores[assessed_pk], {}, self.assessment["auto_as_of"])
 
     def area_averages(self) -> dict[str, float]:
         """Average score by area over the units with a total (all of them once finalised)."""
@@ -125,31 +126,31 @@ class Year:
         for r in graded:
             for code, score in self.scores[r["id"]].items():
                 if code in area_of:
-                    sums[area_of[code]] += assessments.effective(score) or 0.0
+                    sums[area_of[code]] += effective(score) or 0.0
         return {code: round(total / len(graded), 2) for code, total in sums.items()} if graded else {}
 
 
 async def cards(tenant: TenantRef, actor: Actor, year: int, unit_pks: list[int] | None = None) -> list[dict]:
     """The scorecards of the units in the actor's scope (or of these units), best first."""
     data = await Year.load(tenant, year)
-    previous = await assessments.previous_results(tenant, year)
+    previous = await results.previous_results(tenant, year)
     averages = data.area_averages()
     now = datetime.now(UTC)
     out = []
-    for r in assessments.in_scope(actor, data.results):
+    for r in results.in_scope(actor, data.results):
         if unit_pks is not None and r["unit"] not in unit_pks:
             continue
         indicators = data.indicators(r["id"])
-        adjustments = [assessments.adjustment_public(data.tree, a) for a in data.adjustments[r["id"]]]
+        adjustments = [results.adjustment_public(data.tree, a) for a in data.adjustments[r["id"]]]
         last = previous.get(r["unit"])
         out.append(
             {
                 "tenant_name": tenant.name,
                 "year": year,
                 "status": data.assessment["status"],
-                "status_label": str(assessments.STATUSES[data.assessment["status"]]),
+                "status_label": str(results.STATUSES[data.assessment["status"]]),
                 "cutoff": data.assessment["cutoff"],
-                "as_of": assessments.figures_as_of(data.scores[r["id"]], data.assessment["auto_as_of"]),
+                "as_of": results.figures_as_of(data.scores[r["id"]], data.assessment["auto_as_of"]),
                 "generated_at": now,
                 "unit": {
                     "id": str(r["unit_uuid"]),
@@ -189,8 +190,8 @@ async def cards(tenant: TenantRef, actor: Actor, year: int, unit_pks: list[int] 
 
 
 async def scorecard(tenant: TenantRef, actor: Actor, year: int, unit_id: Any) -> dict:
-    assessment = await assessments.get_assessment(tenant, year)
-    assessed = await assessments.assessed_row(tenant, actor, assessment, unit_id)
+    assessment = await results.get_assessment(tenant, year)
+    assessed = await results.assessed_row(tenant, actor, assessment, unit_id)
     found = await cards(tenant, actor, year, [assessed["unit"]])
     if not found:
         raise NotFound()
@@ -211,8 +212,8 @@ async def annual_report(tenant: TenantRef, actor: Actor, year: int) -> dict:
     """The tenant's year: figures, grades, ranking, averages by indicator and district,
     the most common gaps and the trend over the years (the actor's scope)."""
     data = await Year.load(tenant, year)
-    previous = await assessments.previous_results(tenant, year)
-    scope = assessments.in_scope(actor, data.results)
+    previous = await results.previous_results(tenant, year)
+    scope = results.in_scope(actor, data.results)
     # while open, only units with every indicator scored have a total to report
     rows = [r for r in scope if r["complete"]]
     totals = [r["total"] for r in rows]
@@ -230,7 +231,7 @@ async def annual_report(tenant: TenantRef, actor: Actor, year: int) -> dict:
     for r in rows:
         for leaf in leaves:
             score = data.scores[r["id"]].get(leaf["code"])
-            value = (assessments.effective(score) if score else None) or 0.0
+            value = (effective(score) if score else None) or 0.0
             leaf_sums[leaf["code"]] += value
             if value >= leaf["points"]:
                 continue
@@ -241,7 +242,7 @@ async def annual_report(tenant: TenantRef, actor: Actor, year: int) -> dict:
             else:
                 gap(leaf["code"], _("Points lost on %(name)s", name=leaf["name"]))
         for a in data.adjustments[r["id"]]:
-            public = assessments.adjustment_public(data.tree, a)
+            public = results.adjustment_public(data.tree, a)
             gap(f"{a['kind']}:{a['item']}", f"{public['kind_label']} · {public['name']}")
     districts: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
@@ -252,7 +253,7 @@ async def annual_report(tenant: TenantRef, actor: Actor, year: int) -> dict:
         "tenant_name": tenant.name,
         "year": year,
         "status": data.assessment["status"],
-        "status_label": str(assessments.STATUSES[data.assessment["status"]]),
+        "status_label": str(results.STATUSES[data.assessment["status"]]),
         "generated_at": datetime.now(UTC),
         "units": n,
         "ungraded": len(scope) - n,
@@ -314,11 +315,11 @@ async def _trend(tenant: TenantRef, actor: Actor, year: int) -> list[dict]:
         .where(Assessment.tenant == tenant.id, Assessment.year <= year)
         .order_by(Assessment.year)
     ):
-        assessment = await assessments.get_assessment(tenant, row["year"])
+        assessment = await results.get_assessment(tenant, row["year"])
         rows = [
             r
-            for r in assessments.in_scope(
-                actor, await assessments.results_of(tenant, assessment, await assessments.tree_of(assessment))
+            for r in results.in_scope(
+                actor, await results.results_of(tenant, assessment, await results.tree_of(assessment))
             )
             if r["complete"]
         ]
@@ -336,6 +337,49 @@ async def _trend(tenant: TenantRef, actor: Actor, year: int) -> list[dict]:
 
 async def annual_pdf(tenant: TenantRef, actor: Actor, year: int) -> bytes:
     return await documents.annual_pdf(await annual_report(tenant, actor, year))
+
+
+async def export_xlsx(tenant: TenantRef, actor: Actor, year: int) -> bytes:
+    """Every visible unit's score on every indicator, with totals, grade and rank."""
+    await audit.record(tenant.id, actor, "export.scores", "assessment", year)
+    assessment = await results.get_assessment(tenant, year)
+    tree = await results.tree_of(assessment)
+    ranked = results.in_scope(actor, await results.results_of(tenant, assessment, tree))
+    leaves = tree.leaves()
+    scores: dict[int, dict[str, float | None]] = defaultdict(dict)
+    for batch in chunks([r["id"] for r in ranked]):
+        for s in await Score.select(Score.assessed, Score.indicator, Score.score, Score.self_score).where(
+            Score.tenant == tenant.id, Score.assessed.is_in(batch)
+        ):
+            scores[s["assessed"]][s["indicator"]] = effective(s)
+    headers = [
+        str(_l("Rank")),
+        str(_l("Unit")),
+        str(_l("District")),
+        *[f"{leaf['code']} {leaf['name']} ({leaf['points']:g})" for leaf in leaves],
+        str(_l("Indicator total")),
+        str(_l("Points deducted")),
+        str(_l("Veto")),
+        str(_l("Total score")),
+        str(_l("Grade")),
+        str(_l("Status")),
+    ]
+    rows = [
+        [
+            r["rank"],
+            r["unit_name"],
+            r["group_name"],
+            *[scores[r["id"]].get(leaf["code"]) for leaf in leaves],
+            r["score_sum"],
+            r["deduction"],
+            str(_l("Yes")) if r["veto"] else "",
+            r["total"],
+            r["grade_label"],
+            r["status_label"],
+        ]
+        for r in ranked
+    ]
+    return write_workbook([(_("Scores %(year)d", year=year), headers, rows)])
 
 
 # ---------------------------------------------------------------- every scorecard at once
@@ -376,12 +420,13 @@ def _job_public(row: dict, slug: str) -> dict:
 
 async def start_scorecards(tenant: TenantRef, actor: Actor, year: int) -> dict:
     """A job row now; the rendering starts once the request has committed (see run_job)."""
-    overview = await assessments.overview(tenant, actor, year)
-    row = ReportJob(
-        tenant=tenant.id, year=year, total=len(overview["units"]), language=i18n.get_locale(), user_id=actor.id or 0
-    )
-    await row.save()
-    await audit.record(tenant.id, actor, "assessment.scorecards", "report_job", row.uuid, detail={"year": year})
+    overview = await results.overview(tenant, actor, year)
+    async with db.atomic():
+        row = ReportJob(
+            tenant=tenant.id, year=year, total=len(overview["units"]), language=i18n.get_locale(), user_id=actor.id or 0
+        )
+        await row.save()
+        await audit.record(tenant.id, actor, "assessment.scorecards", "report_job", row.uuid, detail={"year": year})
     return _job_public((await ReportJob.select().where(ReportJob.id == row.id).first()), tenant.slug)
 
 

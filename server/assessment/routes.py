@@ -3,73 +3,71 @@ self-assessment, review, deductions and vetoes, corrections and the documents.""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response, get, post, put
+from litestar import Controller, Request, Response, get, post, put
+from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody, Parameter
 from litestar.response import File, Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
-from server.assessment import reports, scheme, service
-from server.assessment.tables import Adjustment, Evidence
-from server.core.errors import Conflict, NotFound, ValidationFailed
+from server.actor import Actor
+from server.assessment import cycle, evidence, reports, results, reviews, schemas, scheme
+from server.core.errors import Conflict, NotFound
 from server.core.i18n import _
+from server.documents.pdf import MEDIA_TYPE as PDF
 from server.documents.xlsx import MEDIA_TYPE as XLSX
+from server.settings import Settings
 from server.units import service as units
-from server.web.forms import body_data, file_response, form_data, is_htmx, uploaded_file
+from server.web.forms import body_data, file_response, is_htmx, submit_form, uploaded_file
 from server.web.guards import allow
 from server.web.templating import page
+from server.web.urls import TENANT_API, TENANT_PAGES
+from tenants.service import TenantRef
 
-T = "/t/{slug:str}"
-API = "/api/v1/t/{slug:str}"
 Y = "/assessments/{year:int}"
 # years an assessment can have: out of range is no assessment (404), never a database overflow
 YEARS = {"ge": 1900, "le": 2999}
 Year = Annotated[int, Parameter(**YEARS)]
 U = Y + "/units/{unit_id:str}"
-READ = allow(service.READERS)
+READ = allow(results.READERS)
 OFFICE = allow(roles.OFFICE_ADMIN)
-SELF = allow(service.SELF_ASSESSORS)
-REVIEW = allow(service.REVIEWERS)
-PDF = "application/pdf"
-
-
-def _ctx(request: Request):
-    edge = request.state.edge
-    return edge.tenant, edge.actor
+SELF = allow(reviews.SELF_ASSESSORS)
+REVIEW = allow(reviews.REVIEWERS)
+ZIP = "application/zip"
+FormAction = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
 def _pdf(content: bytes, name: str) -> Response:
     return file_response(content, PDF, name, inline=True)
 
 
-def _back(request: Request, year: int, unit_id: str | None = None, anchor: str = "") -> Redirect:
-    tenant, _actor = _ctx(request)
+def _place(tenant: TenantRef, year: int, unit_id: str | None = None, anchor: str = "") -> str:
     where = f"/t/{tenant.slug}/assessments/{year}" + (f"/units/{unit_id}" if unit_id else "")
-    return Redirect(where + (f"#{anchor}" if anchor else ""), status_code=303)
+    return where + (f"#{anchor}" if anchor else "")
 
 
-# ---------------------------------------------------------------- pages: the year
+async def _upload(request: Request) -> tuple[str, bytes]:
+    return await uploaded_file(request, _("Choose a file to upload."))
 
 
-@get(f"{T}/assessments", guards=[READ], name="assessment.index")
-async def index_page(request: Request, year: Annotated[int | None, Parameter(**YEARS)] = None) -> Response:
-    tenant, actor = _ctx(request)
-    current = units.today(tenant).year
-    return Redirect(f"/t/{tenant.slug}/assessments/{year or current}", status_code=303)
+# ---------------------------------------------------------------- what the pages show
 
 
-async def _year_page(request: Request, year: int, status: int = 200, **extra: Any) -> Response:
-    tenant, actor = _ctx(request)
+async def _year_page(
+    request: Request, tenant: TenantRef, actor: Actor, year: int, status: int = 200, **extra: Any
+) -> Response:
     try:
-        data = await service.overview(tenant, actor, year)
+        data = await results.overview(tenant, actor, year)
     except NotFound:
         data = None
     if data is not None and actor.role == roles.UNIT_OFFICER and len(data["units"]) == 1 and status == 200:
-        return _back(request, year, data["units"][0]["unit_id"])
+        return Redirect(_place(tenant, year, data["units"][0]["unit_id"]), status_code=303)
     districts = [(u["id"], u["name"]) for u in await units.unit_choices(tenant, actor) if u["kind"] == "district"]
     return page(
         request,
@@ -77,68 +75,30 @@ async def _year_page(request: Request, year: int, status: int = 200, **extra: An
         status,
         year=year,
         data=data,
-        years=await service.years(tenant),
-        scheme=await service.scheme_detail(tenant, year),
+        years=await cycle.years(tenant),
+        scheme=await cycle.scheme_detail(tenant, year),
         districts=districts,
         grades=scheme.GRADES,
-        statuses=service.UNIT_STATUSES,
-        assessment_statuses=service.STATUSES,
+        statuses=results.UNIT_STATUSES,
+        assessment_statuses=results.STATUSES,
         **extra,
     )
 
 
-@get(f"{T}{Y}", guards=[READ], name="assessment.year")
-async def year_page(request: Request, year: Year) -> Response:
-    return await _year_page(request, year)
+async def _year_form(request: Request, tenant: TenantRef, actor: Actor, year: int, action: FormAction) -> Response:
+    """A form of the office on the year page: on bad input or a refusal, the page again."""
 
+    async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Response:
+        return await _year_page(request, tenant, actor, year, 422, errors=errors, form=data)
 
-async def _office_action(request: Request, year: int, action) -> Response:
     try:
-        await action()
+        return await submit_form(request, action, redirect=lambda _done: _place(tenant, year), on_error=on_error)
     except Conflict as exc:
-        return await _year_page(request, year, 409, problem=exc.message)
-    except ValidationFailed as exc:
-        return await _year_page(request, year, 422, errors=exc.errors, form=await form_data(request))
-    return _back(request, year)
+        return await _year_page(request, tenant, actor, year, 409, problem=exc.message)
 
 
-@post(f"{T}{Y}/open", guards=[OFFICE], name="assessment.open")
-async def open_submit(request: Request, year: Year) -> Response:
-    tenant, actor = _ctx(request)
-    data = await form_data(request)
-    return await _office_action(request, year, lambda: service.open_assessment(tenant, actor, year, data))
-
-
-@post(f"{T}{Y}/recompute", guards=[OFFICE], name="assessment.recompute")
-async def recompute_submit(request: Request, year: Year) -> Response:
-    tenant, actor = _ctx(request)
-    return await _office_action(request, year, lambda: service.recompute(tenant, actor, year))
-
-
-@post(f"{T}{Y}/finalise", guards=[OFFICE], name="assessment.finalise")
-async def finalise_submit(request: Request, year: Year) -> Response:
-    tenant, actor = _ctx(request)
-    return await _office_action(request, year, lambda: service.finalise(tenant, actor, year))
-
-
-@get(f"{T}{Y}/scores.xlsx", media_type=XLSX, guards=[READ], name="assessment.export", opt={"writes": True})
-async def export(request: Request, year: Year) -> Response:
-    tenant, actor = _ctx(request)
-    return file_response(await service.export_xlsx(tenant, actor, year), XLSX, f"scores-{year}.xlsx")
-
-
-@get(f"{T}{Y}/report.pdf", media_type=PDF, guards=[READ], name="assessment.report")
-async def report_pdf(request: Request, year: Year) -> Response:
-    tenant, actor = _ctx(request)
-    return _pdf(await reports.annual_pdf(tenant, actor, year), f"annual-report-{year}.pdf")
-
-
-# ---------------------------------------------------------------- pages: the scheme
-
-
-async def _scheme_page(request: Request, year: int, status: int = 200, **extra: Any) -> Template:
-    tenant, _actor = _ctx(request)
-    found = await service.scheme_detail(tenant, year)
+async def _scheme_page(request: Request, tenant: TenantRef, year: int, status: int = 200, **extra: Any) -> Template:
+    found = await cycle.scheme_detail(tenant, year)
     form = extra.get("form")
     return page(
         request,
@@ -155,44 +115,11 @@ async def _scheme_page(request: Request, year: int, status: int = 200, **extra: 
     )
 
 
-@get(f"{T}{Y}/scheme", guards=[READ], name="assessment.scheme")
-async def scheme_page(request: Request, year: Year) -> Template:
-    return await _scheme_page(request, year)
-
-
-@post(f"{T}{Y}/scheme", guards=[OFFICE], name="assessment.scheme_save")
-async def scheme_save(request: Request, year: Year) -> Response:
-    tenant, actor = _ctx(request)
-    data = await form_data(request)
-    try:
-        await service.save_scheme(tenant, actor, year, scheme.from_form(data))
-    except ValidationFailed as exc:
-        return await _scheme_page(request, year, 422, errors=exc.errors, form=data)
-    except Conflict as exc:
-        return await _scheme_page(request, year, 409, problem=exc.message)
-    tenant_slug = tenant.slug
-    return Redirect(f"/t/{tenant_slug}/assessments/{year}/scheme?saved=1", status_code=303)
-
-
-@post(f"{T}{Y}/scheme/create", guards=[OFFICE], name="assessment.scheme_create")
-async def scheme_create(request: Request, year: Year) -> Response:
-    tenant, actor = _ctx(request)
-    try:
-        await service.create_scheme(tenant, actor, year)
-    except Conflict:
-        pass  # it exists: show it
-    except ValidationFailed as exc:
-        return await _year_page(request, year, 422, errors=exc.errors)
-    return Redirect(f"/t/{tenant.slug}/assessments/{year}/scheme", status_code=303)
-
-
-# ---------------------------------------------------------------- pages: one unit
-
-
-async def _unit_page(request: Request, year: int, unit_id: str, status: int = 200, **extra: Any) -> Template:
-    tenant, actor = _ctx(request)
-    result = await service.unit_result(tenant, actor, year, unit_id)
-    kinds = service.ADJUSTMENT_KINDS
+async def _unit_page(
+    request: Request, tenant: TenantRef, actor: Actor, year: int, unit_id: str, status: int = 200, **extra: Any
+) -> Template:
+    result = await results.unit_result(tenant, actor, year, unit_id)
+    kinds = results.ADJUSTMENT_KINDS
     item_options = [
         (f"deduction:{d['code']}", f"{kinds['deduction']} · {d['name']} (−{d['points']:g})")
         for d in result["deduction_items"]
@@ -201,9 +128,8 @@ async def _unit_page(request: Request, year: int, unit_id: str, status: int = 20
     extra.setdefault("focus", "")
     errors = extra.get("errors") or {}
     if "kind" in errors or "item" in errors:
+        # the form offers kind and item as one list ("pick")
         extra["errors"] = {**errors, "pick": errors.get("item") or errors["kind"]}
-    if "form" in extra and "kind" in extra["form"]:
-        extra["form"] = {**extra["form"], "pick": f"{extra['form']['kind']}:{extra['form'].get('item', '')}"}
     return page(
         request,
         "assessment/unit.html",
@@ -216,325 +142,387 @@ async def _unit_page(request: Request, year: int, unit_id: str, status: int = 20
     )
 
 
-@get(f"{T}{U}", guards=[READ], name="assessment.unit")
-async def unit_page(request: Request, year: Year, unit_id: FromPath[str]) -> Template:
-    return await _unit_page(request, year, unit_id)
-
-
-async def _unit_action(request: Request, year: int, unit_id: str, action, anchor: str = "", data=None) -> Response:
+async def _unit_form(
+    request: Request, tenant: TenantRef, actor: Actor, year: int, unit_id: str, action: FormAction, anchor: str = ""
+) -> Response:
     """A form on the unit page: on bad input the page again, the messages under the form."""
-    data = await form_data(request) if data is None else data
+
+    async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Response:
+        return await _unit_page(request, tenant, actor, year, unit_id, 422, errors=errors, form=data, focus=anchor)
+
     try:
-        await action(data)
-    except ValidationFailed as exc:
-        return await _unit_page(request, year, unit_id, 422, errors=exc.errors, form=data, focus=anchor)
-    except Conflict as exc:
-        return await _unit_page(request, year, unit_id, 409, problem=exc.message, focus=anchor)
-    return _back(request, year, unit_id, anchor)
-
-
-@post(f"{T}{U}/scores/{{code:str}}/self", guards=[SELF], name="assessment.self")
-async def self_submit(request: Request, year: Year, unit_id: FromPath[str], code: FromPath[str]) -> Response:
-    tenant, actor = _ctx(request)
-    return await _unit_action(
-        request, year, unit_id, lambda d: service.self_assess(tenant, actor, year, unit_id, code, d), f"i-{code}"
-    )
-
-
-@post(f"{T}{U}/submit", guards=[SELF], name="assessment.submit")
-async def submit_page(request: Request, year: Year, unit_id: FromPath[str]) -> Response:
-    tenant, actor = _ctx(request)
-    return await _unit_action(request, year, unit_id, lambda d: service.submit_self(tenant, actor, year, unit_id))
-
-
-@post(f"{T}{U}/scores/{{code:str}}/review", guards=[REVIEW], name="assessment.review")
-async def review_submit(request: Request, year: Year, unit_id: FromPath[str], code: FromPath[str]) -> Response:
-    tenant, actor = _ctx(request)
-    return await _unit_action(
-        request, year, unit_id, lambda d: service.review(tenant, actor, year, unit_id, code, d), f"i-{code}"
-    )
-
-
-@post(f"{T}{U}/scores/{{code:str}}/correct", guards=[OFFICE], name="assessment.correct")
-async def correct_submit(request: Request, year: Year, unit_id: FromPath[str], code: FromPath[str]) -> Response:
-    tenant, actor = _ctx(request)
-    return await _unit_action(
-        request, year, unit_id, lambda d: service.correct(tenant, actor, year, unit_id, code, d), f"i-{code}"
-    )
-
-
-@post(f"{T}{U}/adjustments", guards=[REVIEW], name="assessment.adjust")
-async def adjust_submit(request: Request, year: Year, unit_id: FromPath[str]) -> Response:
-    tenant, actor = _ctx(request)
-    data = await form_data(request)
-    # the form offers one list of items; its value says the kind too ("deduction:minor")
-    kind, _sep, item = str(data.pop("pick", "")).partition(":")
-    data = {"kind": kind, "item": item, **data}
-    return await _unit_action(
-        request, year, unit_id, lambda d: service.add_adjustment(tenant, actor, year, unit_id, d), "adjustments", data
-    )
-
-
-@post(f"{T}/assessment-adjustments/{{adjustment_id:str}}/remove", guards=[REVIEW], name="assessment.unadjust")
-async def adjustment_remove(request: Request, adjustment_id: FromPath[str]) -> Response:
-    tenant, actor = _ctx(request)
-    data = await form_data(request)
-    try:
-        where = await service.remove_adjustment(tenant, actor, adjustment_id, data)
-    except (ValidationFailed, Conflict) as exc:
-        where = await service.place_of(tenant, actor, Adjustment, adjustment_id)
-        errors = exc.errors if isinstance(exc, ValidationFailed) else {}
-        return await _unit_page(
-            request,
-            where["year"],
-            where["unit_id"],
-            422 if errors else 409,
-            errors=errors,
-            problem="" if errors else exc.message,
-            focus="adjustments",
+        return await submit_form(
+            request, action, redirect=lambda _done: _place(tenant, year, unit_id, anchor), on_error=on_error
         )
-    return _back(request, where["year"], where["unit_id"], "adjustments")
-
-
-async def _upload(request: Request) -> tuple[str, bytes]:
-    return await uploaded_file(request, _("Choose a file to upload."))
-
-
-@post(f"{T}{U}/scores/{{code:str}}/evidence", guards=[SELF], name="assessment.evidence")
-async def evidence_upload(request: Request, year: Year, unit_id: FromPath[str], code: FromPath[str]) -> Response:
-    tenant, actor = _ctx(request)
-
-    async def action(_data: dict) -> None:
-        filename, content = await _upload(request)
-        await service.add_evidence(tenant, actor, year, unit_id, code, filename, content)
-
-    return await _unit_action(request, year, unit_id, action, f"i-{code}", data={})
-
-
-@get(f"{T}/assessment-evidence/{{evidence_id:str}}", guards=[READ], name="assessment.evidence_file")
-async def evidence_download(request: Request, evidence_id: FromPath[str]) -> Response:
-    tenant, actor = _ctx(request)
-    found = await service.evidence_file(tenant, actor, evidence_id)
-    return file_response(found["data"], found["content_type"], found["filename"])
-
-
-@post(f"{T}/assessment-evidence/{{evidence_id:str}}/remove", guards=[SELF], name="assessment.evidence_remove")
-async def evidence_remove(request: Request, evidence_id: FromPath[str]) -> Response:
-    tenant, actor = _ctx(request)
-    try:
-        where = await service.remove_evidence(tenant, actor, evidence_id)
     except Conflict as exc:
-        where = await service.place_of(tenant, actor, Evidence, evidence_id)
-        return await _unit_page(request, where["year"], where["unit_id"], 409, problem=exc.message)
-    return _back(request, where["year"], where["unit_id"])
+        return await _unit_page(request, tenant, actor, year, unit_id, 409, problem=exc.message, focus=anchor)
 
 
-async def _scorecard(request: Request, year: int, unit_id: str) -> Response:
-    tenant, actor = _ctx(request)
+def _picked(data: dict[str, Any]) -> dict[str, Any]:
+    """The form offers one list of items; its value says the kind too ("deduction:minor")."""
+    rest = {k: v for k, v in data.items() if k != "pick"}
+    kind, _sep, item = str(data.get("pick", "")).partition(":")
+    return {"kind": kind, "item": item, **rest}
+
+
+async def _scorecard(tenant: TenantRef, actor: Actor, year: int, unit_id: str) -> Response:
     content, name = await reports.scorecard_pdf(tenant, actor, year, unit_id)
     return _pdf(content, name)
 
 
-@get(f"{T}{U}/scorecard.pdf", media_type=PDF, guards=[READ], name="assessment.scorecard")
-async def scorecard(request: Request, year: Year, unit_id: FromPath[str]) -> Response:
-    return await _scorecard(request, year, unit_id)
+# ---------------------------------------------------------------- pages
 
 
-# ---------------------------------------------------------------- every scorecard, in the background
+class AssessmentPages(Controller):
+    path = TENANT_PAGES
 
+    # ------------------------------------------------------------ the year
 
-@post(f"{T}{Y}/scorecards", guards=[READ], name="assessment.batch")
-async def batch_start(request: Request, year: Year) -> Response:
-    tenant, actor = _ctx(request)
-    started = await reports.start_scorecards(tenant, actor, year)
-    var_dir = request.state.edge.settings.var_dir
+    @get("/assessments", guards=[READ], name="assessment.index")
+    async def index_page(self, tenant: TenantRef, year: Annotated[int | None, Parameter(**YEARS)] = None) -> Response:
+        return Redirect(_place(tenant, year or units.today(tenant).year), status_code=303)
 
-    async def launch() -> None:
-        reports.spawn(tenant, actor, started["id"], var_dir)
+    @get(Y, guards=[READ], name="assessment.year")
+    async def year_page(self, request: Request, tenant: TenantRef, actor: Actor, year: Year) -> Response:
+        return await _year_page(request, tenant, actor, year)
 
-    request.state.edge.after.append(launch)
-    return Redirect(f"/t/{tenant.slug}/report-jobs/{started['id']}", status_code=303)
+    @post(f"{Y}/open", guards=[OFFICE], name="assessment.open")
+    async def open_submit(self, request: Request, tenant: TenantRef, actor: Actor, year: Year) -> Response:
+        return await _year_form(
+            request, tenant, actor, year, lambda data: cycle.open_assessment(tenant, actor, year, data)
+        )
 
+    @post(f"{Y}/recompute", guards=[OFFICE], name="assessment.recompute")
+    async def recompute_submit(self, request: Request, tenant: TenantRef, actor: Actor, year: Year) -> Response:
+        return await _year_form(request, tenant, actor, year, lambda _data: cycle.recompute(tenant, actor, year))
 
-@get(f"{T}/report-jobs/{{job_id:str}}", guards=[READ], name="assessment.job")
-async def job_page(request: Request, job_id: FromPath[str]) -> Template:
-    tenant, actor = _ctx(request)
-    found = await reports.job(tenant, actor, job_id)
-    template = "assessment/job_progress.html" if is_htmx(request) else "assessment/job.html"
-    return page(request, template, job=found)
+    @post(f"{Y}/finalise", guards=[OFFICE], name="assessment.finalise")
+    async def finalise_submit(self, request: Request, tenant: TenantRef, actor: Actor, year: Year) -> Response:
+        return await _year_form(request, tenant, actor, year, lambda _data: cycle.finalise(tenant, actor, year))
 
+    @get(f"{Y}/scores.xlsx", media_type=XLSX, guards=[READ], name="assessment.export", opt={"writes": True})
+    async def export(self, tenant: TenantRef, actor: Actor, year: Year) -> Response:
+        return file_response(await reports.export_xlsx(tenant, actor, year), XLSX, f"scores-{year}.xlsx")
 
-@get(f"{T}/report-jobs/{{job_id:str}}/download", guards=[READ], name="assessment.job_download")
-async def job_download(request: Request, job_id: FromPath[str]) -> File:
-    tenant, actor = _ctx(request)
-    path, name = await reports.job_file(tenant, actor, job_id, request.state.edge.settings.var_dir)
-    return File(path=path, filename=name, media_type="application/zip")
+    @get(f"{Y}/report.pdf", media_type=PDF, guards=[READ], name="assessment.report")
+    async def report_pdf(self, tenant: TenantRef, actor: Actor, year: Year) -> Response:
+        return _pdf(await reports.annual_pdf(tenant, actor, year), f"annual-report-{year}.pdf")
+
+    # ------------------------------------------------------------ the scheme
+
+    @get(f"{Y}/scheme", guards=[READ], name="assessment.scheme")
+    async def scheme_page(self, request: Request, tenant: TenantRef, year: Year) -> Template:
+        return await _scheme_page(request, tenant, year)
+
+    @post(f"{Y}/scheme", guards=[OFFICE], name="assessment.scheme_save")
+    async def scheme_save(self, request: Request, tenant: TenantRef, actor: Actor, year: Year) -> Response:
+        async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Response:
+            return await _scheme_page(request, tenant, year, 422, errors=errors, form=data)
+
+        try:
+            return await submit_form(
+                request,
+                lambda data: cycle.save_scheme(tenant, actor, year, scheme.from_form(data)),
+                redirect=lambda _done: f"/t/{tenant.slug}/assessments/{year}/scheme?saved=1",
+                on_error=on_error,
+            )
+        except Conflict as exc:
+            return await _scheme_page(request, tenant, year, 409, problem=exc.message)
+
+    @post(f"{Y}/scheme/create", guards=[OFFICE], name="assessment.scheme_create")
+    async def scheme_create(self, request: Request, tenant: TenantRef, actor: Actor, year: Year) -> Response:
+        async def create(_data: dict[str, Any]) -> None:
+            with contextlib.suppress(Conflict):  # it exists: show it
+                await cycle.create_scheme(tenant, actor, year)
+
+        async def on_error(_data: dict[str, Any], errors: dict[str, str]) -> Response:
+            return await _year_page(request, tenant, actor, year, 422, errors=errors)
+
+        return await submit_form(
+            request, create, redirect=lambda _done: f"/t/{tenant.slug}/assessments/{year}/scheme", on_error=on_error
+        )
+
+    # ------------------------------------------------------------ one unit
+
+    @get(U, guards=[READ], name="assessment.unit")
+    async def unit_page(
+        self, request: Request, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str]
+    ) -> Template:
+        return await _unit_page(request, tenant, actor, year, unit_id)
+
+    @post(f"{U}/scores/{{code:str}}/self", guards=[SELF], name="assessment.self")
+    async def self_submit(
+        self, request: Request, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str], code: FromPath[str]
+    ) -> Response:
+        return await _unit_form(
+            request,
+            tenant,
+            actor,
+            year,
+            unit_id,
+            lambda data: reviews.self_assess(tenant, actor, year, unit_id, code, data),
+            f"i-{code}",
+        )
+
+    @post(f"{U}/submit", guards=[SELF], name="assessment.submit")
+    async def submit_page(
+        self, request: Request, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str]
+    ) -> Response:
+        return await _unit_form(
+            request, tenant, actor, year, unit_id, lambda _data: reviews.submit_self(tenant, actor, year, unit_id)
+        )
+
+    @post(f"{U}/scores/{{code:str}}/review", guards=[REVIEW], name="assessment.review")
+    async def review_submit(
+        self, request: Request, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str], code: FromPath[str]
+    ) -> Response:
+        return await _unit_form(
+            request,
+            tenant,
+            actor,
+            year,
+            unit_id,
+            lambda data: reviews.review(tenant, actor, year, unit_id, code, data),
+            f"i-{code}",
+        )
+
+    @post(f"{U}/scores/{{code:str}}/correct", guards=[OFFICE], name="assessment.correct")
+    async def correct_submit(
+        self, request: Request, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str], code: FromPath[str]
+    ) -> Response:
+        return await _unit_form(
+            request,
+            tenant,
+            actor,
+            year,
+            unit_id,
+            lambda data: reviews.correct(tenant, actor, year, unit_id, code, data),
+            f"i-{code}",
+        )
+
+    @post(f"{U}/adjustments", guards=[REVIEW], name="assessment.adjust")
+    async def adjust_submit(
+        self, request: Request, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str]
+    ) -> Response:
+        return await _unit_form(
+            request,
+            tenant,
+            actor,
+            year,
+            unit_id,
+            lambda data: reviews.add_adjustment(tenant, actor, year, unit_id, _picked(data)),
+            "adjustments",
+        )
+
+    @post("/assessment-adjustments/{adjustment_id:str}/remove", guards=[REVIEW], name="assessment.unadjust")
+    async def adjustment_remove(
+        self, request: Request, tenant: TenantRef, actor: Actor, adjustment_id: FromPath[str]
+    ) -> Response:
+        async def again(status: int, errors: dict[str, str], problem: str) -> Response:
+            where = await reviews.adjustment_place(tenant, actor, adjustment_id)
+            return await _unit_page(
+                request,
+                tenant,
+                actor,
+                where["year"],
+                where["unit_id"],
+                status,
+                errors=errors,
+                problem=problem,
+                focus="adjustments",
+            )
+
+        try:
+            return await submit_form(
+                request,
+                lambda data: reviews.remove_adjustment(tenant, actor, adjustment_id, data),
+                redirect=lambda where: _place(tenant, where["year"], where["unit_id"], "adjustments"),
+                on_error=lambda _data, errors: again(422, errors, ""),
+            )
+        except Conflict as exc:
+            return await again(409, {}, exc.message)
+
+    @post(f"{U}/scores/{{code:str}}/evidence", guards=[SELF], name="assessment.evidence")
+    async def evidence_upload(
+        self, request: Request, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str], code: FromPath[str]
+    ) -> Response:
+        async def upload(_data: dict[str, Any]) -> None:
+            filename, content = await _upload(request)
+            await evidence.add_evidence(tenant, actor, year, unit_id, code, filename, content)
+
+        return await _unit_form(request, tenant, actor, year, unit_id, upload, f"i-{code}")
+
+    @get("/assessment-evidence/{evidence_id:str}", guards=[READ], name="assessment.evidence_file")
+    async def evidence_download(self, tenant: TenantRef, actor: Actor, evidence_id: FromPath[str]) -> Response:
+        found = await evidence.evidence_file(tenant, actor, evidence_id)
+        return file_response(found["data"], found["content_type"], found["filename"])
+
+    @post("/assessment-evidence/{evidence_id:str}/remove", guards=[SELF], name="assessment.evidence_remove")
+    async def evidence_remove(
+        self, request: Request, tenant: TenantRef, actor: Actor, evidence_id: FromPath[str]
+    ) -> Response:
+        try:
+            where = await evidence.remove_evidence(tenant, actor, evidence_id)
+        except Conflict as exc:
+            where = await evidence.evidence_place(tenant, actor, evidence_id)
+            return await _unit_page(request, tenant, actor, where["year"], where["unit_id"], 409, problem=exc.message)
+        return Redirect(_place(tenant, where["year"], where["unit_id"]), status_code=303)
+
+    @get(f"{U}/scorecard.pdf", media_type=PDF, guards=[READ], name="assessment.scorecard")
+    async def scorecard(self, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str]) -> Response:
+        return await _scorecard(tenant, actor, year, unit_id)
+
+    # ------------------------------------------------------------ every scorecard, in the background
+
+    @post(f"{Y}/scorecards", guards=[READ], name="assessment.batch")
+    async def batch_start(
+        self, request: Request, tenant: TenantRef, actor: Actor, settings: Settings, year: Year
+    ) -> Response:
+        started = await reports.start_scorecards(tenant, actor, year)
+
+        async def launch() -> None:
+            reports.spawn(tenant, actor, started["id"], settings.var_dir)
+
+        request.state.edge.after.append(launch)  # once the job's row is committed
+        return Redirect(f"/t/{tenant.slug}/report-jobs/{started['id']}", status_code=303)
+
+    @get("/report-jobs/{job_id:str}", guards=[READ], name="assessment.job")
+    async def job_page(self, request: Request, tenant: TenantRef, actor: Actor, job_id: FromPath[str]) -> Template:
+        found = await reports.job(tenant, actor, job_id)
+        template = "assessment/job_progress.html" if is_htmx(request) else "assessment/job.html"
+        return page(request, template, job=found)
+
+    @get("/report-jobs/{job_id:str}/download", media_type=ZIP, guards=[READ], name="assessment.job_download")
+    async def job_download(self, tenant: TenantRef, actor: Actor, settings: Settings, job_id: FromPath[str]) -> File:
+        path, name = await reports.job_file(tenant, actor, job_id, settings.var_dir)
+        return File(path=path, filename=name, media_type=ZIP)
 
 
 # ---------------------------------------------------------------- API
 
 
-class OpenBody(msgspec.Struct, forbid_unknown_fields=True):
-    cutoff: str | msgspec.UnsetType = msgspec.UNSET
-    self_due: str | msgspec.UnsetType = msgspec.UNSET
-    scope: str | None | msgspec.UnsetType = msgspec.UNSET
+class EvidenceUpload(msgspec.Struct):
+    """The multipart body of an evidence upload (Litestar's UploadFile: declared here, by its handler)."""
+
+    file: UploadFile | None = None
 
 
-class SelfBody(msgspec.Struct, forbid_unknown_fields=True):
-    # any JSON value: the service judges it, so a wrong one gets its 422 naming the field
-    score: Any = None
-    note: str = ""
+class AssessmentApi(Controller):
+    path = TENANT_API
+
+    @get(Y, guards=[READ], name="api.assessment.year")
+    async def api_year(self, tenant: TenantRef, actor: Actor, year: Year) -> schemas.Overview:
+        return msgspec.convert(await results.overview(tenant, actor, year), schemas.Overview)
+
+    @get(U, guards=[READ], name="api.assessment.unit")
+    async def api_unit(self, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str]) -> schemas.UnitDetail:
+        return msgspec.convert(await results.unit_result(tenant, actor, year, unit_id), schemas.UnitDetail)
+
+    @get(f"{U}/scorecard.pdf", media_type=PDF, guards=[READ], name="api.assessment.scorecard")
+    async def api_scorecard(self, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str]) -> Response:
+        return await _scorecard(tenant, actor, year, unit_id)
+
+    @get(f"{Y}/scheme", guards=[READ], name="api.assessment.scheme")
+    async def api_scheme(self, tenant: TenantRef, year: Year) -> schemas.Scheme:
+        found = await cycle.scheme_detail(tenant, year)
+        if found is None:
+            raise NotFound()
+        return msgspec.convert(found, schemas.Scheme)
+
+    @put(f"{Y}/scheme", guards=[OFFICE], name="api.assessment.scheme_save")
+    async def api_scheme_save(
+        self, tenant: TenantRef, actor: Actor, year: Year, data: JSONBody[schemas.SchemeBody]
+    ) -> schemas.Scheme:
+        return msgspec.convert(await cycle.save_scheme(tenant, actor, year, body_data(data)), schemas.Scheme)
+
+    @post(f"{Y}/open", guards=[OFFICE], status_code=HTTP_201_CREATED, name="api.assessment.open")
+    async def api_open(
+        self, tenant: TenantRef, actor: Actor, year: Year, data: JSONBody[schemas.OpenBody]
+    ) -> schemas.Overview:
+        return msgspec.convert(await cycle.open_assessment(tenant, actor, year, body_data(data)), schemas.Overview)
+
+    @post(f"{Y}/finalise", guards=[OFFICE], name="api.assessment.finalise")
+    async def api_finalise(self, tenant: TenantRef, actor: Actor, year: Year) -> schemas.Overview:
+        return msgspec.convert(await cycle.finalise(tenant, actor, year), schemas.Overview)
+
+    @post(f"{U}/scores/{{code:str}}/self", guards=[SELF], name="api.assessment.self")
+    async def api_self(
+        self,
+        tenant: TenantRef,
+        actor: Actor,
+        year: Year,
+        unit_id: FromPath[str],
+        code: FromPath[str],
+        data: JSONBody[schemas.SelfBody],
+    ) -> schemas.SelfScore:
+        done = await reviews.self_assess(tenant, actor, year, unit_id, code, body_data(data))
+        return msgspec.convert(done, schemas.SelfScore)
+
+    @post(f"{U}/submit", guards=[SELF], name="api.assessment.submit")
+    async def api_submit(
+        self, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str]
+    ) -> schemas.Submitted:
+        return msgspec.convert(await reviews.submit_self(tenant, actor, year, unit_id), schemas.Submitted)
+
+    @post(f"{U}/scores/{{code:str}}/review", guards=[REVIEW], name="api.assessment.review")
+    async def api_review(
+        self,
+        tenant: TenantRef,
+        actor: Actor,
+        year: Year,
+        unit_id: FromPath[str],
+        code: FromPath[str],
+        data: JSONBody[schemas.ReviewBody],
+    ) -> schemas.ReviewedScore:
+        done = await reviews.review(tenant, actor, year, unit_id, code, body_data(data))
+        return msgspec.convert(done, schemas.ReviewedScore)
+
+    @post(f"{U}/scores/{{code:str}}/correct", guards=[OFFICE], name="api.assessment.correct")
+    async def api_correct(
+        self,
+        tenant: TenantRef,
+        actor: Actor,
+        year: Year,
+        unit_id: FromPath[str],
+        code: FromPath[str],
+        data: JSONBody[schemas.ReviewBody],
+    ) -> schemas.ReviewedScore:
+        done = await reviews.correct(tenant, actor, year, unit_id, code, body_data(data))
+        return msgspec.convert(done, schemas.ReviewedScore)
+
+    @post(f"{U}/adjustments", guards=[REVIEW], status_code=HTTP_201_CREATED, name="api.assessment.adjust")
+    async def api_adjust(
+        self,
+        tenant: TenantRef,
+        actor: Actor,
+        year: Year,
+        unit_id: FromPath[str],
+        data: JSONBody[schemas.AdjustmentBody],
+    ) -> schemas.AdjustmentAdded:
+        done = await reviews.add_adjustment(tenant, actor, year, unit_id, body_data(data))
+        return msgspec.convert(done, schemas.AdjustmentAdded)
+
+    @post(
+        f"{U}/scores/{{code:str}}/evidence",
+        guards=[SELF],
+        status_code=HTTP_201_CREATED,
+        name="api.assessment.evidence",
+    )
+    async def api_evidence(
+        self,
+        request: Request,
+        tenant: TenantRef,
+        actor: Actor,
+        year: Year,
+        unit_id: FromPath[str],
+        code: FromPath[str],
+        data: Annotated[EvidenceUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> schemas.EvidenceFile:
+        # another tenant's unit: 404 before the file is looked at
+        await reviews.unit_context(tenant, actor, year, unit_id)
+        filename, content = await _upload(request)
+        done = await evidence.add_evidence(tenant, actor, year, unit_id, code, filename, content)
+        return msgspec.convert(done, schemas.EvidenceFile)
 
 
-class ReviewBody(msgspec.Struct, forbid_unknown_fields=True):
-    # any JSON value: the service judges it, so a wrong one gets its 422 naming the field
-    score: Any = None
-    reason: str = ""
-
-
-class AdjustmentBody(msgspec.Struct, forbid_unknown_fields=True):
-    kind: str = ""
-    item: str = ""
-    note: str = ""
-
-
-@get(f"{API}{Y}", guards=[READ], name="api.assessment.year")
-async def api_year(request: Request, year: Year) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    return await service.overview(tenant, actor, year)
-
-
-@get(f"{API}{U}", guards=[READ], name="api.assessment.unit")
-async def api_unit(request: Request, year: Year, unit_id: FromPath[str]) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    return await service.unit_result(tenant, actor, year, unit_id)
-
-
-@get(f"{API}{U}/scorecard.pdf", media_type=PDF, guards=[READ], name="api.assessment.scorecard")
-async def api_scorecard(request: Request, year: Year, unit_id: FromPath[str]) -> Response:
-    return await _scorecard(request, year, unit_id)
-
-
-@get(f"{API}{Y}/scheme", guards=[READ], name="api.assessment.scheme")
-async def api_scheme(request: Request, year: Year) -> dict[str, Any]:
-    tenant, _actor = _ctx(request)
-    found = await service.scheme_detail(tenant, year)
-    if found is None:
-        raise NotFound()
-    return found
-
-
-@put(f"{API}{Y}/scheme", guards=[OFFICE], name="api.assessment.scheme_save")
-async def api_scheme_save(request: Request, year: Year, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    return await service.save_scheme(tenant, actor, year, data)
-
-
-@post(f"{API}{Y}/open", guards=[OFFICE], status_code=HTTP_201_CREATED, name="api.assessment.open")
-async def api_open(request: Request, year: Year, data: JSONBody[OpenBody]) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    return await service.open_assessment(tenant, actor, year, body_data(data))
-
-
-@post(f"{API}{Y}/finalise", guards=[OFFICE], name="api.assessment.finalise")
-async def api_finalise(request: Request, year: Year) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    return await service.finalise(tenant, actor, year)
-
-
-@post(f"{API}{U}/scores/{{code:str}}/self", guards=[SELF], name="api.assessment.self")
-async def api_self(
-    request: Request, year: Year, unit_id: FromPath[str], code: FromPath[str], data: JSONBody[SelfBody]
-) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    return await service.self_assess(tenant, actor, year, unit_id, code, body_data(data))
-
-
-@post(f"{API}{U}/submit", guards=[SELF], name="api.assessment.submit")
-async def api_submit(request: Request, year: Year, unit_id: FromPath[str]) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    return await service.submit_self(tenant, actor, year, unit_id)
-
-
-@post(f"{API}{U}/scores/{{code:str}}/review", guards=[REVIEW], name="api.assessment.review")
-async def api_review(
-    request: Request, year: Year, unit_id: FromPath[str], code: FromPath[str], data: JSONBody[ReviewBody]
-) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    return await service.review(tenant, actor, year, unit_id, code, body_data(data))
-
-
-@post(f"{API}{U}/scores/{{code:str}}/correct", guards=[OFFICE], name="api.assessment.correct")
-async def api_correct(
-    request: Request, year: Year, unit_id: FromPath[str], code: FromPath[str], data: JSONBody[ReviewBody]
-) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    return await service.correct(tenant, actor, year, unit_id, code, body_data(data))
-
-
-@post(f"{API}{U}/adjustments", guards=[REVIEW], status_code=HTTP_201_CREATED, name="api.assessment.adjust")
-async def api_adjust(
-    request: Request, year: Year, unit_id: FromPath[str], data: JSONBody[AdjustmentBody]
-) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    return await service.add_adjustment(tenant, actor, year, unit_id, body_data(data))
-
-
-@post(
-    f"{API}{U}/scores/{{code:str}}/evidence",
-    guards=[SELF],
-    status_code=HTTP_201_CREATED,
-    name="api.assessment.evidence",
-)
-async def api_evidence(
-    request: Request,
-    year: Year,
-    unit_id: FromPath[str],
-    code: FromPath[str],
-    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
-) -> dict[str, Any]:
-    tenant, actor = _ctx(request)
-    await service.unit_context(tenant, actor, year, unit_id)  # another tenant's unit: 404 before the file is looked at
-    filename, content = await _upload(request)
-    return await service.add_evidence(tenant, actor, year, unit_id, code, filename, content)
-
-
-ROUTES = [
-    index_page,
-    year_page,
-    open_submit,
-    recompute_submit,
-    finalise_submit,
-    export,
-    report_pdf,
-    scheme_page,
-    scheme_save,
-    scheme_create,
-    unit_page,
-    self_submit,
-    submit_page,
-    review_submit,
-    correct_submit,
-    adjust_submit,
-    adjustment_remove,
-    evidence_upload,
-    evidence_download,
-    evidence_remove,
-    scorecard,
-    batch_start,
-    job_page,
-    job_download,
-    api_year,
-    api_unit,
-    api_scorecard,
-    api_scheme,
-    api_scheme_save,
-    api_open,
-    api_finalise,
-    api_self,
-    api_submit,
-    api_review,
-    api_correct,
-    api_adjust,
-    api_evidence,
-]
+ROUTES = [AssessmentPages, AssessmentApi]

@@ -5,9 +5,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from server.assessment.scheme import grade_of
+
+
+def as_float(value: Any) -> float | None:
+    """A stored score (Decimal) as a number, None staying None."""
+    return None if value is None else float(value)
+
+
+def as_decimal(value: float) -> Decimal:
+    """A score to store: two decimals, as the columns hold them."""
+    return Decimal(str(round(value, 2)))
+
+
+def effective(score: dict) -> float | None:
+    """The score that counts: the reviewed one, or while under review the self-assessed one
+    (finalising needs every score reviewed, so a finalised total is reviewed scores only)."""
+    value = score["score"] if score["score"] is not None else score.get("self_score")
+    return as_float(value)
 
 
 def auto_score(points: float, inputs: dict[str, Any]) -> float:

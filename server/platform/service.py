@@ -9,7 +9,7 @@ from server.accounts import roles
 from server.accounts import service as accounts
 from server.accounts.passwords import generate_password, hash_password, policy_problem
 from server.actor import Actor
-from server.assessment import service as _assessment  # noqa: F401  (its import registers the tenant defaults)
+from server.assessment import cycle as _assessment  # noqa: F401  (its import registers the tenant defaults)
 from server.audit import service as audit
 from server.core.errors import Conflict, ValidationFailed
 from server.core.i18n import _

@@ -20,8 +20,9 @@ import pytest
 from server import db
 from server.accounts import service as accounts
 from server.accounts import twofactor
-from server.assessment import reports
-from server.assessment import service as assessments
+from server.assessment import cycle as assessments
+from server.assessment import evidence as evidences
+from server.assessment import reports, reviews
 from server.assessment.tables import ReportJob
 from server.core.i18n import LOCALES
 from server.reminders import dispatch
@@ -181,11 +182,11 @@ async def _assessment(world: World, side: str, marker: str, tag: str, var_dir: P
         office = await _actor(world, "office")
         opened = await assessments.open_assessment(tenant, office, year, {"cutoff": f"{year}-12-31"})
         note = {"score": "8", "note": f"{side}独有自评-{tag}"}
-        await assessments.self_assess(tenant, office, year, unit_id, code, note)
-        evidence = await assessments.add_evidence(
+        await reviews.self_assess(tenant, office, year, unit_id, code, note)
+        evidence = await evidences.add_evidence(
             tenant, office, year, unit_id, code, f"{side}独有证据-{tag}.png", evidence_png(marker)
         )
-        adjustment = await assessments.add_adjustment(
+        adjustment = await reviews.add_adjustment(
             tenant, office, year, unit_id, {"kind": "deduction", "item": "minor", "note": f"{side}独有扣分-{tag}"}
         )
         job = await reports.start_scorecards(tenant, office, year)
