@@ -46,10 +46,10 @@ WRITES = {"writes": True}
 
 
 async def _catalog_page(
-    request: Request, tenant: TenantRef, catalog_id: Any = None, status_code: int = 200, **extra: Any
+    request: Request, tenant: TenantRef, catalog_id: str | None = None, status_code: int = 200, **extra: Any
 ) -> Template:
     """A catalog version (the one in force when none is named) beside the list of versions."""
-    catalog_id = catalog_id or (await catalogs.current_catalog(tenant))["uuid"]
+    catalog_id = catalog_id or str((await catalogs.current_catalog(tenant))["uuid"])
     return page(
         request,
         "responsibility/catalogs.html",
