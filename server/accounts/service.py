@@ -212,6 +212,13 @@ async def active_user(tenant: TenantRef, user_id: int) -> dict | None:
     )
 
 
+async def active_users(tenant: TenantRef) -> list[dict]:
+    """Every account not switched off (awaiting activation too): who may be told things."""
+    return await User.select(
+        User.id, User.username, User.display_name, User.role, User.person, User.locale, User.scope_unit
+    ).where(User.tenant == tenant.id, User.active.eq(True))
+
+
 async def session_actor(tenant: TenantRef, user: dict, *, client: str, agent: str) -> Actor:
     """A signed-in person, with what they must do first and when their password expires."""
     rules = await policy.security_policy(tenant)

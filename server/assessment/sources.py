@@ -9,11 +9,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.responsibility import confirmations
-from server.responsibility.tables import Confirmation, ConfirmationWaiver, Notice
+from server.assessment.tables import AssessedUnit
+from server.core.chunks import SIZE
+from server.responsibility import confirmations, notices
 from server.training import service as training
-from server.units.service import LEADER_POSITIONS, in_post_on
-from server.units.tables import Post
+from server.units import service as units
 from tenants.service import TenantRef, settings_of
 
 # how many names an explanation keeps
@@ -38,33 +38,31 @@ def _tally(expected: dict[int, list], met: dict[int, set]) -> dict[int, dict[str
 
 
 async def _posts(tenant: TenantRef, unit_pks: set[int], as_of: date) -> list[dict]:
-    rows = await Post.select(
-        Post.id,
-        Post.unit,
-        Post.person,
-        Post.position,
-        Post.start_date,
-        Post.person.name.as_alias("name"),
-        Post.person.classified_level.as_alias("level"),
-    ).where(
-        Post.tenant == tenant.id,
-        in_post_on(as_of),
-        Post.person.deleted_at.is_null(),
-        # a few units (a refresh after one change): only theirs; many: one scan, filtered here
-        *([Post.unit.is_in(list(unit_pks))] if 0 < len(unit_pks) <= 500 else []),
-    )
+    # a few units (a refresh after one change): only theirs; many: one scan, filtered here
+    few = 0 < len(unit_pks) <= SIZE
+    rows = await units.posts_on(tenant, as_of, units=sorted(unit_pks) if few else None)
     return [r for r in rows if r["unit"] in unit_pks]
 
 
 async def units_of_people(tenant: TenantRef, person_pks: list[int], as_of: date) -> set[int]:
-    """The units where these people were in post on the day."""
-    found: set[int] = set()
-    for i in range(0, len(person_pks), 500):
-        rows = await Post.select(Post.unit).where(
-            Post.tenant == tenant.id, Post.person.is_in(person_pks[i : i + 500]), in_post_on(as_of)
-        )
-        found |= {r["unit"] for r in rows}
-    return found
+    """The units where these people (archived since, too) were in post on the day."""
+    return {r["unit"] for r in await units.posts_on(tenant, as_of, people=person_pks, archived=True)}
+
+
+async def pending_self_assessments(tenant: TenantRef) -> list[dict]:
+    """The units of an open assessment (not deleted since) yet to submit their self-assessment."""
+    return await AssessedUnit.select(
+        AssessedUnit.unit,
+        AssessedUnit.unit.uuid.as_alias("unit_uuid"),
+        AssessedUnit.unit.name.as_alias("unit_name"),
+        AssessedUnit.assessment.year.as_alias("year"),
+        AssessedUnit.assessment.self_due.as_alias("due"),
+    ).where(
+        AssessedUnit.tenant == tenant.id,
+        AssessedUnit.status == "pending",
+        AssessedUnit.assessment.status == "open",
+        AssessedUnit.unit.deleted_at.is_null(),
+    )
 
 
 async def compute(
@@ -73,7 +71,7 @@ async def compute(
     """{source: {unit pk: {"expected", "met", "missing", ...}}} for the given sources."""
     wanted = set(unit_pks)
     posts = await _posts(tenant, wanted, as_of)
-    leader_posts = [p for p in posts if p["position"] in LEADER_POSITIONS]
+    leader_posts = [p for p in posts if p["position"] in units.LEADER_POSITIONS]
     settings = await settings_of(tenant)
     out: dict[str, dict[int, dict[str, Any]]] = {}
     if "notices_signed" in sources:
@@ -95,21 +93,11 @@ async def _notices_signed(tenant: TenantRef, posts: list[dict], as_of: date, ren
     which was still in force then (not superseded or withdrawn before it)."""
     end = _end_of(tenant, as_of)
     oldest = end - timedelta(days=renewal_days)
-    covered: set[int] = set()
-    post_pks = [p["id"] for p in posts]
-    for i in range(0, len(post_pks), 500):
-        rows = await Notice.select(Notice.post, Notice.signed_at, Notice.closed_at).where(
-            Notice.tenant == tenant.id,
-            Notice.post.is_in(post_pks[i : i + 500]),
-            Notice.signed_at.is_not_null(),
-            Notice.signed_at < end,
-            Notice.signed_at >= oldest,
-        )
-        covered |= {r["post"] for r in rows if r["closed_at"] is None or r["closed_at"] >= end}
+    covered = await notices.posts_covered(tenant, [p["id"] for p in posts], oldest, end)
     expected: dict[int, list] = defaultdict(list)
     met: dict[int, set] = defaultdict(set)
     for p in posts:
-        expected[p["unit"]].append((p["id"], p["name"]))
+        expected[p["unit"]].append((p["id"], p["person_name"]))
         if p["id"] in covered:
             met[p["unit"]].add(p["id"])
     return _tally(expected, met)
@@ -134,23 +122,11 @@ async def _confirmations(tenant: TenantRef, posts: list[dict], year: int, as_of:
     on_time: set[tuple[int, str]] = set()
     waived: set[tuple[int, str]] = set()
     if periods:
-        for i in range(0, len(people), 500):
-            waived |= {
-                (r["person"], r["period"])
-                for r in await ConfirmationWaiver.select(ConfirmationWaiver.person, ConfirmationWaiver.period).where(
-                    ConfirmationWaiver.tenant == tenant.id,
-                    ConfirmationWaiver.person.is_in(people[i : i + 500]),
-                    ConfirmationWaiver.period.is_in([p.key for p in periods]),
-                    ConfirmationWaiver.waived_at < _end_of(tenant, as_of),
-                )
-            }
-            rows = await Confirmation.select(Confirmation.person, Confirmation.period, Confirmation.submitted_at).where(
-                Confirmation.tenant == tenant.id,
-                Confirmation.person.is_in(people[i : i + 500]),
-                Confirmation.period.is_in([p.key for p in periods]),
-            )
-            due = {p.key: _end_of(tenant, p.due) for p in periods}
-            on_time |= {(r["person"], r["period"]) for r in rows if r["submitted_at"] < due[r["period"]]}
+        given, waived = await confirmations.answered(
+            tenant, people, [p.key for p in periods], waived_before=_end_of(tenant, as_of)
+        )
+        due = {p.key: _end_of(tenant, p.due) for p in periods}
+        on_time = {key for key, submitted in given.items() if submitted < due[key[1]]}
     expected: dict[int, list] = defaultdict(list)
     met: dict[int, set] = defaultdict(set)
     seen: set[tuple[int, int]] = set()
@@ -162,7 +138,7 @@ async def _confirmations(tenant: TenantRef, posts: list[dict], year: int, as_of:
             key = (p["person"], period.key)
             if p["start_date"] > period.end or key in waived:
                 continue
-            expected[p["unit"]].append((key, f"{p['name']} ({period.key})"))
+            expected[p["unit"]].append((key, f"{p['person_name']} ({period.key})"))
             if key in on_time:
                 met[p["unit"]].add(key)
     return _tally(expected, met)
@@ -174,8 +150,8 @@ async def _training(tenant: TenantRef, posts: list[dict], year: int, as_of: date
     req = await training.requirements(tenant, year)
     hours = await training.hours_by_person(tenant, sorted({p["person"] for p in posts}), year, until=as_of)
     # leadership is per unit: a leader elsewhere is staff here; what one owes counts every post
-    leading = {p["person"] for p in posts if p["position"] in LEADER_POSITIONS}
-    leaders_of = {(p["unit"], p["person"]) for p in posts if p["position"] in LEADER_POSITIONS}
+    leading = {p["person"] for p in posts if p["position"] in units.LEADER_POSITIONS}
+    leaders_of = {(p["unit"], p["person"]) for p in posts if p["position"] in units.LEADER_POSITIONS}
     groups: dict[str, dict[int, list]] = {
         "training_leaders": defaultdict(list),
         "training_classified": defaultdict(list),
@@ -186,12 +162,12 @@ async def _training(tenant: TenantRef, posts: list[dict], year: int, as_of: date
         if (p["unit"], p["person"]) in seen:
             continue
         seen.add((p["unit"], p["person"]))
-        owed = training.required_of(req, p["person"] in leading, p["level"])
+        owed = training.required_of(req, p["person"] in leading, p["classified_level"])
         done = hours.get(p["person"], 0.0)
-        label = f"{p['name']} ({done:g}/{owed:g})"
+        label = f"{p['person_name']} ({done:g}/{owed:g})"
         for source, member in (
             ("training_leaders", (p["unit"], p["person"]) in leaders_of),
-            ("training_classified", p["level"] not in ("", "none")),
+            ("training_classified", p["classified_level"] not in ("", "none")),
         ):
             if member:
                 groups[source][p["unit"]].append((p["person"], label))

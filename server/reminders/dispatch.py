@@ -21,11 +21,13 @@ from typing import Any
 import httpx
 
 from server import db
+from server.core.chunks import chunks
 from server.reminders import outbox, service, sources
 from server.reminders import rules as rulebook
 from server.reminders.channels import Mailer, MailServer, Uncertain, post_webhook
 from server.reminders.tables import Delivery, Reminder
 from server.settings import Settings
+from server.units import service as units
 from tenants.service import TenantRef, active_tenants
 
 log = logging.getLogger("luzhi.reminders")
@@ -93,10 +95,10 @@ async def claim(
 async def _reminders_of(claimed: list[dict]) -> dict[int, dict]:
     ids = sorted({d["reminder"] for d in claimed})
     found: dict[int, dict] = {}
-    for i in range(0, len(ids), 500):
+    for batch in chunks(ids):
         for r in await Reminder.select(
             Reminder.id, Reminder.kind, Reminder.subject, Reminder.recipient, Reminder.period
-        ).where(Reminder.id.is_in(ids[i : i + 500])):
+        ).where(Reminder.id.is_in(batch)):
             found[r["id"]] = r
     return found
 
@@ -111,7 +113,7 @@ async def _still_wanted(
     for kind in ({reminders[d["reminder"]]["kind"] for d in claimed} - waiting.keys()) & rulebook.KINDS.keys():
         waiting[kind] = await sources.waiting_subjects(tenant, kind, day)
     people = sorted({int(r["recipient"][1:]) for r in reminders.values() if r["recipient"].startswith("p")})
-    present = {p["person"] for p in await sources.current_posts(tenant, day, people=people)} if people else set()
+    present = {p["person"] for p in await units.posts_on(tenant, day, people=people, live_units=True)}
     wanted = set()
     for d in claimed:
         r = reminders[d["reminder"]]
@@ -147,10 +149,10 @@ async def _record(
 ) -> None:
     """Record what became of these claimed deliveries, in the caller's transaction."""
     sent = [d["id"] for d in claimed if outcome.get(d["id"], "") is None]
-    for i in range(0, len(sent), 500):
+    for batch in chunks(sent):
         await Delivery.update(
             {Delivery.status: "sent", Delivery.next_at: None, Delivery.sent_at: now, Delivery.last_error: ""}
-        ).where(Delivery.id.is_in(sent[i : i + 500]), Delivery.status == "sending")
+        ).where(Delivery.id.is_in(batch), Delivery.status == "sending")
     # a signing code is kept only until the mail server has taken it
     codes = [d["id"] for d in claimed if d["id"] in sent and reminders[d["reminder"]]["kind"] == outbox.SIGN_CODE]
     if codes:
@@ -185,10 +187,10 @@ def _expired(reminder: dict, now: datetime) -> bool:
 
 async def _cancel(tenant: TenantRef, ids: list[int], reason: str) -> None:
     async with db.transaction(tenant.id):
-        for i in range(0, len(ids), 500):
+        for batch in chunks(ids):
             await Delivery.update(
                 {Delivery.status: "cancelled", Delivery.next_at: None, Delivery.last_error: reason}
-            ).where(Delivery.id.is_in(ids[i : i + 500]))
+            ).where(Delivery.id.is_in(batch))
 
 
 async def _hold(tenant: TenantRef, delivery: dict, until: datetime) -> bool:
@@ -207,9 +209,9 @@ async def _renew(tenant: TenantRef, ids: list[int], now: datetime, until: dateti
     """Extend the claims of these deliveries whose lease still runs. A row whose lease lapsed
     may be another scheduler's now and is left alone; extending one that is (claimed again
     and still running) only delays it: what is sent is decided by `_hold` alone."""
-    for i in range(0, len(ids), 500):
+    for batch in chunks(ids):
         await Delivery.update({Delivery.next_at: until}).where(
-            Delivery.id.is_in(ids[i : i + 500]), Delivery.status == "sending", Delivery.next_at > now
+            Delivery.id.is_in(batch), Delivery.status == "sending", Delivery.next_at > now
         )
 
 

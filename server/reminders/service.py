@@ -16,9 +16,10 @@ from piccolo.query.functions.aggregate import Count
 
 from server import db, secretbox
 from server.accounts import roles
-from server.accounts.tables import User
+from server.accounts import service as accounts
 from server.actor import Actor
 from server.audit import service as audit
+from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _, _l, translations
 from server.core.validation import Checker
@@ -28,7 +29,7 @@ from server.reminders import rules as rulebook
 from server.reminders.channels import PRESETS, SECURITY, MailServer, message_id
 from server.reminders.tables import Delivery, NotifyPreference, NotifySettings, Reminder, ReminderRule, ReminderRun
 from server.settings import Settings
-from server.units.tables import Person
+from server.units import service as units
 from tenants.service import TenantRef, get_owned
 
 STATUSES = {
@@ -69,7 +70,6 @@ SETTINGS_LABELS = {
 }
 # kept sealed (server.secretbox), never shown: the settings say only whether each is set
 SECRETS = ("smtp_password", "webhook_secret")
-CHUNK = 500
 
 
 # ---------------------------------------------------------------- rules and settings
@@ -214,14 +214,11 @@ class _Directory:
 
     async def load(self) -> None:
         t = self.tenant.id
-        users = await User.select(
-            User.id, User.username, User.display_name, User.role, User.person, User.locale, User.scope_unit
-        ).where(User.tenant == t, User.active.eq(True))
         prefs = {
             r["user"]: r
             for r in await NotifyPreference.select().where(NotifyPreference.tenant == t).output(load_json=True)
         }
-        for u in users:
+        for u in await accounts.active_users(self.tenant):
             pref = prefs.get(u["id"]) or {"channels": list(rulebook.PERSONAL_CHANNELS), "email": ""}
             self.users[u["id"]] = {**u, "name": u["display_name"] or u["username"], "pref": pref}
             if u["person"]:
@@ -230,10 +227,7 @@ class _Directory:
                 self.officer_users[u["scope_unit"]].append(u["id"])
             if u["role"] == roles.OFFICE_ADMIN:
                 self.office.append(u["id"])
-        for p in await Person.select(Person.id, Person.name, Person.email).where(
-            Person.tenant == t, Person.deleted_at.is_null()
-        ):
-            self.people[p["id"]] = p
+        self.people = await units.people_contacts(self.tenant)
 
     def contact(self, recipient: str) -> dict[str, Any] | None:
         """name, locale, email (or ""), inbox user (or None), channels they accept."""
@@ -257,12 +251,12 @@ class _Directory:
         }
 
 
-def _recipients(w: sources.Waiting, level: int, units: dict, directory: _Directory) -> list[str]:
+def _recipients(w: sources.Waiting, level: int, officers_of: dict, directory: _Directory) -> list[str]:
     """The person who must act (or the unit's officers), then those it is escalated to
     in the unit (the office hears of everything escalated further in one daily digest)."""
     people: list[int] = []
     users: list[int] = []
-    officers = units.get(w.unit, {"principal": [], "secrecy_officer": []})
+    officers = officers_of.get(w.unit, {"principal": [], "secrecy_officer": []})
     if w.person is not None:
         people.append(w.person)
     else:
@@ -343,20 +337,19 @@ async def _earlier(
     delivered: dict[tuple[str, str], set] = defaultdict(set)
     subjects = sorted({w.subject for _rule, w, _n in found})
     kinds = sorted({rule["kind"] for rule, _w, _n in found})
-    for i in range(0, len(subjects), CHUNK):
+    for batch in chunks(subjects):
         rows = await Reminder.select(Reminder.id, Reminder.kind, Reminder.subject, Reminder.period).where(
             # the kinds lead the unique key's index after the tenant
             Reminder.tenant == tenant.id,
             Reminder.kind.is_in(kinds),
-            Reminder.subject.is_in(subjects[i : i + CHUNK]),
+            Reminder.subject.is_in(batch),
         )
         for r in rows:
             made[(r["kind"], r["subject"])].add(r["period"])
         by_id = {r["id"]: r for r in rows}
-        ids = sorted(by_id)
-        for j in range(0, len(ids), CHUNK):
+        for ids in chunks(sorted(by_id)):
             for d in await Delivery.select(Delivery.reminder).where(
-                Delivery.tenant == tenant.id, Delivery.reminder.is_in(ids[j : j + CHUNK]), Delivery.status == "sent"
+                Delivery.tenant == tenant.id, Delivery.reminder.is_in(ids), Delivery.status == "sent"
             ):
                 r = by_id[d["reminder"]]
                 delivered[(r["kind"], r["subject"])].add(r["period"])
@@ -416,9 +409,9 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
         for (kind, subject, period, recipient), plan in planned.items()
     ]
     created: list[dict] = []
-    for i in range(0, len(rows), CHUNK):
+    for batch in chunks(rows):
         created += await (
-            Reminder.insert(*rows[i : i + CHUNK])
+            Reminder.insert(*batch)
             .on_conflict(action="DO NOTHING")
             .returning(Reminder.id, Reminder.kind, Reminder.subject, Reminder.period, Reminder.recipient)
         )
@@ -497,8 +490,8 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
                 for channel, why in unreachable
             ]
         deliveries += made
-    for i in range(0, len(deliveries), CHUNK):
-        await Delivery.insert(*deliveries[i : i + CHUNK])
+    for batch in chunks(deliveries):
+        await Delivery.insert(*batch)
     return len(created)
 
 
@@ -643,14 +636,10 @@ async def outbox(tenant: TenantRef, query: dict[str, Any], *, limit: int, offset
 async def mail_only(tenant: TenantRef) -> tuple[int, int]:
     """How many of the people holding a post today have no account (mail is their only
     channel), of how many: the reminders page warns when most do and no mail server is set."""
-    people = {p["person"] for p in await sources.current_posts(tenant, sources.local_day(tenant, datetime.now(UTC)))}
-    accounts = {
-        u["person"]
-        for u in await User.select(User.person).where(
-            User.tenant == tenant.id, User.active.eq(True), User.person.is_not_null()
-        )
-    }
-    return len(people - accounts), len(people)
+    day = sources.local_day(tenant, datetime.now(UTC))
+    people = {p["person"] for p in await units.posts_on(tenant, day, live_units=True)}
+    with_account = {u["person"] for u in await accounts.active_users(tenant) if u["person"]}
+    return len(people - with_account), len(people)
 
 
 async def outbox_summary(tenant: TenantRef, since: datetime | None = None) -> dict[str, int]:
@@ -680,9 +669,9 @@ async def retry_many(tenant: TenantRef, actor: Actor, query: dict[str, Any]) -> 
     ids = [r["id"] for r in await Delivery.select(Delivery.id).where(*where)]
     now = datetime.now().astimezone()
     async with db.atomic():
-        for i in range(0, len(ids), CHUNK):
+        for batch in chunks(ids):
             await Delivery.update({Delivery.status: "pending", Delivery.attempts: 0, Delivery.next_at: now}).where(
-                Delivery.id.is_in(ids[i : i + CHUNK]), Delivery.status.is_in(list(RESENDABLE))
+                Delivery.id.is_in(batch), Delivery.status.is_in(list(RESENDABLE))
             )
         await audit.record(
             tenant.id, actor, "reminders.retry_many", "outbox", "", detail={"filters": dict(query), "count": len(ids)}

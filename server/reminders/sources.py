@@ -9,13 +9,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.assessment.tables import AssessedUnit
+from server.assessment import sources as assessment
 from server.responsibility import confirmations
-from server.responsibility.notices import OPEN
-from server.responsibility.tables import Confirmation, ConfirmationWaiver, Notice
+from server.responsibility import notices as responsibility_notices
 from server.training import service as training
-from server.units.service import LEADER_POSITIONS, in_post_on
-from server.units.tables import Post
+from server.units import service as units
 from tenants.service import TenantRef, settings_of
 
 
@@ -37,34 +35,8 @@ def local_day(tenant: TenantRef, instant: datetime) -> date:
     return instant.astimezone(ZoneInfo(tenant.timezone)).date()
 
 
-async def current_posts(tenant: TenantRef, day: date, *, people: list[int] | None = None) -> list[dict]:
-    where = [Post.tenant == tenant.id, in_post_on(day), Post.person.deleted_at.is_null()]
-    where.append(Post.unit.deleted_at.is_null())
-    if people is not None:
-        where.append(Post.person.is_in(people or [0]))
-    return await Post.select(
-        Post.person,
-        Post.unit,
-        Post.position,
-        Post.start_date,
-        Post.person.uuid.as_alias("person_uuid"),
-        Post.person.name.as_alias("person_name"),
-        Post.person.classified_level.as_alias("level"),
-        Post.unit.name.as_alias("unit_name"),
-    ).where(*where)
-
-
 async def notices(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
-    rows = await Notice.select(
-        Notice.uuid,
-        Notice.person,
-        Notice.unit,
-        Notice.title,
-        Notice.issued_at,
-        Notice.person.name.as_alias("person_name"),
-        Notice.unit.name.as_alias("unit_name"),
-        Notice.post.end_date.as_alias("post_end"),
-    ).where(Notice.tenant == tenant.id, Notice.status.is_in(list(OPEN)), Notice.person.deleted_at.is_null())
+    rows = await responsibility_notices.unsigned(tenant, day)
     t = f"/t/{tenant.slug}"
     return [
         Waiting(
@@ -77,7 +49,6 @@ async def notices(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
             {"person": r["person_name"], "unit": r["unit_name"], "title": r["title"]},
         )
         for r in rows
-        if r["post_end"] is None or r["post_end"] >= day
     ]
 
 
@@ -95,18 +66,14 @@ async def confirmations_owed(tenant: TenantRef, kind: str, day: date) -> list[Wa
     ("due"), or every period whose due date has passed and that they neither confirmed
     nor were excused from ("overdue"; a leader who skipped two quarters is asked for two)."""
     period_kind = confirmations.period_kind(await settings_of(tenant))
-    posts = [p for p in await current_posts(tenant, day) if p["position"] in LEADER_POSITIONS]
+    posts = await units.posts_on(tenant, day, positions=units.LEADER_POSITIONS, live_units=True)
     if kind == "confirmation_overdue":
         owed = await confirmations.outstanding(tenant, None, day, period_kind)
         late = {person: [p for p in periods if p.due < day] for person, periods in owed.items()}
     else:
         period = await _confirmation_period(tenant, kind, day)
-        done = set()
-        for table in (Confirmation, ConfirmationWaiver):
-            done |= {
-                r["person"]
-                for r in await table.select(table.person).where(table.tenant == tenant.id, table.period == period.key)
-            }
+        given, waived = await confirmations.answered(tenant, None, [period.key])
+        done = {person for person, _key in given.keys() | waived}
         late = {p["person"]: [period] for p in posts if p["start_date"] <= period.end and p["person"] not in done}
     t = f"/t/{tenant.slug}"
     out: dict[str, Waiting] = {}
@@ -131,16 +98,16 @@ async def confirmations_owed(tenant: TenantRef, kind: str, day: date) -> list[Wa
 async def training_short(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
     """Leaders and classified personnel whose hours this year fall short of what they owe."""
     year = day.year
-    posts = await current_posts(tenant, day)
+    posts = await units.posts_on(tenant, day, live_units=True)
     req = await training.requirements(tenant, year)
     hours = await training.hours_by_person(tenant, None, year)
-    leading = {p["person"] for p in posts if p["position"] in LEADER_POSITIONS}
+    leading = {p["person"] for p in posts if p["position"] in units.LEADER_POSITIONS}
     t = f"/t/{tenant.slug}"
     out: dict[int, Waiting] = {}
     for p in sorted(posts, key=lambda p: (p["person"], p["unit"])):
-        if p["person"] in out or (p["person"] not in leading and p["level"] in ("", "none")):
+        if p["person"] in out or (p["person"] not in leading and p["classified_level"] in ("", "none")):
             continue
-        owed = training.required_of(req, p["person"] in leading, p["level"])
+        owed = training.required_of(req, p["person"] in leading, p["classified_level"])
         done = hours.get(p["person"], 0.0)
         if done + 1e-9 >= owed:
             continue
@@ -164,18 +131,7 @@ async def training_short(tenant: TenantRef, kind: str, day: date) -> list[Waitin
 
 async def self_assessments(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
     """Units of an open assessment that have not submitted their self-assessment."""
-    rows = await AssessedUnit.select(
-        AssessedUnit.unit,
-        AssessedUnit.unit.uuid.as_alias("unit_uuid"),
-        AssessedUnit.unit.name.as_alias("unit_name"),
-        AssessedUnit.assessment.year.as_alias("year"),
-        AssessedUnit.assessment.self_due.as_alias("due"),
-    ).where(
-        AssessedUnit.tenant == tenant.id,
-        AssessedUnit.status == "pending",
-        AssessedUnit.assessment.status == "open",
-        AssessedUnit.unit.deleted_at.is_null(),
-    )
+    rows = await assessment.pending_self_assessments(tenant)
     t = f"/t/{tenant.slug}"
     return [
         Waiting(
@@ -227,16 +183,6 @@ async def waiting_subjects(tenant: TenantRef, kind: str, day: date) -> set[str]:
 async def unit_officers(tenant: TenantRef, unit_pks: list[int], day: date) -> dict[int, dict[str, list[int]]]:
     """Per unit: the people holding its principal and secrecy officer posts."""
     out: dict[int, dict[str, list[int]]] = {u: {"principal": [], "secrecy_officer": []} for u in unit_pks}
-    if not unit_pks:
-        return out
-    for i in range(0, len(unit_pks), 500):
-        rows = await Post.select(Post.unit, Post.position, Post.person).where(
-            Post.tenant == tenant.id,
-            Post.unit.is_in(unit_pks[i : i + 500]),
-            Post.position.is_in(["principal", "secrecy_officer"]),
-            in_post_on(day),
-            Post.person.deleted_at.is_null(),
-        )
-        for r in rows:
-            out[r["unit"]][r["position"]].append(r["person"])
+    for r in await units.posts_on(tenant, day, units=unit_pks, positions=("principal", "secrecy_officer")):
+        out[r["unit"]][r["position"]].append(r["person"])
     return out

@@ -3,6 +3,7 @@ duty by duty, whether it was carried out; due a number of days after the period.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 from server import db, events
 from server.actor import Actor
 from server.audit import service as audit
+from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound, ValidationFailed
 from server.core.i18n import _, _l
 from server.core.validation import Checker
@@ -18,7 +20,6 @@ from server.reminders import outbox
 from server.responsibility import catalog as catalogs
 from server.responsibility.tables import Confirmation, ConfirmationWaiver
 from server.units import service as units
-from server.units.tables import Person, Post
 from tenants.service import TenantRef, settings_of
 
 MONTHS = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "yearly": 12}
@@ -78,31 +79,44 @@ async def outstanding(
     period that ended since they took a leadership post, and always the last one."""
     due = due_period(today, kind)
     periods = owed_periods(today, kind, horizon(today))
-    keys = [p.key for p in periods]
-    chunks = [None] if person_pks is None else [person_pks[i : i + 500] for i in range(0, len(person_pks), 500)]
     since: dict[int, date] = {}
-    done: set[tuple[int, str]] = set()
-    for chunk in chunks:
-        of_chunk = [Post.person.is_in(chunk)] if chunk is not None else []
-        for r in await Post.select(Post.person, Post.start_date).where(
-            Post.tenant == tenant.id,
-            Post.position.is_in(list(units.LEADER_POSITIONS)),
-            units.in_post_on(today),
-            Post.person.deleted_at.is_null(),
-            *of_chunk,
-        ):
-            since[r["person"]] = min(since.get(r["person"], r["start_date"]), r["start_date"], due.start)
-        for table in (Confirmation, ConfirmationWaiver):
-            of_chunk = [table.person.is_in(chunk)] if chunk is not None else []
-            rows = await table.select(table.person, table.period).where(
-                table.tenant == tenant.id, table.period.is_in(keys), *of_chunk
-            )
-            done |= {(r["person"], r["period"]) for r in rows}
+    for r in await units.posts_on(tenant, today, people=person_pks, positions=units.LEADER_POSITIONS):
+        since[r["person"]] = min(since.get(r["person"], r["start_date"]), r["start_date"], due.start)
+    given, waived = await answered(tenant, person_pks, [p.key for p in periods])
+    done = given.keys() | waived
     return {
         person: owed
         for person, start in since.items()
         if (owed := [p for p in periods if p.end >= start and (person, p.key) not in done])
     }
+
+
+async def answered(
+    tenant: TenantRef,
+    person_pks: Sequence[int] | None,
+    period_keys: list[str],
+    *,
+    waived_before: datetime | None = None,
+) -> tuple[dict[tuple[int, str], datetime], set[tuple[int, str]]]:
+    """For these people (None: everyone) and periods: when each (person, period) was
+    confirmed, and which were waived (by a moment, when given)."""
+    given: dict[tuple[int, str], datetime] = {}
+    waived: set[tuple[int, str]] = set()
+    for batch in [None] if person_pks is None else chunks(person_pks):
+        rows = await Confirmation.select(Confirmation.person, Confirmation.period, Confirmation.submitted_at).where(
+            Confirmation.tenant == tenant.id,
+            Confirmation.period.is_in(period_keys),
+            *([Confirmation.person.is_in(batch)] if batch is not None else []),
+        )
+        given.update({(r["person"], r["period"]): r["submitted_at"] for r in rows})
+        rows = await ConfirmationWaiver.select(ConfirmationWaiver.person, ConfirmationWaiver.period).where(
+            ConfirmationWaiver.tenant == tenant.id,
+            ConfirmationWaiver.period.is_in(period_keys),
+            *([ConfirmationWaiver.person.is_in(batch)] if batch is not None else []),
+            *([ConfirmationWaiver.waived_at < waived_before] if waived_before else []),
+        )
+        waived |= {(r["person"], r["period"]) for r in rows}
+    return given, waived
 
 
 def period_kind(settings: dict[str, Any]) -> str:
@@ -205,9 +219,9 @@ async def submit(tenant: TenantRef, actor: Actor, period_key: str, data: dict[st
             detail={"period": period.key, "late": late},
         )
         await events.publish(events.INDICATOR_INPUTS, tenant, people=[actor.person_id])
-        person = await Person.select(Person.uuid).where(Person.id == actor.person_id).first()
+        person_uuid = await units.person_uuid(tenant, actor.person_id)
         await outbox.settle(
-            tenant.id, ("confirmation_due", "confirmation_overdue"), f"confirmation:{person['uuid']}:{period.key}"
+            tenant.id, ("confirmation_due", "confirmation_overdue"), f"confirmation:{person_uuid}:{period.key}"
         )
     return {"id": str(row.uuid), "period": period.key, "late": late, "items": items}
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from server.actor import Actor
 from server.audit import service as audit
+from server.core.chunks import chunks
 from server.core.i18n import _l, format_date
 from server.documents.xlsx import write_workbook
 from server.responsibility import catalog as catalogs
@@ -131,11 +132,10 @@ async def _live_notices(tenant: TenantRef, post_pks: list[int], *, whole: bool) 
     """Live notices by post: the whole tenant's at once, or a scope's in chunks of posts."""
     columns = (Notice.uuid, Notice.post, Notice.status, Notice.catalog, Notice.issued_at, Notice.signed_at)
     where = [Notice.tenant == tenant.id, Notice.status.is_in(LIVE)]
-    chunks = [None] if whole else [post_pks[i : i + 500] for i in range(0, len(post_pks), 500)]
     wanted = set(post_pks)
     found: dict[int, dict] = {}
-    for chunk in chunks:
-        rows = await Notice.select(*columns).where(*where, *([Notice.post.is_in(chunk)] if chunk else []))
+    for batch in [None] if whole else chunks(post_pks):
+        rows = await Notice.select(*columns).where(*where, *([Notice.post.is_in(batch)] if batch else []))
         found.update((r["post"], r) for r in rows if r["post"] in wanted)
     return found
 

@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import secrets
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from markupsafe import Markup
@@ -17,8 +17,10 @@ from server.accounts import roles
 from server.accounts import service as accounts
 from server.actor import Actor
 from server.audit import service as audit
+from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.core.i18n import _, _l
+from server.core.pagination import Page
 from server.core.validation import Checker
 from server.documents import render_html, render_pdf, safe
 from server.reminders import outbox
@@ -27,7 +29,6 @@ from server.responsibility.defaults import POSITION_TITLES
 from server.responsibility.tables import Notice, Signature, SignCode
 from server.settings import Settings
 from server.units import service as units
-from server.units.tables import Post
 from tenants.service import TenantRef, get_owned
 
 STATUSES = {
@@ -86,11 +87,12 @@ async def issue(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
     templates = await catalogs.current_templates(tenant)
     post_pks = [p["id"] for p in posts]
     assigned = await catalogs.assignments_by_post(tenant, post_pks)
-    await _lock_posts(tenant, post_pks)
+    # two issues at once take turns: the second sees (and skips or supersedes) the first's notices
+    await units.lock_posts(tenant, post_pks)
     live: dict[int, dict] = {}
-    for start in range(0, len(post_pks), 500):
+    for batch in chunks(post_pks):
         rows = await Notice.select(Notice.id, Notice.post, Notice.catalog, Notice.template).where(
-            Notice.tenant == tenant.id, Notice.post.is_in(post_pks[start : start + 500]), Notice.status.is_in(LIVE)
+            Notice.tenant == tenant.id, Notice.post.is_in(batch), Notice.status.is_in(LIVE)
         )
         live.update({r["post"]: r for r in rows})
     now = datetime.now(UTC)
@@ -141,19 +143,18 @@ async def issue(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
         )
         new.append((notice, previous))
     async with db.atomic():
-        for start in range(0, len(new), 500):
-            await Notice.insert(*[n for n, _p in new[start : start + 500]])
-        replaced = [p["id"] for _n, p in new if p is not None]
-        for start in range(0, len(replaced), 500):
-            await _supersede(tenant, replaced[start : start + 500], now)
+        for batch in chunks(new):
+            await Notice.insert(*[n for n, _p in batch])
+        for batch in chunks([p["id"] for _n, p in new if p is not None]):
+            await _supersede(tenant, batch, now)
         # a leader who changed post: the notice of the post they left is replaced too
         people = list({n.person for n, _p in new})
-        still_held = await units.current_post_pks(tenant, people)
+        still_held = {p["id"] for p in await units.posts_on(tenant, units.today(tenant), people=people)}
         moved = [
             row
-            for start in range(0, len(people), 500)
+            for batch in chunks(people)
             for row in await Notice.select(Notice.id, Notice.person, Notice.post).where(
-                Notice.tenant == tenant.id, Notice.person.is_in(people[start : start + 500]), Notice.status.is_in(LIVE)
+                Notice.tenant == tenant.id, Notice.person.is_in(batch), Notice.status.is_in(LIVE)
             )
             if row["post"] not in still_held
         ]
@@ -172,22 +173,6 @@ async def issue(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
         )
     superseded = sum(1 for _n, p in new if p is not None) + len(moved)
     return {"issued": len(new), "superseded": superseded, "skipped": len(posts) - len(new), "leaders": len(posts)}
-
-
-async def _lock_posts(tenant: TenantRef, post_pks: list[int]) -> None:
-    """Hold these posts until the transaction ends, so that two issues at once take turns
-    and the second sees (and skips or supersedes) the first's notices. In id order, so two
-    issues never deadlock; SQLite's write transaction already serialises them."""
-    if not db.is_postgres():
-        return
-    ordered = sorted(post_pks)
-    for start in range(0, len(ordered), 500):
-        await (
-            Post.select(Post.id)
-            .where(Post.tenant == tenant.id, Post.id.is_in(ordered[start : start + 500]))
-            .order_by(Post.id)
-            .lock_rows()
-        )
 
 
 async def _supersede(tenant: TenantRef, notice_pks: list[int], now: datetime) -> None:
@@ -321,8 +306,6 @@ async def my_notices(tenant: TenantRef, actor: Actor) -> dict[str, list[dict]]:
 async def list_notices(
     tenant: TenantRef, actor: Actor, *, status: str = "", q: str = "", page: int = 1, per_page: int = 50
 ):
-    from server.core.pagination import Page
-
     where = [Notice.tenant == tenant.id]
     if actor.scope_path:
         where.append(Notice.unit.path.like(actor.scope_path + "%"))
@@ -340,6 +323,38 @@ async def list_notices(
         .offset((page - 1) * per_page)
     )
     return Page(items=[_public(r) for r in rows], total=total, page=page, per_page=per_page)
+
+
+async def unsigned(tenant: TenantRef, day: date) -> list[dict]:
+    """Notices waiting for their leader's signature on the day: open, to someone still on
+    the registry, for a post not ended before the day."""
+    rows = await Notice.select(
+        Notice.uuid,
+        Notice.person,
+        Notice.unit,
+        Notice.title,
+        Notice.issued_at,
+        Notice.person.name.as_alias("person_name"),
+        Notice.unit.name.as_alias("unit_name"),
+        Notice.post.end_date.as_alias("post_end"),
+    ).where(Notice.tenant == tenant.id, Notice.status.is_in(list(OPEN)), Notice.person.deleted_at.is_null())
+    return [r for r in rows if r["post_end"] is None or r["post_end"] >= day]
+
+
+async def posts_covered(tenant: TenantRef, post_pks: list[int], signed_from: datetime, until: datetime) -> set[int]:
+    """The posts with a notice signed from `signed_from` to before `until` that was still
+    in force then (not superseded or withdrawn before it)."""
+    covered: set[int] = set()
+    for batch in chunks(post_pks):
+        rows = await Notice.select(Notice.post, Notice.signed_at, Notice.closed_at).where(
+            Notice.tenant == tenant.id,
+            Notice.post.is_in(batch),
+            Notice.signed_at.is_not_null(),
+            Notice.signed_at < until,
+            Notice.signed_at >= signed_from,
+        )
+        covered |= {r["post"] for r in rows if r["closed_at"] is None or r["closed_at"] >= until}
+    return covered
 
 
 async def mark_viewed(tenant: TenantRef, actor: Actor, notice_id: Any) -> None:

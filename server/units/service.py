@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from server import db, events
 from server.accounts import roles
 from server.actor import Actor
 from server.audit import service as audit
+from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _, _l
 from server.core.pagination import Page
@@ -744,23 +746,37 @@ async def own_person(tenant: TenantRef, actor: Actor) -> dict | None:
     return await person_detail(tenant, actor, row["uuid"]) if row else None
 
 
-async def units_in_scope(tenant: TenantRef, actor: Actor) -> list[dict]:
+def _unit_item(row: dict) -> dict:
+    return {
+        "pk": row["id"],
+        "id": str(row["uuid"]),
+        "name": row["name"],
+        "kind": row["kind"],
+        "depth": row["depth"],
+        "path": row["path"],
+    }
+
+
+async def units_in_scope(tenant: TenantRef, actor: Actor | None) -> list[dict]:
+    """The units not deleted in the actor's scope (None: the whole tenant), in tree order."""
     rows = (
         await Unit.select(Unit.id, Unit.uuid, Unit.name, Unit.kind, Unit.depth, Unit.path)
-        .where(Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *_unit_scope(actor))
+        .where(Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *(_unit_scope(actor) if actor else []))
         .order_by(Unit.path)
     )
-    return [
-        {
-            "pk": r["id"],
-            "id": str(r["uuid"]),
-            "name": r["name"],
-            "kind": r["kind"],
-            "depth": r["depth"],
-            "path": r["path"],
-        }
-        for r in rows
-    ]
+    return [_unit_item(r) for r in rows]
+
+
+async def unit_by_id(tenant: TenantRef, unit_id: Any) -> dict:
+    """A unit not deleted, by public id, whoever asks (for work beyond any one actor's scope)."""
+    return _unit_item(await get_owned(Unit, tenant, unit_id))
+
+
+async def unit_uuid(tenant: TenantRef, unit_pk_: int) -> str:
+    row = await Unit.select(Unit.uuid).where(Unit.tenant == tenant.id, Unit.id == unit_pk_).first()
+    if row is None:
+        raise NotFound()
+    return str(row["uuid"])
 
 
 async def top_units(tenant: TenantRef, unit_rows: list[dict]) -> dict[int, dict]:
@@ -844,15 +860,67 @@ async def person_uuid(tenant: TenantRef, person_pk_: int) -> str:
     return str(row["uuid"])
 
 
-async def current_post_pks(tenant: TenantRef, person_pks: list[int]) -> set[int]:
-    """The posts these people hold today."""
-    held: set[int] = set()
-    for start in range(0, len(person_pks), 500):
-        rows = await Post.select(Post.id).where(
-            Post.tenant == tenant.id, Post.person.is_in(person_pks[start : start + 500]), in_post_on(today(tenant))
-        )
-        held.update(r["id"] for r in rows)
-    return held
+_POSTS_ON = (
+    Post.id,
+    Post.person,
+    Post.unit,
+    Post.position,
+    Post.start_date,
+    Post.person.uuid.as_alias("person_uuid"),
+    Post.person.name.as_alias("person_name"),
+    Post.person.classified_level.as_alias("classified_level"),
+    Post.unit.name.as_alias("unit_name"),
+)
+
+
+def _batches(column, pks: Sequence[int] | None) -> list[list]:
+    """No filter (None), or one `is_in` filter per chunk of row ids (none at all for no ids)."""
+    return [[]] if pks is None else [[column.is_in(list(batch))] for batch in chunks(pks)]
+
+
+async def posts_on(
+    tenant: TenantRef,
+    day: date,
+    *,
+    people: Sequence[int] | None = None,
+    positions: Sequence[str] | None = None,
+    units: Sequence[int] | None = None,
+    archived: bool = False,
+    live_units: bool = False,
+) -> list[dict]:
+    """Posts held on a day across the tenant (only these people, positions or units), with
+    row ids for the caller's own queries: one query per chunk of ids. People archived since
+    are left out unless `archived`; units deleted since count unless `live_units`."""
+    where = [Post.tenant == tenant.id, in_post_on(day)]
+    if not archived:
+        where.append(Post.person.deleted_at.is_null())
+    if live_units:
+        where.append(Post.unit.deleted_at.is_null())
+    if positions is not None:
+        where.append(Post.position.is_in(list(positions)))
+    rows: list[dict] = []
+    for of_people in _batches(Post.person, people):
+        for of_units in _batches(Post.unit, units):
+            rows += await Post.select(*_POSTS_ON).where(*where, *of_people, *of_units).order_by(Post.id)
+    return rows
+
+
+async def lock_posts(tenant: TenantRef, post_pks: Sequence[int]) -> None:
+    """Hold these posts until the transaction ends, so that two writers about the same
+    posts take turns. In id order, so two never deadlock; SQLite's write transaction
+    already serialises them."""
+    if not db.is_postgres():
+        return
+    for batch in chunks(sorted(post_pks)):
+        await Post.select(Post.id).where(Post.tenant == tenant.id, Post.id.is_in(batch)).order_by(Post.id).lock_rows()
+
+
+async def people_contacts(tenant: TenantRef) -> dict[int, dict]:
+    """Name and email of everyone not archived, by row id."""
+    rows = await Person.select(Person.id, Person.name, Person.email).where(
+        Person.tenant == tenant.id, Person.deleted_at.is_null()
+    )
+    return {r["id"]: r for r in rows}
 
 
 async def current_posts_with_pks(tenant: TenantRef, actor: Actor, *, within: Any = None) -> list[dict]:
@@ -872,10 +940,8 @@ async def current_posts_with_pks(tenant: TenantRef, actor: Actor, *, within: Any
 async def person_pks(tenant: TenantRef, person_ids: list[str]) -> dict[str, int]:
     """Public ids to row ids, within the tenant (unknown ids are left out)."""
     out: dict[str, int] = {}
-    for i in range(0, len(person_ids), 500):
-        rows = await Person.select(Person.id, Person.uuid).where(
-            Person.tenant == tenant.id, Person.uuid.is_in(person_ids[i : i + 500])
-        )
+    for batch in chunks(person_ids):
+        rows = await Person.select(Person.id, Person.uuid).where(Person.tenant == tenant.id, Person.uuid.is_in(batch))
         out.update({str(r["uuid"]): r["id"] for r in rows})
     return out
 
