@@ -17,7 +17,7 @@ from server import db
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _, _l
 from server.core.validation import Checker
-from tenants.tables import Tenant
+from tenants.tables import Operator, Tenant
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 RESERVED_SLUGS = {"api", "platform", "static", "schema", "admin", "www"}
@@ -157,6 +157,15 @@ async def set_status(slug: str, status: str) -> TenantRef:
     ).where(Tenant.id == ref.id)
     forget(slug)
     return await by_id(ref.id)
+
+
+async def operator_by_name(username: str) -> dict | None:
+    """A platform operator by their (normalised) username."""
+    return await Operator.select().where(Operator.username == username).first()
+
+
+async def create_operator(username: str, password_hash: str) -> None:
+    await Operator.insert(Operator(username=username, password_hash=password_hash))
 
 
 async def settings_of(tenant: TenantRef) -> dict[str, Any]:

@@ -15,19 +15,20 @@ from server import db
 from server.actor import Actor
 from server.audit import chain, labels
 from server.audit.tables import AuditDayHead, AuditEvent, AuditHead
+from server.core.chunks import chunks
+from server.core.errors import NotFound
 from server.core.i18n import _, _l
 from server.core.validation import Checker
 from server.documents import render_html, render_pdf
 from server.documents.xlsx import write_workbook
+from tenants import service as tenants
 from tenants.service import TenantRef
-from tenants.tables import Tenant
 
 # The retention purge keeps at least this many days; the database triggers refuse
 # to delete anything younger (see migrations/audit/audit_2026_12_05t01_40_*).
 KEEP_DAYS = 180
 # detail keys that name the object, for the readable list
 _NAME_KEYS = ("name", "title", "display_name", "username", "slug")
-_INSERT_CHUNK = 500
 PLATFORM_ZONE = "UTC"
 
 _zones: dict[int, ZoneInfo] = {}
@@ -101,8 +102,8 @@ async def _append(
         }
         prev = chain.digest(event)
         rows.append(AuditEvent(**event, hash=prev, hash_alg=chain.ALG))
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        await AuditEvent.insert(*rows[start : start + _INSERT_CHUNK])
+    for batch in chunks(rows):
+        await AuditEvent.insert(*batch)
     await AuditHead.update({AuditHead.hash: prev}).where(AuditHead.chain == key)
     day = at.astimezone(await _zone(tenant_id)).date()
     await AuditDayHead.raw(
@@ -139,8 +140,11 @@ async def _zone(tenant_id: int | None) -> ZoneInfo:
     if tenant_id is None:
         return ZoneInfo(PLATFORM_ZONE)
     if tenant_id not in _zones:
-        row = await Tenant.select(Tenant.timezone).where(Tenant.id == tenant_id).first()
-        _zones[tenant_id] = ZoneInfo(row["timezone"] if row else "Asia/Shanghai")
+        try:
+            zone = (await tenants.by_id(tenant_id)).timezone
+        except NotFound:
+            zone = "Asia/Shanghai"
+        _zones[tenant_id] = ZoneInfo(zone)
     return _zones[tenant_id]
 
 

@@ -16,11 +16,10 @@ from server.core.i18n import _
 from server.responsibility import catalog as _catalog  # noqa: F401  (its import registers the tenant defaults)
 from tenants import service as tenants
 from tenants.service import TenantRef
-from tenants.tables import Operator
 
 
 async def operator_by_name(username: str) -> dict | None:
-    return await Operator.select().where(Operator.username == accounts.normalise_username(username)).first()
+    return await tenants.operator_by_name(accounts.normalise_username(username))
 
 
 async def create_operator(username: str, password: str) -> None:
@@ -28,9 +27,7 @@ async def create_operator(username: str, password: str) -> None:
         raise ValidationFailed({"password": problem})
     if await operator_by_name(username):
         raise Conflict(_("An operator named %(name)s already exists.", name=username))
-    await Operator.insert(
-        Operator(username=accounts.normalise_username(username), password_hash=await hash_password(password))
-    )
+    await tenants.create_operator(accounts.normalise_username(username), await hash_password(password))
 
 
 async def create_tenant(actor: Actor, data: dict[str, Any]) -> TenantRef:
