@@ -12,6 +12,7 @@ from piccolo.query.functions.aggregate import Sum
 from server import db, events
 from server.actor import Actor
 from server.audit import service as audit
+from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound, ValidationFailed
 from server.core.i18n import _, _l
 from server.core.validation import Checker
@@ -120,13 +121,12 @@ async def hours_by_person(
     start, end = _year_bounds(year)
     end = min(end, until) if until else end
     totals: dict[int, float] = defaultdict(float)
-    chunks = [None] if person_pks is None else [person_pks[i : i + 500] for i in range(0, len(person_pks), 500)]
-    for chunk in chunks:
+    for batch in [None] if person_pks is None else chunks(person_pks):
         rows = (
             await Attendance.select(Attendance.person, Sum(Attendance.hours, alias="h"))
             .where(
                 Attendance.tenant == tenant.id,
-                *([Attendance.person.is_in(chunk)] if chunk is not None else []),
+                *([Attendance.person.is_in(batch)] if batch is not None else []),
                 Attendance.course.date >= start,
                 Attendance.course.date <= end,
             )
@@ -614,10 +614,10 @@ async def _courses_by_key(tenant: TenantRef, year: int) -> dict[tuple[str, str],
 async def _existing_hours(tenant: TenantRef, course_pks: list[int]) -> dict[tuple[int, str], float]:
     """Recorded hours by (course pk, person id) at these courses."""
     existing: dict[tuple[int, str], float] = {}
-    for i in range(0, len(course_pks), 500):
+    for batch in chunks(course_pks):
         for a in await Attendance.select(
             Attendance.course, Attendance.hours, Attendance.person.uuid.as_alias("person_uuid")
-        ).where(Attendance.tenant == tenant.id, Attendance.course.is_in(course_pks[i : i + 500])):
+        ).where(Attendance.tenant == tenant.id, Attendance.course.is_in(batch)):
             existing[(a["course"], str(a["person_uuid"]))] = _num(a["hours"])
     return existing
 
@@ -693,11 +693,9 @@ async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
             for (t, d), h in missing.items()
         ]
         created = 0
-        for i in range(0, len(new_courses), 500):
+        for batch in chunks(new_courses):
             # another import may create the same course at this moment: its key keeps one
-            created += len(
-                await Course.insert(*new_courses[i : i + 500]).on_conflict(action="DO NOTHING").returning(Course.id)
-            )
+            created += len(await Course.insert(*batch).on_conflict(action="DO NOTHING").returning(Course.id))
         if new_courses:
             courses = await _courses_by_key(tenant, year)
         pks = await units.person_pks(tenant, list({r["person_id"] for r in changing}))
@@ -713,10 +711,8 @@ async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
                     Attendance(tenant=tenant.id, course=course_pk, person=person_pk, hours=r["hours"], score=r["score"])
                 )
         written = 0
-        for i in range(0, len(inserts), 500):
-            written += len(
-                await Attendance.insert(*inserts[i : i + 500]).on_conflict(action="DO NOTHING").returning(Attendance.id)
-            )
+        for batch in chunks(inserts):
+            written += len(await Attendance.insert(*batch).on_conflict(action="DO NOTHING").returning(Attendance.id))
         if written < len(inserts):
             # recorded by another transaction after the check above: refuse it all
             changed = _changed_since_preview(
