@@ -746,37 +746,23 @@ async def own_person(tenant: TenantRef, actor: Actor) -> dict | None:
     return await person_detail(tenant, actor, row["uuid"]) if row else None
 
 
-def _unit_item(row: dict) -> dict:
-    return {
-        "pk": row["id"],
-        "id": str(row["uuid"]),
-        "name": row["name"],
-        "kind": row["kind"],
-        "depth": row["depth"],
-        "path": row["path"],
-    }
-
-
-async def units_in_scope(tenant: TenantRef, actor: Actor | None) -> list[dict]:
-    """The units not deleted in the actor's scope (None: the whole tenant), in tree order."""
+async def units_in_scope(tenant: TenantRef, actor: Actor) -> list[dict]:
     rows = (
         await Unit.select(Unit.id, Unit.uuid, Unit.name, Unit.kind, Unit.depth, Unit.path)
-        .where(Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *(_unit_scope(actor) if actor else []))
+        .where(Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *_unit_scope(actor))
         .order_by(Unit.path)
     )
-    return [_unit_item(r) for r in rows]
-
-
-async def unit_by_id(tenant: TenantRef, unit_id: Any) -> dict:
-    """A unit not deleted, by public id, whoever asks (for work beyond any one actor's scope)."""
-    return _unit_item(await get_owned(Unit, tenant, unit_id))
-
-
-async def unit_uuid(tenant: TenantRef, unit_pk_: int) -> str:
-    row = await Unit.select(Unit.uuid).where(Unit.tenant == tenant.id, Unit.id == unit_pk_).first()
-    if row is None:
-        raise NotFound()
-    return str(row["uuid"])
+    return [
+        {
+            "pk": r["id"],
+            "id": str(r["uuid"]),
+            "name": r["name"],
+            "kind": r["kind"],
+            "depth": r["depth"],
+            "path": r["path"],
+        }
+        for r in rows
+    ]
 
 
 async def top_units(tenant: TenantRef, unit_rows: list[dict]) -> dict[int, dict]:
