@@ -103,6 +103,9 @@ def handle_error(request: Request, exc: Exception) -> Response:
         errors = None if status == 404 else _validation_errors(exc)
     elif isinstance(exc, HTTPException):
         status, errors = exc.status_code, None
+    elif isinstance(exc, UnicodeDecodeError):
+        # a multipart part without a filename that is not UTF-8: Litestar decodes it unguarded
+        status, errors = 400, None
     else:
         request.logger.exception("unhandled error")
         status, errors = HTTP_500_INTERNAL_SERVER_ERROR, None
