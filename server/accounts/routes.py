@@ -7,13 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from litestar import Request, delete, get, patch, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from msgspec import UNSET, UnsetType
 
-from server.accounts import policy, roles, twofactor, twofactor_routes
+from server.accounts import policy, roles, schemas, twofactor, twofactor_routes
 from server.accounts import service as accounts
 from server.actor import Actor
 from server.assessment import results as assessments
@@ -21,13 +19,15 @@ from server.audit import service as audit
 from server.core import i18n
 from server.core.errors import ValidationFailed
 from server.reminders import service as reminders
+from server.settings import Settings
 from server.units import service as units
-from server.web.forms import body_data, form_data
-from server.web.guards import allow, any_member
+from server.web.forms import body_data, form_data, submit_form
+from server.web.guards import actor_of, allow, any_member
+from server.web.refusals import refused_sign_in
 from server.web.templating import page
+from server.web.urls import TENANT_API, TENANT_PAGES
+from tenants.service import TenantRef
 
-T = "/t/{slug:str}"
-API = "/api/v1/t/{slug:str}"
 READERS = allow(roles.ACCOUNT_READERS)
 CREATORS = allow(roles.ACCOUNT_CREATORS)
 SECURITY = allow(roles.SECURITY_ADMIN)
@@ -45,408 +45,316 @@ def _safe_next(slug: str, target: str | None) -> str:
 # ---------------------------------------------------------------- sign-in
 
 
-def remember_refusal(edge, keys: list[str], result: accounts.SignIn, tenant_id: int | None, username: str) -> None:
-    """Count the failure and audit it even though the request itself rolls back."""
-    anonymous = Actor(kind="anonymous", name=username, client_addr=edge.client, user_agent=edge.agent)
+class SignInPages(Controller):
+    path = TENANT_PAGES
+    opt = {"public": True}
 
-    async def write() -> None:
-        locked = result.outcome != "locked" and await accounts.note_failure(keys, edge.settings)
-        await audit.record(
-            tenant_id,
-            anonymous,
-            "auth.login",
-            "user",
-            username,
-            outcome="denied",
-            detail={"reason": result.outcome},
-        )
-        if locked:
-            await audit.record(tenant_id, anonymous, "auth.lock", "user", username, outcome="denied")
+    @get("/login", name="accounts.login_form")
+    async def login_form(self, request: Request, tenant: TenantRef, next: str = "") -> Any:
+        if actor_of(request) is not None:
+            return Redirect(_safe_next(tenant.slug, next), status_code=303)
+        return page(request, "accounts/login.html", next=next)
 
-    edge.after.append(write)
+    @post("/login", name="accounts.login")
+    async def login(self, request: Request, tenant: TenantRef, settings: Settings) -> Any:
+        edge = request.state.edge
+        data = await form_data(request)
+        username = str(data.get("username", ""))[:64]
+        password = str(data.get("password", ""))[:200]
+        target = str(data.get("next", ""))
+        keys = accounts.throttle_keys(str(tenant.id), username, edge.client)
+        result = await accounts.sign_in(tenant, username, password, keys)
+        if result.refused:
+            refused_sign_in(edge, keys, username, result)
+            return page(request, "accounts/login.html", 400, next=target, username=username, problem=result.refused)
+        user = result.user
+        target = _safe_next(tenant.slug, target)
+        if user["totp_enabled"]:
+            # no session before the second factor; until then failures keep counting
+            return twofactor_routes.begin_second_step(request, tenant, settings, user, target)
+        await accounts.note_success(keys)
+        return await twofactor_routes.start_session(request, tenant, user, target)
 
-
-@get(f"{T}/login", opt={"public": True}, name="accounts.login_form")
-async def login_form(request: Request, next: FromQuery[str] = "") -> Any:
-    edge = request.state.edge
-    if edge.actor is not None:
-        return Redirect(_safe_next(edge.tenant.slug, next), status_code=303)
-    return page(request, "accounts/login.html", next=next)
-
-
-@post(f"{T}/login", opt={"public": True}, name="accounts.login")
-async def login(request: Request) -> Any:
-    edge = request.state.edge
-    tenant = edge.tenant
-    data = await form_data(request)
-    username = str(data.get("username", ""))[:64]
-    password = str(data.get("password", ""))[:200]
-    target = str(data.get("next", ""))
-    keys = accounts.throttle_keys(str(tenant.id), username, edge.client)
-    result = await accounts.sign_in(tenant, username, password, keys)
-    if result.refused:
-        remember_refusal(edge, keys, result, tenant.id, username)
-        return page(request, "accounts/login.html", 400, next=target, username=username, problem=result.refused)
-    user = result.user
-    if user["totp_enabled"]:
-        # no session before the second factor; until then failures keep counting
-        return twofactor_routes.begin_second_step(request, user, _safe_next(tenant.slug, target))
-    await accounts.note_success(keys)
-    return await twofactor_routes.start_session(request, user, _safe_next(tenant.slug, target))
+    @post("/logout", name="accounts.logout")
+    async def logout(self, request: Request, tenant: TenantRef) -> Redirect:
+        edge = request.state.edge
+        if edge.session is not None:
+            await edge.sessions.delete(edge.session.key)
+            if edge.actor is not None:
+                await audit.record(tenant.id, edge.actor, "auth.logout", "user", edge.actor.id)
+        edge.logout()
+        return Redirect(f"/t/{tenant.slug}/login", status_code=303)
 
 
-@post(f"{T}/logout", opt={"public": True}, name="accounts.logout")
-async def logout(request: Request) -> Redirect:
-    edge = request.state.edge
-    if edge.session is not None:
-        await edge.sessions.delete(edge.session.key)
-        if edge.actor is not None:
-            await audit.record(edge.tenant.id, edge.actor, "auth.logout", "user", edge.actor.id)
-    edge.logout()
-    return Redirect(f"/t/{edge.tenant.slug}/login", status_code=303)
+# ---------------------------------------------------------------- home and the own account
 
 
-# ---------------------------------------------------------------- home and portal
-
-
-@get([T, f"{T}/"], guards=[any_member], name="home")
-async def home(request: Request) -> Any:
-    edge = request.state.edge
-    actor, tenant = edge.actor, edge.tenant
-    if actor.role == roles.LEADER:
-        return Redirect(f"/t/{tenant.slug}/me", status_code=303)
-    summary = await units.registry_summary(tenant, actor) if actor.role in roles.REGISTRY_READERS else None
-    scoring = await assessments.home_summary(tenant, actor) if actor.role in assessments.READERS else None
-    week = datetime.now(UTC) - timedelta(days=7)
-    outbox = await reminders.outbox_summary(tenant, since=week) if actor.role == roles.OFFICE_ADMIN else None
-    return page(
-        request,
-        "home.html",
-        summary=summary,
-        assessment=scoring,
-        unit_statuses=assessments.UNIT_STATUSES,
-        outbox=outbox,
-        since=week.date().isoformat(),
-        pending_accounts=await accounts.pending_count(tenant) if actor.role == roles.SECURITY_ADMIN else 0,
-    )
-
-
-@get(f"{API}/me", guards=[any_member], name="api.me")
-async def api_me(request: Request) -> dict[str, Any]:
-    edge = request.state.edge
-    return {
-        "user": await accounts.own_user(edge.tenant, edge.actor),
-        "person": await units.own_person(edge.tenant, edge.actor),
-        "tenant": {"slug": edge.tenant.slug, "name": edge.tenant.name},
-    }
-
-
-# ---------------------------------------------------------------- account
-
-
-async def _account_page(request: Request, status: int = 200, **extra: Any) -> Template:
-    edge = request.state.edge
-    tokens = await accounts.list_tokens(edge.tenant, edge.actor.id)
+async def _account_page(request: Request, tenant: TenantRef, actor: Actor, status: int = 200, **extra: Any) -> Template:
+    tokens = await accounts.list_tokens(tenant, actor.id)
     return page(request, "accounts/account.html", status, tokens=tokens, locales=i18n.LOCALE_NAMES, **extra)
 
 
-@get(f"{T}/account", guards=[any_member], name="accounts.account")
-async def account_page(request: Request) -> Template:
-    return await _account_page(request)
+class AccountPages(Controller):
+    path = TENANT_PAGES
+    guards = [any_member]
 
+    @get("/", name="home")
+    async def home(self, request: Request, tenant: TenantRef, actor: Actor) -> Any:
+        if actor.role == roles.LEADER:
+            return Redirect(f"/t/{tenant.slug}/me", status_code=303)
+        summary = await units.registry_summary(tenant, actor) if actor.role in roles.REGISTRY_READERS else None
+        scoring = await assessments.home_summary(tenant, actor) if actor.role in assessments.READERS else None
+        week = datetime.now(UTC) - timedelta(days=7)
+        outbox = await reminders.outbox_summary(tenant, since=week) if actor.role == roles.OFFICE_ADMIN else None
+        return page(
+            request,
+            "home.html",
+            summary=summary,
+            assessment=scoring,
+            unit_statuses=assessments.UNIT_STATUSES,
+            outbox=outbox,
+            since=week.date().isoformat(),
+            pending_accounts=await accounts.pending_count(tenant) if actor.role == roles.SECURITY_ADMIN else 0,
+        )
 
-@post(f"{T}/account/locale", guards=[any_member], name="accounts.locale", opt=FIRST_THINGS)
-async def account_locale(request: Request) -> Any:
-    edge = request.state.edge
-    data = await form_data(request)
-    try:
-        locale = await accounts.set_locale(edge.tenant, edge.actor, data)
-    except ValidationFailed as exc:
-        return await _account_page(request, 422, errors=exc.errors)
-    edge.set_lang = locale
-    return Redirect(_safe_next(edge.tenant.slug, str(data.get("next", "")) or None), status_code=303)
+    @get("/account", name="accounts.account")
+    async def account_page(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+        return await _account_page(request, tenant, actor)
 
+    @post("/account/locale", name="accounts.locale", opt=FIRST_THINGS)
+    async def account_locale(self, request: Request, tenant: TenantRef, actor: Actor) -> Any:
+        data = await form_data(request)
+        try:
+            locale = await accounts.set_locale(tenant, actor, data)
+        except ValidationFailed as exc:
+            return await _account_page(request, tenant, actor, 422, errors=exc.errors)
+        request.state.edge.set_lang = locale
+        return Redirect(_safe_next(tenant.slug, str(data.get("next", "")) or None), status_code=303)
 
-@get(f"{T}/account/password", guards=[any_member], name="accounts.password_form", opt=FIRST_THINGS)
-async def account_password_form(request: Request) -> Template:
-    return page(request, "accounts/password.html")
+    @get("/account/password", name="accounts.password_form", opt=FIRST_THINGS)
+    async def account_password_form(self, request: Request) -> Template:
+        return page(request, "accounts/password.html")
 
-
-@post(f"{T}/account/password", guards=[any_member], name="accounts.password", opt=FIRST_THINGS)
-async def account_password(request: Request) -> Any:
-    edge = request.state.edge
-    forced = edge.actor.restricted == "password"
-    try:
-        await accounts.change_password(edge.tenant, edge.actor, await form_data(request))
-    except ValidationFailed as exc:
+    @post("/account/password", name="accounts.password", opt=FIRST_THINGS)
+    async def account_password(self, request: Request, tenant: TenantRef, actor: Actor) -> Any:
+        edge = request.state.edge
+        forced = actor.restricted == "password"
+        try:
+            await accounts.change_password(tenant, actor, await form_data(request))
+        except ValidationFailed as exc:
+            if forced:
+                return page(request, "accounts/password.html", 422, errors=exc.errors)
+            return await _account_page(request, tenant, actor, 422, errors=exc.errors)
+        # other sessions of this user end; this one continues under a new id
+        await edge.sessions.delete_for_user(actor.id)
+        edge.login(await edge.sessions.create(tenant_id=tenant.id, user_id=actor.id))
         if forced:
-            return page(request, "accounts/password.html", 422, errors=exc.errors)
-        return await _account_page(request, 422, errors=exc.errors)
-    # other sessions of this user end; this one continues under a new id
-    await edge.sessions.delete_for_user(edge.actor.id)
-    edge.login(await edge.sessions.create(tenant_id=edge.tenant.id, user_id=edge.actor.id))
-    if forced:
-        return Redirect(f"/t/{edge.tenant.slug}/", status_code=303)
-    return await _account_page(request, notice=i18n._("Your password has been changed."))
+            return Redirect(f"/t/{tenant.slug}/", status_code=303)
+        return await _account_page(request, tenant, actor, notice=i18n._("Your password has been changed."))
+
+    @post("/account/tokens", name="accounts.token_create")
+    async def account_token_create(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+        try:
+            _token, raw = await accounts.create_token(tenant, actor, actor.id, await form_data(request))
+        except ValidationFailed as exc:
+            return await _account_page(request, tenant, actor, 422, errors=exc.errors)
+        return await _account_page(request, tenant, actor, new_token=raw)
+
+    @post("/account/tokens/{token_id:str}/revoke", name="accounts.token_revoke")
+    async def account_token_revoke(self, tenant: TenantRef, actor: Actor, token_id: str) -> Redirect:
+        await accounts.revoke_token(tenant, actor, token_id)
+        return Redirect(f"/t/{tenant.slug}/account", status_code=303)
 
 
-@post(f"{T}/account/tokens", guards=[any_member], name="accounts.token_create")
-async def account_token_create(request: Request) -> Template:
-    edge = request.state.edge
-    try:
-        _token, raw = await accounts.create_token(edge.tenant, edge.actor, edge.actor.id, await form_data(request))
-    except ValidationFailed as exc:
-        return await _account_page(request, 422, errors=exc.errors)
-    return await _account_page(request, new_token=raw)
+class AccountApi(Controller):
+    path = TENANT_API
+    guards = [any_member]
 
+    @get("/me", name="api.me")
+    async def api_me(self, tenant: TenantRef, actor: Actor) -> schemas.Me:
+        me = {
+            "user": await accounts.own_user(tenant, actor),
+            "person": await units.own_person(tenant, actor),
+            "tenant": {"slug": tenant.slug, "name": tenant.name},
+        }
+        return msgspec.convert(me, schemas.Me)
 
-@post(f"{T}/account/tokens/{{token_id:str}}/revoke", guards=[any_member], name="accounts.token_revoke")
-async def account_token_revoke(request: Request, token_id: FromPath[str]) -> Redirect:
-    edge = request.state.edge
-    await accounts.revoke_token(edge.tenant, edge.actor, token_id)
-    return Redirect(f"/t/{edge.tenant.slug}/account", status_code=303)
+    @get("/tokens", name="api.tokens.list")
+    async def api_tokens(self, tenant: TenantRef, actor: Actor) -> list[schemas.Token]:
+        return msgspec.convert(await accounts.list_tokens(tenant, actor.id), list[schemas.Token])
 
+    @post("/tokens", status_code=HTTP_201_CREATED, name="api.tokens.create")
+    async def api_token_create(self, tenant: TenantRef, actor: Actor, data: schemas.TokenCreate) -> schemas.NewToken:
+        token, raw = await accounts.create_token(tenant, actor, actor.id, body_data(data))
+        return msgspec.convert({**token, "token": raw}, schemas.NewToken)
 
-class TokenCreate(msgspec.Struct, forbid_unknown_fields=True):
-    name: str = ""
-    # the token stops working after this many days (at most a year)
-    expires_in_days: int = accounts.TOKEN_DAYS_DEFAULT
-
-
-@get(f"{API}/tokens", guards=[any_member], name="api.tokens.list")
-async def api_tokens(request: Request) -> list[dict[str, Any]]:
-    edge = request.state.edge
-    return await accounts.list_tokens(edge.tenant, edge.actor.id)
-
-
-@post(f"{API}/tokens", guards=[any_member], status_code=HTTP_201_CREATED, name="api.tokens.create")
-async def api_token_create(request: Request, data: JSONBody[TokenCreate]) -> dict[str, Any]:
-    edge = request.state.edge
-    token, raw = await accounts.create_token(edge.tenant, edge.actor, edge.actor.id, body_data(data))
-    return {**token, "token": raw}
-
-
-@delete(
-    f"{API}/tokens/{{token_id:str}}",
-    guards=[any_member],
-    status_code=HTTP_204_NO_CONTENT,
-    name="api.tokens.revoke",
-)
-async def api_token_revoke(request: Request, token_id: FromPath[str]) -> None:
-    edge = request.state.edge
-    await accounts.revoke_token(edge.tenant, edge.actor, token_id)
+    @delete("/tokens/{token_id:str}", status_code=HTTP_204_NO_CONTENT, name="api.tokens.revoke")
+    async def api_token_revoke(self, tenant: TenantRef, actor: Actor, token_id: str) -> None:
+        await accounts.revoke_token(tenant, actor, token_id)
 
 
 # ---------------------------------------------------------------- user administration
 
 
-async def _users_form(request: Request, user: dict | None, status: int = 200, **extra: Any) -> Template:
-    edge = request.state.edge
-    choices = await units.unit_choices(edge.tenant, edge.actor)
+async def _users_form(
+    request: Request, tenant: TenantRef, actor: Actor, user: dict | None, status: int = 200, **extra: Any
+) -> Template:
+    choices = await units.unit_choices(tenant, actor)
     # every leader: the account being edited must find its own person among them
-    leaders = await units.list_people(edge.tenant, edge.actor, position="leaders", per_page=100_000)
+    leaders = await units.list_people(tenant, actor, position="leaders", per_page=100_000)
     return page(request, "accounts/user_form.html", status, user=user, choices=choices, leaders=leaders.items, **extra)
 
 
-@get(f"{T}/admin/users", guards=[READERS], name="accounts.users")
-async def users_page(request: Request, q: FromQuery[str] = "", role: FromQuery[str] = "") -> Template:
-    edge = request.state.edge
-    return page(
-        request,
-        "accounts/users.html",
-        users=await accounts.list_users(edge.tenant, q=q, role=role),
-        q=q,
-        role=role,
-    )
-
-
-@get(f"{T}/admin/users/new", guards=[CREATORS], name="accounts.user_new")
-async def user_new(request: Request) -> Template:
-    return await _users_form(request, None)
-
-
-@post(f"{T}/admin/users", guards=[CREATORS], name="accounts.user_create")
-async def user_create(request: Request) -> Template:
-    edge = request.state.edge
-    data = await form_data(request)
-    try:
-        user, generated = await accounts.create_user(edge.tenant, edge.actor, data)
-    except ValidationFailed as exc:
-        return await _users_form(request, None, 422, form=data, errors=exc.errors)
-    return await _users_form(request, user, form=user, created=True, generated=generated)
-
-
-@get(f"{T}/admin/users/{{user_id:str}}", guards=[READERS], name="accounts.user_edit")
-async def user_edit(request: Request, user_id: FromPath[str]) -> Template:
-    edge = request.state.edge
-    user = await accounts.user_detail(edge.tenant, user_id)
-    return await _users_form(request, user, form=user)
-
-
-@post(f"{T}/admin/users/{{user_id:str}}", guards=[READERS], name="accounts.user_update")
-async def user_update(request: Request, user_id: FromPath[str]) -> Any:
-    edge = request.state.edge
-    data = await form_data(request)
-    try:
-        await accounts.update_user(edge.tenant, edge.actor, user_id, data)
-    except ValidationFailed as exc:
-        user = await accounts.user_detail(edge.tenant, user_id)
-        return await _users_form(request, user, 422, form=data, errors=exc.errors)
-    return Redirect(f"/t/{edge.tenant.slug}/admin/users", status_code=303)
-
-
-class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
-    username: str
-    role: str
-    display_name: str = ""
-    password: str | None = None
-    scope_unit_id: str | None = None
-    person_id: str | None = None
-
-
-class UserPatch(msgspec.Struct, forbid_unknown_fields=True):
-    display_name: str | UnsetType = UNSET
-    role: str | UnsetType = UNSET
-    active: bool | UnsetType = UNSET
-    password: str | UnsetType = UNSET
-    scope_unit_id: str | None | UnsetType = UNSET
-    person_id: str | None | UnsetType = UNSET
-
-
-@get(f"{API}/users", guards=[READERS], name="api.users.list")
-async def api_users(request: Request, q: FromQuery[str] = "", role: FromQuery[str] = "") -> list[dict[str, Any]]:
-    return await accounts.list_users(request.state.edge.tenant, q=q, role=role)
-
-
-@post(f"{API}/users", guards=[CREATORS], status_code=HTTP_201_CREATED, name="api.users.create")
-async def api_user_create(request: Request, data: JSONBody[UserCreate]) -> dict[str, Any]:
-    edge = request.state.edge
-    user, generated = await accounts.create_user(edge.tenant, edge.actor, body_data(data))
-    return {**user, "generated_password": generated} if generated else user
-
-
-@get(f"{API}/users/{{user_id:str}}", guards=[READERS], name="api.users.detail")
-async def api_user(request: Request, user_id: FromPath[str]) -> dict[str, Any]:
-    return await accounts.user_detail(request.state.edge.tenant, user_id)
-
-
-@patch(f"{API}/users/{{user_id:str}}", guards=[READERS], name="api.users.update")
-async def api_user_update(request: Request, user_id: FromPath[str], data: JSONBody[UserPatch]) -> dict[str, Any]:
-    edge = request.state.edge
-    return await accounts.update_user(edge.tenant, edge.actor, user_id, body_data(data))
-
-
-# ---------------------------------------------------------------- the security admin's actions
-
-
-async def _reset_second_factor(tenant, actor, user_id: str) -> dict[str, Any]:
+async def _reset_second_factor(tenant: TenantRef, actor: Actor, user_id: str) -> dict[str, Any]:
+    """Lost phone and recovery codes: the account enrols again."""
     await twofactor.reset_totp(tenant, actor, user_id)
     return await accounts.user_detail(tenant, user_id)
 
 
-# the security admin's actions on one account, each a page form and an API call
-SECURITY_ACTIONS = {
-    "activate": accounts.activate_user,  # an account another administrator made: two people for each
-    "unlock": accounts.unlock_user,
-    "twofactor-reset": _reset_second_factor,  # lost phone and recovery codes: enrol again
-}
+def _to_user(tenant: TenantRef, user_id: str) -> Redirect:
+    return Redirect(f"/t/{tenant.slug}/admin/users/{user_id}", status_code=303)
 
 
-def _security_action(action: str, act) -> tuple:
-    @post(f"{T}/admin/users/{{user_id:str}}/{action}", guards=[SECURITY], name=f"accounts.user_{action}")
-    async def form(request: Request, user_id: FromPath[str]) -> Redirect:
-        edge = request.state.edge
-        await act(edge.tenant, edge.actor, user_id)
-        return Redirect(f"/t/{edge.tenant.slug}/admin/users/{user_id}", status_code=303)
+def _policy_form(request: Request, rules: policy.Policy, **extra: Any) -> Template:
+    return page(request, "accounts/policy.html", form=asdict(rules), **extra)
+
+
+class UserPages(Controller):
+    path = TENANT_PAGES
+
+    @get("/admin/users", guards=[READERS], name="accounts.users")
+    async def users_page(self, request: Request, tenant: TenantRef, q: str = "", role: str = "") -> Template:
+        users = await accounts.list_users(tenant, q=q, role=role)
+        return page(request, "accounts/users.html", users=users, q=q, role=role)
+
+    @get("/admin/users/new", guards=[CREATORS], name="accounts.user_new")
+    async def user_new(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+        return await _users_form(request, tenant, actor, None)
+
+    @post("/admin/users", guards=[CREATORS], name="accounts.user_create")
+    async def user_create(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+        data = await form_data(request)
+        try:
+            user, generated = await accounts.create_user(tenant, actor, data)
+        except ValidationFailed as exc:
+            return await _users_form(request, tenant, actor, None, 422, form=data, errors=exc.errors)
+        return await _users_form(request, tenant, actor, user, form=user, created=True, generated=generated)
+
+    @get("/admin/users/{user_id:str}", guards=[READERS], name="accounts.user_edit")
+    async def user_edit(self, request: Request, tenant: TenantRef, actor: Actor, user_id: str) -> Template:
+        user = await accounts.user_detail(tenant, user_id)
+        return await _users_form(request, tenant, actor, user, form=user)
+
+    @post("/admin/users/{user_id:str}", guards=[READERS], name="accounts.user_update")
+    async def user_update(self, request: Request, tenant: TenantRef, actor: Actor, user_id: str) -> Any:
+        async def again(data: dict[str, Any], errors: dict[str, str]) -> Template:
+            user = await accounts.user_detail(tenant, user_id)
+            return await _users_form(request, tenant, actor, user, 422, form=data, errors=errors)
+
+        return await submit_form(
+            request,
+            lambda data: accounts.update_user(tenant, actor, user_id, data),
+            redirect=lambda _user: f"/t/{tenant.slug}/admin/users",
+            on_error=again,
+        )
+
+    # the security admin's actions on one account, each also an API call
+
+    # an account another administrator made: two people for each
+    @post("/admin/users/{user_id:str}/activate", guards=[SECURITY], name="accounts.user_activate")
+    async def user_activate(self, tenant: TenantRef, actor: Actor, user_id: str) -> Redirect:
+        await accounts.activate_user(tenant, actor, user_id)
+        return _to_user(tenant, user_id)
+
+    @post("/admin/users/{user_id:str}/unlock", guards=[SECURITY], name="accounts.user_unlock")
+    async def user_unlock(self, tenant: TenantRef, actor: Actor, user_id: str) -> Redirect:
+        await accounts.unlock_user(tenant, actor, user_id)
+        return _to_user(tenant, user_id)
+
+    @post("/admin/users/{user_id:str}/twofactor-reset", guards=[SECURITY], name="accounts.user_twofactor-reset")
+    async def user_twofactor_reset(self, tenant: TenantRef, actor: Actor, user_id: str) -> Redirect:
+        await _reset_second_factor(tenant, actor, user_id)
+        return _to_user(tenant, user_id)
+
+    @get("/admin/policy", guards=[SECURITY], name="accounts.policy")
+    async def policy_page(self, request: Request, tenant: TenantRef) -> Template:
+        return _policy_form(request, await policy.security_policy(tenant))
+
+    @post("/admin/policy", guards=[SECURITY], name="accounts.policy_update")
+    async def policy_update(self, request: Request, tenant: TenantRef, actor: Actor) -> Any:
+        data = await form_data(request)
+        # an unticked box sends nothing: the form means "off"
+        data = {"totp_admins": "", "totp_everyone": "", **data}
+        data = {k: (v or "false") if k.startswith("totp_") else v for k, v in data.items()}
+        try:
+            rules = await policy.update_policy(tenant, actor, data)
+        except ValidationFailed as exc:
+            return page(request, "accounts/policy.html", 422, form=data, errors=exc.errors)
+        return _policy_form(request, rules, saved=True)
+
+
+class UserApi(Controller):
+    path = TENANT_API
+
+    @get("/users", guards=[READERS], name="api.users.list")
+    async def api_users(self, tenant: TenantRef, q: str = "", role: str = "") -> list[schemas.User]:
+        return msgspec.convert(await accounts.list_users(tenant, q=q, role=role), list[schemas.User])
+
+    @post("/users", guards=[CREATORS], status_code=HTTP_201_CREATED, name="api.users.create")
+    async def api_user_create(self, tenant: TenantRef, actor: Actor, data: schemas.UserCreate) -> schemas.CreatedUser:
+        user, generated = await accounts.create_user(tenant, actor, body_data(data))
+        return msgspec.convert({**user, "generated_password": generated} if generated else user, schemas.CreatedUser)
+
+    @get("/users/{user_id:str}", guards=[READERS], name="api.users.detail")
+    async def api_user(self, tenant: TenantRef, user_id: str) -> schemas.User:
+        return msgspec.convert(await accounts.user_detail(tenant, user_id), schemas.User)
+
+    @patch("/users/{user_id:str}", guards=[READERS], name="api.users.update")
+    async def api_user_update(
+        self, tenant: TenantRef, actor: Actor, user_id: str, data: schemas.UserPatch
+    ) -> schemas.User:
+        return msgspec.convert(await accounts.update_user(tenant, actor, user_id, body_data(data)), schemas.User)
 
     @post(
-        f"{API}/users/{{user_id:str}}/{action}",
+        "/users/{user_id:str}/activate",
         guards=[SECURITY],
         status_code=HTTP_200_OK,
-        name=f"api.users.{action}",
-        description=f"The security administrator's `{action}` of one account.",
+        name="api.users.activate",
+        description="The security administrator's `activate` of one account.",
     )
-    async def api(request: Request, user_id: FromPath[str]) -> dict[str, Any]:
-        edge = request.state.edge
-        return await act(edge.tenant, edge.actor, user_id)
+    async def api_user_activate(self, tenant: TenantRef, actor: Actor, user_id: str) -> schemas.User:
+        return msgspec.convert(await accounts.activate_user(tenant, actor, user_id), schemas.User)
 
-    return form, api
+    @post(
+        "/users/{user_id:str}/unlock",
+        guards=[SECURITY],
+        status_code=HTTP_200_OK,
+        name="api.users.unlock",
+        description="The security administrator's `unlock` of one account.",
+    )
+    async def api_user_unlock(self, tenant: TenantRef, actor: Actor, user_id: str) -> schemas.User:
+        return msgspec.convert(await accounts.unlock_user(tenant, actor, user_id), schemas.User)
 
+    @post(
+        "/users/{user_id:str}/twofactor-reset",
+        guards=[SECURITY],
+        status_code=HTTP_200_OK,
+        name="api.users.twofactor-reset",
+        description="The security administrator's `twofactor-reset` of one account.",
+    )
+    async def api_user_twofactor_reset(self, tenant: TenantRef, actor: Actor, user_id: str) -> schemas.User:
+        return msgspec.convert(await _reset_second_factor(tenant, actor, user_id), schemas.User)
 
-SECURITY_ROUTES = [handler for action, act in SECURITY_ACTIONS.items() for handler in _security_action(action, act)]
+    @get("/security-policy", guards=[SECURITY], name="api.policy")
+    async def api_policy(self, tenant: TenantRef) -> schemas.SecurityPolicy:
+        return msgspec.convert(asdict(await policy.security_policy(tenant)), schemas.SecurityPolicy)
 
-
-def _policy_public(rules: policy.Policy) -> dict[str, Any]:
-    return asdict(rules)
-
-
-@get(f"{T}/admin/policy", guards=[SECURITY], name="accounts.policy")
-async def policy_page(request: Request) -> Template:
-    rules = await policy.security_policy(request.state.edge.tenant)
-    return page(request, "accounts/policy.html", form=_policy_public(rules))
-
-
-@post(f"{T}/admin/policy", guards=[SECURITY], name="accounts.policy_update")
-async def policy_update(request: Request) -> Any:
-    edge = request.state.edge
-    data = await form_data(request)
-    # an unticked box sends nothing: the form means "off"
-    data = {"totp_admins": "", "totp_everyone": "", **data}
-    data = {k: (v or "false") if k.startswith("totp_") else v for k, v in data.items()}
-    try:
-        rules = await policy.update_policy(edge.tenant, edge.actor, data)
-    except ValidationFailed as exc:
-        return page(request, "accounts/policy.html", 422, form=data, errors=exc.errors)
-    return page(request, "accounts/policy.html", form=_policy_public(rules), saved=True)
-
-
-class PolicyUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    min_length: int | UnsetType = UNSET
-    max_age_days: int | UnsetType = UNSET
-    warn_days: int | UnsetType = UNSET
-    history: int | UnsetType = UNSET
-    totp_admins: bool | UnsetType = UNSET
-    totp_everyone: bool | UnsetType = UNSET
+    @put("/security-policy", guards=[SECURITY], name="api.policy.update")
+    async def api_policy_update(
+        self, tenant: TenantRef, actor: Actor, data: schemas.PolicyUpdate
+    ) -> schemas.SecurityPolicy:
+        rules = await policy.update_policy(tenant, actor, body_data(data))
+        return msgspec.convert(asdict(rules), schemas.SecurityPolicy)
 
 
-@get(f"{API}/security-policy", guards=[SECURITY], name="api.policy")
-async def api_policy(request: Request) -> dict[str, Any]:
-    return _policy_public(await policy.security_policy(request.state.edge.tenant))
-
-
-@put(f"{API}/security-policy", guards=[SECURITY], name="api.policy.update")
-async def api_policy_update(request: Request, data: JSONBody[PolicyUpdate]) -> dict[str, Any]:
-    edge = request.state.edge
-    return _policy_public(await policy.update_policy(edge.tenant, edge.actor, body_data(data)))
-
-
-ROUTES = [
-    login_form,
-    login,
-    logout,
-    home,
-    api_me,
-    account_page,
-    account_locale,
-    account_password_form,
-    account_password,
-    account_token_create,
-    account_token_revoke,
-    api_tokens,
-    api_token_create,
-    api_token_revoke,
-    users_page,
-    user_new,
-    user_create,
-    user_edit,
-    user_update,
-    api_users,
-    api_user_create,
-    api_user,
-    api_user_update,
-    *SECURITY_ROUTES,
-    policy_page,
-    policy_update,
-    api_policy,
-    api_policy_update,
-]
+ROUTES = [SignInPages, AccountPages, AccountApi, UserPages, UserApi]
