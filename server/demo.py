@@ -1,31 +1,34 @@
 """The demo tenant (slug `demo`, 示例市保密局) as domain.md describes it: 11
 districts, ~200 municipal units, their leaders, officers and classified personnel,
-with the gaps the dashboards must show. Deterministic, so figures are comparable."""
+with the gaps the dashboards must show, and the year before this one as it happened.
+
+Built as users would have built it: the office keeps the registry, issues notices and
+imports training attendance, leaders read, sign and confirm, officers self-assess, the
+assessor reviews. The services do what they do in bulk anyway (tenant, accounts, courses,
+the assessment's opening and finalisation); the rest goes through server.builders, the
+bulk form of the same service calls, at the moments it happened. Deterministic, so
+figures are comparable."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from server import db
+from server import builders, db, documents
 from server.accounts import policy, roles
 from server.accounts import service as accounts
-from server.accounts.tables import User
 from server.actor import Actor
-from server.assessment import cycle as assessment
-from server.assessment import reviews
-from server.assessment.tables import Adjustment, AssessedUnit, Assessment, Scheme, Score, ScoreEvent
+from server.assessment import cycle
+from server.builders import Confirming, Finding, NewPerson, Signing, UnitScores
 from server.platform import service as platform
 from server.responsibility import catalog as catalogs
-from server.responsibility import confirmations, notices
-from server.responsibility.tables import Confirmation, Duty, DutyCatalog, Notice, Signature
+from server.responsibility import confirmations
 from server.training import service as training
-from server.training.tables import Attendance, Course
 from server.units import service as units
-from server.units.tables import Person, Post, Unit
 from tenants import service as tenants
 from tenants.service import TenantRef
 
@@ -118,12 +121,53 @@ SUBUNITS = ["信息中心", "机关服务中心", "综合执法支队", "档案�
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国红玉兰志宏海波鹏宇飞斌辉凯婷雪琳晨浩然子轩博文思远嘉怡欣悦雨涵梓萱振东立新卫东晓明春生秋实"
 
+USER_AGENT = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+
 
 @dataclass
 class DemoAccounts:
     password: str
     created: bool
     usernames: dict[str, str]
+
+
+@dataclass
+class Demo:
+    """What the seed has built so far, and the clock it builds the past against."""
+
+    tenant: TenantRef
+    office: Actor
+    now: datetime
+    today: date
+    units: list[dict]  # as builders.add_units returns them
+    people: list[NewPerson]
+    by_unit: dict[int, dict[str, list[NewPerson]]]  # unit pk -> position -> people
+    quality: dict[int, float]  # unit pk -> how well it runs its secrecy work, 0..1
+    accounts: dict[str, Actor]
+
+    @property
+    def last_year(self) -> int:
+        return self.today.year - 1
+
+    def at(self, day: date, rng: random.Random) -> datetime:
+        """A moment in office hours of the day, in the tenant's zone."""
+        return datetime.combine(day, time(rng.randint(8, 17), rng.randint(0, 59)), ZoneInfo(self.tenant.timezone))
+
+    def leader(self, person: NewPerson, rng: random.Random) -> Actor:
+        """The person at their phone: the demo `leader` account, or a leader signed in
+        with an account the demo does not list."""
+        account = self.accounts["leader"]
+        if person.pk == account.person_id:
+            return account
+        return Actor(
+            kind="user",
+            name=person.name,
+            role=roles.LEADER,
+            tenant_id=self.tenant.id,
+            person_id=person.pk,
+            client_addr=f"10.20.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            user_agent=USER_AGENT,
+        )
 
 
 def _name(rng: random.Random) -> str:
@@ -134,72 +178,68 @@ def _mobile(rng: random.Random) -> str:
     return "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9))
 
 
-async def _units(tenant: TenantRef) -> list[dict]:
-    """The unit tree, inserted in bulk: 11 districts with their units, municipal units with subunits."""
+async def _units(tenant: TenantRef, office: Actor) -> list[dict]:
+    """The unit tree: 11 districts with their units, municipal units with subunits."""
     rng = random.Random(7)
-    specs: list[tuple[str, str, str | None]] = []  # name, kind, parent name
-    for district in DISTRICTS:
-        specs.append((district, "district", None))
-        for unit in DISTRICT_UNITS[: rng.choice((3, 4, 5))]:
-            specs.append((district + unit.removeprefix("区"), "district_unit", district))
-    for unit in MUNICIPAL:
-        specs.append((unit, "municipal", None))
-    municipal_with_subunits = rng.sample(MUNICIPAL, 40)
-    for parent in municipal_with_subunits:
-        for sub in rng.sample(SUBUNITS, rng.choice((3, 3, 4))):
-            specs.append((parent + sub, "subunit", parent))
-    created: dict[str, dict] = {}
-    for index, (name, kind, parent_name) in enumerate(specs):
-        parent = created.get(parent_name) if parent_name else None
-        row = Unit(
-            tenant=tenant.id,
-            name=name,
-            kind=kind,
-            parent=parent["id"] if parent else None,
-            code=f"U{index + 1:04d}",
-            sort_order=index,
+    specs: list[dict] = []
+    index: dict[str, int] = {}
+
+    def add(name: str, kind: str, parent: str | None) -> None:
+        index[name] = len(specs)
+        specs.append(
+            {
+                "name": name,
+                "kind": kind,
+                "parent": index[parent] if parent else None,
+                "code": f"U{len(specs) + 1:04d}",
+                "sort_order": len(specs),
+            }
         )
-        await row.save()
-        path = (parent["path"] if parent else "") + f"{row.id:08d}/"
-        depth = parent["depth"] + 1 if parent else 0
-        await Unit.update({Unit.path: path, Unit.depth: depth}).where(Unit.id == row.id)
-        created[name] = {"id": row.id, "name": name, "kind": kind, "path": path, "depth": depth}
-    return list(created.values())
+
+    for district in DISTRICTS:
+        add(district, "district", None)
+        for unit in DISTRICT_UNITS[: rng.choice((3, 4, 5))]:
+            add(district + unit.removeprefix("区"), "district_unit", district)
+    for unit in MUNICIPAL:
+        add(unit, "municipal", None)
+    for parent in rng.sample(MUNICIPAL, 40):
+        for sub in rng.sample(SUBUNITS, rng.choice((3, 3, 4))):
+            add(parent + sub, "subunit", parent)
+    return await builders.add_units(tenant, office, specs)
 
 
-async def _people(tenant: TenantRef, unit_rows: list[dict], today: date) -> dict[int, dict[str, list[int]]]:
+async def _people(
+    tenant: TenantRef, office: Actor, unit_rows: list[dict], today: date
+) -> tuple[list[NewPerson], dict[int, dict[str, list[NewPerson]]]]:
+    """Every unit's leaders, secrecy officer and classified staff, as the office entered them."""
     rng = random.Random(2026)
-    people: list[Person] = []
-    posts: list[tuple[int, int, str, str, date, date | None]] = []  # person index, unit, position, title, start, end
-    by_unit: dict[int, dict[str, list[int]]] = {}
+    people: list[NewPerson] = []
+    by_unit: dict[int, dict[str, list[NewPerson]]] = {}
     leader_title = {"district": "书记", "municipal": "局长", "district_unit": "局长", "subunit": "主任"}
 
     def add(unit: dict, position: str, title: str, level: str) -> None:
-        person = Person(
-            tenant=tenant.id,
+        start = today - timedelta(days=rng.randint(60, 8 * 365))
+        person = NewPerson(
             name=_name(rng),
             mobile=_mobile(rng),
             classified_level=level,
             military_transfer=rng.random() < 0.15,
+            email=f"user{len(people) + 1}@demo.example.cn",
+            posts=[{"unit": unit["pk"], "position": position, "title": title, "start_date": start, "end_date": None}],
         )
-        person.email = f"user{len(people) + 1}@demo.example.cn"
-        people.append(person)
-        start = today - timedelta(days=rng.randint(60, 8 * 365))
-        posts.append((len(people) - 1, unit["id"], position, title, start, None))
-        by_unit.setdefault(unit["id"], {}).setdefault(position, []).append(len(people) - 1)
         if position in units.LEADER_POSITIONS and rng.random() < 0.12:
             # an earlier post elsewhere: the history a person page shows
-            earlier = rng.choice(unit_rows)
-            posts.append(
-                (
-                    len(people) - 1,
-                    earlier["id"],
-                    "business_lead",
-                    "副职",
-                    start - timedelta(days=rng.randint(400, 1500)),
-                    start - timedelta(days=1),
-                )
+            person.posts.append(
+                {
+                    "unit": rng.choice(unit_rows)["pk"],
+                    "position": "business_lead",
+                    "title": "副职",
+                    "start_date": start - timedelta(days=rng.randint(400, 1500)),
+                    "end_date": start - timedelta(days=1),
+                }
             )
+        people.append(person)
+        by_unit.setdefault(unit["pk"], {}).setdefault(position, []).append(person)
 
     for unit in unit_rows:
         add(unit, "principal", leader_title[unit["kind"]], "core")
@@ -216,131 +256,183 @@ async def _people(tenant: TenantRef, unit_rows: list[dict], today: date) -> dict
                 rng.choice(("科员", "主任科员", "副科长", "科长", "一级主任科员")),
                 rng.choices(("core", "important", "general"), weights=(1, 3, 6))[0],
             )
-
-    for start in range(0, len(people), 500):
-        await Person.insert(*people[start : start + 500])
-    post_rows = [
-        Post(
-            tenant=tenant.id,
-            person=people[i].id,
-            unit=unit_id,
-            position=position,
-            title=title,
-            start_date=start_date,
-            end_date=end_date,
-        )
-        for i, unit_id, position, title, start_date, end_date in posts
-    ]
-    for start in range(0, len(post_rows), 500):
-        await Post.insert(*post_rows[start : start + 500])
-    return {uid: {pos: [people[i].id for i in idx] for pos, idx in group.items()} for uid, group in by_unit.items()}
+    await builders.add_people(tenant, office, people)
+    return people, by_unit
 
 
-async def _responsibility(tenant: TenantRef, system: Actor, demo_leader: int) -> None:
-    """Notices to every leader, most signed long ago; the gaps of domain.md: ~20% of
-    leaders unsigned, outdated or without a notice; confirmations mostly in, some late,
-    some missing. The demo leader has a notice to sign and a confirmation due."""
-    rng = random.Random(11)
-    now = datetime.now(UTC)
-    today = units.today(tenant)
+def _quality(unit_rows: list[dict]) -> dict[int, float]:
+    """How well each unit runs its secrecy work, 0..1: it steers the history of notices,
+    confirmations and training, and both years' manual scores, so that results hang
+    together (mostly good, a few weak)."""
+    rng = random.Random(31)
+    bands = ((0.85, 1.0), (0.6, 0.85), (0.35, 0.6), (0.0, 0.35))
+    return {u["pk"]: rng.uniform(*rng.choices(bands, weights=(32, 50, 13, 5))[0]) for u in unit_rows}
+
+
+# ---------------------------------------------------------------- notices
+
+
+async def _notices(demo: Demo, pdf_people: set[int] | None) -> None:
+    """Last year's round of notices early in the year (after its catalog), the new
+    catalog in the autumn with a first renewal round, and this year's round, so that of
+    today's leaders ~20% have a notice unsigned, outdated (last year's, never renewed)
+    or due for renewal (signed over a year ago), or none at all; the demo leader has
+    one to sign. Signed notices carry the PDF signing makes for the people in
+    `pdf_people` (None: everyone)."""
+    tenant, now = demo.tenant, demo.now
+    rng, past = random.Random(11), random.Random(17)
+    demo_leader = demo.accounts["leader"].person_id
+    year = demo.last_year
     current = await catalogs.current_catalog(tenant)
-    last_year = DutyCatalog(
-        tenant=tenant.id,
-        year=today.year - 1,
-        version=1,
-        status="published",
-        published_at=now - timedelta(days=420),
-        note="上年度职责目录",
+    earlier = await builders.publish_catalog(
+        tenant, demo.office, year, "上年度职责目录", demo.at(date(year, 1, 3), past)
     )
-    await last_year.save()
-    await Duty.insert(
-        *[
-            Duty(
-                tenant=tenant.id,
-                catalog=last_year.id,
-                position=d["position"],
-                sort_order=d["sort_order"],
-                text=d["text"],
-            )
-            for d in await catalogs.catalog_duties(tenant, current["id"])
-        ]
-    )
-    await notices.issue(tenant, system, {"scope": "all"})
-    rows = (
-        await Notice.select(Notice.id, Notice.person, Notice.digest)
-        .where(Notice.tenant == tenant.id)
-        .order_by(Notice.post)  # the same gaps on every database (posts are numbered in order)
-    )
-    signatures = []
-    for row in rows:
+    # this year's catalog came out in the autumn before, with the renewal round
+    new_catalog = now - timedelta(days=430)
+    await builders.date_catalog(tenant, current["id"], new_catalog)
+    posts = sorted(await units.current_leader_posts(tenant, demo.office), key=lambda p: p["id"])
+    start_of = {person.post_pks[0]: person.posts[0]["start_date"] for person in demo.people}
+    in_post_before = (new_catalog - timedelta(days=10)).date()  # given one with last year's catalog
+
+    # what becomes of each leader's notice this year
+    fate: dict[int, str] = {}
+    for post in posts:
         chance = rng.random()
-        days = timedelta(days=1)
-        if row["person"] == demo_leader or 0.07 <= chance < 0.10:
-            values = {Notice.issued_at: now - rng.randint(1, 5) * days}  # waiting, recently issued
+        started = start_of[post["id"]]
+        if post["person"] == demo_leader or 0.07 <= chance < 0.10:
+            fate[post["id"]] = "waiting"  # issued in the last few days
         elif chance < 0.04:
-            await Notice.delete().where(Notice.id == row["id"])  # a leader new in post, never given one
-            continue
+            fate[post["id"]] = "none"  # new in post, never given one
         elif chance < 0.07:
-            values = {
-                Notice.issued_at: now - rng.randint(20, 90) * days,
-                Notice.status: rng.choice(["issued", "viewed"]),
-            }
+            fate[post["id"]] = rng.choice(["issued", "viewed"])  # weeks ago, not signed
+        elif chance < 0.13 and started < in_post_before:
+            fate[post["id"]] = "outdated"  # last year's, never renewed
+        elif 0.13 <= chance < 0.16 and started < (new_catalog - timedelta(days=10)).date():
+            fate[post["id"]] = "renewal_due"  # renewed with the new catalog, over a year ago
         else:
-            outdated = chance < 0.13
-            renewal_due = 0.13 <= chance < 0.16
-            issued = now - (rng.randint(370, 420) if outdated or renewal_due else rng.randint(30, 250)) * days
-            signed = issued + rng.randint(1, 15) * days
-            values = {Notice.issued_at: issued, Notice.status: "signed", Notice.signed_at: signed}
-            if outdated:
-                values[Notice.catalog] = last_year.id
-            signatures.append(
-                Signature(
-                    tenant=tenant.id,
-                    notice=row["id"],
-                    person=row["person"],
-                    user_id=0,
-                    signer_name="",
-                    signed_at=signed,
-                    client_addr=f"10.20.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
-                    user_agent="demo",
-                    method="password",
-                    notice_digest=row["digest"],
-                    code=notices.new_code(),
-                )
-            )
-        await Notice.update(values).where(Notice.id == row["id"])
-    names = {r["id"]: r["name"] for r in await Person.select(Person.id, Person.name).where(Person.tenant == tenant.id)}
-    for signature in signatures:
-        signature.signer_name = names[signature.person]
-    for start in range(0, len(signatures), 500):
-        await Signature.insert(*signatures[start : start + 500])
-    period = confirmations.due_period(today)
-    personal = [
-        d["text"] for d in await catalogs.catalog_duties(tenant, current["id"]) if d["position"] == "every_leader"
+            fate[post["id"]] = "signed"
+
+    # last year: the January round, then leaders new in post; outdated leaders signed theirs
+    last = []
+    for post in posts:
+        started = start_of[post["id"]]
+        if fate[post["id"]] in ("none", "renewal_due") or started > date(year, 12, 15):
+            continue  # no notice, or not in post last year
+        chance = past.random() - 0.08 * (1 - demo.quality[post["unit"]])
+        if chance < 0.05 and fate[post["id"]] != "outdated":
+            continue  # given none last year
+        day = max(date(year, 1, 1) + timedelta(days=past.randint(6, 85)), started + timedelta(days=5))
+        signed = chance >= 0.09 or fate[post["id"]] == "outdated"
+        last.append((post, demo.at(day, past), "signed" if signed else past.choice(["viewed", "issued"])))
+    for catalog, round_ in (
+        (earlier, [n for n in last if n[1] < new_catalog]),
+        (current, [n for n in last if n[1] >= new_catalog]),
+    ):
+        issued = await builders.issue_notices(tenant, demo.office, catalog, [(p, at) for p, at, _s in round_])
+        await _read_and_sign(demo, [(issued[p["id"]], at, state) for p, at, state in round_], past, pdf_people)
+    renewals = [
+        (post, now - timedelta(days=rng.randint(370, 420))) for post in posts if fate[post["id"]] == "renewal_due"
     ]
-    leaders = {r["person"] for r in rows} - {demo_leader}
+    issued = await builders.issue_notices(tenant, demo.office, current, renewals)
+    await _read_and_sign(demo, [(issued[p["id"]], at, "signed") for p, at in renewals], rng, pdf_people)
+
+    # this year's round
+    this = []
+    for post in posts:
+        state = fate[post["id"]]
+        started = start_of[post["id"]]
+        if state == "waiting":
+            this.append((post, now - timedelta(days=rng.randint(1, 5), hours=rng.randint(0, 8)), "issued"))
+        elif state in ("issued", "viewed"):
+            days = min(rng.randint(20, 90), (demo.today - started).days - 1)
+            this.append((post, now - timedelta(days=days), state))
+        elif state == "signed":
+            days = min(rng.randint(30, 250), (demo.today - started).days - 5)
+            this.append((post, now - timedelta(days=days), "signed"))
+    issued = await builders.issue_notices(tenant, demo.office, current, [(p, at) for p, at, _s in this], renew=True)
+    await _read_and_sign(demo, [(issued[p["id"]], at, s) for p, at, s in this], rng, pdf_people)
+
+
+async def _read_and_sign(
+    demo: Demo, notices: list[tuple[dict, datetime, str]], rng: random.Random, pdf_people: set[int] | None
+) -> None:
+    """Each notice left `issued`, or opened (`viewed`), or opened and signed (`signed`)
+    within days of its issue."""
+    person_of = {p.pk: p for p in demo.people}
+    views, signings = [], []
+    for notice, issued_at, state in notices:
+        if state == "issued":
+            continue
+        leader = demo.leader(person_of[notice["person"]], rng)
+        viewed = issued_at + timedelta(days=rng.randint(0, 3), minutes=rng.randint(5, 300))
+        views.append((leader, notice, min(viewed, demo.now)))
+        if state == "signed":
+            signed = viewed + timedelta(days=rng.randint(0, 12), minutes=rng.randint(1, 90))
+            signings.append(Signing(leader, notice, min(signed, demo.now)))
+    await builders.view_notices(demo.tenant, views)
+    wanted = None if pdf_people is None else {s.notice["id"] for s in signings if s.notice["person"] in pdf_people}
+    await builders.sign_notices(demo.tenant, signings, pdf_for=wanted)
+
+
+# ---------------------------------------------------------------- confirmations
+
+
+async def _confirmations(demo: Demo) -> None:
+    """Every period's confirmation from last January up to the one due now: each leader
+    keeps a habit, better in better units; of the one due now ~15% are missing (the
+    coverage dashboard lists them) and some came late; the demo leader's is due."""
+    tenant = demo.tenant
+    rng, past = random.Random(13), random.Random(19)
+    cadence = confirmations.period_kind(await tenants.settings_of(tenant))
+    due_now = confirmations.due_period(demo.today, cadence)
+    periods: list[confirmations.Period] = []
+    day = date(demo.last_year - 1, 1, 1)
+    while day <= due_now.start:
+        period = confirmations.period_containing(day, cadence)
+        if period.due >= date(demo.last_year, 1, 1):  # the one due last January counts for last year
+            periods.append(period)
+        day = period.end + timedelta(days=1)
+    catalog = await catalogs.current_catalog(tenant)
+    duties = await catalogs.catalog_duties(tenant, catalog["id"])
+    demo_leader = demo.accounts["leader"].person_id
     confirmed = []
-    for person in sorted(leaders):
-        if rng.random() < 0.15:
-            continue  # overdue: the coverage dashboard lists them
-        late = rng.random() < 0.1
-        submitted = datetime.combine(period.due, datetime.min.time(), UTC) + timedelta(
-            days=rng.randint(1, 20) if late else -rng.randint(1, 14)
-        )
-        confirmed.append(
-            Confirmation(
-                tenant=tenant.id,
-                person=person,
-                period=period.key,
-                period_start=period.start,
-                period_end=period.end,
-                due_date=period.due,
-                submitted_at=submitted,
-                items=[{"duty": d, "done": True, "note": ""} for d in personal],
-            )
-        )
-    for start in range(0, len(confirmed), 500):
-        await Confirmation.insert(*confirmed[start : start + 500])
+    for person in demo.people:
+        held = [p for p in person.posts if p["position"] in units.LEADER_POSITIONS]
+        if not held:
+            continue
+        home = next((p["unit"] for p in held if p["end_date"] is None), held[0]["unit"])
+        habit = min(1.0, max(0.0, demo.quality[home] + past.gauss(0, 0.15)))
+        for period in periods:
+            # the period due now is owed by everyone in a leadership post today
+            in_post = [
+                p
+                for p in held
+                if (p["end_date"] is None if period == due_now else p["start_date"] <= period.end)
+                and (p["end_date"] is None or p["end_date"] >= period.end)
+            ]
+            if not in_post:
+                continue  # not a leader when the period ended
+            if period == due_now:
+                if person.pk == demo_leader or rng.random() < 0.15:
+                    continue  # not yet confirmed
+                offset = rng.randint(1, 20) if rng.random() < 0.1 else -rng.randint(1, 14)
+                at = datetime.combine(period.due, datetime.min.time(), UTC) + timedelta(days=offset)
+            else:
+                on_time = 1.0 if person.pk == demo_leader else 0.62 + 0.36 * habit
+                chance = past.random()
+                if chance >= (1 + on_time) / 2:
+                    continue  # never confirmed
+                offset = past.randint(1, 25) if chance >= on_time else -past.randint(0, 14)
+                at = demo.at(period.due + timedelta(days=offset), past)
+            texts: list[str] = []
+            for post in in_post:
+                parts = catalogs.duties_for_post(post["position"], duties, [])
+                texts += [t for t in parts["duties"] + parts["personal"] if t not in texts]
+            confirmed.append(Confirming(demo.leader(person, past), period, texts, min(at, demo.now)))
+    await builders.confirm(tenant, confirmed)
+
+
+# ---------------------------------------------------------------- training
 
 
 COURSES = [
@@ -359,245 +451,65 @@ COURSES = [
 ]
 
 
-async def _training(tenant: TenantRef) -> None:
-    """A year of courses and attendance: most people have their hours, some are short."""
-    rng = random.Random(5)
-    today = units.today(tenant)
-    start = date(today.year, 1, 10)
-    span = max(1, (today - start).days)
-    courses = [
-        Course(
-            tenant=tenant.id,
-            title=title,
-            kind=kind,
-            hours=hours,
-            organiser=NAME,
-            date=start + timedelta(days=span * i // len(COURSES)),
-        )
-        for i, (title, kind, hours) in enumerate(COURSES)
-    ]
-    await Course.insert(*courses)
-    req = await training.requirements(tenant, today.year)
-    posts = (
-        await Post.select(Post.person, Post.position, Post.person.classified_level.as_alias("level"))
-        .where(Post.tenant == tenant.id, Post.end_date.is_null())
-        .order_by(Post.id)
-    )
-    owed: dict[int, float] = {}
-    for p in posts:
-        need = training.required_of(req, p["position"] in units.LEADER_POSITIONS, p["level"])
-        owed[p["person"]] = max(owed.get(p["person"], 0.0), need)
-    rows = []
-    for person, need in owed.items():
-        target = need * (rng.uniform(1.0, 1.6) if rng.random() < 0.78 else rng.uniform(0.0, 0.9))
-        done = 0.0
-        for course in rng.sample(courses, len(courses)):
-            if done >= target:
-                break
-            rows.append(
-                Attendance(
-                    tenant=tenant.id,
-                    course=course.id,
-                    person=person,
-                    hours=course.hours,
-                    score=rng.randint(60, 100) if course.kind == "exam" else None,
-                )
+async def _training(demo: Demo) -> None:
+    """Last year's and this year's courses, the office importing each one's attendance
+    sheet after it: about four in five people have their hours, some are short."""
+    for year, rng in ((demo.last_year, random.Random(17)), (demo.today.year, random.Random(5))):
+        start = date(year, 1, 10)
+        end = min(date(year, 12, 12), demo.today - timedelta(days=3))
+        courses = [
+            await training.create_course(
+                demo.tenant,
+                demo.office,
+                {
+                    "title": title,
+                    "kind": kind,
+                    "hours": hours,
+                    "organiser": NAME,
+                    "date": (start + timedelta(days=(end - start).days * i // len(COURSES))).isoformat(),
+                },
             )
-            done += float(course.hours)
-    for i in range(0, len(rows), 1000):
-        await Attendance.insert(*rows[i : i + 1000])
-
-
-def _quality(unit_rows: list[dict]) -> dict[int, float]:
-    """How well each unit runs its secrecy work, 0..1: it steers last year's history and
-    both years' manual scores, so that results hang together (mostly good, a few weak)."""
-    rng = random.Random(31)
-    bands = ((0.85, 1.0), (0.6, 0.85), (0.35, 0.6), (0.0, 0.35))
-    return {u["id"]: rng.uniform(*rng.choices(bands, weights=(32, 50, 13, 5))[0]) for u in unit_rows}
-
-
-def _at(tenant: TenantRef, day: date, rng: random.Random) -> datetime:
-    """A moment in office hours of the day, in the tenant's zone."""
-    return datetime.combine(day, time(rng.randint(8, 17), rng.randint(0, 59)), ZoneInfo(tenant.timezone))
-
-
-async def _history(tenant: TenantRef, quality: dict[int, float], demo_leader: int) -> None:
-    """Last year as it happened (the rest of the demo is this year's): notices signed
-    then and superseded since, every period's confirmations, courses and attendance.
-    Without it last year's automatic indicators would all be zero."""
-    rng = random.Random(17)
-    today = units.today(tenant)
-    year = today.year - 1
-    catalog = await DutyCatalog.select().where(DutyCatalog.tenant == tenant.id, DutyCatalog.year == year).first()
-    posts = (
-        await Post.select(Post.id, Post.person, Post.unit, Post.position, Post.start_date, Post.end_date)
-        .where(Post.tenant == tenant.id)
-        .order_by(Post.id)
-    )
-    start_of = {p["id"]: p["start_date"] for p in posts}
-    names = {r["id"]: r["name"] for r in await Person.select(Person.id, Person.name).where(Person.tenant == tenant.id)}
-
-    # notices: most leaders signed last year's early in the year, and this year's superseded it
-    earlier: list[Notice] = []
-    for row in await Notice.select().where(Notice.tenant == tenant.id).order_by(Notice.post):
-        if row["catalog"] == catalog["id"] or row["issued_at"].year < today.year:
-            continue  # signed last year and never renewed: it is last year's notice already
-        if start_of[row["post"]] > date(year, 12, 15):
-            continue  # not in post last year
-        chance = rng.random() - 0.08 * (1 - quality[row["unit"]])
-        if chance < 0.05:
-            continue  # given none last year
-        issued_day = max(
-            date(year, 1, 1) + timedelta(days=rng.randint(6, 85)), start_of[row["post"]] + timedelta(days=5)
-        )
-        issued = _at(tenant, issued_day, rng)
-        body = row["body_html"].replace(f"<br>{today.year}年</p>", f"<br>{year}年</p>")
-        notice = Notice(
-            tenant=tenant.id,
-            person=row["person"],
-            post=row["post"],
-            unit=row["unit"],
-            position=row["position"],
-            catalog=catalog["id"],
-            template=row["template"],
-            year=year,
-            version_label=f"{catalog['year']}年度职责目录第{catalog['version']}版",
-            title=row["title"],
-            body_html=body,
-            digest=notices.digest_of(row["title"], body),
-            status="superseded",
-            issued_at=issued,
-            issued_by="demo seed",
-            closed_at=row["issued_at"],
-            superseded_by=row["id"],
-        )
-        if chance >= 0.09:
-            notice.viewed_at = issued + timedelta(days=rng.randint(0, 3), minutes=rng.randint(5, 300))
-            notice.signed_at = notice.viewed_at + timedelta(days=rng.randint(0, 12), minutes=rng.randint(1, 90))
-        elif rng.random() < 0.5:  # opened, never signed
-            notice.viewed_at = issued + timedelta(days=rng.randint(1, 30))
-        earlier.append(notice)
-    for i in range(0, len(earlier), 500):
-        await Notice.insert(*earlier[i : i + 500])
-    signatures = [
-        Signature(
-            tenant=tenant.id,
-            notice=n.id,
-            person=n.person,
-            user_id=0,
-            signer_name=names[n.person],
-            signed_at=n.signed_at,
-            client_addr=f"10.20.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
-            user_agent="demo",
-            method="password",
-            notice_digest=n.digest,
-            code=notices.new_code(),
-        )
-        for n in earlier
-        if n.signed_at is not None
-    ]
-    for i in range(0, len(signatures), 500):
-        await Signature.insert(*signatures[i : i + 500])
-
-    # confirmations of every period due from last January up to the one due now
-    # (which _responsibility seeds); each leader keeps a habit, better in better units
-    cadence = confirmations.period_kind(await tenants.settings_of(tenant))
-    due_now = confirmations.due_period(today, cadence)
-    periods: list[confirmations.Period] = []
-    day = date(year - 1, 1, 1)
-    while day < due_now.start:
-        period = confirmations.period_containing(day, cadence)
-        if period.due >= date(year, 1, 1):  # the one due last January counts for last year
-            periods.append(period)
-        day = period.end + timedelta(days=1)
-    held: dict[int, list[dict]] = {}
-    for p in posts:
-        if p["position"] in units.LEADER_POSITIONS:
-            held.setdefault(p["person"], []).append(p)
-    personal = [
-        d["text"] for d in await catalogs.catalog_duties(tenant, catalog["id"]) if d["position"] == "every_leader"
-    ]
-    confirmed = []
-    for person in sorted(held):
-        home = next((p["unit"] for p in held[person] if p["end_date"] is None), held[person][0]["unit"])
-        habit = min(1.0, max(0.0, quality[home] + rng.gauss(0, 0.15)))
-        for period in periods:
-            if not any(
-                p["start_date"] <= period.end and (p["end_date"] is None or p["end_date"] >= period.end)
-                for p in held[person]
-            ):
-                continue  # not a leader when the period ended
-            on_time = 1.0 if person == demo_leader else 0.62 + 0.36 * habit
-            chance = rng.random()
-            if chance >= (1 + on_time) / 2:
-                continue  # never confirmed
-            late = chance >= on_time
-            offset = rng.randint(1, 25) if late else -rng.randint(0, 14)
-            confirmed.append(
-                Confirmation(
-                    tenant=tenant.id,
-                    person=person,
-                    period=period.key,
-                    period_start=period.start,
-                    period_end=period.end,
-                    due_date=period.due,
-                    submitted_at=_at(tenant, period.due + timedelta(days=offset), rng),
-                    items=[{"duty": d, "done": True, "note": ""} for d in personal],
+            for i, (title, kind, hours) in enumerate(COURSES)
+        ]
+        req = await training.requirements(demo.tenant, year)
+        year_end = min(date(year, 12, 31), demo.today)
+        owed: dict[int, tuple[float, int, NewPerson]] = {}
+        for person in demo.people:
+            for post in person.posts:
+                if post["start_date"] > year_end or (post["end_date"] is not None and post["end_date"] < year_end):
+                    continue
+                need = training.required_of(req, post["position"] in units.LEADER_POSITIONS, person.classified_level)
+                if need > owed.get(person.pk, (0.0, 0, person))[0]:
+                    owed[person.pk] = (need, post["unit"], person)
+        names = {u["pk"]: u["name"] for u in demo.units}
+        sheets: dict[int, list[dict]] = {i: [] for i in range(len(courses))}
+        for need, unit, person in owed.values():
+            meets = rng.random() < 0.6 + 0.28 * demo.quality[unit]
+            target = need * (rng.uniform(1.0, 1.5) if meets else rng.uniform(0.0, 0.9))
+            done = 0.0
+            for i in rng.sample(range(len(courses)), len(courses)):
+                course = courses[i]
+                if done >= target:
+                    break
+                if not meets and done + course["hours"] >= need:
+                    continue  # a shortfall stays a shortfall
+                sheets[i].append(
+                    {
+                        "pk": person.pk,
+                        "uuid": person.uuid,
+                        "name": person.name,
+                        "unit_name": names[unit],
+                        "score": rng.randint(60, 100) if course["kind"] == "exam" else None,
+                    }
                 )
-            )
-    for i in range(0, len(confirmed), 500):
-        await Confirmation.insert(*confirmed[i : i + 500])
+                done += course["hours"]
+        for i, course in enumerate(courses):
+            if sheets[i]:
+                day = min(course["date"] + timedelta(days=rng.randint(1, 6)), demo.today)
+                await builders.import_attendance(demo.tenant, demo.office, course, sheets[i], demo.at(day, rng))
 
-    # last year's courses; about four in five people in post at its end had their hours
-    start = date(year, 1, 12)
-    span = (date(year, 12, 12) - start).days
-    courses = [
-        Course(
-            tenant=tenant.id,
-            title=title,
-            kind=kind,
-            hours=hours,
-            organiser=NAME,
-            date=start + timedelta(days=span * i // len(COURSES)),
-        )
-        for i, (title, kind, hours) in enumerate(COURSES)
-    ]
-    await Course.insert(*courses)
-    req = await training.requirements(tenant, year)
-    levels = {
-        r["id"]: r["classified_level"]
-        for r in await Person.select(Person.id, Person.classified_level).where(Person.tenant == tenant.id)
-    }
-    year_end = date(year, 12, 31)
-    owed: dict[int, tuple[float, int]] = {}
-    for p in posts:
-        if p["start_date"] > year_end or (p["end_date"] is not None and p["end_date"] < year_end):
-            continue
-        need = training.required_of(req, p["position"] in units.LEADER_POSITIONS, levels[p["person"]])
-        if need > owed.get(p["person"], (0.0, 0))[0]:
-            owed[p["person"]] = (need, p["unit"])
-    attended = []
-    for person, (need, unit) in sorted(owed.items()):
-        meets = rng.random() < 0.6 + 0.28 * quality[unit]
-        target = need * (rng.uniform(1.0, 1.5) if meets else rng.uniform(0.0, 0.9))
-        done = 0.0
-        for course in rng.sample(courses, len(courses)):
-            if done >= target:
-                break
-            if not meets and done + float(course.hours) >= need:
-                continue  # a shortfall stays a shortfall
-            attended.append(
-                Attendance(
-                    tenant=tenant.id,
-                    course=course.id,
-                    person=person,
-                    hours=course.hours,
-                    score=rng.randint(60, 100) if course.kind == "exam" else None,
-                )
-            )
-            done += float(course.hours)
-    for i in range(0, len(attended), 1000):
-        await Attendance.insert(*attended[i : i + 1000])
+
+# ---------------------------------------------------------------- assessment
 
 
 # self-assessment notes per manual indicator: (when well done, when weak); {n} is a count
@@ -702,187 +614,124 @@ def _plan(rng: random.Random, quality: float, share: float, leaf: dict) -> tuple
     return own, note, None, ""
 
 
-async def _assessments(
-    tenant: TenantRef,
-    unit_rows: list[dict],
-    people: dict[int, dict[str, list[int]]],
-    quality: dict[int, float],
-    officer_unit: dict,
-) -> None:
-    """Last year's assessment finalised and this year's open, through the same service
-    calls users make: each unit's secrecy officer self-assesses, the demo assessor
-    reviews and records deductions, the office opens and finalises."""
+async def _assessments(demo: Demo, officer_unit: dict) -> None:
+    """Last year's assessment finalised and this year's open, as users ran them: the
+    office opens and finalises, each unit's secrecy officer self-assesses, the demo
+    assessor reviews and records deductions."""
+    tenant = demo.tenant
     rng = random.Random(23)
-    today = units.today(tenant)
-    users = {
-        r["username"]: accounts.actor_for(tenant, r)
-        for r in await User.select(User.all_columns(), User.scope_unit.path.as_alias("scope_path")).where(
-            User.tenant == tenant.id
-        )
-    }
-    office, assessor = users["office"], users["assessor"]
-    uuids = {r["id"]: str(r["uuid"]) for r in await Unit.select(Unit.id, Unit.uuid).where(Unit.tenant == tenant.id)}
-    names = {r["id"]: r["name"] for r in await Person.select(Person.id, Person.name).where(Person.tenant == tenant.id)}
-    assessed = [u for u in unit_rows if u["kind"] != "district"]
+    office, assessor = demo.accounts["office"], demo.accounts["assessor"]
+    assessed = [u for u in demo.units if u["kind"] != "district"]
 
     def officer_of(unit: dict) -> Actor:
-        if unit["id"] == officer_unit["id"]:
-            return users["officer"]
-        return Actor.system(names[people[unit["id"]]["secrecy_officer"][0]])
-
-    async def self_assess(year: int, unit: dict, leaves: list[dict], plans: list[tuple], submit: bool) -> None:
-        actor = officer_of(unit)
-        for leaf, (own, note, _other, _reason) in zip(leaves, plans, strict=False):
-            await reviews.self_assess(
-                tenant, actor, year, uuids[unit["id"]], leaf["code"], {"score": own, "note": note}
-            )
-        if submit:
-            await reviews.submit_self(tenant, actor, year, uuids[unit["id"]])
-
-    async def review(year: int, unit: dict, leaves: list[dict], plans: list[tuple]) -> None:
-        for leaf, (_own, _note, other, reason) in zip(leaves, plans, strict=True):
-            data = {} if other is None else {"score": other, "reason": reason}
-            await reviews.review(tenant, assessor, year, uuids[unit["id"]], leaf["code"], data)
+        if unit["pk"] == officer_unit["pk"]:
+            return demo.accounts["officer"]
+        return Actor(kind="user", name=demo.by_unit[unit["pk"]]["secrecy_officer"][0].name, role=roles.UNIT_OFFICER)
 
     def draw(opened: dict, unit: dict, leaves: list[dict]) -> list[tuple]:
         """The unit's manual scores this year. Its total should come near a target set
         by its quality, given its automatic scores (just opened: the sum is theirs alone), so
         that grades follow quality; of three drafts the closest is kept, or the guides'
         coarse steps would scatter similar units across two grades."""
-        q = min(1.0, max(0.0, quality[unit["id"]] + rng.gauss(0, 0.07)))
-        auto = next(u["score_sum"] for u in opened["units"] if u["unit_id"] == uuids[unit["id"]])
+        q = min(1.0, max(0.0, demo.quality[unit["pk"]] + rng.gauss(0, 0.07)))
+        auto = next(u["score_sum"] for u in opened["units"] if u["unit_id"] == str(unit["uuid"]))
         target = (59 + 36 * q if q >= 0.35 else 50 + 62 * q) - auto  # the weakest fall below a pass
         share = target / (sum(float(leaf["points"]) for leaf in leaves) or 1.0)
         drafts = [[_plan(rng, q, share, leaf) for leaf in leaves] for _ in range(3)]
         return min(drafts, key=lambda plans: abs(sum(p[0] if p[2] is None else p[2] for p in plans) - target))
+
+    def own(unit: dict, leaves: list[dict], plans: list[tuple], at: datetime) -> UnitScores:
+        scores = [(leaf["code"], p[0], p[1]) for leaf, p in zip(leaves, plans, strict=False)]
+        return UnitScores(officer_of(unit), unit["uuid"], scores, at)
+
+    def reviewed(unit: dict, leaves: list[dict], plans: list[tuple], at: datetime) -> UnitScores:
+        scores = [(leaf["code"], p[2], p[3]) for leaf, p in zip(leaves, plans, strict=True)]
+        return UnitScores(assessor, unit["uuid"], scores, at)
 
     def weak_first(units_: list[dict], count: int) -> list[dict]:
         """Units drawn for deductions, the weaker ones more likely (without repeats)."""
         pool = list(units_)
         out = []
         while pool and len(out) < count:
-            pick = rng.choices(pool, weights=[1.15 - quality[u["id"]] for u in pool])[0]
+            pick = rng.choices(pool, weights=[1.15 - demo.quality[u["pk"]] for u in pool])[0]
             pool.remove(pick)
             out.append(pick)
         return out
 
-    async def deduct(year: int, unit: dict, item: str) -> None:
-        note = rng.choice(DEDUCTIONS[item])
-        await reviews.add_adjustment(
-            tenant, assessor, year, uuids[unit["id"]], {"kind": "deduction", "item": item, "note": note}
-        )
+    def deduction(unit: dict, item: str, at: datetime) -> Finding:
+        return Finding(assessor, unit["uuid"], "deduction", item, rng.choice(DEDUCTIONS[item]), at)
 
-    # last year: every unit through to the end, then finalised
-    year = today.year - 1
-    if await assessment.scheme_detail(tenant, year) is None:
-        await assessment.create_scheme(tenant, office, year)
-    opened = await assessment.open_assessment(
-        tenant, office, year, {"cutoff": f"{year}-12-31", "self_due": f"{year}-12-20"}
+    async def open_year(year: int) -> tuple[dict, list[dict]]:
+        if await cycle.scheme_detail(tenant, year) is None:
+            await cycle.create_scheme(tenant, office, year)
+        opened = await cycle.open_assessment(
+            tenant, office, year, {"cutoff": f"{year}-12-31", "self_due": f"{year}-12-20"}
+        )
+        scheme = await cycle.scheme_detail(tenant, year)
+        return opened, [i for i in scheme["indicators"] if not i["group"] and i["method"] == "manual"]
+
+    # last year: opened in December, every unit through to the end, finalised in January
+    year = demo.last_year
+    opened, leaves = await open_year(year)
+    plans = {u["pk"]: draw(opened, u, leaves) for u in assessed}
+    submitted = {u["pk"]: demo.at(date(year, 12, rng.randint(5, 20)), rng) for u in assessed}
+    await builders.self_assess(
+        tenant, year, [own(u, leaves, plans[u["pk"]], submitted[u["pk"]]) for u in assessed], submit=True
     )
-    leaves = await _manual_leaves(tenant, year)
-    for unit in assessed:
-        plans = draw(opened, unit, leaves)
-        await self_assess(year, unit, leaves, plans, True)
-        await review(year, unit, leaves, plans)
+    await builders.review(
+        tenant,
+        year,
+        [reviewed(u, leaves, plans[u["pk"]], demo.at(date(year + 1, 1, rng.randint(5, 16)), rng)) for u in assessed],
+    )
+    findings = []
     for unit in weak_first(assessed, 16):
-        await deduct(year, unit, "minor")
+        findings.append(deduction(unit, "minor", demo.at(date(year + 1, 1, rng.randint(8, 20)), rng)))
         if rng.random() < 0.35:
-            await deduct(year, unit, "minor")
+            findings.append(deduction(unit, "minor", demo.at(date(year + 1, 1, rng.randint(8, 20)), rng)))
     for unit in weak_first(assessed, 4):
-        await deduct(year, unit, "serious")
+        findings.append(deduction(unit, "serious", demo.at(date(year + 1, 1, rng.randint(8, 20)), rng)))
     # the veto: a well-run unit, to show that a confirmed leak fails it whatever the score
     leaky = rng.choice(
         [
             u
             for u in assessed
-            if u["kind"] == "municipal" and u["id"] != officer_unit["id"] and 0.7 < quality[u["id"]] < 0.9
+            if u["kind"] == "municipal" and u["pk"] != officer_unit["pk"] and 0.7 < demo.quality[u["pk"]] < 0.9
         ]
     )
-    await reviews.add_adjustment(
-        tenant, assessor, year, uuids[leaky["id"]], {"kind": "veto", "item": "leak", "note": LEAK}
-    )
-    await assessment.finalise(tenant, office, year)
-    await _backdate(tenant, year, rng)
+    findings.append(Finding(assessor, leaky["uuid"], "veto", "leak", LEAK, demo.at(date(year + 1, 1, 20), rng)))
+    await builders.adjust(tenant, year, findings)
+    await cycle.finalise(tenant, office, year)
+    await builders.date_assessment(tenant, year, demo.at(date(year, 12, 1), rng), demo.at(date(year + 1, 1, 26), rng))
 
-    # this year: open, three in five units submitted, some of those reviewed; the demo
-    # officer's unit has not started, so the officer has work to do
-    year = today.year
-    if await assessment.scheme_detail(tenant, year) is None:
-        await assessment.create_scheme(tenant, office, year)
-    opened = await assessment.open_assessment(
-        tenant, office, year, {"cutoff": f"{year}-12-31", "self_due": f"{year}-12-20"}
-    )
-    leaves = await _manual_leaves(tenant, year)
-    reviewed = []
+    # this year, opened today: three in five units submitted, some of those reviewed; the
+    # demo officer's unit has not started, so the officer has work to do
+    year = demo.today.year
+    opened, leaves = await open_year(year)
+    forms, partial, done = [], [], []
     for unit in assessed:
-        if unit["id"] == officer_unit["id"]:
+        if unit["pk"] == officer_unit["pk"]:
             continue
-        plans = draw(opened, unit, leaves)
+        plans[unit["pk"]] = draw(opened, unit, leaves)
         chance = rng.random()
         if chance < 0.6:
-            await self_assess(year, unit, leaves, plans, True)
+            forms.append(own(unit, leaves, plans[unit["pk"]], demo.now))
             if rng.random() < 0.3:
-                await review(year, unit, leaves, plans)
-                reviewed.append(unit)
+                done.append(unit)
         elif chance < 0.7:  # started, not yet submitted
             cut = rng.randint(1, len(leaves) - 1)
-            await self_assess(year, unit, leaves[:cut], plans[:cut], False)
-    for unit in weak_first(reviewed, 2):
-        await deduct(year, unit, "minor")
+            partial.append(own(unit, leaves[:cut], plans[unit["pk"]][:cut], demo.now))
+    await builders.self_assess(tenant, year, forms, submit=True)
+    await builders.self_assess(tenant, year, partial, submit=False)
+    await builders.review(tenant, year, [reviewed(u, leaves, plans[u["pk"]], demo.now) for u in done])
+    await builders.adjust(tenant, year, [deduction(u, "minor", demo.now) for u in weak_first(done, 2)])
 
 
-async def _manual_leaves(tenant: TenantRef, year: int) -> list[dict]:
-    scheme = await assessment.scheme_detail(tenant, year)
-    return [i for i in scheme["indicators"] if not i["group"] and i["method"] == "manual"]
+async def seed(password: str, *, all_pdfs: bool = False) -> DemoAccounts:
+    """Provision the demo tenant if it is absent; its accounts share one password.
 
-
-async def _backdate(tenant: TenantRef, year: int, rng: random.Random) -> None:
-    """Last year's assessment ran in December and January, not on the day of seeding:
-    move the times the service stamped (scores and results are untouched)."""
-    row = await Assessment.select().where(Assessment.tenant == tenant.id, Assessment.year == year).first()
-    opened = _at(tenant, date(year, 12, 1), rng)
-    await Assessment.update(
-        {Assessment.opened_at: opened, Assessment.finalised_at: _at(tenant, date(year + 1, 1, 26), rng)}
-    ).where(Assessment.id == row["id"])
-    await Scheme.update({Scheme.frozen_at: opened, Scheme.updated_at: opened - timedelta(days=12)}).where(
-        Scheme.id == row["scheme"]
-    )
-    for unit in (
-        await AssessedUnit.select(AssessedUnit.id)
-        .where(AssessedUnit.tenant == tenant.id, AssessedUnit.assessment == row["id"])
-        .order_by(AssessedUnit.unit)
-    ):
-        submitted = _at(tenant, date(year, 12, rng.randint(5, 20)), rng)
-        reviewed = _at(tenant, date(year + 1, 1, rng.randint(5, 16)), rng)
-        await AssessedUnit.update({AssessedUnit.submitted_at: submitted, AssessedUnit.reviewed_at: reviewed}).where(
-            AssessedUnit.id == unit["id"]
-        )
-        events = (ScoreEvent.tenant == tenant.id) & (ScoreEvent.assessed == unit["id"])
-        await ScoreEvent.update({ScoreEvent.at: submitted - timedelta(hours=rng.randint(2, 72))}).where(
-            events, ScoreEvent.kind == "self"
-        )
-        await ScoreEvent.update({ScoreEvent.at: submitted}).where(events, ScoreEvent.kind == "submitted")
-        await ScoreEvent.update({ScoreEvent.at: reviewed}).where(events, ScoreEvent.kind.is_in(["accepted", "changed"]))
-        await Score.update({Score.updated_at: reviewed}).where(
-            Score.tenant == tenant.id, Score.assessed == unit["id"], Score.method == "manual"
-        )
-    for adjustment in (
-        await Adjustment.select(Adjustment.id, Adjustment.assessed, Adjustment.kind, Adjustment.item)
-        .where(Adjustment.tenant == tenant.id, Adjustment.assessed.assessment == row["id"])
-        .order_by(Adjustment.id)
-    ):
-        at = _at(tenant, date(year + 1, 1, rng.randint(8, 20)), rng)
-        await Adjustment.update({Adjustment.created_at: at}).where(Adjustment.id == adjustment["id"])
-        await ScoreEvent.update({ScoreEvent.at: at}).where(
-            ScoreEvent.tenant == tenant.id,
-            ScoreEvent.assessed == adjustment["assessed"],
-            ScoreEvent.kind == adjustment["kind"],
-            ScoreEvent.indicator == adjustment["item"],
-        )
-
-
-async def seed(password: str) -> DemoAccounts:
-    """Provision the demo tenant if it is absent; its accounts share one password."""
+    The signed notices of the demo officer's unit (the demo leader's) carry the PDF
+    signing makes; the others get theirs on first download, as signatures imported in
+    bulk do, unless `all_pdfs`: rendering all ~2,200 takes minutes."""
     existing = await tenants.resolve(SLUG)
     usernames = {
         "office": roles.OFFICE_ADMIN,
@@ -898,28 +747,48 @@ async def seed(password: str) -> DemoAccounts:
     if existing is not None:
         return DemoAccounts(password, False, usernames)
     system = Actor.system("demo seed")
+    # the PDF workers start while the registry is built
+    workers = asyncio.create_task(documents.warm_up())
     async with db.transaction(None):
         tenant = await platform.create_tenant(system, {"slug": SLUG, "name": NAME})
         await db.set_tenant(tenant.id)
-        unit_rows = await _units(tenant)
-        people = await _people(tenant, unit_rows, units.today(tenant))
-        district = next(u for u in unit_rows if u["kind"] == "district")
-        # the officer's unit has a secrecy lead: the demo leader
-        officer_unit = next(u for u in unit_rows if u["kind"] == "municipal" and people[u["id"]].get("secrecy_lead"))
-        bindings = {
-            "district": {"scope_unit": district["id"]},
-            "officer": {"scope_unit": officer_unit["id"]},
-            "leader": {"person": people[officer_unit["id"]]["secrecy_lead"][0]},
-        }
-        for username, role in usernames.items():
-            await accounts.create_user_row(tenant, system, username, role, password, **bindings.get(username, {}))
         # tried at once with the shared password: no second factor asked (the README says how to ask)
         await policy.update_policy(tenant, system, {"totp_admins": False})
-        await _responsibility(tenant, system, bindings["leader"]["person"])
-        await _training(tenant)
-        quality = _quality(unit_rows)
-        await _history(tenant, quality, bindings["leader"]["person"])
-        await _assessments(tenant, unit_rows, people, quality, officer_unit)
+        await accounts.create_user_row(tenant, system, "office", roles.OFFICE_ADMIN, password)
+        office = await _account(tenant, "office")
+        today = units.today(tenant)
+        unit_rows = await _units(tenant, office)
+        people, by_unit = await _people(tenant, office, unit_rows, today)
+        district = next(u for u in unit_rows if u["kind"] == "district")
+        # the officer's unit has a secrecy lead: the demo leader
+        officer_unit = next(u for u in unit_rows if u["kind"] == "municipal" and by_unit[u["pk"]].get("secrecy_lead"))
+        bindings = {
+            "district": {"scope_unit": district["pk"]},
+            "officer": {"scope_unit": officer_unit["pk"]},
+            "leader": {"person": by_unit[officer_unit["pk"]]["secrecy_lead"][0].pk},
+        }
+        for username, role in usernames.items():
+            if username != "office":
+                await accounts.create_user_row(tenant, office, username, role, password, **bindings.get(username, {}))
+        demo = Demo(
+            tenant=tenant,
+            office=office,
+            now=datetime.now(UTC),
+            today=today,
+            units=unit_rows,
+            people=people,
+            by_unit=by_unit,
+            quality=_quality(unit_rows),
+            accounts={name: await _account(tenant, name) for name in usernames},
+        )
+        pdf_people = None
+        if not all_pdfs:
+            pdf_people = {p.pk for p in people if p.posts[0]["unit"] == officer_unit["pk"]}
+        await workers
+        await _notices(demo, pdf_people)
+        await _confirmations(demo)
+        await _training(demo)
+        await _assessments(demo, officer_unit)
     if db.is_postgres():
         # planner statistics for the bulk load, as autovacuum would gather them later;
         # ANALYZE needs the tables' owner, which the application role is not
@@ -927,3 +796,9 @@ async def seed(password: str) -> DemoAccounts:
 
         await owner.run_ddl("ANALYZE")
     return DemoAccounts(password, True, usernames)
+
+
+async def _account(tenant: TenantRef, username: str) -> Actor:
+    """A demo account as it acts, from a workstation of the bureau's network."""
+    row = await accounts.user_by_username(tenant, username)
+    return accounts.actor_for(tenant, row, client="10.10.1.20", agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64)")
