@@ -13,20 +13,18 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from server.accounts import policy, roles, schemas, twofactor, twofactor_routes
 from server.accounts import service as accounts
-from server.actor import Actor
 from server.assessment import results as assessments
 from server.audit import service as audit
 from server.core import i18n
 from server.core.errors import ValidationFailed
 from server.reminders import service as reminders
-from server.settings import Settings
 from server.units import service as units
+from server.web.deps import ActorDep, SettingsDep, TenantDep
 from server.web.forms import body_data, form_data, submit_form
 from server.web.guards import actor_of, allow, any_member
 from server.web.refusals import refused_sign_in
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
-from tenants.service import TenantRef
 
 READERS = allow(roles.ACCOUNT_READERS)
 CREATORS = allow(roles.ACCOUNT_CREATORS)
@@ -50,13 +48,13 @@ class SignInPages(Controller):
     opt = {"public": True}
 
     @get("/login", name="accounts.login_form")
-    async def login_form(self, request: Request, tenant: TenantRef, next: str = "") -> Any:
+    async def login_form(self, request: Request, tenant: TenantDep, next: str = "") -> Any:
         if actor_of(request) is not None:
             return Redirect(_safe_next(tenant.slug, next), status_code=303)
         return page(request, "accounts/login.html", next=next)
 
     @post("/login", name="accounts.login")
-    async def login(self, request: Request, tenant: TenantRef, settings: Settings) -> Any:
+    async def login(self, request: Request, tenant: TenantDep, settings: SettingsDep) -> Any:
         edge = request.state.edge
         data = await form_data(request)
         username = str(data.get("username", ""))[:64]
@@ -76,7 +74,7 @@ class SignInPages(Controller):
         return await twofactor_routes.start_session(request, tenant, user, target)
 
     @post("/logout", name="accounts.logout")
-    async def logout(self, request: Request, tenant: TenantRef) -> Redirect:
+    async def logout(self, request: Request, tenant: TenantDep) -> Redirect:
         edge = request.state.edge
         if edge.session is not None:
             await edge.sessions.delete(edge.session.key)
@@ -89,7 +87,9 @@ class SignInPages(Controller):
 # ---------------------------------------------------------------- home and the own account
 
 
-async def _account_page(request: Request, tenant: TenantRef, actor: Actor, status: int = 200, **extra: Any) -> Template:
+async def _account_page(
+    request: Request, tenant: TenantDep, actor: ActorDep, status: int = 200, **extra: Any
+) -> Template:
     tokens = await accounts.list_tokens(tenant, actor.id)
     return page(request, "accounts/account.html", status, tokens=tokens, locales=i18n.LOCALE_NAMES, **extra)
 
@@ -99,7 +99,7 @@ class AccountPages(Controller):
     guards = [any_member]
 
     @get("/", name="home")
-    async def home(self, request: Request, tenant: TenantRef, actor: Actor) -> Any:
+    async def home(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Any:
         if actor.role == roles.LEADER:
             return Redirect(f"/t/{tenant.slug}/me", status_code=303)
         summary = await units.registry_summary(tenant, actor) if actor.role in roles.REGISTRY_READERS else None
@@ -118,11 +118,11 @@ class AccountPages(Controller):
         )
 
     @get("/account", name="accounts.account")
-    async def account_page(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+    async def account_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         return await _account_page(request, tenant, actor)
 
     @post("/account/locale", name="accounts.locale", opt=FIRST_THINGS)
-    async def account_locale(self, request: Request, tenant: TenantRef, actor: Actor) -> Any:
+    async def account_locale(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Any:
         data = await form_data(request)
         try:
             locale = await accounts.set_locale(tenant, actor, data)
@@ -136,7 +136,7 @@ class AccountPages(Controller):
         return page(request, "accounts/password.html")
 
     @post("/account/password", name="accounts.password", opt=FIRST_THINGS)
-    async def account_password(self, request: Request, tenant: TenantRef, actor: Actor) -> Any:
+    async def account_password(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Any:
         edge = request.state.edge
         forced = actor.restricted == "password"
         try:
@@ -153,7 +153,7 @@ class AccountPages(Controller):
         return await _account_page(request, tenant, actor, notice=i18n._("Your password has been changed."))
 
     @post("/account/tokens", name="accounts.token_create")
-    async def account_token_create(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+    async def account_token_create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         try:
             _token, raw = await accounts.create_token(tenant, actor, actor.id, await form_data(request))
         except ValidationFailed as exc:
@@ -161,7 +161,7 @@ class AccountPages(Controller):
         return await _account_page(request, tenant, actor, new_token=raw)
 
     @post("/account/tokens/{token_id:str}/revoke", name="accounts.token_revoke")
-    async def account_token_revoke(self, tenant: TenantRef, actor: Actor, token_id: str) -> Redirect:
+    async def account_token_revoke(self, tenant: TenantDep, actor: ActorDep, token_id: str) -> Redirect:
         await accounts.revoke_token(tenant, actor, token_id)
         return Redirect(f"/t/{tenant.slug}/account", status_code=303)
 
@@ -171,7 +171,7 @@ class AccountApi(Controller):
     guards = [any_member]
 
     @get("/me", name="api.me")
-    async def api_me(self, tenant: TenantRef, actor: Actor) -> schemas.Me:
+    async def api_me(self, tenant: TenantDep, actor: ActorDep) -> schemas.Me:
         me = {
             "user": await accounts.own_user(tenant, actor),
             "person": await units.own_person(tenant, actor),
@@ -180,16 +180,16 @@ class AccountApi(Controller):
         return msgspec.convert(me, schemas.Me)
 
     @get("/tokens", name="api.tokens.list")
-    async def api_tokens(self, tenant: TenantRef, actor: Actor) -> list[schemas.Token]:
+    async def api_tokens(self, tenant: TenantDep, actor: ActorDep) -> list[schemas.Token]:
         return msgspec.convert(await accounts.list_tokens(tenant, actor.id), list[schemas.Token])
 
     @post("/tokens", status_code=HTTP_201_CREATED, name="api.tokens.create")
-    async def api_token_create(self, tenant: TenantRef, actor: Actor, data: schemas.TokenCreate) -> schemas.NewToken:
+    async def api_token_create(self, tenant: TenantDep, actor: ActorDep, data: schemas.TokenCreate) -> schemas.NewToken:
         token, raw = await accounts.create_token(tenant, actor, actor.id, body_data(data))
         return msgspec.convert({**token, "token": raw}, schemas.NewToken)
 
     @delete("/tokens/{token_id:str}", status_code=HTTP_204_NO_CONTENT, name="api.tokens.revoke")
-    async def api_token_revoke(self, tenant: TenantRef, actor: Actor, token_id: str) -> None:
+    async def api_token_revoke(self, tenant: TenantDep, actor: ActorDep, token_id: str) -> None:
         await accounts.revoke_token(tenant, actor, token_id)
 
 
@@ -197,7 +197,7 @@ class AccountApi(Controller):
 
 
 async def _users_form(
-    request: Request, tenant: TenantRef, actor: Actor, user: dict | None, status: int = 200, **extra: Any
+    request: Request, tenant: TenantDep, actor: ActorDep, user: dict | None, status: int = 200, **extra: Any
 ) -> Template:
     choices = await units.unit_choices(tenant, actor)
     # every leader: the account being edited must find its own person among them
@@ -205,13 +205,13 @@ async def _users_form(
     return page(request, "accounts/user_form.html", status, user=user, choices=choices, leaders=leaders.items, **extra)
 
 
-async def _reset_second_factor(tenant: TenantRef, actor: Actor, user_id: str) -> dict[str, Any]:
+async def _reset_second_factor(tenant: TenantDep, actor: ActorDep, user_id: str) -> dict[str, Any]:
     """Lost phone and recovery codes: the account enrols again."""
     await twofactor.reset_totp(tenant, actor, user_id)
     return await accounts.user_detail(tenant, user_id)
 
 
-def _to_user(tenant: TenantRef, user_id: str) -> Redirect:
+def _to_user(tenant: TenantDep, user_id: str) -> Redirect:
     return Redirect(f"/t/{tenant.slug}/admin/users/{user_id}", status_code=303)
 
 
@@ -223,16 +223,16 @@ class UserPages(Controller):
     path = TENANT_PAGES
 
     @get("/admin/users", guards=[READERS], name="accounts.users")
-    async def users_page(self, request: Request, tenant: TenantRef, q: str = "", role: str = "") -> Template:
+    async def users_page(self, request: Request, tenant: TenantDep, q: str = "", role: str = "") -> Template:
         users = await accounts.list_users(tenant, q=q, role=role)
         return page(request, "accounts/users.html", users=users, q=q, role=role)
 
     @get("/admin/users/new", guards=[CREATORS], name="accounts.user_new")
-    async def user_new(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+    async def user_new(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         return await _users_form(request, tenant, actor, None)
 
     @post("/admin/users", guards=[CREATORS], name="accounts.user_create")
-    async def user_create(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+    async def user_create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         data = await form_data(request)
         try:
             user, generated = await accounts.create_user(tenant, actor, data)
@@ -241,12 +241,12 @@ class UserPages(Controller):
         return await _users_form(request, tenant, actor, user, form=user, created=True, generated=generated)
 
     @get("/admin/users/{user_id:str}", guards=[READERS], name="accounts.user_edit")
-    async def user_edit(self, request: Request, tenant: TenantRef, actor: Actor, user_id: str) -> Template:
+    async def user_edit(self, request: Request, tenant: TenantDep, actor: ActorDep, user_id: str) -> Template:
         user = await accounts.user_detail(tenant, user_id)
         return await _users_form(request, tenant, actor, user, form=user)
 
     @post("/admin/users/{user_id:str}", guards=[READERS], name="accounts.user_update")
-    async def user_update(self, request: Request, tenant: TenantRef, actor: Actor, user_id: str) -> Any:
+    async def user_update(self, request: Request, tenant: TenantDep, actor: ActorDep, user_id: str) -> Any:
         async def again(data: dict[str, Any], errors: dict[str, str]) -> Template:
             user = await accounts.user_detail(tenant, user_id)
             return await _users_form(request, tenant, actor, user, 422, form=data, errors=errors)
@@ -262,26 +262,26 @@ class UserPages(Controller):
 
     # an account another administrator made: two people for each
     @post("/admin/users/{user_id:str}/activate", guards=[SECURITY], name="accounts.user_activate")
-    async def user_activate(self, tenant: TenantRef, actor: Actor, user_id: str) -> Redirect:
+    async def user_activate(self, tenant: TenantDep, actor: ActorDep, user_id: str) -> Redirect:
         await accounts.activate_user(tenant, actor, user_id)
         return _to_user(tenant, user_id)
 
     @post("/admin/users/{user_id:str}/unlock", guards=[SECURITY], name="accounts.user_unlock")
-    async def user_unlock(self, tenant: TenantRef, actor: Actor, user_id: str) -> Redirect:
+    async def user_unlock(self, tenant: TenantDep, actor: ActorDep, user_id: str) -> Redirect:
         await accounts.unlock_user(tenant, actor, user_id)
         return _to_user(tenant, user_id)
 
     @post("/admin/users/{user_id:str}/twofactor-reset", guards=[SECURITY], name="accounts.user_twofactor-reset")
-    async def user_twofactor_reset(self, tenant: TenantRef, actor: Actor, user_id: str) -> Redirect:
+    async def user_twofactor_reset(self, tenant: TenantDep, actor: ActorDep, user_id: str) -> Redirect:
         await _reset_second_factor(tenant, actor, user_id)
         return _to_user(tenant, user_id)
 
     @get("/admin/policy", guards=[SECURITY], name="accounts.policy")
-    async def policy_page(self, request: Request, tenant: TenantRef) -> Template:
+    async def policy_page(self, request: Request, tenant: TenantDep) -> Template:
         return _policy_form(request, await policy.security_policy(tenant))
 
     @post("/admin/policy", guards=[SECURITY], name="accounts.policy_update")
-    async def policy_update(self, request: Request, tenant: TenantRef, actor: Actor) -> Any:
+    async def policy_update(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Any:
         data = await form_data(request)
         # an unticked box sends nothing: the form means "off"
         data = {"totp_admins": "", "totp_everyone": "", **data}
@@ -297,21 +297,23 @@ class UserApi(Controller):
     path = TENANT_API
 
     @get("/users", guards=[READERS], name="api.users.list")
-    async def api_users(self, tenant: TenantRef, q: str = "", role: str = "") -> list[schemas.User]:
+    async def api_users(self, tenant: TenantDep, q: str = "", role: str = "") -> list[schemas.User]:
         return msgspec.convert(await accounts.list_users(tenant, q=q, role=role), list[schemas.User])
 
     @post("/users", guards=[CREATORS], status_code=HTTP_201_CREATED, name="api.users.create")
-    async def api_user_create(self, tenant: TenantRef, actor: Actor, data: schemas.UserCreate) -> schemas.CreatedUser:
+    async def api_user_create(
+        self, tenant: TenantDep, actor: ActorDep, data: schemas.UserCreate
+    ) -> schemas.CreatedUser:
         user, generated = await accounts.create_user(tenant, actor, body_data(data))
         return msgspec.convert({**user, "generated_password": generated} if generated else user, schemas.CreatedUser)
 
     @get("/users/{user_id:str}", guards=[READERS], name="api.users.detail")
-    async def api_user(self, tenant: TenantRef, user_id: str) -> schemas.User:
+    async def api_user(self, tenant: TenantDep, user_id: str) -> schemas.User:
         return msgspec.convert(await accounts.user_detail(tenant, user_id), schemas.User)
 
     @patch("/users/{user_id:str}", guards=[READERS], name="api.users.update")
     async def api_user_update(
-        self, tenant: TenantRef, actor: Actor, user_id: str, data: schemas.UserPatch
+        self, tenant: TenantDep, actor: ActorDep, user_id: str, data: schemas.UserPatch
     ) -> schemas.User:
         return msgspec.convert(await accounts.update_user(tenant, actor, user_id, body_data(data)), schemas.User)
 
@@ -322,7 +324,7 @@ class UserApi(Controller):
         name="api.users.activate",
         description="The security administrator's `activate` of one account.",
     )
-    async def api_user_activate(self, tenant: TenantRef, actor: Actor, user_id: str) -> schemas.User:
+    async def api_user_activate(self, tenant: TenantDep, actor: ActorDep, user_id: str) -> schemas.User:
         return msgspec.convert(await accounts.activate_user(tenant, actor, user_id), schemas.User)
 
     @post(
@@ -332,7 +334,7 @@ class UserApi(Controller):
         name="api.users.unlock",
         description="The security administrator's `unlock` of one account.",
     )
-    async def api_user_unlock(self, tenant: TenantRef, actor: Actor, user_id: str) -> schemas.User:
+    async def api_user_unlock(self, tenant: TenantDep, actor: ActorDep, user_id: str) -> schemas.User:
         return msgspec.convert(await accounts.unlock_user(tenant, actor, user_id), schemas.User)
 
     @post(
@@ -342,16 +344,16 @@ class UserApi(Controller):
         name="api.users.twofactor-reset",
         description="The security administrator's `twofactor-reset` of one account.",
     )
-    async def api_user_twofactor_reset(self, tenant: TenantRef, actor: Actor, user_id: str) -> schemas.User:
+    async def api_user_twofactor_reset(self, tenant: TenantDep, actor: ActorDep, user_id: str) -> schemas.User:
         return msgspec.convert(await _reset_second_factor(tenant, actor, user_id), schemas.User)
 
     @get("/security-policy", guards=[SECURITY], name="api.policy")
-    async def api_policy(self, tenant: TenantRef) -> schemas.SecurityPolicy:
+    async def api_policy(self, tenant: TenantDep) -> schemas.SecurityPolicy:
         return msgspec.convert(asdict(await policy.security_policy(tenant)), schemas.SecurityPolicy)
 
     @put("/security-policy", guards=[SECURITY], name="api.policy.update")
     async def api_policy_update(
-        self, tenant: TenantRef, actor: Actor, data: schemas.PolicyUpdate
+        self, tenant: TenantDep, actor: ActorDep, data: schemas.PolicyUpdate
     ) -> schemas.SecurityPolicy:
         rules = await policy.update_policy(tenant, actor, body_data(data))
         return msgspec.convert(asdict(rules), schemas.SecurityPolicy)

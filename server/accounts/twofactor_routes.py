@@ -14,17 +14,15 @@ from litestar.response import Redirect, Template
 
 from server.accounts import service as accounts
 from server.accounts import twofactor
-from server.actor import Actor
 from server.audit import service as audit
 from server.core.errors import ActionRequired
 from server.core.i18n import _
-from server.settings import Settings
+from server.web.deps import ActorDep, SettingsDep, TenantDep
 from server.web.forms import form_data
 from server.web.guards import actor_of, any_member
 from server.web.refusals import anonymous, remember_refusal
 from server.web.templating import page
 from server.web.urls import TENANT_PAGES
-from tenants.service import TenantRef
 
 # an account that must enrol before anything else still reaches these (the edge's rule)
 ENROLMENT = {"restricted_ok": True}
@@ -35,7 +33,7 @@ PENDING_COOKIE = "luzhi_2fa"
 # ---------------------------------------------------------------- sessions
 
 
-async def start_session(request: Request, tenant: TenantRef, user: dict, target: str) -> Redirect:
+async def start_session(request: Request, tenant: TenantDep, user: dict, target: str) -> Redirect:
     """Open the session of a completed sign-in (the old one of this browser ends) and go
     to `target`, a path already checked to be inside the tenant."""
     edge = request.state.edge
@@ -50,7 +48,7 @@ async def start_session(request: Request, tenant: TenantRef, user: dict, target:
     return Redirect(target, status_code=303)
 
 
-def begin_second_step(request: Request, tenant: TenantRef, settings: Settings, user: dict, target: str) -> Redirect:
+def begin_second_step(request: Request, tenant: TenantDep, settings: SettingsDep, user: dict, target: str) -> Redirect:
     """The password was right; remember that (signed, for five minutes, in this browser
     only) and ask for the code. `target` is where the completed sign-in goes."""
     edge = request.state.edge
@@ -75,7 +73,7 @@ def begin_second_step(request: Request, tenant: TenantRef, settings: Settings, u
     )
 
 
-def _pending(request: Request, tenant: TenantRef, settings: Settings) -> tuple[int, str] | None:
+def _pending(request: Request, tenant: TenantDep, settings: SettingsDep) -> tuple[int, str] | None:
     """(user id, target) of this browser's pending sign-in, if still valid."""
     token, _dot, target = request.cookies.get(PENDING_COOKIE, "").rpartition(".")
     if not token:
@@ -92,7 +90,7 @@ def _pending(request: Request, tenant: TenantRef, settings: Settings) -> tuple[i
 
 
 def _remember(
-    request: Request, tenant: TenantRef, actor: Actor, action: str, object_id: Any, exc: twofactor.Refused
+    request: Request, tenant: TenantDep, actor: ActorDep, action: str, object_id: Any, exc: twofactor.Refused
 ) -> None:
     """Audit a refused step and, when it was a wrong password or code, count it towards the
     account's sign-in lock."""
@@ -101,7 +99,7 @@ def _remember(
     remember_refusal(edge, keys, actor, action, object_id, reason=exc.reason, counts=exc.counts)
 
 
-async def _locked(request: Request, tenant: TenantRef, username: str) -> twofactor.Refused | None:
+async def _locked(request: Request, tenant: TenantDep, username: str) -> twofactor.Refused | None:
     keys = accounts.throttle_keys(str(tenant.id), username, request.state.edge.client)
     message = await accounts.locked_message(keys)
     return twofactor.Refused({"code": message}, "locked") if message else None
@@ -122,14 +120,14 @@ def own_password_first(connection: ASGIConnection, _handler: BaseRouteHandler) -
 
 
 async def _settings_page(
-    request: Request, tenant: TenantRef, actor: Actor, status_code: int = 200, **extra: Any
+    request: Request, tenant: TenantDep, actor: ActorDep, status_code: int = 200, **extra: Any
 ) -> Template:
     state = await twofactor.status(tenant, actor)
     return page(request, "accounts/twofactor.html", status_code, state=state, **extra)
 
 
 async def _change(
-    request: Request, tenant: TenantRef, actor: Actor, action: str, change
+    request: Request, tenant: TenantDep, actor: ActorDep, action: str, change
 ) -> tuple[Any, Template | None]:
     """Run one change of the account's two-factor settings; on refusal, the page again."""
     data = await form_data(request)
@@ -148,11 +146,11 @@ class EnrolmentPages(Controller):
     opt = ENROLMENT
 
     @get("/account/twofactor", opt={"writes": True}, name="accounts.twofactor")
-    async def twofactor_page(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+    async def twofactor_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         return await _settings_page(request, tenant, actor)
 
     @post("/account/twofactor/enable", name="accounts.twofactor_enable")
-    async def twofactor_enable(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+    async def twofactor_enable(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         codes, refused = await _change(request, tenant, actor, "totp.enable", twofactor.enable)
         return refused or await _settings_page(
             request,
@@ -163,7 +161,7 @@ class EnrolmentPages(Controller):
         )
 
     @post("/account/twofactor/recovery-codes", name="accounts.twofactor_recovery_codes")
-    async def twofactor_recovery_codes(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+    async def twofactor_recovery_codes(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         codes, refused = await _change(
             request, tenant, actor, "totp.recovery_codes", twofactor.regenerate_recovery_codes
         )
@@ -176,7 +174,7 @@ class EnrolmentPages(Controller):
         )
 
     @post("/account/twofactor/disable", name="accounts.twofactor_disable")
-    async def twofactor_disable(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+    async def twofactor_disable(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         _none, refused = await _change(request, tenant, actor, "totp.disable", twofactor.disable)
         return refused or await _settings_page(request, tenant, actor, notice=_("Two-factor sign-in is off."))
 
@@ -199,7 +197,7 @@ class SecondStepPages(Controller):
     opt = SIGN_IN
 
     @get("/login/twofactor", name="accounts.login_twofactor_form")
-    async def login_twofactor_form(self, request: Request, tenant: TenantRef, settings: Settings) -> Any:
+    async def login_twofactor_form(self, request: Request, tenant: TenantDep, settings: SettingsDep) -> Any:
         if actor_of(request) is not None:
             return Redirect(f"/t/{tenant.slug}/", status_code=303)
         if _pending(request, tenant, settings) is None:
@@ -207,7 +205,7 @@ class SecondStepPages(Controller):
         return page(request, "accounts/twofactor_login.html")
 
     @post("/login/twofactor", name="accounts.login_twofactor")
-    async def login_twofactor(self, request: Request, tenant: TenantRef, settings: Settings) -> Any:
+    async def login_twofactor(self, request: Request, tenant: TenantDep, settings: SettingsDep) -> Any:
         edge = request.state.edge
         pending = _pending(request, tenant, settings)
         user = await accounts.active_user(tenant, pending[0]) if pending else None

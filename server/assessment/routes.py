@@ -16,19 +16,17 @@ from litestar.response import File, Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
-from server.actor import Actor
 from server.assessment import cycle, evidence, reports, results, reviews, schemas, scheme
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _
 from server.documents.pdf import MEDIA_TYPE as PDF
 from server.documents.xlsx import MEDIA_TYPE as XLSX
-from server.settings import Settings
 from server.units import service as units
+from server.web.deps import ActorDep, SettingsDep, TenantDep
 from server.web.forms import body_data, file_response, is_htmx, submit_form, uploaded_file
 from server.web.guards import allow
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
-from tenants.service import TenantRef
 
 Y = "/assessments/{year:int}"
 # years an assessment can have: out of range is no assessment (404), never a database overflow
@@ -47,7 +45,7 @@ def _pdf(content: bytes, name: str) -> Response:
     return file_response(content, PDF, name, inline=True)
 
 
-def _place(tenant: TenantRef, year: int, unit_id: str | None = None, anchor: str = "") -> str:
+def _place(tenant: TenantDep, year: int, unit_id: str | None = None, anchor: str = "") -> str:
     where = f"/t/{tenant.slug}/assessments/{year}" + (f"/units/{unit_id}" if unit_id else "")
     return where + (f"#{anchor}" if anchor else "")
 
@@ -60,7 +58,7 @@ async def _upload(request: Request) -> tuple[str, bytes]:
 
 
 async def _year_page(
-    request: Request, tenant: TenantRef, actor: Actor, year: int, status: int = 200, **extra: Any
+    request: Request, tenant: TenantDep, actor: ActorDep, year: int, status: int = 200, **extra: Any
 ) -> Response:
     try:
         data = await results.overview(tenant, actor, year)
@@ -85,7 +83,7 @@ async def _year_page(
     )
 
 
-async def _year_form(request: Request, tenant: TenantRef, actor: Actor, year: int, action: FormAction) -> Response:
+async def _year_form(request: Request, tenant: TenantDep, actor: ActorDep, year: int, action: FormAction) -> Response:
     """A form of the office on the year page: on bad input or a refusal, the page again."""
 
     async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Response:
@@ -97,7 +95,7 @@ async def _year_form(request: Request, tenant: TenantRef, actor: Actor, year: in
         return await _year_page(request, tenant, actor, year, 409, problem=exc.message)
 
 
-async def _scheme_page(request: Request, tenant: TenantRef, year: int, status: int = 200, **extra: Any) -> Template:
+async def _scheme_page(request: Request, tenant: TenantDep, year: int, status: int = 200, **extra: Any) -> Template:
     found = await cycle.scheme_detail(tenant, year)
     form = extra.get("form")
     return page(
@@ -116,7 +114,7 @@ async def _scheme_page(request: Request, tenant: TenantRef, year: int, status: i
 
 
 async def _unit_page(
-    request: Request, tenant: TenantRef, actor: Actor, year: int, unit_id: str, status: int = 200, **extra: Any
+    request: Request, tenant: TenantDep, actor: ActorDep, year: int, unit_id: str, status: int = 200, **extra: Any
 ) -> Template:
     result = await results.unit_result(tenant, actor, year, unit_id)
     kinds = results.ADJUSTMENT_KINDS
@@ -143,7 +141,7 @@ async def _unit_page(
 
 
 async def _unit_form(
-    request: Request, tenant: TenantRef, actor: Actor, year: int, unit_id: str, action: FormAction, anchor: str = ""
+    request: Request, tenant: TenantDep, actor: ActorDep, year: int, unit_id: str, action: FormAction, anchor: str = ""
 ) -> Response:
     """A form on the unit page: on bad input the page again, the messages under the form."""
 
@@ -165,7 +163,7 @@ def _picked(data: dict[str, Any]) -> dict[str, Any]:
     return {"kind": kind, "item": item, **rest}
 
 
-async def _scorecard(tenant: TenantRef, actor: Actor, year: int, unit_id: str) -> Response:
+async def _scorecard(tenant: TenantDep, actor: ActorDep, year: int, unit_id: str) -> Response:
     content, name = await reports.scorecard_pdf(tenant, actor, year, unit_id)
     return _pdf(content, name)
 
@@ -179,43 +177,43 @@ class AssessmentPages(Controller):
     # ------------------------------------------------------------ the year
 
     @get("/assessments", guards=[READ], name="assessment.index")
-    async def index_page(self, tenant: TenantRef, year: Annotated[int | None, Parameter(**YEARS)] = None) -> Response:
+    async def index_page(self, tenant: TenantDep, year: Annotated[int | None, Parameter(**YEARS)] = None) -> Response:
         return Redirect(_place(tenant, year or units.today(tenant).year), status_code=303)
 
     @get(Y, guards=[READ], name="assessment.year")
-    async def year_page(self, request: Request, tenant: TenantRef, actor: Actor, year: Year) -> Response:
+    async def year_page(self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year) -> Response:
         return await _year_page(request, tenant, actor, year)
 
     @post(f"{Y}/open", guards=[OFFICE], name="assessment.open")
-    async def open_submit(self, request: Request, tenant: TenantRef, actor: Actor, year: Year) -> Response:
+    async def open_submit(self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year) -> Response:
         return await _year_form(
             request, tenant, actor, year, lambda data: cycle.open_assessment(tenant, actor, year, data)
         )
 
     @post(f"{Y}/recompute", guards=[OFFICE], name="assessment.recompute")
-    async def recompute_submit(self, request: Request, tenant: TenantRef, actor: Actor, year: Year) -> Response:
+    async def recompute_submit(self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year) -> Response:
         return await _year_form(request, tenant, actor, year, lambda _data: cycle.recompute(tenant, actor, year))
 
     @post(f"{Y}/finalise", guards=[OFFICE], name="assessment.finalise")
-    async def finalise_submit(self, request: Request, tenant: TenantRef, actor: Actor, year: Year) -> Response:
+    async def finalise_submit(self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year) -> Response:
         return await _year_form(request, tenant, actor, year, lambda _data: cycle.finalise(tenant, actor, year))
 
     @get(f"{Y}/scores.xlsx", media_type=XLSX, guards=[READ], name="assessment.export", opt={"writes": True})
-    async def export(self, tenant: TenantRef, actor: Actor, year: Year) -> Response:
+    async def export(self, tenant: TenantDep, actor: ActorDep, year: Year) -> Response:
         return file_response(await reports.export_xlsx(tenant, actor, year), XLSX, f"scores-{year}.xlsx")
 
     @get(f"{Y}/report.pdf", media_type=PDF, guards=[READ], name="assessment.report")
-    async def report_pdf(self, tenant: TenantRef, actor: Actor, year: Year) -> Response:
+    async def report_pdf(self, tenant: TenantDep, actor: ActorDep, year: Year) -> Response:
         return _pdf(await reports.annual_pdf(tenant, actor, year), f"annual-report-{year}.pdf")
 
     # ------------------------------------------------------------ the scheme
 
     @get(f"{Y}/scheme", guards=[READ], name="assessment.scheme")
-    async def scheme_page(self, request: Request, tenant: TenantRef, year: Year) -> Template:
+    async def scheme_page(self, request: Request, tenant: TenantDep, year: Year) -> Template:
         return await _scheme_page(request, tenant, year)
 
     @post(f"{Y}/scheme", guards=[OFFICE], name="assessment.scheme_save")
-    async def scheme_save(self, request: Request, tenant: TenantRef, actor: Actor, year: Year) -> Response:
+    async def scheme_save(self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year) -> Response:
         async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Response:
             return await _scheme_page(request, tenant, year, 422, errors=errors, form=data)
 
@@ -230,7 +228,7 @@ class AssessmentPages(Controller):
             return await _scheme_page(request, tenant, year, 409, problem=exc.message)
 
     @post(f"{Y}/scheme/create", guards=[OFFICE], name="assessment.scheme_create")
-    async def scheme_create(self, request: Request, tenant: TenantRef, actor: Actor, year: Year) -> Response:
+    async def scheme_create(self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year) -> Response:
         async def create(_data: dict[str, Any]) -> None:
             with contextlib.suppress(Conflict):  # it exists: show it
                 await cycle.create_scheme(tenant, actor, year)
@@ -246,13 +244,19 @@ class AssessmentPages(Controller):
 
     @get(U, guards=[READ], name="assessment.unit")
     async def unit_page(
-        self, request: Request, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str]
+        self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year, unit_id: FromPath[str]
     ) -> Template:
         return await _unit_page(request, tenant, actor, year, unit_id)
 
     @post(f"{U}/scores/{{code:str}}/self", guards=[SELF], name="assessment.self")
     async def self_submit(
-        self, request: Request, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str], code: FromPath[str]
+        self,
+        request: Request,
+        tenant: TenantDep,
+        actor: ActorDep,
+        year: Year,
+        unit_id: FromPath[str],
+        code: FromPath[str],
     ) -> Response:
         return await _unit_form(
             request,
@@ -266,7 +270,7 @@ class AssessmentPages(Controller):
 
     @post(f"{U}/submit", guards=[SELF], name="assessment.submit")
     async def submit_page(
-        self, request: Request, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str]
+        self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year, unit_id: FromPath[str]
     ) -> Response:
         return await _unit_form(
             request, tenant, actor, year, unit_id, lambda _data: reviews.submit_self(tenant, actor, year, unit_id)
@@ -274,7 +278,13 @@ class AssessmentPages(Controller):
 
     @post(f"{U}/scores/{{code:str}}/review", guards=[REVIEW], name="assessment.review")
     async def review_submit(
-        self, request: Request, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str], code: FromPath[str]
+        self,
+        request: Request,
+        tenant: TenantDep,
+        actor: ActorDep,
+        year: Year,
+        unit_id: FromPath[str],
+        code: FromPath[str],
     ) -> Response:
         return await _unit_form(
             request,
@@ -288,7 +298,13 @@ class AssessmentPages(Controller):
 
     @post(f"{U}/scores/{{code:str}}/correct", guards=[OFFICE], name="assessment.correct")
     async def correct_submit(
-        self, request: Request, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str], code: FromPath[str]
+        self,
+        request: Request,
+        tenant: TenantDep,
+        actor: ActorDep,
+        year: Year,
+        unit_id: FromPath[str],
+        code: FromPath[str],
     ) -> Response:
         return await _unit_form(
             request,
@@ -302,7 +318,7 @@ class AssessmentPages(Controller):
 
     @post(f"{U}/adjustments", guards=[REVIEW], name="assessment.adjust")
     async def adjust_submit(
-        self, request: Request, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str]
+        self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year, unit_id: FromPath[str]
     ) -> Response:
         return await _unit_form(
             request,
@@ -316,7 +332,7 @@ class AssessmentPages(Controller):
 
     @post("/assessment-adjustments/{adjustment_id:str}/remove", guards=[REVIEW], name="assessment.unadjust")
     async def adjustment_remove(
-        self, request: Request, tenant: TenantRef, actor: Actor, adjustment_id: FromPath[str]
+        self, request: Request, tenant: TenantDep, actor: ActorDep, adjustment_id: FromPath[str]
     ) -> Response:
         async def again(status: int, errors: dict[str, str], problem: str) -> Response:
             where = await reviews.adjustment_place(tenant, actor, adjustment_id)
@@ -344,7 +360,13 @@ class AssessmentPages(Controller):
 
     @post(f"{U}/scores/{{code:str}}/evidence", guards=[SELF], name="assessment.evidence")
     async def evidence_upload(
-        self, request: Request, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str], code: FromPath[str]
+        self,
+        request: Request,
+        tenant: TenantDep,
+        actor: ActorDep,
+        year: Year,
+        unit_id: FromPath[str],
+        code: FromPath[str],
     ) -> Response:
         async def upload(_data: dict[str, Any]) -> None:
             filename, content = await _upload(request)
@@ -353,13 +375,13 @@ class AssessmentPages(Controller):
         return await _unit_form(request, tenant, actor, year, unit_id, upload, f"i-{code}")
 
     @get("/assessment-evidence/{evidence_id:str}", guards=[READ], name="assessment.evidence_file")
-    async def evidence_download(self, tenant: TenantRef, actor: Actor, evidence_id: FromPath[str]) -> Response:
+    async def evidence_download(self, tenant: TenantDep, actor: ActorDep, evidence_id: FromPath[str]) -> Response:
         found = await evidence.evidence_file(tenant, actor, evidence_id)
         return file_response(found["data"], found["content_type"], found["filename"])
 
     @post("/assessment-evidence/{evidence_id:str}/remove", guards=[SELF], name="assessment.evidence_remove")
     async def evidence_remove(
-        self, request: Request, tenant: TenantRef, actor: Actor, evidence_id: FromPath[str]
+        self, request: Request, tenant: TenantDep, actor: ActorDep, evidence_id: FromPath[str]
     ) -> Response:
         try:
             where = await evidence.remove_evidence(tenant, actor, evidence_id)
@@ -369,14 +391,14 @@ class AssessmentPages(Controller):
         return Redirect(_place(tenant, where["year"], where["unit_id"]), status_code=303)
 
     @get(f"{U}/scorecard.pdf", media_type=PDF, guards=[READ], name="assessment.scorecard")
-    async def scorecard(self, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str]) -> Response:
+    async def scorecard(self, tenant: TenantDep, actor: ActorDep, year: Year, unit_id: FromPath[str]) -> Response:
         return await _scorecard(tenant, actor, year, unit_id)
 
     # ------------------------------------------------------------ every scorecard, in the background
 
     @post(f"{Y}/scorecards", guards=[READ], name="assessment.batch")
     async def batch_start(
-        self, request: Request, tenant: TenantRef, actor: Actor, settings: Settings, year: Year
+        self, request: Request, tenant: TenantDep, actor: ActorDep, settings: SettingsDep, year: Year
     ) -> Response:
         started = await reports.start_scorecards(tenant, actor, year)
 
@@ -387,13 +409,15 @@ class AssessmentPages(Controller):
         return Redirect(f"/t/{tenant.slug}/report-jobs/{started['id']}", status_code=303)
 
     @get("/report-jobs/{job_id:str}", guards=[READ], name="assessment.job")
-    async def job_page(self, request: Request, tenant: TenantRef, actor: Actor, job_id: FromPath[str]) -> Template:
+    async def job_page(self, request: Request, tenant: TenantDep, actor: ActorDep, job_id: FromPath[str]) -> Template:
         found = await reports.job(tenant, actor, job_id)
         template = "assessment/job_progress.html" if is_htmx(request) else "assessment/job.html"
         return page(request, template, job=found)
 
     @get("/report-jobs/{job_id:str}/download", media_type=ZIP, guards=[READ], name="assessment.job_download")
-    async def job_download(self, tenant: TenantRef, actor: Actor, settings: Settings, job_id: FromPath[str]) -> File:
+    async def job_download(
+        self, tenant: TenantDep, actor: ActorDep, settings: SettingsDep, job_id: FromPath[str]
+    ) -> File:
         path, name = await reports.job_file(tenant, actor, job_id, settings.var_dir)
         return File(path=path, filename=name, media_type=ZIP)
 
@@ -411,19 +435,21 @@ class AssessmentApi(Controller):
     path = TENANT_API
 
     @get(Y, guards=[READ], name="api.assessment.year")
-    async def api_year(self, tenant: TenantRef, actor: Actor, year: Year) -> schemas.Overview:
+    async def api_year(self, tenant: TenantDep, actor: ActorDep, year: Year) -> schemas.Overview:
         return msgspec.convert(await results.overview(tenant, actor, year), schemas.Overview)
 
     @get(U, guards=[READ], name="api.assessment.unit")
-    async def api_unit(self, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str]) -> schemas.UnitDetail:
+    async def api_unit(
+        self, tenant: TenantDep, actor: ActorDep, year: Year, unit_id: FromPath[str]
+    ) -> schemas.UnitDetail:
         return msgspec.convert(await results.unit_result(tenant, actor, year, unit_id), schemas.UnitDetail)
 
     @get(f"{U}/scorecard.pdf", media_type=PDF, guards=[READ], name="api.assessment.scorecard")
-    async def api_scorecard(self, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str]) -> Response:
+    async def api_scorecard(self, tenant: TenantDep, actor: ActorDep, year: Year, unit_id: FromPath[str]) -> Response:
         return await _scorecard(tenant, actor, year, unit_id)
 
     @get(f"{Y}/scheme", guards=[READ], name="api.assessment.scheme")
-    async def api_scheme(self, tenant: TenantRef, year: Year) -> schemas.Scheme:
+    async def api_scheme(self, tenant: TenantDep, year: Year) -> schemas.Scheme:
         found = await cycle.scheme_detail(tenant, year)
         if found is None:
             raise NotFound()
@@ -431,25 +457,25 @@ class AssessmentApi(Controller):
 
     @put(f"{Y}/scheme", guards=[OFFICE], name="api.assessment.scheme_save")
     async def api_scheme_save(
-        self, tenant: TenantRef, actor: Actor, year: Year, data: JSONBody[schemas.SchemeBody]
+        self, tenant: TenantDep, actor: ActorDep, year: Year, data: JSONBody[schemas.SchemeBody]
     ) -> schemas.Scheme:
         return msgspec.convert(await cycle.save_scheme(tenant, actor, year, body_data(data)), schemas.Scheme)
 
     @post(f"{Y}/open", guards=[OFFICE], status_code=HTTP_201_CREATED, name="api.assessment.open")
     async def api_open(
-        self, tenant: TenantRef, actor: Actor, year: Year, data: JSONBody[schemas.OpenBody]
+        self, tenant: TenantDep, actor: ActorDep, year: Year, data: JSONBody[schemas.OpenBody]
     ) -> schemas.Overview:
         return msgspec.convert(await cycle.open_assessment(tenant, actor, year, body_data(data)), schemas.Overview)
 
     @post(f"{Y}/finalise", guards=[OFFICE], name="api.assessment.finalise")
-    async def api_finalise(self, tenant: TenantRef, actor: Actor, year: Year) -> schemas.Overview:
+    async def api_finalise(self, tenant: TenantDep, actor: ActorDep, year: Year) -> schemas.Overview:
         return msgspec.convert(await cycle.finalise(tenant, actor, year), schemas.Overview)
 
     @post(f"{U}/scores/{{code:str}}/self", guards=[SELF], name="api.assessment.self")
     async def api_self(
         self,
-        tenant: TenantRef,
-        actor: Actor,
+        tenant: TenantDep,
+        actor: ActorDep,
         year: Year,
         unit_id: FromPath[str],
         code: FromPath[str],
@@ -460,15 +486,15 @@ class AssessmentApi(Controller):
 
     @post(f"{U}/submit", guards=[SELF], name="api.assessment.submit")
     async def api_submit(
-        self, tenant: TenantRef, actor: Actor, year: Year, unit_id: FromPath[str]
+        self, tenant: TenantDep, actor: ActorDep, year: Year, unit_id: FromPath[str]
     ) -> schemas.Submitted:
         return msgspec.convert(await reviews.submit_self(tenant, actor, year, unit_id), schemas.Submitted)
 
     @post(f"{U}/scores/{{code:str}}/review", guards=[REVIEW], name="api.assessment.review")
     async def api_review(
         self,
-        tenant: TenantRef,
-        actor: Actor,
+        tenant: TenantDep,
+        actor: ActorDep,
         year: Year,
         unit_id: FromPath[str],
         code: FromPath[str],
@@ -480,8 +506,8 @@ class AssessmentApi(Controller):
     @post(f"{U}/scores/{{code:str}}/correct", guards=[OFFICE], name="api.assessment.correct")
     async def api_correct(
         self,
-        tenant: TenantRef,
-        actor: Actor,
+        tenant: TenantDep,
+        actor: ActorDep,
         year: Year,
         unit_id: FromPath[str],
         code: FromPath[str],
@@ -493,8 +519,8 @@ class AssessmentApi(Controller):
     @post(f"{U}/adjustments", guards=[REVIEW], status_code=HTTP_201_CREATED, name="api.assessment.adjust")
     async def api_adjust(
         self,
-        tenant: TenantRef,
-        actor: Actor,
+        tenant: TenantDep,
+        actor: ActorDep,
         year: Year,
         unit_id: FromPath[str],
         data: JSONBody[schemas.AdjustmentBody],
@@ -511,8 +537,8 @@ class AssessmentApi(Controller):
     async def api_evidence(
         self,
         request: Request,
-        tenant: TenantRef,
-        actor: Actor,
+        tenant: TenantDep,
+        actor: ActorDep,
         year: Year,
         unit_id: FromPath[str],
         code: FromPath[str],

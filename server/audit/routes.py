@@ -14,25 +14,24 @@ from litestar import Controller, Request, Response, get
 from litestar.response import Template
 
 from server.accounts import roles
-from server.actor import Actor
 from server.audit import labels, schemas, service
 from server.core.errors import ValidationFailed
 from server.core.i18n import _
 from server.core.pagination import Page, page_args
 from server.documents.pdf import MEDIA_TYPE as PDF
 from server.documents.xlsx import MEDIA_TYPE as XLSX
+from server.web.deps import ActorDep, TenantDep
 from server.web.forms import file_response, page_json
 from server.web.guards import allow
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
-from tenants.service import TenantRef
 
 READ = allow(roles.AUDIT_READERS)
 WRITES = {"writes": True}
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
-async def _events(request: Request, tenant: TenantRef, filters: service.Filters) -> Page:
+async def _events(request: Request, tenant: TenantDep, filters: service.Filters) -> Page:
     p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
     rows, total = await service.events(tenant.id, filters, zone=tenant.timezone, limit=n, offset=(p - 1) * n)
     return Page(items=rows, total=total, page=p, per_page=n)
@@ -47,7 +46,7 @@ class AuditPages(Controller):
     guards = [READ]
 
     @get("/audit", name="audit.list")
-    async def audit_page(self, request: Request, tenant: TenantRef) -> Template:
+    async def audit_page(self, request: Request, tenant: TenantDep) -> Template:
         raw = _query(request)
         context: dict[str, Any] = {
             "filters": raw,
@@ -70,13 +69,13 @@ class AuditPages(Controller):
         return page(request, "audit/list.html", result=await _events(request, tenant, filters), **context)
 
     @get("/audit/export.xlsx", media_type=XLSX, name="audit.export", opt=WRITES)
-    async def audit_export(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+    async def audit_export(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         filters = service.parse_filters(_query(request))
         content = await service.export_xlsx(tenant.id, actor, filters, zone=tenant.timezone)
         return file_response(content, XLSX, f"audit-{tenant.slug}.xlsx")
 
     @get("/audit/report.pdf", media_type=PDF, name="audit.report", opt=WRITES)
-    async def audit_report(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+    async def audit_report(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         """The monthly report of ?month=YYYY-MM (default: this month, in the tenant's zone)."""
         this_month = datetime.now(ZoneInfo(tenant.timezone)).strftime("%Y-%m")
         match = _MONTH.match(request.query_params.get("month", "").strip() or this_month)
@@ -93,12 +92,12 @@ class AuditApi(Controller):
     guards = [READ]
 
     @get("/audit", name="api.audit.list")
-    async def api_audit(self, request: Request, tenant: TenantRef) -> schemas.EventPage:
+    async def api_audit(self, request: Request, tenant: TenantDep) -> schemas.EventPage:
         result = await _events(request, tenant, service.parse_filters(_query(request)))
         return msgspec.convert(page_json(result), schemas.EventPage)
 
     @get("/audit/verify", name="api.audit.verify")
-    async def api_verify(self, tenant: TenantRef) -> service.Verdict:
+    async def api_verify(self, tenant: TenantDep) -> service.Verdict:
         return await service.verify(tenant.id)
 
 

@@ -8,10 +8,10 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
 from server.accounts import service as accounts
-from server.actor import Actor
 from server.audit import service as audit
 from server.core.errors import Conflict, ValidationFailed
 from server.platform import service
+from server.web.deps import ActorDep
 from server.web.forms import form_data
 from server.web.guards import actor_of, platform_operator
 from server.web.refusals import refused_sign_in
@@ -70,7 +70,7 @@ class ConsolePages(Controller):
         return await _console(request)
 
     @post("/tenants", name="platform.tenant_create")
-    async def tenant_create(self, request: Request, actor: Actor) -> Any:
+    async def tenant_create(self, request: Request, actor: ActorDep) -> Any:
         data = await form_data(request)
         try:
             ref, passwords = await service.create_tenant_with_administrators(actor, data)
@@ -82,7 +82,7 @@ class ConsolePages(Controller):
         return await _console(request, 201, created=ref, administrators=passwords)
 
     @post("/tenants/{tenant_slug:str}/status", name="platform.tenant_status")
-    async def tenant_status(self, request: Request, actor: Actor, tenant_slug: str) -> Redirect:
+    async def tenant_status(self, request: Request, actor: ActorDep, tenant_slug: str) -> Redirect:
         data = await form_data(request)
         status = "suspended" if data.get("status") == "suspended" else "active"
         await service.set_tenant_status(actor, tenant_slug, status)

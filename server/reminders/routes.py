@@ -12,19 +12,17 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.response import Redirect, Template
 
 from server.accounts import roles
-from server.actor import Actor
 from server.core.errors import NotFound
 from server.core.pagination import Page, page_args
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.reminders import rules as rulebook
 from server.reminders import schemas, service
 from server.reminders.channels import PRESETS, SECURITY, MailServer
-from server.settings import Settings
+from server.web.deps import ActorDep, SettingsDep, TenantDep
 from server.web.forms import body_data, file_response, form_data, is_htmx, page_json, submit_form
 from server.web.guards import allow, any_member
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
-from tenants.service import TenantRef
 
 OFFICE = allow(roles.OFFICE_ADMIN)
 # the mail server and the robot: the system admin's to keep, the office's to use
@@ -49,7 +47,7 @@ def _paging(request: Request) -> tuple[int, int]:
 # ---------------------------------------------------------------- pages
 
 
-async def _channel_context(tenant: TenantRef, settings: Settings) -> dict[str, Any]:
+async def _channel_context(tenant: TenantDep, settings: SettingsDep) -> dict[str, Any]:
     own = await service.notify_settings(tenant)
     return {
         "settings": service.public_settings(own),
@@ -62,7 +60,7 @@ async def _channel_context(tenant: TenantRef, settings: Settings) -> dict[str, A
 
 
 async def _rules_page(
-    request: Request, tenant: TenantRef, settings: Settings, status: int = 200, **context: Any
+    request: Request, tenant: TenantDep, settings: SettingsDep, status: int = 200, **context: Any
 ) -> Template:
     rules = await service.rules_of(tenant)
     return page(
@@ -80,14 +78,14 @@ async def _rules_page(
 
 
 async def _settings_page(
-    request: Request, tenant: TenantRef, settings: Settings, status: int = 200, **context: Any
+    request: Request, tenant: TenantDep, settings: SettingsDep, status: int = 200, **context: Any
 ) -> Template:
     """The system admin's page of the same settings (it sees no rules: they are business)."""
     return page(request, "reminders/settings.html", status, **await _channel_context(tenant, settings) | context)
 
 
 async def _preferences_page(
-    request: Request, tenant: TenantRef, actor: Actor, status: int = 200, **context: Any
+    request: Request, tenant: TenantDep, actor: ActorDep, status: int = 200, **context: Any
 ) -> Template:
     return page(
         request,
@@ -105,16 +103,16 @@ class ReminderPages(Controller):
     # ------------------------------------------------------------ office: rules and channels
 
     @get("/admin/notifications", guards=[SETTINGS], name="reminders.settings")
-    async def settings_page(self, request: Request, tenant: TenantRef, settings: Settings) -> Template:
+    async def settings_page(self, request: Request, tenant: TenantDep, settings: SettingsDep) -> Template:
         return await _settings_page(request, tenant, settings)
 
     @get("/reminders", guards=[OFFICE], name="reminders.rules")
-    async def rules_page(self, request: Request, tenant: TenantRef, settings: Settings) -> Template:
+    async def rules_page(self, request: Request, tenant: TenantDep, settings: SettingsDep) -> Template:
         return await _rules_page(request, tenant, settings)
 
     @post("/reminders/rules/{kind:str}", guards=[OFFICE], name="reminders.rule_save")
     async def rule_save(
-        self, request: Request, tenant: TenantRef, actor: Actor, settings: Settings, kind: str
+        self, request: Request, tenant: TenantDep, actor: ActorDep, settings: SettingsDep, kind: str
     ) -> Response:
         if kind not in rulebook.KINDS:
             raise NotFound()
@@ -129,7 +127,9 @@ class ReminderPages(Controller):
         )
 
     @post("/reminders/settings", guards=[SETTINGS], name="reminders.settings_save")
-    async def settings_save(self, request: Request, tenant: TenantRef, actor: Actor, settings: Settings) -> Response:
+    async def settings_save(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, settings: SettingsDep
+    ) -> Response:
         office = actor.role == roles.OFFICE_ADMIN
         again = _rules_page if office else _settings_page
         return await submit_form(
@@ -144,7 +144,7 @@ class ReminderPages(Controller):
     # ------------------------------------------------------------ office: outbox
 
     @get("/outbox", guards=[OFFICE], name="reminders.outbox")
-    async def outbox_page(self, request: Request, tenant: TenantRef) -> Template:
+    async def outbox_page(self, request: Request, tenant: TenantDep) -> Template:
         p, n = _paging(request)
         filters = _filters(request)
         items, total = await service.outbox(tenant, filters, limit=n, offset=(p - 1) * n)
@@ -160,11 +160,11 @@ class ReminderPages(Controller):
         )
 
     @get("/outbox.xlsx", media_type=XLSX, guards=[OFFICE], name="reminders.outbox_export", opt={"writes": True})
-    async def outbox_export(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+    async def outbox_export(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         return file_response(await service.export_outbox(tenant, actor, _filters(request)), XLSX, "outbox.xlsx")
 
     @post("/outbox/retry", guards=[OFFICE], name="reminders.retry_many")
-    async def outbox_retry_many(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+    async def outbox_retry_many(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         """Send again every failed, uncertain or undeliverable delivery the filters select."""
         data = await form_data(request)
         filters = {k: str(data.get(k) or "").strip() for k in FILTERS}
@@ -173,7 +173,7 @@ class ReminderPages(Controller):
         return Redirect(f"/t/{tenant.slug}/outbox" + (f"?{query}" if query else ""), status_code=303)
 
     @post("/outbox/{delivery_id:str}/retry", guards=[OFFICE], name="reminders.retry")
-    async def outbox_retry(self, request: Request, tenant: TenantRef, actor: Actor, delivery_id: str) -> Response:
+    async def outbox_retry(self, request: Request, tenant: TenantDep, actor: ActorDep, delivery_id: str) -> Response:
         await service.retry(tenant, actor, delivery_id)
         back = request.headers.get("referer", "")
         return Redirect(back if back.startswith(str(request.base_url)) else f"/t/{tenant.slug}/outbox", status_code=303)
@@ -181,33 +181,33 @@ class ReminderPages(Controller):
     # ------------------------------------------------------------ everyone: inbox and preferences
 
     @get("/inbox", guards=[any_member], name="reminders.inbox")
-    async def inbox_page(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+    async def inbox_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         p, n = _paging(request)
         items, total = await service.inbox(tenant, actor, limit=n, offset=(p - 1) * n)
         return page(request, "reminders/inbox.html", result=Page(items, total, p, n), kinds=rulebook.KINDS)
 
     @get("/inbox/count", guards=[any_member], name="reminders.inbox_count")
-    async def inbox_count(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+    async def inbox_count(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         return page(request, "reminders/_unread.html", unread=await service.unread(tenant, actor))
 
     @post("/inbox/{delivery_id:str}/open", guards=[any_member], name="reminders.inbox_open")
-    async def inbox_open(self, tenant: TenantRef, actor: Actor, delivery_id: str) -> Redirect:
+    async def inbox_open(self, tenant: TenantDep, actor: ActorDep, delivery_id: str) -> Redirect:
         """Read the message and go straight to the thing to do."""
         await service.mark_read(tenant, actor, delivery_id)
         item = await service.inbox_item(tenant, actor, delivery_id)
         return Redirect(item["link"] or f"/t/{tenant.slug}/inbox", status_code=303)
 
     @post("/inbox/read", guards=[any_member], name="reminders.inbox_read_all")
-    async def inbox_read_all(self, tenant: TenantRef, actor: Actor) -> Redirect:
+    async def inbox_read_all(self, tenant: TenantDep, actor: ActorDep) -> Redirect:
         await service.mark_read(tenant, actor)
         return Redirect(f"/t/{tenant.slug}/inbox", status_code=303)
 
     @get("/account/notifications", guards=[any_member], name="reminders.preferences")
-    async def preferences_page(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+    async def preferences_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         return await _preferences_page(request, tenant, actor)
 
     @post("/account/notifications", guards=[any_member], name="reminders.preferences_save")
-    async def preferences_save(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+    async def preferences_save(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         lists = await _lists(request, "channels")
         return await submit_form(
             request,
@@ -223,11 +223,13 @@ class ReminderApi(Controller):
     path = TENANT_API
 
     @get("/reminder-rules", guards=[OFFICE], name="api.reminders.rules")
-    async def api_rules(self, tenant: TenantRef) -> schemas.Rules:
+    async def api_rules(self, tenant: TenantDep) -> schemas.Rules:
         return msgspec.convert({"rules": list((await service.rules_of(tenant)).values())}, schemas.Rules)
 
     @put("/reminder-rules/{kind:str}", guards=[OFFICE], name="api.reminders.rule_save")
-    async def api_rule_save(self, tenant: TenantRef, actor: Actor, kind: str, data: schemas.RuleBody) -> schemas.Rule:
+    async def api_rule_save(
+        self, tenant: TenantDep, actor: ActorDep, kind: str, data: schemas.RuleBody
+    ) -> schemas.Rule:
         """Fields left out keep their current values."""
         if kind not in rulebook.KINDS:
             raise NotFound()
@@ -242,12 +244,12 @@ class ReminderApi(Controller):
         return msgspec.convert(await service.save_rule(tenant, actor, kind, flat), schemas.Rule)
 
     @get("/notification-settings", guards=[SETTINGS], name="api.reminders.settings")
-    async def api_settings(self, tenant: TenantRef) -> schemas.NotifySettings:
+    async def api_settings(self, tenant: TenantDep) -> schemas.NotifySettings:
         return msgspec.convert(service.public_settings(await service.notify_settings(tenant)), schemas.NotifySettings)
 
     @put("/notification-settings", guards=[SETTINGS], name="api.reminders.settings_save")
     async def api_settings_save(
-        self, tenant: TenantRef, actor: Actor, data: schemas.NotifySettingsBody
+        self, tenant: TenantDep, actor: ActorDep, data: schemas.NotifySettingsBody
     ) -> schemas.NotifySettings:
         """Fields left out keep their current values; so do secrets sent empty."""
         shown = service.public_settings(await service.notify_settings(tenant))
@@ -256,36 +258,36 @@ class ReminderApi(Controller):
         return msgspec.convert(saved, schemas.NotifySettings)
 
     @get("/outbox", guards=[OFFICE], name="api.reminders.outbox")
-    async def api_outbox(self, request: Request, tenant: TenantRef) -> schemas.DeliveryPage:
+    async def api_outbox(self, request: Request, tenant: TenantDep) -> schemas.DeliveryPage:
         p, n = _paging(request)
         items, total = await service.outbox(tenant, _filters(request), limit=n, offset=(p - 1) * n)
         return msgspec.convert(page_json(Page(items, total, p, n)), schemas.DeliveryPage)
 
     @post("/outbox/retry", guards=[OFFICE], name="api.reminders.retry_many", status_code=200)
-    async def api_outbox_retry_many(self, request: Request, tenant: TenantRef, actor: Actor) -> schemas.Retried:
+    async def api_outbox_retry_many(self, request: Request, tenant: TenantDep, actor: ActorDep) -> schemas.Retried:
         """Send again every failed, uncertain or undeliverable delivery the query's filters select."""
         return schemas.Retried(count=await service.retry_many(tenant, actor, _filters(request)))
 
     @get("/inbox", guards=[any_member], name="api.reminders.inbox")
-    async def api_inbox(self, request: Request, tenant: TenantRef, actor: Actor) -> schemas.InboxPage:
+    async def api_inbox(self, request: Request, tenant: TenantDep, actor: ActorDep) -> schemas.InboxPage:
         p, n = _paging(request)
         items, total = await service.inbox(tenant, actor, limit=n, offset=(p - 1) * n)
         inbox = page_json(Page(items, total, p, n)) | {"unread": await service.unread(tenant, actor)}
         return msgspec.convert(inbox, schemas.InboxPage)
 
     @post("/inbox/{delivery_id:str}/read", guards=[any_member], name="api.reminders.inbox_read")
-    async def api_inbox_read(self, tenant: TenantRef, actor: Actor, delivery_id: str) -> schemas.Unread:
+    async def api_inbox_read(self, tenant: TenantDep, actor: ActorDep, delivery_id: str) -> schemas.Unread:
         await service.mark_read(tenant, actor, delivery_id)
         return schemas.Unread(unread=await service.unread(tenant, actor))
 
     @get("/me/notifications", guards=[any_member], name="api.reminders.preferences")
-    async def api_preferences(self, tenant: TenantRef, actor: Actor) -> schemas.Preference:
+    async def api_preferences(self, tenant: TenantDep, actor: ActorDep) -> schemas.Preference:
         pref = await service.preference(tenant, actor.id)
         return schemas.Preference(channels=pref["channels"], email=pref["email"])
 
     @put("/me/notifications", guards=[any_member], name="api.reminders.preferences_save")
     async def api_preferences_save(
-        self, tenant: TenantRef, actor: Actor, data: schemas.PreferenceBody
+        self, tenant: TenantDep, actor: ActorDep, data: schemas.PreferenceBody
     ) -> schemas.Preference:
         return msgspec.convert(await service.save_preference(tenant, actor, body_data(data)), schemas.Preference)
 

@@ -16,7 +16,6 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
 from server.accounts import service as accounts
-from server.actor import Actor
 from server.core.errors import Conflict, ValidationFailed
 from server.core.pagination import page_args
 from server.documents.pdf import MEDIA_TYPE as PDF
@@ -26,15 +25,14 @@ from server.reminders import dispatch
 from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations, coverage, notices, schemas
 from server.responsibility.defaults import POSITION_TITLES
-from server.settings import Settings
 from server.training import service as training
 from server.units import service as units
 from server.web import pages
+from server.web.deps import ActorDep, SettingsDep, TenantDep
 from server.web.forms import body_data, file_response, form_data, page_json, submit_form
 from server.web.guards import allow, any_member
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
-from tenants.service import TenantRef
 
 OFFICE = allow(roles.OFFICE_ADMIN)
 ISSUERS = allow({roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN})
@@ -46,7 +44,7 @@ WRITES = {"writes": True}
 
 
 async def _catalog_page(
-    request: Request, tenant: TenantRef, catalog_id: str | None = None, status_code: int = 200, **extra: Any
+    request: Request, tenant: TenantDep, catalog_id: str | None = None, status_code: int = 200, **extra: Any
 ) -> Template:
     """A catalog version (the one in force when none is named) beside the list of versions."""
     catalog_id = catalog_id or str((await catalogs.current_catalog(tenant))["uuid"])
@@ -62,7 +60,7 @@ async def _catalog_page(
 
 
 async def _notices_list(
-    request: Request, tenant: TenantRef, actor: Actor, status_code: int = 200, **extra: Any
+    request: Request, tenant: TenantDep, actor: ActorDep, status_code: int = 200, **extra: Any
 ) -> Template:
     status = request.query_params.get("status", "")
     q = request.query_params.get("q", "").strip()
@@ -82,14 +80,14 @@ async def _notices_list(
 
 
 async def _notice_page(
-    request: Request, tenant: TenantRef, actor: Actor, notice_id: str, status_code: int = 200, **extra: Any
+    request: Request, tenant: TenantDep, actor: ActorDep, notice_id: str, status_code: int = 200, **extra: Any
 ) -> Template:
     notice = await notices.notice_detail(tenant, actor, notice_id)
     return page(request, "responsibility/notice.html", status_code, notice=notice, **extra)
 
 
 def _remember_reauth_failure(
-    request: Request, tenant: TenantRef, actor: Actor, settings: Settings, notice_id: str
+    request: Request, tenant: TenantDep, actor: ActorDep, settings: SettingsDep, notice_id: str
 ) -> None:
     """A wrong password or code at signing counts towards the sign-in lock and is
     audited, though the refused request itself rolls back."""
@@ -98,7 +96,7 @@ def _remember_reauth_failure(
     )
 
 
-async def _pdf_response(tenant: TenantRef, actor: Actor, notice_id: str) -> Response:
+async def _pdf_response(tenant: TenantDep, actor: ActorDep, notice_id: str) -> Response:
     pdf, name = await notices.notice_pdf(tenant, actor, notice_id)
     return file_response(pdf, PDF, name, inline=True)
 
@@ -113,15 +111,15 @@ class CatalogPages(Controller):
     path = TENANT_PAGES
 
     @get("/duties", guards=[READERS], name="duties.index")
-    async def duties_page(self, request: Request, tenant: TenantRef) -> Template:
+    async def duties_page(self, request: Request, tenant: TenantDep) -> Template:
         return await _catalog_page(request, tenant)
 
     @get("/duties/{catalog_id:str}", guards=[READERS], name="duties.catalog")
-    async def catalog_page(self, request: Request, tenant: TenantRef, catalog_id: str) -> Template:
+    async def catalog_page(self, request: Request, tenant: TenantDep, catalog_id: str) -> Template:
         return await _catalog_page(request, tenant, catalog_id)
 
     @post("/duties", guards=[OFFICE], name="duties.draft")
-    async def catalog_draft(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+    async def catalog_draft(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
             return await _catalog_page(request, tenant, None, 422, errors=errors)
 
@@ -136,7 +134,7 @@ class CatalogPages(Controller):
             return await on_error({}, {"catalog": exc.message})
 
     @post("/duties/{catalog_id:str}/duties", guards=[OFFICE], name="duties.add")
-    async def duty_add(self, request: Request, tenant: TenantRef, actor: Actor, catalog_id: str) -> Response:
+    async def duty_add(self, request: Request, tenant: TenantDep, actor: ActorDep, catalog_id: str) -> Response:
         async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
             return await _catalog_page(request, tenant, catalog_id, 422, errors=errors)
 
@@ -148,7 +146,7 @@ class CatalogPages(Controller):
         )
 
     @post("/duties/items/{duty_id:str}", guards=[OFFICE], name="duties.update")
-    async def duty_update(self, request: Request, tenant: TenantRef, actor: Actor, duty_id: str) -> Response:
+    async def duty_update(self, request: Request, tenant: TenantDep, actor: ActorDep, duty_id: str) -> Response:
         data = await form_data(request)
         if data.get("action") == "delete":
             catalog = await catalogs.delete_duty(tenant, actor, duty_id)
@@ -157,7 +155,7 @@ class CatalogPages(Controller):
         return Redirect(f"/t/{tenant.slug}/duties/{catalog['id']}", status_code=303)
 
     @post("/duties/{catalog_id:str}/publish", guards=[OFFICE], name="duties.publish")
-    async def catalog_publish(self, request: Request, tenant: TenantRef, actor: Actor, catalog_id: str) -> Response:
+    async def catalog_publish(self, request: Request, tenant: TenantDep, actor: ActorDep, catalog_id: str) -> Response:
         async def publish_or_discard(data: dict[str, Any]) -> str:
             if data.get("action") == "discard":
                 await catalogs.discard_draft(tenant, actor, catalog_id)
@@ -171,7 +169,7 @@ class CatalogPages(Controller):
         return await submit_form(request, publish_or_discard, redirect=lambda url: url, on_error=on_error)
 
     @post("/people/{person_id:str}/duties", guards=[PEOPLE_EDITORS], name="duties.assign")
-    async def duty_assign(self, request: Request, tenant: TenantRef, actor: Actor, person_id: str) -> Response:
+    async def duty_assign(self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: str) -> Response:
         async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
             return await pages.person_page(request, tenant, actor, person_id, 422, duty_form=data, duty_errors=errors)
 
@@ -183,12 +181,12 @@ class CatalogPages(Controller):
         )
 
     @post("/duty-assignments/{assignment_id:str}/remove", guards=[PEOPLE_EDITORS], name="duties.unassign")
-    async def duty_unassign(self, tenant: TenantRef, actor: Actor, assignment_id: str) -> Response:
+    async def duty_unassign(self, tenant: TenantDep, actor: ActorDep, assignment_id: str) -> Response:
         person_id = await catalogs.unassign(tenant, actor, assignment_id)
         return Redirect(f"/t/{tenant.slug}/people/{person_id}", status_code=303)
 
     @get("/notice-templates", guards=[OFFICE], name="templates.index")
-    async def templates_page(self, request: Request, tenant: TenantRef, position: str = "principal") -> Template:
+    async def templates_page(self, request: Request, tenant: TenantDep, position: str = "principal") -> Template:
         templates = await catalogs.current_templates(tenant)
         position = position if position in POSITION_TITLES else "principal"
         current = templates.get(position)
@@ -202,7 +200,7 @@ class CatalogPages(Controller):
         )
 
     @post("/notice-templates/{position:str}", guards=[OFFICE], name="templates.save")
-    async def template_save(self, request: Request, tenant: TenantRef, actor: Actor, position: str) -> Response:
+    async def template_save(self, request: Request, tenant: TenantDep, actor: ActorDep, position: str) -> Response:
         async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
             return page(
                 request,
@@ -229,11 +227,11 @@ class NoticePages(Controller):
     path = TENANT_PAGES
 
     @get("/notices", guards=[READERS], name="notices.index")
-    async def notices_page(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+    async def notices_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         return await _notices_list(request, tenant, actor)
 
     @post("/notices/issue", guards=[ISSUERS], name="notices.issue")
-    async def notices_issue(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+    async def notices_issue(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         async def issue(data: dict[str, Any]) -> str:
             result = await notices.issue(tenant, actor, data)
             # redirect, so that reloading the page does not issue everything again
@@ -255,7 +253,7 @@ class NoticePages(Controller):
         return page(request, "responsibility/verify.html")
 
     @post("/notices/verify", guards=[any_member], name="notices.verify")
-    async def verify_submit(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+    async def verify_submit(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         form = await request.form()
         upload = form.get("file")
         pdf = await upload.read() if isinstance(upload, UploadFile) and upload.filename else None
@@ -266,12 +264,12 @@ class NoticePages(Controller):
         return page(request, "responsibility/verify.html", result=result, form={"code": form.get("code", "")})
 
     @get("/notices/{notice_id:str}", guards=[any_member], name="notices.detail", opt=WRITES)
-    async def notice_page(self, request: Request, tenant: TenantRef, actor: Actor, notice_id: str) -> Template:
+    async def notice_page(self, request: Request, tenant: TenantDep, actor: ActorDep, notice_id: str) -> Template:
         await notices.mark_viewed(tenant, actor, notice_id)
         return await _notice_page(request, tenant, actor, notice_id)
 
     @post("/notices/{notice_id:str}/withdraw", guards=[ISSUERS], name="notices.withdraw")
-    async def notice_withdraw(self, request: Request, tenant: TenantRef, actor: Actor, notice_id: str) -> Response:
+    async def notice_withdraw(self, request: Request, tenant: TenantDep, actor: ActorDep, notice_id: str) -> Response:
         async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
             return await _notice_page(request, tenant, actor, notice_id, 422, errors=errors)
 
@@ -287,7 +285,7 @@ class NoticePages(Controller):
 
     @post("/notices/{notice_id:str}/sign", guards=[any_member], name="notices.sign")
     async def notice_sign(
-        self, request: Request, tenant: TenantRef, actor: Actor, settings: Settings, notice_id: str
+        self, request: Request, tenant: TenantDep, actor: ActorDep, settings: SettingsDep, notice_id: str
     ) -> Response:
         async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
             _remember_reauth_failure(request, tenant, actor, settings, notice_id)
@@ -305,7 +303,7 @@ class NoticePages(Controller):
 
     @post("/notices/{notice_id:str}/code", guards=[any_member], name="notices.code")
     async def notice_code(
-        self, request: Request, tenant: TenantRef, actor: Actor, settings: Settings, notice_id: str
+        self, request: Request, tenant: TenantDep, actor: ActorDep, settings: SettingsDep, notice_id: str
     ) -> Response:
         try:
             sent_to, delivery = await notices.send_sign_code(tenant, actor, notice_id, settings)
@@ -318,7 +316,7 @@ class NoticePages(Controller):
         return answer
 
     @get("/notices/{notice_id:str}/pdf", media_type=PDF, guards=[any_member], name="notices.pdf", opt=WRITES)
-    async def notice_pdf(self, tenant: TenantRef, actor: Actor, notice_id: str) -> Response:
+    async def notice_pdf(self, tenant: TenantDep, actor: ActorDep, notice_id: str) -> Response:
         return await _pdf_response(tenant, actor, notice_id)
 
 
@@ -329,7 +327,7 @@ class PortalPages(Controller):
     guards = [any_member]
 
     @get("/me", name="me")
-    async def me_page(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+    async def me_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         """What to sign, what to confirm, what was signed."""
         return page(
             request,
@@ -342,11 +340,11 @@ class PortalPages(Controller):
         )
 
     @get("/me/confirmation", name="confirmations.form")
-    async def confirmation_page(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+    async def confirmation_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         return page(request, "responsibility/confirmation.html", owed=await confirmations.pending(tenant, actor))
 
     @post("/me/confirmation/{period:str}", name="confirmations.submit")
-    async def confirmation_submit(self, request: Request, tenant: TenantRef, actor: Actor, period: str) -> Response:
+    async def confirmation_submit(self, request: Request, tenant: TenantDep, actor: ActorDep, period: str) -> Response:
         async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
             return page(
                 request,
@@ -372,7 +370,7 @@ class CoveragePages(Controller):
     guards = [COVERAGE]
 
     @get("/coverage", name="coverage.index")
-    async def coverage_page(self, request: Request, tenant: TenantRef, actor: Actor) -> Template:
+    async def coverage_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         return page(
             request,
             "responsibility/coverage.html",
@@ -383,7 +381,7 @@ class CoveragePages(Controller):
 
     @get("/coverage/list", name="coverage.list")
     async def coverage_list_page(
-        self, request: Request, tenant: TenantRef, actor: Actor, metric: str = "", group: str = "", unit: str = ""
+        self, request: Request, tenant: TenantDep, actor: ActorDep, metric: str = "", group: str = "", unit: str = ""
     ) -> Template:
         rows = await coverage.coverage_list(tenant, actor, metric, group, unit)
         return page(
@@ -396,12 +394,14 @@ class CoveragePages(Controller):
         )
 
     @get("/coverage.xlsx", media_type=XLSX, name="coverage.export", opt=WRITES)
-    async def coverage_export(self, tenant: TenantRef, actor: Actor) -> Response:
+    async def coverage_export(self, tenant: TenantDep, actor: ActorDep) -> Response:
         return file_response(await coverage.export_xlsx(tenant, actor), XLSX, f"coverage-{tenant.slug}.xlsx")
 
     # the office alone, among the coverage readers
     @post("/people/{person_id:str}/confirmations/waive", guards=[OFFICE], name="confirmations.waive")
-    async def confirmation_waive(self, request: Request, tenant: TenantRef, actor: Actor, person_id: str) -> Response:
+    async def confirmation_waive(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: str
+    ) -> Response:
         back = f"/t/{tenant.slug}/coverage/list?metric=confirmation_overdue"
 
         async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
@@ -440,11 +440,11 @@ class CatalogApi(Controller):
     guards = [READERS]
 
     @get("/duty-catalogs", name="api.catalogs")
-    async def api_catalogs(self, tenant: TenantRef) -> list[schemas.Catalog]:
+    async def api_catalogs(self, tenant: TenantDep) -> list[schemas.Catalog]:
         return msgspec.convert(await catalogs.list_catalogs(tenant), list[schemas.Catalog])
 
     @get("/duty-catalogs/{catalog_id:str}", name="api.catalog")
-    async def api_catalog(self, tenant: TenantRef, catalog_id: str) -> schemas.CatalogDetail:
+    async def api_catalog(self, tenant: TenantDep, catalog_id: str) -> schemas.CatalogDetail:
         return msgspec.convert(await catalogs.catalog_detail(tenant, catalog_id), schemas.CatalogDetail)
 
 
@@ -453,29 +453,29 @@ class NoticeApi(Controller):
 
     @get("/notices", guards=[READERS], name="api.notices.list")
     async def api_notices(
-        self, request: Request, tenant: TenantRef, actor: Actor, status: str = "", q: str = ""
+        self, request: Request, tenant: TenantDep, actor: ActorDep, status: str = "", q: str = ""
     ) -> schemas.NoticePage:
         p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
         result = await notices.list_notices(tenant, actor, status=status, q=q, page=p, per_page=n)
         return msgspec.convert(page_json(result), schemas.NoticePage)
 
     @post("/notices/issue", guards=[ISSUERS], status_code=HTTP_201_CREATED, name="api.notices.issue")
-    async def api_issue(self, tenant: TenantRef, actor: Actor, data: schemas.IssueBody) -> schemas.IssueResult:
+    async def api_issue(self, tenant: TenantDep, actor: ActorDep, data: schemas.IssueBody) -> schemas.IssueResult:
         return msgspec.convert(await notices.issue(tenant, actor, body_data(data)), schemas.IssueResult)
 
     @get("/notices/{notice_id:str}", guards=[any_member], name="api.notices.detail")
-    async def api_notice(self, tenant: TenantRef, actor: Actor, notice_id: str) -> schemas.NoticeDetail:
+    async def api_notice(self, tenant: TenantDep, actor: ActorDep, notice_id: str) -> schemas.NoticeDetail:
         return _detail(await notices.notice_detail(tenant, actor, notice_id))
 
     @get("/notices/{notice_id:str}/pdf", media_type=PDF, guards=[any_member], name="api.notices.pdf", opt=WRITES)
-    async def api_notice_pdf(self, tenant: TenantRef, actor: Actor, notice_id: str) -> Response:
+    async def api_notice_pdf(self, tenant: TenantDep, actor: ActorDep, notice_id: str) -> Response:
         return await _pdf_response(tenant, actor, notice_id)
 
     @post("/notices/verify", guards=[any_member], name="api.notices.verify")
     async def api_verify(
         self,
-        tenant: TenantRef,
-        actor: Actor,
+        tenant: TenantDep,
+        actor: ActorDep,
         data: Annotated[VerifyForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> schemas.Verification:
         pdf = await data.file.read() if data.file is not None else None
@@ -489,16 +489,16 @@ class PortalApi(Controller):
     guards = [any_member]
 
     @get("/me/notices", name="api.me.notices")
-    async def api_my_notices(self, tenant: TenantRef, actor: Actor) -> schemas.MyNotices:
+    async def api_my_notices(self, tenant: TenantDep, actor: ActorDep) -> schemas.MyNotices:
         return msgspec.convert(await notices.my_notices(tenant, actor), schemas.MyNotices)
 
     @post("/me/notices/{notice_id:str}/sign", name="api.me.sign")
     async def api_sign(
         self,
         request: Request,
-        tenant: TenantRef,
-        actor: Actor,
-        settings: Settings,
+        tenant: TenantDep,
+        actor: ActorDep,
+        settings: SettingsDep,
         notice_id: str,
         data: schemas.SignBody,
     ) -> schemas.NoticeDetail:
@@ -511,7 +511,7 @@ class PortalApi(Controller):
 
     @post("/me/notices/{notice_id:str}/code", name="api.me.code")
     async def api_sign_code(
-        self, tenant: TenantRef, actor: Actor, settings: Settings, notice_id: str
+        self, tenant: TenantDep, actor: ActorDep, settings: SettingsDep, notice_id: str
     ) -> Response[schemas.CodeSent]:
         sent_to, delivery = await notices.send_sign_code(tenant, actor, notice_id, settings)
         # on its way: sent once this has answered (the next tick sends it if this cannot)
@@ -523,7 +523,7 @@ class PortalApi(Controller):
 
     @post("/me/confirmations", status_code=HTTP_201_CREATED, name="api.me.confirm")
     async def api_confirm(
-        self, tenant: TenantRef, actor: Actor, data: schemas.ConfirmationBody
+        self, tenant: TenantDep, actor: ActorDep, data: schemas.ConfirmationBody
     ) -> schemas.Confirmation:
         form: dict[str, Any] = {}
         for i, item in enumerate(data.items):
@@ -532,7 +532,7 @@ class PortalApi(Controller):
         return msgspec.convert(await confirmations.submit(tenant, actor, data.period, form), schemas.Confirmation)
 
     @get("/me/confirmations", name="api.me.confirmations")
-    async def api_confirmations(self, tenant: TenantRef, actor: Actor) -> schemas.MyConfirmations:
+    async def api_confirmations(self, tenant: TenantDep, actor: ActorDep) -> schemas.MyConfirmations:
         owed = await confirmations.pending(tenant, actor)
         history = await confirmations.history(tenant, actor.person_id) if actor.person_id else []
         today = units.today(tenant)
@@ -555,12 +555,12 @@ class CoverageApi(Controller):
     guards = [COVERAGE]
 
     @get("/coverage", name="api.coverage")
-    async def api_coverage(self, tenant: TenantRef, actor: Actor) -> schemas.Coverage:
+    async def api_coverage(self, tenant: TenantDep, actor: ActorDep) -> schemas.Coverage:
         return msgspec.convert(await coverage.coverage(tenant, actor), schemas.Coverage)
 
     @get("/coverage/list", name="api.coverage.list")
     async def api_coverage_list(
-        self, tenant: TenantRef, actor: Actor, metric: str = "", group: str = "", unit: str = ""
+        self, tenant: TenantDep, actor: ActorDep, metric: str = "", group: str = "", unit: str = ""
     ) -> list[schemas.CoverageRow]:
         rows = await coverage.coverage_list(tenant, actor, metric, group, unit)
         return msgspec.convert(rows, list[schemas.CoverageRow])
@@ -573,7 +573,7 @@ class CoverageApi(Controller):
         name="api.confirmations.waive",
     )
     async def api_waive(
-        self, tenant: TenantRef, actor: Actor, person_id: str, data: schemas.WaiverBody
+        self, tenant: TenantDep, actor: ActorDep, person_id: str, data: schemas.WaiverBody
     ) -> schemas.Waiver:
         return msgspec.convert(await confirmations.waive(tenant, actor, person_id, body_data(data)), schemas.Waiver)
 

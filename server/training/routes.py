@@ -13,16 +13,15 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
-from server.actor import Actor
 from server.core.errors import Conflict, ValidationFailed
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.training import schemas, service
 from server.units import service as units
+from server.web.deps import ActorDep, TenantDep
 from server.web.forms import body_data, file_response, submit_form, uploaded_file
 from server.web.guards import allow
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
-from tenants.service import TenantRef
 
 READ = allow(roles.REGISTRY_READERS)
 EDIT = allow({roles.OFFICE_ADMIN, roles.UNIT_OFFICER})
@@ -39,7 +38,7 @@ class ImportUpload(msgspec.Struct):
     file: UploadFile | None = None
 
 
-def _year(request: Request, tenant: TenantRef) -> int:
+def _year(request: Request, tenant: TenantDep) -> int:
     """?year=, or this year when it is missing or not a year the records can hold."""
     current = units.today(tenant).year
     try:
@@ -57,7 +56,7 @@ async def _upload(request: Request) -> tuple[str, bytes]:
 
 
 async def _index(
-    request: Request, tenant: TenantRef, actor: Actor, year: int, status: int = 200, unit: str = "", **extra: Any
+    request: Request, tenant: TenantDep, actor: ActorDep, year: int, status: int = 200, unit: str = "", **extra: Any
 ) -> Template:
     """The training overview of a year (a unit's subtree, or the actor's whole scope)."""
     return page(
@@ -75,7 +74,7 @@ async def _index(
 
 
 async def _course_page(
-    request: Request, tenant: TenantRef, actor: Actor, course_id: str, status: int = 200, **extra: Any
+    request: Request, tenant: TenantDep, actor: ActorDep, course_id: str, status: int = 200, **extra: Any
 ) -> Template:
     people = await units.list_people(tenant, actor, per_page=1_000_000)
     return page(
@@ -94,12 +93,12 @@ class TrainingPages(Controller):
 
     @get("/training", guards=[READ], name="training.index")
     async def training_page(
-        self, request: Request, tenant: TenantRef, actor: Actor, unit: FromQuery[str] = ""
+        self, request: Request, tenant: TenantDep, actor: ActorDep, unit: FromQuery[str] = ""
     ) -> Template:
         return await _index(request, tenant, actor, _year(request, tenant), unit=unit)
 
     @post("/training/requirements", guards=[OFFICE], name="training.requirements")
-    async def training_requirements(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+    async def training_requirements(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         year = _year(request, tenant)
 
         async def on_error(data: dict, errors: dict) -> Template:
@@ -113,7 +112,7 @@ class TrainingPages(Controller):
         )
 
     @post("/training/courses", guards=[EDIT], name="training.course_create")
-    async def course_create(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+    async def course_create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         async def on_error(data: dict, errors: dict) -> Template:
             return await _index(request, tenant, actor, _year(request, tenant), 422, form=data, errors=errors)
 
@@ -126,13 +125,13 @@ class TrainingPages(Controller):
 
     @get("/training/courses/{course_id:str}", guards=[READ], name="training.course")
     async def course_page(
-        self, request: Request, tenant: TenantRef, actor: Actor, course_id: FromPath[str]
+        self, request: Request, tenant: TenantDep, actor: ActorDep, course_id: FromPath[str]
     ) -> Template:
         return await _course_page(request, tenant, actor, course_id)
 
     @post("/training/courses/{course_id:str}/attendance", guards=[EDIT], name="training.attend")
     async def course_attend(
-        self, request: Request, tenant: TenantRef, actor: Actor, course_id: FromPath[str]
+        self, request: Request, tenant: TenantDep, actor: ActorDep, course_id: FromPath[str]
     ) -> Response:
         async def on_error(data: dict, errors: dict) -> Template:
             return await _course_page(request, tenant, actor, course_id, 422, form=data, errors=errors)
@@ -145,16 +144,16 @@ class TrainingPages(Controller):
         )
 
     @post("/training/attendance/{attendance_id:str}/remove", guards=[EDIT], name="training.unattend")
-    async def attendance_remove(self, tenant: TenantRef, actor: Actor, attendance_id: FromPath[str]) -> Redirect:
+    async def attendance_remove(self, tenant: TenantDep, actor: ActorDep, attendance_id: FromPath[str]) -> Redirect:
         course_id = await service.remove_attendance(tenant, actor, attendance_id)
         return Redirect(f"/t/{tenant.slug}/training/courses/{course_id}", status_code=303)
 
     @get("/training/import", guards=[EDIT], name="training.import_form")
-    async def import_page(self, request: Request, tenant: TenantRef) -> Template:
+    async def import_page(self, request: Request, tenant: TenantDep) -> Template:
         return page(request, "training/import.html", year=_year(request, tenant))
 
     @post("/training/import", guards=[EDIT], name="training.import")
-    async def import_upload(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+    async def import_upload(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         year = _year(request, tenant)
 
         async def preview(_data: dict) -> dict:
@@ -173,13 +172,13 @@ class TrainingPages(Controller):
 
     @get("/training/imports/{import_id:str}", guards=[EDIT], name="training.preview")
     async def import_preview(
-        self, request: Request, tenant: TenantRef, actor: Actor, import_id: FromPath[str]
+        self, request: Request, tenant: TenantDep, actor: ActorDep, import_id: FromPath[str]
     ) -> Template:
         return page(request, "training/preview.html", preview=await service.import_detail(tenant, actor, import_id))
 
     @post("/training/imports/{import_id:str}/apply", guards=[EDIT], name="training.apply")
     async def import_apply(
-        self, request: Request, tenant: TenantRef, actor: Actor, import_id: FromPath[str]
+        self, request: Request, tenant: TenantDep, actor: ActorDep, import_id: FromPath[str]
     ) -> Response:
         try:
             result = await service.apply_import(tenant, actor, import_id)
@@ -194,12 +193,12 @@ class TrainingPages(Controller):
         return file_response(service.workbook.attendance_template(), XLSX, "attendance-template.xlsx")
 
     @get("/training/courses.xlsx", media_type=XLSX, guards=[READ], name="training.courses_export", opt=WRITES)
-    async def courses_export(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+    async def courses_export(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         year = _year(request, tenant)
         return file_response(await service.export_courses(tenant, actor, year), XLSX, f"courses-{year}.xlsx")
 
     @get("/training/hours.xlsx", media_type=XLSX, guards=[READ], name="training.hours_export", opt=WRITES)
-    async def hours_export(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+    async def hours_export(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         year = _year(request, tenant)
         return file_response(await service.export_hours(tenant, actor, year), XLSX, f"training-hours-{year}.xlsx")
 
@@ -209,26 +208,26 @@ class TrainingApi(Controller):
 
     @get("/people/{person_id:str}/training", guards=[PERSON_READ], name="api.people.training")
     async def api_person_training(
-        self, request: Request, tenant: TenantRef, actor: Actor, person_id: FromPath[str]
+        self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
     ) -> schemas.PersonTraining:
         hours = await service.person_training(tenant, actor, person_id, _year(request, tenant))
         return msgspec.convert(hours, schemas.PersonTraining)
 
     @get("/units/{unit_id:str}/training", guards=[READ], name="api.units.training")
     async def api_unit_training(
-        self, request: Request, tenant: TenantRef, actor: Actor, unit_id: FromPath[str]
+        self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]
     ) -> schemas.UnitTraining:
         hours = await service.unit_training(tenant, actor, unit_id, _year(request, tenant))
         return msgspec.convert(hours, schemas.UnitTraining)
 
     @get("/training/courses", guards=[READ], name="api.training.courses")
-    async def api_courses(self, request: Request, tenant: TenantRef, actor: Actor) -> list[schemas.CourseRow]:
+    async def api_courses(self, request: Request, tenant: TenantDep, actor: ActorDep) -> list[schemas.CourseRow]:
         courses = await service.list_courses(tenant, actor, _year(request, tenant))
         return msgspec.convert(courses, list[schemas.CourseRow])
 
     @post("/training/courses", guards=[EDIT], status_code=HTTP_201_CREATED, name="api.training.course_create")
     async def api_course_create(
-        self, tenant: TenantRef, actor: Actor, data: JSONBody[schemas.CourseCreate]
+        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.CourseCreate]
     ) -> schemas.CourseDetail:
         course = await service.create_course(tenant, actor, body_data(data))
         return msgspec.convert(course, schemas.CourseDetail)
@@ -237,8 +236,8 @@ class TrainingApi(Controller):
     async def api_import(
         self,
         request: Request,
-        tenant: TenantRef,
-        actor: Actor,
+        tenant: TenantDep,
+        actor: ActorDep,
         data: Annotated[ImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> schemas.ImportPreview:
         # `data` documents the upload; _upload reads it as the page does, with the same messages
@@ -247,7 +246,7 @@ class TrainingApi(Controller):
         return msgspec.convert(preview, schemas.ImportPreview)
 
     @post("/training/imports/{import_id:str}/apply", guards=[EDIT], name="api.training.apply")
-    async def api_apply(self, tenant: TenantRef, actor: Actor, import_id: FromPath[str]) -> schemas.ImportApplied:
+    async def api_apply(self, tenant: TenantDep, actor: ActorDep, import_id: FromPath[str]) -> schemas.ImportApplied:
         return msgspec.convert(await service.apply_import(tenant, actor, import_id), schemas.ImportApplied)
 
 

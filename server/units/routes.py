@@ -12,16 +12,15 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from server.accounts import roles
-from server.actor import Actor
 from server.core.errors import Conflict
 from server.core.pagination import page_args
 from server.units import schemas, service
 from server.web import pages
+from server.web.deps import ActorDep, TenantDep
 from server.web.forms import body_data, is_htmx, page_json, submit_form
 from server.web.guards import allow
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
-from tenants.service import TenantRef
 
 READ = allow(roles.REGISTRY_READERS)
 EDIT_UNITS = allow(roles.UNIT_EDITORS)
@@ -35,13 +34,13 @@ def _paging(request: Request) -> dict[str, int]:
 
 
 async def _form(
-    request: Request, tenant: TenantRef, actor: Actor, template: str, status: int = 200, **context: Any
+    request: Request, tenant: TenantDep, actor: ActorDep, template: str, status: int = 200, **context: Any
 ) -> Template:
     """A unit or person form: every unit the actor may pick comes with it."""
     return page(request, template, status, choices=await service.unit_choices(tenant, actor), **context)
 
 
-def _resubmit(request: Request, tenant: TenantRef, actor: Actor, template: str, **context: Any):
+def _resubmit(request: Request, tenant: TenantDep, actor: ActorDep, template: str, **context: Any):
     async def on_error(data: dict, errors: dict) -> Template:
         return await _form(request, tenant, actor, template, 422, form=data, errors=errors, **context)
 
@@ -55,8 +54,8 @@ class UnitPages(Controller):
     async def units_page(
         self,
         request: Request,
-        tenant: TenantRef,
-        actor: Actor,
+        tenant: TenantDep,
+        actor: ActorDep,
         q: FromQuery[str] = "",
         kind: FromQuery[str] = "",
         within: FromQuery[str] = "",
@@ -70,12 +69,12 @@ class UnitPages(Controller):
 
     @get("/units/new", guards=[EDIT_UNITS], name="units.new")
     async def unit_new(
-        self, request: Request, tenant: TenantRef, actor: Actor, parent: FromQuery[str] = ""
+        self, request: Request, tenant: TenantDep, actor: ActorDep, parent: FromQuery[str] = ""
     ) -> Template:
         return await _form(request, tenant, actor, "units/form.html", unit=None, form={"parent_id": parent})
 
     @post("/units", guards=[EDIT_UNITS], name="units.create")
-    async def unit_create(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+    async def unit_create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         return await submit_form(
             request,
             lambda data: service.create_unit(tenant, actor, data),
@@ -84,16 +83,18 @@ class UnitPages(Controller):
         )
 
     @get("/units/{unit_id:str}", guards=[READ], name="units.detail")
-    async def unit_page(self, request: Request, tenant: TenantRef, actor: Actor, unit_id: FromPath[str]) -> Template:
+    async def unit_page(self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]) -> Template:
         return page(request, "units/detail.html", unit=await service.unit_detail(tenant, actor, unit_id))
 
     @get("/units/{unit_id:str}/edit", guards=[EDIT_UNITS], name="units.edit")
-    async def unit_edit(self, request: Request, tenant: TenantRef, actor: Actor, unit_id: FromPath[str]) -> Template:
+    async def unit_edit(self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]) -> Template:
         unit = await service.unit_detail(tenant, actor, unit_id)
         return await _form(request, tenant, actor, "units/form.html", unit=unit, form=unit)
 
     @post("/units/{unit_id:str}", guards=[EDIT_UNITS], name="units.update")
-    async def unit_update(self, request: Request, tenant: TenantRef, actor: Actor, unit_id: FromPath[str]) -> Response:
+    async def unit_update(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]
+    ) -> Response:
         unit = await service.unit_detail(tenant, actor, unit_id)
         return await submit_form(
             request,
@@ -103,7 +104,9 @@ class UnitPages(Controller):
         )
 
     @post("/units/{unit_id:str}/delete", guards=[EDIT_UNITS], name="units.delete")
-    async def unit_delete(self, request: Request, tenant: TenantRef, actor: Actor, unit_id: FromPath[str]) -> Response:
+    async def unit_delete(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]
+    ) -> Response:
         try:
             await service.delete_unit(tenant, actor, unit_id)
         except Conflict as exc:
@@ -119,8 +122,8 @@ class PeoplePages(Controller):
     async def people_page(
         self,
         request: Request,
-        tenant: TenantRef,
-        actor: Actor,
+        tenant: TenantDep,
+        actor: ActorDep,
         q: FromQuery[str] = "",
         unit: FromQuery[str] = "",
         position: FromQuery[str] = "",
@@ -136,12 +139,12 @@ class PeoplePages(Controller):
 
     @get("/people/new", guards=[EDIT_PEOPLE], name="people.new")
     async def person_new(
-        self, request: Request, tenant: TenantRef, actor: Actor, unit: FromQuery[str] = ""
+        self, request: Request, tenant: TenantDep, actor: ActorDep, unit: FromQuery[str] = ""
     ) -> Template:
         return await _form(request, tenant, actor, "people/form.html", person=None, form={"unit_id": unit})
 
     @post("/people", guards=[EDIT_PEOPLE], name="people.create")
-    async def person_create(self, request: Request, tenant: TenantRef, actor: Actor) -> Response:
+    async def person_create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         return await submit_form(
             request,
             lambda data: service.create_person(tenant, actor, data),
@@ -151,20 +154,20 @@ class PeoplePages(Controller):
 
     @get("/people/{person_id:str}", guards=[PERSON_READ], name="people.detail")
     async def person_page(
-        self, request: Request, tenant: TenantRef, actor: Actor, person_id: FromPath[str]
+        self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
     ) -> Template:
         return await pages.person_page(request, tenant, actor, person_id)
 
     @get("/people/{person_id:str}/edit", guards=[EDIT_PEOPLE], name="people.edit")
     async def person_edit(
-        self, request: Request, tenant: TenantRef, actor: Actor, person_id: FromPath[str]
+        self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
     ) -> Template:
         person = await service.person_detail(tenant, actor, person_id)
         return await _form(request, tenant, actor, "people/form.html", person=person, form=person)
 
     @post("/people/{person_id:str}", guards=[EDIT_PEOPLE], name="people.update")
     async def person_update(
-        self, request: Request, tenant: TenantRef, actor: Actor, person_id: FromPath[str]
+        self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
     ) -> Response:
         person = await service.person_detail(tenant, actor, person_id)
         return await submit_form(
@@ -176,7 +179,7 @@ class PeoplePages(Controller):
 
     @post("/people/{person_id:str}/posts", guards=[EDIT_PEOPLE], name="people.add_post")
     async def person_add_post(
-        self, request: Request, tenant: TenantRef, actor: Actor, person_id: FromPath[str]
+        self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
     ) -> Response:
         async def on_error(data: dict, errors: dict) -> Template:
             return await pages.person_page(request, tenant, actor, person_id, 422, post_form=data, post_errors=errors)
@@ -190,7 +193,7 @@ class PeoplePages(Controller):
 
     @post("/people/{person_id:str}/posts/{post_id:str}/end", guards=[EDIT_PEOPLE], name="people.end_post")
     async def person_end_post(
-        self, request: Request, tenant: TenantRef, actor: Actor, person_id: FromPath[str], post_id: FromPath[str]
+        self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str], post_id: FromPath[str]
     ) -> Response:
         async def on_error(data: dict, errors: dict) -> Template:
             return await pages.person_page(request, tenant, actor, person_id, 422, end_errors={post_id: errors})
@@ -203,7 +206,7 @@ class PeoplePages(Controller):
         )
 
     @post("/people/{person_id:str}/delete", guards=[EDIT_PEOPLE], name="people.delete")
-    async def person_delete(self, tenant: TenantRef, actor: Actor, person_id: FromPath[str]) -> Redirect:
+    async def person_delete(self, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]) -> Redirect:
         await service.delete_person(tenant, actor, person_id)
         return Redirect(f"/t/{tenant.slug}/people", status_code=303)
 
@@ -215,8 +218,8 @@ class UnitsApi(Controller):
     async def api_units(
         self,
         request: Request,
-        tenant: TenantRef,
-        actor: Actor,
+        tenant: TenantDep,
+        actor: ActorDep,
         q: FromQuery[str] = "",
         kind: FromQuery[str] = "",
         within: FromQuery[str] = "",
@@ -227,31 +230,31 @@ class UnitsApi(Controller):
 
     @post("/units", guards=[EDIT_UNITS], status_code=HTTP_201_CREATED, name="api.units.create")
     async def api_unit_create(
-        self, tenant: TenantRef, actor: Actor, data: JSONBody[schemas.UnitCreate]
+        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.UnitCreate]
     ) -> schemas.UnitDetail:
         return msgspec.convert(await service.create_unit(tenant, actor, body_data(data)), schemas.UnitDetail)
 
     @get("/units/{unit_id:str}", guards=[READ], name="api.units.detail")
-    async def api_unit(self, tenant: TenantRef, actor: Actor, unit_id: FromPath[str]) -> schemas.UnitDetail:
+    async def api_unit(self, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]) -> schemas.UnitDetail:
         return msgspec.convert(await service.unit_detail(tenant, actor, unit_id), schemas.UnitDetail)
 
     @patch("/units/{unit_id:str}", guards=[EDIT_UNITS], name="api.units.update")
     async def api_unit_update(
-        self, tenant: TenantRef, actor: Actor, unit_id: FromPath[str], data: JSONBody[schemas.UnitPatch]
+        self, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str], data: JSONBody[schemas.UnitPatch]
     ) -> schemas.UnitDetail:
         unit = await service.update_unit(tenant, actor, unit_id, body_data(data))
         return msgspec.convert(unit, schemas.UnitDetail)
 
     @delete("/units/{unit_id:str}", guards=[EDIT_UNITS], status_code=HTTP_204_NO_CONTENT, name="api.units.delete")
-    async def api_unit_delete(self, tenant: TenantRef, actor: Actor, unit_id: FromPath[str]) -> None:
+    async def api_unit_delete(self, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]) -> None:
         await service.delete_unit(tenant, actor, unit_id)
 
     @get("/units/{unit_id:str}/people", guards=[READ], name="api.units.people")
     async def api_unit_people(
         self,
         request: Request,
-        tenant: TenantRef,
-        actor: Actor,
+        tenant: TenantDep,
+        actor: ActorDep,
         unit_id: FromPath[str],
         status: FromQuery[str] = "current",
     ) -> schemas.PostPage:
@@ -266,8 +269,8 @@ class PeopleApi(Controller):
     async def api_people(
         self,
         request: Request,
-        tenant: TenantRef,
-        actor: Actor,
+        tenant: TenantDep,
+        actor: ActorDep,
         q: FromQuery[str] = "",
         unit: FromQuery[str] = "",
         position: FromQuery[str] = "",
@@ -281,23 +284,23 @@ class PeopleApi(Controller):
 
     @post("/people", guards=[EDIT_PEOPLE], status_code=HTTP_201_CREATED, name="api.people.create")
     async def api_person_create(
-        self, tenant: TenantRef, actor: Actor, data: JSONBody[schemas.PersonCreate]
+        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.PersonCreate]
     ) -> schemas.PersonDetail:
         return msgspec.convert(await service.create_person(tenant, actor, body_data(data)), schemas.PersonDetail)
 
     @get("/people/{person_id:str}", guards=[PERSON_READ], name="api.people.detail")
-    async def api_person(self, tenant: TenantRef, actor: Actor, person_id: FromPath[str]) -> schemas.PersonDetail:
+    async def api_person(self, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]) -> schemas.PersonDetail:
         return msgspec.convert(await service.person_detail(tenant, actor, person_id), schemas.PersonDetail)
 
     @patch("/people/{person_id:str}", guards=[EDIT_PEOPLE], name="api.people.update")
     async def api_person_update(
-        self, tenant: TenantRef, actor: Actor, person_id: FromPath[str], data: JSONBody[schemas.PersonPatch]
+        self, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str], data: JSONBody[schemas.PersonPatch]
     ) -> schemas.PersonDetail:
         person = await service.update_person(tenant, actor, person_id, body_data(data))
         return msgspec.convert(person, schemas.PersonDetail)
 
     @delete("/people/{person_id:str}", guards=[EDIT_PEOPLE], status_code=HTTP_204_NO_CONTENT, name="api.people.delete")
-    async def api_person_delete(self, tenant: TenantRef, actor: Actor, person_id: FromPath[str]) -> None:
+    async def api_person_delete(self, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]) -> None:
         await service.delete_person(tenant, actor, person_id)
 
     @post(
@@ -307,7 +310,7 @@ class PeopleApi(Controller):
         name="api.people.add_post",
     )
     async def api_person_add_post(
-        self, tenant: TenantRef, actor: Actor, person_id: FromPath[str], data: JSONBody[schemas.PostCreate]
+        self, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str], data: JSONBody[schemas.PostCreate]
     ) -> schemas.PersonDetail:
         person = await service.add_post(tenant, actor, person_id, body_data(data))
         return msgspec.convert(person, schemas.PersonDetail)
@@ -315,8 +318,8 @@ class PeopleApi(Controller):
     @post("/people/{person_id:str}/posts/{post_id:str}/end", guards=[EDIT_PEOPLE], name="api.people.end_post")
     async def api_person_end_post(
         self,
-        tenant: TenantRef,
-        actor: Actor,
+        tenant: TenantDep,
+        actor: ActorDep,
         person_id: FromPath[str],
         post_id: FromPath[str],
         data: JSONBody[schemas.PostEnd],
