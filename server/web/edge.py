@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from urllib.parse import quote
 
+from litestar.datastructures import FormMultiDict
 from litestar.enums import ScopeType
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import ClientException, NotAuthorizedException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -131,9 +132,8 @@ def client_address(scope: Scope, proxies: tuple[str, ...]) -> str:
 # other session); it exempts by path or handler opt only, where a call with a bearer
 # token is exempt and the same API called from a signed-in page is not; it reads the
 # field `_csrf_token`, where the forms and their clients send `_csrf`; and a refusal
-# here is audited like any other. The form is read as Litestar's middleware reads it,
-# with Request.form(): Litestar's parser, its result kept for the handler, so the body
-# is read and parsed once.
+# here is audited like any other. The form itself is read as Litestar's middleware
+# reads it (_read_form).
 def csrf_token_for(secret: str, key: str) -> str:
     return hmac.new(secret.encode(), f"csrf:{key}".encode(), hashlib.sha256).hexdigest()
 
@@ -211,10 +211,13 @@ class EdgeMiddleware(ASGIMiddleware):
             edge.csrf_token = csrf_token_for(
                 self.settings.secret_key, edge.session.key if edge.session else edge.anon_key
             )
-            if scope["method"] not in SAFE_METHODS and not bearer:
-                await self._check_csrf(scope, receive, edge)
-            if scope["method"] not in SAFE_METHODS and not _header(scope, b"content-type").lower().startswith(FORMS):
-                receive = await _bounded_json(receive)
+            if scope["method"] not in SAFE_METHODS:
+                is_form = _header(scope, b"content-type").lower().startswith(FORMS)
+                form = await _read_form(scope, receive) if is_form else None
+                if not bearer:
+                    _check_csrf(scope, form, edge)
+                if not is_form:
+                    receive = await _bounded_json(receive)
             await self._identify(scope, edge, bearer, opt)
             await next_app(scope, receive, send_wrapper)
         except BaseException as exc:
@@ -282,16 +285,6 @@ class EdgeMiddleware(ASGIMiddleware):
         if opt.get("platform") and edge.actor is None:
             raise SignInRequired("/platform/login")
 
-    async def _check_csrf(self, scope: Scope, receive: Receive, edge: Edge) -> None:
-        supplied: object = _header(scope, CSRF_HEADER.encode())
-        if not supplied:
-            # a body that is no form gives an empty one, unread
-            form = await scope["litestar_app"].request_class(scope, receive).form()
-            supplied = form.get(CSRF_FIELD)
-        # (compared as bytes: a string with other than ASCII in it would raise)
-        if not isinstance(supplied, str) or not hmac.compare_digest(supplied.encode(), edge.csrf_token.encode()):
-            raise Forbidden(_("This form has expired or did not come from Luzhi. Reload the page and try again."))
-
     def _cookie_headers(self, edge: Edge, cookies: dict[str, str]) -> list[tuple[bytes, bytes]]:
         out = []
         if edge.new_session:
@@ -332,9 +325,24 @@ def _first_things_first(tenant: TenantRef, restricted: str) -> ActionRequired:
     )
 
 
-async def _buffer_body(receive: Receive, limit: int) -> tuple[bytes, Receive]:
-    from litestar.exceptions import ClientException
+def _check_csrf(scope: Scope, form: FormMultiDict | None, edge: Edge) -> None:
+    supplied = _header(scope, CSRF_HEADER.encode()) or (form.get(CSRF_FIELD) if form is not None else None)
+    # (compared as bytes: a string with other than ASCII in it would raise)
+    if not isinstance(supplied, str) or not hmac.compare_digest(supplied.encode(), edge.csrf_token.encode()):
+        raise Forbidden(_("This form has expired or did not come from Luzhi. Reload the page and try again."))
 
+
+async def _read_form(scope: Scope, receive: Receive) -> FormMultiDict:
+    """The request's form, read as Litestar's CSRF middleware reads it: by Litestar's
+    parser, which keeps it for the handler, so the body is read and parsed once. A form
+    it cannot decode is a bad request, not a server error."""
+    try:
+        return await scope["litestar_app"].request_class(scope, receive).form()
+    except (UnicodeDecodeError, LookupError) as exc:  # a part in a charset it is not in, or none known
+        raise ClientException(status_code=400) from exc
+
+
+async def _buffer_body(receive: Receive, limit: int) -> tuple[bytes, Receive]:
     chunks, size = [], 0
     while True:
         message = await receive()
