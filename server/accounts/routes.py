@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -48,7 +49,7 @@ class SignInPages(Controller):
     opt = {"public": True}
 
     @get("/login", name="accounts.login_form")
-    async def login_form(self, request: Request, tenant: TenantDep, next: str = "") -> Any:
+    async def login_form(self, request: Request, tenant: TenantDep, next: FromQuery[str] = "") -> Any:
         if actor_of(request) is not None:
             return Redirect(_safe_next(tenant.slug, next), status_code=303)
         return page(request, "accounts/login.html", next=next)
@@ -161,7 +162,7 @@ class AccountPages(Controller):
         return await _account_page(request, tenant, actor, new_token=raw)
 
     @post("/account/tokens/{token_id:str}/revoke", name="accounts.token_revoke")
-    async def account_token_revoke(self, tenant: TenantDep, actor: ActorDep, token_id: str) -> Redirect:
+    async def account_token_revoke(self, tenant: TenantDep, actor: ActorDep, token_id: FromPath[str]) -> Redirect:
         await accounts.revoke_token(tenant, actor, token_id)
         return Redirect(f"/t/{tenant.slug}/account", status_code=303)
 
@@ -184,12 +185,14 @@ class AccountApi(Controller):
         return msgspec.convert(await accounts.list_tokens(tenant, actor.id), list[schemas.Token])
 
     @post("/tokens", status_code=HTTP_201_CREATED, name="api.tokens.create")
-    async def api_token_create(self, tenant: TenantDep, actor: ActorDep, data: schemas.TokenCreate) -> schemas.NewToken:
+    async def api_token_create(
+        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.TokenCreate]
+    ) -> schemas.NewToken:
         token, raw = await accounts.create_token(tenant, actor, actor.id, body_data(data))
         return msgspec.convert({**token, "token": raw}, schemas.NewToken)
 
     @delete("/tokens/{token_id:str}", status_code=HTTP_204_NO_CONTENT, name="api.tokens.revoke")
-    async def api_token_revoke(self, tenant: TenantDep, actor: ActorDep, token_id: str) -> None:
+    async def api_token_revoke(self, tenant: TenantDep, actor: ActorDep, token_id: FromPath[str]) -> None:
         await accounts.revoke_token(tenant, actor, token_id)
 
 
@@ -223,7 +226,9 @@ class UserPages(Controller):
     path = TENANT_PAGES
 
     @get("/admin/users", guards=[READERS], name="accounts.users")
-    async def users_page(self, request: Request, tenant: TenantDep, q: str = "", role: str = "") -> Template:
+    async def users_page(
+        self, request: Request, tenant: TenantDep, q: FromQuery[str] = "", role: FromQuery[str] = ""
+    ) -> Template:
         users = await accounts.list_users(tenant, q=q, role=role)
         return page(request, "accounts/users.html", users=users, q=q, role=role)
 
@@ -241,12 +246,12 @@ class UserPages(Controller):
         return await _users_form(request, tenant, actor, user, form=user, created=True, generated=generated)
 
     @get("/admin/users/{user_id:str}", guards=[READERS], name="accounts.user_edit")
-    async def user_edit(self, request: Request, tenant: TenantDep, actor: ActorDep, user_id: str) -> Template:
+    async def user_edit(self, request: Request, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]) -> Template:
         user = await accounts.user_detail(tenant, user_id)
         return await _users_form(request, tenant, actor, user, form=user)
 
     @post("/admin/users/{user_id:str}", guards=[READERS], name="accounts.user_update")
-    async def user_update(self, request: Request, tenant: TenantDep, actor: ActorDep, user_id: str) -> Any:
+    async def user_update(self, request: Request, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]) -> Any:
         async def again(data: dict[str, Any], errors: dict[str, str]) -> Template:
             user = await accounts.user_detail(tenant, user_id)
             return await _users_form(request, tenant, actor, user, 422, form=data, errors=errors)
@@ -262,17 +267,17 @@ class UserPages(Controller):
 
     # an account another administrator made: two people for each
     @post("/admin/users/{user_id:str}/activate", guards=[SECURITY], name="accounts.user_activate")
-    async def user_activate(self, tenant: TenantDep, actor: ActorDep, user_id: str) -> Redirect:
+    async def user_activate(self, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]) -> Redirect:
         await accounts.activate_user(tenant, actor, user_id)
         return _to_user(tenant, user_id)
 
     @post("/admin/users/{user_id:str}/unlock", guards=[SECURITY], name="accounts.user_unlock")
-    async def user_unlock(self, tenant: TenantDep, actor: ActorDep, user_id: str) -> Redirect:
+    async def user_unlock(self, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]) -> Redirect:
         await accounts.unlock_user(tenant, actor, user_id)
         return _to_user(tenant, user_id)
 
     @post("/admin/users/{user_id:str}/twofactor-reset", guards=[SECURITY], name="accounts.user_twofactor-reset")
-    async def user_twofactor_reset(self, tenant: TenantDep, actor: ActorDep, user_id: str) -> Redirect:
+    async def user_twofactor_reset(self, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]) -> Redirect:
         await _reset_second_factor(tenant, actor, user_id)
         return _to_user(tenant, user_id)
 
@@ -297,23 +302,25 @@ class UserApi(Controller):
     path = TENANT_API
 
     @get("/users", guards=[READERS], name="api.users.list")
-    async def api_users(self, tenant: TenantDep, q: str = "", role: str = "") -> list[schemas.User]:
+    async def api_users(
+        self, tenant: TenantDep, q: FromQuery[str] = "", role: FromQuery[str] = ""
+    ) -> list[schemas.User]:
         return msgspec.convert(await accounts.list_users(tenant, q=q, role=role), list[schemas.User])
 
     @post("/users", guards=[CREATORS], status_code=HTTP_201_CREATED, name="api.users.create")
     async def api_user_create(
-        self, tenant: TenantDep, actor: ActorDep, data: schemas.UserCreate
+        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.UserCreate]
     ) -> schemas.CreatedUser:
         user, generated = await accounts.create_user(tenant, actor, body_data(data))
         return msgspec.convert({**user, "generated_password": generated} if generated else user, schemas.CreatedUser)
 
     @get("/users/{user_id:str}", guards=[READERS], name="api.users.detail")
-    async def api_user(self, tenant: TenantDep, user_id: str) -> schemas.User:
+    async def api_user(self, tenant: TenantDep, user_id: FromPath[str]) -> schemas.User:
         return msgspec.convert(await accounts.user_detail(tenant, user_id), schemas.User)
 
     @patch("/users/{user_id:str}", guards=[READERS], name="api.users.update")
     async def api_user_update(
-        self, tenant: TenantDep, actor: ActorDep, user_id: str, data: schemas.UserPatch
+        self, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str], data: JSONBody[schemas.UserPatch]
     ) -> schemas.User:
         return msgspec.convert(await accounts.update_user(tenant, actor, user_id, body_data(data)), schemas.User)
 
@@ -324,7 +331,7 @@ class UserApi(Controller):
         name="api.users.activate",
         description="The security administrator's `activate` of one account.",
     )
-    async def api_user_activate(self, tenant: TenantDep, actor: ActorDep, user_id: str) -> schemas.User:
+    async def api_user_activate(self, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]) -> schemas.User:
         return msgspec.convert(await accounts.activate_user(tenant, actor, user_id), schemas.User)
 
     @post(
@@ -334,7 +341,7 @@ class UserApi(Controller):
         name="api.users.unlock",
         description="The security administrator's `unlock` of one account.",
     )
-    async def api_user_unlock(self, tenant: TenantDep, actor: ActorDep, user_id: str) -> schemas.User:
+    async def api_user_unlock(self, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]) -> schemas.User:
         return msgspec.convert(await accounts.unlock_user(tenant, actor, user_id), schemas.User)
 
     @post(
@@ -344,7 +351,9 @@ class UserApi(Controller):
         name="api.users.twofactor-reset",
         description="The security administrator's `twofactor-reset` of one account.",
     )
-    async def api_user_twofactor_reset(self, tenant: TenantDep, actor: ActorDep, user_id: str) -> schemas.User:
+    async def api_user_twofactor_reset(
+        self, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]
+    ) -> schemas.User:
         return msgspec.convert(await _reset_second_factor(tenant, actor, user_id), schemas.User)
 
     @get("/security-policy", guards=[SECURITY], name="api.policy")
@@ -353,7 +362,7 @@ class UserApi(Controller):
 
     @put("/security-policy", guards=[SECURITY], name="api.policy.update")
     async def api_policy_update(
-        self, tenant: TenantDep, actor: ActorDep, data: schemas.PolicyUpdate
+        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.PolicyUpdate]
     ) -> schemas.SecurityPolicy:
         rules = await policy.update_policy(tenant, actor, body_data(data))
         return msgspec.convert(asdict(rules), schemas.SecurityPolicy)

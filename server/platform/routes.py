@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from server.accounts import service as accounts
@@ -82,7 +83,7 @@ class ConsolePages(Controller):
         return await _console(request, 201, created=ref, administrators=passwords)
 
     @post("/tenants/{tenant_slug:str}/status", name="platform.tenant_status")
-    async def tenant_status(self, request: Request, actor: ActorDep, tenant_slug: str) -> Redirect:
+    async def tenant_status(self, request: Request, actor: ActorDep, tenant_slug: FromPath[str]) -> Redirect:
         data = await form_data(request)
         status = "suspended" if data.get("status") == "suspended" else "active"
         await service.set_tenant_status(actor, tenant_slug, status)

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 
 from server.accounts import roles
@@ -112,7 +113,7 @@ class ReminderPages(Controller):
 
     @post("/reminders/rules/{kind:str}", guards=[OFFICE], name="reminders.rule_save")
     async def rule_save(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, settings: SettingsDep, kind: str
+        self, request: Request, tenant: TenantDep, actor: ActorDep, settings: SettingsDep, kind: FromPath[str]
     ) -> Response:
         if kind not in rulebook.KINDS:
             raise NotFound()
@@ -173,7 +174,9 @@ class ReminderPages(Controller):
         return Redirect(f"/t/{tenant.slug}/outbox" + (f"?{query}" if query else ""), status_code=303)
 
     @post("/outbox/{delivery_id:str}/retry", guards=[OFFICE], name="reminders.retry")
-    async def outbox_retry(self, request: Request, tenant: TenantDep, actor: ActorDep, delivery_id: str) -> Response:
+    async def outbox_retry(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, delivery_id: FromPath[str]
+    ) -> Response:
         await service.retry(tenant, actor, delivery_id)
         back = request.headers.get("referer", "")
         return Redirect(back if back.startswith(str(request.base_url)) else f"/t/{tenant.slug}/outbox", status_code=303)
@@ -191,7 +194,7 @@ class ReminderPages(Controller):
         return page(request, "reminders/_unread.html", unread=await service.unread(tenant, actor))
 
     @post("/inbox/{delivery_id:str}/open", guards=[any_member], name="reminders.inbox_open")
-    async def inbox_open(self, tenant: TenantDep, actor: ActorDep, delivery_id: str) -> Redirect:
+    async def inbox_open(self, tenant: TenantDep, actor: ActorDep, delivery_id: FromPath[str]) -> Redirect:
         """Read the message and go straight to the thing to do."""
         await service.mark_read(tenant, actor, delivery_id)
         item = await service.inbox_item(tenant, actor, delivery_id)
@@ -228,7 +231,7 @@ class ReminderApi(Controller):
 
     @put("/reminder-rules/{kind:str}", guards=[OFFICE], name="api.reminders.rule_save")
     async def api_rule_save(
-        self, tenant: TenantDep, actor: ActorDep, kind: str, data: schemas.RuleBody
+        self, tenant: TenantDep, actor: ActorDep, kind: FromPath[str], data: JSONBody[schemas.RuleBody]
     ) -> schemas.Rule:
         """Fields left out keep their current values."""
         if kind not in rulebook.KINDS:
@@ -249,7 +252,7 @@ class ReminderApi(Controller):
 
     @put("/notification-settings", guards=[SETTINGS], name="api.reminders.settings_save")
     async def api_settings_save(
-        self, tenant: TenantDep, actor: ActorDep, data: schemas.NotifySettingsBody
+        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.NotifySettingsBody]
     ) -> schemas.NotifySettings:
         """Fields left out keep their current values; so do secrets sent empty."""
         shown = service.public_settings(await service.notify_settings(tenant))
@@ -276,7 +279,7 @@ class ReminderApi(Controller):
         return msgspec.convert(inbox, schemas.InboxPage)
 
     @post("/inbox/{delivery_id:str}/read", guards=[any_member], name="api.reminders.inbox_read")
-    async def api_inbox_read(self, tenant: TenantDep, actor: ActorDep, delivery_id: str) -> schemas.Unread:
+    async def api_inbox_read(self, tenant: TenantDep, actor: ActorDep, delivery_id: FromPath[str]) -> schemas.Unread:
         await service.mark_read(tenant, actor, delivery_id)
         return schemas.Unread(unread=await service.unread(tenant, actor))
 
@@ -287,7 +290,7 @@ class ReminderApi(Controller):
 
     @put("/me/notifications", guards=[any_member], name="api.reminders.preferences_save")
     async def api_preferences_save(
-        self, tenant: TenantDep, actor: ActorDep, data: schemas.PreferenceBody
+        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.PreferenceBody]
     ) -> schemas.Preference:
         return msgspec.convert(await service.save_preference(tenant, actor, body_data(data)), schemas.Preference)
 

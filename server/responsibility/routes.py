@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -115,7 +115,7 @@ class CatalogPages(Controller):
         return await _catalog_page(request, tenant)
 
     @get("/duties/{catalog_id:str}", guards=[READERS], name="duties.catalog")
-    async def catalog_page(self, request: Request, tenant: TenantDep, catalog_id: str) -> Template:
+    async def catalog_page(self, request: Request, tenant: TenantDep, catalog_id: FromPath[str]) -> Template:
         return await _catalog_page(request, tenant, catalog_id)
 
     @post("/duties", guards=[OFFICE], name="duties.draft")
@@ -134,7 +134,9 @@ class CatalogPages(Controller):
             return await on_error({}, {"catalog": exc.message})
 
     @post("/duties/{catalog_id:str}/duties", guards=[OFFICE], name="duties.add")
-    async def duty_add(self, request: Request, tenant: TenantDep, actor: ActorDep, catalog_id: str) -> Response:
+    async def duty_add(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, catalog_id: FromPath[str]
+    ) -> Response:
         async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
             return await _catalog_page(request, tenant, catalog_id, 422, errors=errors)
 
@@ -146,7 +148,9 @@ class CatalogPages(Controller):
         )
 
     @post("/duties/items/{duty_id:str}", guards=[OFFICE], name="duties.update")
-    async def duty_update(self, request: Request, tenant: TenantDep, actor: ActorDep, duty_id: str) -> Response:
+    async def duty_update(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, duty_id: FromPath[str]
+    ) -> Response:
         data = await form_data(request)
         if data.get("action") == "delete":
             catalog = await catalogs.delete_duty(tenant, actor, duty_id)
@@ -155,7 +159,9 @@ class CatalogPages(Controller):
         return Redirect(f"/t/{tenant.slug}/duties/{catalog['id']}", status_code=303)
 
     @post("/duties/{catalog_id:str}/publish", guards=[OFFICE], name="duties.publish")
-    async def catalog_publish(self, request: Request, tenant: TenantDep, actor: ActorDep, catalog_id: str) -> Response:
+    async def catalog_publish(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, catalog_id: FromPath[str]
+    ) -> Response:
         async def publish_or_discard(data: dict[str, Any]) -> str:
             if data.get("action") == "discard":
                 await catalogs.discard_draft(tenant, actor, catalog_id)
@@ -169,7 +175,9 @@ class CatalogPages(Controller):
         return await submit_form(request, publish_or_discard, redirect=lambda url: url, on_error=on_error)
 
     @post("/people/{person_id:str}/duties", guards=[PEOPLE_EDITORS], name="duties.assign")
-    async def duty_assign(self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: str) -> Response:
+    async def duty_assign(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
+    ) -> Response:
         async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
             return await pages.person_page(request, tenant, actor, person_id, 422, duty_form=data, duty_errors=errors)
 
@@ -181,12 +189,14 @@ class CatalogPages(Controller):
         )
 
     @post("/duty-assignments/{assignment_id:str}/remove", guards=[PEOPLE_EDITORS], name="duties.unassign")
-    async def duty_unassign(self, tenant: TenantDep, actor: ActorDep, assignment_id: str) -> Response:
+    async def duty_unassign(self, tenant: TenantDep, actor: ActorDep, assignment_id: FromPath[str]) -> Response:
         person_id = await catalogs.unassign(tenant, actor, assignment_id)
         return Redirect(f"/t/{tenant.slug}/people/{person_id}", status_code=303)
 
     @get("/notice-templates", guards=[OFFICE], name="templates.index")
-    async def templates_page(self, request: Request, tenant: TenantDep, position: str = "principal") -> Template:
+    async def templates_page(
+        self, request: Request, tenant: TenantDep, position: FromQuery[str] = "principal"
+    ) -> Template:
         templates = await catalogs.current_templates(tenant)
         position = position if position in POSITION_TITLES else "principal"
         current = templates.get(position)
@@ -200,7 +210,9 @@ class CatalogPages(Controller):
         )
 
     @post("/notice-templates/{position:str}", guards=[OFFICE], name="templates.save")
-    async def template_save(self, request: Request, tenant: TenantDep, actor: ActorDep, position: str) -> Response:
+    async def template_save(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, position: FromPath[str]
+    ) -> Response:
         async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
             return page(
                 request,
@@ -264,12 +276,16 @@ class NoticePages(Controller):
         return page(request, "responsibility/verify.html", result=result, form={"code": form.get("code", "")})
 
     @get("/notices/{notice_id:str}", guards=[any_member], name="notices.detail", opt=WRITES)
-    async def notice_page(self, request: Request, tenant: TenantDep, actor: ActorDep, notice_id: str) -> Template:
+    async def notice_page(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, notice_id: FromPath[str]
+    ) -> Template:
         await notices.mark_viewed(tenant, actor, notice_id)
         return await _notice_page(request, tenant, actor, notice_id)
 
     @post("/notices/{notice_id:str}/withdraw", guards=[ISSUERS], name="notices.withdraw")
-    async def notice_withdraw(self, request: Request, tenant: TenantDep, actor: ActorDep, notice_id: str) -> Response:
+    async def notice_withdraw(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, notice_id: FromPath[str]
+    ) -> Response:
         async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
             return await _notice_page(request, tenant, actor, notice_id, 422, errors=errors)
 
@@ -285,7 +301,7 @@ class NoticePages(Controller):
 
     @post("/notices/{notice_id:str}/sign", guards=[any_member], name="notices.sign")
     async def notice_sign(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, settings: SettingsDep, notice_id: str
+        self, request: Request, tenant: TenantDep, actor: ActorDep, settings: SettingsDep, notice_id: FromPath[str]
     ) -> Response:
         async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
             _remember_reauth_failure(request, tenant, actor, settings, notice_id)
@@ -303,7 +319,7 @@ class NoticePages(Controller):
 
     @post("/notices/{notice_id:str}/code", guards=[any_member], name="notices.code")
     async def notice_code(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, settings: SettingsDep, notice_id: str
+        self, request: Request, tenant: TenantDep, actor: ActorDep, settings: SettingsDep, notice_id: FromPath[str]
     ) -> Response:
         try:
             sent_to, delivery = await notices.send_sign_code(tenant, actor, notice_id, settings)
@@ -316,7 +332,7 @@ class NoticePages(Controller):
         return answer
 
     @get("/notices/{notice_id:str}/pdf", media_type=PDF, guards=[any_member], name="notices.pdf", opt=WRITES)
-    async def notice_pdf(self, tenant: TenantDep, actor: ActorDep, notice_id: str) -> Response:
+    async def notice_pdf(self, tenant: TenantDep, actor: ActorDep, notice_id: FromPath[str]) -> Response:
         return await _pdf_response(tenant, actor, notice_id)
 
 
@@ -344,7 +360,9 @@ class PortalPages(Controller):
         return page(request, "responsibility/confirmation.html", owed=await confirmations.pending(tenant, actor))
 
     @post("/me/confirmation/{period:str}", name="confirmations.submit")
-    async def confirmation_submit(self, request: Request, tenant: TenantDep, actor: ActorDep, period: str) -> Response:
+    async def confirmation_submit(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, period: FromPath[str]
+    ) -> Response:
         async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
             return page(
                 request,
@@ -381,7 +399,13 @@ class CoveragePages(Controller):
 
     @get("/coverage/list", name="coverage.list")
     async def coverage_list_page(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, metric: str = "", group: str = "", unit: str = ""
+        self,
+        request: Request,
+        tenant: TenantDep,
+        actor: ActorDep,
+        metric: FromQuery[str] = "",
+        group: FromQuery[str] = "",
+        unit: FromQuery[str] = "",
     ) -> Template:
         rows = await coverage.coverage_list(tenant, actor, metric, group, unit)
         return page(
@@ -400,7 +424,7 @@ class CoveragePages(Controller):
     # the office alone, among the coverage readers
     @post("/people/{person_id:str}/confirmations/waive", guards=[OFFICE], name="confirmations.waive")
     async def confirmation_waive(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: str
+        self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
     ) -> Response:
         back = f"/t/{tenant.slug}/coverage/list?metric=confirmation_overdue"
 
@@ -444,7 +468,7 @@ class CatalogApi(Controller):
         return msgspec.convert(await catalogs.list_catalogs(tenant), list[schemas.Catalog])
 
     @get("/duty-catalogs/{catalog_id:str}", name="api.catalog")
-    async def api_catalog(self, tenant: TenantDep, catalog_id: str) -> schemas.CatalogDetail:
+    async def api_catalog(self, tenant: TenantDep, catalog_id: FromPath[str]) -> schemas.CatalogDetail:
         return msgspec.convert(await catalogs.catalog_detail(tenant, catalog_id), schemas.CatalogDetail)
 
 
@@ -453,22 +477,24 @@ class NoticeApi(Controller):
 
     @get("/notices", guards=[READERS], name="api.notices.list")
     async def api_notices(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, status: str = "", q: str = ""
+        self, request: Request, tenant: TenantDep, actor: ActorDep, status: FromQuery[str] = "", q: FromQuery[str] = ""
     ) -> schemas.NoticePage:
         p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
         result = await notices.list_notices(tenant, actor, status=status, q=q, page=p, per_page=n)
         return msgspec.convert(page_json(result), schemas.NoticePage)
 
     @post("/notices/issue", guards=[ISSUERS], status_code=HTTP_201_CREATED, name="api.notices.issue")
-    async def api_issue(self, tenant: TenantDep, actor: ActorDep, data: schemas.IssueBody) -> schemas.IssueResult:
+    async def api_issue(
+        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.IssueBody]
+    ) -> schemas.IssueResult:
         return msgspec.convert(await notices.issue(tenant, actor, body_data(data)), schemas.IssueResult)
 
     @get("/notices/{notice_id:str}", guards=[any_member], name="api.notices.detail")
-    async def api_notice(self, tenant: TenantDep, actor: ActorDep, notice_id: str) -> schemas.NoticeDetail:
+    async def api_notice(self, tenant: TenantDep, actor: ActorDep, notice_id: FromPath[str]) -> schemas.NoticeDetail:
         return _detail(await notices.notice_detail(tenant, actor, notice_id))
 
     @get("/notices/{notice_id:str}/pdf", media_type=PDF, guards=[any_member], name="api.notices.pdf", opt=WRITES)
-    async def api_notice_pdf(self, tenant: TenantDep, actor: ActorDep, notice_id: str) -> Response:
+    async def api_notice_pdf(self, tenant: TenantDep, actor: ActorDep, notice_id: FromPath[str]) -> Response:
         return await _pdf_response(tenant, actor, notice_id)
 
     @post("/notices/verify", guards=[any_member], name="api.notices.verify")
@@ -499,8 +525,8 @@ class PortalApi(Controller):
         tenant: TenantDep,
         actor: ActorDep,
         settings: SettingsDep,
-        notice_id: str,
-        data: schemas.SignBody,
+        notice_id: FromPath[str],
+        data: JSONBody[schemas.SignBody],
     ) -> schemas.NoticeDetail:
         try:
             signed = await notices.sign(tenant, actor, notice_id, body_data(data))
@@ -511,7 +537,7 @@ class PortalApi(Controller):
 
     @post("/me/notices/{notice_id:str}/code", name="api.me.code")
     async def api_sign_code(
-        self, tenant: TenantDep, actor: ActorDep, settings: SettingsDep, notice_id: str
+        self, tenant: TenantDep, actor: ActorDep, settings: SettingsDep, notice_id: FromPath[str]
     ) -> Response[schemas.CodeSent]:
         sent_to, delivery = await notices.send_sign_code(tenant, actor, notice_id, settings)
         # on its way: sent once this has answered (the next tick sends it if this cannot)
@@ -523,7 +549,7 @@ class PortalApi(Controller):
 
     @post("/me/confirmations", status_code=HTTP_201_CREATED, name="api.me.confirm")
     async def api_confirm(
-        self, tenant: TenantDep, actor: ActorDep, data: schemas.ConfirmationBody
+        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.ConfirmationBody]
     ) -> schemas.Confirmation:
         form: dict[str, Any] = {}
         for i, item in enumerate(data.items):
@@ -560,7 +586,12 @@ class CoverageApi(Controller):
 
     @get("/coverage/list", name="api.coverage.list")
     async def api_coverage_list(
-        self, tenant: TenantDep, actor: ActorDep, metric: str = "", group: str = "", unit: str = ""
+        self,
+        tenant: TenantDep,
+        actor: ActorDep,
+        metric: FromQuery[str] = "",
+        group: FromQuery[str] = "",
+        unit: FromQuery[str] = "",
     ) -> list[schemas.CoverageRow]:
         rows = await coverage.coverage_list(tenant, actor, metric, group, unit)
         return msgspec.convert(rows, list[schemas.CoverageRow])
@@ -573,7 +604,7 @@ class CoverageApi(Controller):
         name="api.confirmations.waive",
     )
     async def api_waive(
-        self, tenant: TenantDep, actor: ActorDep, person_id: str, data: schemas.WaiverBody
+        self, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str], data: JSONBody[schemas.WaiverBody]
     ) -> schemas.Waiver:
         return msgspec.convert(await confirmations.waive(tenant, actor, person_id, body_data(data)), schemas.Waiver)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from server import db
@@ -30,7 +31,7 @@ class PublicPages(Controller):
         return Health(status="ok")
 
     @get("/go", name="go")
-    async def go(self, slug: str = "") -> Redirect:
+    async def go(self, slug: FromQuery[str] = "") -> Redirect:
         """The landing page's "sign in to your bureau" box."""
         slug = slug.strip().lower()
         return Redirect(f"/t/{slug}/login" if slug.replace("-", "").isalnum() else "/", status_code=303)
