@@ -45,28 +45,26 @@ async def _bench_tenants(ctx: BenchContext) -> list[int]:
     return await ctx.memo("audit.tenants", make)
 
 
-@scenario("audit.write.one", "audit event written, chained · 1 tenant", unit="events")
-async def write_one(ctx: BenchContext) -> Op:
-    tenant = await ctx.tenant()
+def _writes(tenant_ids: list[int]) -> Op:
+    """One event a call, the tenants taking turns."""
     counter = itertools.count()
 
     async def op() -> int:
-        await _write(tenant.id, next(counter))
+        i = next(counter)
+        await _write(tenant_ids[i % len(tenant_ids)], i)
         return 1
 
     return op
+
+
+@scenario("audit.write.one", "audit event written, chained · 1 tenant", unit="events")
+async def write_one(ctx: BenchContext) -> Op:
+    return _writes([(await ctx.tenant()).id])
 
 
 @scenario("audit.write.one.8", "the same, 8 writers in 1 tenant", concurrency=8, unit="events")
 async def write_one_contended(ctx: BenchContext) -> Op:
-    tenant = await ctx.tenant()
-    counter = itertools.count()
-
-    async def op() -> int:
-        await _write(tenant.id, next(counter))
-        return 1
-
-    return op
+    return _writes([(await ctx.tenant()).id])
 
 
 @scenario(
@@ -77,15 +75,7 @@ async def write_one_contended(ctx: BenchContext) -> Op:
     baseline="audit.write.one.8",
 )
 async def write_many_tenants(ctx: BenchContext) -> Op:
-    ids = await _bench_tenants(ctx)
-    counter = itertools.count()
-
-    async def op() -> int:
-        i = next(counter)
-        await _write(ids[i % len(ids)], i)
-        return 1
-
-    return op
+    return _writes(await _bench_tenants(ctx))
 
 
 @scenario("audit.verify", "luzhi audit verify · demo tenant's whole chain", iterations=5, warmup=1, unit="events")
