@@ -162,6 +162,37 @@ class EdgeMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         cookies = _cookies(scope)
+        edge = self._edge(scope, cookies)
+        await _resolve_tenant(scope, edge)
+        bearer = _bearer(scope)
+
+        # everything below, session lookup included, shares the request's one transaction
+        # a route that writes on GET says so (opt "writes"): SQLite then takes the write lock up front
+        write = scope["method"] not in SAFE_METHODS or bool(opt.get("writes"))
+        tx = db.Transaction(edge.tenant.id if edge.tenant else None, write=write)
+        await tx.begin()
+        held = _HeldResponse(send, lambda: self._cookie_headers(edge, cookies))
+        try:
+            await self._open_session(edge, cookies)
+            receive = await _checked_body(scope, receive, edge, bearer)
+            await self._identify(scope, edge, bearer, opt)
+            await next_app(scope, receive, held)
+        except BaseException as exc:
+            await tx.end(commit=False)
+            if isinstance(exc, Forbidden | NotAuthorizedException):
+                self._audit_refusal(edge, scope)
+            await self._run_after(edge)
+            raise
+        await tx.end(commit=held.status < 400)
+        if held.status == 403:
+            self._audit_refusal(edge, scope)
+        await self._run_after(edge)
+        if edge.session is not None and not edge.new_session and not edge.clear_session:
+            await self.sessions.touch(edge.session)
+        await held.release()
+
+    def _edge(self, scope: Scope, cookies: dict[str, str]) -> Edge:
+        """What is known before anything is looked up: the client, the connection, the language."""
         secure = (
             self.settings.cookie_secure if self.settings.cookie_secure is not None else scope.get("scheme") == "https"
         )
@@ -169,71 +200,14 @@ class EdgeMiddleware(ASGIMiddleware):
         edge = Edge(self.settings, self.sessions, client, _header(scope, b"user-agent"), secure)
         scope.setdefault("state", {})["edge"] = edge
         i18n.set_locale(cookies.get(LANG_COOKIE))
+        return edge
 
-        slug = scope.get("path_params", {}).get("slug")
-        if slug is not None:
-            edge.tenant = await tenants.resolve(slug)
-            if edge.tenant is None:
-                raise NotFound()
-            i18n.set_zone(edge.tenant.timezone)
-            if not edge.tenant.active:
-                raise TenantSuspended(
-                    _(
-                        "The service for %(name)s is suspended. Please contact the platform operator.",
-                        name=edge.tenant.name,
-                    )
-                )
-        bearer = _header(scope, b"authorization")
-        bearer = bearer[7:].strip() if bearer.lower().startswith("bearer ") else ""
-
-        # everything below, session lookup included, shares the request's one transaction
-        # a route that writes on GET says so (opt "writes"): SQLite then takes the write lock up front
-        write = scope["method"] not in SAFE_METHODS or bool(opt.get("writes"))
-        tx = db.Transaction(edge.tenant.id if edge.tenant else None, write=write)
-        await tx.begin()
-        status = 500
-        held: list[Message] = []
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = list(message.get("headers", [])) + self._cookie_headers(edge, cookies)
-            elif message["type"] == "http.response.body" and not message.get("more_body", False):
-                held.append(message)
-                return
-            await send(message)
-
-        try:
-            edge.session = await self._session(edge, cookies.get(SESSION_COOKIE))
-            if edge.session is None:
-                edge.anon_key = cookies.get(ANON_COOKIE) or secrets.token_urlsafe(24)
-            edge.csrf_token = csrf_token_for(
-                self.settings.secret_key, edge.session.key if edge.session else edge.anon_key
-            )
-            if scope["method"] not in SAFE_METHODS:
-                is_form = _header(scope, b"content-type").lower().startswith(FORMS)
-                form = await _read_form(scope, receive) if is_form else None
-                if not bearer:
-                    _check_csrf(scope, form, edge)
-                if not is_form:
-                    receive = await _bounded_json(receive)
-            await self._identify(scope, edge, bearer, opt)
-            await next_app(scope, receive, send_wrapper)
-        except BaseException as exc:
-            await tx.end(commit=False)
-            if isinstance(exc, Forbidden | NotAuthorizedException):
-                self._audit_refusal(edge, scope)
-            await self._run_after(edge)
-            raise
-        await tx.end(commit=status < 400)
-        if status == 403:
-            self._audit_refusal(edge, scope)
-        await self._run_after(edge)
-        if edge.session is not None and not edge.new_session and not edge.clear_session:
-            await self.sessions.touch(edge.session)
-        for message in held:
-            await send(message)
+    async def _open_session(self, edge: Edge, cookies: dict[str, str]) -> None:
+        """The session (or an anonymous key) and the CSRF token derived from it."""
+        edge.session = await self._session(edge, cookies.get(SESSION_COOKIE))
+        if edge.session is None:
+            edge.anon_key = cookies.get(ANON_COOKIE) or secrets.token_urlsafe(24)
+        edge.csrf_token = csrf_token_for(self.settings.secret_key, edge.session.key if edge.session else edge.anon_key)
 
     async def _session(self, edge: Edge, key: str | None) -> Session | None:
         session = await self.sessions.fetch(key)
@@ -244,46 +218,18 @@ class EdgeMiddleware(ASGIMiddleware):
         return session
 
     async def _identify(self, scope: Scope, edge: Edge, bearer: str, opt: dict) -> None:
-        session, tenant = edge.session, edge.tenant
-        if tenant is not None:
-            if bearer:
-                found = await accounts.token_user(tenant, bearer)
-                if found is None:
-                    raise NotAuthorizedException(_("The API token is not valid."))
-                token, user = found
-                edge.actor = accounts.actor_for(tenant, user, kind="token", client=edge.client, agent=edge.agent)
-                edge.after.append(lambda: accounts.touch_token(token))
-            elif session is not None and session.tenant_id == tenant.id and session.user_id:
-                user = await accounts.active_user(tenant, session.user_id)
-                # a session older than the password (reset by an administrator, or changed
-                # elsewhere) is over, whichever store keeps it
-                if user is not None and session.created >= user["password_changed_at"].timestamp():
-                    edge.actor = await accounts.session_actor(tenant, user, client=edge.client, agent=edge.agent)
-                    if user["locale"]:
-                        i18n.set_locale(user["locale"])
-            if opt.get("public"):
-                return
-            if edge.actor is None:
-                if session is not None and session.tenant_id not in (None, tenant.id):
-                    raise NotFound()  # signed in elsewhere: this tenant does not exist for them
-                raise SignInRequired(f"/t/{tenant.slug}/login?next={quote(scope['path'])}")
-            if edge.actor.restricted and not opt.get("restricted_ok"):
-                raise _first_things_first(tenant, edge.actor.restricted)
+        tenant = edge.tenant
+        if tenant is None:
+            await _identify_operator(edge)
+            if opt.get("platform") and edge.actor is None:
+                raise SignInRequired("/platform/login")
             return
-        if session is not None and session.operator_id:
-            operator = (
-                await Operator.select().where(Operator.id == session.operator_id, Operator.active.eq(True)).first()
-            )
-            if operator is not None:
-                edge.actor = Actor(
-                    kind="operator",
-                    id=operator["id"],
-                    name=operator["username"],
-                    client_addr=edge.client,
-                    user_agent=edge.agent,
-                )
-        if opt.get("platform") and edge.actor is None:
-            raise SignInRequired("/platform/login")
+        if bearer:
+            await _identify_token(edge, tenant, bearer)
+        else:
+            await _identify_member(edge, tenant)
+        if not opt.get("public"):
+            _admit(scope, edge, tenant, opt)
 
     def _cookie_headers(self, edge: Edge, cookies: dict[str, str]) -> list[tuple[bytes, bytes]]:
         out = []
@@ -311,6 +257,113 @@ class EdgeMiddleware(ASGIMiddleware):
             except Exception:
                 log.exception("after-request write failed")
         edge.after.clear()
+
+
+class _HeldResponse:
+    """The ASGI send of the handler's response: the edge's cookies join its headers, and
+    its last body chunk waits until the transaction has committed (`release`)."""
+
+    def __init__(self, send: Send, cookie_headers: Callable[[], list[tuple[bytes, bytes]]]) -> None:
+        self.send = send
+        self.cookie_headers = cookie_headers
+        self.status = 500
+        self.held: list[Message] = []
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            message["headers"] = list(message.get("headers", [])) + self.cookie_headers()
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.held.append(message)
+            return
+        await self.send(message)
+
+    async def release(self) -> None:
+        for message in self.held:
+            await self.send(message)
+
+
+def _bearer(scope: Scope) -> str:
+    bearer = _header(scope, b"authorization")
+    return bearer[7:].strip() if bearer.lower().startswith("bearer ") else ""
+
+
+async def _resolve_tenant(scope: Scope, edge: Edge) -> None:
+    """The tenant of a /t/{slug} URL: a missing one is a 404, a suspended one says so."""
+    slug = scope.get("path_params", {}).get("slug")
+    if slug is None:
+        return
+    edge.tenant = await tenants.resolve(slug)
+    if edge.tenant is None:
+        raise NotFound()
+    i18n.set_zone(edge.tenant.timezone)
+    if not edge.tenant.active:
+        raise TenantSuspended(
+            _(
+                "The service for %(name)s is suspended. Please contact the platform operator.",
+                name=edge.tenant.name,
+            )
+        )
+
+
+async def _checked_body(scope: Scope, receive: Receive, edge: Edge, bearer: str) -> Receive:
+    """A write's body: a form is read once and its CSRF token checked (unless the call
+    carries a bearer token); anything else is bounded before it is decoded as JSON."""
+    if scope["method"] in SAFE_METHODS:
+        return receive
+    is_form = _header(scope, b"content-type").lower().startswith(FORMS)
+    form = await _read_form(scope, receive) if is_form else None
+    if not bearer:
+        _check_csrf(scope, form, edge)
+    return receive if is_form else await _bounded_json(receive)
+
+
+async def _identify_token(edge: Edge, tenant: TenantRef, bearer: str) -> None:
+    found = await accounts.token_user(tenant, bearer)
+    if found is None:
+        raise NotAuthorizedException(_("The API token is not valid."))
+    token, user = found
+    edge.actor = accounts.actor_for(tenant, user, kind="token", client=edge.client, agent=edge.agent)
+    edge.after.append(lambda: accounts.touch_token(token))
+
+
+async def _identify_member(edge: Edge, tenant: TenantRef) -> None:
+    session = edge.session
+    if session is None or session.tenant_id != tenant.id or not session.user_id:
+        return
+    user = await accounts.active_user(tenant, session.user_id)
+    # a session older than the password (reset by an administrator, or changed
+    # elsewhere) is over, whichever store keeps it
+    if user is not None and session.created >= user["password_changed_at"].timestamp():
+        edge.actor = await accounts.session_actor(tenant, user, client=edge.client, agent=edge.agent)
+        if user["locale"]:
+            i18n.set_locale(user["locale"])
+
+
+def _admit(scope: Scope, edge: Edge, tenant: TenantRef, opt: dict) -> None:
+    """A tenant's route that is not public: a member, and one with nothing to do first."""
+    if edge.actor is None:
+        session = edge.session
+        if session is not None and session.tenant_id not in (None, tenant.id):
+            raise NotFound()  # signed in elsewhere: this tenant does not exist for them
+        raise SignInRequired(f"/t/{tenant.slug}/login?next={quote(scope['path'])}")
+    if edge.actor.restricted and not opt.get("restricted_ok"):
+        raise _first_things_first(tenant, edge.actor.restricted)
+
+
+async def _identify_operator(edge: Edge) -> None:
+    session = edge.session
+    if session is None or not session.operator_id:
+        return
+    operator = await Operator.select().where(Operator.id == session.operator_id, Operator.active.eq(True)).first()
+    if operator is not None:
+        edge.actor = Actor(
+            kind="operator",
+            id=operator["id"],
+            name=operator["username"],
+            client_addr=edge.client,
+            user_agent=edge.agent,
+        )
 
 
 def _first_things_first(tenant: TenantRef, restricted: str) -> ActionRequired:
