@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from functools import cache
 
@@ -12,16 +11,28 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from server.core.i18n import _
-from server.settings import ROOT
+from server.settings import ROOT, Settings
 
 MIN_LENGTH = 10
-# argon2id; the library's recommended cost unless LUZHI_ARGON2_TIME_COST / _MEMORY_KIB say otherwise
-_hasher = PasswordHasher(
-    time_cost=int(os.environ.get("LUZHI_ARGON2_TIME_COST", "3")),
-    memory_cost=int(os.environ.get("LUZHI_ARGON2_MEMORY_KIB", "65536")),
-)
-# verified when the user does not exist, so both answers take as long
-_DUMMY_HASH = _hasher.hash("luzhi-dummy-password")
+_DUMMY_PASSWORD = "luzhi-dummy-password"
+
+
+def _hasher_for(time_cost: int, memory_kib: int) -> tuple[PasswordHasher, str]:
+    """argon2id at this cost, and a hash it made: verified when the user does not exist,
+    so both answers take as long."""
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    return hasher, hasher.hash(_DUMMY_PASSWORD)
+
+
+# the settings' default cost until configure() is given the app's
+_hasher, _DUMMY_HASH = _hasher_for(Settings.argon2_time_cost, Settings.argon2_memory_kib)
+
+
+def configure(settings: Settings) -> None:
+    """Hash at the cost the settings ask for (the app and the CLI call it at start)."""
+    global _hasher, _DUMMY_HASH
+    if (_hasher.time_cost, _hasher.memory_cost) != (settings.argon2_time_cost, settings.argon2_memory_kib):
+        _hasher, _DUMMY_HASH = _hasher_for(settings.argon2_time_cost, settings.argon2_memory_kib)
 
 
 @cache
