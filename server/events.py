@@ -14,6 +14,9 @@ from tenants.service import TenantRef
 # a leader's signature, confirmation or waiver, training hours, a post taken or left:
 # the inputs of the automatic indicators, named by the people (and units) they concern
 INDICATOR_INPUTS = "indicator_inputs"
+# a user's sessions must end (password reset, account switched off, second factor reset):
+# the session store subscribes, whichever store it is; payload: user_id
+SESSIONS_ENDED = "sessions_ended"
 
 Handler = Callable[..., Awaitable[None]]
 _handlers: dict[str, list[Handler]] = defaultdict(list)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from server import db
+from server import db, events
 from server.accounts import policy, roles
 from server.accounts.passwords import (
     generate_password,
@@ -16,7 +16,7 @@ from server.accounts.passwords import (
     sha256,
     verify_password,
 )
-from server.accounts.tables import ApiToken, LoginThrottle, User, WebSession
+from server.accounts.tables import ApiToken, LoginThrottle, User
 from server.actor import Actor
 from server.audit import service as audit
 from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -476,7 +476,7 @@ def _audit_value(value: Any) -> Any:
 
 
 async def _end_access(tenant: TenantRef, actor: Actor, row: dict) -> None:
-    await WebSession.delete().where(WebSession.user == row["id"])
+    await events.publish(events.SESSIONS_ENDED, tenant, user_id=row["id"])
     revoked = (
         await ApiToken.update({ApiToken.revoked_at: datetime.now(UTC)})
         .where(ApiToken.tenant == tenant.id, ApiToken.user == row["id"], ApiToken.revoked_at.is_null())

@@ -20,11 +20,11 @@ from typing import Any
 import pyotp
 import segno
 
-from server import db, secretbox
+from server import db, events, secretbox
 from server.accounts import roles
 from server.accounts.passwords import sha256, verify_password
 from server.accounts.policy import Policy, security_policy
-from server.accounts.tables import TotpRecoveryCode, TotpSecret, User, WebSession
+from server.accounts.tables import TotpRecoveryCode, TotpSecret, User
 from server.actor import Actor
 from server.audit import service as audit
 from server.core.errors import Forbidden, NotFound, ValidationFailed
@@ -347,5 +347,5 @@ async def reset_totp(tenant: TenantRef, actor: Actor, user_id: Any) -> None:
     row = await get_owned(User, tenant, user_id)
     async with db.atomic():
         await _switch_off(tenant, row["id"])
-        await WebSession.delete().where(WebSession.user == row["id"])
+        await events.publish(events.SESSIONS_ENDED, tenant, user_id=row["id"])
         await audit.record(tenant.id, actor, "totp.reset", "user", row["uuid"], detail={"username": row["username"]})
