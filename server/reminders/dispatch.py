@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -127,6 +128,56 @@ async def _still_wanted(
     return wanted
 
 
+@dataclass
+class _Round:
+    """A claimed batch's setting: what its deliveries are about, the tenant's rules, the
+    tick's moment, and what became of each delivery so far (None: sent)."""
+
+    tenant: TenantRef
+    reminders: dict[int, dict]
+    rules: dict[str, dict]
+    outcome: dict[int, str | None]
+    now: datetime
+
+    async def record(self, claimed: list[dict]) -> None:
+        """Record what became of these claimed deliveries, in the caller's transaction."""
+        sent = [d["id"] for d in claimed if self.outcome.get(d["id"], "") is None]
+        for batch in chunks(sent):
+            await Delivery.update(
+                {Delivery.status: "sent", Delivery.next_at: None, Delivery.sent_at: self.now, Delivery.last_error: ""}
+            ).where(Delivery.id.is_in(batch), Delivery.status == "sending")
+        # a signing code is kept only until the mail server has taken it
+        codes = [d["id"] for d in claimed if d["id"] in sent and self.kind_of(d) == outbox.SIGN_CODE]
+        if codes:
+            await Delivery.update({Delivery.body: ""}).where(Delivery.id.is_in(codes))
+        for d in claimed:
+            reason = self.outcome.get(d["id"], "")
+            if reason is None:
+                continue
+            # a claim that lapsed and was taken again is the other claimer's to settle
+            await Delivery.update(self._unsent(d, reason)).where(
+                Delivery.id == d["id"], Delivery.status == "sending", Delivery.attempts == d["attempts"]
+            )
+
+    def kind_of(self, delivery: dict) -> str:
+        return self.reminders[delivery["reminder"]]["kind"]
+
+    def _unsent(self, d: dict, reason: str) -> dict:
+        """What a delivery that did not go becomes: kept in sight, or tried again later."""
+        if isinstance(reason, Uncertain):
+            status = "uncertain"
+        elif reason in UNDELIVERABLE:
+            status = "undeliverable"
+        elif d["attempts"] >= MAX_ATTEMPTS:
+            status = "failed"
+        else:
+            rule = self.rules.get(self.kind_of(d))
+            at = self.now + backoff(d["attempts"])
+            at = rulebook.after_quiet(rule, at, self.tenant.timezone) if rule else at
+            return {Delivery.status: "pending", Delivery.next_at: at, Delivery.last_error: reason}
+        return {Delivery.status: status, Delivery.next_at: None, Delivery.last_error: reason}
+
+
 async def _settle(
     tenant: TenantRef,
     claimed: list[dict],
@@ -135,47 +186,9 @@ async def _settle(
     outcome: dict[int, str | None],
     now: datetime,
 ) -> None:
+    """Record what became of these claimed deliveries, in a transaction of their own."""
     async with db.transaction(tenant.id):
-        await _record(tenant, claimed, reminders, rules, outcome, now)
-
-
-async def _record(
-    tenant: TenantRef,
-    claimed: list[dict],
-    reminders: dict[int, dict],
-    rules: dict[str, dict],
-    outcome: dict[int, str | None],
-    now: datetime,
-) -> None:
-    """Record what became of these claimed deliveries, in the caller's transaction."""
-    sent = [d["id"] for d in claimed if outcome.get(d["id"], "") is None]
-    for batch in chunks(sent):
-        await Delivery.update(
-            {Delivery.status: "sent", Delivery.next_at: None, Delivery.sent_at: now, Delivery.last_error: ""}
-        ).where(Delivery.id.is_in(batch), Delivery.status == "sending")
-    # a signing code is kept only until the mail server has taken it
-    codes = [d["id"] for d in claimed if d["id"] in sent and reminders[d["reminder"]]["kind"] == outbox.SIGN_CODE]
-    if codes:
-        await Delivery.update({Delivery.body: ""}).where(Delivery.id.is_in(codes))
-    for d in claimed:
-        reason = outcome.get(d["id"], "")
-        if reason is None:
-            continue
-        if isinstance(reason, Uncertain):
-            values = {Delivery.status: "uncertain", Delivery.next_at: None, Delivery.last_error: reason}
-        elif reason in UNDELIVERABLE:
-            values = {Delivery.status: "undeliverable", Delivery.next_at: None, Delivery.last_error: reason}
-        elif d["attempts"] >= MAX_ATTEMPTS:
-            values = {Delivery.status: "failed", Delivery.next_at: None, Delivery.last_error: reason}
-        else:
-            rule = rules.get(reminders[d["reminder"]]["kind"])
-            at = now + backoff(d["attempts"])
-            at = rulebook.after_quiet(rule, at, tenant.timezone) if rule else at
-            values = {Delivery.status: "pending", Delivery.next_at: at, Delivery.last_error: reason}
-        # a claim that lapsed and was taken again is the other claimer's to settle
-        await Delivery.update(values).where(
-            Delivery.id == d["id"], Delivery.status == "sending", Delivery.attempts == d["attempts"]
-        )
+        await _Round(tenant, reminders, rules, outcome, now).record(claimed)
 
 
 def _expired(reminder: dict, now: datetime) -> bool:
@@ -231,12 +244,11 @@ class _Batch:
     message, sends it and records the answer in the transaction that holds its next one
     (one commit per message), so every result is kept as soon as the server gives it."""
 
-    def __init__(self, tenant, settings, client, own, server, reminders, rules, claimed, outcome, now, clock) -> None:
-        self.tenant, self.settings, self.client, self.own, self.server = tenant, settings, client, own, server
-        self.reminders, self.rules, self.claimed, self.outcome = reminders, rules, claimed, outcome
-        self.now, self.clock = now, clock
+    def __init__(self, round_: _Round, settings: Settings, client, own, server, claimed, clock: _Clock) -> None:
+        self.round, self.settings, self.client, self.own, self.server = round_, settings, client, own, server
+        self.tenant, self.outcome, self.claimed, self.clock = round_.tenant, round_.outcome, claimed, clock
         self.lease = timedelta(seconds=settings.delivery_lease)
-        self.queue = iter([d for d in claimed if d["id"] not in outcome])
+        self.queue = iter([d for d in claimed if d["id"] not in self.outcome])
         self.renewed = clock()
 
     async def lane(self) -> None:
@@ -248,29 +260,59 @@ class _Batch:
                     answered = []
                     continue
                 if d["channel"] == "mail":
-                    self.outcome[d["id"]] = await mailer.send(d, self.now)
+                    self.outcome[d["id"]] = await mailer.send(d, self.round.now)
                 else:
-                    kind = self.reminders[d["reminder"]]["kind"]
+                    kind = self.round.kind_of(d)
                     self.outcome[d["id"]] = await post_webhook(
                         self.client, self.own, d, kind, self.settings.mail_timeout
                     )
                 answered = [d]
         finally:
             if answered:
-                await _settle(self.tenant, answered, self.reminders, self.rules, self.outcome, self.now)
+                r = self.round
+                await _settle(r.tenant, answered, r.reminders, r.rules, r.outcome, r.now)
             if mailer:
                 await mailer.close()
 
     async def _record_and_hold(self, answered: list[dict], d: dict) -> bool:
         """Record the lane's last answer and hold `d` for sending; False when it is no longer ours."""
         async with db.transaction(self.tenant.id):
-            await _record(self.tenant, answered, self.reminders, self.rules, self.outcome, self.now)
+            await self.round.record(answered)
             if self.clock() - self.renewed > self.lease / 2:
                 # the rest of the batch keeps its claim while a slow server works through it
                 self.renewed = self.clock()
                 rest = [r["id"] for r in self.claimed if r["id"] not in self.outcome and r is not d]
                 await _renew(self.tenant, rest, self.renewed, self.renewed + self.lease)
             return await _hold(self.tenant, d, self.clock() + self.lease)
+
+
+async def _drop_unwanted(
+    tenant: TenantRef, claimed: list[dict], reminders: dict[int, dict], wanted: set[int], clock: _Clock
+) -> tuple[list[dict], int]:
+    """Cancel what is no longer wanted and the signing codes that expired: (the rest, how many cancelled)."""
+    dropped = [d["id"] for d in claimed if d["id"] not in wanted]
+    if dropped:
+        await _cancel(tenant, dropped, outbox.DONE)
+    expired = [d["id"] for d in claimed if d["id"] in wanted and _expired(reminders[d["reminder"]], clock())]
+    if expired:
+        await _cancel(tenant, expired, outbox.EXPIRED)
+    kept = [d for d in claimed if d["id"] in wanted and d["id"] not in expired]
+    return kept, len(dropped) + len(expired)
+
+
+def _local_outcomes(claimed: list[dict], own: dict, server: MailServer | None) -> dict[int, str | None]:
+    """The inbox (sent as soon as it is recorded), and what cannot go out at all."""
+    outcome: dict[int, str | None] = {}
+    for d in claimed:
+        if d["channel"] == "inbox":
+            outcome[d["id"]] = None
+        elif d["channel"] == "mail" and server is None:
+            outcome[d["id"]] = "no_mail"
+        elif d["channel"] == "mail" and not d["address"]:
+            outcome[d["id"]] = "no_address"
+        elif d["channel"] == "webhook" and not own["webhook_url"]:
+            outcome[d["id"]] = "no_webhook"
+    return outcome
 
 
 async def dispatch_tenant(
@@ -292,39 +334,28 @@ async def dispatch_tenant(
             wanted = await _still_wanted(tenant, claimed, reminders, now, waiting)
             own = await service.notify_settings(tenant)
             rules = await service.rules_of(tenant)
-        dropped = [d["id"] for d in claimed if d["id"] not in wanted]
-        if dropped:
-            await _cancel(tenant, dropped, outbox.DONE)
-        expired = [d["id"] for d in claimed if d["id"] in wanted and _expired(reminders[d["reminder"]], clock())]
-        if expired:
-            await _cancel(tenant, expired, outbox.EXPIRED)
-        claimed = [d for d in claimed if d["id"] in wanted and d["id"] not in expired]
+        claimed, cancelled = await _drop_unwanted(tenant, claimed, reminders, wanted, clock)
         # the inbox, and what cannot go out at all, settle together
         server = MailServer.of(own, settings)
-        outcome: dict[int, str | None] = {}
-        for d in claimed:
-            if d["channel"] == "inbox":
-                outcome[d["id"]] = None
-            elif d["channel"] == "mail" and server is None:
-                outcome[d["id"]] = "no_mail"
-            elif d["channel"] == "mail" and not d["address"]:
-                outcome[d["id"]] = "no_address"
-            elif d["channel"] == "webhook" and not own["webhook_url"]:
-                outcome[d["id"]] = "no_webhook"
+        outcome = _local_outcomes(claimed, own, server)
         if local := [d for d in claimed if d["id"] in outcome]:
             await _settle(tenant, local, reminders, rules, outcome, now)
         # the rest over `mail_connections` connections at once: a server that takes seconds per
         # message holds up one lane, not the day's whole outbox
-        batch = _Batch(tenant, settings, client, own, server, reminders, rules, claimed, outcome, now, clock)
+        batch = _Batch(_Round(tenant, reminders, rules, outcome, now), settings, client, own, server, claimed, clock)
         async with asyncio.TaskGroup() as lanes:  # one lane failing stops the others
             for _ in range(settings.mail_connections):
                 lanes.create_task(batch.lane())
-        counts["sent"] += sum(1 for v in outcome.values() if v is None)
-        counts["retry"] += sum(1 for v in outcome.values() if v is not None)
-        counts["cancelled"] += len(dropped) + len(expired)
-        reasons = Counter(reason for reason in outcome.values() if reason)
-        for reason, n in reasons.items():
-            log.warning("%s: %d deliveries of tenant %s were not sent", reason, n, tenant.slug)
+        _count(tenant, counts, outcome, cancelled)
+
+
+def _count(tenant: TenantRef, counts: dict[str, int], outcome: dict[int, str | None], cancelled: int) -> None:
+    counts["sent"] += sum(1 for v in outcome.values() if v is None)
+    counts["retry"] += sum(1 for v in outcome.values() if v is not None)
+    counts["cancelled"] += cancelled
+    reasons = Counter(reason for reason in outcome.values() if reason)
+    for reason, n in reasons.items():
+        log.warning("%s: %d deliveries of tenant %s were not sent", reason, n, tenant.slug)
 
 
 async def send_now(tenant: TenantRef, settings: Settings, ids: list[int]) -> None:

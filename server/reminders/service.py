@@ -365,35 +365,73 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
         return 0
     directory = _Directory(tenant)
     await directory.load()
-    planned: dict[tuple[str, str, str, str], _Plan] = {}
-    found: list[tuple[dict, sources.Waiting, int]] = []
+    found = await _due(tenant, rules, day)
+    earlier, delivered = await _earlier(tenant, found)
+    found = [(rule, w, n) for rule, w, n in found if str(n) not in earlier.get((rule["kind"], w.subject), ())]
+    officers = await sources.unit_officers(tenant, sorted({w.unit for _r, w, _n in found if w.unit}), day)
+    planned = _plan(tenant, settings, day, found, delivered, officers, directory)
+    if not planned:
+        return 0
+    created = await _insert_reminders(tenant, day, planned)
+    hook = await notify_settings(tenant)
+    outlet = _Outlet(tenant, hook, hook["mail_from"] or settings.mail_from, MailServer.of(hook, settings) is not None)
+    deliveries = []
+    for r in created:
+        contact = directory.contact(r["recipient"])
+        if contact is not None:
+            plan = planned[(r["kind"], r["subject"], r["period"], r["recipient"])]
+            deliveries += outlet.deliveries(r["id"], plan, contact, now)
+    for batch in chunks(deliveries):
+        await Delivery.insert(*batch)
+    return len(created)
+
+
+async def _due(tenant: TenantRef, rules: dict[str, dict], day: date) -> list[tuple[dict, sources.Waiting, int]]:
+    """Every waiting thing a rule reminds of today: (rule, thing, which reminder of it)."""
+    found = []
     for kind, rule in rules.items():
         for w in await sources.SOURCES[kind](tenant, kind, day):
             number = rulebook.fires(rule, w.anchor, day)
             if number is not None:
                 found.append((rule, w, number))
-    earlier, delivered = await _earlier(tenant, found)
-    found = [(rule, w, n) for rule, w, n in found if str(n) not in earlier.get((rule["kind"], w.subject), ())]
-    officers = await sources.unit_officers(tenant, sorted({w.unit for _r, w, _n in found if w.unit}), day)
-    escalated: dict[str, list[sources.Waiting]] = defaultdict(list)
+    return found
+
+
+def _plan(
+    tenant: TenantRef,
+    settings: Settings,
+    day: date,
+    found: list[tuple[dict, sources.Waiting, int]],
+    delivered: dict[tuple[str, str], set],
+    officers: dict,
+    directory: _Directory,
+) -> dict[tuple[str, str, str, str], _Plan]:
+    """The reminders to make, by their unique key (kind, subject, period, recipient)."""
+    planned: dict[tuple[str, str, str, str], _Plan] = {}
+    escalated: dict[str, tuple[dict, list[sources.Waiting]]] = {}
     for rule, w, number in found:
         # escalation counts the reminders that reached someone, not the days elapsed nor
         # those lost to an outage: a thing found late is first put to the person
         level = rulebook.level_of(rule, len(delivered.get((rule["kind"], w.subject), ())))
         if level >= 2:
-            escalated[rule["kind"]].append(w)
+            escalated.setdefault(rule["kind"], (rule, []))[1].append(w)
         for i, recipient in enumerate(_recipients(w, level, officers, directory)):
             message = _reminder_message(tenant, settings, rule, w, day, number, level, recipient)
             planned[(rule["kind"], w.subject, str(number), recipient)] = _Plan(
                 rule, level, w.person, w.unit, i == 0, message
             )
-    for kind, items in escalated.items():
-        message = _digest_message(tenant, settings, rules[kind], items)
+    for kind, (rule, items) in escalated.items():
+        message = _digest_message(tenant, settings, rule, items)
         for user in directory.office:
             key = (kind, f"{sources.DIGEST}{kind}", day.isoformat(), f"u{user}")
-            planned[key] = _Plan(rules[kind], 2, None, None, False, message)
-    if not planned:
-        return 0
+            planned[key] = _Plan(rule, 2, None, None, False, message)
+    return planned
+
+
+async def _insert_reminders(
+    tenant: TenantRef, day: date, planned: dict[tuple[str, str, str, str], _Plan]
+) -> list[dict]:
+    """Insert the planned reminders; those that exist already are skipped. Returns the new ones."""
     rows = [
         Reminder(
             tenant=tenant.id,
@@ -415,84 +453,81 @@ async def generate(tenant: TenantRef, settings: Settings, now: datetime) -> int:
             .on_conflict(action="DO NOTHING")
             .returning(Reminder.id, Reminder.kind, Reminder.subject, Reminder.period, Reminder.recipient)
         )
-    hook = await notify_settings(tenant)
-    sender = hook["mail_from"] or settings.mail_from
-    # without any mail server, mail is not queued: a reminder nothing else carries shows as
-    # undeliverable (and the reminders page says so)
-    mail = MailServer.of(hook, settings) is not None
-    deliveries = []
-    for r in created:
-        plan = planned[(r["kind"], r["subject"], r["period"], r["recipient"])]
-        contact = directory.contact(r["recipient"])
-        if contact is None:
-            continue
+    return created
+
+
+@dataclass
+class _Outlet:
+    """The tenant's ways out: its webhook, the sender address and whether any mail server
+    is set (without one, mail is not queued: a reminder nothing else carries shows as
+    undeliverable, and the reminders page says so)."""
+
+    tenant: TenantRef
+    hook: dict[str, Any]
+    sender: str
+    mail: bool
+
+    def deliveries(self, reminder_pk: int, plan: _Plan, contact: dict[str, Any], now: datetime) -> list[Delivery]:
+        """One delivery per channel of the rule that the recipient accepts and that can carry it;
+        none can: one undeliverable row per channel, and why, so that it stays in sight."""
         title, body, path = plan.message(contact)
-        next_at = rulebook.after_quiet(plan.rule, now, tenant.timezone)
+        message = {
+            "tenant": self.tenant.id,
+            "reminder": reminder_pk,
+            "recipient_name": contact["name"][:100],
+            "locale": contact["locale"],
+            "title": title,
+            "body": body,
+            "link": path,
+        }
+        next_at = rulebook.after_quiet(plan.rule, now, self.tenant.timezone)
         made: list[Delivery] = []
-        unreachable: list[tuple[str, str]] = []  # (channel, why) of the channels that cannot carry it
+        unreachable: list[tuple[str, str]] = []
         for channel in plan.rule["channels"]:
-            if channel not in contact["accepts"]:
-                continue
-            address, user = "", None
-            if channel == "mail":
-                if not (mail and contact["email"]):
-                    unreachable.append((channel, "no_address" if mail else "no_mail"))
-                    continue
-                address = contact["email"]
-            elif channel == "inbox":
-                if contact["user"] is None:
-                    unreachable.append((channel, "no_account"))
-                    continue
-                user = contact["user"]
-            elif not plan.primary:
+            if channel not in contact["accepts"] or (channel == "webhook" and not plan.primary):
                 continue  # the group hears of each thing once
-            elif not hook["webhook_url"]:
-                unreachable.append((channel, "no_webhook"))
+            way = self._way(channel, contact)
+            if isinstance(way, str):
+                unreachable.append((channel, way))
                 continue
-            else:
-                address = hook["webhook_preset"]
+            address, user = way
             made.append(
                 Delivery(
-                    tenant=tenant.id,
-                    reminder=r["id"],
+                    **message,
                     channel=channel,
                     user=user,
-                    recipient_name=contact["name"][:100],
                     address=address[:254],
-                    locale=contact["locale"],
-                    title=title,
-                    body=body,
-                    link=path,
-                    message_id=message_id(sender) if channel == "mail" else "",
+                    message_id=self._message_id(channel),
                     # the inbox shows at once; mail and robots wait out the quiet hours
                     next_at=now if channel == "inbox" else next_at,
                 )
             )
-        if not made:
-            # no channel can carry it: it stays in sight, one row per channel and why
-            made = [
-                Delivery(
-                    tenant=tenant.id,
-                    reminder=r["id"],
-                    channel=channel,
-                    recipient_name=contact["name"][:100],
-                    # kept, so that sending it again once a mail server is set can work
-                    address=contact["email"][:254] if channel == "mail" else "",
-                    locale=contact["locale"],
-                    title=title,
-                    body=body,
-                    link=path,
-                    message_id=message_id(sender) if channel == "mail" else "",
-                    status="undeliverable",
-                    next_at=None,
-                    last_error=why,
-                )
-                for channel, why in unreachable
-            ]
-        deliveries += made
-    for batch in chunks(deliveries):
-        await Delivery.insert(*batch)
-    return len(created)
+        return made or [
+            Delivery(
+                **message,
+                channel=channel,
+                # kept, so that sending it again once a mail server is set can work
+                address=contact["email"][:254] if channel == "mail" else "",
+                message_id=self._message_id(channel),
+                status="undeliverable",
+                next_at=None,
+                last_error=why,
+            )
+            for channel, why in unreachable
+        ]
+
+    def _way(self, channel: str, contact: dict[str, Any]) -> tuple[str, int | None] | str:
+        """(address, inbox user) a channel reaches the contact by, or why it cannot."""
+        if channel == "mail":
+            if not (self.mail and contact["email"]):
+                return "no_address" if self.mail else "no_mail"
+            return contact["email"], None
+        if channel == "inbox":
+            return ("", contact["user"]) if contact["user"] is not None else "no_account"
+        return (self.hook["webhook_preset"], None) if self.hook["webhook_url"] else "no_webhook"
+
+    def _message_id(self, channel: str) -> str:
+        return message_id(self.sender) if channel == "mail" else ""
 
 
 async def generate_once(tenant: TenantRef, settings: Settings, now: datetime, *, force: bool = False) -> int | None:
