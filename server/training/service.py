@@ -451,107 +451,21 @@ async def preview_import(tenant: TenantRef, actor: Actor, filename: str, data: b
     would change, and why each bad row is wrong. Nothing is written to the records."""
     sheet = await workbook.parse_attendance(data)
     people = (await units.list_people(tenant, actor, per_page=1_000_000)).items
-    by_id = {p["person_id"]: p for p in people}
-    by_name: dict[str, dict[str, dict]] = defaultdict(dict)
-    for p in people:
-        by_name[p["person_name"]][p["person_id"]] = p
-    start, end = _year_bounds(year)
-    today = units.today(tenant)
     courses = await _courses_by_key(tenant, year)
     existing = await _existing_hours(tenant, list(courses.values()))
+    rows = _ImportRows(people, year, units.today(tenant))
     good: list[dict] = []
     errors: list[dict] = []
-    seen: dict[tuple, int] = {}
     for row in sheet:
-        problems: list[tuple[str, str]] = []
-        v = row.values
-        for key in row.formulas:
-            problems.append((key, _("Formulas are not accepted; type the value itself.")))
-        person = None
-        pid, name, unit = str(v.get("person_id") or "").strip(), str(v.get("name") or "").strip(), v.get("unit")
-        if pid:
-            person = by_id.get(pid)
-            if person is None:
-                problems.append(("person_id", _("No person with this id in your scope.")))
-        elif not name:
-            problems.append(("name", _("The name is missing.")))
-        else:
-            candidates = list(by_name.get(name, {}).values())
-            if unit:
-                candidates = [c for c in candidates if c["unit_name"] == str(unit).strip()]
-            if not candidates:
-                problems.append(
-                    (
-                        "name",
-                        _(
-                            "No person called %(name)s in your scope%(unit)s.",
-                            name=name,
-                            unit=f" ({unit})" if unit else "",
-                        ),
-                    )
-                )
-            elif len(candidates) > 1:
-                problems.append(
-                    (
-                        "name",
-                        _(
-                            "%(n)d people are called %(name)s; add the unit or the person id.",
-                            n=len(candidates),
-                            name=name,
-                        ),
-                    )
-                )
-            else:
-                person = candidates[0]
-        title = course_title(v.get("course"))
-        if not title:
-            problems.append(("course", _("The course is missing.")))
-        elif len(title) > 200:
-            problems.append(("course", _("The course title is too long.")))
-        day = _as_date(v.get("date"))
-        if v.get("date") in (None, ""):
-            problems.append(("date", _("The date is missing.")))
-        elif day is None:
-            problems.append(("date", _("The date is not a date.")))
-        elif not start <= day <= end:
-            problems.append(("date", _("The date is outside %(year)s.", year=year)))
-        elif day > today:
-            problems.append(("date", _("The date is in the future.")))
-        hours = _as_number(v.get("hours"))
-        if hours is None:
-            problems.append(("hours", _("The hours are not a number.")))
-        elif not 0 < hours <= MAX_HOURS:
-            problems.append(("hours", _("The hours must be more than 0 and at most %(max)s.", max=MAX_HOURS)))
-        score = None
-        if v.get("score") not in (None, ""):
-            score = _as_number(v.get("score"))
-            if score is None or not 0 <= score <= 1000:
-                problems.append(("score", _("The score is not a valid number.")))
-        if person and title and day:
-            key = (person["person_id"], title, day)
-            if key in seen:
-                problems.append(("name", _("Duplicate of line %(line)s.", line=seen[key])))
-            seen.setdefault(key, row.line)
+        checked, problems = rows.check(row)
         if problems:
             errors += [{"line": row.line, "field": f, "message": m} for f, m in problems]
             continue
-        course = courses.get((title, day.isoformat()))
-        before = existing.get((course, person["person_id"])) if course else None
-        status = "new" if before is None else ("same" if before == round(hours, 1) else "update")
-        good.append(
-            {
-                "line": row.line,
-                "person_id": person["person_id"],
-                "person_name": person["person_name"],
-                "unit_name": person["unit_name"],
-                "course": title,
-                "date": day.isoformat(),
-                "hours": round(hours, 1),
-                "score": score,
-                "status": status,
-                "before": before,  # what the records held: applying checks it still does
-            }
-        )
+        course = courses.get((checked["course"], checked["date"]))
+        before = existing.get((course, checked["person_id"])) if course else None
+        status = "new" if before is None else ("same" if before == checked["hours"] else "update")
+        # "before" is what the records held: applying checks it still does
+        good.append({**checked, "status": status, "before": before})
     async with db.atomic():
         record = TrainingImport(
             tenant=tenant.id, user_id=actor.id or 0, filename=filename[:200], year=year, rows=good, errors=errors
@@ -566,6 +480,110 @@ async def preview_import(tenant: TenantRef, actor: Actor, filename: str, data: b
             detail={"rows": len(good), "errors": len(errors)},
         )
     return await import_detail(tenant, actor, record.uuid)
+
+
+class _ImportRows:
+    """Checks an attendance workbook's rows, one by one, against the people in the actor's
+    scope and the year; a row repeating an earlier one (person, course, date) is refused."""
+
+    def __init__(self, people: list[dict], year: int, today: date) -> None:
+        self.by_id = {p["person_id"]: p for p in people}
+        self.by_name: dict[str, dict[str, dict]] = defaultdict(dict)
+        for p in people:
+            self.by_name[p["person_name"]][p["person_id"]] = p
+        self.year, self.today = year, today
+        self.start, self.end = _year_bounds(year)
+        self.seen: dict[tuple, int] = {}
+
+    def check(self, row: workbook.SheetRow) -> tuple[dict, list[tuple[str, str]]]:
+        """The row as it would be recorded, and its problems as (field, message)."""
+        problems: list[tuple[str, str]] = []
+        for key in row.formulas:
+            problems.append((key, _("Formulas are not accepted; type the value itself.")))
+        v = row.values
+        person = self._person(v, problems)
+        title = self._title(v, problems)
+        day = self._day(v, problems)
+        hours, score = self._numbers(v, problems)
+        if person and title and day:
+            key = (person["person_id"], title, day)
+            if key in self.seen:
+                problems.append(("name", _("Duplicate of line %(line)s.", line=self.seen[key])))
+            self.seen.setdefault(key, row.line)
+        if problems:
+            return {}, problems
+        checked = {
+            "line": row.line,
+            "person_id": person["person_id"],
+            "person_name": person["person_name"],
+            "unit_name": person["unit_name"],
+            "course": title,
+            "date": day.isoformat(),
+            "hours": round(hours, 1),
+            "score": score,
+        }
+        return checked, problems
+
+    def _person(self, v: dict, problems: list[tuple[str, str]]) -> dict | None:
+        """By person id, else by name (and unit, when two share it)."""
+        pid, name, unit = str(v.get("person_id") or "").strip(), str(v.get("name") or "").strip(), v.get("unit")
+        if pid:
+            if pid not in self.by_id:
+                problems.append(("person_id", _("No person with this id in your scope.")))
+            return self.by_id.get(pid)
+        if not name:
+            problems.append(("name", _("The name is missing.")))
+            return None
+        candidates = list(self.by_name.get(name, {}).values())
+        if unit:
+            candidates = [c for c in candidates if c["unit_name"] == str(unit).strip()]
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            where = f" ({unit})" if unit else ""
+            problems.append(("name", _("No person called %(name)s in your scope%(unit)s.", name=name, unit=where)))
+        else:
+            message = _(
+                "%(n)d people are called %(name)s; add the unit or the person id.", n=len(candidates), name=name
+            )
+            problems.append(("name", message))
+        return None
+
+    @staticmethod
+    def _title(v: dict, problems: list[tuple[str, str]]) -> str:
+        title = course_title(v.get("course"))
+        if not title:
+            problems.append(("course", _("The course is missing.")))
+        elif len(title) > 200:
+            problems.append(("course", _("The course title is too long.")))
+        return title
+
+    def _day(self, v: dict, problems: list[tuple[str, str]]) -> date | None:
+        day = _as_date(v.get("date"))
+        if v.get("date") in (None, ""):
+            problems.append(("date", _("The date is missing.")))
+        elif day is None:
+            problems.append(("date", _("The date is not a date.")))
+        elif not self.start <= day <= self.end:
+            problems.append(("date", _("The date is outside %(year)s.", year=self.year)))
+        elif day > self.today:
+            problems.append(("date", _("The date is in the future.")))
+        return day
+
+    @staticmethod
+    def _numbers(v: dict, problems: list[tuple[str, str]]) -> tuple[float | None, float | None]:
+        """The hours (required) and the score (optional)."""
+        hours = _as_number(v.get("hours"))
+        if hours is None:
+            problems.append(("hours", _("The hours are not a number.")))
+        elif not 0 < hours <= MAX_HOURS:
+            problems.append(("hours", _("The hours must be more than 0 and at most %(max)s.", max=MAX_HOURS)))
+        score = None
+        if v.get("score") not in (None, ""):
+            score = _as_number(v.get("score"))
+            if score is None or not 0 <= score <= 1000:
+                problems.append(("score", _("The score is not a valid number.")))
+        return hours, score
 
 
 async def _import_row(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
@@ -675,45 +693,9 @@ async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
         if changed:
             raise Conflict(_stale_message(changed))
         changing = [r for r in detail["rows"] if r["status"] != "same"]
-        missing: dict[tuple[str, str], float] = {}
-        for r in changing:
-            key = (r["course"], r["date"])
-            if key not in courses:
-                missing[key] = max(missing.get(key, 0.0), r["hours"])
-        new_courses = [
-            Course(
-                tenant=tenant.id,
-                unit=actor.scope_unit_id,
-                title=t,
-                kind="lecture",
-                hours=h,
-                date=date.fromisoformat(d),
-                organiser="",
-            )
-            for (t, d), h in missing.items()
-        ]
-        created = 0
-        for batch in chunks(new_courses):
-            # another import may create the same course at this moment: its key keeps one
-            created += len(await Course.insert(*batch).on_conflict(action="DO NOTHING").returning(Course.id))
-        if new_courses:
-            courses = await _courses_by_key(tenant, year)
+        courses, created = await _add_missing_courses(tenant, actor, year, changing, courses)
         pks = await units.person_pks(tenant, list({r["person_id"] for r in changing}))
-        inserts = []
-        for r in changing:
-            course_pk, person_pk = courses[(r["course"], r["date"])], pks[r["person_id"]]
-            if r["status"] == "update":
-                await Attendance.update({Attendance.hours: r["hours"], Attendance.score: r["score"]}).where(
-                    Attendance.tenant == tenant.id, Attendance.course == course_pk, Attendance.person == person_pk
-                )
-            else:
-                inserts.append(
-                    Attendance(tenant=tenant.id, course=course_pk, person=person_pk, hours=r["hours"], score=r["score"])
-                )
-        written = 0
-        for batch in chunks(inserts):
-            written += len(await Attendance.insert(*batch).on_conflict(action="DO NOTHING").returning(Attendance.id))
-        if written < len(inserts):
+        if not await _write_attendance(tenant, changing, courses, pks):
             # recorded by another transaction after the check above: refuse it all
             changed = _changed_since_preview(
                 detail["rows"], courses, await _existing_hours(tenant, list(courses.values()))
@@ -733,6 +715,59 @@ async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
         "courses_created": created,
         "unchanged": len(detail["rows"]) - len(changing),
     }
+
+
+async def _add_missing_courses(
+    tenant: TenantRef, actor: Actor, year: int, rows: list[dict], courses: dict[tuple[str, str], int]
+) -> tuple[dict[tuple[str, str], int], int]:
+    """Record the courses these rows name that are missing (hours: the most any row gives):
+    the year's courses then, and how many were created here."""
+    missing: dict[tuple[str, str], float] = {}
+    for r in rows:
+        key = (r["course"], r["date"])
+        if key not in courses:
+            missing[key] = max(missing.get(key, 0.0), r["hours"])
+    if not missing:
+        return courses, 0
+    new_courses = [
+        Course(
+            tenant=tenant.id,
+            unit=actor.scope_unit_id,
+            title=t,
+            kind="lecture",
+            hours=h,
+            date=date.fromisoformat(d),
+            organiser="",
+        )
+        for (t, d), h in missing.items()
+    ]
+    created = 0
+    for batch in chunks(new_courses):
+        # another import may create the same course at this moment: its key keeps one
+        created += len(await Course.insert(*batch).on_conflict(action="DO NOTHING").returning(Course.id))
+    return await _courses_by_key(tenant, year), created
+
+
+async def _write_attendance(
+    tenant: TenantRef, rows: list[dict], courses: dict[tuple[str, str], int], pks: dict[str, int]
+) -> bool:
+    """Update the recorded attendance and insert the new; False when another transaction
+    recorded some of the new meanwhile."""
+    inserts = []
+    for r in rows:
+        course_pk, person_pk = courses[(r["course"], r["date"])], pks[r["person_id"]]
+        if r["status"] == "update":
+            await Attendance.update({Attendance.hours: r["hours"], Attendance.score: r["score"]}).where(
+                Attendance.tenant == tenant.id, Attendance.course == course_pk, Attendance.person == person_pk
+            )
+        else:
+            inserts.append(
+                Attendance(tenant=tenant.id, course=course_pk, person=person_pk, hours=r["hours"], score=r["score"])
+            )
+    written = 0
+    for batch in chunks(inserts):
+        written += len(await Attendance.insert(*batch).on_conflict(action="DO NOTHING").returning(Attendance.id))
+    return written == len(inserts)
 
 
 # ---------------------------------------------------------------- exports
