@@ -26,6 +26,7 @@ import httpx
 from bench.context import BenchContext
 from bench.harness import Op, Skipped, scenario, staged, with_teardown
 from server import db
+from server.core.chunks import chunks
 
 DUE = 1_000  # deliveries due at each tick
 SMALL, LARGE = 10_000, 1_000_000  # pending deliveries of the tenant, the due ones included
@@ -110,10 +111,12 @@ async def _sendable(tenant: Any, now: datetime, channel: str, count: int) -> tup
     from server.reminders import sources
     from server.reminders.channels import message_id
     from server.reminders.tables import Delivery, Reminder
+    from server.units import service as units
 
     day = sources.local_day(tenant, now)
     found = await sources.notices(tenant, KIND, day)
-    present = {p["person"] for p in await sources.current_posts(tenant, day, people=[w.person for w in found])}
+    held = await units.posts_on(tenant, day, people=[w.person for w in found], live_units=True)
+    present = {p["person"] for p in held}
     waiting = [w for w in found if w.person in present]
     if not waiting:
         raise RuntimeError("the demo tenant has no unsigned notice to remind of")
@@ -370,8 +373,8 @@ async def _generation(ctx: BenchContext, *, history: int) -> Op:
             return
         async with db.transaction(tenant.id):
             ids = [r["id"] for r in await Reminder.select(Reminder.id).where(*of_the_day)]
-            for i in range(0, len(ids), 500):
-                await Delivery.delete().where(Delivery.reminder.is_in(ids[i : i + 500]))
+            for batch in chunks(ids):
+                await Delivery.delete().where(Delivery.reminder.is_in(batch))
             await Reminder.delete().where(*of_the_day)
             await ReminderRun.delete().where(ReminderRun.tenant == tenant.id)
 
@@ -398,10 +401,9 @@ async def _generation(ctx: BenchContext, *, history: int) -> Op:
         kinds = Counter(r["kind"] for r in made)
         ids = [r["id"] for r in made]
         channels: Counter[str] = Counter()
-        for i in range(0, len(ids), 500):
+        for batch in chunks(ids):
             channels.update(
-                r["channel"]
-                for r in await Delivery.select(Delivery.channel).where(Delivery.reminder.is_in(ids[i : i + 500]))
+                r["channel"] for r in await Delivery.select(Delivery.channel).where(Delivery.reminder.is_in(batch))
             )
     if history:
         async with db.transaction(tenant.id, write=False):
@@ -422,15 +424,13 @@ async def _generation(ctx: BenchContext, *, history: int) -> Op:
     return staged(setup, op)
 
 
-@scenario(
-    "reminders.generate",
-    "reminders: generate the day's reminders · demo (generate_once)",
-    iterations=10,
-    warmup=1,
-    unit="reminders",
-)
-async def generate(ctx: BenchContext) -> Op:
-    return await _generation(ctx, history=0)
+def _generation_row(key: str, label: str, history: int, baseline: str | None = None) -> None:
+    @scenario(key, label, iterations=10, warmup=1, unit="reminders", baseline=baseline, vs="p50")
+    async def generate(ctx: BenchContext) -> Op:
+        return await _generation(ctx, history=history)
+
+
+_generation_row("reminders.generate", "reminders: generate the day's reminders · demo (generate_once)", history=0)
 
 
 # ---------------------------------------------------------------- the outbox ticks
@@ -621,16 +621,11 @@ _tick_rows(
 )
 
 
-@scenario(
+# the generation row again, after the tick rows: the tenant's outbox (a million
+# reminders about other things) stays; each run deletes the day's reminders only
+_generation_row(
     "reminders.generate.1m",
     f"  generate the day's reminders, the tenant holding {LARGE:,} earlier ones",
-    iterations=10,
-    warmup=1,
-    unit="reminders",
+    history=LARGE,
     baseline="reminders.generate",
-    vs="p50",
 )
-async def generate_after(ctx: BenchContext) -> Op:
-    """The generation row again, after the tick rows: the tenant's outbox (a million
-    reminders about other things) stays; each run deletes the day's reminders only."""
-    return await _generation(ctx, history=LARGE)

@@ -39,6 +39,83 @@ async def healthz(ctx: BenchContext) -> Op:
     return op
 
 
+@dataclass(frozen=True)
+class _PageRows:
+    """One page for one demo account, as the rows page_rows() registers measure it."""
+
+    family: str
+    title: str
+    url: str
+    username: str
+    service: Callable[[Any, Any], Awaitable[Any]]
+    describe: Callable[[dict[str, Any]], str]
+
+    async def checks(self, ctx: BenchContext) -> None:
+        """Once per page and user: is the precomputed render the same page, and
+        what queries does a real request run? Both end up as notes under the table."""
+        key = f"{self.family}.{self.username}"
+        if key in ctx.profiles:
+            return
+        captured = await ctx.capture(self.username, self.url)
+        rendered = ctx.renderer(captured)()
+        ctx.note(
+            f"{self.title} · {self.username}: {self.describe(captured.context)}; "
+            f"real page {len(captured.page_text):,} chars, precomputed render {len(rendered):,} chars"
+            + (" (identical)" if rendered == captured.page_text else " (they differ)")
+        )
+        client = await ctx.browser(self.username)
+        await ctx.profile_queries(f"{self.title} · {self.username}", key, lambda: ctx.get_ok(client, self.url))
+
+    async def page(self, ctx: BenchContext) -> Op:
+        await self.checks(ctx)
+        client = await ctx.browser(self.username)
+
+        async def op() -> None:
+            await ctx.get_ok(client, self.url)
+
+        return op
+
+    async def stack(self, ctx: BenchContext) -> Op:
+        """The page's request without its data access: the same middleware (session,
+        tenant, user, transaction) and the same template, fed the context captured
+        from a real request. The "vs" ratio of the real page is against this."""
+        captured = await ctx.capture(self.username, self.url)
+        path = ctx.serve_precomputed(captured, f"{self.family}-{self.username}")
+        client = await ctx.browser(self.username)
+
+        async def op() -> None:
+            await ctx.get_ok(client, path)
+
+        return op
+
+    async def render(self, ctx: BenchContext) -> Op:
+        await self.checks(ctx)
+        render_page = ctx.renderer(await ctx.capture(self.username, self.url))
+
+        async def op() -> None:
+            render_page()
+
+        return op
+
+    async def service_call(self, ctx: BenchContext) -> Op:
+        context = (await ctx.capture(self.username, self.url)).context
+        tenant, actor = context["tenant"], context["actor"]
+
+        async def op() -> None:
+            async with db.transaction(tenant.id, write=False):
+                await self.service(tenant, actor)
+
+        return op
+
+    async def concurrent(self, ctx: BenchContext) -> Op:
+        client = await ctx.browser(self.username, fresh=True)  # one session per client
+
+        async def op() -> None:
+            await ctx.get_ok(client, self.url)
+
+        return op
+
+
 def page_rows(
     family: str,
     title: str,
@@ -57,87 +134,20 @@ def page_rows(
     service call on its own, and optionally the page with concurrent clients.
     `service(tenant, actor)` is the handler's data call; `describe(context)` says
     in a note how much the page shows."""
+    rows = _PageRows(family, title, url, username, service, describe)
     counts = {"iterations": iterations, "warmup": warmup}
     stack_key = f"{family}.stack.{username}"
-
-    async def checks(ctx: BenchContext) -> None:
-        """Once per page and user: is the precomputed render the same page, and
-        what queries does a real request run? Both end up as notes under the table."""
-        key = f"{family}.{username}"
-        if key in ctx.profiles:
-            return
-        captured = await ctx.capture(username, url)
-        rendered = ctx.renderer(captured)()
-        ctx.note(
-            f"{title} · {username}: {describe(captured.context)}; "
-            f"real page {len(captured.page_text):,} chars, precomputed render {len(rendered):,} chars"
-            + (" (identical)" if rendered == captured.page_text else " (they differ)")
-        )
-        client = await ctx.browser(username)
-        await ctx.profile_queries(f"{title} · {username}", key, lambda: ctx.get_ok(client, url))
-
-    @scenario(f"{family}.page.{username}", f"{title} · {username}", baseline=stack_key, **counts)
-    async def page(ctx: BenchContext) -> Op:
-        await checks(ctx)
-        client = await ctx.browser(username)
-
-        async def op() -> None:
-            await ctx.get_ok(client, url)
-
-        return op
-
-    @scenario(stack_key, f"  same template, precomputed context, full request · {username}", **counts)
-    async def stack(ctx: BenchContext) -> Op:
-        """The page's request without its data access: the same middleware (session,
-        tenant, user, transaction) and the same template, fed the context captured
-        from a real request. The "vs" ratio of the real page is against this."""
-        path = ctx.serve_precomputed(await ctx.capture(username, url), f"{family}-{username}")
-        client = await ctx.browser(username)
-
-        async def op() -> None:
-            await ctx.get_ok(client, path)
-
-        return op
-
-    @scenario(
-        f"{family}.render.{username}", f"  same template, precomputed context, render only · {username}", **counts
-    )
-    async def render(ctx: BenchContext) -> Op:
-        await checks(ctx)
-        render_page = ctx.renderer(await ctx.capture(username, url))
-
-        async def op() -> None:
-            render_page()
-
-        return op
-
-    @scenario(f"{family}.service.{username}", f"  {service_label} alone, in a transaction · {username}", **counts)
-    async def service_call(ctx: BenchContext) -> Op:
-        context = (await ctx.capture(username, url)).context
-        tenant, actor = context["tenant"], context["actor"]
-
-        async def op() -> None:
-            async with db.transaction(tenant.id, write=False):
-                await service(tenant, actor)
-
-        return op
-
+    scenario(f"{family}.page.{username}", f"{title} · {username}", baseline=stack_key, **counts)(rows.page)
+    scenario(stack_key, f"  same template, precomputed context, full request · {username}", **counts)(rows.stack)
+    render_label = f"  same template, precomputed context, render only · {username}"
+    scenario(f"{family}.render.{username}", render_label, **counts)(rows.render)
+    alone_label = f"  {service_label} alone, in a transaction · {username}"
+    scenario(f"{family}.service.{username}", alone_label, **counts)(rows.service_call)
     if concurrency:
-
-        @scenario(
-            f"{family}.concurrent.{username}",
-            f"{title} · {username} · {concurrency} clients at once",
-            baseline=stack_key,
-            concurrency=concurrency,
-            **counts,
-        )
-        async def concurrent(ctx: BenchContext) -> Op:
-            client = await ctx.browser(username, fresh=True)  # one session per client
-
-            async def op() -> None:
-                await ctx.get_ok(client, url)
-
-            return op
+        concurrent_label = f"{title} · {username} · {concurrency} clients at once"
+        scenario(
+            f"{family}.concurrent.{username}", concurrent_label, baseline=stack_key, concurrency=concurrency, **counts
+        )(rows.concurrent)
 
 
 # ---------------------------------------------------------------- the unit list
@@ -581,6 +591,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# the scorecard PDF by WeasyPrint and by Chromium: two rows whose medians are compared
+_CARD_PDF_RUNS: dict[str, Any] = {"iterations": 24, "warmup": 3, "unit": "PDFs"}
 
 
 @dataclass
@@ -697,9 +709,7 @@ async def scorecard_html(ctx: BenchContext) -> Op:
     "scorecard PDF: render_pdf(), warm worker, HTML built once (target ≤ 150 ms)",
     baseline="assessment.card.chromium",
     vs="p50",  # the target is a factor of Chromium's time: ≤ 1.0
-    iterations=24,
-    warmup=3,
-    unit="PDFs",
+    **_CARD_PDF_RUNS,
 )
 async def scorecard_pdf(ctx: BenchContext) -> Op:
     """One scorecard made into its PDF/A by a warm WeasyPrint worker of the app's pool;
@@ -761,11 +771,7 @@ def _standalone_html(html: str) -> str:
 
 
 @scenario(
-    "assessment.card.chromium",
-    "  reference: the same HTML printed by headless Chromium (warm)",
-    iterations=24,
-    warmup=3,
-    unit="PDFs",
+    "assessment.card.chromium", "  reference: the same HTML printed by headless Chromium (warm)", **_CARD_PDF_RUNS
 )
 async def scorecard_chromium(ctx: BenchContext) -> Op:
     """What a browser engine takes for the same document: Debian's Chromium through
