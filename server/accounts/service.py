@@ -6,6 +6,7 @@ import re
 import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from server import db, events
@@ -301,19 +302,15 @@ async def _check_role_binding(tenant: TenantRef, actor: Actor, check: Checker, r
     """Scoped roles need a unit, leaders their person record."""
     values: dict[str, Any] = {"scope_unit": None, "person": None}
     if role in roles.SCOPED_ROLES:
-        unit_uuid = check.uuid("scope_unit_id", required=True)
-        if unit_uuid:
-            try:
-                values["scope_unit"] = await units.unit_pk(tenant, actor, unit_uuid)
-            except NotFound:
-                check.fail("scope_unit_id", _("%(field)s: no such unit.", field=check.label("scope_unit_id")))
+        missing = _("%(field)s: no such unit.", field=check.label("scope_unit_id"))
+        values["scope_unit"] = await check.found(
+            "scope_unit_id", partial(units.unit_pk, tenant, actor), missing, required=True
+        )
     if role == roles.LEADER:
-        person_uuid = check.uuid("person_id", required=True)
-        if person_uuid:
-            try:
-                values["person"] = await units.person_pk(tenant, actor, person_uuid)
-            except NotFound:
-                check.fail("person_id", _("%(field)s: no such person.", field=check.label("person_id")))
+        missing = _("%(field)s: no such person.", field=check.label("person_id"))
+        values["person"] = await check.found(
+            "person_id", partial(units.person_pk, tenant, actor), missing, required=True
+        )
     return values
 
 
@@ -421,35 +418,11 @@ async def update_user(tenant: TenantRef, actor: Actor, user_id: Any, data: dict[
     values: dict[str, Any] = {}
     if check.present("display_name"):
         values["display_name"] = check.text("display_name", max_len=100)
-    if check.present("active"):
-        active = check.boolean("active", default=True)
-        if active != bool(row["active"]):
-            if actor.role not in (roles.SYSTEM_ADMIN, roles.OFFICE_ADMIN):
-                check.fail("active", _("Only the system administrator switches accounts on and off."))
-            elif own:
-                check.fail("active", _("You cannot deactivate your own account."))
-            values["active"] = active
+    _check_active(check, actor, row, own, values)
     if check.present("role") or check.present("scope_unit_id") or check.present("person_id"):
-        role = check.choice("role", roles.ROLES) if check.present("role") else row["role"]
-        binding = await _check_role_binding(tenant, actor, check, role) if role else {}
-        granted = {"role": role, **binding}
-        moved = {k: v for k, v in granted.items() if v != row[k]}
-        if moved:
-            if own:
-                check.fail("role", _("You cannot change your own role."))
-            elif role not in roles.grantable(actor.role):
-                check.fail("role", _("Only the security administrator grants this role, and scopes."))
-            values.update(moved)
+        values.update(await _check_role_change(tenant, actor, check, row, own))
     if check.present("password") and check.text("password"):
-        password = check.text("password", max_len=200)
-        if own:
-            check.fail("password", _("Change your own password on your account page."))
-        elif problem := await policy.password_problem(tenant, password, row["username"]):
-            check.fail("password", problem)
-        else:
-            values["password_hash"] = await hash_password(password)
-            values["password_changed_at"] = datetime.now(UTC)
-            values["password_temporary"] = True
+        values.update(await _check_password_reset(tenant, check, row, own))
     check.done()
     changes = {
         k: [_audit_value(row.get(k)), _audit_value(v)]
@@ -469,6 +442,49 @@ async def update_user(tenant: TenantRef, actor: Actor, user_id: Any, data: dict[
             action = "user.role" if {"role", "scope_unit", "person"} & set(changes) else "user.update"
             await audit.record(tenant.id, actor, action, "user", row["uuid"], detail={"changes": changes})
     return await user_detail(tenant, row["uuid"])
+
+
+def _check_active(check: Checker, actor: Actor, row: dict, own: bool, values: dict[str, Any]) -> None:
+    """Switching an account on or off: the system administrator's (the office admin's for
+    business accounts), never one's own."""
+    if not check.present("active"):
+        return
+    active = check.boolean("active", default=True)
+    if active == bool(row["active"]):
+        return
+    if actor.role not in (roles.SYSTEM_ADMIN, roles.OFFICE_ADMIN):
+        check.fail("active", _("Only the system administrator switches accounts on and off."))
+    elif own:
+        check.fail("active", _("You cannot deactivate your own account."))
+    values["active"] = active
+
+
+async def _check_role_change(tenant: TenantRef, actor: Actor, check: Checker, row: dict, own: bool) -> dict:
+    """The role and its binding (unit scope, person) that change, if the actor may grant them."""
+    role = check.choice("role", roles.ROLES) if check.present("role") else row["role"]
+    binding = await _check_role_binding(tenant, actor, check, role) if role else {}
+    moved = {k: v for k, v in {"role": role, **binding}.items() if v != row[k]}
+    if moved and own:
+        check.fail("role", _("You cannot change your own role."))
+    elif moved and role not in roles.grantable(actor.role):
+        check.fail("role", _("Only the security administrator grants this role, and scopes."))
+    return moved
+
+
+async def _check_password_reset(tenant: TenantRef, check: Checker, row: dict, own: bool) -> dict:
+    """A password an administrator sets: temporary, and never their own."""
+    password = check.text("password", max_len=200)
+    if own:
+        check.fail("password", _("Change your own password on your account page."))
+    elif problem := await policy.password_problem(tenant, password, row["username"]):
+        check.fail("password", problem)
+    else:
+        return {
+            "password_hash": await hash_password(password),
+            "password_changed_at": datetime.now(UTC),
+            "password_temporary": True,
+        }
+    return {}
 
 
 def _audit_value(value: Any) -> Any:

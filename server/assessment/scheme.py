@@ -251,11 +251,41 @@ def check(raw: dict[str, Any]) -> Tree:
     keyed `indicators.3.points`, `deductions.0.name`, `grades.good`, ..."""
     errors: dict[str, str] = {}
     total = _points(errors, "total", LABELS["total"], raw.get("total", 100))
-    rows = [r for r in (raw.get("indicators") or []) if isinstance(r, dict)]
+    indicators, keys = _indicators(errors, raw.get("indicators"))
+    children = _children(errors, indicators, keys)
+    _check_kinds(errors, indicators, keys, children)
+    roots = round(sum(ind["points"] for ind in children.get("", [])), 2)
+    if indicators and abs(roots - total) > EPSILON:
+        errors.setdefault(
+            "total",
+            _(
+                "The top-level indicators add up to %(sum)s points, not the scheme's total of %(total)s.",
+                sum=_fmt(roots),
+                total=_fmt(total),
+            ),
+        )
+    document = {
+        "total": total,
+        "indicators": indicators,
+        "deductions": _items(errors, raw.get("deductions"), "deductions", with_points=True),
+        "deduction_cap": _points(
+            errors, "deduction_cap", LABELS["deduction_cap"], raw.get("deduction_cap", 0) or 0, allow_zero=True
+        ),
+        "vetoes": _items(errors, raw.get("vetoes"), "vetoes", with_points=False),
+        "grades": _grades(errors, raw.get("grades") or {}, total),
+        "top_cap": _top_cap(errors, raw.get("top_cap")),
+    }
+    if errors:
+        raise ValidationFailed(errors)
+    return Tree(document)
+
+
+def _indicators(errors: dict, raw: Any) -> tuple[list[dict], dict[str, int]]:
+    """The indicator rows as given (blank rows of the form left out), and each code's row number."""
     indicators: list[dict] = []
     keys: dict[str, int] = {}
     seen: set[str] = set()
-    for i, row in enumerate(rows):
+    for i, row in enumerate(r for r in (raw or []) if isinstance(r, dict)):
         if _blank(row):
             continue  # an empty row of the form
         k = f"indicators.{i}."
@@ -276,6 +306,12 @@ def check(raw: dict[str, Any]) -> Tree:
         indicators.append(ind)
     if not indicators:
         errors.setdefault("indicators", _("A scheme needs at least one indicator."))
+    return indicators, keys
+
+
+def _children(errors: dict, indicators: list[dict], keys: dict[str, int]) -> dict[str, list[dict]]:
+    """Each code's child indicators ("" for the top level); a parent that does not exist
+    or that leads back to the indicator is an error."""
     by_code = {ind["code"]: ind for ind in indicators}
     children: dict[str, list[dict]] = {}
     for ind in indicators:
@@ -292,6 +328,12 @@ def check(raw: dict[str, Any]) -> Tree:
                 break
             step, hops = by_code[step]["parent"] if step in by_code else "", hops + 1
         children.setdefault(parent, []).append(ind)
+    return children
+
+
+def _check_kinds(errors: dict, indicators: list[dict], keys: dict[str, int], children: dict[str, list[dict]]) -> None:
+    """A group's points are its indicators' sum and it has no method; a leaf is scored
+    by hand or automatically from a source."""
     for ind in indicators:
         k = f"indicators.{keys[ind['code']]}."
         kids = children.get(ind["code"])
@@ -308,8 +350,7 @@ def check(raw: dict[str, Any]) -> Tree:
                         sum=_fmt(kid_sum),
                     ),
                 )
-            continue
-        if ind["method"] not in METHODS:
+        elif ind["method"] not in METHODS:
             errors.setdefault(
                 k + "method", _("%(field)s is not one of the allowed values.", field=str(INDICATOR_LABELS["method"]))
             )
@@ -317,42 +358,18 @@ def check(raw: dict[str, Any]) -> Tree:
             errors.setdefault(k + "source", _("An automatic indicator needs a source of data."))
         elif ind["method"] == "manual":
             ind["source"] = ""
-    roots = round(sum(ind["points"] for ind in children.get("", [])), 2)
-    if indicators and abs(roots - total) > EPSILON:
+
+
+def _top_cap(errors: dict, value: Any) -> float | None:
+    """The largest share of units that may get the top grade, or None for no cap."""
+    if value in (None, ""):
+        return None
+    top_cap = _number(value)
+    if top_cap is None or not 0 < top_cap <= 1:
         errors.setdefault(
-            "total",
-            _(
-                "The top-level indicators add up to %(sum)s points, not the scheme's total of %(total)s.",
-                sum=_fmt(roots),
-                total=_fmt(total),
-            ),
+            "top_cap", _("%(field)s must be a share above 0 and at most 100%%.", field=str(LABELS["top_cap"]))
         )
-    deductions = _items(errors, raw.get("deductions"), "deductions", with_points=True)
-    vetoes = _items(errors, raw.get("vetoes"), "vetoes", with_points=False)
-    cap = _points(errors, "deduction_cap", LABELS["deduction_cap"], raw.get("deduction_cap", 0) or 0, allow_zero=True)
-    grades = _grades(errors, raw.get("grades") or {}, total)
-    top_cap = raw.get("top_cap")
-    if top_cap in (None, ""):
-        top_cap = None
-    else:
-        top_cap = _number(top_cap)
-        if top_cap is None or not 0 < top_cap <= 1:
-            errors.setdefault(
-                "top_cap", _("%(field)s must be a share above 0 and at most 100%%.", field=str(LABELS["top_cap"]))
-            )
-    if errors:
-        raise ValidationFailed(errors)
-    return Tree(
-        {
-            "total": total,
-            "indicators": indicators,
-            "deductions": deductions,
-            "deduction_cap": cap,
-            "vetoes": vetoes,
-            "grades": grades,
-            "top_cap": top_cap,
-        }
-    )
+    return top_cap
 
 
 def _items(errors: dict, raw: Any, prefix: str, *, with_points: bool) -> list[dict]:

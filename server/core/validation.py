@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
-from server.core.errors import ValidationFailed
+from server.core.errors import NotFound, ValidationFailed
 from server.core.i18n import LazyString, _
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # the field an empty change is refused under
 CHANGES = "body"
 MOBILE_RE = re.compile(r"^\+?[0-9][0-9 -]{5,30}$")
+T = TypeVar("T")
 
 
 class Checker:
@@ -119,6 +120,20 @@ class Checker:
             return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
         except ValueError:
             self.fail(field, _("%(field)s is not a valid identifier.", field=self.label(field)))
+            return None
+
+    async def found(
+        self, field: str, find: Callable[[uuid.UUID], Awaitable[T]], missing: str, *, required: bool = False
+    ) -> T | None:
+        """What the public id in `field` names, looked up by `find`; None when it is not
+        given, or when `find` raises NotFound, which is this field's error `missing`."""
+        public_id = self.uuid(field, required=required)
+        if public_id is None:
+            return None
+        try:
+            return await find(public_id)
+        except NotFound:
+            self.fail(field, missing)
             return None
 
     def email(self, field: str) -> str:
