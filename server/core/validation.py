@@ -148,6 +148,11 @@ class Checker:
             self.fail(field, _("%(field)s is not a valid phone number.", field=self.label(field)))
         return value
 
+    def fields(self, readers: dict[str, Callable[[], Any]], *, partial: bool = False) -> dict[str, Any]:
+        """Each field as its reader checks it, in order: all of them, or (`partial`: a
+        change) only those given."""
+        return {field: read() for field, read in readers.items() if not partial or self.present(field)}
+
     def changes(self, fields: Iterable[str]) -> None:
         """A change names at least one thing it changes: an empty one is refused,
         naming what it may hold, rather than written as nothing."""

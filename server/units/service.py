@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _, _l
 from server.core.pagination import Page
+from server.core.rows import pick, public
 from server.core.validation import Checker
 from server.units.tables import Person, Post, Unit
 from tenants.service import TenantRef, get_owned
@@ -93,6 +95,19 @@ def _in_scope(actor: Actor, path: str) -> bool:
 
 def _unit_scope(actor: Actor) -> list:
     return [Unit.path.like(actor.scope_path + "%")] if actor.scope_path else []
+
+
+def _post_scope(actor: Actor) -> list:
+    return [Post.unit.path.like(actor.scope_path + "%")] if actor.scope_path else []
+
+
+async def _posts_within(tenant: TenantRef, actor: Actor, within: Any = None) -> list:
+    """Posts in the actor's scope, and in one unit's subtree when `within` names it."""
+    where = _post_scope(actor)
+    if within is not None:
+        root = await _unit_row(tenant, actor, within)
+        where.append(Post.unit.path.like(root["path"] + "%"))
+    return where
 
 
 # ---------------------------------------------------------------- units
@@ -200,13 +215,7 @@ async def list_units(
 
 
 def _unit_public(row: dict) -> dict:
-    return {
-        "id": str(row["uuid"]),
-        "name": row["name"],
-        "kind": row["kind"],
-        "code": row.get("code") or "",
-        "depth": row["depth"],
-    }
+    return public(row, "name", "kind", "depth", code=row.get("code") or "")
 
 
 async def unit_detail(tenant: TenantRef, actor: Actor, unit_id: Any) -> dict:
@@ -240,44 +249,40 @@ async def unit_detail(tenant: TenantRef, actor: Actor, unit_id: Any) -> dict:
     posts.sort(key=lambda p: (POSITION_RANK.get(p["position"], 99), p["person_name"]))
     return {
         **_unit_public(row),
-        "note": row["note"],
-        "sort_order": row["sort_order"],
+        **pick(row, "note", "sort_order", "created_at", "updated_at"),
         "parent_id": ancestors[-1]["id"] if ancestors else None,
         "ancestors": ancestors,
         "children": [{**_unit_public(c), **summary[c["id"]]} for c in children],
         "posts": posts,
         **summary[row["id"]],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
     }
 
 
 def _check_unit(check: Checker, *, partial: bool) -> dict:
-    values: dict[str, Any] = {}
-    if not partial or check.present("name"):
-        values["name"] = check.text("name", required=True, max_len=200)
-    if not partial or check.present("kind"):
-        values["kind"] = check.choice("kind", KINDS)
-    if not partial or check.present("code"):
-        values["code"] = check.text("code", max_len=50) or None
-    if not partial or check.present("sort_order"):
-        values["sort_order"] = check.integer("sort_order", minimum=-100000, maximum=100000)
-    if not partial or check.present("note"):
-        values["note"] = check.text("note", max_len=2000)
-    return values
+    return check.fields(
+        {
+            "name": lambda: check.text("name", required=True, max_len=200),
+            "kind": lambda: check.choice("kind", KINDS),
+            "code": lambda: check.text("code", max_len=50) or None,
+            "sort_order": lambda: check.integer("sort_order", minimum=-100000, maximum=100000),
+            "note": lambda: check.text("note", max_len=2000),
+        },
+        partial=partial,
+    )
+
+
+async def _check_unit_field(tenant: TenantRef, actor: Actor, check: Checker, field: str, *, required: bool):
+    """The unit a field names, within the actor's scope."""
+    missing = _("%(field)s: no such unit.", field=check.label(field))
+    return await check.found(field, partial(_unit_row, tenant, actor), missing, required=required)
 
 
 async def _check_parent(tenant: TenantRef, actor: Actor, check: Checker) -> dict | None:
-    parent_uuid = check.uuid("parent_id")
-    if parent_uuid is None:
-        if actor.scope_path is not None and "parent_id" not in check.errors:
-            check.fail("parent_id", _("%(field)s is required.", field=check.label("parent_id")))
-        return None
-    try:
-        return await _unit_row(tenant, actor, parent_uuid)
-    except NotFound:
-        check.fail("parent_id", _("%(field)s: no such unit.", field=check.label("parent_id")))
-        return None
+    parent = await _check_unit_field(tenant, actor, check, "parent_id", required=False)
+    # a scoped account creates units inside its scope only
+    if parent is None and actor.scope_path is not None and "parent_id" not in check.errors:
+        check.fail("parent_id", _("%(field)s is required.", field=check.label("parent_id")))
+    return parent
 
 
 async def _check_code_free(tenant: TenantRef, check: Checker, code: str | None, exclude_id: int | None = None):
@@ -396,9 +401,7 @@ async def registry_summary(tenant: TenantRef, actor: Actor) -> dict:
     base = [Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *scope]
     units = await Unit.count().where(*base)
     gaps = {code: await Unit.count().where(*base, *_gap_filter(tenant, code)) for code in GAPS}
-    post_scope = [Post.unit.path.like(actor.scope_path + "%")] if actor.scope_path else []
-    on = today(tenant)
-    current = [Post.tenant == tenant.id, in_post_on(on), *post_scope]
+    current = [Post.tenant == tenant.id, in_post_on(today(tenant)), *_post_scope(actor)]
     leaders = await Post.count().where(*current, Post.position.is_in(list(LEADER_POSITIONS)))
     classified = await Post.count().where(*current, Post.person.classified_level != "none")
     military = await Post.count().where(*current, Post.person.military_transfer.eq(True))
@@ -407,6 +410,8 @@ async def registry_summary(tenant: TenantRef, actor: Actor) -> dict:
 
 # ---------------------------------------------------------------- people
 
+# who holds a post, as the post lists show them
+_HOLDER = (Post.person.uuid.as_alias("person_uuid"), Post.person.name.as_alias("person_name"))
 _POST_COLUMNS = (
     Post.id,
     Post.uuid,
@@ -415,8 +420,7 @@ _POST_COLUMNS = (
     Post.start_date,
     Post.end_date,
     Post.person.id.as_alias("person_pk"),
-    Post.person.uuid.as_alias("person_uuid"),
-    Post.person.name.as_alias("person_name"),
+    *_HOLDER,
     Post.person.classified_level.as_alias("classified_level"),
     Post.person.military_transfer.as_alias("military_transfer"),
     Post.person.mobile.as_alias("mobile"),
@@ -426,22 +430,18 @@ _POST_COLUMNS = (
 )
 
 
+_POST_FIELDS = ("position", "title", "start_date", "end_date", "person_name", "classified_level", "mobile", "email")
+
+
 def _post_public(row: dict) -> dict:
-    return {
-        "id": str(row["uuid"]),
-        "position": row["position"],
-        "title": row["title"],
-        "start_date": row["start_date"],
-        "end_date": row["end_date"],
-        "person_id": str(row["person_uuid"]),
-        "person_name": row["person_name"],
-        "classified_level": row["classified_level"],
-        "military_transfer": bool(row["military_transfer"]),
-        "mobile": row["mobile"],
-        "email": row["email"],
-        "unit_id": str(row["unit_uuid"]),
-        "unit_name": row["unit_name"],
-    }
+    return public(
+        row,
+        *_POST_FIELDS,
+        "unit_name",
+        person_id=str(row["person_uuid"]),
+        military_transfer=bool(row["military_transfer"]),
+        unit_id=str(row["unit_uuid"]),
+    )
 
 
 async def _posts_where(tenant: TenantRef, where: list, *, limit: int | None = None, offset: int = 0) -> list[dict]:
@@ -466,17 +466,12 @@ async def list_people(
 ) -> Page:
     """People in post (one row per post); status=former lists posts that have ended."""
     on = today(tenant)
-    where: list = [Post.person.deleted_at.is_null()]
-    if actor.scope_path:
-        where.append(Post.unit.path.like(actor.scope_path + "%"))
+    where: list = [Post.person.deleted_at.is_null(), *await _posts_within(tenant, actor, unit or None)]
     where.append(Post.end_date < on if status == "former" else in_post_on(on))
     if q:
         where.append(
             db.contains(Post.person.name, q) | db.contains(Post.person.mobile, q) | db.contains(Post.person.email, q)
         )
-    if unit:
-        root = await _unit_row(tenant, actor, unit)
-        where.append(Post.unit.path.like(root["path"] + "%"))
     if position in POSITIONS:
         where.append(Post.position == position)
     elif position == "leaders":
@@ -513,47 +508,44 @@ async def person_detail(tenant: TenantRef, actor: Actor, person_id: Any) -> dict
     for post in posts:
         post["current"] = post["start_date"] <= on and (post["end_date"] is None or post["end_date"] >= on)
     posts.sort(key=lambda p: (not p["current"], -p["start_date"].toordinal()))
-    return {
-        "id": str(row["uuid"]),
-        "name": row["name"],
-        "email": row["email"],
-        "mobile": row["mobile"],
-        "classified_level": row["classified_level"],
-        "military_transfer": bool(row["military_transfer"]),
-        "note": row["note"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-        "posts": posts,
-        "current_posts": [p for p in posts if p["current"]],
-    }
+    return public(
+        row,
+        *_PERSON_FIELDS,
+        military_transfer=bool(row["military_transfer"]),
+        posts=posts,
+        current_posts=[p for p in posts if p["current"]],
+    )
+
+
+_PERSON_FIELDS = ("name", "email", "mobile", "classified_level", "note", "created_at", "updated_at")
 
 
 def _check_identity(check: Checker, *, partial: bool) -> dict:
-    values: dict[str, Any] = {}
-    if not partial or check.present("name"):
-        values["name"] = check.text("name", required=True, max_len=100)
-    if not partial or check.present("email"):
-        values["email"] = check.email("email")
-    if not partial or check.present("mobile"):
-        values["mobile"] = check.mobile("mobile")
-    if not partial or check.present("classified_level"):
-        values["classified_level"] = check.choice("classified_level", LEVELS, required=False, default="none")
-    if not partial or check.present("military_transfer"):
-        values["military_transfer"] = check.boolean("military_transfer")
-    if not partial or check.present("note"):
-        values["note"] = check.text("note", max_len=2000)
-    return values
+    return check.fields(
+        {
+            "name": lambda: check.text("name", required=True, max_len=100),
+            "email": lambda: check.email("email"),
+            "mobile": lambda: check.mobile("mobile"),
+            "classified_level": lambda: check.choice("classified_level", LEVELS, required=False, default="none"),
+            "military_transfer": lambda: check.boolean("military_transfer"),
+            "note": lambda: check.text("note", max_len=2000),
+        },
+        partial=partial,
+    )
 
 
-async def _check_post_unit(tenant: TenantRef, actor: Actor, check: Checker, *, required: bool) -> dict | None:
-    unit_uuid = check.uuid("unit_id", required=required)
-    if unit_uuid is None:
-        return None
-    try:
-        return await _unit_row(tenant, actor, unit_uuid)
-    except NotFound:
-        check.fail("unit_id", _("%(field)s: no such unit.", field=check.label("unit_id")))
-        return None
+async def _check_new_post(tenant: TenantRef, actor: Actor, check: Checker) -> tuple[dict | None, dict[str, Any]]:
+    """A post to open: its unit (in the actor's scope), and the post's unit, position, title and dates."""
+    unit = await _check_unit_field(tenant, actor, check, "unit_id", required=True)
+    post = {
+        "unit": unit["id"] if unit else None,
+        "position": check.choice("position", POSITIONS),
+        "title": check.text("title", max_len=100),
+        "start_date": check.date("start_date") or today(tenant),
+        "end_date": check.date("end_date"),
+    }
+    _check_dates(check, post["start_date"], post["end_date"])
+    return unit, post
 
 
 def _check_dates(check: Checker, start: date | None, end: date | None, end_field: str = "end_date") -> None:
@@ -564,35 +556,15 @@ def _check_dates(check: Checker, start: date | None, end: date | None, end_field
 async def create_person(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
     check = Checker(data, PERSON_LABELS)
     values = _check_identity(check, partial=False)
-    unit = await _check_post_unit(tenant, actor, check, required=True)
-    position = check.choice("position", POSITIONS)
-    title = check.text("title", max_len=100)
-    start = check.date("start_date") or today(tenant)
-    end = check.date("end_date")
-    _check_dates(check, start, end)
+    unit, post = await _check_new_post(tenant, actor, check)
     check.done()
     async with db.atomic():
         person = Person(tenant=tenant.id, **values)
         await person.save()
-        post = Post(
-            tenant=tenant.id,
-            person=person.id,
-            unit=unit["id"],
-            position=position,
-            title=title,
-            start_date=start,
-            end_date=end,
-        )
-        await post.save()
-        await audit.record(
-            tenant.id,
-            actor,
-            "person.create",
-            "person",
-            person.uuid,
-            detail={"unit": str(unit["uuid"]), "position": position},
-        )
-        await events.publish(events.INDICATOR_INPUTS, tenant, people=[person.id], units=[unit["id"]])
+        await Post(tenant=tenant.id, person=person.id, **post).save()
+        detail = {"unit": str(unit["uuid"]), "position": post["position"]}
+        await audit.record(tenant.id, actor, "person.create", "person", person.uuid, detail=detail)
+        await events.publish(events.INDICATOR_INPUTS, tenant, people=[person.id], units=[post["unit"]])
     return await person_detail(tenant, actor, person.uuid)
 
 
@@ -612,7 +584,11 @@ async def update_person(tenant: TenantRef, actor: Actor, person_id: Any, data: d
         on = today(tenant)
         effective = check.date("effective_date") or on
         current = await _post_to_change(tenant, actor, row, check, on)
-        unit = await _check_post_unit(tenant, actor, check, required=False) if check.present("unit_id") else None
+        unit = (
+            await _check_unit_field(tenant, actor, check, "unit_id", required=False)
+            if check.present("unit_id")
+            else None
+        )
         if current is not None:
             new_post = {
                 "unit": unit["id"] if unit else current["unit"],
@@ -645,9 +621,7 @@ async def update_person(tenant: TenantRef, actor: Actor, person_id: Any, data: d
 
 async def _posts_in_scope(tenant: TenantRef, actor: Actor, person_pk_: int, on: date) -> list[dict]:
     """The person's current posts that the actor may change (all of them for the office)."""
-    where = [Post.tenant == tenant.id, Post.person == person_pk_, in_post_on(on)]
-    if actor.scope_path:
-        where.append(Post.unit.path.like(actor.scope_path + "%"))
+    where = [Post.tenant == tenant.id, Post.person == person_pk_, in_post_on(on), *_post_scope(actor)]
     return await Post.select(Post.all_columns()).where(*where)
 
 
@@ -672,26 +646,13 @@ async def _post_to_change(tenant: TenantRef, actor: Actor, person: dict, check: 
 async def add_post(tenant: TenantRef, actor: Actor, person_id: Any, data: dict[str, Any]) -> dict:
     row = await _person_row(tenant, actor, person_id)
     check = Checker(data, PERSON_LABELS)
-    unit = await _check_post_unit(tenant, actor, check, required=True)
-    position = check.choice("position", POSITIONS)
-    title = check.text("title", max_len=100)
-    start = check.date("start_date") or today(tenant)
-    end = check.date("end_date")
-    _check_dates(check, start, end)
+    _unit, values = await _check_new_post(tenant, actor, check)
     check.done()
     async with db.atomic():
-        post = Post(
-            tenant=tenant.id,
-            person=row["id"],
-            unit=unit["id"],
-            position=position,
-            title=title,
-            start_date=start,
-            end_date=end,
-        )
+        post = Post(tenant=tenant.id, person=row["id"], **values)
         await post.save()
         await audit.record(tenant.id, actor, "post.create", "post", post.uuid, detail={"person": str(row["uuid"])})
-        await events.publish(events.INDICATOR_INPUTS, tenant, people=[row["id"]], units=[unit["id"]])
+        await events.publish(events.INDICATOR_INPUTS, tenant, people=[row["id"]], units=[values["unit"]])
     return await person_detail(tenant, actor, row["uuid"])
 
 
@@ -808,12 +769,8 @@ async def current_leader_posts(
         Post.person.deleted_at.is_null(),
         Post.position.is_in(list(LEADER_POSITIONS)),
         in_post_on(today(tenant)),
+        *await _posts_within(tenant, actor, within),
     ]
-    if actor.scope_path:
-        where.append(Post.unit.path.like(actor.scope_path + "%"))
-    if within is not None:
-        root = await _unit_row(tenant, actor, within)
-        where.append(Post.unit.path.like(root["path"] + "%"))
     if person is not None:
         where.append(Post.person == (await _person_row(tenant, actor, person))["id"])
     return (
@@ -823,8 +780,7 @@ async def current_leader_posts(
             Post.position,
             Post.person,
             Post.unit,
-            Post.person.uuid.as_alias("person_uuid"),
-            Post.person.name.as_alias("person_name"),
+            *_HOLDER,
             Post.unit.name.as_alias("unit_name"),
             Post.unit.path.as_alias("unit_path"),
         )
@@ -852,8 +808,7 @@ _POSTS_ON = (
     Post.unit,
     Post.position,
     Post.start_date,
-    Post.person.uuid.as_alias("person_uuid"),
-    Post.person.name.as_alias("person_name"),
+    *_HOLDER,
     Post.person.classified_level.as_alias("classified_level"),
     Post.unit.name.as_alias("unit_name"),
 )
@@ -912,13 +867,7 @@ async def people_contacts(tenant: TenantRef) -> dict[int, dict]:
 async def current_posts_with_pks(tenant: TenantRef, actor: Actor, *, within: Any = None) -> list[dict]:
     """Current posts in the actor's scope (optionally a subtree), with each person's row id
     for the caller's own queries."""
-    on = today(tenant)
-    where: list = [in_post_on(on)]
-    if actor.scope_path:
-        where.append(Post.unit.path.like(actor.scope_path + "%"))
-    if within is not None:
-        root = await _unit_row(tenant, actor, within)
-        where.append(Post.unit.path.like(root["path"] + "%"))
+    where = [in_post_on(today(tenant)), *await _posts_within(tenant, actor, within)]
     rows = await Post.select(*_POST_COLUMNS).where(Post.tenant == tenant.id, Post.person.deleted_at.is_null(), *where)
     return [{**_post_public(r), "person_pk": r["person_pk"]} for r in rows]
 
