@@ -11,6 +11,7 @@ from server.units import service as units
 from server.units.tables import Person, Post, Unit
 from tests.conftest import csrf, login
 from tests.factories import make_person, make_unit, make_world, token_for
+from tests.helpers import post_form
 
 
 @pytest.fixture
@@ -259,29 +260,12 @@ async def test_forms_show_errors_next_to_the_fields_and_keep_the_input(client):
     world = await make_world()
     await login(client, world.slug, "office")
     token = await csrf(client, f"/t/{world.slug}/people/new")
-    response = await client.post(
-        f"/t/{world.slug}/people",
-        data={
-            "_csrf": token,
-            "name": "新同志",
-            "unit_id": world.units["city"]["id"],
-            "position": "staff",
-            "email": "not-an-email",
-        },
-    )
+    people = f"/t/{world.slug}/people"
+    filled = {"name": "新同志", "unit_id": world.units["city"]["id"], "position": "staff"}
+    response = await post_form(client, people, token, **filled, email="not-an-email")
     assert response.status_code == 422
     assert 'id="email-error"' in response.text and 'value="新同志"' in response.text
-    ok = await client.post(
-        f"/t/{world.slug}/people",
-        data={
-            "_csrf": token,
-            "name": "新同志",
-            "unit_id": world.units["city"]["id"],
-            "position": "staff",
-            "military_transfer": "1",
-            "classified_level": "important",
-        },
-    )
+    ok = await post_form(client, people, token, **filled, military_transfer="1", classified_level="important")
     assert ok.status_code == 303
     person = await client.get(ok.headers["location"])
     assert "新同志" in person.text and "军转干部" in person.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.conftest import csrf, login
 from tests.factories import make_world
+from tests.helpers import post_form
 
 
 async def as_user(make_client, world, key):
@@ -56,35 +57,21 @@ async def test_district_admin_works_only_within_their_district(make_client):
     assert (await c.get(f"{t}/units/{world.units['b_unit']['id']}")).status_code == 404
     assert (await c.get(f"{t}/people/{world.people['b_principal']['id']}")).status_code == 404
     token = await csrf(c, f"{t}/units/new")
-    outside = await c.post(
-        f"{t}/units",
-        data={
-            "_csrf": token,
-            "name": "越权单位",
-            "kind": "district_unit",
-            "parent_id": world.units["district_b"]["id"],
-        },
+    outside = await post_form(
+        c, f"{t}/units", token, name="越权单位", kind="district_unit", parent_id=world.units["district_b"]["id"]
     )
     assert outside.status_code == 422 and "越权单位" in outside.text
-    top = await c.post(f"{t}/units", data={"_csrf": token, "name": "顶级单位", "kind": "municipal"})
+    top = await post_form(c, f"{t}/units", token, name="顶级单位", kind="municipal")
     assert top.status_code == 422
-    inside = await c.post(
-        f"{t}/units",
-        data={
-            "_csrf": token,
-            "name": "甲区审计局",
-            "kind": "district_unit",
-            "parent_id": world.units["district_a"]["id"],
-        },
+    inside = await post_form(
+        c, f"{t}/units", token, name="甲区审计局", kind="district_unit", parent_id=world.units["district_a"]["id"]
     )
     assert inside.status_code == 303
     # their own district can be renamed but not deleted or moved
-    renamed = await c.post(
-        f"{t}/units/{world.units['district_a']['id']}",
-        data={"_csrf": token, "name": "甲区（新）", "kind": "district", "parent_id": ""},
-    )
+    own = f"{t}/units/{world.units['district_a']['id']}"
+    renamed = await post_form(c, own, token, name="甲区（新）", kind="district", parent_id="")
     assert renamed.status_code == 303
-    removed = await c.post(f"{t}/units/{world.units['district_a']['id']}/delete", data={"_csrf": token})
+    removed = await post_form(c, f"{own}/delete", token)
     assert removed.status_code == 409
 
 
@@ -95,28 +82,20 @@ async def test_unit_officer_keeps_their_units_people(make_client):
     people = (await c.get(f"{t}/people")).text
     assert "张三" in people and "王五" not in people
     token = await csrf(c, f"{t}/people/new")
-    mine = await c.post(
-        f"{t}/people",
-        data={
-            "_csrf": token,
-            "name": "保密员小刘",
-            "unit_id": world.units["a_unit"]["id"],
-            "position": "secrecy_officer",
-        },
+    mine = await post_form(
+        c, f"{t}/people", token, name="保密员小刘", unit_id=world.units["a_unit"]["id"], position="secrecy_officer"
     )
     assert mine.status_code == 303
-    theirs = await c.post(
-        f"{t}/people", data={"_csrf": token, "name": "越权", "unit_id": world.units["city"]["id"], "position": "staff"}
-    )
+    theirs = await post_form(c, f"{t}/people", token, name="越权", unit_id=world.units["city"]["id"], position="staff")
     assert theirs.status_code == 422
-    assert (await c.post(f"{t}/units", data={"_csrf": token, "name": "x", "kind": "other"})).status_code == 403
+    assert (await post_form(c, f"{t}/units", token, name="x", kind="other")).status_code == 403
 
 
 async def test_refusals_are_audited(make_client):
     world = await make_world()
     inspector = await as_user(make_client, world, "inspector")
     token = await csrf(inspector, f"/t/{world.slug}/units")
-    assert (await inspector.post(f"/t/{world.slug}/units", data={"_csrf": token, "name": "x"})).status_code == 403
+    assert (await post_form(inspector, f"/t/{world.slug}/units", token, name="x")).status_code == 403
     auditor = await as_user(make_client, world, "audit_admin")
     log = await auditor.get(f"/api/v1/t/{world.slug}/audit", params={"action": "access.denied"})
     items = log.json()["items"]
