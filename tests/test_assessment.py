@@ -206,6 +206,54 @@ async def course(world, office, day: date, attendance: dict[str, float], people:
 # ---------------------------------------------------------------- the hand-built unit
 
 
+async def _hand_built_people(world, unit: dict, year: int) -> tuple[dict[str, dict], dict[str, object]]:
+    """The hand-built unit's people (see the test's table) and the leaders' actors, by key."""
+    t = world.tenant
+    people: dict[str, dict] = {}
+    leaders: dict[str, object] = {}
+    for key, name, position, level, begin in (
+        ("l1", "钱一", "principal", "none", date(year, 1, 1)),
+        ("l2", "孙二", "secrecy_lead", "core", date(year, 1, 1)),
+        ("l3", "周三", "business_lead", "none", date(year, 8, 1)),
+        ("l4", "吴四", "member", "none", date(year, 1, 1)),
+        ("l5", "郑五", "business_lead", "important", date(year, 1, 1)),
+        ("s1", "冯六", "staff", "important", date(year, 1, 1)),
+        ("s2", "陈七", "staff", "general", date(year, 1, 1)),
+        ("s3", "褚八", "staff", "none", date(year, 1, 1)),
+    ):
+        people[key] = await make_person(t, unit, name, position, classified_level=level, start_date=begin.isoformat())
+        if key.startswith("l"):
+            await make_user(t, f"x{key}", "leader", person_id=people[key]["id"])
+            leaders[key] = await actor_of(world, f"x{key}")
+    return people, leaders
+
+
+async def _hand_built_review(world, office, assessor, year: int, unit: dict) -> dict[str, float]:
+    """The office self-assesses the manual indicators, the assessor keeps all but N (12 → 11)
+    and deducts minor, minor, serious: the manual scores as reviewed."""
+    manual = {"R3": 8, "C": 9.5, "P": 10, "N": 12, "M": 7, "D": 10}
+    for code, value in manual.items():
+        await run(world, reviews.self_assess, office, year, unit["id"], code, {"score": value, "note": "见附件"})
+    await run(world, reviews.submit_self, office, year, unit["id"])
+    for code in manual:
+        if code == "N":
+            await run(
+                world, reviews.review, assessor, year, unit["id"], code, {"score": "11", "reason": "抽查一台违规"}
+            )
+        else:
+            await run(world, reviews.review, assessor, year, unit["id"], code, {})
+    for item in ("minor", "minor", "serious"):
+        await run(
+            world,
+            reviews.add_adjustment,
+            assessor,
+            year,
+            unit["id"],
+            {"kind": "deduction", "item": item, "note": "检查"},
+        )
+    return {**manual, "N": 11}
+
+
 async def test_independent_recomputation_of_a_hand_built_unit(env):
     """丙市审计局 in year Y (last year), cut-off Y-12-31, default scheme:
 
@@ -223,22 +271,7 @@ async def test_independent_recomputation_of_a_hand_built_unit(env):
     office = await role(world, "office")
     assessor = await role(world, "assessor")
     unit = await make_unit(t, "丙市审计局", "municipal")
-    people: dict[str, dict] = {}
-    leaders: dict[str, object] = {}
-    for key, name, position, level, begin in (
-        ("l1", "钱一", "principal", "none", date(year, 1, 1)),
-        ("l2", "孙二", "secrecy_lead", "core", date(year, 1, 1)),
-        ("l3", "周三", "business_lead", "none", date(year, 8, 1)),
-        ("l4", "吴四", "member", "none", date(year, 1, 1)),
-        ("l5", "郑五", "business_lead", "important", date(year, 1, 1)),
-        ("s1", "冯六", "staff", "important", date(year, 1, 1)),
-        ("s2", "陈七", "staff", "general", date(year, 1, 1)),
-        ("s3", "褚八", "staff", "none", date(year, 1, 1)),
-    ):
-        people[key] = await make_person(t, unit, name, position, classified_level=level, start_date=begin.isoformat())
-        if key.startswith("l"):
-            await make_user(t, f"x{key}", "leader", person_id=people[key]["id"])
-            leaders[key] = await actor_of(world, f"x{key}")
+    people, leaders = await _hand_built_people(world, unit, year)
 
     # notices: issued to the five leaders, four signed, two of those renewed
     issued = await run(world, notices.issue, office, {"scope": "unit", "unit_id": unit["id"]})
@@ -279,27 +312,7 @@ async def test_independent_recomputation_of_a_hand_built_unit(env):
     opened = await run(world, cycle.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
     assert len(opened["units"]) == 4 and opened["status"] == "open"
 
-    manual = {"R3": 8, "C": 9.5, "P": 10, "N": 12, "M": 7, "D": 10}
-    for code, value in manual.items():
-        await run(world, reviews.self_assess, office, year, unit["id"], code, {"score": value, "note": "见附件"})
-    await run(world, reviews.submit_self, office, year, unit["id"])
-    for code in manual:
-        if code == "N":
-            await run(
-                world, reviews.review, assessor, year, unit["id"], code, {"score": "11", "reason": "抽查一台违规"}
-            )
-        else:
-            await run(world, reviews.review, assessor, year, unit["id"], code, {})
-    reviewed = {**manual, "N": 11}
-    for item in ("minor", "minor", "serious"):
-        await run(
-            world,
-            reviews.add_adjustment,
-            assessor,
-            year,
-            unit["id"],
-            {"kind": "deduction", "item": item, "note": "检查"},
-        )
+    reviewed = await _hand_built_review(world, office, assessor, year, unit)
 
     # the arithmetic, by hand, from the scheme's points
     r1 = round(10 * 2 / 5, 2)  # 钱一, 郑五 of five leaders

@@ -247,46 +247,38 @@ async def _tampered(env, *statements: str) -> tuple[subprocess.CompletedProcess,
     return await luzhi(env, "audit", "verify", "--tenant", slug), verdict
 
 
-async def test_verify_names_a_changed_field(env):
-    result, verdict = await _tampered(env, "UPDATE audit_events SET object_id = 'other' WHERE tenant = {t} AND seq = 3")
+# tamperings of a chain of 6 events ({t}: its tenant)
+CHANGE_3 = "UPDATE audit_events SET object_id = 'other' WHERE tenant = {t} AND seq = 3"
+DELETE_4 = "DELETE FROM audit_events WHERE tenant = {t} AND seq = 4"
+# events 2 and 3 trade places (their positions swapped, through a free one)
+SWAP_2_AND_3 = [
+    "UPDATE audit_events SET seq = 100 WHERE tenant = {t} AND seq = 2",
+    "UPDATE audit_events SET seq = 2 WHERE tenant = {t} AND seq = 3",
+    "UPDATE audit_events SET seq = 3 WHERE tenant = {t} AND seq = 100",
+]
+CUT_AFTER_4 = "DELETE FROM audit_events WHERE tenant = {t} AND seq > 4"
+HEAD_BACK_TO_4 = (
+    "UPDATE audit_heads SET seq = 4, hash = (SELECT hash FROM audit_events WHERE tenant = {t} AND seq = 4) "
+    "WHERE chain = {t}"
+)
+
+
+@pytest.mark.parametrize(
+    ("statements", "event", "named", "kind"),
+    [
+        ([CHANGE_3], 3, "changed", "changed"),
+        ([DELETE_4], 4, "missing", "missing"),
+        (SWAP_2_AND_3, 2, "does not link", "unlinked"),
+        ([CUT_AFTER_4], 5, "head is event 6", "head"),
+        # the attacker also moves the chain head back to what is left: today's kept head still names event 6
+        ([CUT_AFTER_4, HEAD_BACK_TO_4], 5, "head kept for", "cut_tail"),
+    ],
+    ids=["changed-field", "deleted", "reordered", "cut-tail-against-the-head", "cut-tail-against-the-kept-day-head"],
+)
+async def test_verify_names_the_first_broken_event(env, statements, event, named, kind):
+    result, verdict = await _tampered(env, *statements)
     assert result.returncode == 1
-    assert "BROKEN at event 3" in result.stderr and "changed" in result.stderr and verdict.kind == "changed"
-
-
-async def test_verify_names_a_deleted_event(env):
-    result, verdict = await _tampered(env, "DELETE FROM audit_events WHERE tenant = {t} AND seq = 4")
-    assert result.returncode == 1
-    assert "BROKEN at event 4" in result.stderr and "missing" in result.stderr and verdict.kind == "missing"
-
-
-async def test_verify_names_a_reordered_event(env):
-    # events 2 and 3 trade places (their positions swapped, through a free one)
-    result, verdict = await _tampered(
-        env,
-        "UPDATE audit_events SET seq = 100 WHERE tenant = {t} AND seq = 2",
-        "UPDATE audit_events SET seq = 2 WHERE tenant = {t} AND seq = 3",
-        "UPDATE audit_events SET seq = 3 WHERE tenant = {t} AND seq = 100",
-    )
-    assert result.returncode == 1
-    assert "BROKEN at event 2" in result.stderr and "does not link" in result.stderr and verdict.kind == "unlinked"
-
-
-async def test_verify_finds_a_cut_tail_against_the_head(env):
-    result, verdict = await _tampered(env, "DELETE FROM audit_events WHERE tenant = {t} AND seq > 4")
-    assert result.returncode == 1
-    assert "BROKEN at event 5" in result.stderr and "head is event 6" in result.stderr and verdict.kind == "head"
-
-
-async def test_verify_finds_a_cut_tail_against_the_kept_day_head(env):
-    # the attacker also moves the chain head back to what is left: today's kept head still names event 6
-    result, verdict = await _tampered(
-        env,
-        "DELETE FROM audit_events WHERE tenant = {t} AND seq > 4",
-        "UPDATE audit_heads SET seq = 4, hash = (SELECT hash FROM audit_events WHERE tenant = {t} AND seq = 4) "
-        "WHERE chain = {t}",
-    )
-    assert result.returncode == 1
-    assert "BROKEN at event 5" in result.stderr and "head kept for" in result.stderr and verdict.kind == "cut_tail"
+    assert f"BROKEN at event {event}" in result.stderr and named in result.stderr and verdict.kind == kind
 
 
 # ---------------------------------------------------------------- concurrent writers

@@ -36,6 +36,7 @@ from server.units.tables import Person
 from tenants.service import TenantRef
 from tests.conftest import SYSTEM, csrf, login
 from tests.factories import make_person, make_tenant, make_unit, make_user, make_world, token_for
+from tests.helpers import both_pass
 from tests.test_cli_platform import luzhi
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -265,14 +266,7 @@ async def test_notice_unsigned_fires_on_the_local_day_repeats_and_is_never_made_
     # On PostgreSQL both look for earlier reminders before either inserts (SQLite's write lock
     # makes the second wait for the first, which is its guarantee)
     if env.kind == "postgres":
-        barrier, earlier = asyncio.Barrier(2), service._earlier
-
-        async def both_looked(*args):
-            found = await earlier(*args)
-            await asyncio.wait_for(barrier.wait(), 10)
-            return found
-
-        monkeypatch.setattr(service, "_earlier", both_looked)
+        both_pass(monkeypatch, service, "_earlier")
 
     async def racing() -> int:
         async with db.transaction(t.id):

@@ -22,6 +22,7 @@ from server.core.errors import Forbidden
 from server.web.edge import csrf_token_for
 from tests.conftest import PASSWORD, SYSTEM, csrf, csrf_of, login
 from tests.factories import make_world
+from tests.helpers import both_pass
 
 
 def steady() -> None:
@@ -255,19 +256,11 @@ async def test_two_submissions_of_one_code_at_once_sign_in_once(client, make_cli
     secret, _codes = await enrol(client, world, "office")
     browser = await make_client("10.23.0.1")
     await login(browser, world.slug, "office")
-    form = await browser.get(f"/t/{world.slug}/login/twofactor")
-    token = csrf_of(form.text)
+    token = await csrf(browser, f"/t/{world.slug}/login/twofactor")
     if env.kind == "postgres":
         # both have found the secret and matched the code before either moves the step
         # (SQLite's write lock makes the second wait for the first, which is its guarantee)
-        barrier, secret_row = asyncio.Barrier(2), twofactor._secret_row
-
-        async def both_looked(*args):
-            found = await secret_row(*args)
-            await asyncio.wait_for(barrier.wait(), 10)
-            return found
-
-        monkeypatch.setattr(twofactor, "_secret_row", both_looked)
+        both_pass(monkeypatch, twofactor, "_secret_row")
     same = code(secret)
 
     async def submit():
@@ -328,8 +321,7 @@ async def test_wrong_codes_lock_the_account_like_wrong_passwords(client, make_cl
     secret, _codes = await enrol(client, world, "office")
     browser = await make_client("10.26.0.1")
     await login(browser, world.slug, "office")
-    form = await browser.get(f"/t/{world.slug}/login/twofactor")
-    token = csrf_of(form.text)
+    token = await csrf(browser, f"/t/{world.slug}/login/twofactor")
     wrong = "000000" if code(secret) != "000000" else "111111"
     for _ in range(env.settings.login_max_failures):
         answer = await browser.post(f"/t/{world.slug}/login/twofactor", data={"_csrf": token, "code": wrong})
