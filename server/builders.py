@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,6 +27,9 @@ from piccolo.table import Table
 from piccolo.utils.encoding import dump_json
 
 from server import db, events
+from server.accounts import passwords, policy
+from server.accounts import service as users
+from server.accounts.tables import User
 from server.actor import Actor
 from server.assessment import cycle
 from server.assessment.results import get_assessment, tree_of
@@ -73,21 +76,26 @@ async def insert_rows(table: type[Table], rows: Sequence[dict[str, Any]]) -> Non
     columns = [c for c in table._meta.columns if not c._meta.primary_key]
     names = ", ".join(f'"{c._meta.db_column_name}"' for c in columns)
     sql = _sql(f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({", ".join("?" for _ in columns)})')
-    fill = [(c._meta.name, c.get_default_value(), isinstance(c, JSON), isinstance(c, Numeric)) for c in columns]
+    plan = [(c._meta.name, c.get_default_value(), _converter(c)) for c in columns]
     values = []
     for row in rows:
         out = []
-        for name, default, is_json, is_numeric in fill:
+        for name, default, convert in plan:
             value = row.get(name, default)
-            if isinstance(value, Default):
-                value = value.python()
-            if is_json and not isinstance(value, str):
-                value = dump_json(value)
-            elif is_numeric and isinstance(value, float):
-                value = Decimal(str(value))  # asyncpg binds a Decimal, not a float
-            out.append(value)
+            if value is default and isinstance(default, Default):
+                value = default.python()
+            out.append(value if convert is None or value is None else convert(value))
         values.append(out)
     await _connection().executemany(sql, values)
+
+
+def _converter(column: Column) -> Callable[[Any], Any] | None:
+    if isinstance(column, JSON):
+        return lambda value: value if isinstance(value, str) else dump_json(value)
+    if isinstance(column, Numeric) and db.is_postgres():
+        # asyncpg binds a Decimal, not a float
+        return lambda value: Decimal(str(value)) if isinstance(value, float) else value
+    return None
 
 
 def _default(column: Column) -> Any:
@@ -165,6 +173,30 @@ async def record_each(tenant_id: int, action: str, object_type: str, items: Sequ
         seq,
         prev,
     )
+
+
+# ---------------------------------------------------------------- accounts (server.accounts.service)
+
+
+async def add_users(
+    tenant: TenantRef, actor: Actor, password: str, accounts: Sequence[tuple[str, str, dict[str, int]]]
+) -> None:
+    """accounts.create_user_row for each (username, role, binding: scope_unit or person),
+    all with one password: its hashes (each with its own salt) made at once in threads."""
+    hashes = await asyncio.gather(*(passwords.hash_password(password) for _ in accounts))
+    for (username, role, binding), password_hash in zip(accounts, hashes, strict=True):
+        user = User(
+            tenant=tenant.id,
+            username=users.normalise_username(username),
+            role=role,
+            password_hash=password_hash,
+            scope_unit=binding.get("scope_unit"),
+            person=binding.get("person"),
+        )
+        await user.save()
+        await policy.remember_password(tenant, user.id, password_hash)
+        detail = {"username": user.username, "role": role, "scope_unit": binding.get("scope_unit"), "pending": False}
+        await audit.record(tenant.id, actor, "user.create", "user", user.uuid, detail=detail)
 
 
 # ---------------------------------------------------------------- units (server.units.service)
@@ -387,35 +419,47 @@ class Signing:
     method: str = "password"
 
 
-async def sign_notices(
-    tenant: TenantRef, signings: Sequence[Signing], *, pdf_for: Collection[int] | None = None
-) -> int:
-    """notices.sign for each, with the signed PDF that sign makes (the pool's workers
-    render them at once) for the notices in `pdf_for` (None: every one); the others get
-    theirs on first download (notices.notice_pdf), as signatures imported in bulk do."""
+class SignedPdfs:
+    """The PDFs that notices.sign makes, for signatures made in bulk: the pool's workers
+    render them while the caller goes on writing, store() keeps them with their
+    signatures (before the transaction ends). For the notices of `people` (None:
+    everyone); the others get theirs on first download (notices.notice_pdf), as
+    signatures imported in bulk do."""
+
+    PENDING = 200  # rendered PDFs are held in memory until stored
+
+    def __init__(self, people: Collection[int] | None = None) -> None:
+        self.people = people
+        self._jobs: list[tuple[Any, asyncio.Task]] = []
+
+    def wanted(self, notice: dict) -> bool:
+        return self.people is None or notice["person"] in self.people
+
+    async def render(self, tenant: TenantRef, signature: Any, notice: dict, block: dict) -> None:
+        self._jobs.append((signature, asyncio.create_task(notices._signed_pdf(tenant, notice, block))))
+        if len(self._jobs) >= self.PENDING:
+            await self.store()
+
+    async def store(self) -> None:
+        jobs, self._jobs = self._jobs, []
+        made = await asyncio.gather(*(task for _signature, task in jobs))
+        ids = await row_ids(Signature, [signature for signature, _task in jobs])
+        await update_rows(
+            Signature,
+            ("pdf", "pdf_digest"),
+            [(pdf, hashlib.sha256(pdf).hexdigest(), ids[str(sig)]) for (sig, _t), pdf in zip(jobs, made, strict=True)],
+        )
+
+
+async def sign_notices(tenant: TenantRef, signings: Sequence[Signing], pdfs: SignedPdfs) -> None:
+    """notices.sign for each, its signed PDF rendered by `pdfs`."""
     full: dict[int, dict] = {}
     for batch in chunks([s.notice["id"] for s in signings]):
         full.update({r["id"]: r for r in await Notice.select(*notices._COLUMNS).where(Notice.id.is_in(list(batch)))})
-    blocks = [
-        {
-            "signer_name": full[s.notice["id"]]["person_name"],
-            "signed_at": s.at,
-            "code": notices.new_code(),
-            "client_addr": s.signer.client_addr,
-            "method": s.method,
-        }
-        for s in signings
-    ]
-    wanted = [i for i, s in enumerate(signings) if pdf_for is None or s.notice["id"] in pdf_for]
-    made = await asyncio.gather(
-        *(notices._signed_pdf(tenant, full[signings[i].notice["id"]], blocks[i]) for i in wanted)
-    )
-    pdfs = dict(zip(wanted, made, strict=True))
     await update_rows(Notice, ("status", "signed_at"), [("signed", s.at, s.notice["id"]) for s in signings])
     rows = []
-    for i, (s, block) in enumerate(zip(signings, blocks, strict=True)):
+    for s in signings:
         notice = full[s.notice["id"]]
-        pdf = pdfs.get(i)
         rows.append(
             _new(
                 Signature,
@@ -423,19 +467,25 @@ async def sign_notices(
                 notice=notice["id"],
                 person=notice["person"],
                 user_id=s.signer.id or 0,
+                signer_name=notice["person_name"],
+                signed_at=s.at,
+                client_addr=s.signer.client_addr,
                 user_agent=s.signer.user_agent,
+                method=s.method,
                 notice_digest=notice["digest"],
-                pdf=pdf,
-                pdf_digest=hashlib.sha256(pdf).hexdigest() if pdf else "",
-                **block,
+                code=notices.new_code(),
             )
         )
     await insert_rows(Signature, rows)
+    for row in rows:
+        if pdfs.wanted(full[row["notice"]]):
+            block = {k: row[k] for k in ("signer_name", "signed_at", "code", "client_addr", "method")}
+            await pdfs.render(tenant, row["uuid"], full[row["notice"]], block)
     await record_each(
         tenant.id,
         "notice.sign",
         "notice",
-        [(s.signer, s.notice["uuid"], {"code": block["code"]}) for s, block in zip(signings, blocks, strict=True)],
+        [(s.signer, s.notice["uuid"], {"code": row["code"]}) for s, row in zip(signings, rows, strict=True)],
     )
     # no reminder is pending before the scheduler's first run: none to settle
     await events.publish(events.INDICATOR_INPUTS, tenant, people=sorted({n["person"] for n in full.values()}))

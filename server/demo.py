@@ -144,6 +144,7 @@ class Demo:
     by_unit: dict[int, dict[str, list[NewPerson]]]  # unit pk -> position -> people
     quality: dict[int, float]  # unit pk -> how well it runs its secrecy work, 0..1
     accounts: dict[str, Actor]
+    pdfs: builders.SignedPdfs
 
     @property
     def last_year(self) -> int:
@@ -154,8 +155,8 @@ class Demo:
         return datetime.combine(day, time(rng.randint(8, 17), rng.randint(0, 59)), ZoneInfo(self.tenant.timezone))
 
     def leader(self, person: NewPerson, rng: random.Random) -> Actor:
-        """The person at their phone: the demo `leader` account, or a leader signed in
-        with an account the demo does not list."""
+        """The person at their phone: the demo `leader` account, or another leader as
+        signed in with an account of their own (the demo lists one leader's only)."""
         account = self.accounts["leader"]
         if person.pk == account.person_id:
             return account
@@ -272,13 +273,12 @@ def _quality(unit_rows: list[dict]) -> dict[int, float]:
 # ---------------------------------------------------------------- notices
 
 
-async def _notices(demo: Demo, pdf_people: set[int] | None) -> None:
+async def _notices(demo: Demo) -> None:
     """Last year's round of notices early in the year (after its catalog), the new
     catalog in the autumn with a first renewal round, and this year's round, so that of
     today's leaders ~20% have a notice unsigned, outdated (last year's, never renewed)
     or due for renewal (signed over a year ago), or none at all; the demo leader has
-    one to sign. Signed notices carry the PDF signing makes for the people in
-    `pdf_people` (None: everyone)."""
+    one to sign."""
     tenant, now = demo.tenant, demo.now
     rng, past = random.Random(11), random.Random(17)
     demo_leader = demo.accounts["leader"].person_id
@@ -329,12 +329,12 @@ async def _notices(demo: Demo, pdf_people: set[int] | None) -> None:
         (current, [n for n in last if n[1] >= new_catalog]),
     ):
         issued = await builders.issue_notices(tenant, demo.office, catalog, [(p, at) for p, at, _s in round_])
-        await _read_and_sign(demo, [(issued[p["id"]], at, state) for p, at, state in round_], past, pdf_people)
+        await _read_and_sign(demo, [(issued[p["id"]], at, state) for p, at, state in round_], past)
     renewals = [
         (post, now - timedelta(days=rng.randint(370, 420))) for post in posts if fate[post["id"]] == "renewal_due"
     ]
     issued = await builders.issue_notices(tenant, demo.office, current, renewals)
-    await _read_and_sign(demo, [(issued[p["id"]], at, "signed") for p, at in renewals], rng, pdf_people)
+    await _read_and_sign(demo, [(issued[p["id"]], at, "signed") for p, at in renewals], rng)
 
     # this year's round
     this = []
@@ -350,12 +350,10 @@ async def _notices(demo: Demo, pdf_people: set[int] | None) -> None:
             days = min(rng.randint(30, 250), (demo.today - started).days - 5)
             this.append((post, now - timedelta(days=days), "signed"))
     issued = await builders.issue_notices(tenant, demo.office, current, [(p, at) for p, at, _s in this], renew=True)
-    await _read_and_sign(demo, [(issued[p["id"]], at, s) for p, at, s in this], rng, pdf_people)
+    await _read_and_sign(demo, [(issued[p["id"]], at, s) for p, at, s in this], rng)
 
 
-async def _read_and_sign(
-    demo: Demo, notices: list[tuple[dict, datetime, str]], rng: random.Random, pdf_people: set[int] | None
-) -> None:
+async def _read_and_sign(demo: Demo, notices: list[tuple[dict, datetime, str]], rng: random.Random) -> None:
     """Each notice left `issued`, or opened (`viewed`), or opened and signed (`signed`)
     within days of its issue."""
     person_of = {p.pk: p for p in demo.people}
@@ -370,8 +368,7 @@ async def _read_and_sign(
             signed = viewed + timedelta(days=rng.randint(0, 12), minutes=rng.randint(1, 90))
             signings.append(Signing(leader, notice, min(signed, demo.now)))
     await builders.view_notices(demo.tenant, views)
-    wanted = None if pdf_people is None else {s.notice["id"] for s in signings if s.notice["person"] in pdf_people}
-    await builders.sign_notices(demo.tenant, signings, pdf_for=wanted)
+    await builders.sign_notices(demo.tenant, signings, demo.pdfs)
 
 
 # ---------------------------------------------------------------- confirmations
@@ -416,7 +413,7 @@ async def _confirmations(demo: Demo) -> None:
                 if person.pk == demo_leader or rng.random() < 0.15:
                     continue  # not yet confirmed
                 offset = rng.randint(1, 20) if rng.random() < 0.1 else -rng.randint(1, 14)
-                at = datetime.combine(period.due, datetime.min.time(), UTC) + timedelta(days=offset)
+                at = demo.at(period.due + timedelta(days=offset), rng)
             else:
                 on_time = 1.0 if person.pk == demo_leader else 0.62 + 0.36 * habit
                 chance = past.random()
@@ -767,9 +764,13 @@ async def seed(password: str, *, all_pdfs: bool = False) -> DemoAccounts:
             "officer": {"scope_unit": officer_unit["pk"]},
             "leader": {"person": by_unit[officer_unit["pk"]]["secrecy_lead"][0].pk},
         }
-        for username, role in usernames.items():
-            if username != "office":
-                await accounts.create_user_row(tenant, office, username, role, password, **bindings.get(username, {}))
+        await builders.add_users(
+            tenant,
+            office,
+            password,
+            [(name, role, bindings.get(name, {})) for name, role in usernames.items() if name != "office"],
+        )
+        own_unit = {p.pk for p in people if p.posts[0]["unit"] == officer_unit["pk"]}
         demo = Demo(
             tenant=tenant,
             office=office,
@@ -780,15 +781,14 @@ async def seed(password: str, *, all_pdfs: bool = False) -> DemoAccounts:
             by_unit=by_unit,
             quality=_quality(unit_rows),
             accounts={name: await _account(tenant, name) for name in usernames},
+            pdfs=builders.SignedPdfs(None if all_pdfs else own_unit),
         )
-        pdf_people = None
-        if not all_pdfs:
-            pdf_people = {p.pk for p in people if p.posts[0]["unit"] == officer_unit["pk"]}
         await workers
-        await _notices(demo, pdf_people)
+        await _notices(demo)
         await _confirmations(demo)
         await _training(demo)
         await _assessments(demo, officer_unit)
+        await demo.pdfs.store()
     if db.is_postgres():
         # planner statistics for the bulk load, as autovacuum would gather them later;
         # ANALYZE needs the tables' owner, which the application role is not
