@@ -7,7 +7,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -16,6 +16,7 @@ from piccolo.table import Table
 from server import db
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _, _l
+from server.core.rows import pick
 from server.core.validation import Checker
 from tenants.tables import Operator, Tenant
 
@@ -49,27 +50,15 @@ class TenantRef:
         return self.status == "active"
 
 
+_REF_FIELDS = tuple(f.name for f in fields(TenantRef))
+
+
 def _ref(row: dict) -> TenantRef:
-    return TenantRef(
-        id=row["id"],
-        uuid=row["uuid"],
-        slug=row["slug"],
-        name=row["name"],
-        status=row["status"],
-        timezone=row["timezone"],
-        default_locale=row["default_locale"],
-    )
+    return TenantRef(**pick(row, *_REF_FIELDS))
 
 
-_COLUMNS = (
-    Tenant.id,
-    Tenant.uuid,
-    Tenant.slug,
-    Tenant.name,
-    Tenant.status,
-    Tenant.timezone,
-    Tenant.default_locale,
-)
+# a tenant row's columns are named as TenantRef's fields
+_COLUMNS = tuple(getattr(Tenant, name) for name in _REF_FIELDS)
 _CACHE_SECONDS = 5.0
 _cache: dict[str, tuple[float, TenantRef | None]] = {}
 

@@ -22,6 +22,7 @@ from server.actor import Actor
 from server.audit import service as audit
 from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.core.i18n import LOCALES, _, _l
+from server.core.rows import pick, public
 from server.core.validation import Checker
 from server.settings import Settings
 from server.units import service as units
@@ -239,24 +240,20 @@ async def session_actor(tenant: TenantRef, user: dict, *, client: str, agent: st
 # ---------------------------------------------------------------- users
 
 
+_USER_FIELDS = ("username", "display_name", "role", "locale", "created_at", "last_login_at")
+_USER_FLAGS = ("active", "pending", "password_temporary", "totp_enabled")
+
+
 def _user_public(row: dict) -> dict:
-    return {
-        "id": str(row["uuid"]),
-        "username": row["username"],
-        "display_name": row["display_name"],
-        "role": row["role"],
-        "active": bool(row["active"]),
-        "locale": row["locale"],
-        "scope_unit_id": str(row["scope_unit_uuid"]) if row.get("scope_unit_uuid") else None,
-        "scope_unit_name": row.get("scope_unit_name") or "",
-        "person_id": str(row["person_uuid"]) if row.get("person_uuid") else None,
-        "person_name": row.get("person_name") or "",
-        "pending": bool(row["pending"]),
-        "password_temporary": bool(row["password_temporary"]),
-        "totp_enabled": bool(row["totp_enabled"]),
-        "created_at": row["created_at"],
-        "last_login_at": row["last_login_at"],
-    }
+    return public(
+        row,
+        *_USER_FIELDS,
+        **{flag: bool(row[flag]) for flag in _USER_FLAGS},
+        scope_unit_id=str(row["scope_unit_uuid"]) if row.get("scope_unit_uuid") else None,
+        scope_unit_name=row.get("scope_unit_name") or "",
+        person_id=str(row["person_uuid"]) if row.get("person_uuid") else None,
+        person_name=row.get("person_name") or "",
+    )
 
 
 _USER_COLUMNS = (
@@ -519,14 +516,7 @@ async def activate_user(tenant: TenantRef, actor: Actor, user_id: Any) -> dict:
         )
         if not done:
             raise Conflict(_("This account is not waiting for activation."))
-        await audit.record(
-            tenant.id,
-            actor,
-            "user.activate",
-            "user",
-            row["uuid"],
-            detail={"username": row["username"], "role": row["role"]},
-        )
+        await audit.record(tenant.id, actor, "user.activate", "user", row["uuid"], detail=pick(row, "username", "role"))
     return await user_detail(tenant, row["uuid"])
 
 
@@ -620,17 +610,7 @@ async def list_tokens(tenant: TenantRef, user_pk: int) -> list[dict]:
         )
         .order_by(ApiToken.created_at, ascending=False)
     )
-    return [
-        {
-            "id": str(r["uuid"]),
-            "name": r["name"],
-            "prefix": r["prefix"],
-            "created_at": r["created_at"],
-            "last_used_at": r["last_used_at"],
-            "expires_at": r["expires_at"],
-        }
-        for r in rows
-    ]
+    return [public(r, "name", "prefix", "created_at", "last_used_at", "expires_at") for r in rows]
 
 
 async def revoke_token(tenant: TenantRef, actor: Actor, token_id: Any) -> None:

@@ -144,26 +144,27 @@ BREAKS: dict[str, LazyString] = {
 }
 
 
+def _label(table: dict[str, LazyString], code: str) -> str:
+    """A code's label in the reader's language; a code the table does not know, as it is."""
+    label = table.get(code)
+    return str(label) if label is not None else code
+
+
 def break_label(kind: str) -> str:
-    label = BREAKS.get(kind)
-    return str(label) if label is not None else kind
+    return _label(BREAKS, kind)
 
 
 def action_label(code: str) -> str:
-    label = ACTIONS.get(code)
-    return str(label) if label is not None else code
+    return _label(ACTIONS, code)
 
 
 def outcome_label(code: str) -> str:
-    label = OUTCOMES.get(code)
-    return str(label) if label is not None else code
+    return _label(OUTCOMES, code)
 
 
 def actor_kind_label(code: str) -> str:
-    label = ACTOR_KINDS.get(code)
-    return str(label) if label is not None else code
+    return _label(ACTOR_KINDS, code)
 
 
 def object_type_label(code: str) -> str:
-    label = OBJECT_TYPES.get(code)
-    return str(label) if label is not None else code
+    return _label(OBJECT_TYPES, code)

@@ -13,6 +13,7 @@ from server.actor import Actor
 from server.audit import service as audit
 from server.core.errors import Conflict, NotFound, ValidationFailed
 from server.core.i18n import _, _l
+from server.core.rows import pick, public
 from server.core.validation import Checker
 from server.documents import safe
 from server.responsibility.defaults import DEFAULT_DUTIES, DEFAULT_TEMPLATES, POSITION_TITLES
@@ -20,10 +21,9 @@ from server.responsibility.tables import Duty, DutyAssignment, DutyCatalog, Noti
 from server.units import service as units
 from tenants.service import TenantRef, get_owned, register_provisioner
 
+# the catalog's sections: the leading positions' duties, then every leader's own
 DUTY_SECTIONS = {
-    "principal": _l("Principal"),
-    "secrecy_lead": _l("Leader in charge of secrecy work"),
-    "business_lead": _l("Leader in charge of business lines"),
+    **{position: units.POSITIONS[position] for position in ("principal", "secrecy_lead", "business_lead")},
     "every_leader": _l("Every leader personally"),
 }
 LABELS = {
@@ -41,6 +41,7 @@ NUMERALS = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九", "
 # process (server.documents.safe), so neither Python nor the event loop is theirs.
 NOTICE_MAX_CHARS = 200_000  # a notice of a few dozen duties is ~10,000
 NOTICE_SECONDS = 1.0  # per notice; a real one takes a millisecond
+_SANDBOX = {"autoescape": True, "max_chars": NOTICE_MAX_CHARS, "seconds": NOTICE_SECONDS}
 
 
 # ---------------------------------------------------------------- provisioning
@@ -79,15 +80,7 @@ register_provisioner(provision)
 
 
 def _catalog_public(row: dict) -> dict:
-    return {
-        "id": str(row["uuid"]),
-        "year": row["year"],
-        "version": row["version"],
-        "status": row["status"],
-        "note": row["note"],
-        "created_at": row["created_at"],
-        "published_at": row["published_at"],
-    }
+    return public(row, "year", "version", "status", "note", "created_at", "published_at")
 
 
 async def current_catalog(tenant: TenantRef, year: int | None = None) -> dict:
@@ -129,11 +122,7 @@ async def catalog_detail(tenant: TenantRef, catalog_id: Any) -> dict:
     row = await get_owned(DutyCatalog, tenant, catalog_id)
     duties = await _duties_of(tenant, row["id"])
     sections = {
-        position: [
-            {"id": str(d["uuid"]), "text": d["text"], "sort_order": d["sort_order"]}
-            for d in duties
-            if d["position"] == position
-        ]
+        position: [public(d, "text", "sort_order") for d in duties if d["position"] == position]
         for position in DUTY_SECTIONS
     }
     current = await current_catalog(tenant)
@@ -191,14 +180,14 @@ async def _draft(tenant: TenantRef, catalog_id: Any) -> dict:
 
 
 def _check_duty(check: Checker, partial: bool) -> dict:
-    values: dict[str, Any] = {}
-    if not partial or check.present("position"):
-        values["position"] = check.choice("position", DUTY_SECTIONS)
-    if not partial or check.present("text"):
-        values["text"] = check.text("text", required=True, max_len=1000)
-    if not partial or check.present("sort_order"):
-        values["sort_order"] = check.integer("sort_order", minimum=0, maximum=10000)
-    return values
+    return check.fields(
+        {
+            "position": lambda: check.choice("position", DUTY_SECTIONS),
+            "text": lambda: check.text("text", required=True, max_len=1000),
+            "sort_order": lambda: check.integer("sort_order", minimum=0, maximum=10000),
+        },
+        partial=partial,
+    )
 
 
 async def add_duty(tenant: TenantRef, actor: Actor, catalog_id: Any, data: dict[str, Any]) -> dict:
@@ -254,14 +243,8 @@ async def publish(tenant: TenantRef, actor: Actor, catalog_id: Any) -> dict:
         await DutyCatalog.update({DutyCatalog.status: "published", DutyCatalog.published_at: datetime.now(UTC)}).where(
             DutyCatalog.id == catalog["id"]
         )
-        await audit.record(
-            tenant.id,
-            actor,
-            "catalog.publish",
-            "catalog",
-            catalog["uuid"],
-            detail={"year": catalog["year"], "version": catalog["version"]},
-        )
+        detail = pick(catalog, "year", "version")
+        await audit.record(tenant.id, actor, "catalog.publish", "catalog", catalog["uuid"], detail=detail)
     return await catalog_detail(tenant, catalog["uuid"])
 
 
@@ -323,7 +306,7 @@ async def assignments_by_post(tenant: TenantRef, post_pks: list[int]) -> dict[in
         .order_by(DutyAssignment.id)
     )
     for r in rows:
-        out[r["post"]].append({"id": str(r["uuid"]), "text": r["text"]})
+        out[r["post"]].append(public(r, "text"))
     return out
 
 
@@ -344,7 +327,7 @@ async def assignments_of(tenant: TenantRef, post_ids: list[str]) -> dict[str, li
         .order_by(DutyAssignment.id)
     )
     for r in rows:
-        out[str(r["post_uuid"])].append({"id": str(r["uuid"]), "text": r["text"]})
+        out[str(r["post_uuid"])].append(public(r, "text"))
     return out
 
 
@@ -378,13 +361,7 @@ async def current_templates(tenant: TenantRef) -> dict[str, dict]:
 async def render_notices(body: str, contexts: list[dict[str, Any]]) -> list[str]:
     """The template rendered for each leader's context, in a worker with time and size
     limits; safe.TemplateRefused with the reason otherwise."""
-    return await safe.render_many(
-        body,
-        [{"numerals": NUMERALS, **c} for c in contexts],
-        autoescape=True,
-        max_chars=NOTICE_MAX_CHARS,
-        seconds=NOTICE_SECONDS,
-    )
+    return await safe.render_many(body, [{"numerals": NUMERALS, **c} for c in contexts], **_SANDBOX)
 
 
 SAMPLE_CONTEXT = {
@@ -407,13 +384,7 @@ async def save_template(tenant: TenantRef, actor: Actor, position: str, data: di
     title = check.text("title", required=True, max_len=200)
     body = check.text("body", required=True, max_len=20000)
     if body:
-        problem = await safe.check_template(
-            body,
-            {"numerals": NUMERALS, **SAMPLE_CONTEXT},
-            autoescape=True,
-            max_chars=NOTICE_MAX_CHARS,
-            seconds=NOTICE_SECONDS,
-        )
+        problem = await safe.check_template(body, {"numerals": NUMERALS, **SAMPLE_CONTEXT}, **_SANDBOX)
         if problem:
             check.fail("body", problem)
     check.done()
@@ -427,12 +398,8 @@ async def save_template(tenant: TenantRef, actor: Actor, position: str, data: di
             body=body,
         )
         await row.save()
+        saved = {"id": str(row.uuid), "position": position, "version": row.version, "title": title, "body": body}
         await audit.record(
-            tenant.id,
-            actor,
-            "template.save",
-            "template",
-            row.uuid,
-            detail={"position": position, "version": row.version},
+            tenant.id, actor, "template.save", "template", row.uuid, detail=pick(saved, "position", "version")
         )
-    return {"id": str(row.uuid), "position": position, "version": row.version, "title": title, "body": body}
+    return saved

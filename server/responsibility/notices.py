@@ -21,6 +21,7 @@ from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.core.i18n import _, _l
 from server.core.pagination import Page
+from server.core.rows import public
 from server.core.validation import Checker
 from server.documents import render_html, render_pdf, safe
 from server.reminders import outbox
@@ -219,25 +220,25 @@ async def _render_or_refuse(jobs: list[tuple[dict, dict[str, Any]]]) -> list[str
 # ---------------------------------------------------------------- reading
 
 
+_FIELDS = (
+    "title",
+    "status",
+    "position",
+    "year",
+    "version_label",
+    "digest",
+    "issued_at",
+    "viewed_at",
+    "signed_at",
+    "closed_at",
+    "close_reason",
+    "person_name",
+    "unit_name",
+)
+
+
 def _public(row: dict) -> dict:
-    return {
-        "id": str(row["uuid"]),
-        "title": row["title"],
-        "status": row["status"],
-        "position": row["position"],
-        "year": row["year"],
-        "version_label": row["version_label"],
-        "digest": row["digest"],
-        "issued_at": row["issued_at"],
-        "viewed_at": row["viewed_at"],
-        "signed_at": row["signed_at"],
-        "closed_at": row["closed_at"],
-        "close_reason": row["close_reason"],
-        "person_id": str(row["person_uuid"]),
-        "person_name": row["person_name"],
-        "unit_id": str(row["unit_uuid"]),
-        "unit_name": row["unit_name"],
-    }
+    return public(row, *_FIELDS, person_id=str(row["person_uuid"]), unit_id=str(row["unit_uuid"]))
 
 
 _COLUMNS = (
@@ -248,6 +249,10 @@ _COLUMNS = (
     Notice.unit.name.as_alias("unit_name"),
     Notice.unit.path.as_alias("unit_path"),
 )
+
+
+# what every reading of a signature shows of it
+_SIGNED = (Signature.signer_name, Signature.signed_at, Signature.code, Signature.notice_digest)
 
 
 async def _row(tenant: TenantRef, actor: Actor, notice_id: Any) -> dict:
@@ -266,16 +271,7 @@ async def _row(tenant: TenantRef, actor: Actor, notice_id: Any) -> dict:
 async def notice_detail(tenant: TenantRef, actor: Actor, notice_id: Any) -> dict:
     row = await _row(tenant, actor, notice_id)
     signature = (
-        await Signature.select(
-            Signature.uuid,
-            Signature.signer_name,
-            Signature.signed_at,
-            Signature.code,
-            Signature.client_addr,
-            Signature.user_agent,
-            Signature.method,
-            Signature.notice_digest,
-        )
+        await Signature.select(Signature.uuid, *_SIGNED, Signature.client_addr, Signature.user_agent, Signature.method)
         .where(Signature.tenant == tenant.id, Signature.notice == row["id"])
         .first()
     )
@@ -380,14 +376,20 @@ def _refusal(row: dict) -> str | None:
     }.get(row["status"])
 
 
-async def sign(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[str, Any]) -> dict:
-    """Sign after re-authenticating with the password. Raises on every refusal."""
+async def _to_sign(tenant: TenantRef, actor: Actor, notice_id: Any) -> dict:
+    """The actor's own notice, still open to be signed; else the refusal is raised."""
     addressee = await get_owned(Notice, tenant, notice_id, Notice.person)
     if addressee["person"] != actor.person_id:
         raise Forbidden(_("This notice is addressed to someone else; only they can sign it."))
     row = await _row(tenant, actor, notice_id)
     if refusal := _refusal(row):
         raise Conflict(refusal)
+    return row
+
+
+async def sign(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[str, Any]) -> dict:
+    """Sign after re-authenticating with the password. Raises on every refusal."""
+    row = await _to_sign(tenant, actor, notice_id)
     check = Checker(data, LABELS)
     code_given = check.present("code") and not check.present("password")
     secret = check.text("code" if code_given else "password", required=True, max_len=200)
@@ -449,12 +451,7 @@ async def send_sign_code(tenant: TenantRef, actor: Actor, notice_id: Any, settin
     """Queue a mail with a one-time code (valid 10 minutes) for the addressee to sign without
     their password, through the outbox like every other mail (a slow mail server never holds
     the request); returns the address it goes to, partly hidden, and the delivery to send."""
-    addressee = await get_owned(Notice, tenant, notice_id, Notice.person)
-    if addressee["person"] != actor.person_id:
-        raise Forbidden(_("This notice is addressed to someone else; only they can sign it."))
-    row = await _row(tenant, actor, notice_id)
-    if refusal := _refusal(row):
-        raise Conflict(refusal)
+    row = await _to_sign(tenant, actor, notice_id)
     email = await units.person_email(tenant, actor.person_id)
     if not email:
         raise ValidationFailed({"code": _("Your record has no email address; sign with your password.")})
@@ -588,14 +585,7 @@ async def verify(tenant: TenantRef, actor: Actor, code: str, pdf: bytes | None =
     if len(code) == 8:
         code = f"{code[:4]}-{code[4:]}"
     signature = (
-        await Signature.select(
-            Signature.notice,
-            Signature.signer_name,
-            Signature.signed_at,
-            Signature.notice_digest,
-            Signature.pdf_digest,
-            Signature.code,
-        )
+        await Signature.select(Signature.notice, *_SIGNED, Signature.pdf_digest)
         .where(Signature.tenant == tenant.id, Signature.code == code)
         .first()
     )

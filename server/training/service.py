@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from piccolo.query.functions.aggregate import Sum
@@ -15,6 +16,7 @@ from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound, ValidationFailed
 from server.core.i18n import _, _l
+from server.core.rows import pick, public
 from server.core.validation import Checker
 from server.documents.xlsx import write_workbook
 from server.training import workbook
@@ -51,6 +53,10 @@ def workbook_message(kind: str) -> str:
 
 def _num(value: Any) -> float:
     return float(value) if value is not None else 0.0
+
+
+def _num_or_none(value: Any) -> float | None:
+    return float(value) if value is not None else None
 
 
 # ---------------------------------------------------------------- requirements
@@ -169,11 +175,9 @@ async def person_training(tenant: TenantRef, actor: Actor, person_id: Any, year:
         "attendances": [
             {
                 "course_id": str(r["course_id"]),
-                "title": r["title"],
-                "date": r["date"],
-                "kind": r["kind"],
+                **pick(r, "title", "date", "kind"),
                 "hours": _num(r["hours"]),
-                "score": _num(r["score"]) if r["score"] is not None else None,
+                "score": _num_or_none(r["score"]),
             }
             for r in rows
             if r["date"].year == year
@@ -212,11 +216,7 @@ async def unit_training(tenant: TenantRef, actor: Actor, unit_id: Any, year: int
             {
                 "person_id": pid,
                 "name": p["person_name"],
-                "unit_id": p["unit_id"],
-                "unit_name": p["unit_name"],
-                "position": p["position"],
-                "leader": p["leader"],
-                "classified_level": p["classified_level"],
+                **pick(p, "unit_id", "unit_name", "position", "leader", "classified_level"),
                 "hours": done,
                 "required": required,
                 "shortfall": max(0.0, required - done),
@@ -243,16 +243,16 @@ async def unit_training(tenant: TenantRef, actor: Actor, unit_id: Any, year: int
 
 
 def _course_public(row: dict) -> dict:
-    return {
-        "id": str(row["uuid"]),
-        "title": row["title"],
-        "kind": row["kind"],
-        "hours": _num(row["hours"]),
-        "date": row["date"],
-        "organiser": row["organiser"],
-        "pass_mark": _num(row["pass_mark"]) if row["pass_mark"] is not None else None,
-        "unit_name": row.get("unit_name") or "",
-    }
+    return public(
+        row,
+        "title",
+        "kind",
+        "date",
+        "organiser",
+        hours=_num(row["hours"]),
+        pass_mark=_num_or_none(row["pass_mark"]),
+        unit_name=row.get("unit_name") or "",
+    )
 
 
 def _check_date(check: Checker, tenant: TenantRef, field: str = "date", year: int | None = None) -> date | None:
@@ -271,38 +271,28 @@ def course_title(text: Any) -> str:
 
 async def create_course(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
     check = Checker(data, LABELS)
-    title = course_title(check.text("title", required=True, max_len=200))
-    kind = check.choice("kind", KINDS)
-    hours = _hours(check, "hours", required=True)
-    day = _check_date(check, tenant)
-    organiser = check.text("organiser", max_len=200)
-    pass_mark = _hours(check, "pass_mark", maximum=1000) if data.get("pass_mark") not in (None, "") else None
+    values = {
+        "title": course_title(check.text("title", required=True, max_len=200)),
+        "kind": check.choice("kind", KINDS),
+        "hours": _hours(check, "hours", required=True),
+        "date": _check_date(check, tenant),
+        "organiser": course_title(check.text("organiser", max_len=200)),
+        "pass_mark": _hours(check, "pass_mark", maximum=1000) if data.get("pass_mark") not in (None, "") else None,
+    }
     unit_pk = actor.scope_unit_id  # a unit officer's courses belong to their unit
-    if actor.scope_path is None and check.uuid("unit_id"):
-        try:
-            unit_pk = await units.unit_pk(tenant, actor, check.uuid("unit_id"))
-        except NotFound:
-            check.fail("unit_id", _("%(field)s: no such unit.", field=check.label("unit_id")))
-    organiser = course_title(organiser)
+    if actor.scope_path is None:
+        missing = _("%(field)s: no such unit.", field=check.label("unit_id"))
+        unit_pk = await check.found("unit_id", partial(units.unit_pk, tenant, actor), missing) or unit_pk
     check.done()
     duplicate = ValidationFailed(
         {"title": _("A course with this title, date and organiser is already recorded; add the attendance to it.")}
     )
     async with db.atomic():
-        course = Course(
-            tenant=tenant.id,
-            unit=unit_pk,
-            title=title,
-            kind=kind,
-            hours=hours,
-            date=day,
-            organiser=organiser,
-            pass_mark=pass_mark,
-        )
+        course = Course(tenant=tenant.id, unit=unit_pk, **values)
         # the natural key decides, also between two requests at once
         if not await Course.insert(course).on_conflict(action="DO NOTHING").returning(Course.id):
             raise duplicate
-        await audit.record(tenant.id, actor, "training.course", "course", course.uuid, detail={"title": title})
+        await audit.record(tenant.id, actor, "training.course", "course", course.uuid, detail=pick(values, "title"))
     return await course_detail(tenant, actor, course.uuid)
 
 
@@ -364,14 +354,14 @@ async def course_detail(tenant: TenantRef, actor: Actor, course_id: Any) -> dict
     return {
         **_course_public(row),
         "attendees": [
-            {
-                "id": str(a["uuid"]),
-                "person_id": str(a["person_uuid"]),
-                "name": a["person_name"],
-                "hours": _num(a["hours"]),
-                "score": _num(a["score"]) if a["score"] is not None else None,
-                "passed": None if row["pass_mark"] is None or a["score"] is None else a["score"] >= row["pass_mark"],
-            }
+            public(
+                a,
+                person_id=str(a["person_uuid"]),
+                name=a["person_name"],
+                hours=_num(a["hours"]),
+                score=_num_or_none(a["score"]),
+                passed=None if row["pass_mark"] is None or a["score"] is None else a["score"] >= row["pass_mark"],
+            )
             for a in attendees
         ],
     }
