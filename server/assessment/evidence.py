@@ -12,6 +12,7 @@ from server.assessment.tables import Evidence, Score
 from server.audit import service as audit
 from server.core.errors import ValidationFailed
 from server.core.i18n import _
+from server.core.rows import pick
 from tenants.service import TenantRef, get_owned
 
 EVIDENCE_TYPES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
@@ -46,27 +47,20 @@ async def add_evidence(
     if await Evidence.count().where(Evidence.tenant == tenant.id, Evidence.score == score["id"]) >= MAX_EVIDENCE_FILES:
         raise ValidationFailed({"file": _("At most %(count)d files per indicator.", count=MAX_EVIDENCE_FILES)})
     name = (filename.replace("\x00", "").replace("/", "_").replace("\\", "_").strip() or "evidence")[-200:]
+    shown = {"filename": name, "content_type": kind, "size": len(data)}
     async with db.atomic():
         row = Evidence(
             tenant=tenant.id,
             score=score["id"],
-            filename=name,
-            content_type=kind,
-            size=len(data),
+            **shown,
             digest=hashlib.sha256(data).hexdigest(),
             data=data,
             uploaded_by=actor.name,
         )
         await row.save()
-        await audit.record(
-            tenant.id,
-            actor,
-            "assessment.evidence_add",
-            "evidence",
-            row.uuid,
-            detail={"indicator": code, "filename": name, "size": len(data)},
-        )
-    return {"id": str(row.uuid), "filename": name, "content_type": kind, "size": len(data)}
+        detail = {"indicator": code, **pick(shown, "filename", "size")}
+        await audit.record(tenant.id, actor, "assessment.evidence_add", "evidence", row.uuid, detail=detail)
+    return {"id": str(row.uuid), **shown}
 
 
 async def _evidence_row(tenant: TenantRef, actor: Actor, evidence_id: Any) -> tuple[dict, dict, dict]:
@@ -78,7 +72,7 @@ async def _evidence_row(tenant: TenantRef, actor: Actor, evidence_id: Any) -> tu
 
 async def evidence_file(tenant: TenantRef, actor: Actor, evidence_id: Any) -> dict:
     row, _assessed, _assessment = await _evidence_row(tenant, actor, evidence_id)
-    return {"filename": row["filename"], "content_type": row["content_type"], "data": row["data"]}
+    return pick(row, "filename", "content_type", "data")
 
 
 async def remove_evidence(tenant: TenantRef, actor: Actor, evidence_id: Any) -> dict:
@@ -86,14 +80,8 @@ async def remove_evidence(tenant: TenantRef, actor: Actor, evidence_id: Any) -> 
     self_assessment_open(assessment, assessed)
     async with db.atomic():
         await Evidence.delete().where(Evidence.id == row["id"])
-        await audit.record(
-            tenant.id,
-            actor,
-            "assessment.evidence_remove",
-            "evidence",
-            row["uuid"],
-            detail={"filename": row["filename"]},
-        )
+        detail = pick(row, "filename")
+        await audit.record(tenant.id, actor, "assessment.evidence_remove", "evidence", row["uuid"], detail=detail)
     return {"year": assessment["year"], "unit_id": assessment["unit_id"]}
 
 

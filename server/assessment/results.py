@@ -14,6 +14,7 @@ from server.assessment.scoring import as_float, effective, rank_and_grade
 from server.assessment.tables import Adjustment, AssessedUnit, Assessment, Evidence, Scheme, Score, ScoreEvent
 from server.core.errors import NotFound
 from server.core.i18n import _, _l, format_date
+from server.core.rows import pick, public
 from server.units import service as units
 from tenants.service import TenantRef
 
@@ -124,23 +125,28 @@ async def results_of(tenant: TenantRef, assessment: dict, tree: Tree) -> list[di
     return ranked
 
 
+_RESULT_FIELDS = (
+    "unit_name",
+    "unit_code",
+    "status",
+    "score_sum",
+    "deduction",
+    "veto",
+    "total",
+    "grade",
+    "rank",
+    "rank_of",
+    "district_rank",
+    "district_of",
+    "complete",
+)
+
+
 def public_result(r: dict, previous: dict | None = None) -> dict:
     return {
         "unit_id": str(r["unit_uuid"]),
-        "unit_name": r["unit_name"],
-        "unit_code": r["unit_code"],
         "district": r["group_name"],
-        "status": r["status"],
-        "score_sum": r["score_sum"],
-        "deduction": r["deduction"],
-        "veto": r["veto"],
-        "total": r["total"],
-        "grade": r["grade"],
-        "rank": r["rank"],
-        "rank_of": r["rank_of"],
-        "district_rank": r["district_rank"],
-        "district_of": r["district_of"],
-        "complete": r["complete"],
+        **pick(r, *_RESULT_FIELDS),
         "previous": previous,
     }
 
@@ -153,7 +159,7 @@ async def previous_results(tenant: TenantRef, year: int) -> dict[int, dict]:
         return {}
     tree = await tree_of(assessment)
     return {
-        r["unit"]: {"year": year - 1, "total": r["total"], "grade": r["grade"], "rank": r["rank"]}
+        r["unit"]: {"year": year - 1, **pick(r, "total", "grade", "rank")}
         for r in await results_of(tenant, assessment, tree)
     }
 
@@ -165,16 +171,7 @@ def in_scope(actor: Actor, rows: list[dict]) -> list[dict]:
 
 
 def _assessment_public(assessment: dict) -> dict:
-    return {
-        "id": str(assessment["uuid"]),
-        "year": assessment["year"],
-        "status": assessment["status"],
-        "cutoff": assessment["cutoff"],
-        "self_due": assessment["self_due"],
-        "auto_as_of": assessment["auto_as_of"],
-        "opened_at": assessment["opened_at"],
-        "finalised_at": assessment["finalised_at"],
-    }
+    return public(assessment, "year", "status", "cutoff", "self_due", "auto_as_of", "opened_at", "finalised_at")
 
 
 async def overview(tenant: TenantRef, actor: Actor, year: int, *, with_previous: bool = True) -> dict:
@@ -211,11 +208,7 @@ async def home_summary(tenant: TenantRef, actor: Actor) -> dict | None:
         return None
     return {
         "year": year,
-        "status": data["status"],
-        "self_due": data["self_due"],
-        "statuses": data["statuses"],
-        "grades": data["grades"],
-        "average": data["average"],
+        **pick(data, "status", "self_due", "statuses", "grades", "average"),
         "units": data["units"][:5] if actor.role == roles.UNIT_OFFICER else [],
         "count": len(data["units"]),
     }
@@ -283,13 +276,7 @@ def indicator_rows(tree: Tree, scores: dict[str, dict], evidence: dict[int, list
         score = scores.get(ind["code"])
         rows.append(
             {
-                "code": ind["code"],
-                "name": ind["name"],
-                "parent": ind["parent"],
-                "area": ind["area"],
-                "depth": ind["depth"],
-                "group": ind["group"],
-                "points": ind["points"],
+                **pick(ind, "code", "name", "parent", "area", "depth", "group", "points"),
                 "method": None if ind["group"] else ind["method"],
                 "method_label": "" if ind["group"] else str(METHODS[ind["method"]]),
                 "source": ind.get("source") or None,
@@ -312,17 +299,17 @@ def indicator_rows(tree: Tree, scores: dict[str, dict], evidence: dict[int, list
 
 def adjustment_public(tree: Tree, a: dict) -> dict:
     item = (tree.deduction(a["item"]) if a["kind"] == "deduction" else tree.veto(a["item"])) or {}
-    return {
-        "id": str(a["uuid"]),
-        "kind": a["kind"],
-        "kind_label": str(ADJUSTMENT_KINDS[a["kind"]]),
-        "item": a["item"],
-        "name": item.get("name", a["item"]),
-        "points": float(a["points"]),
-        "note": a["note"],
-        "created_by": a["created_by"],
-        "created_at": a["created_at"],
-    }
+    return public(
+        a,
+        "kind",
+        "item",
+        "note",
+        "created_by",
+        "created_at",
+        kind_label=str(ADJUSTMENT_KINDS[a["kind"]]),
+        name=item.get("name", a["item"]),
+        points=float(a["points"]),
+    )
 
 
 async def unit_result(tenant: TenantRef, actor: Actor, year: int, unit_id: Any) -> dict:
@@ -343,15 +330,7 @@ async def unit_result(tenant: TenantRef, actor: Actor, year: int, unit_id: Any) 
     for e in await Evidence.select(
         Evidence.uuid, Evidence.score, Evidence.filename, Evidence.content_type, Evidence.size, Evidence.uploaded_at
     ).where(Evidence.tenant == tenant.id, Evidence.score.is_in([s["id"] for s in scores.values()] or [0])):
-        evidence[e["score"]].append(
-            {
-                "id": str(e["uuid"]),
-                "filename": e["filename"],
-                "content_type": e["content_type"],
-                "size": e["size"],
-                "uploaded_at": e["uploaded_at"],
-            }
-        )
+        evidence[e["score"]].append(public(e, "filename", "content_type", "size", "uploaded_at"))
     indicators = indicator_rows(tree, scores, evidence, assessment["auto_as_of"])
     adjustments = [
         adjustment_public(tree, a)
@@ -361,14 +340,10 @@ async def unit_result(tenant: TenantRef, actor: Actor, year: int, unit_id: Any) 
     ]
     events = [
         {
-            "indicator": e["indicator"],
-            "kind": e["kind"],
+            **pick(e, "indicator", "kind", "note", "actor", "at"),
             "kind_label": str(EVENT_KINDS.get(e["kind"], e["kind"])),
             "old": as_float(e["old"]),
             "new": as_float(e["new"]),
-            "note": e["note"],
-            "actor": e["actor"],
-            "at": e["at"],
         }
         for e in await ScoreEvent.select()
         .where(ScoreEvent.tenant == tenant.id, ScoreEvent.assessed == assessed["id"])
@@ -387,6 +362,5 @@ async def unit_result(tenant: TenantRef, actor: Actor, year: int, unit_id: Any) 
         "veto_items": tree.document["vetoes"],
         "events": events,
         "figures_as_of": figures_as_of(scores, assessment["auto_as_of"]),
-        "submitted_at": assessed["submitted_at"],
-        "reviewed_at": assessed["reviewed_at"],
+        **pick(assessed, "submitted_at", "reviewed_at"),
     }

@@ -18,6 +18,7 @@ from server.assessment.tables import Adjustment, AssessedUnit, Assessment, Score
 from server.audit import service as audit
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _, _l
+from server.core.rows import pick
 from server.core.validation import Checker
 from server.reminders import outbox
 from tenants.service import TenantRef, get_owned
@@ -242,27 +243,14 @@ async def add_adjustment(tenant: TenantRef, actor: Actor, year: int, unit_id: An
             check_.fail("item", _("%(field)s is not one of the allowed values.", field=check_.label("item")))
     check_.done()
     points = float(item.get("points", 0)) if kind == "deduction" else 0.0
+    entry = {"kind": kind, "item": code, "points": as_decimal(points), "note": note}
     async with db.atomic():
-        row = Adjustment(
-            tenant=tenant.id,
-            assessed=assessed["id"],
-            kind=kind,
-            item=code,
-            points=as_decimal(points),
-            note=note,
-            created_by=actor.name,
-        )
+        row = Adjustment(tenant=tenant.id, assessed=assessed["id"], created_by=actor.name, **entry)
         await row.save()
-        await _event(tenant, actor, assessed, kind, indicator=code, new=as_decimal(points), note=note)
+        await _event(tenant, actor, assessed, kind, indicator=code, new=entry["points"], note=note)
         await refresh_totals(tenant, assessment["id"], tree, only=assessed["id"])
-        await audit.record(
-            tenant.id,
-            actor,
-            f"assessment.{kind}",
-            "assessed_unit",
-            assessed["uuid"],
-            detail={"year": year, "item": code, "note": note},
-        )
+        detail = {"year": year, **pick(entry, "item", "note")}
+        await audit.record(tenant.id, actor, f"assessment.{kind}", "assessed_unit", assessed["uuid"], detail=detail)
     return {"id": str(row.uuid), "kind": kind, "item": code, "points": points}
 
 

@@ -3,7 +3,7 @@ append-only and hash-chained per tenant (see server.audit.chain)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -44,7 +44,7 @@ async def record(
     outcome: str = "success",
     detail: dict[str, Any] | None = None,
 ) -> None:
-    await _append(tenant_id, actor, action, object_type, [object_id or ""], outcome, detail)
+    await _append(tenant_id, action, object_type, [(actor, object_id or "", detail)], outcome)
 
 
 async def record_many(
@@ -56,34 +56,58 @@ async def record_many(
     detail: dict | None = None,
 ) -> None:
     """One event per object of a bulk change, inserted together."""
-    if object_ids:
-        await _append(tenant_id, actor, action, object_type, object_ids, "success", detail)
+    await record_each(tenant_id, action, object_type, [(actor, object_id, detail) for object_id in object_ids])
+
+
+Store = Callable[[list[dict[str, Any]]], Awaitable[None]]
+
+
+async def record_each(
+    tenant_id: int | None,
+    action: str,
+    object_type: str,
+    items: Sequence[tuple[Actor, Any, dict | None]],
+    *,
+    store: Store | None = None,
+) -> None:
+    """One event per (actor, object id, detail), chained and inserted together: record_many
+    for events whose actor or detail differ (a bulk write of things done by several people,
+    which may `store` the event rows with its own statement)."""
+    if items:
+        await _append(tenant_id, action, object_type, items, "success", store or _insert)
+
+
+async def _insert(rows: list[dict[str, Any]]) -> None:
+    for batch in chunks(rows):
+        await AuditEvent.insert(*[AuditEvent(**row) for row in batch])
 
 
 async def _append(
     tenant_id: int | None,
-    actor: Actor,
     action: str,
     object_type: str,
-    object_ids: list[Any],
+    items: Sequence[tuple[Actor, Any, dict | None]],
     outcome: str,
-    detail: dict | None,
+    store: Store = _insert,
 ) -> None:
     if db.engine().current_transaction.get() is None:
         # the chain head's lock must last until the events are stored
         async with db.transaction(tenant_id):
-            await _append(tenant_id, actor, action, object_type, object_ids, outcome, detail)
+            await _append(tenant_id, action, object_type, items, outcome, store)
         return
-    plain = chain.normal_detail(detail)
-    name = next((str(plain[k]) for k in _NAME_KEYS if isinstance(plain.get(k), str | int) and plain[k]), "")
     key = chain.chain_key(tenant_id)
-    last_seq, prev = await _claim(key, tenant_id, len(object_ids))
+    last_seq, prev = await _claim(key, tenant_id, len(items))
     # after the claim: within a chain, times then follow seq
     at = datetime.now(UTC)
-    seq = last_seq - len(object_ids)
+    seq = last_seq - len(items)
+    plain: dict[int, dict] = {}  # each detail made plain once (a bulk change shares one)
     rows = []
-    for object_id in object_ids:
+    for actor, object_id, detail in items:
         seq += 1
+        if id(detail) not in plain:
+            plain[id(detail)] = chain.normal_detail(detail)
+        shown = plain[id(detail)]
+        name = next((str(shown[k]) for k in _NAME_KEYS if isinstance(shown.get(k), str | int) and shown[k]), "")
         event = {
             "tenant": tenant_id,
             "seq": seq,
@@ -97,13 +121,12 @@ async def _append(
             "object_name": name[:200],
             "outcome": outcome,
             "client_addr": actor.client_addr[:64],
-            "detail": plain,
+            "detail": shown,
             "prev_hash": prev,
         }
         prev = chain.digest(event)
-        rows.append(AuditEvent(**event, hash=prev, hash_alg=chain.ALG))
-    for batch in chunks(rows):
-        await AuditEvent.insert(*batch)
+        rows.append({**event, "hash": prev, "hash_alg": chain.ALG})
+    await store(rows)
     await AuditHead.update({AuditHead.hash: prev}).where(AuditHead.chain == key)
     day = at.astimezone(await _zone(tenant_id)).date()
     await AuditDayHead.raw(

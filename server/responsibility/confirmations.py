@@ -15,6 +15,7 @@ from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound, ValidationFailed
 from server.core.i18n import _, _l
+from server.core.rows import public
 from server.core.validation import Checker
 from server.reminders import outbox
 from server.responsibility import catalog as catalogs
@@ -32,6 +33,11 @@ class Period:
     start: date
     end: date
     due: date
+
+    @property
+    def columns(self) -> dict[str, Any]:
+        """The period as a confirmation row keeps it."""
+        return {"period": self.key, "period_start": self.start, "period_end": self.end, "due_date": self.due}
 
 
 def period_containing(day: date, kind: str = "quarterly") -> Period:
@@ -198,32 +204,22 @@ async def submit(tenant: TenantRef, actor: Actor, period_key: str, data: dict[st
         raise ValidationFailed(errors)
     async with db.atomic():
         row = Confirmation(
-            tenant=tenant.id,
-            person=actor.person_id,
-            period=period.key,
-            period_start=period.start,
-            period_end=period.end,
-            due_date=period.due,
-            submitted_at=datetime.now(UTC),
-            items=items,
+            tenant=tenant.id, person=actor.person_id, **period.columns, submitted_at=datetime.now(UTC), items=items
         )
         # two submits at once: the (tenant, person, period) key keeps the first
         if not await Confirmation.insert(row).on_conflict(action="DO NOTHING").returning(Confirmation.id):
             raise Conflict(_("This period has already been confirmed."))
-        await audit.record(
-            tenant.id,
-            actor,
-            "confirmation.submit",
-            "confirmation",
-            row.uuid,
-            detail={"period": period.key, "late": late},
-        )
-        await events.publish(events.INDICATOR_INPUTS, tenant, people=[actor.person_id])
-        person_uuid = await units.person_uuid(tenant, actor.person_id)
-        await outbox.settle(
-            tenant.id, ("confirmation_due", "confirmation_overdue"), f"confirmation:{person_uuid}:{period.key}"
-        )
-    return {"id": str(row.uuid), "period": period.key, "late": late, "items": items}
+        submitted = {"period": period.key, "late": late}
+        await audit.record(tenant.id, actor, "confirmation.submit", "confirmation", row.uuid, detail=submitted)
+        await _answered(tenant, actor.person_id, await units.person_uuid(tenant, actor.person_id), period)
+    return {"id": str(row.uuid), **submitted, "items": items}
+
+
+async def _answered(tenant: TenantRef, person_pk: int, person_uuid: str, period: Period) -> None:
+    """A period confirmed or waived: the indicators count it, its reminders stop."""
+    await events.publish(events.INDICATOR_INPUTS, tenant, people=[person_pk])
+    subject = f"confirmation:{person_uuid}:{period.key}"
+    await outbox.settle(tenant.id, ("confirmation_due", "confirmation_overdue"), subject)
 
 
 WAIVER_LABELS = {"reason": _l("Reason"), "period": _l("Period"), "person_id": _l("Leader")}
@@ -250,19 +246,10 @@ async def waive(tenant: TenantRef, actor: Actor, person_id: Any, data: dict[str,
         if not await ConfirmationWaiver.insert(row).on_conflict(action="DO NOTHING").returning(ConfirmationWaiver.id):
             raise Conflict(_("This period has already been waived."))
         person_uuid = await units.person_uuid(tenant, person_pk)
-        await audit.record(
-            tenant.id,
-            actor,
-            "confirmation.waive",
-            "person",
-            person_uuid,
-            detail={"period": period.key, "reason": reason},
-        )
-        await events.publish(events.INDICATOR_INPUTS, tenant, people=[person_pk])
-        await outbox.settle(
-            tenant.id, ("confirmation_due", "confirmation_overdue"), f"confirmation:{person_uuid}:{period.key}"
-        )
-    return {"id": str(row.uuid), "person_id": person_uuid, "period": period.key, "reason": reason}
+        waived = {"period": period.key, "reason": reason}
+        await audit.record(tenant.id, actor, "confirmation.waive", "person", person_uuid, detail=waived)
+        await _answered(tenant, person_pk, person_uuid, period)
+    return {"id": str(row.uuid), "person_id": person_uuid, **waived}
 
 
 async def history(tenant: TenantRef, person_pk: int) -> list[dict]:
@@ -272,14 +259,15 @@ async def history(tenant: TenantRef, person_pk: int) -> list[dict]:
         .order_by(Confirmation.period_start, ascending=False)
         .output(load_json=True)
     )
+    zone = ZoneInfo(tenant.timezone)
     return [
-        {
-            "id": str(r["uuid"]),
-            "period": r["period"],
-            "due_date": r["due_date"],
-            "submitted_at": r["submitted_at"],
-            "late": r["submitted_at"].astimezone(ZoneInfo(tenant.timezone)).date() > r["due_date"],
-            "items": r["items"],
-        }
+        public(
+            r,
+            "period",
+            "due_date",
+            "submitted_at",
+            "items",
+            late=r["submitted_at"].astimezone(zone).date() > r["due_date"],
+        )
         for r in rows
     ]
