@@ -4,8 +4,8 @@ looks like, and how to read one tenant's rows straight from the database.
 
 Everything else comes from the app's own route table, so a new route is swept
 as soon as it exists; a new kind of path parameter fails the suite until it is
-added to ID_SOURCES below (an id of a tenant's row, or a key every tenant has
-alike: SHARED_PARAMS).
+added to ID_SOURCES or FOUND_PARAMS below (an id of a tenant's row, or a key every
+tenant has alike: SHARED_PARAMS).
 """
 
 from __future__ import annotations
@@ -132,7 +132,8 @@ def route_kinds(app) -> tuple[list, list, list, list[str]]:
 
 # path parameter name -> how to find such an id in a world (`found`: the ids the
 # conftest collected through the services while building the world). THE map of the
-# suite: a route with a parameter missing here fails test_every_path_parameter_can_be_filled.
+# suite, with FOUND_PARAMS below: a route with a parameter in neither fails
+# test_every_path_parameter_can_be_filled.
 ID_SOURCES: dict[str, Any] = {
     "unit_id": lambda world, found: world.units["a_unit"]["id"],
     "person_id": lambda world, found: world.people["a_lead"]["id"],
@@ -140,40 +141,36 @@ ID_SOURCES: dict[str, Any] = {
     "post_id": lambda world, found: world.people["a_lead"]["posts"][0]["id"],
     # not the office account: the sweep's own session must survive its own calls
     "user_id": lambda world, found: world.users["inspector"]["id"],
-    # an API token of the world's office admin (not the one the sweep signs in with)
-    "token_id": lambda world, found: found["token_id"],
-    # the world's draft duty catalog (the published one cannot be changed by anyone)
-    "catalog_id": lambda world, found: found["catalog_id"],
-    # a duty of that draft
-    "duty_id": lambda world, found: found["duty_id"],
-    # an individual duty of the leader's post (catalog.assign)
-    "assignment_id": lambda world, found: found["assignment_id"],
-    # the notice the leader signed (it has a signature, a stored PDF and a verification
-    # code); routes that act on an open notice get one by ID_CHOICES below
-    "notice_id": lambda world, found: found["notice_id"],
-    # training: a course of the world, an attendance at it, an attendance import
-    "course_id": lambda world, found: found["course_id"],
-    "attendance_id": lambda world, found: found["attendance_id"],
-    "import_id": lambda world, found: found["import_id"],
-    # the assessment: a deduction against the leader's unit, an evidence file of its
-    # self-assessment, the office's finished batch of scorecards (see conftest._assessment)
-    "adjustment_id": lambda world, found: found["adjustment_id"],
-    "evidence_id": lambda world, found: found["evidence_id"],
-    "job_id": lambda world, found: found["job_id"],
-    # reminders: a message in the inbox of the world's office admin (sent, unread: what
-    # an "open"/"read" that forgot its tenant would mark read); the outbox's retry gets a
-    # failed delivery by ID_CHOICES below (see conftest._reminders)
-    "delivery_id": lambda world, found: found["delivery_id"],
     # not ids: keys that are the same in every tenant (see SHARED_PARAMS)
     "position": lambda world, found: "principal",
-    "period": lambda world, found: found["period"],
-    # this year, assessed in both tenants; a manual indicator of the scheme both have
-    "year": lambda world, found: found["year"],
+    # a manual indicator of the scheme both tenants have
     "code": lambda world, found: found["indicator"],
     # a reminder rule: every tenant has every kind (its own edit, else the default)
     "kind": lambda world, found: "notice_unsigned",
 }
-ID_PARAMS = frozenset(ID_SOURCES)
+# the parameters whose value the conftest found under the parameter's own name
+FOUND_PARAMS = (
+    # an API token of the world's office admin (not the one the sweep signs in with)
+    "token_id",
+    # the world's draft duty catalog (the published one cannot be changed by anyone), a duty
+    # of that draft, an individual duty of the leader's post (catalog.assign)
+    *("catalog_id", "duty_id", "assignment_id"),
+    # the notice the leader signed (it has a signature, a stored PDF and a verification
+    # code); routes that act on an open notice get one by ID_CHOICES below
+    "notice_id",
+    # training: a course of the world, an attendance at it, an attendance import
+    *("course_id", "attendance_id", "import_id"),
+    # the assessment: a deduction against the leader's unit, an evidence file of its
+    # self-assessment, the office's finished batch of scorecards (see conftest._assessment)
+    *("adjustment_id", "evidence_id", "job_id"),
+    # reminders: a message in the inbox of the world's office admin (sent, unread: what
+    # an "open"/"read" that forgot its tenant would mark read); the outbox's retry gets a
+    # failed delivery by ID_CHOICES below (see conftest._reminders)
+    "delivery_id",
+    # not ids (see SHARED_PARAMS): a confirmation period; this year, assessed in both tenants
+    *("period", "year"),
+)
+ID_PARAMS = frozenset(ID_SOURCES) | frozenset(FOUND_PARAMS)
 
 # parameters whose values are not rows of a tenant but keys every tenant has alike: a
 # notice-template position, a confirmation period, an assessment year, an indicator
@@ -184,16 +181,12 @@ ID_PARAMS = frozenset(ID_SOURCES)
 # key, which is A's key too: A's year and indicator, B's tenant, A's unit must be 404.
 SHARED_PARAMS = frozenset({"position", "period", "year", "code", "kind"})
 
-# other rows of a kind, for the routes where the default row is not the one to try
-ALT_ID_SOURCES: dict[str, Any] = {
-    # an unsigned notice (of the world's principal, still "issued"): the one a sign or
-    # withdraw that forgot its tenant check would actually change
-    "open_notice_id": lambda world, found: found["open_notice_id"],
-    # a delivery that failed for good (a group robot that never answered): the one a
-    # retry that forgot its tenant check would put back in the queue
-    "failed_delivery_id": lambda world, found: found["failed_delivery_id"],
-}
-# route path ending -> {path parameter: key of ALT_ID_SOURCES}
+# other rows of a kind (found by the conftest), for the routes where the default row is not the one to try:
+# an unsigned notice (of the world's principal, still "issued"): the one a sign or withdraw that forgot its
+# tenant check would actually change; a delivery that failed for good (a group robot that never answered):
+# the one a retry that forgot its tenant check would put back in the queue
+ALT_IDS = ("open_notice_id", "failed_delivery_id")
+# route path ending -> {path parameter: one of ALT_IDS}
 ID_CHOICES: dict[str, dict[str, str]] = {
     "/{notice_id:str}/sign": {"notice_id": "open_notice_id"},
     "/{notice_id:str}/withdraw": {"notice_id": "open_notice_id"},
@@ -203,7 +196,7 @@ ID_CHOICES: dict[str, dict[str, str]] = {
 
 def ids_of(world: World, found: dict[str, Any]) -> dict[str, str]:
     ids = {name: str(source(world, found)) for name, source in ID_SOURCES.items()}
-    ids |= {name: str(source(world, found)) for name, source in ALT_ID_SOURCES.items()}
+    ids |= {name: str(found[name]) for name in (*FOUND_PARAMS, *ALT_IDS)}
     return ids
 
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import itertools
 import re
 import time
 import uuid
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -78,12 +80,12 @@ async def test_allowlist_matches_the_route_table(env):
 
 
 async def test_every_path_parameter_can_be_filled(env):
-    """A route with a new kind of id fails here until support.ID_SOURCES says how to find one."""
+    """A route with a new kind of id fails here until support.ID_SOURCES (or FOUND_PARAMS) says how to find one."""
     tenant, platform, _allowed, _problems = route_kinds(env.app)
     unknown = [f"{route.path}: {unknown_params(route)}" for route in tenant + platform if unknown_params(route)]
     assert not unknown, (
-        "path parameters the isolation suite cannot fill; add them to tests/isolation/support.py ID_SOURCES:\n"
-        + "\n".join(unknown)
+        "path parameters the isolation suite cannot fill; add them to tests/isolation/support.py "
+        "ID_SOURCES or FOUND_PARAMS:\n" + "\n".join(unknown)
     )
 
 
@@ -282,6 +284,29 @@ def _bare_client(env) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=env.app, client=("10.8.8.8", 4000)), base_url="https://testserver"
     )
+
+
+@asynccontextmanager
+async def _closing(*clients: httpx.AsyncClient):
+    try:
+        yield
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+@asynccontextmanager
+async def _a_untouched(pair: Pair, failures: list[str]):
+    """A's rows before and after the block: each change is one of the failures."""
+    before = await snapshot(pair.a.tenant.id)
+    yield
+    changed, _tolerated = snapshot_changes(before, await snapshot(pair.a.tenant.id), pair.a.slug)
+    failures += [f"A changed: {c}" for c in changed]
+
+
+def _fail_on(failures: list[str], what: str) -> None:
+    if failures:
+        pytest.fail(f"{len(failures)} {what}:\n" + "\n".join(failures), pytrace=False)
 
 
 async def _controls(env, pair: Pair, session: httpx.AsyncClient, csrf_token: str, leader: httpx.AsyncClient) -> None:
@@ -487,6 +512,170 @@ def _for_any_member(route, method: str) -> bool:
     return any_member in guards_of(handler_for(route, method))
 
 
+def _callers(route, method: str) -> tuple[str, ...]:
+    """B's office admin by session and by token; and B's leader where any member may call."""
+    return ("session", "token", "leader") if _for_any_member(route, method) else ("session", "token")
+
+
+# any answer but a crash, or a demand to sign in (the caller is signed in)
+ANSWERED = frozenset(range(200, 500)) - {401}
+
+
+def _plan(sweep: Sweep, tenant_routes: list) -> list[tuple[Any, str, list[str]]]:
+    """(route, method, the parameters naming a tenant's rows) of every tenant route the sweep can fill."""
+    plan = []
+    for route in tenant_routes:
+        if unknown_params(route):
+            sweep.failures.append(f"{route.path}: cannot fill {unknown_params(route)} (see ID_SOURCES, FOUND_PARAMS)")
+            continue
+        plan += [(route, method, owned_params(route.path)) for method in methods_of(route)]
+    return plan
+
+
+async def _on_a_urls(sweep: Sweep, plan: list) -> None:
+    """1. B's credentials on A's URLs. A session belongs to one tenant: on another
+    tenant's URL the edge answers 404 ("this tenant does not exist for you"). An
+    API token is looked up within the URL's tenant only, so B's token is simply
+    not a valid token there: 401 (never B's identity, never A's data)."""
+    pair = sweep.pair
+    for route, method, _params in plan:
+        url = fill(route.path, {"slug": pair.a.slug, **ids_for(route.path, pair.a_ids)})
+        for variant in sweep.variants(method):
+            body = sweep.body(route, method, variant)
+            r = await sweep.call("A-url", "session", route, method, url, body=body)
+            sweep.expect("A-url", "session", method, url, r, {404})
+            r = await sweep.call("A-url", "token", route, method, url, body=body)
+            sweep.expect("A-url", "token", method, url, r, {401, 404})
+
+
+async def _with_a_ids(sweep: Sweep, plan: list) -> None:
+    """2. B's own URLs with A's ids in the path: "not yours" is "not found". (Shared
+    keys, the same in both tenants, are not ids of A: their routes are in 3.)"""
+    pair = sweep.pair
+    for route, method, params in plan:
+        if not params:
+            continue
+        a_ids, b_ids = ids_for(route.path, pair.a_ids), ids_for(route.path, pair.b_ids)
+        for ids in _id_combos(params, a_ids, b_ids):
+            values = {**b_ids, "slug": pair.b.slug, **ids}
+            foreign = [p for p in params if ids[p] == a_ids[p]]
+            await _call_with_a_ids(sweep, route, method, values, foreign)
+
+
+async def _call_with_a_ids(sweep: Sweep, route, method: str, values: dict[str, str], foreign: list[str]) -> None:
+    url = fill(route.path, values)
+    for variant in sweep.variants(method):
+        body = sweep.body(route, method, variant)
+        for who in _callers(route, method):
+            r = await sweep.call("A-ids", who, route, method, url, body=body)
+            if (
+                r is not None
+                and r.status_code == 422
+                and await sweep.same_as_missing(who, route, method, values, foreign, body, r)
+            ):
+                continue
+            sweep.expect("A-ids", who, method, url, r, {403, 404})
+
+
+async def _without_ids(sweep: Sweep, plan: list) -> None:
+    """3. B's own URLs without ids of A: lists and searches show nothing of A, filters
+    naming A's rows find nothing, and bodies referencing A's rows are refused
+    (422 "no such unit") or, when the route ignores them, leave A untouched
+    (checked by the snapshot and the cross-reference check afterwards)."""
+    pair = sweep.pair
+    for route, method, params in plan:
+        if params:
+            continue
+        url = fill(route.path, {**pair.b_ids, "slug": pair.b.slug})
+        for who in _callers(route, method):
+            if method == "GET":
+                await _get_without_ids(sweep, route, who, url)
+                continue
+            for variant in sweep.variants(method):
+                r = await sweep.call("no-ids", who, route, method, url, body=sweep.body(route, method, variant))
+                sweep.expect("no-ids", who, method, url, r, ANSWERED)
+
+
+async def _get_without_ids(sweep: Sweep, route, who: str, url: str) -> None:
+    r = await sweep.call("no-ids", who, route, "GET", url)
+    # a page of B's own (or a redirect within B, checked in call())
+    sweep.expect("no-ids", who, "GET", url, r, {200, 303})
+    # (the leader's own pages list the leader's own rows: no filters to try)
+    for query, headers in _get_variants(sweep.pair) if who != "leader" else ():
+        r = await sweep.call("no-ids", who, route, "GET", url, params=query, headers=headers)
+        sweep.expect("no-ids", who, "GET", url, r, ANSWERED)
+
+
+def _destructive(item) -> int:
+    """The order of step 4: what ends a row's use after the calls that use it, deletions last."""
+    route, method, _params = item
+    if method == "DELETE" or route.path.endswith(("/delete", "/revoke")):
+        return 2
+    return 1 if route.path.endswith(("/remove", "/publish", "/withdraw")) else 0
+
+
+async def _with_b_ids(sweep: Sweep, plan: list) -> None:
+    """4. B's own ids in the path, A's ids in the body: moving B's unit under A's,
+    binding B's account to A's unit or person, giving B's person a post in A's
+    unit... must all be refused. What ends a row's use (publishing a draft,
+    withdrawing a notice, removing a duty) after the calls that use it, and
+    deletions (of B's person, whose post holds the duty...) last of all."""
+    pair = sweep.pair
+    for route, method, _params in sorted((i for i in plan if i[2]), key=_destructive):
+        url = fill(route.path, {"slug": pair.b.slug, **ids_for(route.path, pair.b_ids)})
+        if method == "GET":
+            r = await sweep.call("B-ids", "session", route, method, url)
+            sweep.expect("B-ids", "session", method, url, r, {200})
+            continue
+        for variant in sweep.variants(method):
+            r = await sweep.call("B-ids", "session", route, method, url, body=sweep.body(route, method, variant))
+            sweep.expect("B-ids", "session", method, url, r, ANSWERED)
+
+
+async def _b_own_writes(sweep: Sweep, plan: list) -> None:
+    """5. B's own bulk write, as B's office does it: renewing every notice of B
+    supersedes B's notices (one statement over many rows), none of A's. And what B
+    wrote under a shared key landed in B (so A's snapshot saw a real write go elsewhere)."""
+    b, tag, session = sweep.pair.b.slug, sweep.pair.tag, sweep.session
+    issue = next(r for r, m, _p in plan if r.path.endswith("/notices/issue") and is_api(r.path))
+    url = fill(issue.path, {"slug": b})
+    renewal = {"json": {"scope": "all", "renew": True}}
+    r = await sweep.call("B-own", "token", issue, "POST", url, body=renewal)
+    sweep.expect("B-own", "token", "POST", url, r, {201})
+    if r is not None and r.status_code == 201 and not r.json().get("superseded"):
+        sweep.failures.append(f"B's renewal superseded nothing ({r.json()}): the bulk update was not exercised")
+    templates = await session.get(f"/t/{b}/notice-templates", params={"position": "principal"})
+    if f"越权模板-{tag}" not in templates.text:
+        sweep.failures.append("B's own template edit (POST notice-templates/principal) is not in B's templates")
+    rules = await session.get(f"/api/v1/t/{b}/reminder-rules")
+    if f"越权提醒-{tag}" not in rules.text:
+        sweep.failures.append("B's own rule edit (reminders/rules/notice_unsigned) is not in B's rules")
+    channels = await session.get(f"/api/v1/t/{b}/notification-settings")
+    if f"intruder-{tag}" not in channels.text:
+        sweep.failures.append("B's own channel settings (reminders/settings) are not in B's settings")
+
+
+async def _batches_finish(sweep: Sweep) -> None:
+    """The batches of scorecards the sweep started on B's URLs (rendered after their
+    requests, in the background) all finish, before A's rows are compared."""
+    started = time.monotonic()
+    sweep.batches = await _finished_batches(sweep.pair.b.tenant.id, sweep.pair.extra["b"]["job_id"])
+    sweep.batch_wait = time.monotonic() - started
+    failed = [job for job in sweep.batches if job["status"] != "done"]
+    if failed:
+        sweep.failures.append(f"B's scorecard batches started by the sweep did not finish: {failed}")
+
+
+async def _credentials_survived(sweep: Sweep) -> None:
+    """The sweep's credentials survived it (else later refusals proved nothing)."""
+    b = sweep.pair.b.slug
+    assert (await sweep.session.get(f"/t/{b}/account")).status_code == 200
+    still = await sweep.session.post(f"/t/{b}/units", data={}, headers={"x-csrf-token": sweep.csrf_token})
+    assert still.status_code == 422, "the sweep's session or CSRF token stopped working during the sweep"
+    me = await sweep.bearer.get(f"/api/v1/t/{b}/me", headers={"authorization": f"Bearer {sweep.pair.b_token}"})
+    assert me.status_code == 200, "the sweep's API token stopped working during the sweep"
+
+
 async def test_cross_tenant_sweep(env, pair: Pair):
     a, b = pair.a, pair.b
     tenant_routes, _platform, _allowed, problems = route_kinds(env.app)
@@ -496,7 +685,7 @@ async def test_cross_tenant_sweep(env, pair: Pair):
     bearer = _bare_client(env)
     admins = await _signed_in_admins(env, pair)
     sweep = Sweep(env, pair, session, csrf_token, bearer, leader, leader_csrf, admins)
-    try:
+    async with _closing(session, leader, bearer, *(client for client, _csrf, _token in admins.values())):
         await _controls(env, pair, session, csrf_token, leader)
         before = await snapshot(a.tenant.id)
         # A has rows in every table the sweep could change (nobody signed in to A: no sessions),
@@ -505,148 +694,25 @@ async def test_cross_tenant_sweep(env, pair: Pair):
         assert set(empty) <= {"web_sessions"}, f"A has no rows in {empty}: the snapshot would compare nothing there"
         assert all(str(r["pdf"]).startswith("<") for r in before["signatures"].values())
 
-        plan = []
-        for route in tenant_routes:
-            if unknown_params(route):
-                sweep.failures.append(f"{route.path}: cannot fill {unknown_params(route)} (see ID_SOURCES)")
-                continue
-            for method in methods_of(route):
-                plan.append((route, method, owned_params(route.path)))
+        plan = _plan(sweep, tenant_routes)
         assert any(_for_any_member(r, m) for r, m, _p in plan if r.path.endswith("/me")), (
             "no route is recognized as open to any member: the leader's pass would sweep nothing"
         )
-
-        # 1. B's credentials on A's URLs. A session belongs to one tenant: on another
-        # tenant's URL the edge answers 404 ("this tenant does not exist for you"). An
-        # API token is looked up within the URL's tenant only, so B's token is simply
-        # not a valid token there: 401 (never B's identity, never A's data).
-        for route, method, _params in plan:
-            url = fill(route.path, {"slug": a.slug, **ids_for(route.path, pair.a_ids)})
-            for variant in sweep.variants(method):
-                body = sweep.body(route, method, variant)
-                r = await sweep.call("A-url", "session", route, method, url, body=body)
-                sweep.expect("A-url", "session", method, url, r, {404})
-                r = await sweep.call("A-url", "token", route, method, url, body=body)
-                sweep.expect("A-url", "token", method, url, r, {401, 404})
-
-        # 2. B's own URLs with A's ids in the path: "not yours" is "not found". (Shared
-        # keys, the same in both tenants, are not ids of A: their routes are in 3.)
-        for route, method, params in plan:
-            if not params:
-                continue
-            a_ids, b_ids = ids_for(route.path, pair.a_ids), ids_for(route.path, pair.b_ids)
-            callers = ("session", "token", "leader") if _for_any_member(route, method) else ("session", "token")
-            for ids in _id_combos(params, a_ids, b_ids):
-                values = {**b_ids, "slug": b.slug, **ids}
-                url = fill(route.path, values)
-                foreign = [p for p in params if ids[p] == a_ids[p]]
-                for variant in sweep.variants(method):
-                    body = sweep.body(route, method, variant)
-                    for who in callers:
-                        r = await sweep.call("A-ids", who, route, method, url, body=body)
-                        if (
-                            r is not None
-                            and r.status_code == 422
-                            and await sweep.same_as_missing(who, route, method, values, foreign, body, r)
-                        ):
-                            continue
-                        sweep.expect("A-ids", who, method, url, r, {403, 404})
-
-        # 3. B's own URLs without ids of A: lists and searches show nothing of A, filters
-        # naming A's rows find nothing, and bodies referencing A's rows are refused
-        # (422 "no such unit") or, when the route ignores them, leave A untouched
-        # (checked by the snapshot and the cross-reference check below).
-        for route, method, params in plan:
-            if params:
-                continue
-            url = fill(route.path, {**pair.b_ids, "slug": b.slug})
-            callers = ("session", "token", "leader") if _for_any_member(route, method) else ("session", "token")
-            for who in callers:
-                if method == "GET":
-                    r = await sweep.call("no-ids", who, route, method, url)
-                    # a page of B's own (or a redirect within B, checked in call())
-                    sweep.expect("no-ids", who, method, url, r, {200, 303})
-                    # (the leader's own pages list the leader's own rows: no filters to try)
-                    for query, headers in _get_variants(pair) if who != "leader" else ():
-                        r = await sweep.call("no-ids", who, route, method, url, params=query, headers=headers)
-                        sweep.expect("no-ids", who, method, url, r, set(range(200, 500)) - {401})
-                    continue
-                for variant in sweep.variants(method):
-                    r = await sweep.call("no-ids", who, route, method, url, body=sweep.body(route, method, variant))
-                    sweep.expect("no-ids", who, method, url, r, set(range(200, 500)) - {401})
-
+        await _on_a_urls(sweep, plan)
+        await _with_a_ids(sweep, plan)
+        await _without_ids(sweep, plan)
         # (the leader is done: step 4 deletes B's person the leader's account is bound to)
         assert (await leader.get(f"/t/{b.slug}/me")).status_code == 200, "the leader's session ended during the sweep"
-
-        # 4. B's own ids in the path, A's ids in the body: moving B's unit under A's,
-        # binding B's account to A's unit or person, giving B's person a post in A's
-        # unit... must all be refused. What ends a row's use (publishing a draft,
-        # withdrawing a notice, removing a duty) after the calls that use it, and
-        # deletions (of B's person, whose post holds the duty...) last of all.
-        def destructive(item) -> int:
-            route, method, _params = item
-            if method == "DELETE" or route.path.endswith(("/delete", "/revoke")):
-                return 2
-            return 1 if route.path.endswith(("/remove", "/publish", "/withdraw")) else 0
-
-        for route, method, _params in sorted((i for i in plan if i[2]), key=destructive):
-            url = fill(route.path, {"slug": b.slug, **ids_for(route.path, pair.b_ids)})
-            if method == "GET":
-                r = await sweep.call("B-ids", "session", route, method, url)
-                sweep.expect("B-ids", "session", method, url, r, {200})
-                continue
-            for variant in sweep.variants(method):
-                r = await sweep.call("B-ids", "session", route, method, url, body=sweep.body(route, method, variant))
-                sweep.expect("B-ids", "session", method, url, r, set(range(200, 500)) - {401})
-
-        # 5. B's own bulk write, as B's office does it: renewing every notice of B
-        # supersedes B's notices (one statement over many rows), none of A's
-        issue = next(r for r, m, _p in plan if r.path.endswith("/notices/issue") and is_api(r.path))
-        url = fill(issue.path, {"slug": b.slug})
-        renewal = {"json": {"scope": "all", "renew": True}}
-        r = await sweep.call("B-own", "token", issue, "POST", url, body=renewal)
-        sweep.expect("B-own", "token", "POST", url, r, {201})
-        if r is not None and r.status_code == 201 and not r.json().get("superseded"):
-            sweep.failures.append(f"B's renewal superseded nothing ({r.json()}): the bulk update was not exercised")
-
-        # what B wrote under a shared key landed in B (so A's snapshot saw a real write go elsewhere)
-        templates = await session.get(f"/t/{b.slug}/notice-templates", params={"position": "principal"})
-        if f"越权模板-{pair.tag}" not in templates.text:
-            sweep.failures.append("B's own template edit (POST notice-templates/principal) is not in B's templates")
-        rules = await session.get(f"/api/v1/t/{b.slug}/reminder-rules")
-        if f"越权提醒-{pair.tag}" not in rules.text:
-            sweep.failures.append("B's own rule edit (reminders/rules/notice_unsigned) is not in B's rules")
-        channels = await session.get(f"/api/v1/t/{b.slug}/notification-settings")
-        if f"intruder-{pair.tag}" not in channels.text:
-            sweep.failures.append("B's own channel settings (reminders/settings) are not in B's settings")
-
-        # the batches of scorecards the sweep started on B's URLs (rendered after their
-        # requests, in the background) all finish, before A's rows are compared
-        started = time.monotonic()
-        sweep.batches = await _finished_batches(b.tenant.id, pair.extra["b"]["job_id"])
-        sweep.batch_wait = time.monotonic() - started
-        failed = [job for job in sweep.batches if job["status"] != "done"]
-        if failed:
-            sweep.failures.append(f"B's scorecard batches started by the sweep did not finish: {failed}")
-
-        # the sweep's credentials survived it (else later refusals proved nothing)
-        assert (await session.get(f"/t/{b.slug}/account")).status_code == 200
-        still = await session.post(f"/t/{b.slug}/units", data={}, headers={"x-csrf-token": csrf_token})
-        assert still.status_code == 422, "the sweep's session or CSRF token stopped working during the sweep"
-        me = await bearer.get(f"/api/v1/t/{b.slug}/me", headers={"authorization": f"Bearer {pair.b_token}"})
-        assert me.status_code == 200, "the sweep's API token stopped working during the sweep"
+        await _with_b_ids(sweep, plan)
+        await _b_own_writes(sweep, plan)
+        await _batches_finish(sweep)
+        await _credentials_survived(sweep)
 
         after = await snapshot(a.tenant.id)
         changed, tolerated = snapshot_changes(before, after, a.slug, sweep.refused_in_a)
         sweep.failures += [f"A changed: {c}" for c in changed]
         sweep.failures += [f"cross-tenant reference: {c}" for c in await cross_references(b.tenant.id, a.tenant.id)]
         sweep.failures += [f"cross-tenant reference: {c}" for c in await cross_references(a.tenant.id, b.tenant.id)]
-    finally:
-        await session.aclose()
-        await leader.aclose()
-        await bearer.aclose()
-        for client, _csrf, _token in admins.values():
-            await client.aclose()
 
     print(
         f"\n[isolation:{env.kind}] {len(sweep.combos)} route/method combinations of {len(tenant_routes)} tenant "
@@ -656,12 +722,10 @@ async def test_cross_tenant_sweep(env, pair: Pair):
         f"up, exactly as for an id nobody has: {sorted(sweep.as_missing)}; {len(sweep.batches)} scorecard batches "
         f"started by the sweep, {sweep.batch_wait:.1f}s waited for them after it"
     )
-    failures = list(sweep.failures)
     never = sorted({(r.path, m) for r, m, _p in plan} - sweep.combos)
     if never:
-        failures.append(f"route/method combinations never called: {never}")
-    if failures:
-        pytest.fail(f"{len(failures)} isolation failures:\n" + "\n".join(failures), pytrace=False)
+        sweep.failures.append(f"route/method combinations never called: {never}")
+    _fail_on(sweep.failures, "isolation failures")
 
 
 # ---------------------------------------------------------------- a year only A assessed
@@ -677,10 +741,9 @@ async def test_a_year_only_a_assessed_finds_nothing_in_b(env, pair: Pair):
     tenant_routes, _platform, _allowed, _problems = route_kinds(env.app)
     session, _csrf_token = await _signed_in_b(env, pair, address="10.7.7.11")
     bearer = _bare_client(env)
-    before = await snapshot(a.tenant.id)
     failures: list[str] = []
     calls = 0
-    try:
+    async with _a_untouched(pair, failures), _closing(session, bearer):
         for route in tenant_routes:
             if "year" not in path_params(route.path) or "GET" not in methods_of(route):
                 continue
@@ -714,14 +777,8 @@ async def test_a_year_only_a_assessed_finds_nothing_in_b(env, pair: Pair):
         calls += 1
         if unit["previous"] is not None:
             failures.append(f"B's unit result of {this_year} shows a last year: {unit['previous']}")
-    finally:
-        await session.aclose()
-        await bearer.aclose()
-    changed, _tolerated = snapshot_changes(before, await snapshot(a.tenant.id), a.slug)
-    failures += [f"A changed: {c}" for c in changed]
     print(f"\n[isolation:{env.kind}] {calls} calls on a year only A assessed")
-    if failures:
-        pytest.fail(f"{len(failures)} failures:\n" + "\n".join(failures), pytrace=False)
+    _fail_on(failures, "failures")
 
 
 # ---------------------------------------------------------------- verification codes
@@ -741,12 +798,58 @@ def _comparable(page: str, code: str) -> str:
     return _CSRF_VALUE.sub(r"\1<csrf>\2", page.replace(code, "<code>"))
 
 
+NOBODYS_CODE = "ZZZZ-ZZZ2"  # a code of nobody's (the pages are compared with its answer)
+
+
+async def _verify(client: httpx.AsyncClient, headers: dict, path: str, code: str, pdf: bytes | None) -> httpx.Response:
+    """A verification as B's caller posts it: the code, and the signed PDF when there is one."""
+    files: dict = {"code": (None, code)}
+    if pdf is not None:
+        files["file"] = ("notice.pdf", pdf, "application/pdf")
+    if "authorization" in headers:
+        client.cookies.clear()  # a bare API client: no session, no anonymous cookie
+    return await client.post(path, files=files, headers=headers)
+
+
+def _changed_lines(expected: str, shown: str) -> list[str]:
+    return [
+        line
+        for line in difflib.unified_diff(expected.splitlines(), shown.splitlines(), n=0)
+        if line[:1] in "+-" and line[:3] not in ("+++", "---")
+    ]
+
+
+def _verification_problems(
+    pair: Pair, path: str, spelled: str, signer: str, answer: httpx.Response, nobodys: httpx.Response
+) -> list[str]:
+    """What is wrong with B's answer for A's code (`spelled`, of A's `signer`): anything but
+    exactly the answer for a code of nobody's (`nobodys`), or A's data shown."""
+    if answer.status_code != nobodys.status_code:
+        return [f"{answer.status_code} {answer.text[:300]!r}"]
+    problems = []
+    expected, shown = _comparable(nobodys.text, NOBODYS_CODE), _comparable(answer.text, spelled)
+    if is_api(path):
+        result = answer.json()
+        if result.get("match") is not False or set(result) != {"match", "reason"}:
+            problems.append(f"answered {result} (A's signer is {signer!r})")
+    elif shown != expected:
+        problems.append(
+            "the page differs from the one for a code of nobody's "
+            f"(A's signer is {signer!r}; shown: {signer in answer.text}): {_changed_lines(expected, shown)[:6]}"
+        )
+    # (A's codes are what B typed: the page may show them back)
+    codes = pair.extra["a"]["codes"].values()
+    leaked = [m for m in pair.a_only if m in answer.text and m not in codes]
+    if leaked:
+        problems.append(f"shows A's data {leaked}")
+    return problems
+
+
 async def test_verification_never_matches_another_tenants_signature(env, pair: Pair):
     """B's users present A's verification codes (as printed on A's signed PDFs, in every
     spelling), with and without A's signed PDF, on the page and on the API, by session
     and by token: always "does not match", and the answer is exactly the one for a code
     nobody has (no signer, date, title, unit, digest or notice id of A's signature)."""
-    a, b = pair.a, pair.b.slug
     a_rows = pair.extra["a"]
     session, csrf_token = await _signed_in_b(env, pair, address="10.7.7.9")
     leader, leader_csrf = await _signed_in_b(env, pair, "leader", "10.7.7.10")
@@ -756,64 +859,23 @@ async def test_verification_never_matches_another_tenants_signature(env, pair: P
         ("leader", leader, {"x-csrf-token": leader_csrf}),
         ("token", bearer, {"authorization": f"Bearer {pair.b_token}"}),
     ]
-    paths = (f"/api/v1/t/{b}/notices/verify", f"/t/{b}/notices/verify")
-    before = await snapshot(a.tenant.id)
+    paths = (f"/api/v1/t/{pair.b.slug}/notices/verify", f"/t/{pair.b.slug}/notices/verify")
     failures: list[str] = []
     calls = 0
-
-    async def verify(client, headers, path: str, code: str, pdf: bytes | None) -> httpx.Response:
-        files: dict = {"code": (None, code)}
-        if pdf is not None:
-            files["file"] = ("notice.pdf", pdf, "application/pdf")
-        bearer.cookies.clear()
-        return await client.post(path, files=files, headers=headers)
-
-    nobody = "ZZZZ-ZZZ2"  # a code of nobody's (the pages are compared with its answer)
-    try:
-        for who, client, headers in callers:
-            for path in paths:
-                for pdf in (None, a_rows["pdf"]):
-                    baseline = await verify(client, headers, path, nobody, pdf)
-                    assert baseline.status_code in {200, 201}, (who, path, baseline.status_code, baseline.text[:300])
-                    expected = _comparable(baseline.text, nobody)
-                    for signer, code in a_rows["codes"].items():
-                        # (every spelling once per path; the code as printed for every caller and file)
-                        for spelled in _spellings(code) if who == "office" and pdf is None else [code]:
-                            r = await verify(client, headers, path, spelled, pdf)
-                            calls += 1
-                            where = f"[{who}] POST {path} code={spelled!r} file={'A PDF' if pdf else 'none'}"
-                            if r.status_code != baseline.status_code:
-                                failures.append(f"{where}: {r.status_code} {r.text[:300]!r}")
-                                continue
-                            if path.startswith("/api/"):
-                                result = r.json()
-                                if result.get("match") is not False or set(result) != {"match", "reason"}:
-                                    failures.append(f"{where}: answered {result} (A's signer is {signer!r})")
-                            elif _comparable(r.text, spelled) != expected:
-                                diff = [
-                                    line
-                                    for line in difflib.unified_diff(
-                                        expected.splitlines(), _comparable(r.text, spelled).splitlines(), n=0
-                                    )
-                                    if line[:1] in "+-" and line[:3] not in ("+++", "---")
-                                ]
-                                failures.append(
-                                    f"{where}: the page differs from the one for a code of nobody's "
-                                    f"(A's signer is {signer!r}; shown: {signer in r.text}): {diff[:6]}"
-                                )
-                            # (A's codes are what B typed: the page may show them back)
-                            leaked = [m for m in pair.a_only if m in r.text and m not in a_rows["codes"].values()]
-                            if leaked:
-                                failures.append(f"{where}: shows A's data {leaked}")
-    finally:
-        await session.aclose()
-        await leader.aclose()
-        await bearer.aclose()
-    changed, _tolerated = snapshot_changes(before, await snapshot(a.tenant.id), a.slug)
-    failures += [f"A changed: {c}" for c in changed]
+    async with _a_untouched(pair, failures), _closing(session, leader, bearer):
+        for (who, client, headers), path, pdf in itertools.product(callers, paths, (None, a_rows["pdf"])):
+            nobodys = await _verify(client, headers, path, NOBODYS_CODE, pdf)
+            assert nobodys.status_code in {200, 201}, (who, path, nobodys.status_code, nobodys.text[:300])
+            for signer, code in a_rows["codes"].items():
+                # (every spelling once per path; the code as printed for every caller and file)
+                for spelled in _spellings(code) if who == "office" and pdf is None else [code]:
+                    r = await _verify(client, headers, path, spelled, pdf)
+                    calls += 1
+                    where = f"[{who}] POST {path} code={spelled!r} file={'A PDF' if pdf else 'none'}"
+                    problems = _verification_problems(pair, path, spelled, signer, r, nobodys)
+                    failures += [f"{where}: {problem}" for problem in problems]
     print(f"\n[isolation:{env.kind}] {calls} verifications of A's codes by B")
-    if failures:
-        pytest.fail(f"{len(failures)} verification failures:\n" + "\n".join(failures), pytrace=False)
+    _fail_on(failures, "verification failures")
 
 
 # ---------------------------------------------------------------- the platform console
@@ -828,11 +890,10 @@ async def test_platform_routes_refuse_tenant_users(env, pair: Pair):
     a = pair.a
     session, csrf_token = await _signed_in_b(env, pair)
     bearer = _bare_client(env)
-    before = await snapshot(a.tenant.id)
     tenants_before = await Tenant.count()
     failures, calls = [], 0
     form = {"slug": f"pwn-{pair.tag}", "name": f"越权租户-{pair.tag}", "status": "suspended"}
-    try:
+    async with _a_untouched(pair, failures), _closing(session, bearer):
         for route in platform_routes:
             url = fill(route.path, {"tenant_slug": a.slug})
             for method in methods_of(route):
@@ -855,11 +916,6 @@ async def test_platform_routes_refuse_tenant_users(env, pair: Pair):
                     leaked = [m for m in [*pair.a_only, a.tenant.name] if m in r.text]
                     if leaked:
                         failures.append(f"[{who}] {method} {url}: shows {leaked}")
-    finally:
-        await session.aclose()
-        await bearer.aclose()
-    changed, _tolerated = snapshot_changes(before, await snapshot(a.tenant.id), a.slug)
-    failures += [f"A changed: {c}" for c in changed]
     if await Tenant.count() != tenants_before:
         failures.append("a tenant was created")
     print(f"\n[isolation:{env.kind}] {calls} platform calls as a tenant user")
