@@ -75,3 +75,12 @@ async def sign_in(page, base: str, slug: str, username: str) -> None:
     await page.fill("#f-password", PASSWORD)
     await page.click("form[action$='/login'] button")
     await page.wait_for_load_state()
+
+
+async def signed_in_page(browser, base: str, slug: str, username: str, **options):
+    """A new browser context (a desk's screen unless `options` say otherwise) and its page,
+    signed in as `username`."""
+    context = await browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
+    page = await context.new_page()
+    await sign_in(page, base, slug, username)
+    return context, page

@@ -7,15 +7,13 @@ import io
 import openpyxl
 
 from tests.conftest import login
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import signed_in_page
 from tests.factories import make_world
 
 
 async def test_the_security_admin_activates_what_the_system_admin_created(server, browser, make_client, tmp_path):
     world = await make_world()
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
-    await sign_in(page, server, world.slug, "systemadmin")
+    context, page = await signed_in_page(browser, server, world.slug, "systemadmin")
     await page.goto(f"{server}/t/{world.slug}/admin/users/new")
     await page.fill("#f-username", "Wangjun")
     await page.select_option("#f-role", "inspector")
@@ -31,9 +29,7 @@ async def test_the_security_admin_activates_what_the_system_admin_created(server
     newcomer = await make_client()
     assert (await login(newcomer, world.slug, "wangjun", temporary)).status_code == 400
 
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
-    await sign_in(page, server, world.slug, "securityadmin")
+    context, page = await signed_in_page(browser, server, world.slug, "securityadmin")
     await page.goto(f"{server}/t/{world.slug}/admin/users")
     row = page.locator("tr", has_text="wangjun")
     assert "待激活" in await row.inner_text()
@@ -64,18 +60,14 @@ async def test_the_security_admin_activates_what_the_system_admin_created(server
 
 async def test_the_audit_admin_filters_and_exports_the_trail(server, browser, tmp_path):
     world = await make_world()
-    context = await browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = await context.new_page()
-    await sign_in(page, server, world.slug, "office")
+    context, page = await signed_in_page(browser, server, world.slug, "office")
     await page.goto(f"{server}/t/{world.slug}/units/new")
     await page.fill("#f-name", "审计演示单位")
     await page.click("form[action$='/units'] button")
     await page.wait_for_load_state()
     await context.close()
 
-    context = await browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = await context.new_page()
-    await sign_in(page, server, world.slug, "auditadmin")
+    context, page = await signed_in_page(browser, server, world.slug, "auditadmin", accept_downloads=True)
     await page.goto(f"{server}/t/{world.slug}/audit")
     await page.fill("#f-actor", "office")
     await page.click("form.filters button")
