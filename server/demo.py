@@ -151,12 +151,13 @@ class Demo:
         return self.today.year - 1
 
     def at(self, day: date, rng: random.Random) -> datetime:
-        """A moment in office hours of the day, in the tenant's zone."""
-        return datetime.combine(day, time(rng.randint(8, 17), rng.randint(0, 59)), ZoneInfo(self.tenant.timezone))
+        """A moment in office hours of the day, in the tenant's zone (today's: not after now)."""
+        moment = datetime.combine(day, time(rng.randint(8, 17), rng.randint(0, 59)), ZoneInfo(self.tenant.timezone))
+        return min(moment, self.now)
 
     def leader(self, person: NewPerson, rng: random.Random) -> Actor:
-        """The person at their phone: the demo `leader` account, or another leader as
-        signed in with an account of their own (the demo lists one leader's only)."""
+        """A leader as they act: the demo `leader` account, or another leader signed in
+        from a phone with an account of their own (the demo lists one leader's only)."""
         account = self.accounts["leader"]
         if person.pk == account.person_id:
             return account
@@ -425,7 +426,7 @@ async def _confirmations(demo: Demo) -> None:
             for post in in_post:
                 parts = catalogs.duties_for_post(post["position"], duties, [])
                 texts += [t for t in parts["duties"] + parts["personal"] if t not in texts]
-            confirmed.append(Confirming(demo.leader(person, past), period, texts, min(at, demo.now)))
+            confirmed.append(Confirming(demo.leader(person, past), period, texts, at))
     await builders.confirm(tenant, confirmed)
 
 
@@ -454,6 +455,8 @@ async def _training(demo: Demo) -> None:
     for year, rng in ((demo.last_year, random.Random(17)), (demo.today.year, random.Random(5))):
         start = date(year, 1, 10)
         end = min(date(year, 12, 12), demo.today - timedelta(days=3))
+        if end < start:
+            continue  # early January: no course yet this year
         courses = [
             await training.create_course(
                 demo.tenant,
