@@ -263,22 +263,33 @@ HEAD_BACK_TO_4 = (
 )
 
 
-@pytest.mark.parametrize(
-    ("statements", "event", "named", "kind"),
-    [
-        ([CHANGE_3], 3, "changed", "changed"),
-        ([DELETE_4], 4, "missing", "missing"),
-        (SWAP_2_AND_3, 2, "does not link", "unlinked"),
-        ([CUT_AFTER_4], 5, "head is event 6", "head"),
-        # the attacker also moves the chain head back to what is left: today's kept head still names event 6
-        ([CUT_AFTER_4, HEAD_BACK_TO_4], 5, "head kept for", "cut_tail"),
-    ],
-    ids=["changed-field", "deleted", "reordered", "cut-tail-against-the-head", "cut-tail-against-the-kept-day-head"],
-)
-async def test_verify_names_the_first_broken_event(env, statements, event, named, kind):
+async def _names_the_broken_event(env, statements: list[str], event: int, named: str, kind: str) -> None:
+    """verify, on the command line and in the service, finds the chain broken at `event`
+    and says how (`named` in the message, `kind` of the verdict)."""
     result, verdict = await _tampered(env, *statements)
     assert result.returncode == 1
     assert f"BROKEN at event {event}" in result.stderr and named in result.stderr and verdict.kind == kind
+
+
+async def test_verify_names_a_changed_field(env):
+    await _names_the_broken_event(env, [CHANGE_3], 3, "changed", "changed")
+
+
+async def test_verify_names_a_deleted_event(env):
+    await _names_the_broken_event(env, [DELETE_4], 4, "missing", "missing")
+
+
+async def test_verify_names_a_reordered_event(env):
+    await _names_the_broken_event(env, SWAP_2_AND_3, 2, "does not link", "unlinked")
+
+
+async def test_verify_finds_a_cut_tail_against_the_head(env):
+    await _names_the_broken_event(env, [CUT_AFTER_4], 5, "head is event 6", "head")
+
+
+async def test_verify_finds_a_cut_tail_against_the_kept_day_head(env):
+    # the attacker also moves the chain head back to what is left: today's kept head still names event 6
+    await _names_the_broken_event(env, [CUT_AFTER_4, HEAD_BACK_TO_4], 5, "head kept for", "cut_tail")
 
 
 # ---------------------------------------------------------------- concurrent writers
