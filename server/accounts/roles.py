@@ -50,22 +50,24 @@ AUDIT_READERS = {AUDIT_ADMIN}
 SECOND_FACTOR_ROLES = {OFFICE_ADMIN, DISTRICT_ADMIN} | THREE_ADMINS
 
 
-def creatable(creator_role: str | None) -> set[str]:
-    """The roles a new account may be made with by this creator (None: the platform)."""
-    if creator_role in (None, SYSTEM_ADMIN):
+def _assignable(role: str | None, chief: str) -> set[str]:
+    """Every role for the platform (None) and the chief administrator named, the business
+    roles for the office admin, none for anyone else."""
+    if role in (None, chief):
         return set(ROLES)
-    if creator_role == OFFICE_ADMIN:
+    if role == OFFICE_ADMIN:
         return BUSINESS_ROLES
     return set()
+
+
+def creatable(creator_role: str | None) -> set[str]:
+    """The roles a new account may be made with by this creator (None: the platform)."""
+    return _assignable(creator_role, SYSTEM_ADMIN)
 
 
 def grantable(granter_role: str | None) -> set[str]:
     """The roles an administrator may give an existing account (None: the platform)."""
-    if granter_role in (None, SECURITY_ADMIN):
-        return set(ROLES)
-    if granter_role == OFFICE_ADMIN:
-        return BUSINESS_ROLES
-    return set()
+    return _assignable(granter_role, SECURITY_ADMIN)
 
 
 def manages(actor_role: str | None, target_role: str) -> bool:

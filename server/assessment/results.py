@@ -27,14 +27,13 @@ SCORE_STATES = {
     "changed": _l("Changed by the assessor"),
     "corrected": _l("Corrected after finalisation"),
 }
+ADJUSTMENT_KINDS = {"deduction": _l("Deduction"), "veto": _l("Veto")}
 EVENT_KINDS = {
     **SCORE_STATES,
-    "deduction": _l("Deduction"),
-    "veto": _l("Veto"),
+    **ADJUSTMENT_KINDS,
     "removed": _l("Removed"),
     "submitted": _l("Self-assessment submitted"),
 }
-ADJUSTMENT_KINDS = {"deduction": _l("Deduction"), "veto": _l("Veto")}
 # who sees every unit's result in their scope; unit officers see their own units
 READERS = {roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN, roles.ASSESSOR, roles.INSPECTOR, roles.UNIT_OFFICER}
 

@@ -3,6 +3,7 @@ duty assignments, notice templates (versioned), and what one leader's duties are
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -295,39 +296,27 @@ async def unassign(tenant: TenantRef, actor: Actor, assignment_id: Any) -> str:
 
 
 async def assignments_by_post(tenant: TenantRef, post_pks: list[int]) -> dict[int, list[dict]]:
-    out: dict[int, list[dict]] = {pk: [] for pk in post_pks}
-    if not post_pks:
-        return out
-    rows = (
-        await DutyAssignment.select()
-        .where(
-            DutyAssignment.tenant == tenant.id, DutyAssignment.post.is_in(post_pks), DutyAssignment.removed_at.is_null()
-        )
-        .order_by(DutyAssignment.id)
-    )
-    for r in rows:
-        out[r["post"]].append(public(r, "text"))
-    return out
+    return await _assignments(tenant, DutyAssignment.post, post_pks, int)
 
 
 async def assignments_of(tenant: TenantRef, post_ids: list[str]) -> dict[str, list[dict]]:
     """Individual duties by post public id (for a person's page)."""
-    out: dict[str, list[dict]] = {pid: [] for pid in post_ids}
-    if not post_ids:
+    return await _assignments(tenant, DutyAssignment.post.uuid, post_ids, str)
+
+
+async def _assignments(tenant: TenantRef, post_key, keys: list, as_key: Callable[[Any], Any]) -> dict[Any, list[dict]]:
+    """The duties in force assigned to these posts, oldest first, by post: by `post_key`
+    (its row id or public id), each key as `as_key` makes it."""
+    out: dict[Any, list[dict]] = {key: [] for key in keys}
+    if not keys:
         return out
     rows = (
-        await DutyAssignment.select(
-            DutyAssignment.uuid, DutyAssignment.text, DutyAssignment.post.uuid.as_alias("post_uuid")
-        )
-        .where(
-            DutyAssignment.tenant == tenant.id,
-            DutyAssignment.post.uuid.is_in(post_ids),
-            DutyAssignment.removed_at.is_null(),
-        )
+        await DutyAssignment.select(DutyAssignment.uuid, DutyAssignment.text, post_key.as_alias("post_key"))
+        .where(DutyAssignment.tenant == tenant.id, post_key.is_in(keys), DutyAssignment.removed_at.is_null())
         .order_by(DutyAssignment.id)
     )
     for r in rows:
-        out[str(r["post_uuid"])].append(public(r, "text"))
+        out[as_key(r["post_key"])].append(public(r, "text"))
     return out
 
 
