@@ -19,6 +19,7 @@ from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound, ValidationFailed
 from server.core.i18n import _, _l
+from server.core.rows import public
 from server.core.validation import Checker
 from server.units import service as units
 from tenants.service import TenantRef, register_provisioner
@@ -48,15 +49,7 @@ async def _scheme_row(tenant: TenantRef, year: int) -> dict | None:
 
 def _scheme_public(row: dict) -> dict:
     tree = Tree(row["document"])
-    return {
-        "id": str(row["uuid"]),
-        "year": row["year"],
-        "status": row["status"],
-        "document": row["document"],
-        "indicators": tree.ordered(),
-        "updated_at": row["updated_at"],
-        "frozen_at": row["frozen_at"],
-    }
+    return public(row, "year", "status", "document", "updated_at", "frozen_at", indicators=tree.ordered())
 
 
 async def scheme_detail(tenant: TenantRef, year: int) -> dict | None:

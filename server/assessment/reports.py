@@ -26,6 +26,7 @@ from server.core import i18n
 from server.core.chunks import chunks
 from server.core.errors import NotFound
 from server.core.i18n import _, _l
+from server.core.rows import public
 from server.documents import pdf
 from server.documents.xlsx import write_workbook
 from tenants.service import TenantRef, get_owned
@@ -402,20 +403,17 @@ async def render_cards(found: list[dict], on_done=None) -> list[tuple[str, bytes
     return await asyncio.gather(*(one(card) for card in found))
 
 
+_JOB_FIELDS = ("year", "status", "done", "total", "error", "created_at", "finished_at")
+
+
 def _job_public(row: dict, slug: str) -> dict:
-    return {
-        "id": str(row["uuid"]),
-        "year": row["year"],
-        "status": row["status"],
-        "status_label": str(JOB_STATUSES[row["status"]]),
-        "done": row["done"],
-        "total": row["total"],
-        "percent": round(100 * row["done"] / row["total"]) if row["total"] else 0,
-        "error": row["error"],
-        "created_at": row["created_at"],
-        "finished_at": row["finished_at"],
-        "download": f"/t/{slug}/report-jobs/{row['uuid']}/download" if row["status"] == "done" else None,
-    }
+    return public(
+        row,
+        *_JOB_FIELDS,
+        status_label=str(JOB_STATUSES[row["status"]]),
+        percent=round(100 * row["done"] / row["total"]) if row["total"] else 0,
+        download=f"/t/{slug}/report-jobs/{row['uuid']}/download" if row["status"] == "done" else None,
+    )
 
 
 async def start_scorecards(tenant: TenantRef, actor: Actor, year: int) -> dict:

@@ -22,6 +22,7 @@ from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _, _l, translations
+from server.core.rows import public
 from server.core.validation import Checker
 from server.documents.xlsx import write_workbook
 from server.reminders import outbox, sources
@@ -585,27 +586,22 @@ def reason(status: str, code: str) -> str:
     return _("Not delivered: %(detail)s", detail=code)
 
 
+_DELIVERY_FIELDS = ("channel", "address", "link", "status", "attempts", "next_at", "created_at", "sent_at", "read_at")
+
+
 def _delivery_public(r: dict) -> dict[str, Any]:
     # a signing code is the addressee's alone: the outbox says it went, never what it said
     code = r.get("kind") == SIGN_CODE
-    return {
-        "id": str(r["uuid"]),
-        "kind": r.get("kind"),
-        "channel": r["channel"],
-        "recipient": r["recipient_name"],
-        "address": r["address"],
-        "title": _("One-time signing code") if code else r["title"],
-        "body": "" if code else r["body"],
-        "link": r["link"],
-        "status": r["status"],
-        "attempts": r["attempts"],
-        "next_at": r["next_at"],
-        "last_error": reason(r["status"], r["last_error"]),
-        "created_at": r["created_at"],
-        "sent_at": r["sent_at"],
-        "read_at": r["read_at"],
-        "level": r.get("level"),
-    }
+    return public(
+        r,
+        *_DELIVERY_FIELDS,
+        kind=r.get("kind"),
+        level=r.get("level"),
+        recipient=r["recipient_name"],
+        title=_("One-time signing code") if code else r["title"],
+        body="" if code else r["body"],
+        last_error=reason(r["status"], r["last_error"]),
+    )
 
 
 OUTBOX_COLUMNS = (
@@ -694,7 +690,7 @@ async def retry(tenant: TenantRef, actor: Actor, delivery_id: Any) -> dict[str, 
             {Delivery.status: "pending", Delivery.attempts: 0, Delivery.next_at: datetime.now().astimezone()}
         ).where(Delivery.id == row["id"])
         await audit.record(tenant.id, actor, "reminders.retry", "delivery", row["uuid"])
-    return {"id": str(row["uuid"]), "status": "pending"}
+    return public(row, status="pending")
 
 
 async def retry_many(tenant: TenantRef, actor: Actor, query: dict[str, Any]) -> int:

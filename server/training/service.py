@@ -595,14 +595,8 @@ async def import_detail(tenant: TenantRef, actor: Actor, import_id: Any) -> dict
     for r in rows["rows"]:
         counts[r["status"]] += 1
     return {
-        "id": str(row["uuid"]),
-        "filename": row["filename"],
-        "year": row["year"],
-        "status": row["status"],
-        "created_at": row["created_at"],
-        "applied_at": row["applied_at"],
-        "rows": rows["rows"],
-        "errors": rows["errors"],
+        **public(row, "filename", "year", "status", "created_at", "applied_at"),
+        **pick(rows, "rows", "errors"),
         "counts": dict(counts),
         "clean": not rows["errors"],
     }

@@ -383,7 +383,7 @@ async def unit_choices(tenant: TenantRef, actor: Actor) -> list[dict]:
         .where(Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *_unit_scope(actor))
         .order_by(Unit.path)
     )
-    return [{"id": str(r["uuid"]), "name": r["name"], "depth": r["depth"], "kind": r["kind"]} for r in rows]
+    return [public(r, "name", "depth", "kind") for r in rows]
 
 
 async def unit_path(tenant: TenantRef, unit_pk: int) -> str | None:
@@ -713,17 +713,7 @@ async def units_in_scope(tenant: TenantRef, actor: Actor) -> list[dict]:
         .where(Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *_unit_scope(actor))
         .order_by(Unit.path)
     )
-    return [
-        {
-            "pk": r["id"],
-            "id": str(r["uuid"]),
-            "name": r["name"],
-            "kind": r["kind"],
-            "depth": r["depth"],
-            "path": r["path"],
-        }
-        for r in rows
-    ]
+    return [{"pk": r["id"], **public(r, "name", "kind", "depth", "path")} for r in rows]
 
 
 async def top_units(tenant: TenantRef, unit_rows: list[dict]) -> dict[int, dict]:
@@ -735,7 +725,7 @@ async def top_units(tenant: TenantRef, unit_rows: list[dict]) -> dict[int, dict]
         for r in await Unit.select(Unit.id, Unit.uuid, Unit.name, Unit.kind).where(
             Unit.tenant == tenant.id, Unit.id.is_in(missing)
         ):
-            known[r["id"]] = {"pk": r["id"], "id": str(r["uuid"]), "name": r["name"], "kind": r["kind"]}
+            known[r["id"]] = {"pk": r["id"], **public(r, "name", "kind")}
     return {u["pk"]: known[int(u["path"].split("/")[0])] for u in unit_rows}
 
 
