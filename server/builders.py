@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from piccolo.columns import JSON, Column, Numeric
@@ -98,11 +99,6 @@ def _converter(column: Column) -> Callable[[Any], Any] | None:
     return None
 
 
-def _default(column: Column) -> Any:
-    value = column.get_default_value()
-    return value.python() if isinstance(value, Default) else value
-
-
 async def update_rows(table: type[Table], columns: Sequence[str], rows: Sequence[tuple]) -> None:
     """UPDATE rows by id through one prepared statement: each of `rows` holds the new
     values of `columns`, then the row's id."""
@@ -122,9 +118,9 @@ async def row_ids(table: type[Table], uuids: Sequence[Any]) -> dict[str, int]:
     return out
 
 
-def _new(table: type[Table], **values: Any) -> dict[str, Any]:
-    """A row's values with its public id drawn now, as Table(...) draws it."""
-    return {"uuid": _default(table.uuid), **values}
+def _new(**values: Any) -> dict[str, Any]:
+    """A new row's values with its public id drawn now (each table's `uuid` is a UUID4 column)."""
+    return {"uuid": uuid4(), **values}
 
 
 # ---------------------------------------------------------------- audit (server.audit.service)
@@ -215,7 +211,6 @@ async def add_units(tenant: TenantRef, actor: Actor, specs: Sequence[dict[str, A
             made[i] = {"name": spec["name"], "kind": spec["kind"], "parent": parent}
             rows.append(
                 _new(
-                    Unit,
                     tenant=tenant.id,
                     parent=parent["pk"] if parent else None,
                     name=spec["name"],
@@ -262,7 +257,6 @@ async def add_people(tenant: TenantRef, actor: Actor, people: Sequence[NewPerson
     """units.create_person (then add_post) for each; sets pk, uuid and post_pks on each."""
     rows = [
         _new(
-            Person,
             tenant=tenant.id,
             name=p.name,
             email=p.email,
@@ -276,7 +270,7 @@ async def add_people(tenant: TenantRef, actor: Actor, people: Sequence[NewPerson
     ids = await row_ids(Person, [r["uuid"] for r in rows])
     for p, row in zip(people, rows, strict=True):
         p.pk, p.uuid = ids[str(row["uuid"])], row["uuid"]
-    posts = [(p, _new(Post, tenant=tenant.id, person=p.pk, **post)) for p in people for post in p.posts]
+    posts = [(p, _new(tenant=tenant.id, person=p.pk, **post)) for p in people for post in p.posts]
     await insert_rows(Post, [post for _p, post in posts])
     ids = await row_ids(Post, [post["uuid"] for _p, post in posts])
     for p, post in posts:
@@ -371,7 +365,6 @@ async def issue_notices(
         template = templates[post["position"]]
         rows.append(
             _new(
-                Notice,
                 tenant=tenant.id,
                 person=post["person"],
                 post=post["id"],
@@ -462,7 +455,6 @@ async def sign_notices(tenant: TenantRef, signings: Sequence[Signing], pdfs: Sig
         notice = full[s.notice["id"]]
         rows.append(
             _new(
-                Signature,
                 tenant=tenant.id,
                 notice=notice["id"],
                 person=notice["person"],
@@ -506,7 +498,6 @@ async def confirm(tenant: TenantRef, confirmings: Sequence[Confirming]) -> None:
     zone = ZoneInfo(tenant.timezone)
     rows = [
         _new(
-            Confirmation,
             tenant=tenant.id,
             person=c.leader.person_id,
             period=c.period.key,
@@ -572,9 +563,7 @@ async def import_attendance(
     await insert_rows(
         Attendance,
         [
-            _new(
-                Attendance, tenant=tenant.id, course=course_pk, person=a["pk"], hours=course["hours"], score=a["score"]
-            )
+            _new(tenant=tenant.id, course=course_pk, person=a["pk"], hours=course["hours"], score=a["score"])
             for a in attendees
         ],
     )
@@ -741,7 +730,6 @@ async def adjust(tenant: TenantRef, year: int, findings: Sequence[Finding]) -> N
         points = as_decimal(float(item.get("points", 0)) if f.kind == "deduction" else 0.0)
         adjustments.append(
             _new(
-                Adjustment,
                 tenant=tenant.id,
                 assessed=unit["id"],
                 kind=f.kind,

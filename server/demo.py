@@ -11,14 +11,13 @@ figures are comparable."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from server import builders, db, documents
+from server import builders, db
 from server.accounts import policy, roles
 from server.accounts import service as accounts
 from server.actor import Actor
@@ -747,8 +746,6 @@ async def seed(password: str, *, all_pdfs: bool = False) -> DemoAccounts:
     if existing is not None:
         return DemoAccounts(password, False, usernames)
     system = Actor.system("demo seed")
-    # the PDF workers start while the registry is built
-    workers = asyncio.create_task(documents.warm_up())
     async with db.transaction(None):
         tenant = await platform.create_tenant(system, {"slug": SLUG, "name": NAME})
         await db.set_tenant(tenant.id)
@@ -786,12 +783,11 @@ async def seed(password: str, *, all_pdfs: bool = False) -> DemoAccounts:
             accounts={name: await _account(tenant, name) for name in usernames},
             pdfs=builders.SignedPdfs(None if all_pdfs else own_unit),
         )
-        await workers
         await _notices(demo)
         await _confirmations(demo)
         await _training(demo)
         await _assessments(demo, officer_unit)
-        await demo.pdfs.store()
+        await demo.pdfs.store()  # the PDF workers rendered them meanwhile
     if db.is_postgres():
         # planner statistics for the bulk load, as autovacuum would gather them later;
         # ANALYZE needs the tables' owner, which the application role is not
