@@ -17,11 +17,11 @@ from server.accounts import roles
 from server.audit import labels, schemas, service
 from server.core.errors import ValidationFailed
 from server.core.i18n import _
-from server.core.pagination import Page, page_args
+from server.core.pagination import Page
 from server.documents.pdf import MEDIA_TYPE as PDF
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import file_response, page_json
+from server.web.forms import file_response, page_json, paging
 from server.web.guards import allow
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
@@ -32,7 +32,7 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 async def _events(request: Request, tenant: TenantDep, filters: service.Filters) -> Page:
-    p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
+    p, n = paging(request)
     rows, total = await service.events(tenant.id, filters, zone=tenant.timezone, limit=n, offset=(p - 1) * n)
     return Page(items=rows, total=total, page=p, per_page=n)
 

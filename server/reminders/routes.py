@@ -14,13 +14,13 @@ from litestar.response import Redirect, Template
 
 from server.accounts import roles
 from server.core.errors import NotFound
-from server.core.pagination import Page, page_args
+from server.core.pagination import Page
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.reminders import rules as rulebook
 from server.reminders import schemas, service
 from server.reminders.channels import PRESETS, SECURITY, MailServer
 from server.web.deps import ActorDep, SettingsDep, TenantDep
-from server.web.forms import body_data, file_response, form_data, is_htmx, page_json, submit_form
+from server.web.forms import body_data, file_response, form_data, is_htmx, page_json, paging, submit_form
 from server.web.guards import allow, any_member
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
@@ -39,10 +39,6 @@ async def _lists(request: Request, *names: str) -> dict[str, list[str]]:
 
 def _filters(request: Request) -> dict[str, str]:
     return {k: request.query_params.get(k, "").strip() for k in FILTERS}
-
-
-def _paging(request: Request) -> tuple[int, int]:
-    return page_args(request.query_params.get("page"), request.query_params.get("per_page"))
 
 
 # ---------------------------------------------------------------- pages
@@ -146,7 +142,7 @@ class ReminderPages(Controller):
 
     @get("/outbox", guards=[OFFICE], name="reminders.outbox")
     async def outbox_page(self, request: Request, tenant: TenantDep) -> Template:
-        p, n = _paging(request)
+        p, n = paging(request)
         filters = _filters(request)
         items, total = await service.outbox(tenant, filters, limit=n, offset=(p - 1) * n)
         return page(
@@ -185,7 +181,7 @@ class ReminderPages(Controller):
 
     @get("/inbox", guards=[any_member], name="reminders.inbox")
     async def inbox_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        p, n = _paging(request)
+        p, n = paging(request)
         items, total = await service.inbox(tenant, actor, limit=n, offset=(p - 1) * n)
         return page(request, "reminders/inbox.html", result=Page(items, total, p, n), kinds=rulebook.KINDS)
 
@@ -262,7 +258,7 @@ class ReminderApi(Controller):
 
     @get("/outbox", guards=[OFFICE], name="api.reminders.outbox")
     async def api_outbox(self, request: Request, tenant: TenantDep) -> schemas.DeliveryPage:
-        p, n = _paging(request)
+        p, n = paging(request)
         items, total = await service.outbox(tenant, _filters(request), limit=n, offset=(p - 1) * n)
         return msgspec.convert(page_json(Page(items, total, p, n)), schemas.DeliveryPage)
 
@@ -273,7 +269,7 @@ class ReminderApi(Controller):
 
     @get("/inbox", guards=[any_member], name="api.reminders.inbox")
     async def api_inbox(self, request: Request, tenant: TenantDep, actor: ActorDep) -> schemas.InboxPage:
-        p, n = _paging(request)
+        p, n = paging(request)
         items, total = await service.inbox(tenant, actor, limit=n, offset=(p - 1) * n)
         inbox = page_json(Page(items, total, p, n)) | {"unread": await service.unread(tenant, actor)}
         return msgspec.convert(inbox, schemas.InboxPage)

@@ -3,12 +3,14 @@ pages for the office and the leader portal, and the same under /api/v1."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
@@ -17,7 +19,6 @@ from litestar.status_codes import HTTP_201_CREATED
 from server.accounts import roles
 from server.accounts import service as accounts
 from server.core.errors import Conflict, ValidationFailed
-from server.core.pagination import page_args
 from server.documents.pdf import MEDIA_TYPE as PDF
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.mail import MailUnavailable
@@ -29,7 +30,16 @@ from server.training import service as training
 from server.units import service as units
 from server.web import pages
 from server.web.deps import ActorDep, SettingsDep, TenantDep
-from server.web.forms import body_data, file_response, form_data, page_json, submit_form
+from server.web.forms import (
+    body_data,
+    file_response,
+    form_data,
+    page_json,
+    paging,
+    show_again,
+    show_refusal,
+    submit_form,
+)
 from server.web.guards import allow, any_member
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
@@ -64,7 +74,7 @@ async def _notices_list(
 ) -> Template:
     status = request.query_params.get("status", "")
     q = request.query_params.get("q", "").strip()
-    p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
+    p, n = paging(request)
     result = await notices.list_notices(tenant, actor, status=status, q=q, page=p, per_page=n)
     return page(
         request,
@@ -84,6 +94,58 @@ async def _notice_page(
 ) -> Template:
     notice = await notices.notice_detail(tenant, actor, notice_id)
     return page(request, "responsibility/notice.html", status_code, notice=notice, **extra)
+
+
+async def _templates_page(
+    request: Request, tenant: TenantDep, position: str, status_code: int = 200, **extra: Any
+) -> Template:
+    """A position's notice template beside the others; its form holds the template in force
+    unless a refused one comes back."""
+    templates = await catalogs.current_templates(tenant)
+    if "form" not in extra:
+        current = templates.get(position)
+        extra["form"] = {"title": current["title"], "body": current["body"]} if current else {}
+    return page(
+        request,
+        "responsibility/templates.html",
+        status_code,
+        templates=templates,
+        position=position,
+        titles=POSITION_TITLES,
+        **extra,
+    )
+
+
+async def _confirmation_page(
+    request: Request, tenant: TenantDep, actor: ActorDep, status_code: int = 200, **extra: Any
+) -> Template:
+    owed = await confirmations.pending(tenant, actor)
+    return page(request, "responsibility/confirmation.html", status_code, owed=owed, **extra)
+
+
+def _coverage_filters(metric: FromQuery[str] = "", group: FromQuery[str] = "", unit: FromQuery[str] = "") -> dict:
+    return {"metric": metric, "group": group, "unit": unit}
+
+
+# which list of the coverage: the same on the page and in the API
+COVERAGE_FILTERS = {"filters": Provide(_coverage_filters, sync_to_thread=False)}
+Filters = NamedDependency[dict[str, str]]
+
+
+async def _coverage_list(
+    request: Request, tenant: TenantDep, actor: ActorDep, filters: dict[str, str], status_code: int = 200, **extra: Any
+) -> Template:
+    metric = filters["metric"]
+    return page(
+        request,
+        "responsibility/coverage_list.html",
+        status_code,
+        rows=await coverage.coverage_list(tenant, actor, **filters),
+        metric=metric,
+        label=coverage.METRICS.get(metric, ""),
+        unit_metric=metric in coverage.UNIT_METRICS,
+        **extra,
+    )
 
 
 def _remember_reauth_failure(
@@ -120,31 +182,24 @@ class CatalogPages(Controller):
 
     @post("/duties", guards=[OFFICE], name="duties.draft")
     async def catalog_draft(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
-        async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
-            return await _catalog_page(request, tenant, None, 422, errors=errors)
-
-        try:
-            return await submit_form(
-                request,
-                lambda data: catalogs.create_draft(tenant, actor, data),
-                redirect=lambda c: f"/t/{tenant.slug}/duties/{c['id']}",
-                on_error=on_error,
-            )
-        except Conflict as exc:
-            return await on_error({}, {"catalog": exc.message})
+        again = show_again(_catalog_page, request, tenant, None)
+        return await submit_form(
+            request,
+            partial(catalogs.create_draft, tenant, actor),
+            redirect=lambda c: f"/t/{tenant.slug}/duties/{c['id']}",
+            on_error=again,
+            on_refusal=lambda problem: again({}, {"catalog": problem}),
+        )
 
     @post("/duties/{catalog_id:str}/duties", guards=[OFFICE], name="duties.add")
     async def duty_add(
         self, request: Request, tenant: TenantDep, actor: ActorDep, catalog_id: FromPath[str]
     ) -> Response:
-        async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
-            return await _catalog_page(request, tenant, catalog_id, 422, errors=errors)
-
         return await submit_form(
             request,
-            lambda data: catalogs.add_duty(tenant, actor, catalog_id, data),
+            partial(catalogs.add_duty, tenant, actor, catalog_id),
             redirect=lambda c: f"/t/{tenant.slug}/duties/{c['id']}",
-            on_error=on_error,
+            on_error=show_again(_catalog_page, request, tenant, catalog_id),
         )
 
     @post("/duties/items/{duty_id:str}", guards=[OFFICE], name="duties.update")
@@ -169,23 +224,18 @@ class CatalogPages(Controller):
             await catalogs.publish(tenant, actor, catalog_id)
             return f"/t/{tenant.slug}/duties/{catalog_id}"
 
-        async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
-            return await _catalog_page(request, tenant, catalog_id, 422, errors=errors)
-
-        return await submit_form(request, publish_or_discard, redirect=lambda url: url, on_error=on_error)
+        again = show_again(_catalog_page, request, tenant, catalog_id)
+        return await submit_form(request, publish_or_discard, redirect=lambda url: url, on_error=again)
 
     @post("/people/{person_id:str}/duties", guards=[PEOPLE_EDITORS], name="duties.assign")
     async def duty_assign(
         self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
     ) -> Response:
-        async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
-            return await pages.person_page(request, tenant, actor, person_id, 422, duty_form=data, duty_errors=errors)
-
         return await submit_form(
             request,
-            lambda data: catalogs.assign(tenant, actor, person_id, data),
+            partial(catalogs.assign, tenant, actor, person_id),
             redirect=lambda _assigned: f"/t/{tenant.slug}/people/{person_id}",
-            on_error=on_error,
+            on_error=pages.person_form_again(request, tenant, actor, person_id, "duty"),
         )
 
     @post("/duty-assignments/{assignment_id:str}/remove", guards=[PEOPLE_EDITORS], name="duties.unassign")
@@ -197,39 +247,17 @@ class CatalogPages(Controller):
     async def templates_page(
         self, request: Request, tenant: TenantDep, position: FromQuery[str] = "principal"
     ) -> Template:
-        templates = await catalogs.current_templates(tenant)
-        position = position if position in POSITION_TITLES else "principal"
-        current = templates.get(position)
-        return page(
-            request,
-            "responsibility/templates.html",
-            templates=templates,
-            position=position,
-            titles=POSITION_TITLES,
-            form={"title": current["title"], "body": current["body"]} if current else {},
-        )
+        return await _templates_page(request, tenant, position if position in POSITION_TITLES else "principal")
 
     @post("/notice-templates/{position:str}", guards=[OFFICE], name="templates.save")
     async def template_save(
         self, request: Request, tenant: TenantDep, actor: ActorDep, position: FromPath[str]
     ) -> Response:
-        async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
-            return page(
-                request,
-                "responsibility/templates.html",
-                422,
-                templates=await catalogs.current_templates(tenant),
-                position=position,
-                titles=POSITION_TITLES,
-                form=data,
-                errors=errors,
-            )
-
         return await submit_form(
             request,
-            lambda data: catalogs.save_template(tenant, actor, position, data),
+            partial(catalogs.save_template, tenant, actor, position),
             redirect=lambda _saved: f"/t/{tenant.slug}/notice-templates?position={position}",
-            on_error=on_error,
+            on_error=show_again(_templates_page, request, tenant, position),
         )
 
 
@@ -286,18 +314,14 @@ class NoticePages(Controller):
     async def notice_withdraw(
         self, request: Request, tenant: TenantDep, actor: ActorDep, notice_id: FromPath[str]
     ) -> Response:
-        async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
-            return await _notice_page(request, tenant, actor, notice_id, 422, errors=errors)
-
-        try:
-            return await submit_form(
-                request,
-                lambda data: notices.withdraw(tenant, actor, notice_id, data),
-                redirect=lambda _withdrawn: f"/t/{tenant.slug}/notices/{notice_id}",
-                on_error=on_error,
-            )
-        except Conflict as exc:
-            return await on_error({}, {"reason": exc.message})
+        again = show_again(_notice_page, request, tenant, actor, notice_id)
+        return await submit_form(
+            request,
+            partial(notices.withdraw, tenant, actor, notice_id),
+            redirect=lambda _withdrawn: f"/t/{tenant.slug}/notices/{notice_id}",
+            on_error=again,
+            on_refusal=lambda problem: again({}, {"reason": problem}),
+        )
 
     @post("/notices/{notice_id:str}/sign", guards=[any_member], name="notices.sign")
     async def notice_sign(
@@ -307,15 +331,13 @@ class NoticePages(Controller):
             _remember_reauth_failure(request, tenant, actor, settings, notice_id)
             return await _notice_page(request, tenant, actor, notice_id, 422, errors=errors)
 
-        try:
-            return await submit_form(
-                request,
-                lambda data: notices.sign(tenant, actor, notice_id, data),
-                redirect=lambda _signed: f"/t/{tenant.slug}/notices/{notice_id}?signed=1",
-                on_error=on_error,
-            )
-        except Conflict as exc:
-            return await _notice_page(request, tenant, actor, notice_id, 409, problem=exc.message)
+        return await submit_form(
+            request,
+            partial(notices.sign, tenant, actor, notice_id),
+            redirect=lambda _signed: f"/t/{tenant.slug}/notices/{notice_id}?signed=1",
+            on_error=on_error,
+            on_refusal=show_refusal(_notice_page, request, tenant, actor, notice_id),
+        )
 
     @post("/notices/{notice_id:str}/code", guards=[any_member], name="notices.code")
     async def notice_code(
@@ -357,27 +379,17 @@ class PortalPages(Controller):
 
     @get("/me/confirmation", name="confirmations.form")
     async def confirmation_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return page(request, "responsibility/confirmation.html", owed=await confirmations.pending(tenant, actor))
+        return await _confirmation_page(request, tenant, actor)
 
     @post("/me/confirmation/{period:str}", name="confirmations.submit")
     async def confirmation_submit(
         self, request: Request, tenant: TenantDep, actor: ActorDep, period: FromPath[str]
     ) -> Response:
-        async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
-            return page(
-                request,
-                "responsibility/confirmation.html",
-                422,
-                owed=await confirmations.pending(tenant, actor),
-                form=data,
-                errors=errors,
-            )
-
         return await submit_form(
             request,
-            lambda data: confirmations.submit(tenant, actor, period, data),
+            partial(confirmations.submit, tenant, actor, period),
             redirect=lambda c: f"/t/{tenant.slug}/me?confirmed={c['period']}",
-            on_error=on_error,
+            on_error=show_again(_confirmation_page, request, tenant, actor),
         )
 
 
@@ -397,25 +409,11 @@ class CoveragePages(Controller):
             unit_metrics=coverage.UNIT_METRICS,
         )
 
-    @get("/coverage/list", name="coverage.list")
+    @get("/coverage/list", name="coverage.list", dependencies=COVERAGE_FILTERS)
     async def coverage_list_page(
-        self,
-        request: Request,
-        tenant: TenantDep,
-        actor: ActorDep,
-        metric: FromQuery[str] = "",
-        group: FromQuery[str] = "",
-        unit: FromQuery[str] = "",
+        self, request: Request, tenant: TenantDep, actor: ActorDep, filters: Filters
     ) -> Template:
-        rows = await coverage.coverage_list(tenant, actor, metric, group, unit)
-        return page(
-            request,
-            "responsibility/coverage_list.html",
-            rows=rows,
-            metric=metric,
-            label=coverage.METRICS.get(metric, ""),
-            unit_metric=metric in coverage.UNIT_METRICS,
-        )
+        return await _coverage_list(request, tenant, actor, filters)
 
     @get("/coverage.xlsx", media_type=XLSX, name="coverage.export", opt=WRITES)
     async def coverage_export(self, tenant: TenantDep, actor: ActorDep) -> Response:
@@ -426,27 +424,16 @@ class CoveragePages(Controller):
     async def confirmation_waive(
         self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
     ) -> Response:
-        back = f"/t/{tenant.slug}/coverage/list?metric=confirmation_overdue"
+        overdue = {"metric": "confirmation_overdue", "group": "", "unit": ""}
 
         async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
-            rows = await coverage.coverage_list(tenant, actor, "confirmation_overdue")
-            return page(
-                request,
-                "responsibility/coverage_list.html",
-                422,
-                rows=rows,
-                metric="confirmation_overdue",
-                label=coverage.METRICS["confirmation_overdue"],
-                unit_metric=False,
-                form=data,
-                errors=errors,
-                waiving=(person_id, data.get("period", "")),
-            )
+            waiving = (person_id, data.get("period", ""))
+            return await _coverage_list(request, tenant, actor, overdue, 422, form=data, errors=errors, waiving=waiving)
 
         return await submit_form(
             request,
-            lambda data: confirmations.waive(tenant, actor, person_id, data),
-            redirect=lambda w: f"{back}&waived={w['period']}",
+            partial(confirmations.waive, tenant, actor, person_id),
+            redirect=lambda w: f"/t/{tenant.slug}/coverage/list?metric=confirmation_overdue&waived={w['period']}",
             on_error=on_error,
         )
 
@@ -479,7 +466,7 @@ class NoticeApi(Controller):
     async def api_notices(
         self, request: Request, tenant: TenantDep, actor: ActorDep, status: FromQuery[str] = "", q: FromQuery[str] = ""
     ) -> schemas.NoticePage:
-        p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
+        p, n = paging(request)
         result = await notices.list_notices(tenant, actor, status=status, q=q, page=p, per_page=n)
         return msgspec.convert(page_json(result), schemas.NoticePage)
 
@@ -584,17 +571,11 @@ class CoverageApi(Controller):
     async def api_coverage(self, tenant: TenantDep, actor: ActorDep) -> schemas.Coverage:
         return msgspec.convert(await coverage.coverage(tenant, actor), schemas.Coverage)
 
-    @get("/coverage/list", name="api.coverage.list")
+    @get("/coverage/list", name="api.coverage.list", dependencies=COVERAGE_FILTERS)
     async def api_coverage_list(
-        self,
-        tenant: TenantDep,
-        actor: ActorDep,
-        metric: FromQuery[str] = "",
-        group: FromQuery[str] = "",
-        unit: FromQuery[str] = "",
+        self, tenant: TenantDep, actor: ActorDep, filters: Filters
     ) -> list[schemas.CoverageRow]:
-        rows = await coverage.coverage_list(tenant, actor, metric, group, unit)
-        return msgspec.convert(rows, list[schemas.CoverageRow])
+        return msgspec.convert(await coverage.coverage_list(tenant, actor, **filters), list[schemas.CoverageRow])
 
     # the office alone, among the coverage readers
     @post(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -13,12 +15,12 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
-from server.core.errors import Conflict, ValidationFailed
+from server.core.errors import ValidationFailed
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.training import schemas, service
 from server.units import service as units
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import body_data, file_response, submit_form, uploaded_file
+from server.web.forms import body_data, file_response, show_again, show_refusal, submit_form, uploaded_file
 from server.web.guards import allow
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
@@ -88,6 +90,13 @@ async def _course_page(
     )
 
 
+async def _preview_page(
+    request: Request, tenant: TenantDep, actor: ActorDep, import_id: str, status: int = 200, **extra: Any
+) -> Template:
+    preview = await service.import_detail(tenant, actor, import_id)
+    return page(request, "training/preview.html", status, preview=preview, **extra)
+
+
 class TrainingPages(Controller):
     path = TENANT_PAGES
 
@@ -101,26 +110,23 @@ class TrainingPages(Controller):
     async def training_requirements(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         year = _year(request, tenant)
 
-        async def on_error(data: dict, errors: dict) -> Template:
+        async def on_error(_data: dict, errors: dict) -> Template:
             return await _index(request, tenant, actor, year, 422, errors=errors)
 
         return await submit_form(
             request,
-            lambda data: service.set_requirements(tenant, actor, year, data),
+            partial(service.set_requirements, tenant, actor, year),
             redirect=lambda _saved: f"/t/{tenant.slug}/training?year={year}",
             on_error=on_error,
         )
 
     @post("/training/courses", guards=[EDIT], name="training.course_create")
     async def course_create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
-        async def on_error(data: dict, errors: dict) -> Template:
-            return await _index(request, tenant, actor, _year(request, tenant), 422, form=data, errors=errors)
-
         return await submit_form(
             request,
-            lambda data: service.create_course(tenant, actor, data),
+            partial(service.create_course, tenant, actor),
             redirect=lambda course: f"/t/{tenant.slug}/training/courses/{course['id']}",
-            on_error=on_error,
+            on_error=show_again(_index, request, tenant, actor, _year(request, tenant)),
         )
 
     @get("/training/courses/{course_id:str}", guards=[READ], name="training.course")
@@ -133,14 +139,11 @@ class TrainingPages(Controller):
     async def course_attend(
         self, request: Request, tenant: TenantDep, actor: ActorDep, course_id: FromPath[str]
     ) -> Response:
-        async def on_error(data: dict, errors: dict) -> Template:
-            return await _course_page(request, tenant, actor, course_id, 422, form=data, errors=errors)
-
         return await submit_form(
             request,
-            lambda data: service.add_attendance(tenant, actor, course_id, data),
+            partial(service.add_attendance, tenant, actor, course_id),
             redirect=lambda course: f"/t/{tenant.slug}/training/courses/{course['id']}",
-            on_error=on_error,
+            on_error=show_again(_course_page, request, tenant, actor, course_id),
         )
 
     @post("/training/attendance/{attendance_id:str}/remove", guards=[EDIT], name="training.unattend")
@@ -174,19 +177,18 @@ class TrainingPages(Controller):
     async def import_preview(
         self, request: Request, tenant: TenantDep, actor: ActorDep, import_id: FromPath[str]
     ) -> Template:
-        return page(request, "training/preview.html", preview=await service.import_detail(tenant, actor, import_id))
+        return await _preview_page(request, tenant, actor, import_id)
 
     @post("/training/imports/{import_id:str}/apply", guards=[EDIT], name="training.apply")
     async def import_apply(
         self, request: Request, tenant: TenantDep, actor: ActorDep, import_id: FromPath[str]
     ) -> Response:
-        try:
-            result = await service.apply_import(tenant, actor, import_id)
-        except Conflict as exc:
-            preview = await service.import_detail(tenant, actor, import_id)
-            return page(request, "training/preview.html", 409, preview=preview, problem=exc.message)
-        query = "&".join(f"{k}={v}" for k, v in result.items())
-        return Redirect(f"/t/{tenant.slug}/training/imports/{import_id}?{query}", status_code=303)
+        return await submit_form(
+            request,
+            lambda _data: service.apply_import(tenant, actor, import_id),
+            redirect=lambda counts: f"/t/{tenant.slug}/training/imports/{import_id}?{urlencode(counts)}",
+            on_refusal=show_refusal(_preview_page, request, tenant, actor, import_id),
+        )
 
     @get("/training/template.xlsx", media_type=XLSX, guards=[EDIT], name="training.template")
     async def template_download(self) -> Response:

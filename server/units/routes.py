@@ -3,21 +3,22 @@ service, render."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from server.accounts import roles
 from server.core.errors import Conflict
-from server.core.pagination import page_args
 from server.units import schemas, service
 from server.web import pages
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import body_data, is_htmx, page_json, submit_form
+from server.web.forms import FormAction, body_data, is_htmx, page_json, paging, show_again, submit_form
 from server.web.guards import allow
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
@@ -26,11 +27,39 @@ READ = allow(roles.REGISTRY_READERS)
 EDIT_UNITS = allow(roles.UNIT_EDITORS)
 EDIT_PEOPLE = allow(roles.PEOPLE_EDITORS)
 PERSON_READ = allow(roles.REGISTRY_READERS | {roles.LEADER})
+Filters = NamedDependency[dict[str, str]]
+
+
+def _unit_filters(
+    q: FromQuery[str] = "", kind: FromQuery[str] = "", within: FromQuery[str] = "", gap: FromQuery[str] = ""
+) -> dict[str, str]:
+    return {"q": q, "kind": kind, "within": within, "gap": gap}
+
+
+def _people_filters(
+    q: FromQuery[str] = "",
+    unit: FromQuery[str] = "",
+    position: FromQuery[str] = "",
+    level: FromQuery[str] = "",
+    military: FromQuery[str] = "",
+    status: FromQuery[str] = "current",
+) -> dict[str, str]:
+    return {"q": q, "unit": unit, "position": position, "level": level, "military": military, "status": status}
+
+
+# the list's filters, the same on the page and in the API
+UNIT_FILTERS = {"filters": Provide(_unit_filters, sync_to_thread=False)}
+PEOPLE_FILTERS = {"filters": Provide(_people_filters, sync_to_thread=False)}
 
 
 def _paging(request: Request) -> dict[str, int]:
-    p, n = page_args(request.query_params.get("page"), request.query_params.get("per_page"))
+    p, n = paging(request)
     return {"page": p, "per_page": n}
+
+
+def _searched(filters: dict[str, str]) -> dict[str, str]:
+    """A page's search box: the words without the spaces around them."""
+    return filters | {"q": filters["q"].strip()}
 
 
 async def _form(
@@ -40,32 +69,26 @@ async def _form(
     return page(request, template, status, choices=await service.unit_choices(tenant, actor), **context)
 
 
-def _resubmit(request: Request, tenant: TenantDep, actor: ActorDep, template: str, **context: Any):
-    async def on_error(data: dict, errors: dict) -> Template:
-        return await _form(request, tenant, actor, template, 422, form=data, errors=errors, **context)
-
-    return on_error
+async def _save(
+    request: Request, tenant: TenantDep, actor: ActorDep, path: str, action: FormAction, **context: Any
+) -> Response:
+    """A unit's or a person's form post: on to its page, or the form again with its messages."""
+    return await submit_form(
+        request,
+        action,
+        redirect=lambda saved: f"/t/{tenant.slug}/{path}/{saved['id']}",
+        on_error=show_again(_form, request, tenant, actor, f"{path}/form.html", **context),
+    )
 
 
 class UnitPages(Controller):
     path = TENANT_PAGES
 
-    @get("/units", guards=[READ], name="units.list")
-    async def units_page(
-        self,
-        request: Request,
-        tenant: TenantDep,
-        actor: ActorDep,
-        q: FromQuery[str] = "",
-        kind: FromQuery[str] = "",
-        within: FromQuery[str] = "",
-        gap: FromQuery[str] = "",
-    ) -> Template:
-        result = await service.list_units(
-            tenant, actor, q=q.strip(), kind=kind, within=within, gap=gap, **_paging(request)
-        )
+    @get("/units", guards=[READ], name="units.list", dependencies=UNIT_FILTERS)
+    async def units_page(self, request: Request, tenant: TenantDep, actor: ActorDep, filters: Filters) -> Template:
+        result = await service.list_units(tenant, actor, **_searched(filters), **_paging(request))
         template = "units/_table.html" if is_htmx(request) else "units/list.html"
-        return page(request, template, result=result, q=q, kind=kind, within=within, gap=gap)
+        return page(request, template, result=result, **filters)
 
     @get("/units/new", guards=[EDIT_UNITS], name="units.new")
     async def unit_new(
@@ -75,12 +98,7 @@ class UnitPages(Controller):
 
     @post("/units", guards=[EDIT_UNITS], name="units.create")
     async def unit_create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
-        return await submit_form(
-            request,
-            lambda data: service.create_unit(tenant, actor, data),
-            redirect=lambda saved: f"/t/{tenant.slug}/units/{saved['id']}",
-            on_error=_resubmit(request, tenant, actor, "units/form.html", unit=None),
-        )
+        return await _save(request, tenant, actor, "units", partial(service.create_unit, tenant, actor), unit=None)
 
     @get("/units/{unit_id:str}", guards=[READ], name="units.detail")
     async def unit_page(self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]) -> Template:
@@ -96,12 +114,8 @@ class UnitPages(Controller):
         self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]
     ) -> Response:
         unit = await service.unit_detail(tenant, actor, unit_id)
-        return await submit_form(
-            request,
-            lambda data: service.update_unit(tenant, actor, unit_id, data),
-            redirect=lambda saved: f"/t/{tenant.slug}/units/{saved['id']}",
-            on_error=_resubmit(request, tenant, actor, "units/form.html", unit=unit),
-        )
+        update = partial(service.update_unit, tenant, actor, unit_id)
+        return await _save(request, tenant, actor, "units", update, unit=unit)
 
     @post("/units/{unit_id:str}/delete", guards=[EDIT_UNITS], name="units.delete")
     async def unit_delete(
@@ -118,24 +132,12 @@ class UnitPages(Controller):
 class PeoplePages(Controller):
     path = TENANT_PAGES
 
-    @get("/people", guards=[READ], name="people.list")
-    async def people_page(
-        self,
-        request: Request,
-        tenant: TenantDep,
-        actor: ActorDep,
-        q: FromQuery[str] = "",
-        unit: FromQuery[str] = "",
-        position: FromQuery[str] = "",
-        level: FromQuery[str] = "",
-        military: FromQuery[str] = "",
-        status: FromQuery[str] = "current",
-    ) -> Template:
-        filters = {"unit": unit, "position": position, "level": level, "military": military, "status": status}
-        result = await service.list_people(tenant, actor, q=q.strip(), **filters, **_paging(request))
+    @get("/people", guards=[READ], name="people.list", dependencies=PEOPLE_FILTERS)
+    async def people_page(self, request: Request, tenant: TenantDep, actor: ActorDep, filters: Filters) -> Template:
+        result = await service.list_people(tenant, actor, **_searched(filters), **_paging(request))
         template = "people/_table.html" if is_htmx(request) else "people/list.html"
         choices = await service.unit_choices(tenant, actor)
-        return page(request, template, result=result, q=q, **filters, choices=choices)
+        return page(request, template, result=result, **filters, choices=choices)
 
     @get("/people/new", guards=[EDIT_PEOPLE], name="people.new")
     async def person_new(
@@ -145,12 +147,8 @@ class PeoplePages(Controller):
 
     @post("/people", guards=[EDIT_PEOPLE], name="people.create")
     async def person_create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
-        return await submit_form(
-            request,
-            lambda data: service.create_person(tenant, actor, data),
-            redirect=lambda saved: f"/t/{tenant.slug}/people/{saved['id']}",
-            on_error=_resubmit(request, tenant, actor, "people/form.html", person=None),
-        )
+        create = partial(service.create_person, tenant, actor)
+        return await _save(request, tenant, actor, "people", create, person=None)
 
     @get("/people/{person_id:str}", guards=[PERSON_READ], name="people.detail")
     async def person_page(
@@ -170,25 +168,18 @@ class PeoplePages(Controller):
         self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
     ) -> Response:
         person = await service.person_detail(tenant, actor, person_id)
-        return await submit_form(
-            request,
-            lambda data: service.update_person(tenant, actor, person_id, data),
-            redirect=lambda saved: f"/t/{tenant.slug}/people/{saved['id']}",
-            on_error=_resubmit(request, tenant, actor, "people/form.html", person=person),
-        )
+        update = partial(service.update_person, tenant, actor, person_id)
+        return await _save(request, tenant, actor, "people", update, person=person)
 
     @post("/people/{person_id:str}/posts", guards=[EDIT_PEOPLE], name="people.add_post")
     async def person_add_post(
         self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
     ) -> Response:
-        async def on_error(data: dict, errors: dict) -> Template:
-            return await pages.person_page(request, tenant, actor, person_id, 422, post_form=data, post_errors=errors)
-
         return await submit_form(
             request,
-            lambda data: service.add_post(tenant, actor, person_id, data),
+            partial(service.add_post, tenant, actor, person_id),
             redirect=lambda saved: f"/t/{tenant.slug}/people/{saved['id']}",
-            on_error=on_error,
+            on_error=pages.person_form_again(request, tenant, actor, person_id, "post"),
         )
 
     @post("/people/{person_id:str}/posts/{post_id:str}/end", guards=[EDIT_PEOPLE], name="people.end_post")
@@ -200,7 +191,7 @@ class PeoplePages(Controller):
 
         return await submit_form(
             request,
-            lambda data: service.end_post(tenant, actor, person_id, post_id, data),
+            partial(service.end_post, tenant, actor, person_id, post_id),
             redirect=lambda saved: f"/t/{tenant.slug}/people/{saved['id']}",
             on_error=on_error,
         )
@@ -214,18 +205,11 @@ class PeoplePages(Controller):
 class UnitsApi(Controller):
     path = TENANT_API
 
-    @get("/units", guards=[READ], name="api.units.list")
+    @get("/units", guards=[READ], name="api.units.list", dependencies=UNIT_FILTERS)
     async def api_units(
-        self,
-        request: Request,
-        tenant: TenantDep,
-        actor: ActorDep,
-        q: FromQuery[str] = "",
-        kind: FromQuery[str] = "",
-        within: FromQuery[str] = "",
-        gap: FromQuery[str] = "",
+        self, request: Request, tenant: TenantDep, actor: ActorDep, filters: Filters
     ) -> schemas.UnitPage:
-        result = await service.list_units(tenant, actor, q=q, kind=kind, within=within, gap=gap, **_paging(request))
+        result = await service.list_units(tenant, actor, **filters, **_paging(request))
         return msgspec.convert(page_json(result), schemas.UnitPage)
 
     @post("/units", guards=[EDIT_UNITS], status_code=HTTP_201_CREATED, name="api.units.create")
@@ -265,21 +249,11 @@ class UnitsApi(Controller):
 class PeopleApi(Controller):
     path = TENANT_API
 
-    @get("/people", guards=[READ], name="api.people.list")
+    @get("/people", guards=[READ], name="api.people.list", dependencies=PEOPLE_FILTERS)
     async def api_people(
-        self,
-        request: Request,
-        tenant: TenantDep,
-        actor: ActorDep,
-        q: FromQuery[str] = "",
-        unit: FromQuery[str] = "",
-        position: FromQuery[str] = "",
-        level: FromQuery[str] = "",
-        military: FromQuery[str] = "",
-        status: FromQuery[str] = "current",
+        self, request: Request, tenant: TenantDep, actor: ActorDep, filters: Filters
     ) -> schemas.PostPage:
-        filters = {"unit": unit, "position": position, "level": level, "military": military, "status": status}
-        result = await service.list_people(tenant, actor, q=q, **filters, **_paging(request))
+        result = await service.list_people(tenant, actor, **filters, **_paging(request))
         return msgspec.convert(page_json(result), schemas.PostPage)
 
     @post("/people", guards=[EDIT_PEOPLE], status_code=HTTP_201_CREATED, name="api.people.create")

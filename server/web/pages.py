@@ -13,6 +13,7 @@ from server.actor import Actor
 from server.responsibility import catalog as catalogs
 from server.training import service as training
 from server.units import service as units
+from server.web.forms import OnError
 from server.web.templating import page
 from tenants.service import TenantRef
 
@@ -37,3 +38,14 @@ async def person_page(
         training=hours,
         **extra,
     )
+
+
+def person_form_again(request: Request, tenant: TenantRef, actor: Actor, person_id: str, form: str) -> OnError:
+    """The `on_error` of one of the person page's forms (`form`: "post", "duty"): the page
+    again with that form as sent (`<form>_form`) and its messages (`<form>_errors`)."""
+
+    async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
+        shown = {f"{form}_form": data, f"{form}_errors": errors}
+        return await person_page(request, tenant, actor, person_id, 422, **shown)
+
+    return on_error
