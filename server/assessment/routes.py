@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated, Any, NamedTuple
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import Body, FromPath, JSONBody, Parameter
 from litestar.response import File, Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
+from litestar.types import Guard
 
 from server.accounts import roles
 from server.assessment import cycle, evidence, reports, results, reviews, schemas, scheme
@@ -23,8 +27,18 @@ from server.documents.pdf import MEDIA_TYPE as PDF
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.units import service as units
 from server.web.deps import ActorDep, SettingsDep, TenantDep
-from server.web.forms import body_data, file_response, is_htmx, submit_form, uploaded_file
+from server.web.forms import (
+    FormAction,
+    body_data,
+    file_response,
+    is_htmx,
+    read_upload,
+    show_again,
+    show_refusal,
+    submit_form,
+)
 from server.web.guards import allow
+from server.web.handlers import named
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -38,7 +52,24 @@ OFFICE = allow(roles.OFFICE_ADMIN)
 SELF = allow(reviews.SELF_ASSESSORS)
 REVIEW = allow(reviews.REVIEWERS)
 ZIP = "application/zip"
-FormAction = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+class Score(NamedTuple):
+    """One indicator's score of a unit in a year, as its URL names it."""
+
+    year: int
+    unit_id: str
+    code: str
+
+
+def _score(year: Year, unit_id: FromPath[str], code: FromPath[str]) -> Score:
+    return Score(year, unit_id, code)
+
+
+SCORE = {"score": Provide(_score, sync_to_thread=False)}
+ScoreDep = NamedDependency[Score]
+# what takes a step on a score: (tenant, actor, year, unit_id, code, fields)
+ScoreAction = Callable[..., Awaitable[Any]]
 
 
 def _pdf(content: bytes, name: str) -> Response:
@@ -50,8 +81,29 @@ def _place(tenant: TenantDep, year: int, unit_id: str | None = None, anchor: str
     return where + (f"#{anchor}" if anchor else "")
 
 
-async def _upload(request: Request) -> tuple[str, bytes]:
-    return await uploaded_file(request, _("Choose a file to upload."))
+async def _upload(upload: Any) -> tuple[str, bytes]:
+    """The file a form or an API call sent as evidence."""
+    return await read_upload(upload, _("Choose a file to upload."))
+
+
+async def _add_evidence(tenant: TenantDep, actor: ActorDep, year: int, unit_id: str, code: str, data: dict) -> dict:
+    filename, content = await _upload(data.get("file"))
+    return await evidence.add_evidence(tenant, actor, year, unit_id, code, filename, content)
+
+
+# the steps on a score (its evidence too, on the page): who takes each, by which call
+STEPS: dict[str, tuple[Guard, ScoreAction]] = {
+    "self": (SELF, reviews.self_assess),
+    "review": (REVIEW, reviews.review),
+    "correct": (OFFICE, reviews.correct),
+    "evidence": (SELF, _add_evidence),
+}
+# what a step takes and answers in the API
+STEP_BODIES = {
+    "self": (schemas.SelfBody, schemas.SelfScore),
+    "review": (schemas.ReviewBody, schemas.ReviewedScore),
+    "correct": (schemas.ReviewBody, schemas.ReviewedScore),
+}
 
 
 # ---------------------------------------------------------------- what the pages show
@@ -85,14 +137,13 @@ async def _year_page(
 
 async def _year_form(request: Request, tenant: TenantDep, actor: ActorDep, year: int, action: FormAction) -> Response:
     """A form of the office on the year page: on bad input or a refusal, the page again."""
-
-    async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Response:
-        return await _year_page(request, tenant, actor, year, 422, errors=errors, form=data)
-
-    try:
-        return await submit_form(request, action, redirect=lambda _done: _place(tenant, year), on_error=on_error)
-    except Conflict as exc:
-        return await _year_page(request, tenant, actor, year, 409, problem=exc.message)
+    return await submit_form(
+        request,
+        action,
+        redirect=lambda _done: _place(tenant, year),
+        on_error=show_again(_year_page, request, tenant, actor, year),
+        on_refusal=show_refusal(_year_page, request, tenant, actor, year),
+    )
 
 
 async def _scheme_page(request: Request, tenant: TenantDep, year: int, status: int = 200, **extra: Any) -> Template:
@@ -143,17 +194,14 @@ async def _unit_page(
 async def _unit_form(
     request: Request, tenant: TenantDep, actor: ActorDep, year: int, unit_id: str, action: FormAction, anchor: str = ""
 ) -> Response:
-    """A form on the unit page: on bad input the page again, the messages under the form."""
-
-    async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Response:
-        return await _unit_page(request, tenant, actor, year, unit_id, 422, errors=errors, form=data, focus=anchor)
-
-    try:
-        return await submit_form(
-            request, action, redirect=lambda _done: _place(tenant, year, unit_id, anchor), on_error=on_error
-        )
-    except Conflict as exc:
-        return await _unit_page(request, tenant, actor, year, unit_id, 409, problem=exc.message, focus=anchor)
+    """A form on the unit page: on bad input or a refusal the page again, the messages under the form."""
+    return await submit_form(
+        request,
+        action,
+        redirect=lambda _done: _place(tenant, year, unit_id, anchor),
+        on_error=show_again(_unit_page, request, tenant, actor, year, unit_id, focus=anchor),
+        on_refusal=show_refusal(_unit_page, request, tenant, actor, year, unit_id, focus=anchor),
+    )
 
 
 def _picked(data: dict[str, Any]) -> dict[str, Any]:
@@ -166,6 +214,34 @@ def _picked(data: dict[str, Any]) -> dict[str, Any]:
 async def _scorecard(tenant: TenantDep, actor: ActorDep, year: int, unit_id: str) -> Response:
     content, name = await reports.scorecard_pdf(tenant, actor, year, unit_id)
     return _pdf(content, name)
+
+
+def _score_form(step: str, handler_name: str) -> HTTPRouteHandler:
+    """The unit page's form of a step on one score: on bad input or a refusal, the page
+    again at that score."""
+    guard, act = STEPS[step]
+
+    async def handler(self, request: Request, tenant: TenantDep, actor: ActorDep, score: ScoreDep) -> Response:
+        year, unit_id, code = score
+        take = partial(act, tenant, actor, *score)
+        return await _unit_form(request, tenant, actor, year, unit_id, take, f"i-{code}")
+
+    route = post(f"{U}/scores/{{code:str}}/{step}", guards=[guard], name=f"assessment.{step}", dependencies=SCORE)
+    return named(handler_name, route, handler)
+
+
+def _score_api(step: str) -> HTTPRouteHandler:
+    """A step on one score in the API."""
+    guard, act = STEPS[step]
+    body, answer = STEP_BODIES[step]
+
+    async def handler(self, tenant: TenantDep, actor: ActorDep, score: ScoreDep, data: Any) -> Any:
+        return msgspec.convert(await act(tenant, actor, *score, body_data(data)), answer)
+
+    # each step's own body and answer, where Litestar (and so the OpenAPI document) reads them
+    handler.__annotations__ |= {"data": JSONBody[body], "return": answer}
+    path = f"{U}/scores/{{code:str}}/{step}"
+    return named(f"api_{step}", post(path, guards=[guard], name=f"api.assessment.{step}", dependencies=SCORE), handler)
 
 
 # ---------------------------------------------------------------- pages
@@ -214,18 +290,13 @@ class AssessmentPages(Controller):
 
     @post(f"{Y}/scheme", guards=[OFFICE], name="assessment.scheme_save")
     async def scheme_save(self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year) -> Response:
-        async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Response:
-            return await _scheme_page(request, tenant, year, 422, errors=errors, form=data)
-
-        try:
-            return await submit_form(
-                request,
-                lambda data: cycle.save_scheme(tenant, actor, year, scheme.from_form(data)),
-                redirect=lambda _done: f"/t/{tenant.slug}/assessments/{year}/scheme?saved=1",
-                on_error=on_error,
-            )
-        except Conflict as exc:
-            return await _scheme_page(request, tenant, year, 409, problem=exc.message)
+        return await submit_form(
+            request,
+            lambda data: cycle.save_scheme(tenant, actor, year, scheme.from_form(data)),
+            redirect=lambda _done: f"/t/{tenant.slug}/assessments/{year}/scheme?saved=1",
+            on_error=show_again(_scheme_page, request, tenant, year),
+            on_refusal=show_refusal(_scheme_page, request, tenant, year),
+        )
 
     @post(f"{Y}/scheme/create", guards=[OFFICE], name="assessment.scheme_create")
     async def scheme_create(self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year) -> Response:
@@ -248,87 +319,24 @@ class AssessmentPages(Controller):
     ) -> Template:
         return await _unit_page(request, tenant, actor, year, unit_id)
 
-    @post(f"{U}/scores/{{code:str}}/self", guards=[SELF], name="assessment.self")
-    async def self_submit(
-        self,
-        request: Request,
-        tenant: TenantDep,
-        actor: ActorDep,
-        year: Year,
-        unit_id: FromPath[str],
-        code: FromPath[str],
-    ) -> Response:
-        return await _unit_form(
-            request,
-            tenant,
-            actor,
-            year,
-            unit_id,
-            lambda data: reviews.self_assess(tenant, actor, year, unit_id, code, data),
-            f"i-{code}",
-        )
+    self_submit = _score_form("self", "self_submit")
+    review_submit = _score_form("review", "review_submit")
+    correct_submit = _score_form("correct", "correct_submit")
+    evidence_upload = _score_form("evidence", "evidence_upload")
 
     @post(f"{U}/submit", guards=[SELF], name="assessment.submit")
     async def submit_page(
         self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year, unit_id: FromPath[str]
     ) -> Response:
-        return await _unit_form(
-            request, tenant, actor, year, unit_id, lambda _data: reviews.submit_self(tenant, actor, year, unit_id)
-        )
-
-    @post(f"{U}/scores/{{code:str}}/review", guards=[REVIEW], name="assessment.review")
-    async def review_submit(
-        self,
-        request: Request,
-        tenant: TenantDep,
-        actor: ActorDep,
-        year: Year,
-        unit_id: FromPath[str],
-        code: FromPath[str],
-    ) -> Response:
-        return await _unit_form(
-            request,
-            tenant,
-            actor,
-            year,
-            unit_id,
-            lambda data: reviews.review(tenant, actor, year, unit_id, code, data),
-            f"i-{code}",
-        )
-
-    @post(f"{U}/scores/{{code:str}}/correct", guards=[OFFICE], name="assessment.correct")
-    async def correct_submit(
-        self,
-        request: Request,
-        tenant: TenantDep,
-        actor: ActorDep,
-        year: Year,
-        unit_id: FromPath[str],
-        code: FromPath[str],
-    ) -> Response:
-        return await _unit_form(
-            request,
-            tenant,
-            actor,
-            year,
-            unit_id,
-            lambda data: reviews.correct(tenant, actor, year, unit_id, code, data),
-            f"i-{code}",
-        )
+        submit = partial(reviews.submit_self, tenant, actor, year, unit_id)
+        return await _unit_form(request, tenant, actor, year, unit_id, lambda _data: submit())
 
     @post(f"{U}/adjustments", guards=[REVIEW], name="assessment.adjust")
     async def adjust_submit(
         self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year, unit_id: FromPath[str]
     ) -> Response:
-        return await _unit_form(
-            request,
-            tenant,
-            actor,
-            year,
-            unit_id,
-            lambda data: reviews.add_adjustment(tenant, actor, year, unit_id, _picked(data)),
-            "adjustments",
-        )
+        add = partial(reviews.add_adjustment, tenant, actor, year, unit_id)
+        return await _unit_form(request, tenant, actor, year, unit_id, lambda data: add(_picked(data)), "adjustments")
 
     @post("/assessment-adjustments/{adjustment_id:str}/remove", guards=[REVIEW], name="assessment.unadjust")
     async def adjustment_remove(
@@ -348,31 +356,13 @@ class AssessmentPages(Controller):
                 focus="adjustments",
             )
 
-        try:
-            return await submit_form(
-                request,
-                lambda data: reviews.remove_adjustment(tenant, actor, adjustment_id, data),
-                redirect=lambda where: _place(tenant, where["year"], where["unit_id"], "adjustments"),
-                on_error=lambda _data, errors: again(422, errors, ""),
-            )
-        except Conflict as exc:
-            return await again(409, {}, exc.message)
-
-    @post(f"{U}/scores/{{code:str}}/evidence", guards=[SELF], name="assessment.evidence")
-    async def evidence_upload(
-        self,
-        request: Request,
-        tenant: TenantDep,
-        actor: ActorDep,
-        year: Year,
-        unit_id: FromPath[str],
-        code: FromPath[str],
-    ) -> Response:
-        async def upload(_data: dict[str, Any]) -> None:
-            filename, content = await _upload(request)
-            await evidence.add_evidence(tenant, actor, year, unit_id, code, filename, content)
-
-        return await _unit_form(request, tenant, actor, year, unit_id, upload, f"i-{code}")
+        return await submit_form(
+            request,
+            partial(reviews.remove_adjustment, tenant, actor, adjustment_id),
+            redirect=lambda where: _place(tenant, where["year"], where["unit_id"], "adjustments"),
+            on_error=lambda _data, errors: again(422, errors, ""),
+            on_refusal=lambda problem: again(409, {}, problem),
+        )
 
     @get("/assessment-evidence/{evidence_id:str}", guards=[READ], name="assessment.evidence_file")
     async def evidence_download(self, tenant: TenantDep, actor: ActorDep, evidence_id: FromPath[str]) -> Response:
@@ -383,12 +373,16 @@ class AssessmentPages(Controller):
     async def evidence_remove(
         self, request: Request, tenant: TenantDep, actor: ActorDep, evidence_id: FromPath[str]
     ) -> Response:
-        try:
-            where = await evidence.remove_evidence(tenant, actor, evidence_id)
-        except Conflict as exc:
+        async def refused(problem: str) -> Template:
             where = await evidence.evidence_place(tenant, actor, evidence_id)
-            return await _unit_page(request, tenant, actor, where["year"], where["unit_id"], 409, problem=exc.message)
-        return Redirect(_place(tenant, where["year"], where["unit_id"]), status_code=303)
+            return await _unit_page(request, tenant, actor, where["year"], where["unit_id"], 409, problem=problem)
+
+        return await submit_form(
+            request,
+            lambda _data: evidence.remove_evidence(tenant, actor, evidence_id),
+            redirect=lambda where: _place(tenant, where["year"], where["unit_id"]),
+            on_refusal=refused,
+        )
 
     @get(f"{U}/scorecard.pdf", media_type=PDF, guards=[READ], name="assessment.scorecard")
     async def scorecard(self, tenant: TenantDep, actor: ActorDep, year: Year, unit_id: FromPath[str]) -> Response:
@@ -471,18 +465,7 @@ class AssessmentApi(Controller):
     async def api_finalise(self, tenant: TenantDep, actor: ActorDep, year: Year) -> schemas.Overview:
         return msgspec.convert(await cycle.finalise(tenant, actor, year), schemas.Overview)
 
-    @post(f"{U}/scores/{{code:str}}/self", guards=[SELF], name="api.assessment.self")
-    async def api_self(
-        self,
-        tenant: TenantDep,
-        actor: ActorDep,
-        year: Year,
-        unit_id: FromPath[str],
-        code: FromPath[str],
-        data: JSONBody[schemas.SelfBody],
-    ) -> schemas.SelfScore:
-        done = await reviews.self_assess(tenant, actor, year, unit_id, code, body_data(data))
-        return msgspec.convert(done, schemas.SelfScore)
+    api_self = _score_api("self")
 
     @post(f"{U}/submit", guards=[SELF], name="api.assessment.submit")
     async def api_submit(
@@ -490,31 +473,8 @@ class AssessmentApi(Controller):
     ) -> schemas.Submitted:
         return msgspec.convert(await reviews.submit_self(tenant, actor, year, unit_id), schemas.Submitted)
 
-    @post(f"{U}/scores/{{code:str}}/review", guards=[REVIEW], name="api.assessment.review")
-    async def api_review(
-        self,
-        tenant: TenantDep,
-        actor: ActorDep,
-        year: Year,
-        unit_id: FromPath[str],
-        code: FromPath[str],
-        data: JSONBody[schemas.ReviewBody],
-    ) -> schemas.ReviewedScore:
-        done = await reviews.review(tenant, actor, year, unit_id, code, body_data(data))
-        return msgspec.convert(done, schemas.ReviewedScore)
-
-    @post(f"{U}/scores/{{code:str}}/correct", guards=[OFFICE], name="api.assessment.correct")
-    async def api_correct(
-        self,
-        tenant: TenantDep,
-        actor: ActorDep,
-        year: Year,
-        unit_id: FromPath[str],
-        code: FromPath[str],
-        data: JSONBody[schemas.ReviewBody],
-    ) -> schemas.ReviewedScore:
-        done = await reviews.correct(tenant, actor, year, unit_id, code, body_data(data))
-        return msgspec.convert(done, schemas.ReviewedScore)
+    api_review = _score_api("review")
+    api_correct = _score_api("correct")
 
     @post(f"{U}/adjustments", guards=[REVIEW], status_code=HTTP_201_CREATED, name="api.assessment.adjust")
     async def api_adjust(
@@ -533,21 +493,19 @@ class AssessmentApi(Controller):
         guards=[SELF],
         status_code=HTTP_201_CREATED,
         name="api.assessment.evidence",
+        dependencies=SCORE,
     )
     async def api_evidence(
         self,
-        request: Request,
         tenant: TenantDep,
         actor: ActorDep,
-        year: Year,
-        unit_id: FromPath[str],
-        code: FromPath[str],
+        score: ScoreDep,
         data: Annotated[EvidenceUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> schemas.EvidenceFile:
         # another tenant's unit: 404 before the file is looked at
-        await reviews.unit_context(tenant, actor, year, unit_id)
-        filename, content = await _upload(request)
-        done = await evidence.add_evidence(tenant, actor, year, unit_id, code, filename, content)
+        await reviews.unit_context(tenant, actor, score.year, score.unit_id)
+        filename, content = await _upload(data.file)
+        done = await evidence.add_evidence(tenant, actor, *score, filename, content)
         return msgspec.convert(done, schemas.EvidenceFile)
 
 
