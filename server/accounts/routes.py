@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -21,8 +23,9 @@ from server.core.errors import ValidationFailed
 from server.reminders import service as reminders
 from server.units import service as units
 from server.web.deps import ActorDep, SettingsDep, TenantDep
-from server.web.forms import body_data, form_data, submit_form
+from server.web.forms import body_data, form_data, show_again, submit_form
 from server.web.guards import actor_of, allow, any_member
+from server.web.handlers import named
 from server.web.refusals import refused_sign_in
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
@@ -214,8 +217,40 @@ async def _reset_second_factor(tenant: TenantDep, actor: ActorDep, user_id: str)
     return await accounts.user_detail(tenant, user_id)
 
 
-def _to_user(tenant: TenantDep, user_id: str) -> Redirect:
-    return Redirect(f"/t/{tenant.slug}/admin/users/{user_id}", status_code=303)
+# the security admin's actions on one account, each a button on its page and an API call
+SECURITY_ACTIONS = {
+    # an account another administrator made: two people for each
+    "activate": accounts.activate_user,
+    "unlock": accounts.unlock_user,
+    "twofactor-reset": _reset_second_factor,
+}
+
+
+def _security_page(action: str) -> HTTPRouteHandler:
+    act = SECURITY_ACTIONS[action]
+
+    async def handler(self, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]) -> Redirect:
+        await act(tenant, actor, user_id)
+        return Redirect(f"/t/{tenant.slug}/admin/users/{user_id}", status_code=303)
+
+    route = post(f"/admin/users/{{user_id:str}}/{action}", guards=[SECURITY], name=f"accounts.user_{action}")
+    return named(f"user_{action.replace('-', '_')}", route, handler)
+
+
+def _security_api(action: str) -> HTTPRouteHandler:
+    act = SECURITY_ACTIONS[action]
+
+    async def handler(self, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]) -> schemas.User:
+        return msgspec.convert(await act(tenant, actor, user_id), schemas.User)
+
+    route = post(
+        f"/users/{{user_id:str}}/{action}",
+        guards=[SECURITY],
+        status_code=HTTP_200_OK,
+        name=f"api.users.{action}",
+        description=f"The security administrator's `{action}` of one account.",
+    )
+    return named(f"api_user_{action.replace('-', '_')}", route, handler)
 
 
 def _policy_form(request: Request, rules: policy.Policy, **extra: Any) -> Template:
@@ -252,34 +287,17 @@ class UserPages(Controller):
 
     @post("/admin/users/{user_id:str}", guards=[READERS], name="accounts.user_update")
     async def user_update(self, request: Request, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]) -> Any:
-        async def again(data: dict[str, Any], errors: dict[str, str]) -> Template:
-            user = await accounts.user_detail(tenant, user_id)
-            return await _users_form(request, tenant, actor, user, 422, form=data, errors=errors)
-
+        user = await accounts.user_detail(tenant, user_id)
         return await submit_form(
             request,
-            lambda data: accounts.update_user(tenant, actor, user_id, data),
+            partial(accounts.update_user, tenant, actor, user_id),
             redirect=lambda _user: f"/t/{tenant.slug}/admin/users",
-            on_error=again,
+            on_error=show_again(_users_form, request, tenant, actor, user),
         )
 
-    # the security admin's actions on one account, each also an API call
-
-    # an account another administrator made: two people for each
-    @post("/admin/users/{user_id:str}/activate", guards=[SECURITY], name="accounts.user_activate")
-    async def user_activate(self, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]) -> Redirect:
-        await accounts.activate_user(tenant, actor, user_id)
-        return _to_user(tenant, user_id)
-
-    @post("/admin/users/{user_id:str}/unlock", guards=[SECURITY], name="accounts.user_unlock")
-    async def user_unlock(self, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]) -> Redirect:
-        await accounts.unlock_user(tenant, actor, user_id)
-        return _to_user(tenant, user_id)
-
-    @post("/admin/users/{user_id:str}/twofactor-reset", guards=[SECURITY], name="accounts.user_twofactor-reset")
-    async def user_twofactor_reset(self, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]) -> Redirect:
-        await _reset_second_factor(tenant, actor, user_id)
-        return _to_user(tenant, user_id)
+    user_activate = _security_page("activate")
+    user_unlock = _security_page("unlock")
+    user_twofactor_reset = _security_page("twofactor-reset")
 
     @get("/admin/policy", guards=[SECURITY], name="accounts.policy")
     async def policy_page(self, request: Request, tenant: TenantDep) -> Template:
@@ -324,37 +342,9 @@ class UserApi(Controller):
     ) -> schemas.User:
         return msgspec.convert(await accounts.update_user(tenant, actor, user_id, body_data(data)), schemas.User)
 
-    @post(
-        "/users/{user_id:str}/activate",
-        guards=[SECURITY],
-        status_code=HTTP_200_OK,
-        name="api.users.activate",
-        description="The security administrator's `activate` of one account.",
-    )
-    async def api_user_activate(self, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]) -> schemas.User:
-        return msgspec.convert(await accounts.activate_user(tenant, actor, user_id), schemas.User)
-
-    @post(
-        "/users/{user_id:str}/unlock",
-        guards=[SECURITY],
-        status_code=HTTP_200_OK,
-        name="api.users.unlock",
-        description="The security administrator's `unlock` of one account.",
-    )
-    async def api_user_unlock(self, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]) -> schemas.User:
-        return msgspec.convert(await accounts.unlock_user(tenant, actor, user_id), schemas.User)
-
-    @post(
-        "/users/{user_id:str}/twofactor-reset",
-        guards=[SECURITY],
-        status_code=HTTP_200_OK,
-        name="api.users.twofactor-reset",
-        description="The security administrator's `twofactor-reset` of one account.",
-    )
-    async def api_user_twofactor_reset(
-        self, tenant: TenantDep, actor: ActorDep, user_id: FromPath[str]
-    ) -> schemas.User:
-        return msgspec.convert(await _reset_second_factor(tenant, actor, user_id), schemas.User)
+    api_user_activate = _security_api("activate")
+    api_user_unlock = _security_api("unlock")
+    api_user_twofactor_reset = _security_api("twofactor-reset")
 
     @get("/security-policy", guards=[SECURITY], name="api.policy")
     async def api_policy(self, tenant: TenantDep) -> schemas.SecurityPolicy:

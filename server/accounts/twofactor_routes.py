@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
+from litestar.handlers import HTTPRouteHandler
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 
@@ -16,10 +17,11 @@ from server.accounts import service as accounts
 from server.accounts import twofactor
 from server.audit import service as audit
 from server.core.errors import ActionRequired
-from server.core.i18n import _
+from server.core.i18n import _, _l
 from server.web.deps import ActorDep, SettingsDep, TenantDep
 from server.web.forms import form_data
 from server.web.guards import actor_of, any_member
+from server.web.handlers import named
 from server.web.refusals import anonymous, remember_refusal
 from server.web.templating import page
 from server.web.urls import TENANT_PAGES
@@ -126,18 +128,36 @@ async def _settings_page(
     return page(request, "accounts/twofactor.html", status_code, state=state, **extra)
 
 
-async def _change(
-    request: Request, tenant: TenantDep, actor: ActorDep, action: str, change
-) -> tuple[Any, Template | None]:
-    """Run one change of the account's two-factor settings; on refusal, the page again."""
-    data = await form_data(request)
-    try:
-        if refused := await _locked(request, tenant, actor.name):
-            raise refused
-        return await change(tenant, actor, data), None
-    except twofactor.Refused as exc:
-        _remember(request, tenant, actor, action, actor.name, exc)
-        return None, await _settings_page(request, tenant, actor, 422, errors=exc.errors)
+# the changes of the account's two-factor settings: what each is audited as, the call that
+# makes it (answering the new recovery codes, if any) and what the page says once it is made
+CHANGES = {
+    "enable": ("totp.enable", twofactor.enable, _l("Two-factor sign-in is on. Keep your recovery codes safe.")),
+    "recovery-codes": (
+        "totp.recovery_codes",
+        twofactor.regenerate_recovery_codes,
+        _l("New recovery codes are ready; the old ones no longer work."),
+    ),
+    "disable": ("totp.disable", twofactor.disable, _l("Two-factor sign-in is off.")),
+}
+
+
+def _change(step: str) -> HTTPRouteHandler:
+    """The post of one change: the page again, saying it is made, or why it was refused."""
+    action, change, notice = CHANGES[step]
+
+    async def handler(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
+        data = await form_data(request)
+        try:
+            if refused := await _locked(request, tenant, actor.name):
+                raise refused
+            codes = await change(tenant, actor, data)
+        except twofactor.Refused as exc:
+            _remember(request, tenant, actor, action, actor.name, exc)
+            return await _settings_page(request, tenant, actor, 422, errors=exc.errors)
+        return await _settings_page(request, tenant, actor, recovery_codes=codes, notice=str(notice))
+
+    name = f"twofactor_{step.replace('-', '_')}"
+    return named(name, post(f"/account/twofactor/{step}", name=f"accounts.{name}"), handler)
 
 
 class EnrolmentPages(Controller):
@@ -149,34 +169,9 @@ class EnrolmentPages(Controller):
     async def twofactor_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         return await _settings_page(request, tenant, actor)
 
-    @post("/account/twofactor/enable", name="accounts.twofactor_enable")
-    async def twofactor_enable(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        codes, refused = await _change(request, tenant, actor, "totp.enable", twofactor.enable)
-        return refused or await _settings_page(
-            request,
-            tenant,
-            actor,
-            recovery_codes=codes,
-            notice=_("Two-factor sign-in is on. Keep your recovery codes safe."),
-        )
-
-    @post("/account/twofactor/recovery-codes", name="accounts.twofactor_recovery_codes")
-    async def twofactor_recovery_codes(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        codes, refused = await _change(
-            request, tenant, actor, "totp.recovery_codes", twofactor.regenerate_recovery_codes
-        )
-        return refused or await _settings_page(
-            request,
-            tenant,
-            actor,
-            recovery_codes=codes,
-            notice=_("New recovery codes are ready; the old ones no longer work."),
-        )
-
-    @post("/account/twofactor/disable", name="accounts.twofactor_disable")
-    async def twofactor_disable(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        _none, refused = await _change(request, tenant, actor, "totp.disable", twofactor.disable)
-        return refused or await _settings_page(request, tenant, actor, notice=_("Two-factor sign-in is off."))
+    twofactor_enable = _change("enable")
+    twofactor_recovery_codes = _change("recovery-codes")
+    twofactor_disable = _change("disable")
 
 
 # ---------------------------------------------------------------- the sign-in's second step
