@@ -6,8 +6,8 @@ PDFs), so the result reads as if users had done it.
 
 No checking of user input here: the callers (the seed, tests) build valid data. Each
 function names the service call it stands for, and belongs in time next to it in its
-domain's service (they reach a few of that service's private helpers); the row helpers
-at the top belong in server.db."""
+domain's service (a few reach that service's private helpers); the row helpers at the
+top belong in server.db."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
@@ -36,9 +36,8 @@ from server.assessment import cycle
 from server.assessment.results import get_assessment, tree_of
 from server.assessment.scoring import as_decimal
 from server.assessment.tables import Adjustment, AssessedUnit, Assessment, Scheme, Score, ScoreEvent
-from server.audit import chain
 from server.audit import service as audit
-from server.audit.tables import AuditDayHead, AuditEvent, AuditHead
+from server.audit.tables import AuditEvent
 from server.core.chunks import chunks
 from server.responsibility import catalog as catalogs
 from server.responsibility import notices
@@ -123,52 +122,16 @@ def _new(**values: Any) -> dict[str, Any]:
     return {"uuid": uuid4(), **values}
 
 
-# ---------------------------------------------------------------- audit (server.audit.service)
+# ---------------------------------------------------------------- audit
 
 
 async def record_each(tenant_id: int, action: str, object_type: str, items: Sequence[tuple[Actor, Any, dict]]) -> None:
-    """audit.record for each (actor, object id, detail), chained and stored together:
-    record_many for events whose actor or detail differ."""
-    if not items:
-        return
-    key = chain.chain_key(tenant_id)
-    last_seq, prev = await audit._claim(key, tenant_id, len(items))
-    at = datetime.now(UTC)
-    seq = last_seq - len(items)
-    rows = []
-    for actor, object_id, detail in items:
-        seq += 1
-        plain = chain.normal_detail(detail)
-        name = next((str(plain[k]) for k in audit._NAME_KEYS if isinstance(plain.get(k), str | int) and plain[k]), "")
-        event = {
-            "tenant": tenant_id,
-            "seq": seq,
-            "at": at,
-            "actor_kind": actor.kind,
-            "actor_id": actor.id,
-            "actor_name": actor.name[:100],
-            "action": action,
-            "object_type": object_type,
-            "object_id": str(object_id)[:64],
-            "object_name": name[:200],
-            "outcome": "success",
-            "client_addr": actor.client_addr[:64],
-            "detail": plain,
-            "prev_hash": prev,
-        }
-        prev = chain.digest(event)
-        rows.append({**event, "hash": prev, "hash_alg": chain.ALG})
+    """audit.record_each, its event rows stored through one prepared statement."""
+    await audit.record_each(tenant_id, action, object_type, items, store=_store_events)
+
+
+async def _store_events(rows: list[dict[str, Any]]) -> None:
     await insert_rows(AuditEvent, rows)
-    await AuditHead.update({AuditHead.hash: prev}).where(AuditHead.chain == key)
-    await AuditDayHead.raw(
-        "INSERT INTO audit_day_heads (chain, tenant, day, seq, hash) VALUES ({}, {}, {}, {}, {}) "
-        "ON CONFLICT (chain, day) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        key,
-        tenant_id,
-        at.astimezone(await audit._zone(tenant_id)).date(),
-        seq,
-        prev,
-    )
 
 
 # ---------------------------------------------------------------- accounts (server.accounts.service)
@@ -390,9 +353,8 @@ async def issue_notices(
         ("status", "closed_at", "superseded_by"),
         [("superseded", r["issued_at"], r["id"], live[r["post"]]) for r in rows if r["post"] in live],
     )
-    await audit.record_many(
-        tenant.id, actor, "notice.issue", "notice", [r["uuid"] for r in rows], detail={"scope": "all", "renew": renew}
-    )
+    detail = {"scope": "all", "renew": renew}
+    await record_each(tenant.id, "notice.issue", "notice", [(actor, r["uuid"], detail) for r in rows])
     return {r["post"]: r for r in rows}
 
 
@@ -500,10 +462,7 @@ async def confirm(tenant: TenantRef, confirmings: Sequence[Confirming]) -> None:
         _new(
             tenant=tenant.id,
             person=c.leader.person_id,
-            period=c.period.key,
-            period_start=c.period.start,
-            period_end=c.period.end,
-            due_date=c.period.due,
+            **c.period.columns,
             submitted_at=c.at,
             items=[{"duty": d, "done": True, "note": ""} for d in c.duties],
         )
