@@ -415,7 +415,8 @@ async def update_user(tenant: TenantRef, actor: Actor, user_id: Any, data: dict[
     values: dict[str, Any] = {}
     if check.present("display_name"):
         values["display_name"] = check.text("display_name", max_len=100)
-    _check_active(check, actor, row, own, values)
+    if check.present("active"):
+        values.update(_check_active(check, actor, row, own))
     if check.present("role") or check.present("scope_unit_id") or check.present("person_id"):
         values.update(await _check_role_change(tenant, actor, check, row, own))
     if check.present("password") and check.text("password"):
@@ -441,19 +442,17 @@ async def update_user(tenant: TenantRef, actor: Actor, user_id: Any, data: dict[
     return await user_detail(tenant, row["uuid"])
 
 
-def _check_active(check: Checker, actor: Actor, row: dict, own: bool, values: dict[str, Any]) -> None:
+def _check_active(check: Checker, actor: Actor, row: dict, own: bool) -> dict:
     """Switching an account on or off: the system administrator's (the office admin's for
     business accounts), never one's own."""
-    if not check.present("active"):
-        return
     active = check.boolean("active", default=True)
     if active == bool(row["active"]):
-        return
+        return {}
     if actor.role not in (roles.SYSTEM_ADMIN, roles.OFFICE_ADMIN):
         check.fail("active", _("Only the system administrator switches accounts on and off."))
     elif own:
         check.fail("active", _("You cannot deactivate your own account."))
-    values["active"] = active
+    return {"active": active}
 
 
 async def _check_role_change(tenant: TenantRef, actor: Actor, check: Checker, row: dict, own: bool) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -271,10 +270,12 @@ def _check_unit(check: Checker, *, partial: bool) -> dict:
     )
 
 
-async def _check_unit_field(tenant: TenantRef, actor: Actor, check: Checker, field: str, *, required: bool):
+async def _check_unit_field(
+    tenant: TenantRef, actor: Actor, check: Checker, field: str, *, required: bool
+) -> dict | None:
     """The unit a field names, within the actor's scope."""
     missing = _("%(field)s: no such unit.", field=check.label(field))
-    return await check.found(field, partial(_unit_row, tenant, actor), missing, required=required)
+    return await check.found(field, lambda unit_id: _unit_row(tenant, actor, unit_id), missing, required=required)
 
 
 async def _check_parent(tenant: TenantRef, actor: Actor, check: Checker) -> dict | None:
@@ -501,6 +502,9 @@ async def _person_row(tenant: TenantRef, actor: Actor, person_id: Any) -> dict:
     return row
 
 
+_PERSON_FIELDS = ("name", "email", "mobile", "classified_level", "note", "created_at", "updated_at")
+
+
 async def person_detail(tenant: TenantRef, actor: Actor, person_id: Any) -> dict:
     row = await _person_row(tenant, actor, person_id)
     posts = await _posts_where(tenant, [Post.person == row["id"]])
@@ -515,9 +519,6 @@ async def person_detail(tenant: TenantRef, actor: Actor, person_id: Any) -> dict
         posts=posts,
         current_posts=[p for p in posts if p["current"]],
     )
-
-
-_PERSON_FIELDS = ("name", "email", "mobile", "classified_level", "note", "created_at", "updated_at")
 
 
 def _check_identity(check: Checker, *, partial: bool) -> dict:
