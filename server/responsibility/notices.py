@@ -98,7 +98,6 @@ async def issue(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
         live.update({r["post"]: r for r in rows})
     now = datetime.now(UTC)
     year = units.today(tenant).year
-    version_label = f"{catalog['year']}年度职责目录第{catalog['version']}版"
     due: list[tuple[dict, dict, dict | None]] = []
     for post in posts:
         template = templates.get(post["position"])
@@ -126,22 +125,7 @@ async def issue(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
     )
     new: list[tuple[Notice, dict | None]] = []
     for (post, template, previous), body in zip(due, bodies, strict=True):
-        notice = Notice(
-            tenant=tenant.id,
-            person=post["person"],
-            post=post["id"],
-            unit=post["unit"],
-            position=post["position"],
-            catalog=catalog["id"],
-            template=template["id"],
-            year=year,
-            version_label=version_label,
-            title=template["title"],
-            body_html=body,
-            digest=digest_of(template["title"], body),
-            issued_at=now,
-            issued_by=actor.name,
-        )
+        notice = Notice(**notice_columns(tenant, actor, post, catalog, template, body, now, year))
         new.append((notice, previous))
     async with db.atomic():
         for batch in chunks(new):
@@ -174,6 +158,29 @@ async def issue(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> dict:
         )
     superseded = sum(1 for _n, p in new if p is not None) + len(moved)
     return {"issued": len(new), "superseded": superseded, "skipped": len(posts) - len(new), "leaders": len(posts)}
+
+
+def notice_columns(
+    tenant: TenantRef, actor: Actor, post: dict, catalog: dict, template: dict, body: str, at: datetime, year: int
+) -> dict[str, Any]:
+    """A notice's columns: issued by the actor at `at` for the year, to the post's holder,
+    from the catalog and the position's template (rendered as `body`), with its digest."""
+    return {
+        "tenant": tenant.id,
+        "person": post["person"],
+        "post": post["id"],
+        "unit": post["unit"],
+        "position": post["position"],
+        "catalog": catalog["id"],
+        "template": template["id"],
+        "year": year,
+        "version_label": f"{catalog['year']}年度职责目录第{catalog['version']}版",
+        "title": template["title"],
+        "body_html": body,
+        "digest": digest_of(template["title"], body),
+        "issued_at": at,
+        "issued_by": actor.name,
+    }
 
 
 async def _supersede(tenant: TenantRef, notice_pks: list[int], now: datetime) -> None:
