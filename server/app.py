@@ -16,6 +16,7 @@ from litestar.stores.registry import StoreRegistry
 from litestar.types import Message, Scope
 
 from server import db, documents
+from server.accounts import passwords
 from server.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from server.accounts.twofactor_routes import ROUTES as TWOFACTOR_ROUTES
 from server.assessment.routes import ROUTES as ASSESSMENT_ROUTES
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     db.bind(db.make_engine(settings))
     documents.configure(settings)
+    passwords.configure(settings)
     stores = StoreRegistry()
     sessions = make_store(settings, stores)
     static = create_static_files_router(

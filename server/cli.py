@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from server import db, documents
+from server.accounts import passwords
 from server.actor import Actor
 from server.core.errors import LuzhiError, ValidationFailed
 from server.settings import Settings
@@ -25,6 +26,7 @@ def _run(work: Callable[[], Awaitable[Any]], *, as_owner: bool = False) -> Any:
         settings = Settings.from_env()
         db.bind(db.make_engine(settings, as_owner=as_owner))
         documents.configure(settings)
+        passwords.configure(settings)
         await db.open_pool()
         try:
             return await work()

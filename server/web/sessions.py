@@ -12,9 +12,11 @@ from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from redis.asyncio import Redis
 
+from server import events
 from server.accounts.passwords import sha256
 from server.accounts.sessions import DatabaseSessionStore, Session, SessionStore
 from server.settings import Settings
+from tenants.service import TenantRef
 
 # the name of the sessions' store in the app's registry
 STORE = "sessions"
@@ -80,11 +82,28 @@ class RedisSessionStore(KeyValueSessionStore):
         super().__init__(settings, RedisStore(self.redis, namespace="luzhi:session", handle_client_shutdown=True))
 
 
+# the store of the app this process serves: a user's sessions end there (events.SESSIONS_ENDED)
+_current: SessionStore | None = None
+
+
 def make_store(settings: Settings, stores: StoreRegistry) -> SessionStore:
     """The database's sessions, or Redis's when LUZHI_REDIS_URL is set; a Litestar store
     goes into the app's registry, whose lifespan closes it."""
+    global _current
     if not settings.redis_url:
-        return DatabaseSessionStore(settings)
+        _current = DatabaseSessionStore(settings)
+        return _current
     sessions = RedisSessionStore(settings)
     stores.register(STORE, sessions.records)
+    _current = sessions
     return sessions
+
+
+async def end_sessions(tenant: TenantRef, *, user_id: int) -> None:
+    """A password reset, a switched-off account or a reset second factor: the user's
+    sessions end, in the publisher's transaction for the database store."""
+    if _current is not None:
+        await _current.delete_for_user(user_id)
+
+
+events.subscribe(events.SESSIONS_ENDED, end_sessions)
