@@ -281,7 +281,6 @@ async def _notices(demo: Demo) -> None:
     one to sign."""
     tenant, now = demo.tenant, demo.now
     rng, past = random.Random(11), random.Random(17)
-    demo_leader = demo.accounts["leader"].person_id
     year = demo.last_year
     current = await catalogs.current_catalog(tenant)
     earlier = await builders.publish_catalog(
@@ -292,9 +291,34 @@ async def _notices(demo: Demo) -> None:
     await builders.date_catalog(tenant, current["id"], new_catalog)
     posts = sorted(await units.current_leader_posts(tenant, demo.office), key=lambda p: p["id"])
     start_of = {person.post_pks[0]: person.posts[0]["start_date"] for person in demo.people}
-    in_post_before = (new_catalog - timedelta(days=10)).date()  # given one with last year's catalog
+    fate = _notice_fates(demo, posts, start_of, new_catalog, rng)
 
-    # what becomes of each leader's notice this year
+    # last year: the January round, then leaders new in post; outdated leaders signed theirs
+    last = _last_year_notices(demo, posts, start_of, fate, past)
+    for catalog, round_ in (
+        (earlier, [n for n in last if n[1] < new_catalog]),
+        (current, [n for n in last if n[1] >= new_catalog]),
+    ):
+        issued = await builders.issue_notices(tenant, demo.office, catalog, [(p, at) for p, at, _s in round_])
+        await _read_and_sign(demo, [(issued[p["id"]], at, state) for p, at, state in round_], past)
+    renewals = [
+        (post, now - timedelta(days=rng.randint(370, 420))) for post in posts if fate[post["id"]] == "renewal_due"
+    ]
+    issued = await builders.issue_notices(tenant, demo.office, current, renewals)
+    await _read_and_sign(demo, [(issued[p["id"]], at, "signed") for p, at in renewals], rng)
+
+    # this year's round
+    this = _this_year_notices(demo, posts, start_of, fate, rng)
+    issued = await builders.issue_notices(tenant, demo.office, current, [(p, at) for p, at, _s in this], renew=True)
+    await _read_and_sign(demo, [(issued[p["id"]], at, s) for p, at, s in this], rng)
+
+
+def _notice_fates(
+    demo: Demo, posts: list[dict], start_of: dict[int, date], new_catalog: datetime, rng: random.Random
+) -> dict[int, str]:
+    """What becomes of each leader's notice this year, by post id."""
+    demo_leader = demo.accounts["leader"].person_id
+    in_post_before = (new_catalog - timedelta(days=10)).date()  # given one with last year's catalog
     fate: dict[int, str] = {}
     for post in posts:
         chance = rng.random()
@@ -311,8 +335,14 @@ async def _notices(demo: Demo) -> None:
             fate[post["id"]] = "renewal_due"  # renewed with the new catalog, over a year ago
         else:
             fate[post["id"]] = "signed"
+    return fate
 
-    # last year: the January round, then leaders new in post; outdated leaders signed theirs
+
+def _last_year_notices(
+    demo: Demo, posts: list[dict], start_of: dict[int, date], fate: dict[int, str], past: random.Random
+) -> list[tuple[dict, datetime, str]]:
+    """Last year's notices: (post, issued at, state it was left in)."""
+    year = demo.last_year
     last = []
     for post in posts:
         started = start_of[post["id"]]
@@ -324,19 +354,14 @@ async def _notices(demo: Demo) -> None:
         day = max(date(year, 1, 1) + timedelta(days=past.randint(6, 85)), started + timedelta(days=5))
         signed = chance >= 0.09 or fate[post["id"]] == "outdated"
         last.append((post, demo.at(day, past), "signed" if signed else past.choice(["viewed", "issued"])))
-    for catalog, round_ in (
-        (earlier, [n for n in last if n[1] < new_catalog]),
-        (current, [n for n in last if n[1] >= new_catalog]),
-    ):
-        issued = await builders.issue_notices(tenant, demo.office, catalog, [(p, at) for p, at, _s in round_])
-        await _read_and_sign(demo, [(issued[p["id"]], at, state) for p, at, state in round_], past)
-    renewals = [
-        (post, now - timedelta(days=rng.randint(370, 420))) for post in posts if fate[post["id"]] == "renewal_due"
-    ]
-    issued = await builders.issue_notices(tenant, demo.office, current, renewals)
-    await _read_and_sign(demo, [(issued[p["id"]], at, "signed") for p, at in renewals], rng)
+    return last
 
-    # this year's round
+
+def _this_year_notices(
+    demo: Demo, posts: list[dict], start_of: dict[int, date], fate: dict[int, str], rng: random.Random
+) -> list[tuple[dict, datetime, str]]:
+    """This year's notices as their fate has them: (post, issued at, state)."""
+    now = demo.now
     this = []
     for post in posts:
         state = fate[post["id"]]
@@ -349,8 +374,7 @@ async def _notices(demo: Demo) -> None:
         elif state == "signed":
             days = min(rng.randint(30, 250), (demo.today - started).days - 5)
             this.append((post, now - timedelta(days=days), "signed"))
-    issued = await builders.issue_notices(tenant, demo.office, current, [(p, at) for p, at, _s in this], renew=True)
-    await _read_and_sign(demo, [(issued[p["id"]], at, s) for p, at, s in this], rng)
+    return this
 
 
 async def _read_and_sign(demo: Demo, notices: list[tuple[dict, datetime, str]], rng: random.Random) -> None:
@@ -471,41 +495,56 @@ async def _training(demo: Demo) -> None:
             for i, (title, kind, hours) in enumerate(COURSES)
         ]
         req = await training.requirements(demo.tenant, year)
-        year_end = min(date(year, 12, 31), demo.today)
-        owed: dict[int, tuple[float, int, NewPerson]] = {}
-        for person in demo.people:
-            for post in person.posts:
-                if post["start_date"] > year_end or (post["end_date"] is not None and post["end_date"] < year_end):
-                    continue
-                need = training.required_of(req, post["position"] in units.LEADER_POSITIONS, person.classified_level)
-                if need > owed.get(person.pk, (0.0, 0, person))[0]:
-                    owed[person.pk] = (need, post["unit"], person)
-        names = {u["pk"]: u["name"] for u in demo.units}
-        sheets: dict[int, list[dict]] = {i: [] for i in range(len(courses))}
-        for need, unit, person in owed.values():
-            meets = rng.random() < 0.6 + 0.28 * demo.quality[unit]
-            target = need * (rng.uniform(1.0, 1.5) if meets else rng.uniform(0.0, 0.9))
-            done = 0.0
-            for i in rng.sample(range(len(courses)), len(courses)):
-                course = courses[i]
-                if done >= target:
-                    break
-                if not meets and done + course["hours"] >= need:
-                    continue  # a shortfall stays a shortfall
-                sheets[i].append(
-                    {
-                        "pk": person.pk,
-                        "uuid": person.uuid,
-                        "name": person.name,
-                        "unit_name": names[unit],
-                        "score": rng.randint(60, 100) if course["kind"] == "exam" else None,
-                    }
-                )
-                done += course["hours"]
+        owed = _owed_hours(demo, req, min(date(year, 12, 31), demo.today))
+        sheets = _attendance_sheets(demo, courses, owed, rng)
         for i, course in enumerate(courses):
             if sheets[i]:
                 day = min(course["date"] + timedelta(days=rng.randint(1, 6)), demo.today)
                 await builders.import_attendance(demo.tenant, demo.office, course, sheets[i], demo.at(day, rng))
+
+
+def _owed_hours(demo: Demo, req: dict, year_end: date) -> dict[int, tuple[float, int, NewPerson]]:
+    """Person pk -> (hours owed for the year, the unit of the post that owes most, person),
+    for everyone in a post at the year's end."""
+    owed: dict[int, tuple[float, int, NewPerson]] = {}
+    for person in demo.people:
+        for post in person.posts:
+            if post["start_date"] > year_end or (post["end_date"] is not None and post["end_date"] < year_end):
+                continue
+            need = training.required_of(req, post["position"] in units.LEADER_POSITIONS, person.classified_level)
+            if need > owed.get(person.pk, (0.0, 0, person))[0]:
+                owed[person.pk] = (need, post["unit"], person)
+    return owed
+
+
+def _attendance_sheets(
+    demo: Demo, courses: list[dict], owed: dict[int, tuple[float, int, NewPerson]], rng: random.Random
+) -> dict[int, list[dict]]:
+    """Each course's attendance sheet, by its index: people attend courses in a random
+    order until they have their hours, or stay short of them."""
+    names = {u["pk"]: u["name"] for u in demo.units}
+    sheets: dict[int, list[dict]] = {i: [] for i in range(len(courses))}
+    for need, unit, person in owed.values():
+        meets = rng.random() < 0.6 + 0.28 * demo.quality[unit]
+        target = need * (rng.uniform(1.0, 1.5) if meets else rng.uniform(0.0, 0.9))
+        done = 0.0
+        for i in rng.sample(range(len(courses)), len(courses)):
+            course = courses[i]
+            if done >= target:
+                break
+            if not meets and done + course["hours"] >= need:
+                continue  # a shortfall stays a shortfall
+            sheets[i].append(
+                {
+                    "pk": person.pk,
+                    "uuid": person.uuid,
+                    "name": person.name,
+                    "unit_name": names[unit],
+                    "score": rng.randint(60, 100) if course["kind"] == "exam" else None,
+                }
+            )
+            done += course["hours"]
+    return sheets
 
 
 # ---------------------------------------------------------------- assessment
@@ -617,50 +656,69 @@ async def _assessments(demo: Demo, officer_unit: dict) -> None:
     """Last year's assessment finalised and this year's open, as users ran them: the
     office opens and finalises, each unit's secrecy officer self-assesses, the demo
     assessor reviews and records deductions."""
-    tenant = demo.tenant
-    rng = random.Random(23)
-    office, assessor = demo.accounts["office"], demo.accounts["assessor"]
-    assessed = [u for u in demo.units if u["kind"] != "district"]
+    rounds = _Assessing(demo, officer_unit, random.Random(23))
+    await rounds.last_year()
+    await rounds.this_year()
 
-    def officer_of(unit: dict) -> Actor:
-        if unit["pk"] == officer_unit["pk"]:
-            return demo.accounts["officer"]
-        return Actor(kind="user", name=demo.by_unit[unit["pk"]]["secrecy_officer"][0].name, role=roles.UNIT_OFFICER)
 
-    def draw(opened: dict, unit: dict, leaves: list[dict]) -> list[tuple]:
+@dataclass
+class _Assessing:
+    """The two assessment rounds, drawing from one generator in the order they ran."""
+
+    demo: Demo
+    officer_unit: dict
+    rng: random.Random
+
+    @property
+    def assessed(self) -> list[dict]:
+        return [u for u in self.demo.units if u["kind"] != "district"]
+
+    @property
+    def assessor(self) -> Actor:
+        return self.demo.accounts["assessor"]
+
+    def officer_of(self, unit: dict) -> Actor:
+        if unit["pk"] == self.officer_unit["pk"]:
+            return self.demo.accounts["officer"]
+        name = self.demo.by_unit[unit["pk"]]["secrecy_officer"][0].name
+        return Actor(kind="user", name=name, role=roles.UNIT_OFFICER)
+
+    def draw(self, opened: dict, unit: dict, leaves: list[dict]) -> list[tuple]:
         """The unit's manual scores this year. Its total should come near a target set
         by its quality, given its automatic scores (just opened: the sum is theirs alone), so
         that grades follow quality; of three drafts the closest is kept, or the guides'
         coarse steps would scatter similar units across two grades."""
-        q = min(1.0, max(0.0, demo.quality[unit["pk"]] + rng.gauss(0, 0.07)))
+        rng = self.rng
+        q = min(1.0, max(0.0, self.demo.quality[unit["pk"]] + rng.gauss(0, 0.07)))
         auto = next(u["score_sum"] for u in opened["units"] if u["unit_id"] == str(unit["uuid"]))
         target = (59 + 36 * q if q >= 0.35 else 50 + 62 * q) - auto  # the weakest fall below a pass
         share = target / (sum(float(leaf["points"]) for leaf in leaves) or 1.0)
         drafts = [[_plan(rng, q, share, leaf) for leaf in leaves] for _ in range(3)]
         return min(drafts, key=lambda plans: abs(sum(p[0] if p[2] is None else p[2] for p in plans) - target))
 
-    def own(unit: dict, leaves: list[dict], plans: list[tuple], at: datetime) -> UnitScores:
+    def own(self, unit: dict, leaves: list[dict], plans: list[tuple], at: datetime) -> UnitScores:
         scores = [(leaf["code"], p[0], p[1]) for leaf, p in zip(leaves, plans, strict=False)]
-        return UnitScores(officer_of(unit), unit["uuid"], scores, at)
+        return UnitScores(self.officer_of(unit), unit["uuid"], scores, at)
 
-    def reviewed(unit: dict, leaves: list[dict], plans: list[tuple], at: datetime) -> UnitScores:
+    def reviewed(self, unit: dict, leaves: list[dict], plans: list[tuple], at: datetime) -> UnitScores:
         scores = [(leaf["code"], p[2], p[3]) for leaf, p in zip(leaves, plans, strict=True)]
-        return UnitScores(assessor, unit["uuid"], scores, at)
+        return UnitScores(self.assessor, unit["uuid"], scores, at)
 
-    def weak_first(units_: list[dict], count: int) -> list[dict]:
+    def weak_first(self, units_: list[dict], count: int) -> list[dict]:
         """Units drawn for deductions, the weaker ones more likely (without repeats)."""
         pool = list(units_)
         out = []
         while pool and len(out) < count:
-            pick = rng.choices(pool, weights=[1.15 - demo.quality[u["pk"]] for u in pool])[0]
+            pick = self.rng.choices(pool, weights=[1.15 - self.demo.quality[u["pk"]] for u in pool])[0]
             pool.remove(pick)
             out.append(pick)
         return out
 
-    def deduction(unit: dict, item: str, at: datetime) -> Finding:
-        return Finding(assessor, unit["uuid"], "deduction", item, rng.choice(DEDUCTIONS[item]), at)
+    def deduction(self, unit: dict, item: str, at: datetime) -> Finding:
+        return Finding(self.assessor, unit["uuid"], "deduction", item, self.rng.choice(DEDUCTIONS[item]), at)
 
-    async def open_year(year: int) -> tuple[dict, list[dict]]:
+    async def open_year(self, year: int) -> tuple[dict, list[dict]]:
+        tenant, office = self.demo.tenant, self.demo.accounts["office"]
         if await cycle.scheme_detail(tenant, year) is None:
             await cycle.create_scheme(tenant, office, year)
         opened = await cycle.open_assessment(
@@ -669,60 +727,77 @@ async def _assessments(demo: Demo, officer_unit: dict) -> None:
         scheme = await cycle.scheme_detail(tenant, year)
         return opened, [i for i in scheme["indicators"] if not i["group"] and i["method"] == "manual"]
 
-    # last year: opened in December, every unit through to the end, finalised in January
-    year = demo.last_year
-    opened, leaves = await open_year(year)
-    plans = {u["pk"]: draw(opened, u, leaves) for u in assessed}
-    submitted = {u["pk"]: demo.at(date(year, 12, rng.randint(5, 20)), rng) for u in assessed}
-    await builders.self_assess(
-        tenant, year, [own(u, leaves, plans[u["pk"]], submitted[u["pk"]]) for u in assessed], submit=True
-    )
-    await builders.review(
-        tenant,
-        year,
-        [reviewed(u, leaves, plans[u["pk"]], demo.at(date(year + 1, 1, rng.randint(5, 16)), rng)) for u in assessed],
-    )
-    findings = []
-    for unit in weak_first(assessed, 16):
-        findings.append(deduction(unit, "minor", demo.at(date(year + 1, 1, rng.randint(8, 20)), rng)))
-        if rng.random() < 0.35:
-            findings.append(deduction(unit, "minor", demo.at(date(year + 1, 1, rng.randint(8, 20)), rng)))
-    for unit in weak_first(assessed, 4):
-        findings.append(deduction(unit, "serious", demo.at(date(year + 1, 1, rng.randint(8, 20)), rng)))
-    # the veto: a well-run unit, to show that a confirmed leak fails it whatever the score
-    leaky = rng.choice(
-        [
-            u
-            for u in assessed
-            if u["kind"] == "municipal" and u["pk"] != officer_unit["pk"] and 0.7 < demo.quality[u["pk"]] < 0.9
-        ]
-    )
-    findings.append(Finding(assessor, leaky["uuid"], "veto", "leak", LEAK, demo.at(date(year + 1, 1, 20), rng)))
-    await builders.adjust(tenant, year, findings)
-    await cycle.finalise(tenant, office, year)
-    await builders.date_assessment(tenant, year, demo.at(date(year, 12, 1), rng), demo.at(date(year + 1, 1, 26), rng))
+    async def last_year(self) -> None:
+        """Opened in December, every unit through to the end, finalised in January."""
+        demo, rng, tenant, assessed = self.demo, self.rng, self.demo.tenant, self.assessed
+        year = demo.last_year
+        opened, leaves = await self.open_year(year)
+        plans = {u["pk"]: self.draw(opened, u, leaves) for u in assessed}
+        submitted = {u["pk"]: demo.at(date(year, 12, rng.randint(5, 20)), rng) for u in assessed}
+        await builders.self_assess(
+            tenant, year, [self.own(u, leaves, plans[u["pk"]], submitted[u["pk"]]) for u in assessed], submit=True
+        )
+        await builders.review(
+            tenant,
+            year,
+            [
+                self.reviewed(u, leaves, plans[u["pk"]], demo.at(date(year + 1, 1, rng.randint(5, 16)), rng))
+                for u in assessed
+            ],
+        )
+        await builders.adjust(tenant, year, self.last_year_findings(year))
+        await cycle.finalise(tenant, demo.accounts["office"], year)
+        await builders.date_assessment(
+            tenant, year, demo.at(date(year, 12, 1), rng), demo.at(date(year + 1, 1, 26), rng)
+        )
 
-    # this year, opened today: three in five units submitted, some of those reviewed; the
-    # demo officer's unit has not started, so the officer has work to do
-    year = demo.today.year
-    opened, leaves = await open_year(year)
-    forms, partial, done = [], [], []
-    for unit in assessed:
-        if unit["pk"] == officer_unit["pk"]:
-            continue
-        plans[unit["pk"]] = draw(opened, unit, leaves)
-        chance = rng.random()
-        if chance < 0.6:
-            forms.append(own(unit, leaves, plans[unit["pk"]], demo.now))
-            if rng.random() < 0.3:
-                done.append(unit)
-        elif chance < 0.7:  # started, not yet submitted
-            cut = rng.randint(1, len(leaves) - 1)
-            partial.append(own(unit, leaves[:cut], plans[unit["pk"]][:cut], demo.now))
-    await builders.self_assess(tenant, year, forms, submit=True)
-    await builders.self_assess(tenant, year, partial, submit=False)
-    await builders.review(tenant, year, [reviewed(u, leaves, plans[u["pk"]], demo.now) for u in done])
-    await builders.adjust(tenant, year, [deduction(u, "minor", demo.now) for u in weak_first(done, 2)])
+    def last_year_findings(self, year: int) -> list[Finding]:
+        """Deductions, the weaker units more likely, and one veto."""
+        demo, rng, assessed = self.demo, self.rng, self.assessed
+        findings = []
+        for unit in self.weak_first(assessed, 16):
+            findings.append(self.deduction(unit, "minor", demo.at(date(year + 1, 1, rng.randint(8, 20)), rng)))
+            if rng.random() < 0.35:
+                findings.append(self.deduction(unit, "minor", demo.at(date(year + 1, 1, rng.randint(8, 20)), rng)))
+        for unit in self.weak_first(assessed, 4):
+            findings.append(self.deduction(unit, "serious", demo.at(date(year + 1, 1, rng.randint(8, 20)), rng)))
+        # the veto: a well-run unit, to show that a confirmed leak fails it whatever the score
+        leaky = rng.choice(
+            [
+                u
+                for u in assessed
+                if u["kind"] == "municipal" and u["pk"] != self.officer_unit["pk"] and 0.7 < demo.quality[u["pk"]] < 0.9
+            ]
+        )
+        findings.append(
+            Finding(self.assessor, leaky["uuid"], "veto", "leak", LEAK, demo.at(date(year + 1, 1, 20), rng))
+        )
+        return findings
+
+    async def this_year(self) -> None:
+        """Opened today: three in five units submitted, some of those reviewed; the demo
+        officer's unit has not started, so the officer has work to do."""
+        demo, rng, tenant = self.demo, self.rng, self.demo.tenant
+        year = demo.today.year
+        opened, leaves = await self.open_year(year)
+        plans: dict[int, list[tuple]] = {}
+        forms, partial, done = [], [], []
+        for unit in self.assessed:
+            if unit["pk"] == self.officer_unit["pk"]:
+                continue
+            plans[unit["pk"]] = self.draw(opened, unit, leaves)
+            chance = rng.random()
+            if chance < 0.6:
+                forms.append(self.own(unit, leaves, plans[unit["pk"]], demo.now))
+                if rng.random() < 0.3:
+                    done.append(unit)
+            elif chance < 0.7:  # started, not yet submitted
+                cut = rng.randint(1, len(leaves) - 1)
+                partial.append(self.own(unit, leaves[:cut], plans[unit["pk"]][:cut], demo.now))
+        await builders.self_assess(tenant, year, forms, submit=True)
+        await builders.self_assess(tenant, year, partial, submit=False)
+        await builders.review(tenant, year, [self.reviewed(u, leaves, plans[u["pk"]], demo.now) for u in done])
+        await builders.adjust(tenant, year, [self.deduction(u, "minor", demo.now) for u in self.weak_first(done, 2)])
 
 
 async def seed(password: str, *, all_pdfs: bool = False) -> DemoAccounts:
