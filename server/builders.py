@@ -190,7 +190,7 @@ async def add_units(tenant: TenantRef, actor: Actor, specs: Sequence[dict[str, A
             made[i].update(
                 pk=pk,
                 uuid=row["uuid"],
-                path=(parent["path"] if parent else "") + units._path_segment(pk),
+                path=(parent["path"] if parent else "") + units.path_segment(pk),
                 depth=parent["depth"] + 1 if parent else 0,
             )
         await update_rows(Unit, ("path", "depth"), [(made[i]["path"], made[i]["depth"], made[i]["pk"]) for i in level])
@@ -391,7 +391,7 @@ class SignedPdfs:
         return self.people is None or notice["person"] in self.people
 
     async def render(self, tenant: TenantRef, signature: Any, notice: dict, block: dict) -> None:
-        self._jobs.append((signature, asyncio.create_task(notices._signed_pdf(tenant, notice, block))))
+        self._jobs.append((signature, asyncio.create_task(notices.signed_pdf(tenant, notice, block))))
         if len(self._jobs) >= self.PENDING:
             await self.store()
 

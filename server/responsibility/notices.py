@@ -418,7 +418,7 @@ async def sign(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[str, 
         "client_addr": actor.client_addr,
         "method": method,
     }
-    pdf = await _signed_pdf(tenant, row, signature)
+    pdf = await signed_pdf(tenant, row, signature)
     async with db.atomic():
         changed = (
             await Notice.update({Notice.status: "signed", Notice.signed_at: now})
@@ -548,14 +548,14 @@ async def notice_pdf(tenant: TenantRef, actor: Actor, notice_id: Any) -> tuple[b
         return await render_pdf(render_html("notice.html", notice=_pdf_notice(tenant, row), signature=None)), name
     if signature["pdf"]:
         return bytes(signature["pdf"]), name
-    pdf = await _signed_pdf(tenant, row, signature)
+    pdf = await signed_pdf(tenant, row, signature)
     await Signature.update({Signature.pdf: pdf, Signature.pdf_digest: hashlib.sha256(pdf).hexdigest()}).where(
         Signature.id == signature["id"]
     )
     return pdf, name
 
 
-async def _signed_pdf(tenant: TenantRef, row: dict, signature: dict) -> bytes:
+async def signed_pdf(tenant: TenantRef, row: dict, signature: dict) -> bytes:
     block = {k: signature[k] for k in ("signer_name", "signed_at", "code", "client_addr", "method")}
     return await render_pdf(render_html("notice.html", notice=_pdf_notice(tenant, row), signature=block))
 

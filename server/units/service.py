@@ -78,7 +78,7 @@ def today(tenant: TenantRef) -> date:
     return datetime.now(ZoneInfo(tenant.timezone)).date()
 
 
-def _path_segment(unit_id: int) -> str:
+def path_segment(unit_id: int) -> str:
     # zero-padded so that ordering by path lists the tree depth-first
     return f"{unit_id:08d}/"
 
@@ -305,7 +305,7 @@ async def create_unit(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> 
     async with db.atomic():
         unit = Unit(tenant=tenant.id, parent=parent["id"] if parent else None, **values)
         await unit.save()
-        path = (parent["path"] if parent else "") + _path_segment(unit.id)
+        path = (parent["path"] if parent else "") + path_segment(unit.id)
         depth = parent["depth"] + 1 if parent else 0
         await Unit.update({Unit.path: path, Unit.depth: depth}).where(Unit.id == unit.id)
         await audit.record(tenant.id, actor, "unit.create", "unit", unit.uuid, detail={"name": values["name"]})
@@ -351,7 +351,7 @@ async def _parent_changes(row: dict, actor: Actor, check: Checker) -> bool:
 
 async def _move_subtree(tenant: TenantRef, row: dict, parent: dict | None) -> None:
     old_prefix = row["path"]
-    new_prefix = (parent["path"] if parent else "") + _path_segment(row["id"])
+    new_prefix = (parent["path"] if parent else "") + path_segment(row["id"])
     delta = (parent["depth"] + 1 if parent else 0) - row["depth"]
     await Unit.update({Unit.parent: parent["id"] if parent else None}).where(Unit.id == row["id"])
     await Unit.raw(
