@@ -31,6 +31,7 @@ APPS = (
     "server.responsibility.piccolo_app",
     "server.training.piccolo_app",
     "server.assessment.piccolo_app",
+    "server.inspections.piccolo_app",
     "server.reminders.piccolo_app",
 )
 

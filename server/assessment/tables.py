@@ -105,6 +105,8 @@ class Adjustment(Table, tablename="assessment_adjustments"):
     item = Varchar(length=32)  # the item's code in the scheme
     points = Numeric(digits=SCORE, default=Decimal(0))
     note = Text(default="")
+    # what made it when another domain did ("finding:<uuid>"): kept in step with its source
+    source = Varchar(length=64, default="")
     created_by = Varchar(length=100, default="")
     created_at = Timestamptz(default=TimestamptzNow())
 
