@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -20,9 +22,10 @@ from server.accounts.passwords import (
 from server.accounts.tables import ApiToken, LoginThrottle, User
 from server.actor import Actor
 from server.audit import service as audit
+from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.core.i18n import LOCALES, _, _l
-from server.core.rows import pick, public
+from server.core.rows import joined, pick, public
 from server.core.validation import Checker
 from server.settings import Settings
 from server.units import service as units
@@ -258,10 +261,8 @@ def _user_public(row: dict) -> dict:
 
 _USER_COLUMNS = (
     User.all_columns(),
-    User.scope_unit.uuid.as_alias("scope_unit_uuid"),
-    User.scope_unit.name.as_alias("scope_unit_name"),
-    User.person.uuid.as_alias("person_uuid"),
-    User.person.name.as_alias("person_name"),
+    *joined(User.scope_unit, "uuid", "name"),
+    *joined(User.person, "uuid", "name"),
 )
 
 
@@ -647,3 +648,24 @@ async def touch_token(token: dict) -> None:
     now = datetime.now(UTC)
     if token["last_used_at"] is None or now - token["last_used_at"] > timedelta(minutes=5):
         await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == token["id"])
+
+
+async def user_keys(tenant: TenantRef, user_ids: Sequence[str]) -> dict[str, dict]:
+    """Public ids to each account's row id, role, active flag and person record's public
+    id (unknown ids are left out)."""
+    out: dict[str, dict] = {}
+    for batch in chunks([i for i in user_ids if _is_uuid(i)]):
+        rows = await User.select(
+            User.id, User.uuid, User.role, User.active, User.person.uuid.as_alias("person_uuid")
+        ).where(User.tenant == tenant.id, User.uuid.is_in(batch))
+        for r in rows:
+            out[str(r["uuid"])] = {**r, "person_uuid": str(r["person_uuid"]) if r["person_uuid"] else None}
+    return out
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except (TypeError, ValueError):
+        return False
+    return True

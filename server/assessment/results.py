@@ -14,7 +14,7 @@ from server.assessment.scoring import as_float, effective, rank_and_grade
 from server.assessment.tables import Adjustment, AssessedUnit, Assessment, Evidence, Scheme, Score, ScoreEvent
 from server.core.errors import NotFound
 from server.core.i18n import _, _l, format_date
-from server.core.rows import pick, public
+from server.core.rows import joined, pick, public
 from server.units import service as units
 from tenants.service import TenantRef
 
@@ -58,7 +58,7 @@ async def assessed_row(tenant: TenantRef, actor: Actor, assessment: dict, unit_i
     the actor's scope."""
     pk = await units.unit_pk(tenant, actor, unit_id)
     row = (
-        await AssessedUnit.select(*AssessedUnit.all_columns(), AssessedUnit.unit.uuid.as_alias("unit_uuid"))
+        await AssessedUnit.select(*AssessedUnit.all_columns(), *joined(AssessedUnit.unit, "uuid"))
         .where(AssessedUnit.tenant == tenant.id, AssessedUnit.assessment == assessment["id"], AssessedUnit.unit == pk)
         .first()
     )
@@ -82,11 +82,8 @@ async def results_of(tenant: TenantRef, assessment: dict, tree: Tree) -> list[di
         AssessedUnit.deduction,
         AssessedUnit.veto,
         AssessedUnit.total,
-        AssessedUnit.unit.uuid.as_alias("unit_uuid"),
-        AssessedUnit.unit.name.as_alias("unit_name"),
-        AssessedUnit.unit.code.as_alias("unit_code"),
-        AssessedUnit.unit.path.as_alias("unit_path"),
-        AssessedUnit.district.name.as_alias("district_name"),
+        *joined(AssessedUnit.unit, "uuid", "name", "code", "path"),
+        *joined(AssessedUnit.district, "name"),
     ).where(AssessedUnit.tenant == tenant.id, AssessedUnit.assessment == assessment["id"])
     # a unit with a manual indicator neither self-assessed nor reviewed has no total yet:
     # it is neither graded nor ranked, rather than shown failing

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from server.assessment.tables import AssessedUnit
 from server.core.chunks import SIZE
+from server.core.rows import joined
 from server.responsibility import confirmations, notices
 from server.training import service as training
 from server.units import service as units
@@ -53,8 +54,7 @@ async def pending_self_assessments(tenant: TenantRef) -> list[dict]:
     """The units of an open assessment (not deleted since) yet to submit their self-assessment."""
     return await AssessedUnit.select(
         AssessedUnit.unit,
-        AssessedUnit.unit.uuid.as_alias("unit_uuid"),
-        AssessedUnit.unit.name.as_alias("unit_name"),
+        *joined(AssessedUnit.unit, "uuid", "name"),
         AssessedUnit.assessment.year.as_alias("year"),
         AssessedUnit.assessment.self_due.as_alias("due"),
     ).where(

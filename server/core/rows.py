@@ -1,10 +1,21 @@
-"""Rows as services hand them on: the columns a page, the API or an audit event shows,
-and the public id (a UUID) in place of the row id."""
+"""Rows as services read and hand them on: the columns of a joined row a list shows, the
+columns a page, the API or an audit event shows, and the public id (a UUID) in place of
+the row id."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from piccolo.columns import Column, ForeignKey
+
+
+def joined(key: ForeignKey, *names: str, prefix: str | None = None) -> tuple[Column, ...]:
+    """These columns of the row a foreign key points at, each named "<key>_<column>" in
+    the result (or "<prefix><column>"): `joined(Post.unit, "uuid", "name")` reads
+    "unit_uuid" and "unit_name"."""
+    stem = f"{key._meta.name}_" if prefix is None else prefix
+    return tuple(getattr(key, name).as_alias(stem + name) for name in names)
 
 
 def pick(row: Mapping[str, Any], *keys: str) -> dict[str, Any]:

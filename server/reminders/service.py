@@ -22,7 +22,7 @@ from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _, _l, translations
-from server.core.rows import public
+from server.core.rows import joined, public
 from server.core.validation import Checker
 from server.documents.xlsx import write_workbook
 from server.reminders import outbox, sources
@@ -619,8 +619,7 @@ OUTBOX_COLUMNS = (
     Delivery.created_at,
     Delivery.sent_at,
     Delivery.read_at,
-    Delivery.reminder.kind.as_alias("kind"),
-    Delivery.reminder.level.as_alias("level"),
+    *joined(Delivery.reminder, "kind", "level", prefix=""),
 )
 
 

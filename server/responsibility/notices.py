@@ -21,7 +21,7 @@ from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.core.i18n import _, _l
 from server.core.pagination import Page
-from server.core.rows import public
+from server.core.rows import joined, public
 from server.core.validation import Checker
 from server.documents import render_html, render_pdf, safe
 from server.reminders import outbox
@@ -250,11 +250,8 @@ def _public(row: dict) -> dict:
 
 _COLUMNS = (
     Notice.all_columns(),
-    Notice.person.uuid.as_alias("person_uuid"),
-    Notice.person.name.as_alias("person_name"),
-    Notice.unit.uuid.as_alias("unit_uuid"),
-    Notice.unit.name.as_alias("unit_name"),
-    Notice.unit.path.as_alias("unit_path"),
+    *joined(Notice.person, "uuid", "name"),
+    *joined(Notice.unit, "uuid", "name", "path"),
 )
 
 
@@ -337,11 +334,11 @@ async def unsigned(tenant: TenantRef, day: date) -> list[dict]:
         Notice.unit,
         Notice.title,
         Notice.issued_at,
-        Notice.person.name.as_alias("person_name"),
-        Notice.unit.name.as_alias("unit_name"),
-        Notice.post.end_date.as_alias("post_end"),
+        *joined(Notice.person, "name"),
+        *joined(Notice.unit, "name"),
+        *joined(Notice.post, "end_date"),
     ).where(Notice.tenant == tenant.id, Notice.status.is_in(list(OPEN)), Notice.person.deleted_at.is_null())
-    return [r for r in rows if r["post_end"] is None or r["post_end"] >= day]
+    return [r for r in rows if r["post_end_date"] is None or r["post_end_date"] >= day]
 
 
 async def posts_covered(tenant: TenantRef, post_pks: list[int], signed_from: datetime, until: datetime) -> set[int]:

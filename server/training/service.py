@@ -16,7 +16,7 @@ from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound, ValidationFailed
 from server.core.i18n import _, _l
-from server.core.rows import pick, public
+from server.core.rows import joined, pick, public
 from server.core.validation import Checker
 from server.documents.xlsx import write_workbook
 from server.training import workbook
@@ -152,9 +152,7 @@ async def person_training(tenant: TenantRef, actor: Actor, person_id: Any, year:
         await Attendance.select(
             Attendance.hours,
             Attendance.score,
-            Attendance.course.title.as_alias("title"),
-            Attendance.course.date.as_alias("date"),
-            Attendance.course.kind.as_alias("kind"),
+            *joined(Attendance.course, "title", "date", "kind", prefix=""),
             Attendance.course.uuid.as_alias("course_id"),
         )
         .where(Attendance.tenant == tenant.id, Attendance.person == pk)
@@ -345,8 +343,7 @@ async def course_detail(tenant: TenantRef, actor: Actor, course_id: Any) -> dict
             Attendance.uuid,
             Attendance.hours,
             Attendance.score,
-            Attendance.person.uuid.as_alias("person_uuid"),
-            Attendance.person.name.as_alias("person_name"),
+            *joined(Attendance.person, "uuid", "name"),
         )
         .where(Attendance.tenant == tenant.id, Attendance.course == row["id"], *_attendee_scope(tenant, actor))
         .order_by(Attendance.person.name)

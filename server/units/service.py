@@ -17,7 +17,7 @@ from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _, _l
 from server.core.pagination import Page
-from server.core.rows import pick, public
+from server.core.rows import joined, pick, public
 from server.core.validation import Checker
 from server.units.tables import Person, Post, Unit
 from tenants.service import TenantRef, get_owned
@@ -130,8 +130,7 @@ async def leadership(tenant: TenantRef, unit_ids: list[int]) -> dict[int, dict]:
     rows = await Post.select(
         Post.unit,
         Post.position,
-        Post.person.name.as_alias("person_name"),
-        Post.person.uuid.as_alias("person_uuid"),
+        *_HOLDER,
     ).where(
         Post.tenant == tenant.id,
         Post.unit.is_in(unit_ids),
@@ -412,7 +411,7 @@ async def registry_summary(tenant: TenantRef, actor: Actor) -> dict:
 # ---------------------------------------------------------------- people
 
 # who holds a post, as the post lists show them
-_HOLDER = (Post.person.uuid.as_alias("person_uuid"), Post.person.name.as_alias("person_name"))
+_HOLDER = joined(Post.person, "uuid", "name")
 _POST_COLUMNS = (
     Post.id,
     Post.uuid,
@@ -422,12 +421,8 @@ _POST_COLUMNS = (
     Post.end_date,
     Post.person.id.as_alias("person_pk"),
     *_HOLDER,
-    Post.person.classified_level.as_alias("classified_level"),
-    Post.person.military_transfer.as_alias("military_transfer"),
-    Post.person.mobile.as_alias("mobile"),
-    Post.person.email.as_alias("email"),
-    Post.unit.uuid.as_alias("unit_uuid"),
-    Post.unit.name.as_alias("unit_name"),
+    *joined(Post.person, "classified_level", "military_transfer", "mobile", "email", prefix=""),
+    *joined(Post.unit, "uuid", "name"),
 )
 
 
@@ -772,8 +767,7 @@ async def current_leader_posts(
             Post.person,
             Post.unit,
             *_HOLDER,
-            Post.unit.name.as_alias("unit_name"),
-            Post.unit.path.as_alias("unit_path"),
+            *joined(Post.unit, "name", "path"),
         )
         .where(*where)
         .order_by(Post.unit.path)
