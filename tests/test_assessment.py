@@ -30,21 +30,13 @@ from tests.factories import make_person, make_unit, make_user, make_world
 MANUAL = ("R3", "C", "P", "N", "M", "D")
 AUTO = ("R1", "R2", "T1", "T2")
 
-# an all-manual scheme: totals are exactly what the test scores
+# an all-manual scheme: totals are exactly what the test scores (the rest is the default's)
 SMALL = {
-    "total": 100,
+    **DEFAULT,
     "indicators": [
         {"code": "A", "name": "甲项", "parent": "", "points": 60, "method": "manual"},
         {"code": "B", "name": "乙项", "parent": "", "points": 40, "method": "manual"},
     ],
-    "deductions": [
-        {"code": "minor", "name": "一般问题", "points": 1},
-        {"code": "serious", "name": "严重问题", "points": 3},
-    ],
-    "deduction_cap": 10,
-    "vetoes": [{"code": "leak", "name": "泄密"}],
-    "grades": {"excellent": 90, "good": 80, "pass": 60},
-    "top_cap": None,
 }
 
 
