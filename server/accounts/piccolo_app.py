@@ -1,29 +1,4 @@
-from piccolo.conf.apps import AppConfig
+from server.accounts import tables
+from server.core.apps import domain_app
 
-from server.accounts.tables import (
-    ApiToken,
-    LoginThrottle,
-    PasswordHistory,
-    SecurityPolicy,
-    TotpRecoveryCode,
-    TotpSecret,
-    User,
-    WebSession,
-)
-from server.settings import ROOT
-
-APP_CONFIG = AppConfig(
-    app_name="accounts",
-    migrations_folder_path=str(ROOT / "migrations" / "accounts"),
-    table_classes=[
-        User,
-        ApiToken,
-        WebSession,
-        LoginThrottle,
-        PasswordHistory,
-        SecurityPolicy,
-        TotpSecret,
-        TotpRecoveryCode,
-    ],
-    migration_dependencies=["server.units.piccolo_app"],
-)
+APP_CONFIG = domain_app(tables, after=["server.units.piccolo_app"])

@@ -1,31 +1,4 @@
-from piccolo.conf.apps import AppConfig
+from server.core.apps import domain_app
+from server.responsibility import tables
 
-from server.responsibility.tables import (
-    Confirmation,
-    ConfirmationWaiver,
-    Duty,
-    DutyAssignment,
-    DutyCatalog,
-    Notice,
-    NoticeTemplate,
-    Signature,
-    SignCode,
-)
-from server.settings import ROOT
-
-APP_CONFIG = AppConfig(
-    app_name="responsibility",
-    migrations_folder_path=str(ROOT / "migrations" / "responsibility"),
-    table_classes=[
-        DutyCatalog,
-        Duty,
-        DutyAssignment,
-        NoticeTemplate,
-        Notice,
-        Signature,
-        Confirmation,
-        SignCode,
-        ConfirmationWaiver,
-    ],
-    migration_dependencies=["server.units.piccolo_app"],
-)
+APP_CONFIG = domain_app(tables, after=["server.units.piccolo_app"])

@@ -1,11 +1,4 @@
-from piccolo.conf.apps import AppConfig
+from server.core.apps import domain_app
+from server.training import tables
 
-from server.settings import ROOT
-from server.training.tables import Attendance, Course, TrainingImport, TrainingRequirement
-
-APP_CONFIG = AppConfig(
-    app_name="training",
-    migrations_folder_path=str(ROOT / "migrations" / "training"),
-    table_classes=[TrainingRequirement, Course, Attendance, TrainingImport],
-    migration_dependencies=["server.units.piccolo_app"],
-)
+APP_CONFIG = domain_app(tables, after=["server.units.piccolo_app"])

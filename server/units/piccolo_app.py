@@ -1,11 +1,4 @@
-from piccolo.conf.apps import AppConfig
+from server.core.apps import domain_app
+from server.units import tables
 
-from server.settings import ROOT
-from server.units.tables import Person, Post, Unit
-
-APP_CONFIG = AppConfig(
-    app_name="units",
-    migrations_folder_path=str(ROOT / "migrations" / "units"),
-    table_classes=[Unit, Person, Post],
-    migration_dependencies=["tenants.piccolo_app"],
-)
+APP_CONFIG = domain_app(tables, after=["tenants.piccolo_app"])
