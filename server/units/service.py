@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from piccolo.columns import Column
 from piccolo.query.functions.aggregate import Count
 
 from server import db, events
@@ -92,20 +93,18 @@ def _in_scope(actor: Actor, path: str) -> bool:
     return actor.scope_path is None or path.startswith(actor.scope_path)
 
 
-def _unit_scope(actor: Actor) -> list:
-    return [Unit.path.like(actor.scope_path + "%")] if actor.scope_path else []
+def _scope(actor: Actor, path: Column) -> list:
+    """The actor's scope as a filter on a unit path (a unit's own, or a post's unit's)."""
+    return [path.like(actor.scope_path + "%")] if actor.scope_path else []
 
 
-def _post_scope(actor: Actor) -> list:
-    return [Post.unit.path.like(actor.scope_path + "%")] if actor.scope_path else []
-
-
-async def _posts_within(tenant: TenantRef, actor: Actor, within: Any = None) -> list:
-    """Posts in the actor's scope, and in one unit's subtree when `within` names it."""
-    where = _post_scope(actor)
+async def _within(tenant: TenantRef, actor: Actor, path: Column, within: Any = None) -> list:
+    """The actor's scope, and one unit's subtree when `within` names it, as filters on a
+    unit path."""
+    where = _scope(actor, path)
     if within is not None:
         root = await _unit_row(tenant, actor, within)
-        where.append(Post.unit.path.like(root["path"] + "%"))
+        where.append(path.like(root["path"] + "%"))
     return where
 
 
@@ -177,14 +176,15 @@ async def list_units(
     page: int = 1,
     per_page: int = 50,
 ) -> Page:
-    where = [Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *_unit_scope(actor)]
+    where = [
+        Unit.tenant == tenant.id,
+        Unit.deleted_at.is_null(),
+        *await _within(tenant, actor, Unit.path, within or None),
+    ]
     if q:
         where.append(db.contains(Unit.name, q) | db.contains(Unit.code, q))
     if kind in KINDS:
         where.append(Unit.kind == kind)
-    if within:
-        root = await _unit_row(tenant, actor, within)
-        where.append(Unit.path.like(root["path"] + "%"))
     where += _gap_filter(tenant, gap)
     total = await Unit.count().where(*where)
     rows = (
@@ -380,7 +380,7 @@ async def unit_choices(tenant: TenantRef, actor: Actor) -> list[dict]:
     """Every unit the actor may pick (form selects), in tree order."""
     rows = (
         await Unit.select(Unit.uuid, Unit.name, Unit.depth, Unit.kind)
-        .where(Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *_unit_scope(actor))
+        .where(Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *_scope(actor, Unit.path))
         .order_by(Unit.path)
     )
     return [public(r, "name", "depth", "kind") for r in rows]
@@ -397,11 +397,11 @@ async def unit_pk(tenant: TenantRef, actor: Actor, unit_id: Any) -> int:
 
 async def registry_summary(tenant: TenantRef, actor: Actor) -> dict:
     """Counts for the dashboard: units, gaps in leadership, people by kind."""
-    scope = _unit_scope(actor)
+    scope = _scope(actor, Unit.path)
     base = [Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *scope]
     units = await Unit.count().where(*base)
     gaps = {code: await Unit.count().where(*base, *_gap_filter(tenant, code)) for code in GAPS}
-    current = [Post.tenant == tenant.id, in_post_on(today(tenant)), *_post_scope(actor)]
+    current = [Post.tenant == tenant.id, in_post_on(today(tenant)), *_scope(actor, Post.unit.path)]
     leaders = await Post.count().where(*current, Post.position.is_in(list(LEADER_POSITIONS)))
     classified = await Post.count().where(*current, Post.person.classified_level != "none")
     military = await Post.count().where(*current, Post.person.military_transfer.eq(True))
@@ -462,7 +462,7 @@ async def list_people(
 ) -> Page:
     """People in post (one row per post); status=former lists posts that have ended."""
     on = today(tenant)
-    where: list = [Post.person.deleted_at.is_null(), *await _posts_within(tenant, actor, unit or None)]
+    where: list = [Post.person.deleted_at.is_null(), *await _within(tenant, actor, Post.unit.path, unit or None)]
     where.append(Post.end_date < on if status == "former" else in_post_on(on))
     if q:
         where.append(
@@ -617,7 +617,7 @@ async def update_person(tenant: TenantRef, actor: Actor, person_id: Any, data: d
 
 async def _posts_in_scope(tenant: TenantRef, actor: Actor, person_pk_: int, on: date) -> list[dict]:
     """The person's current posts that the actor may change (all of them for the office)."""
-    where = [Post.tenant == tenant.id, Post.person == person_pk_, in_post_on(on), *_post_scope(actor)]
+    where = [Post.tenant == tenant.id, Post.person == person_pk_, in_post_on(on), *_scope(actor, Post.unit.path)]
     return await Post.select(Post.all_columns()).where(*where)
 
 
@@ -706,7 +706,7 @@ async def own_person(tenant: TenantRef, actor: Actor) -> dict | None:
 async def units_in_scope(tenant: TenantRef, actor: Actor) -> list[dict]:
     rows = (
         await Unit.select(Unit.id, Unit.uuid, Unit.name, Unit.kind, Unit.depth, Unit.path)
-        .where(Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *_unit_scope(actor))
+        .where(Unit.tenant == tenant.id, Unit.deleted_at.is_null(), *_scope(actor, Unit.path))
         .order_by(Unit.path)
     )
     return [{"pk": r["id"], **public(r, "name", "kind", "depth", "path")} for r in rows]
@@ -755,7 +755,7 @@ async def current_leader_posts(
         Post.person.deleted_at.is_null(),
         Post.position.is_in(list(LEADER_POSITIONS)),
         in_post_on(today(tenant)),
-        *await _posts_within(tenant, actor, within),
+        *await _within(tenant, actor, Post.unit.path, within),
     ]
     if person is not None:
         where.append(Post.person == (await _person_row(tenant, actor, person))["id"])
@@ -852,7 +852,7 @@ async def people_contacts(tenant: TenantRef) -> dict[int, dict]:
 async def current_posts_with_pks(tenant: TenantRef, actor: Actor, *, within: Any = None) -> list[dict]:
     """Current posts in the actor's scope (optionally a subtree), with each person's row id
     for the caller's own queries."""
-    where = [in_post_on(today(tenant)), *await _posts_within(tenant, actor, within)]
+    where = [in_post_on(today(tenant)), *await _within(tenant, actor, Post.unit.path, within)]
     rows = await Post.select(*_POST_COLUMNS).where(Post.tenant == tenant.id, Post.person.deleted_at.is_null(), *where)
     return [{**_post_public(r), "person_pk": r["person_pk"]} for r in rows]
 
