@@ -1,0 +1,105 @@
+"""Rows in bulk: many rows written through one prepared statement on the caller's
+transaction, for the domains' bulk operations (each domain's `bulk` module). The ORM
+composes and binds each row's SQL in Python, most of a millisecond a row; these bind
+the values straight to the driver.
+
+The engine is the one the table is bound to (server.db binds them all), so the
+foundation needs no import of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+from piccolo.columns import JSON, Column, Numeric
+from piccolo.columns.defaults.base import Default
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.table import Table
+from piccolo.utils.encoding import dump_json
+
+from server.core.chunks import chunks
+
+
+def _postgres(table: type[Table]) -> bool:
+    return isinstance(table._meta.db, PostgresEngine)
+
+
+def _connection(table: type[Table]) -> Any:
+    tx = table._meta.db.current_transaction.get()
+    if tx is None:
+        raise RuntimeError("bulk writes run inside the caller's transaction")
+    return tx.connection
+
+
+def _sql(table: type[Table], text: str) -> str:
+    """`?` placeholders as the engine takes them (asyncpg's are numbered)."""
+    if not _postgres(table):
+        return text
+    head, *rest = text.split("?")
+    return head + "".join(f"${i}{part}" for i, part in enumerate(rest, start=1))
+
+
+def new_row(**values: Any) -> dict[str, Any]:
+    """A new row's values with its public id drawn now (each table's `uuid` is a UUID4
+    column), so that the caller can find the row again by it."""
+    return {"uuid": uuid4(), **values}
+
+
+async def insert_rows(table: type[Table], rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT many rows through one prepared statement. Columns left out take their
+    defaults, as Table(...) gives them."""
+    if not rows:
+        return
+    columns = [c for c in table._meta.columns if not c._meta.primary_key]
+    names = ", ".join(f'"{c._meta.db_column_name}"' for c in columns)
+    placeholders = ", ".join("?" for _ in columns)
+    sql = _sql(table, f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({placeholders})')
+    plan = [(c._meta.name, c.get_default_value(), _converter(table, c)) for c in columns]
+    values = []
+    for row in rows:
+        out = []
+        for name, default, convert in plan:
+            value = row.get(name, default)
+            if value is default and isinstance(default, Default):
+                value = default.python()
+            out.append(value if convert is None or value is None else convert(value))
+        values.append(out)
+    await _connection(table).executemany(sql, values)
+
+
+def _converter(table: type[Table], column: Column) -> Callable[[Any], Any] | None:
+    if isinstance(column, JSON):
+        return lambda value: value if isinstance(value, str) else dump_json(value)
+    if isinstance(column, Numeric) and _postgres(table):
+        # asyncpg binds a Decimal, not a float
+        return lambda value: Decimal(str(value)) if isinstance(value, float) else value
+    return None
+
+
+async def insert_new(table: type[Table], rows: Sequence[dict[str, Any]]) -> None:
+    """insert_rows for rows made by new_row, each then given its row id as `id`."""
+    await insert_rows(table, rows)
+    ids = await row_ids(table, [row["uuid"] for row in rows])
+    for row in rows:
+        row["id"] = ids[str(row["uuid"])]
+
+
+async def update_rows(table: type[Table], columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """UPDATE rows by id through one prepared statement: each of `rows` holds the new
+    values of `columns`, then the row's id."""
+    if not rows:
+        return
+    sets = ", ".join(f'"{name}" = ?' for name in columns)
+    sql = _sql(table, f'UPDATE "{table._meta.tablename}" SET {sets} WHERE "id" = ?')
+    await _connection(table).executemany(sql, rows)
+
+
+async def row_ids(table: type[Table], uuids: Sequence[Any]) -> dict[str, int]:
+    """Row ids by public id (of rows just inserted)."""
+    out: dict[str, int] = {}
+    for batch in chunks(list(uuids)):
+        rows = await table.select(table.id, table.uuid).where(table.uuid.is_in(list(batch)))
+        out.update({str(r["uuid"]): r["id"] for r in rows})
+    return out
