@@ -131,7 +131,8 @@ def demo() -> None:
 
 
 @demo.command("seed")
-def demo_seed() -> None:
+@click.option("--all-pdfs", is_flag=True, help="Render every signed notice's PDF now (minutes), not on first download.")
+def demo_seed(all_pdfs: bool) -> None:
     """Provision the demo tenant (slug demo) if absent and print its accounts."""
     from server.accounts.passwords import generate_password, policy_problem
     from server.demo import SLUG, seed
@@ -149,7 +150,7 @@ def demo_seed() -> None:
             stored.chmod(0o600)
     if problem := policy_problem(password):
         raise click.ClickException(f"LUZHI_DEMO_PASSWORD: {problem}")
-    result = _run(lambda: seed(password))
+    result = _run(lambda: seed(password, all_pdfs=all_pdfs))
     click.echo("demo tenant created" if result.created else "demo tenant already present (kept)")
     click.echo(f"  sign in at http://{settings.host}:{settings.port}/t/{SLUG}/login")
     for username, role in result.usernames.items():

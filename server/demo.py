@@ -4,10 +4,10 @@ with the gaps the dashboards must show, and the year before this one as it happe
 
 Built as users would have built it: the office keeps the registry, issues notices and
 imports training attendance, leaders read, sign and confirm, officers self-assess, the
-assessor reviews. The services do what they do in bulk anyway (tenant, accounts, courses,
-the assessment's opening and finalisation); the rest goes through server.builders, the
-bulk form of the same service calls, at the moments it happened. Deterministic, so
-figures are comparable."""
+assessor reviews. The services do what they do in bulk anyway (the tenant, the office's
+account, courses, the assessment's opening and finalisation); the rest goes through each
+domain's `bulk` module, the bulk form of the same service calls, at the moments it
+happened. Deterministic, so figures are comparable."""
 
 from __future__ import annotations
 
@@ -17,17 +17,31 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from server import builders, db
+from server import db
 from server.accounts import policy, roles
 from server.accounts import service as accounts
+from server.accounts.bulk import add_users
 from server.actor import Actor
 from server.assessment import cycle
-from server.builders import Confirming, Finding, NewPerson, Signing, UnitScores
+from server.assessment.bulk import Finding, UnitScores, adjust, date_assessment, review, self_assess
 from server.platform import service as platform
 from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations
+from server.responsibility.bulk import (
+    Confirming,
+    SignedPdfs,
+    Signing,
+    confirm,
+    date_catalog,
+    issue_notices,
+    publish_catalog,
+    sign_notices,
+    view_notices,
+)
 from server.training import service as training
+from server.training.bulk import import_attendance
 from server.units import service as units
+from server.units.bulk import NewPerson, add_people, add_units
 from tenants import service as tenants
 from tenants.service import TenantRef
 
@@ -138,12 +152,12 @@ class Demo:
     office: Actor
     now: datetime
     today: date
-    units: list[dict]  # as builders.add_units returns them
+    units: list[dict]  # as add_units returns them
     people: list[NewPerson]
     by_unit: dict[int, dict[str, list[NewPerson]]]  # unit pk -> position -> people
     quality: dict[int, float]  # unit pk -> how well it runs its secrecy work, 0..1
     accounts: dict[str, Actor]
-    pdfs: builders.SignedPdfs
+    pdfs: SignedPdfs
 
     @property
     def last_year(self) -> int:
@@ -206,7 +220,7 @@ async def _units(tenant: TenantRef, office: Actor) -> list[dict]:
     for parent in rng.sample(MUNICIPAL, 40):
         for sub in rng.sample(SUBUNITS, rng.choice((3, 3, 4))):
             add(parent + sub, "subunit", parent)
-    return await builders.add_units(tenant, office, specs)
+    return await add_units(tenant, office, specs)
 
 
 async def _people(
@@ -257,7 +271,7 @@ async def _people(
                 rng.choice(("科员", "主任科员", "副科长", "科长", "一级主任科员")),
                 rng.choices(("core", "important", "general"), weights=(1, 3, 6))[0],
             )
-    await builders.add_people(tenant, office, people)
+    await add_people(tenant, office, people)
     return people, by_unit
 
 
@@ -283,12 +297,10 @@ async def _notices(demo: Demo) -> None:
     rng, past = random.Random(11), random.Random(17)
     year = demo.last_year
     current = await catalogs.current_catalog(tenant)
-    earlier = await builders.publish_catalog(
-        tenant, demo.office, year, "上年度职责目录", demo.at(date(year, 1, 3), past)
-    )
+    earlier = await publish_catalog(tenant, demo.office, year, "上年度职责目录", demo.at(date(year, 1, 3), past))
     # this year's catalog came out in the autumn before, with the renewal round
     new_catalog = now - timedelta(days=430)
-    await builders.date_catalog(tenant, current["id"], new_catalog)
+    await date_catalog(tenant, current["id"], new_catalog)
     posts = sorted(await units.current_leader_posts(tenant, demo.office), key=lambda p: p["id"])
     start_of = {person.post_pks[0]: person.posts[0]["start_date"] for person in demo.people}
     fate = _notice_fates(demo, posts, start_of, new_catalog, rng)
@@ -299,17 +311,17 @@ async def _notices(demo: Demo) -> None:
         (earlier, [n for n in last if n[1] < new_catalog]),
         (current, [n for n in last if n[1] >= new_catalog]),
     ):
-        issued = await builders.issue_notices(tenant, demo.office, catalog, [(p, at) for p, at, _s in round_])
+        issued = await issue_notices(tenant, demo.office, catalog, [(p, at) for p, at, _s in round_])
         await _read_and_sign(demo, [(issued[p["id"]], at, state) for p, at, state in round_], past)
     renewals = [
         (post, now - timedelta(days=rng.randint(370, 420))) for post in posts if fate[post["id"]] == "renewal_due"
     ]
-    issued = await builders.issue_notices(tenant, demo.office, current, renewals)
+    issued = await issue_notices(tenant, demo.office, current, renewals)
     await _read_and_sign(demo, [(issued[p["id"]], at, "signed") for p, at in renewals], rng)
 
     # this year's round
     this = _this_year_notices(demo, posts, start_of, fate, rng)
-    issued = await builders.issue_notices(tenant, demo.office, current, [(p, at) for p, at, _s in this], renew=True)
+    issued = await issue_notices(tenant, demo.office, current, [(p, at) for p, at, _s in this], renew=True)
     await _read_and_sign(demo, [(issued[p["id"]], at, s) for p, at, s in this], rng)
 
 
@@ -391,8 +403,8 @@ async def _read_and_sign(demo: Demo, notices: list[tuple[dict, datetime, str]], 
         if state == "signed":
             signed = viewed + timedelta(days=rng.randint(0, 12), minutes=rng.randint(1, 90))
             signings.append(Signing(leader, notice, min(signed, demo.now)))
-    await builders.view_notices(demo.tenant, views)
-    await builders.sign_notices(demo.tenant, signings, demo.pdfs)
+    await view_notices(demo.tenant, views)
+    await sign_notices(demo.tenant, signings, demo.pdfs)
 
 
 # ---------------------------------------------------------------- confirmations
@@ -450,7 +462,7 @@ async def _confirmations(demo: Demo) -> None:
                 parts = catalogs.duties_for_post(post["position"], duties, [])
                 texts += [t for t in parts["duties"] + parts["personal"] if t not in texts]
             confirmed.append(Confirming(demo.leader(person, past), period, texts, at))
-    await builders.confirm(tenant, confirmed)
+    await confirm(tenant, confirmed)
 
 
 # ---------------------------------------------------------------- training
@@ -500,7 +512,7 @@ async def _training(demo: Demo) -> None:
         for i, course in enumerate(courses):
             if sheets[i]:
                 day = min(course["date"] + timedelta(days=rng.randint(1, 6)), demo.today)
-                await builders.import_attendance(demo.tenant, demo.office, course, sheets[i], demo.at(day, rng))
+                await import_attendance(demo.tenant, demo.office, course, sheets[i], demo.at(day, rng))
 
 
 def _owed_hours(demo: Demo, req: dict, year_end: date) -> dict[int, tuple[float, int, NewPerson]]:
@@ -734,10 +746,10 @@ class _Assessing:
         opened, leaves = await self.open_year(year)
         plans = {u["pk"]: self.draw(opened, u, leaves) for u in assessed}
         submitted = {u["pk"]: demo.at(date(year, 12, rng.randint(5, 20)), rng) for u in assessed}
-        await builders.self_assess(
+        await self_assess(
             tenant, year, [self.own(u, leaves, plans[u["pk"]], submitted[u["pk"]]) for u in assessed], submit=True
         )
-        await builders.review(
+        await review(
             tenant,
             year,
             [
@@ -745,11 +757,9 @@ class _Assessing:
                 for u in assessed
             ],
         )
-        await builders.adjust(tenant, year, self.last_year_findings(year))
+        await adjust(tenant, year, self.last_year_findings(year))
         await cycle.finalise(tenant, demo.accounts["office"], year)
-        await builders.date_assessment(
-            tenant, year, demo.at(date(year, 12, 1), rng), demo.at(date(year + 1, 1, 26), rng)
-        )
+        await date_assessment(tenant, year, demo.at(date(year, 12, 1), rng), demo.at(date(year + 1, 1, 26), rng))
 
     def last_year_findings(self, year: int) -> list[Finding]:
         """Deductions, the weaker units more likely, and one veto."""
@@ -794,10 +804,10 @@ class _Assessing:
             elif chance < 0.7:  # started, not yet submitted
                 cut = rng.randint(1, len(leaves) - 1)
                 partial.append(self.own(unit, leaves[:cut], plans[unit["pk"]][:cut], demo.now))
-        await builders.self_assess(tenant, year, forms, submit=True)
-        await builders.self_assess(tenant, year, partial, submit=False)
-        await builders.review(tenant, year, [self.reviewed(u, leaves, plans[u["pk"]], demo.now) for u in done])
-        await builders.adjust(tenant, year, [self.deduction(u, "minor", demo.now) for u in self.weak_first(done, 2)])
+        await self_assess(tenant, year, forms, submit=True)
+        await self_assess(tenant, year, partial, submit=False)
+        await review(tenant, year, [self.reviewed(u, leaves, plans[u["pk"]], demo.now) for u in done])
+        await adjust(tenant, year, [self.deduction(u, "minor", demo.now) for u in self.weak_first(done, 2)])
 
 
 async def seed(password: str, *, all_pdfs: bool = False) -> DemoAccounts:
@@ -839,7 +849,7 @@ async def seed(password: str, *, all_pdfs: bool = False) -> DemoAccounts:
             "officer": {"scope_unit": officer_unit["pk"]},
             "leader": {"person": by_unit[officer_unit["pk"]]["secrecy_lead"][0].pk},
         }
-        await builders.add_users(
+        await add_users(
             tenant,
             office,
             password,
@@ -856,7 +866,7 @@ async def seed(password: str, *, all_pdfs: bool = False) -> DemoAccounts:
             by_unit=by_unit,
             quality=_quality(unit_rows),
             accounts={name: await _account(tenant, name) for name in usernames},
-            pdfs=builders.SignedPdfs(None if all_pdfs else own_unit),
+            pdfs=SignedPdfs(None if all_pdfs else own_unit),
         )
         await _notices(demo)
         await _confirmations(demo)
