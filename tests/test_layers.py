@@ -6,7 +6,11 @@
 - No module defines `_ctx`: handlers receive the tenant and actor by injection.
 - A routes module never imports another domain's routes.
 - A domain reads another domain's data through that domain's service, never by
-  importing its tables (tables.py may reference other tables for foreign keys).
+  importing its tables (tables.py may reference other tables for foreign keys). A
+  domain's `bulk` module (its writes of many rows at once) is a service module: it
+  writes its own tables, and other domains' through their services and bulk modules.
+- What stands above the domains (the CLI, the demo seed, the scheduler, server/*.py)
+  calls their services and bulk modules and imports no tables.
 """
 
 from __future__ import annotations
@@ -112,3 +116,9 @@ def test_a_domain_reads_another_only_through_its_service(path):
         if parts[0] == "tenants" and len(parts) >= 2 and parts[1] == "tables" and own != "tenants":
             wrong.append(name)
     assert not wrong, f"{rel(path)} reads another domain's tables: {sorted(set(wrong))}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "server").glob("*.py")), ids=rel)
+def test_what_stands_above_the_domains_reads_no_tables(path):
+    wrong = sorted(n for n in imports(path) if ".tables" in n)
+    assert not wrong, f"{rel(path)} imports {wrong}: it calls a domain's service or bulk module"
