@@ -250,8 +250,7 @@ def _how(leaf: dict, score: dict | None, as_of: Any) -> str:
     if score["state"] == "accepted":
         parts.append(_("Accepted by the assessor."))
     elif score["state"] in ("changed", "corrected"):
-        label = _("Changed by the assessor") if score["state"] == "changed" else _("Corrected after finalisation")
-        parts.append(f"{label}: {fmt(score['score'])} — {score['reason']}")
+        parts.append(f"{SCORE_STATES[score['state']]}: {fmt(score['score'])} — {score['reason']}")
     elif score["score"] is None:
         parts.append(_("Not yet scored by an assessor."))
     return " ".join(parts)
