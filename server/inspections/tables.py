@@ -46,6 +46,7 @@ class TeamMember(Table, tablename="inspection_team_members"):
     tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     team = ForeignKey(references=Team, null=False, on_delete=OnDelete.cascade)
     user_id = Integer()
+    user_uuid = Varchar(length=36)  # the account's public id, as the API names it
     user_name = Varchar(length=100, default="")
     role = Varchar(length=16, default="member")  # leader | member
     # [{"unit": pk, "unit_name": ..., "from": iso, "to": iso|None}]: where the member held posts
@@ -122,6 +123,22 @@ class Device(Table, tablename="devices"):
     location = Varchar(length=200, default="")
     created_at = Timestamptz(default=TimestamptzNow())
     deleted_at = Timestamptz(null=True, default=None)
+
+
+class DeviceImport(Table, tablename="device_imports"):
+    """An uploaded device register workbook for one unit: its checked rows wait here
+    until applied."""
+
+    uuid = UUID(unique=True)
+    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+    unit = ForeignKey(references=Unit, null=False, on_delete=OnDelete.restrict)
+    user_id = Integer()
+    filename = Varchar(length=200, default="")
+    status = Varchar(length=16, default="preview")  # preview | applied
+    rows = JSON(default="[]")  # the rows that would be written
+    errors = JSON(default="[]")  # [{"line": n, "field": key, "message": text}]
+    created_at = Timestamptz(default=TimestamptzNow())
+    applied_at = Timestamptz(null=True, default=None)
 
 
 class DeviceCheck(Table, tablename="inspection_device_checks"):

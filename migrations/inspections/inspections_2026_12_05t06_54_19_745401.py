@@ -123,7 +123,7 @@ class Unit(Table, tablename="units", schema=None):
     )
 
 
-ID = "2026-12-05T06:52:22:714545"
+ID = "2026-12-05T06:54:19:745401"
 VERSION = "1.38.0"
 DESCRIPTION = "True"
 
@@ -134,51 +134,8 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="Interview",
-        tablename="inspection_interviews",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="Team", tablename="inspection_teams", schema=None, columns=None
-    )
-
-    manager.add_table(
-        class_name="FindingEvent",
-        tablename="inspection_finding_events",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="DeviceCheck",
-        tablename="inspection_device_checks",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
         class_name="TeamMember",
         tablename="inspection_team_members",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="Inspection",
-        tablename="inspections",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="Device", tablename="devices", schema=None, columns=None
-    )
-
-    manager.add_table(
-        class_name="Round",
-        tablename="inspection_rounds",
         schema=None,
         columns=None,
     )
@@ -191,14 +148,17 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="Measure",
-        tablename="inspection_measures",
+        class_name="ChecklistTemplate",
+        tablename="inspection_templates",
         schema=None,
         columns=None,
     )
 
     manager.add_table(
-        class_name="Clue", tablename="inspection_clues", schema=None, columns=None
+        class_name="Round",
+        tablename="inspection_rounds",
+        schema=None,
+        columns=None,
     )
 
     manager.add_table(
@@ -209,10 +169,39 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="ChecklistTemplate",
-        tablename="inspection_templates",
+        class_name="Inspection",
+        tablename="inspections",
         schema=None,
         columns=None,
+    )
+
+    manager.add_table(
+        class_name="Interview",
+        tablename="inspection_interviews",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="Device", tablename="devices", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="Measure",
+        tablename="inspection_measures",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="DeviceCheck",
+        tablename="inspection_device_checks",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="Team", tablename="inspection_teams", schema=None, columns=None
     )
 
     manager.add_table(
@@ -222,608 +211,15 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_column(
-        table_class_name="Interview",
-        tablename="inspection_interviews",
-        column_name="tenant",
-        db_column_name="tenant",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Tenant,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Interview",
-        tablename="inspection_interviews",
-        column_name="inspection",
-        db_column_name="inspection",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Inspection,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Interview",
-        tablename="inspection_interviews",
-        column_name="person",
-        db_column_name="person",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Person,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Interview",
-        tablename="inspection_interviews",
-        column_name="held_on",
-        db_column_name="held_on",
-        column_class_name="Date",
-        column_class=Date,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Interview",
-        tablename="inspection_interviews",
-        column_name="interviewer",
-        db_column_name="interviewer",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Interview",
-        tablename="inspection_interviews",
-        column_name="summary",
-        db_column_name="summary",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Interview",
-        tablename="inspection_interviews",
-        column_name="waived_reason",
-        db_column_name="waived_reason",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Interview",
-        tablename="inspection_interviews",
-        column_name="recorded_by",
-        db_column_name="recorded_by",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Interview",
-        tablename="inspection_interviews",
-        column_name="recorded_at",
-        db_column_name="recorded_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Team",
-        tablename="inspection_teams",
-        column_name="uuid",
-        db_column_name="uuid",
-        column_class_name="UUID",
-        column_class=UUID,
-        params={
-            "default": UUID4(),
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Team",
-        tablename="inspection_teams",
-        column_name="tenant",
-        db_column_name="tenant",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Tenant,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Team",
-        tablename="inspection_teams",
-        column_name="round",
-        db_column_name="round",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Round,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Team",
-        tablename="inspection_teams",
-        column_name="name",
-        db_column_name="name",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Team",
-        tablename="inspection_teams",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="FindingEvent",
+    manager.add_table(
+        class_name="FindingEvent",
         tablename="inspection_finding_events",
-        column_name="tenant",
-        db_column_name="tenant",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Tenant,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
         schema=None,
+        columns=None,
     )
 
-    manager.add_column(
-        table_class_name="FindingEvent",
-        tablename="inspection_finding_events",
-        column_name="finding",
-        db_column_name="finding",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Finding,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="FindingEvent",
-        tablename="inspection_finding_events",
-        column_name="kind",
-        db_column_name="kind",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 16,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="FindingEvent",
-        tablename="inspection_finding_events",
-        column_name="note",
-        db_column_name="note",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="FindingEvent",
-        tablename="inspection_finding_events",
-        column_name="actor",
-        db_column_name="actor",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="FindingEvent",
-        tablename="inspection_finding_events",
-        column_name="at",
-        db_column_name="at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DeviceCheck",
-        tablename="inspection_device_checks",
-        column_name="tenant",
-        db_column_name="tenant",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Tenant,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DeviceCheck",
-        tablename="inspection_device_checks",
-        column_name="inspection",
-        db_column_name="inspection",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Inspection,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DeviceCheck",
-        tablename="inspection_device_checks",
-        column_name="device",
-        db_column_name="device",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Device,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DeviceCheck",
-        tablename="inspection_device_checks",
-        column_name="result",
-        db_column_name="result",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 16,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DeviceCheck",
-        tablename="inspection_device_checks",
-        column_name="note",
-        db_column_name="note",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DeviceCheck",
-        tablename="inspection_device_checks",
-        column_name="checked_by",
-        db_column_name="checked_by",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DeviceCheck",
-        tablename="inspection_device_checks",
-        column_name="checked_at",
-        db_column_name="checked_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
+    manager.add_table(
+        class_name="Clue", tablename="inspection_clues", schema=None, columns=None
     )
 
     manager.add_column(
@@ -883,6 +279,28 @@ async def forwards():
         column_class=Integer,
         params={
             "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="TeamMember",
+        tablename="inspection_team_members",
+        column_name="user_uuid",
+        db_column_name="user_uuid",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 36,
+            "default": "",
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -991,6 +409,708 @@ async def forwards():
         column_class=Text,
         params={
             "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ItemResult",
+        tablename="inspection_item_results",
+        column_name="tenant",
+        db_column_name="tenant",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Tenant,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ItemResult",
+        tablename="inspection_item_results",
+        column_name="inspection",
+        db_column_name="inspection",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Inspection,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ItemResult",
+        tablename="inspection_item_results",
+        column_name="item",
+        db_column_name="item",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ItemResult",
+        tablename="inspection_item_results",
+        column_name="result",
+        db_column_name="result",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ItemResult",
+        tablename="inspection_item_results",
+        column_name="note",
+        db_column_name="note",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ItemResult",
+        tablename="inspection_item_results",
+        column_name="updated_by",
+        db_column_name="updated_by",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ItemResult",
+        tablename="inspection_item_results",
+        column_name="updated_at",
+        db_column_name="updated_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ChecklistTemplate",
+        tablename="inspection_templates",
+        column_name="tenant",
+        db_column_name="tenant",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Tenant,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ChecklistTemplate",
+        tablename="inspection_templates",
+        column_name="document",
+        db_column_name="document",
+        column_class_name="JSON",
+        column_class=JSON,
+        params={
+            "default": "{}",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ChecklistTemplate",
+        tablename="inspection_templates",
+        column_name="updated_at",
+        db_column_name="updated_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ChecklistTemplate",
+        tablename="inspection_templates",
+        column_name="updated_by",
+        db_column_name="updated_by",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Round",
+        tablename="inspection_rounds",
+        column_name="uuid",
+        db_column_name="uuid",
+        column_class_name="UUID",
+        column_class=UUID,
+        params={
+            "default": UUID4(),
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Round",
+        tablename="inspection_rounds",
+        column_name="tenant",
+        db_column_name="tenant",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Tenant,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Round",
+        tablename="inspection_rounds",
+        column_name="name",
+        db_column_name="name",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 200,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Round",
+        tablename="inspection_rounds",
+        column_name="starts_on",
+        db_column_name="starts_on",
+        column_class_name="Date",
+        column_class=Date,
+        params={
+            "default": DateNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Round",
+        tablename="inspection_rounds",
+        column_name="ends_on",
+        db_column_name="ends_on",
+        column_class_name="Date",
+        column_class=Date,
+        params={
+            "default": DateNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Round",
+        tablename="inspection_rounds",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "open",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Round",
+        tablename="inspection_rounds",
+        column_name="checklist",
+        db_column_name="checklist",
+        column_class_name="JSON",
+        column_class=JSON,
+        params={
+            "default": "{}",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Round",
+        tablename="inspection_rounds",
+        column_name="created_by",
+        db_column_name="created_by",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Round",
+        tablename="inspection_rounds",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Round",
+        tablename="inspection_rounds",
+        column_name="closed_at",
+        db_column_name="closed_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Attachment",
+        tablename="inspection_attachments",
+        column_name="uuid",
+        db_column_name="uuid",
+        column_class_name="UUID",
+        column_class=UUID,
+        params={
+            "default": UUID4(),
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Attachment",
+        tablename="inspection_attachments",
+        column_name="tenant",
+        db_column_name="tenant",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Tenant,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Attachment",
+        tablename="inspection_attachments",
+        column_name="inspection",
+        db_column_name="inspection",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Inspection,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Attachment",
+        tablename="inspection_attachments",
+        column_name="owner",
+        db_column_name="owner",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Attachment",
+        tablename="inspection_attachments",
+        column_name="filename",
+        db_column_name="filename",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 200,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Attachment",
+        tablename="inspection_attachments",
+        column_name="content_type",
+        db_column_name="content_type",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Attachment",
+        tablename="inspection_attachments",
+        column_name="size",
+        db_column_name="size",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Attachment",
+        tablename="inspection_attachments",
+        column_name="digest",
+        db_column_name="digest",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Attachment",
+        tablename="inspection_attachments",
+        column_name="data",
+        db_column_name="data",
+        column_class_name="Bytea",
+        column_class=Bytea,
+        params={
+            "default": b"",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Attachment",
+        tablename="inspection_attachments",
+        column_name="uploaded_by",
+        db_column_name="uploaded_by",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Attachment",
+        tablename="inspection_attachments",
+        column_name="uploaded_at",
+        db_column_name="uploaded_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -1292,6 +1412,206 @@ async def forwards():
     )
 
     manager.add_column(
+        table_class_name="Interview",
+        tablename="inspection_interviews",
+        column_name="tenant",
+        db_column_name="tenant",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Tenant,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Interview",
+        tablename="inspection_interviews",
+        column_name="inspection",
+        db_column_name="inspection",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Inspection,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Interview",
+        tablename="inspection_interviews",
+        column_name="person",
+        db_column_name="person",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Person,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Interview",
+        tablename="inspection_interviews",
+        column_name="held_on",
+        db_column_name="held_on",
+        column_class_name="Date",
+        column_class=Date,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Interview",
+        tablename="inspection_interviews",
+        column_name="interviewer",
+        db_column_name="interviewer",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Interview",
+        tablename="inspection_interviews",
+        column_name="summary",
+        db_column_name="summary",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Interview",
+        tablename="inspection_interviews",
+        column_name="waived_reason",
+        db_column_name="waived_reason",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Interview",
+        tablename="inspection_interviews",
+        column_name="recorded_by",
+        db_column_name="recorded_by",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Interview",
+        tablename="inspection_interviews",
+        column_name="recorded_at",
+        db_column_name="recorded_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
         table_class_name="Device",
         tablename="devices",
         column_name="uuid",
@@ -1512,378 +1832,6 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Round",
-        tablename="inspection_rounds",
-        column_name="uuid",
-        db_column_name="uuid",
-        column_class_name="UUID",
-        column_class=UUID,
-        params={
-            "default": UUID4(),
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Round",
-        tablename="inspection_rounds",
-        column_name="tenant",
-        db_column_name="tenant",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Tenant,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Round",
-        tablename="inspection_rounds",
-        column_name="name",
-        db_column_name="name",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 200,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Round",
-        tablename="inspection_rounds",
-        column_name="starts_on",
-        db_column_name="starts_on",
-        column_class_name="Date",
-        column_class=Date,
-        params={
-            "default": DateNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Round",
-        tablename="inspection_rounds",
-        column_name="ends_on",
-        db_column_name="ends_on",
-        column_class_name="Date",
-        column_class=Date,
-        params={
-            "default": DateNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Round",
-        tablename="inspection_rounds",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 16,
-            "default": "open",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Round",
-        tablename="inspection_rounds",
-        column_name="checklist",
-        db_column_name="checklist",
-        column_class_name="JSON",
-        column_class=JSON,
-        params={
-            "default": "{}",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Round",
-        tablename="inspection_rounds",
-        column_name="created_by",
-        db_column_name="created_by",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Round",
-        tablename="inspection_rounds",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Round",
-        tablename="inspection_rounds",
-        column_name="closed_at",
-        db_column_name="closed_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ItemResult",
-        tablename="inspection_item_results",
-        column_name="tenant",
-        db_column_name="tenant",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Tenant,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ItemResult",
-        tablename="inspection_item_results",
-        column_name="inspection",
-        db_column_name="inspection",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Inspection,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ItemResult",
-        tablename="inspection_item_results",
-        column_name="item",
-        db_column_name="item",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 16,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ItemResult",
-        tablename="inspection_item_results",
-        column_name="result",
-        db_column_name="result",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 16,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ItemResult",
-        tablename="inspection_item_results",
-        column_name="note",
-        db_column_name="note",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ItemResult",
-        tablename="inspection_item_results",
-        column_name="updated_by",
-        db_column_name="updated_by",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ItemResult",
-        tablename="inspection_item_results",
-        column_name="updated_at",
-        db_column_name="updated_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
         table_class_name="Measure",
         tablename="inspection_measures",
         column_name="uuid",
@@ -2087,29 +2035,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Clue",
-        tablename="inspection_clues",
-        column_name="uuid",
-        db_column_name="uuid",
-        column_class_name="UUID",
-        column_class=UUID,
-        params={
-            "default": UUID4(),
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Clue",
-        tablename="inspection_clues",
+        table_class_name="DeviceCheck",
+        tablename="inspection_device_checks",
         column_name="tenant",
         db_column_name="tenant",
         column_class_name="ForeignKey",
@@ -2132,8 +2059,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Clue",
-        tablename="inspection_clues",
+        table_class_name="DeviceCheck",
+        tablename="inspection_device_checks",
         column_name="inspection",
         db_column_name="inspection",
         column_class_name="ForeignKey",
@@ -2156,10 +2083,56 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Clue",
-        tablename="inspection_clues",
-        column_name="text",
-        db_column_name="text",
+        table_class_name="DeviceCheck",
+        tablename="inspection_device_checks",
+        column_name="device",
+        db_column_name="device",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Device,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DeviceCheck",
+        tablename="inspection_device_checks",
+        column_name="result",
+        db_column_name="result",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DeviceCheck",
+        tablename="inspection_device_checks",
+        column_name="note",
+        db_column_name="note",
         column_class_name="Text",
         column_class=Text,
         params={
@@ -2177,10 +2150,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Clue",
-        tablename="inspection_clues",
-        column_name="created_by",
-        db_column_name="created_by",
+        table_class_name="DeviceCheck",
+        tablename="inspection_device_checks",
+        column_name="checked_by",
+        db_column_name="checked_by",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -2199,15 +2172,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Clue",
-        tablename="inspection_clues",
-        column_name="created_at",
-        db_column_name="created_at",
+        table_class_name="DeviceCheck",
+        tablename="inspection_device_checks",
+        column_name="checked_at",
+        db_column_name="checked_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
-            "default": TimestamptzNow(),
-            "null": False,
+            "default": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -2220,8 +2193,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Attachment",
-        tablename="inspection_attachments",
+        table_class_name="Team",
+        tablename="inspection_teams",
         column_name="uuid",
         db_column_name="uuid",
         column_class_name="UUID",
@@ -2241,8 +2214,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Attachment",
-        tablename="inspection_attachments",
+        table_class_name="Team",
+        tablename="inspection_teams",
         column_name="tenant",
         db_column_name="tenant",
         column_class_name="ForeignKey",
@@ -2265,14 +2238,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Attachment",
-        tablename="inspection_attachments",
-        column_name="inspection",
-        db_column_name="inspection",
+        table_class_name="Team",
+        tablename="inspection_teams",
+        column_name="round",
+        db_column_name="round",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
-            "references": Inspection,
+            "references": Round,
             "on_delete": OnDelete.cascade,
             "on_update": OnUpdate.cascade,
             "target_column": None,
@@ -2289,140 +2262,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Attachment",
-        tablename="inspection_attachments",
-        column_name="owner",
-        db_column_name="owner",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 64,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Attachment",
-        tablename="inspection_attachments",
-        column_name="filename",
-        db_column_name="filename",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 200,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Attachment",
-        tablename="inspection_attachments",
-        column_name="content_type",
-        db_column_name="content_type",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 64,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Attachment",
-        tablename="inspection_attachments",
-        column_name="size",
-        db_column_name="size",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Attachment",
-        tablename="inspection_attachments",
-        column_name="digest",
-        db_column_name="digest",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 64,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Attachment",
-        tablename="inspection_attachments",
-        column_name="data",
-        db_column_name="data",
-        column_class_name="Bytea",
-        column_class=Bytea,
-        params={
-            "default": b"",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Attachment",
-        tablename="inspection_attachments",
-        column_name="uploaded_by",
-        db_column_name="uploaded_by",
+        table_class_name="Team",
+        tablename="inspection_teams",
+        column_name="name",
+        db_column_name="name",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -2441,102 +2284,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Attachment",
-        tablename="inspection_attachments",
-        column_name="uploaded_at",
-        db_column_name="uploaded_at",
+        table_class_name="Team",
+        tablename="inspection_teams",
+        column_name="created_at",
+        db_column_name="created_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
             "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ChecklistTemplate",
-        tablename="inspection_templates",
-        column_name="tenant",
-        db_column_name="tenant",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Tenant,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ChecklistTemplate",
-        tablename="inspection_templates",
-        column_name="document",
-        db_column_name="document",
-        column_class_name="JSON",
-        column_class=JSON,
-        params={
-            "default": "{}",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ChecklistTemplate",
-        tablename="inspection_templates",
-        column_name="updated_at",
-        db_column_name="updated_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ChecklistTemplate",
-        tablename="inspection_templates",
-        column_name="updated_by",
-        db_column_name="updated_by",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -3021,6 +2776,273 @@ async def forwards():
         params={
             "length": 100,
             "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="FindingEvent",
+        tablename="inspection_finding_events",
+        column_name="tenant",
+        db_column_name="tenant",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Tenant,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="FindingEvent",
+        tablename="inspection_finding_events",
+        column_name="finding",
+        db_column_name="finding",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Finding,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="FindingEvent",
+        tablename="inspection_finding_events",
+        column_name="kind",
+        db_column_name="kind",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="FindingEvent",
+        tablename="inspection_finding_events",
+        column_name="note",
+        db_column_name="note",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="FindingEvent",
+        tablename="inspection_finding_events",
+        column_name="actor",
+        db_column_name="actor",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="FindingEvent",
+        tablename="inspection_finding_events",
+        column_name="at",
+        db_column_name="at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Clue",
+        tablename="inspection_clues",
+        column_name="uuid",
+        db_column_name="uuid",
+        column_class_name="UUID",
+        column_class=UUID,
+        params={
+            "default": UUID4(),
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Clue",
+        tablename="inspection_clues",
+        column_name="tenant",
+        db_column_name="tenant",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Tenant,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Clue",
+        tablename="inspection_clues",
+        column_name="inspection",
+        db_column_name="inspection",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Inspection,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Clue",
+        tablename="inspection_clues",
+        column_name="text",
+        db_column_name="text",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Clue",
+        tablename="inspection_clues",
+        column_name="created_by",
+        db_column_name="created_by",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Clue",
+        tablename="inspection_clues",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
             "null": False,
             "primary_key": False,
             "unique": False,

@@ -1,0 +1,325 @@
+"""Inspection rounds pages and API: the rounds, their teams and assignments, the checklist
+template, and one unit's inspection as a whole."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post, put
+from litestar.params import FromPath, JSONBody
+from litestar.response import Template
+from litestar.status_codes import HTTP_201_CREATED
+
+from server.accounts import roles
+from server.inspections import checklist, rounds, schemas
+from server.units import service as units
+from server.web.deps import ActorDep, TenantDep
+from server.web.forms import body_data, show_again, submit_form
+from server.web.guards import allow
+from server.web.templating import page
+from server.web.urls import TENANT_API, TENANT_PAGES
+
+READ = allow({roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN, roles.INSPECTOR})
+OFFICE = allow(roles.OFFICE_ADMIN)
+
+
+async def _index(request: Request, tenant: TenantDep, actor: ActorDep, status: int = 200, **extra: Any) -> Template:
+    choices = await units.unit_choices(tenant, actor) if actor.role == roles.OFFICE_ADMIN else []
+    return page(
+        request,
+        "inspections/index.html",
+        status,
+        rounds=await rounds.list_rounds(tenant, actor),
+        choices=choices,
+        statuses=rounds.ROUND_STATUSES,
+        **extra,
+    )
+
+
+async def _round_page(
+    request: Request, tenant: TenantDep, actor: ActorDep, round_id: str, status: int = 200, **extra: Any
+) -> Template:
+    detail = await rounds.round_detail(tenant, actor, round_id)
+    inspectors = await rounds.inspectors(tenant) if actor.role == roles.OFFICE_ADMIN else []
+    return page(
+        request,
+        "inspections/round.html",
+        status,
+        round=detail,
+        inspectors=inspectors,
+        statuses=rounds.ROUND_STATUSES,
+        **extra,
+    )
+
+
+async def _checklist_page(request: Request, tenant: TenantDep, status: int = 200, **extra: Any) -> Template:
+    document = extra.pop("document", None) or await checklist.template(tenant)
+    return page(
+        request,
+        "inspections/checklist_template.html",
+        status,
+        areas=checklist.AREAS,
+        items=document["items"],
+        **extra,
+    )
+
+
+def _round_form(data: dict[str, Any]) -> dict[str, Any]:
+    """The form's unit checkboxes (unit_ids, repeated) as the service's list."""
+    return {**data, "unit_ids": data.get("unit_ids") or []}
+
+
+def _team_form(data: dict[str, Any]) -> dict[str, Any]:
+    members = [data.get(f"member_{n}", "") for n in (1, 2, 3)]
+    return {**data, "member_user_ids": [m for m in members if m]}
+
+
+def _assignments_form(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """`team:<inspection id>` and `visit:<inspection id>` fields, one pair per unit."""
+    ids = [key.split(":", 1)[1] for key in data if key.startswith("team:")]
+    return [
+        {"inspection_id": i, "team_id": data.get(f"team:{i}", ""), "visit_on": data.get(f"visit:{i}", "")} for i in ids
+    ]
+
+
+def _checklist_form(data: dict[str, Any]) -> dict[str, Any]:
+    """Rows `code.N`, `area.N`, `text.N`, `criterion.N`, `basis.N`; a row left wholly empty
+    (the spare rows at the end) is no item."""
+    rows: dict[int, dict[str, str]] = {}
+    for key, value in data.items():
+        field, _, n = key.partition(".")
+        if n.isdigit() and field in ("code", "area", "text", "criterion", "basis"):
+            rows.setdefault(int(n), {})[field] = value
+    return {"items": [rows[n] for n in sorted(rows) if any(v.strip() for v in rows[n].values())]}
+
+
+class InspectionPages(Controller):
+    path = TENANT_PAGES
+
+    @get("/inspections", guards=[READ], name="inspections.index")
+    async def index(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
+        return await _index(request, tenant, actor)
+
+    @post("/inspections/rounds", guards=[OFFICE], name="inspections.round_create")
+    async def round_create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
+        form = await request.form()
+        unit_ids = form.getall("unit_ids") if "unit_ids" in form else []
+
+        async def create(data: dict[str, Any]) -> dict:
+            return await rounds.create_round(tenant, actor, {**_round_form(data), "unit_ids": unit_ids})
+
+        return await submit_form(
+            request,
+            create,
+            redirect=lambda made: f"/t/{tenant.slug}/inspections/rounds/{made['id']}",
+            on_error=show_again(_index, request, tenant, actor, chosen=set(unit_ids)),
+        )
+
+    @get("/inspections/rounds/{round_id:str}", guards=[READ], name="inspections.round")
+    async def round_page(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]
+    ) -> Template:
+        return await _round_page(request, tenant, actor, round_id)
+
+    @post("/inspections/rounds/{round_id:str}/teams", guards=[OFFICE], name="inspections.team_create")
+    async def team_create(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]
+    ) -> Response:
+        return await submit_form(
+            request,
+            lambda data: rounds.add_team(tenant, actor, round_id, _team_form(data)),
+            redirect=lambda _team: f"/t/{tenant.slug}/inspections/rounds/{round_id}#teams",
+            on_error=_shown_as(request, tenant, actor, round_id, "team"),
+        )
+
+    @post("/inspections/rounds/{round_id:str}/assignments", guards=[OFFICE], name="inspections.assign")
+    async def assign(self, request: Request, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]) -> Response:
+        return await submit_form(
+            request,
+            lambda data: rounds.assign(tenant, actor, round_id, _assignments_form(data)),
+            redirect=lambda _detail: f"/t/{tenant.slug}/inspections/rounds/{round_id}#units",
+            on_error=_shown_as(request, tenant, actor, round_id, "assign"),
+        )
+
+    @post(
+        "/inspections/rounds/{round_id:str}/teams/{team_id:str}/members/{user_id:str}/confirm",
+        guards=[OFFICE],
+        name="inspections.conflict_confirm",
+    )
+    async def conflict_confirm(
+        self,
+        request: Request,
+        tenant: TenantDep,
+        actor: ActorDep,
+        round_id: FromPath[str],
+        team_id: FromPath[str],
+        user_id: FromPath[str],
+    ) -> Response:
+        return await submit_form(
+            request,
+            partial(rounds.confirm_conflict, tenant, actor, round_id, team_id, user_id),
+            redirect=lambda _team: f"/t/{tenant.slug}/inspections/rounds/{round_id}#teams",
+            on_error=_shown_as(request, tenant, actor, round_id, f"member:{user_id}"),
+        )
+
+    @post(
+        "/inspections/rounds/{round_id:str}/teams/{team_id:str}/members/{user_id:str}/replace",
+        guards=[OFFICE],
+        name="inspections.member_replace",
+    )
+    async def member_replace(
+        self,
+        request: Request,
+        tenant: TenantDep,
+        actor: ActorDep,
+        round_id: FromPath[str],
+        team_id: FromPath[str],
+        user_id: FromPath[str],
+    ) -> Response:
+        return await submit_form(
+            request,
+            partial(rounds.replace_member, tenant, actor, round_id, team_id, user_id),
+            redirect=lambda _team: f"/t/{tenant.slug}/inspections/rounds/{round_id}#teams",
+            on_error=_shown_as(request, tenant, actor, round_id, f"member:{user_id}"),
+        )
+
+    @post("/inspections/rounds/{round_id:str}/close", guards=[OFFICE], name="inspections.round_close")
+    async def round_close(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]
+    ) -> Response:
+        async def refused(problem: str) -> Template:
+            return await _round_page(request, tenant, actor, round_id, 409, problem=problem)
+
+        return await submit_form(
+            request,
+            lambda _data: rounds.close_round(tenant, actor, round_id),
+            redirect=lambda _detail: f"/t/{tenant.slug}/inspections/rounds/{round_id}",
+            on_refusal=refused,
+        )
+
+    @get("/inspections/checklist", guards=[OFFICE], name="inspections.checklist_template")
+    async def checklist_page(self, request: Request, tenant: TenantDep) -> Template:
+        return await _checklist_page(request, tenant)
+
+    @post("/inspections/checklist", guards=[OFFICE], name="inspections.checklist_save")
+    async def checklist_save(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
+        async def on_error(data: dict, errors: dict) -> Template:
+            return await _checklist_page(request, tenant, 422, document=_checklist_form(data), errors=errors)
+
+        return await submit_form(
+            request,
+            lambda data: checklist.save_template(tenant, actor, _checklist_form(data)),
+            redirect=lambda _doc: f"/t/{tenant.slug}/inspections/checklist?saved=1",
+            on_error=on_error,
+        )
+
+
+def _shown_as(request: Request, tenant: TenantDep, actor: ActorDep, round_id: str, which: str):
+    """The round page again with the form `which` as sent and its messages."""
+
+    async def on_error(data: dict, errors: dict) -> Template:
+        return await _round_page(request, tenant, actor, round_id, 422, form=data, errors=errors, which=which)
+
+    return on_error
+
+
+class InspectionApi(Controller):
+    path = TENANT_API
+
+    @get("/inspection-rounds", guards=[READ], name="api.inspection_rounds")
+    async def api_rounds(self, tenant: TenantDep, actor: ActorDep) -> list[schemas.RoundRow]:
+        return msgspec.convert(await rounds.list_rounds(tenant, actor), list[schemas.RoundRow])
+
+    @post("/inspection-rounds", guards=[OFFICE], status_code=HTTP_201_CREATED, name="api.inspection_round_create")
+    async def api_round_create(
+        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.RoundCreate]
+    ) -> schemas.RoundDetail:
+        return _detail(await rounds.create_round(tenant, actor, body_data(data)))
+
+    @get("/inspection-rounds/{round_id:str}", guards=[READ], name="api.inspection_round")
+    async def api_round(self, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]) -> schemas.RoundDetail:
+        return _detail(await rounds.round_detail(tenant, actor, round_id))
+
+    @get("/inspection-rounds/{round_id:str}/inspections", guards=[READ], name="api.inspection_round_inspections")
+    async def api_round_inspections(
+        self, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]
+    ) -> list[schemas.RoundInspection]:
+        detail = await rounds.round_detail(tenant, actor, round_id)
+        return msgspec.convert(detail["inspections"], list[schemas.RoundInspection])
+
+    @post(
+        "/inspection-rounds/{round_id:str}/teams",
+        guards=[OFFICE],
+        status_code=HTTP_201_CREATED,
+        name="api.inspection_team_create",
+    )
+    async def api_team_create(
+        self, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str], data: JSONBody[schemas.TeamCreate]
+    ) -> schemas.Team:
+        return _team(await rounds.add_team(tenant, actor, round_id, body_data(data)))
+
+    @put("/inspection-rounds/{round_id:str}/assignments", guards=[OFFICE], name="api.inspection_assign")
+    async def api_assign(
+        self, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str], data: JSONBody[schemas.Assignments]
+    ) -> schemas.RoundDetail:
+        assignments = [body_data(a) for a in data.assignments]
+        return _detail(await rounds.assign(tenant, actor, round_id, assignments))
+
+    @post(
+        "/inspection-rounds/{round_id:str}/teams/{team_id:str}/members/{user_id:str}/confirm",
+        guards=[OFFICE],
+        name="api.inspection_conflict_confirm",
+    )
+    async def api_conflict_confirm(
+        self,
+        tenant: TenantDep,
+        actor: ActorDep,
+        round_id: FromPath[str],
+        team_id: FromPath[str],
+        user_id: FromPath[str],
+        data: JSONBody[schemas.ConflictConfirm],
+    ) -> schemas.Team:
+        return _team(await rounds.confirm_conflict(tenant, actor, round_id, team_id, user_id, body_data(data)))
+
+    @post(
+        "/inspection-rounds/{round_id:str}/teams/{team_id:str}/members/{user_id:str}/replace",
+        guards=[OFFICE],
+        name="api.inspection_member_replace",
+    )
+    async def api_member_replace(
+        self,
+        tenant: TenantDep,
+        actor: ActorDep,
+        round_id: FromPath[str],
+        team_id: FromPath[str],
+        user_id: FromPath[str],
+        data: JSONBody[schemas.MemberReplace],
+    ) -> schemas.Team:
+        return _team(await rounds.replace_member(tenant, actor, round_id, team_id, user_id, body_data(data)))
+
+    @post("/inspection-rounds/{round_id:str}/close", guards=[OFFICE], name="api.inspection_round_close")
+    async def api_round_close(self, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]) -> schemas.RoundDetail:
+        return _detail(await rounds.close_round(tenant, actor, round_id))
+
+    @get("/inspection-checklist", guards=[READ], name="api.inspection_checklist")
+    async def api_checklist(self, tenant: TenantDep) -> schemas.Checklist:
+        return msgspec.convert(await checklist.template(tenant), schemas.Checklist)
+
+    @put("/inspection-checklist", guards=[OFFICE], name="api.inspection_checklist_save")
+    async def api_checklist_save(
+        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.ChecklistEdit]
+    ) -> schemas.Checklist:
+        return msgspec.convert(await checklist.save_template(tenant, actor, body_data(data)), schemas.Checklist)
+
+
+def _detail(detail: dict) -> schemas.RoundDetail:
+    return msgspec.convert(detail, schemas.RoundDetail)
+
+
+def _team(team: dict) -> schemas.Team:
+    return msgspec.convert(team, schemas.Team)
+
+
+ROUTES = [InspectionPages, InspectionApi]
