@@ -275,7 +275,7 @@ async def test_the_round_pages(client):
             "member_1": w.users["insp1"]["id"],
         },
     )
-    assert r.status_code == 422 and 'aria-invalid="true"' in r.text
+    assert r.status_code == 422 and 'id="member_user_ids-error"' in r.text
     r = await client.post(
         f"/t/{w.slug}/inspections/rounds",
         data={
