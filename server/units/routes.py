@@ -7,11 +7,11 @@ from functools import partial
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
 from server.core.errors import Conflict
@@ -20,14 +20,14 @@ from server.web import pages
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import FormAction, body_data, is_htmx, page_json, paging, show_again, submit_form
 from server.web.guards import allow
+from server.web.registry import Bodies, Calls, Filters, Guards, Registry, controller, named, registry_api
 from server.web.templating import page
-from server.web.urls import TENANT_API, TENANT_PAGES
+from server.web.urls import TENANT_PAGES
 
 READ = allow(roles.REGISTRY_READERS)
 EDIT_UNITS = allow(roles.UNIT_EDITORS)
 EDIT_PEOPLE = allow(roles.PEOPLE_EDITORS)
 PERSON_READ = allow(roles.REGISTRY_READERS | {roles.LEADER})
-Filters = NamedDependency[dict[str, str]]
 
 
 def _unit_filters(
@@ -50,6 +50,25 @@ def _people_filters(
 # the list's filters, the same on the page and in the API
 UNIT_FILTERS = {"filters": Provide(_unit_filters, sync_to_thread=False)}
 PEOPLE_FILTERS = {"filters": Provide(_people_filters, sync_to_thread=False)}
+# the two registries: the same calls over their own services, bodies and guards
+UNITS = Registry(
+    "units",
+    "unit",
+    Calls(service.list_units, service.create_unit, service.unit_detail, service.update_unit, service.delete_unit),
+    Bodies(schemas.UnitPage, schemas.UnitCreate, schemas.UnitPatch, schemas.UnitDetail),
+    Guards(READ, EDIT_UNITS),
+    UNIT_FILTERS,
+)
+PEOPLE = Registry(
+    "people",
+    "person",
+    Calls(
+        service.list_people, service.create_person, service.person_detail, service.update_person, service.delete_person
+    ),
+    Bodies(schemas.PostPage, schemas.PersonCreate, schemas.PersonPatch, schemas.PersonDetail),
+    Guards(READ, EDIT_PEOPLE, read_one=PERSON_READ),
+    PEOPLE_FILTERS,
+)
 
 
 def _paging(request: Request) -> dict[str, int]:
@@ -81,9 +100,35 @@ async def _save(
     )
 
 
-class UnitPages(Controller):
-    path = TENANT_PAGES
+def _forms(r: Registry) -> type[Controller]:
+    """A registry's forms: a record created, a record's form, the record changed; the form
+    again with its messages when the fields were wrong. Its pages' controller adds the rest."""
+    template = f"{r.plural}/form.html"
 
+    async def create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
+        create = partial(r.calls.create, tenant, actor)
+        return await _save(request, tenant, actor, r.plural, create, **{r.singular: None})
+
+    async def edit(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
+        record = await r.calls.detail(tenant, actor, r.record_id(request))
+        return await _form(request, tenant, actor, template, **{r.singular: record}, form=record)
+
+    async def update(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
+        record_id = r.record_id(request)
+        record = await r.calls.detail(tenant, actor, record_id)
+        update = partial(r.calls.update, tenant, actor, record_id)
+        return await _save(request, tenant, actor, r.plural, update, **{r.singular: record})
+
+    guards = [r.guards.edit]
+    handlers = [
+        post(f"/{r.plural}", guards=guards, name=f"{r.plural}.create")(named(create, f"{r.singular}_create")),
+        get(f"{r.record}/edit", guards=guards, name=f"{r.plural}.edit")(named(edit, f"{r.singular}_edit")),
+        post(r.record, guards=guards, name=f"{r.plural}.update")(named(update, f"{r.singular}_update")),
+    ]
+    return controller(f"{r.singular.title()}Forms", TENANT_PAGES, handlers)
+
+
+class UnitPages(_forms(UNITS)):
     @get("/units", guards=[READ], name="units.list", dependencies=UNIT_FILTERS)
     async def units_page(self, request: Request, tenant: TenantDep, actor: ActorDep, filters: Filters) -> Template:
         result = await service.list_units(tenant, actor, **_searched(filters), **_paging(request))
@@ -96,26 +141,9 @@ class UnitPages(Controller):
     ) -> Template:
         return await _form(request, tenant, actor, "units/form.html", unit=None, form={"parent_id": parent})
 
-    @post("/units", guards=[EDIT_UNITS], name="units.create")
-    async def unit_create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
-        return await _save(request, tenant, actor, "units", partial(service.create_unit, tenant, actor), unit=None)
-
     @get("/units/{unit_id:str}", guards=[READ], name="units.detail")
     async def unit_page(self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]) -> Template:
         return page(request, "units/detail.html", unit=await service.unit_detail(tenant, actor, unit_id))
-
-    @get("/units/{unit_id:str}/edit", guards=[EDIT_UNITS], name="units.edit")
-    async def unit_edit(self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]) -> Template:
-        unit = await service.unit_detail(tenant, actor, unit_id)
-        return await _form(request, tenant, actor, "units/form.html", unit=unit, form=unit)
-
-    @post("/units/{unit_id:str}", guards=[EDIT_UNITS], name="units.update")
-    async def unit_update(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]
-    ) -> Response:
-        unit = await service.unit_detail(tenant, actor, unit_id)
-        update = partial(service.update_unit, tenant, actor, unit_id)
-        return await _save(request, tenant, actor, "units", update, unit=unit)
 
     @post("/units/{unit_id:str}/delete", guards=[EDIT_UNITS], name="units.delete")
     async def unit_delete(
@@ -129,9 +157,7 @@ class UnitPages(Controller):
         return Redirect(f"/t/{tenant.slug}/units", status_code=303)
 
 
-class PeoplePages(Controller):
-    path = TENANT_PAGES
-
+class PeoplePages(_forms(PEOPLE)):
     @get("/people", guards=[READ], name="people.list", dependencies=PEOPLE_FILTERS)
     async def people_page(self, request: Request, tenant: TenantDep, actor: ActorDep, filters: Filters) -> Template:
         result = await service.list_people(tenant, actor, **_searched(filters), **_paging(request))
@@ -145,31 +171,11 @@ class PeoplePages(Controller):
     ) -> Template:
         return await _form(request, tenant, actor, "people/form.html", person=None, form={"unit_id": unit})
 
-    @post("/people", guards=[EDIT_PEOPLE], name="people.create")
-    async def person_create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
-        create = partial(service.create_person, tenant, actor)
-        return await _save(request, tenant, actor, "people", create, person=None)
-
     @get("/people/{person_id:str}", guards=[PERSON_READ], name="people.detail")
     async def person_page(
         self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
     ) -> Template:
         return await pages.person_page(request, tenant, actor, person_id)
-
-    @get("/people/{person_id:str}/edit", guards=[EDIT_PEOPLE], name="people.edit")
-    async def person_edit(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
-    ) -> Template:
-        person = await service.person_detail(tenant, actor, person_id)
-        return await _form(request, tenant, actor, "people/form.html", person=person, form=person)
-
-    @post("/people/{person_id:str}", guards=[EDIT_PEOPLE], name="people.update")
-    async def person_update(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
-    ) -> Response:
-        person = await service.person_detail(tenant, actor, person_id)
-        update = partial(service.update_person, tenant, actor, person_id)
-        return await _save(request, tenant, actor, "people", update, person=person)
 
     @post("/people/{person_id:str}/posts", guards=[EDIT_PEOPLE], name="people.add_post")
     async def person_add_post(
@@ -202,37 +208,7 @@ class PeoplePages(Controller):
         return Redirect(f"/t/{tenant.slug}/people", status_code=303)
 
 
-class UnitsApi(Controller):
-    path = TENANT_API
-
-    @get("/units", guards=[READ], name="api.units.list", dependencies=UNIT_FILTERS)
-    async def api_units(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, filters: Filters
-    ) -> schemas.UnitPage:
-        result = await service.list_units(tenant, actor, **filters, **_paging(request))
-        return msgspec.convert(page_json(result), schemas.UnitPage)
-
-    @post("/units", guards=[EDIT_UNITS], status_code=HTTP_201_CREATED, name="api.units.create")
-    async def api_unit_create(
-        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.UnitCreate]
-    ) -> schemas.UnitDetail:
-        return msgspec.convert(await service.create_unit(tenant, actor, body_data(data)), schemas.UnitDetail)
-
-    @get("/units/{unit_id:str}", guards=[READ], name="api.units.detail")
-    async def api_unit(self, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]) -> schemas.UnitDetail:
-        return msgspec.convert(await service.unit_detail(tenant, actor, unit_id), schemas.UnitDetail)
-
-    @patch("/units/{unit_id:str}", guards=[EDIT_UNITS], name="api.units.update")
-    async def api_unit_update(
-        self, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str], data: JSONBody[schemas.UnitPatch]
-    ) -> schemas.UnitDetail:
-        unit = await service.update_unit(tenant, actor, unit_id, body_data(data))
-        return msgspec.convert(unit, schemas.UnitDetail)
-
-    @delete("/units/{unit_id:str}", guards=[EDIT_UNITS], status_code=HTTP_204_NO_CONTENT, name="api.units.delete")
-    async def api_unit_delete(self, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]) -> None:
-        await service.delete_unit(tenant, actor, unit_id)
-
+class UnitsApi(registry_api(UNITS)):
     @get("/units/{unit_id:str}/people", guards=[READ], name="api.units.people")
     async def api_unit_people(
         self,
@@ -246,37 +222,7 @@ class UnitsApi(Controller):
         return msgspec.convert(page_json(result), schemas.PostPage)
 
 
-class PeopleApi(Controller):
-    path = TENANT_API
-
-    @get("/people", guards=[READ], name="api.people.list", dependencies=PEOPLE_FILTERS)
-    async def api_people(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, filters: Filters
-    ) -> schemas.PostPage:
-        result = await service.list_people(tenant, actor, **filters, **_paging(request))
-        return msgspec.convert(page_json(result), schemas.PostPage)
-
-    @post("/people", guards=[EDIT_PEOPLE], status_code=HTTP_201_CREATED, name="api.people.create")
-    async def api_person_create(
-        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.PersonCreate]
-    ) -> schemas.PersonDetail:
-        return msgspec.convert(await service.create_person(tenant, actor, body_data(data)), schemas.PersonDetail)
-
-    @get("/people/{person_id:str}", guards=[PERSON_READ], name="api.people.detail")
-    async def api_person(self, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]) -> schemas.PersonDetail:
-        return msgspec.convert(await service.person_detail(tenant, actor, person_id), schemas.PersonDetail)
-
-    @patch("/people/{person_id:str}", guards=[EDIT_PEOPLE], name="api.people.update")
-    async def api_person_update(
-        self, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str], data: JSONBody[schemas.PersonPatch]
-    ) -> schemas.PersonDetail:
-        person = await service.update_person(tenant, actor, person_id, body_data(data))
-        return msgspec.convert(person, schemas.PersonDetail)
-
-    @delete("/people/{person_id:str}", guards=[EDIT_PEOPLE], status_code=HTTP_204_NO_CONTENT, name="api.people.delete")
-    async def api_person_delete(self, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]) -> None:
-        await service.delete_person(tenant, actor, person_id)
-
+class PeopleApi(registry_api(PEOPLE)):
     @post(
         "/people/{person_id:str}/posts",
         guards=[EDIT_PEOPLE],

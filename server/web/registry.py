@@ -1,0 +1,113 @@
+"""A registry's JSON API: its list (filtered, a page at a time), and one of its records
+created, read, changed and deleted, each one call of its service answered in its schema.
+The units and the people are two such registries.
+
+Annotations are evaluated here, not postponed: the handlers are made for a registry, and
+Litestar reads their bodies and answers (the OpenAPI document with them) from the types
+their annotations hold."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple
+
+import msgspec
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.types import Guard
+
+from server.web.deps import ActorDep, TenantDep
+from server.web.forms import body_data, page_json, paging
+from server.web.urls import TENANT_API
+
+# the list's filters (a dict of the query's fields) as the registry's dependency makes them
+Filters = NamedDependency[dict[str, str]]
+Call = Callable[..., Awaitable[Any]]
+
+
+class Calls(NamedTuple):
+    """The service's functions; each takes the tenant and the actor first."""
+
+    list: Call  # (**filters, page=, per_page=) -> Page
+    create: Call  # (data)
+    detail: Call  # (record id)
+    update: Call  # (record id, data)
+    delete: Call  # (record id)
+
+
+class Bodies(NamedTuple):
+    page: type  # the list's answer
+    create: type  # the body that creates a record
+    patch: type  # the body that changes one (UNSET: left as it is)
+    detail: type  # a record, as reading, creating and changing it answer
+
+
+class Guards(NamedTuple):
+    read: Guard
+    edit: Guard
+    read_one: "Guard | None" = None  # one record may be readable by more than the list
+
+
+class Registry(NamedTuple):
+    plural: str  # "units": the path, the route names (api.units.list) and the list's handler
+    singular: str  # "unit": the record's id in the path (unit_id) and the other handlers' names
+    calls: Calls
+    bodies: Bodies
+    guards: Guards
+    filters: dict[str, Provide]  # {"filters": the list's query} (the pages' list takes the same)
+
+    @property
+    def record(self) -> str:
+        """The path of one record, relative to the tenant."""
+        return f"/{self.plural}/{{{self.singular}_id:str}}"
+
+    def record_id(self, request: Request) -> str:
+        return request.path_params[f"{self.singular}_id"]
+
+
+def named(handler: Callable, name: str) -> Callable:
+    """The handler under its name: Litestar names the operation (its OpenAPI id) after it."""
+    handler.__name__ = handler.__qualname__ = name
+    return handler
+
+
+def controller(name: str, path: str, handlers: list[HTTPRouteHandler]) -> type[Controller]:
+    """A controller of made handlers, each under its handler's name; subclass it for more."""
+    return type(name, (Controller,), {"path": path, **{h.handler_name: h for h in handlers}})
+
+
+def registry_api(r: Registry) -> type[Controller]:
+    """The registry's API controller."""
+    page, create_body, patch_body, detail = r.bodies
+
+    async def listed(self, request: Request, tenant: TenantDep, actor: ActorDep, filters: Filters) -> page:
+        p, n = paging(request)
+        return msgspec.convert(page_json(await r.calls.list(tenant, actor, **filters, page=p, per_page=n)), page)
+
+    async def created(self, tenant: TenantDep, actor: ActorDep, data: JSONBody[create_body]) -> detail:
+        return msgspec.convert(await r.calls.create(tenant, actor, body_data(data)), detail)
+
+    async def shown(self, request: Request, tenant: TenantDep, actor: ActorDep) -> detail:
+        return msgspec.convert(await r.calls.detail(tenant, actor, r.record_id(request)), detail)
+
+    async def changed(self, request: Request, tenant: TenantDep, actor: ActorDep, data: JSONBody[patch_body]) -> detail:
+        return msgspec.convert(await r.calls.update(tenant, actor, r.record_id(request), body_data(data)), detail)
+
+    async def deleted(self, request: Request, tenant: TenantDep, actor: ActorDep) -> None:
+        await r.calls.delete(tenant, actor, r.record_id(request))
+
+    read, edit = [r.guards.read], [r.guards.edit]
+    api, one = f"api.{r.plural}", f"api_{r.singular}"
+    handlers: list[HTTPRouteHandler] = [
+        get(f"/{r.plural}", guards=read, name=f"{api}.list", dependencies=r.filters)(named(listed, f"api_{r.plural}")),
+        post(f"/{r.plural}", guards=edit, status_code=HTTP_201_CREATED, name=f"{api}.create")(
+            named(created, f"{one}_create")
+        ),
+        get(r.record, guards=[r.guards.read_one or r.guards.read], name=f"{api}.detail")(named(shown, one)),
+        patch(r.record, guards=edit, name=f"{api}.update")(named(changed, f"{one}_update")),
+        delete(r.record, guards=edit, status_code=HTTP_204_NO_CONTENT, name=f"{api}.delete")(
+            named(deleted, f"{one}_delete")
+        ),
+    ]
+    return controller(f"{r.singular.title()}RegistryApi", TENANT_API, handlers)
