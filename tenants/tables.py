@@ -1,12 +1,18 @@
-from piccolo.columns import JSON, UUID, Boolean, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, Boolean, ForeignKey, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 
-class Tenant(Table, tablename="tenants"):
-    """One bureau. Not tenant-owned itself: the edge resolves it from the URL."""
+class PublicId:
+    """Column mixin: the id a row is known by outside the database (URLs, API, exports)."""
 
     uuid = UUID(unique=True)
+
+
+class Tenant(PublicId, Table, tablename="tenants"):
+    """One bureau. Not tenant-owned itself: the edge resolves it from the URL."""
+
     slug = Varchar(length=63, unique=True)
     name = Varchar(length=200)
     status = Varchar(length=16, default="active")  # active | suspended
@@ -15,6 +21,18 @@ class Tenant(Table, tablename="tenants"):
     settings = JSON(default="{}")
     created_at = Timestamptz(default=TimestamptzNow())
     suspended_at = Timestamptz(null=True, default=None)
+
+
+class TenantOwned:
+    """Column mixin for a table whose rows belong to one tenant."""
+
+    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+
+
+# Piccolo collects columns base class first (reversed MRO), so PublicId goes last
+# here to keep uuid ahead of tenant.
+class TenantRow(TenantOwned, PublicId):
+    """The columns every tenant-owned table starts with: its public id and its tenant."""
 
 
 class Operator(Table, tablename="operators"):

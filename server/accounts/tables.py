@@ -1,15 +1,13 @@
-from piccolo.columns import JSON, UUID, Boolean, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from server.units.tables import Person, Unit
-from tenants.tables import Operator, Tenant
+from tenants.tables import Operator, Tenant, TenantOwned, TenantRow
 
 
-class User(Table, tablename="users"):
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+class User(TenantRow, Table, tablename="users"):
     username = Varchar(length=64)
     display_name = Varchar(length=100, default="")
     password_hash = Varchar(length=255)
@@ -30,9 +28,7 @@ class User(Table, tablename="users"):
     totp_enabled = Boolean(default=False)
 
 
-class ApiToken(Table, tablename="api_tokens"):
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+class ApiToken(TenantRow, Table, tablename="api_tokens"):
     user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
     name = Varchar(length=100, default="")
     prefix = Varchar(length=16)
@@ -65,10 +61,9 @@ class LoginThrottle(Table, tablename="login_throttle"):
     locked_until = Timestamptz(null=True, default=None)
 
 
-class PasswordHistory(Table, tablename="password_history"):
+class PasswordHistory(TenantOwned, Table, tablename="password_history"):
     """Hashes of a user's earlier passwords, so the last few are not chosen again."""
 
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
     password_hash = Varchar(length=255)
     created_at = Timestamptz(default=TimestamptzNow())
@@ -87,22 +82,20 @@ class SecurityPolicy(Table, tablename="security_policies"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
-class TotpSecret(Table, tablename="totp_secrets"):
+class TotpSecret(TenantOwned, Table, tablename="totp_secrets"):
     """A user's authenticator secret: pending until confirmed with a code (users.totp_enabled),
     then the one that sign-ins check. last_step is the last accepted RFC 6238 time step, so a
     code is good once."""
 
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     user = ForeignKey(references=User, null=False, unique=True, on_delete=OnDelete.cascade)
     secret = Varchar(length=255)  # sealed by server.secretbox
     last_step = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class TotpRecoveryCode(Table, tablename="totp_recovery_codes"):
+class TotpRecoveryCode(TenantOwned, Table, tablename="totp_recovery_codes"):
     """Single-use codes for a lost phone, stored as the SHA-256 of the normalised code."""
 
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
     code_hash = Varchar(length=64)
     used_at = Timestamptz(null=True, default=None)

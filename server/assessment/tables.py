@@ -1,22 +1,20 @@
 from decimal import Decimal
 
-from piccolo.columns import JSON, UUID, Boolean, Bytea, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Bytea, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from server.units.tables import Unit
-from tenants.tables import Tenant
+from tenants.tables import TenantOwned, TenantRow
 
 SCORE = (7, 2)
 
 
-class Scheme(Table, tablename="assessment_schemes"):
+class Scheme(TenantRow, Table, tablename="assessment_schemes"):
     """A year's scheme as one document (indicator tree, deductions, vetoes, grade bands):
     edited as a whole, checked as a whole, frozen when the assessment opens."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     year = Integer()
     status = Varchar(length=16, default="draft")  # draft | frozen
     document = JSON(default="{}")
@@ -24,9 +22,7 @@ class Scheme(Table, tablename="assessment_schemes"):
     frozen_at = Timestamptz(null=True, default=None)
 
 
-class Assessment(Table, tablename="assessments"):
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+class Assessment(TenantRow, Table, tablename="assessments"):
     year = Integer()
     scheme = ForeignKey(references=Scheme, null=False, on_delete=OnDelete.restrict)
     # the district the assessment was opened for; none for the whole tenant
@@ -41,12 +37,10 @@ class Assessment(Table, tablename="assessments"):
     finalised_by = Varchar(length=100, default="")
 
 
-class AssessedUnit(Table, tablename="assessed_units"):
+class AssessedUnit(TenantRow, Table, tablename="assessed_units"):
     """One unit in one year's assessment, with its running result (grade and rank are
     derived from all units' totals, and stored when the assessment is finalised)."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     assessment = ForeignKey(references=Assessment, null=False, on_delete=OnDelete.cascade)
     unit = ForeignKey(references=Unit, null=False, on_delete=OnDelete.restrict)
     # the district (top unit) it was ranked in; none for municipal units
@@ -63,12 +57,10 @@ class AssessedUnit(Table, tablename="assessed_units"):
     district_rank = Integer(null=True, default=None)
 
 
-class Score(Table, tablename="assessment_scores"):
+class Score(TenantRow, Table, tablename="assessment_scores"):
     """A unit's score on one leaf indicator: computed (with the inputs it came from)
     or self-assessed and reviewed."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     assessed = ForeignKey(references=AssessedUnit, null=False, on_delete=OnDelete.cascade)
     indicator = Varchar(length=32)  # the indicator's code in the scheme
     method = Varchar(length=16)  # auto | manual
@@ -82,9 +74,7 @@ class Score(Table, tablename="assessment_scores"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
-class Evidence(Table, tablename="assessment_evidence"):
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+class Evidence(TenantRow, Table, tablename="assessment_evidence"):
     score = ForeignKey(references=Score, null=False, on_delete=OnDelete.cascade)
     filename = Varchar(length=200)
     content_type = Varchar(length=64)
@@ -95,11 +85,9 @@ class Evidence(Table, tablename="assessment_evidence"):
     uploaded_at = Timestamptz(default=TimestamptzNow())
 
 
-class Adjustment(Table, tablename="assessment_adjustments"):
+class Adjustment(TenantRow, Table, tablename="assessment_adjustments"):
     """A deduction (points off, capped by the scheme) or a veto item found against a unit."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     assessed = ForeignKey(references=AssessedUnit, null=False, on_delete=OnDelete.cascade)
     kind = Varchar(length=16)  # deduction | veto
     item = Varchar(length=32)  # the item's code in the scheme
@@ -111,10 +99,9 @@ class Adjustment(Table, tablename="assessment_adjustments"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class ScoreEvent(Table, tablename="assessment_score_events"):
+class ScoreEvent(TenantOwned, Table, tablename="assessment_score_events"):
     """How a unit's result came about: every self-score, review, adjustment and correction."""
 
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     assessed = ForeignKey(references=AssessedUnit, null=False, on_delete=OnDelete.cascade)
     indicator = Varchar(length=32, default="")
     kind = Varchar(length=16)  # self | accepted | changed | corrected | deduction | veto | removed | auto
@@ -125,11 +112,9 @@ class ScoreEvent(Table, tablename="assessment_score_events"):
     at = Timestamptz(default=TimestamptzNow())
 
 
-class ReportJob(Table, tablename="report_jobs"):
+class ReportJob(TenantRow, Table, tablename="report_jobs"):
     """A background batch of documents (all scorecards of a year) and its progress."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     year = Integer()
     kind = Varchar(length=16, default="scorecards")
     status = Varchar(length=16, default="queued")  # queued | running | done | failed

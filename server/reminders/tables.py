@@ -1,18 +1,17 @@
-from piccolo.columns import JSON, UUID, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from server.accounts.tables import User
 from server.units.tables import Person, Unit
-from tenants.tables import Tenant
+from tenants.tables import TenantOwned, TenantRow
 
 
-class ReminderRule(Table, tablename="reminder_rules"):
+class ReminderRule(TenantOwned, Table, tablename="reminder_rules"):
     """One kind of reminder as the tenant runs it: when, how often, escalation, channels,
     quiet hours and its message templates (empty: the built-in text)."""
 
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     kind = Varchar(length=32)
     enabled = Boolean(default=True)
     days = Integer(default=7)
@@ -26,10 +25,9 @@ class ReminderRule(Table, tablename="reminder_rules"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
-class NotifySettings(Table, tablename="notify_settings"):
+class NotifySettings(TenantOwned, Table, tablename="notify_settings"):
     """The tenant's own mail server (else the global LUZHI_SMTP_*) and group-robot webhook."""
 
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     smtp_host = Varchar(length=200, default="")
     smtp_port = Integer(default=25)
     smtp_user = Varchar(length=200, default="")
@@ -43,10 +41,9 @@ class NotifySettings(Table, tablename="notify_settings"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
-class NotifyPreference(Table, tablename="notify_preferences"):
+class NotifyPreference(TenantOwned, Table, tablename="notify_preferences"):
     """The channels a user wants, within what the tenant's rules allow."""
 
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     user = ForeignKey(references=User, null=False, on_delete=OnDelete.cascade)
     channels = JSON(default='["mail", "inbox"]')
     # for accounts without a person record (office staff)
@@ -54,20 +51,17 @@ class NotifyPreference(Table, tablename="notify_preferences"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
-class ReminderRun(Table, tablename="reminder_runs"):
+class ReminderRun(TenantOwned, Table, tablename="reminder_runs"):
     """A tenant's reminders generated for a local day: the unique key lets one scheduler do it."""
 
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     day = Date()
     started_at = Timestamptz(default=TimestamptzNow())
     created = Integer(default=0)
 
 
-class Reminder(Table, tablename="reminders"):
+class Reminder(TenantRow, Table, tablename="reminders"):
     """One reminder of one rule to one recipient about one thing in one period (the unique key)."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     kind = Varchar(length=32)
     subject = Varchar(length=100)  # what must be done, e.g. "notice:<uuid>"
     period = Varchar(length=40)  # which reminder about it, e.g. "2026-Q3/2"
@@ -79,12 +73,10 @@ class Reminder(Table, tablename="reminders"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class Delivery(Table, tablename="deliveries"):
+class Delivery(TenantRow, Table, tablename="deliveries"):
     """A reminder sent through one channel: the outbox row the scheduler claims.
     `next_at` is when it is due (or its claim lapses); null once settled."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     reminder = ForeignKey(references=Reminder, null=False, on_delete=OnDelete.cascade)
     channel = Varchar(length=16)  # mail | inbox | webhook
     user = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)

@@ -1,17 +1,15 @@
-from piccolo.columns import JSON, UUID, Bytea, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Bytea, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from server.units.tables import Person, Post, Unit
-from tenants.tables import Tenant
+from tenants.tables import TenantOwned, TenantRow
 
 
-class DutyCatalog(Table, tablename="duty_catalogs"):
+class DutyCatalog(TenantRow, Table, tablename="duty_catalogs"):
     """One version of the tenant's duty catalog for a year; published ones never change."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     year = Integer()
     version = Integer()
     status = Varchar(length=16, default="draft")  # draft | published
@@ -20,9 +18,7 @@ class DutyCatalog(Table, tablename="duty_catalogs"):
     published_at = Timestamptz(null=True, default=None)
 
 
-class Duty(Table, tablename="duties"):
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+class Duty(TenantRow, Table, tablename="duties"):
     catalog = ForeignKey(references=DutyCatalog, null=False, on_delete=OnDelete.cascade)
     # principal | secrecy_lead | business_lead | every_leader
     position = Varchar(length=32)
@@ -30,22 +26,18 @@ class Duty(Table, tablename="duties"):
     text = Text()
 
 
-class DutyAssignment(Table, tablename="duty_assignments"):
+class DutyAssignment(TenantRow, Table, tablename="duty_assignments"):
     """A duty written for one leader's post (e.g. the lines a business lead oversees)."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     post = ForeignKey(references=Post, null=False, on_delete=OnDelete.cascade)
     text = Text()
     created_at = Timestamptz(default=TimestamptzNow())
     removed_at = Timestamptz(null=True, default=None)
 
 
-class NoticeTemplate(Table, tablename="notice_templates"):
+class NoticeTemplate(TenantRow, Table, tablename="notice_templates"):
     """A version of the notice text for one position (Jinja, sandboxed); new edits add versions."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     position = Varchar(length=32)
     version = Integer()
     title = Varchar(length=200)
@@ -53,11 +45,9 @@ class NoticeTemplate(Table, tablename="notice_templates"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class Notice(Table, tablename="notices"):
+class Notice(TenantRow, Table, tablename="notices"):
     """A responsibility notice as issued: its text is rendered once and frozen."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     person = ForeignKey(references=Person, null=False, on_delete=OnDelete.restrict)
     post = ForeignKey(references=Post, null=False, on_delete=OnDelete.restrict)
     unit = ForeignKey(references=Unit, null=False, on_delete=OnDelete.restrict)
@@ -80,9 +70,7 @@ class Notice(Table, tablename="notices"):
     superseded_by = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
 
 
-class Signature(Table, tablename="signatures"):
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+class Signature(TenantRow, Table, tablename="signatures"):
     notice = ForeignKey(references=Notice, null=False, on_delete=OnDelete.restrict)
     person = ForeignKey(references=Person, null=False, on_delete=OnDelete.restrict)
     user_id = Integer()
@@ -97,11 +85,9 @@ class Signature(Table, tablename="signatures"):
     pdf_digest = Varchar(length=64, default="")
 
 
-class Confirmation(Table, tablename="confirmations"):
+class Confirmation(TenantRow, Table, tablename="confirmations"):
     """A leader's periodic statement, duty by duty, of what was done."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     person = ForeignKey(references=Person, null=False, on_delete=OnDelete.restrict)
     period = Varchar(length=16)  # e.g. 2026-Q3
     period_start = Date()
@@ -111,10 +97,9 @@ class Confirmation(Table, tablename="confirmations"):
     items = JSON(default="[]")  # [{"duty": text, "done": bool, "note": text}]
 
 
-class SignCode(Table, tablename="sign_codes"):
+class SignCode(TenantOwned, Table, tablename="sign_codes"):
     """A one-time code mailed to a leader to sign one notice without their password."""
 
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     notice = ForeignKey(references=Notice, null=False, on_delete=OnDelete.cascade)
     user_id = Integer()
     code_hash = Varchar(length=64)
@@ -123,12 +108,10 @@ class SignCode(Table, tablename="sign_codes"):
     used_at = Timestamptz(null=True, default=None)
 
 
-class ConfirmationWaiver(Table, tablename="confirmation_waivers"):
+class ConfirmationWaiver(TenantRow, Table, tablename="confirmation_waivers"):
     """A confirmation period a leader is excused from, with the office's reason: it is
     no longer listed as missed, nor counted in coverage or the assessment."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     person = ForeignKey(references=Person, null=False, on_delete=OnDelete.restrict)
     period = Varchar(length=16)
     reason = Varchar(length=200)

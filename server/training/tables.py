@@ -1,16 +1,15 @@
-from piccolo.columns import JSON, UUID, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from server.units.tables import Person, Unit
-from tenants.tables import Tenant
+from tenants.tables import TenantOwned, TenantRow
 
 
-class TrainingRequirement(Table, tablename="training_requirements"):
+class TrainingRequirement(TenantOwned, Table, tablename="training_requirements"):
     """Hours a year required of leaders and of classified personnel by level."""
 
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     year = Integer()
     leader = Numeric(digits=(6, 1))
     core = Numeric(digits=(6, 1))
@@ -18,9 +17,7 @@ class TrainingRequirement(Table, tablename="training_requirements"):
     general = Numeric(digits=(6, 1))
 
 
-class Course(Table, tablename="courses"):
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+class Course(TenantRow, Table, tablename="courses"):
     # the unit a secrecy officer recorded it for; none for the office's own courses
     unit = ForeignKey(references=Unit, null=True, on_delete=OnDelete.restrict)
     title = Varchar(length=200)
@@ -32,9 +29,7 @@ class Course(Table, tablename="courses"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class Attendance(Table, tablename="attendances"):
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+class Attendance(TenantRow, Table, tablename="attendances"):
     course = ForeignKey(references=Course, null=False, on_delete=OnDelete.cascade)
     person = ForeignKey(references=Person, null=False, on_delete=OnDelete.restrict)
     hours = Numeric(digits=(6, 1))
@@ -42,11 +37,9 @@ class Attendance(Table, tablename="attendances"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class TrainingImport(Table, tablename="training_imports"):
+class TrainingImport(TenantRow, Table, tablename="training_imports"):
     """An uploaded attendance workbook: its checked rows wait here until applied."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     user_id = Integer()
     filename = Varchar(length=200, default="")
     year = Integer()

@@ -1,14 +1,12 @@
-from piccolo.columns import UUID, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from tenants.tables import Tenant
+from tenants.tables import TenantRow
 
 
-class Unit(Table, tablename="units"):
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+class Unit(TenantRow, Table, tablename="units"):
     parent = ForeignKey(references="self", null=True, on_delete=OnDelete.restrict)
     # "/<id>/<id>/.../" from the root: subtree scopes are one prefix match
     path = Varchar(length=1000, default="")
@@ -23,9 +21,7 @@ class Unit(Table, tablename="units"):
     deleted_at = Timestamptz(null=True, default=None)
 
 
-class Person(Table, tablename="people"):
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+class Person(TenantRow, Table, tablename="people"):
     name = Varchar(length=100)
     email = Varchar(length=254, default="")
     mobile = Varchar(length=32, default="")
@@ -37,11 +33,9 @@ class Person(Table, tablename="people"):
     deleted_at = Timestamptz(null=True, default=None)
 
 
-class Post(Table, tablename="posts"):
+class Post(TenantRow, Table, tablename="posts"):
     """A person's post in a unit over a period; never overwritten, only ended."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     person = ForeignKey(references=Person, null=False, on_delete=OnDelete.cascade)
     unit = ForeignKey(references=Unit, null=False, on_delete=OnDelete.restrict)
     position = Varchar(length=32)
