@@ -21,6 +21,7 @@ from server.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from server.accounts.twofactor_routes import ROUTES as TWOFACTOR_ROUTES
 from server.assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from server.audit.routes import ROUTES as AUDIT_ROUTES
+from server.inspections.fieldwork_routes import ROUTES as FIELDWORK_ROUTES
 from server.inspections.routes import ROUTES as INSPECTION_ROUTES
 from server.platform.routes import ROUTES as PLATFORM_ROUTES
 from server.reminders.routes import ROUTES as REMINDER_ROUTES
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *TRAINING_ROUTES,
             *ASSESSMENT_ROUTES,
             *INSPECTION_ROUTES,
+            *FIELDWORK_ROUTES,
             *REMINDER_ROUTES,
             *AUDIT_ROUTES,
             static,
