@@ -41,7 +41,7 @@ from server.responsibility.bulk import (
 from server.training import service as training
 from server.training.bulk import import_attendance
 from server.units import service as units
-from server.units.bulk import NewPerson, add_people, add_units
+from server.units.bulk import NewPerson, add_people, add_units, new_post
 from tenants import service as tenants
 from tenants.service import TenantRef
 
@@ -240,18 +240,13 @@ async def _people(
             classified_level=level,
             military_transfer=rng.random() < 0.15,
             email=f"user{len(people) + 1}@demo.example.cn",
-            posts=[{"unit": unit["pk"], "position": position, "title": title, "start_date": start, "end_date": None}],
+            posts=[new_post(unit["pk"], position, start, title=title)],
         )
         if position in units.LEADER_POSITIONS and rng.random() < 0.12:
             # an earlier post elsewhere: the history a person page shows
+            elsewhere, earlier = rng.choice(unit_rows)["pk"], start - timedelta(days=rng.randint(400, 1500))
             person.posts.append(
-                {
-                    "unit": rng.choice(unit_rows)["pk"],
-                    "position": "business_lead",
-                    "title": "副职",
-                    "start_date": start - timedelta(days=rng.randint(400, 1500)),
-                    "end_date": start - timedelta(days=1),
-                }
+                new_post(elsewhere, "business_lead", earlier, title="副职", end=start - timedelta(days=1))
             )
         people.append(person)
         by_unit.setdefault(unit["pk"], {}).setdefault(position, []).append(person)

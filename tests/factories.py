@@ -1,4 +1,5 @@
-"""Build test data through the services, the same code users run."""
+"""Build test data through the services, the same code users run; a whole world at
+once through the domains' bulk modules, as the demo seed builds its own."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 from server import db
 from server.accounts import policy
 from server.accounts import service as accounts
+from server.accounts.bulk import add_users
 from server.platform import service as platform
 from server.units import service as units
+from server.units.bulk import NewPerson, add_people, add_units, new_post
 from tenants.service import TenantRef
 from tests.conftest import PASSWORD, SYSTEM, new_slug
 
@@ -62,27 +65,62 @@ async def make_user(tenant: TenantRef, username: str, role: str, **binding: Any)
     return user
 
 
+# the world's units: key, name, kind, parent key, extra columns
+UNITS = (
+    ("district_a", "甲区", "district", None, {}),
+    ("district_b", "乙区", "district", None, {}),
+    ("a_unit", "甲区财政局", "district_unit", "district_a", {"code": "A-01"}),
+    ("b_unit", "乙区财政局", "district_unit", "district_b", {}),
+    ("city", "市教育局", "municipal", None, {}),
+)
+# its people: key, name, unit key, position, extra columns
+PEOPLE = (
+    ("a_principal", "张三", "a_unit", "principal", {}),
+    ("a_lead", "李四", "a_unit", "secrecy_lead", {"classified_level": "core"}),
+    ("b_principal", "王五", "b_unit", "principal", {}),
+    ("city_lead", "赵六", "city", "secrecy_lead", {"military_transfer": True}),
+)
+# its accounts: key, username, role, what the role is bound to (a unit or a person key)
+USERS = (
+    ("office", "office", "office_admin", {}),
+    ("district", "district", "district_admin", {"scope_unit": "district_a"}),
+    ("officer", "officer", "unit_officer", {"scope_unit": "a_unit"}),
+    ("leader", "leader", "leader", {"person": "a_lead"}),
+    *(
+        (role, role.replace("_", ""), role, {})
+        for role in ("inspector", "assessor", "system_admin", "security_admin", "audit_admin")
+    ),
+)
+
+
 async def make_world(name: str = "测试市保密局") -> World:
-    """Two districts, each with a unit; a municipal unit; leaders; every role."""
+    """Two districts, each with a unit; a municipal unit; leaders; every role. Made in
+    bulk, each unit, person and account as create_unit, create_person and create_user
+    (by the platform operator) return them."""
     tenant = await make_tenant(name)
     w = World(tenant)
-    w.units["district_a"] = await make_unit(tenant, "甲区", "district")
-    w.units["district_b"] = await make_unit(tenant, "乙区", "district")
-    w.units["a_unit"] = await make_unit(tenant, "甲区财政局", "district_unit", w.units["district_a"], code="A-01")
-    w.units["b_unit"] = await make_unit(tenant, "乙区财政局", "district_unit", w.units["district_b"])
-    w.units["city"] = await make_unit(tenant, "市教育局", "municipal")
-    w.people["a_principal"] = await make_person(tenant, w.units["a_unit"], "张三", "principal")
-    w.people["a_lead"] = await make_person(tenant, w.units["a_unit"], "李四", "secrecy_lead", classified_level="core")
-    w.people["b_principal"] = await make_person(tenant, w.units["b_unit"], "王五", "principal")
-    w.people["city_lead"] = await make_person(tenant, w.units["city"], "赵六", "secrecy_lead", military_transfer=True)
-    w.users["office"] = await make_user(tenant, "office", "office_admin")
-    w.users["district"] = await make_user(
-        tenant, "district", "district_admin", scope_unit_id=w.units["district_a"]["id"]
-    )
-    w.users["officer"] = await make_user(tenant, "officer", "unit_officer", scope_unit_id=w.units["a_unit"]["id"])
-    w.users["leader"] = await make_user(tenant, "leader", "leader", person_id=w.people["a_lead"]["id"])
-    for role in ("inspector", "assessor", "system_admin", "security_admin", "audit_admin"):
-        w.users[role] = await make_user(tenant, role.replace("_", ""), role)
+    keys = [key for key, *_rest in UNITS]
+    specs = [
+        {"name": n, "kind": kind, "parent": keys.index(parent) if parent else None, **extra}
+        for _key, n, kind, parent, extra in UNITS
+    ]
+    async with db.transaction(tenant.id):
+        made = dict(zip(keys, await add_units(tenant, SYSTEM, specs), strict=True))
+        today = units.today(tenant)
+        people = {
+            key: NewPerson(n, [new_post(made[unit]["pk"], position, today)], **extra)
+            for key, n, unit, position, extra in PEOPLE
+        }
+        await add_people(tenant, SYSTEM, list(people.values()))
+        pks = {**{k: u["pk"] for k, u in made.items()}, **{k: p.pk for k, p in people.items()}}
+        bound = [(username, role, {k: pks[v] for k, v in binding.items()}) for _key, username, role, binding in USERS]
+        user_ids = await add_users(tenant, SYSTEM, PASSWORD, bound)
+        for key, unit in made.items():
+            w.units[key] = await units.unit_detail(tenant, SYSTEM, unit["uuid"])
+        for key, person in people.items():
+            w.people[key] = await units.person_detail(tenant, SYSTEM, person.uuid)
+        for (key, *_rest), user_id in zip(USERS, user_ids, strict=True):
+            w.users[key] = await accounts.user_detail(tenant, user_id)
     return w
 
 

@@ -80,7 +80,7 @@ class NewPerson:
     post_pks: list[int] = field(default_factory=list)
 
 
-def post(unit_pk: int, position: str, start: date, *, title: str = "", end: date | None = None) -> dict[str, Any]:
+def new_post(unit_pk: int, position: str, start: date, *, title: str = "", end: date | None = None) -> dict[str, Any]:
     """A post of a NewPerson."""
     return {"unit": unit_pk, "position": position, "title": title, "start_date": start, "end_date": end}
 
