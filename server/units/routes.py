@@ -7,7 +7,7 @@ from functools import partial
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
@@ -18,11 +18,10 @@ from server.core.errors import Conflict
 from server.units import schemas, service
 from server.web import pages
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import FormAction, body_data, is_htmx, page_json, paging, show_again, submit_form
+from server.web.forms import body_data, is_htmx, page_json, paging, submit_form
 from server.web.guards import allow
-from server.web.registry import Bodies, Calls, Filters, Guards, Registry, controller, named, registry_api
+from server.web.registry import Bodies, Calls, Filters, Guards, Registry, registry_api, registry_forms
 from server.web.templating import page
-from server.web.urls import TENANT_PAGES
 
 READ = allow(roles.REGISTRY_READERS)
 EDIT_UNITS = allow(roles.UNIT_EDITORS)
@@ -88,58 +87,13 @@ async def _form(
     return page(request, template, status, choices=await service.unit_choices(tenant, actor), **context)
 
 
-async def _save(
-    request: Request, tenant: TenantDep, actor: ActorDep, path: str, action: FormAction, **context: Any
-) -> Response:
-    """A unit's or a person's form post: on to its page, or the form again with its messages."""
-    return await submit_form(
-        request,
-        action,
-        redirect=lambda saved: f"/t/{tenant.slug}/{path}/{saved['id']}",
-        on_error=show_again(_form, request, tenant, actor, f"{path}/form.html", **context),
-    )
-
-
-def _forms(r: Registry) -> type[Controller]:
-    """A registry's forms: a record created, a record's form, the record changed; the form
-    again with its messages when the fields were wrong. Its pages' controller adds the rest."""
-    template = f"{r.plural}/form.html"
-
-    async def create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
-        create = partial(r.calls.create, tenant, actor)
-        return await _save(request, tenant, actor, r.plural, create, **{r.singular: None})
-
-    async def edit(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        record = await r.calls.detail(tenant, actor, r.record_id(request))
-        return await _form(request, tenant, actor, template, **{r.singular: record}, form=record)
-
-    async def update(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
-        record_id = r.record_id(request)
-        record = await r.calls.detail(tenant, actor, record_id)
-        update = partial(r.calls.update, tenant, actor, record_id)
-        return await _save(request, tenant, actor, r.plural, update, **{r.singular: record})
-
-    guards = [r.guards.edit]
-    handlers = [
-        post(f"/{r.plural}", guards=guards, name=f"{r.plural}.create")(named(create, f"{r.singular}_create")),
-        get(f"{r.record}/edit", guards=guards, name=f"{r.plural}.edit")(named(edit, f"{r.singular}_edit")),
-        post(r.record, guards=guards, name=f"{r.plural}.update")(named(update, f"{r.singular}_update")),
-    ]
-    return controller(f"{r.singular.title()}Forms", TENANT_PAGES, handlers)
-
-
-class UnitPages(_forms(UNITS)):
+# a new unit goes under ?parent=, a new person into ?unit=
+class UnitPages(registry_forms(UNITS, _form, prefill=("parent", "parent_id"))):
     @get("/units", guards=[READ], name="units.list", dependencies=UNIT_FILTERS)
     async def units_page(self, request: Request, tenant: TenantDep, actor: ActorDep, filters: Filters) -> Template:
         result = await service.list_units(tenant, actor, **_searched(filters), **_paging(request))
         template = "units/_table.html" if is_htmx(request) else "units/list.html"
         return page(request, template, result=result, **filters)
-
-    @get("/units/new", guards=[EDIT_UNITS], name="units.new")
-    async def unit_new(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, parent: FromQuery[str] = ""
-    ) -> Template:
-        return await _form(request, tenant, actor, "units/form.html", unit=None, form={"parent_id": parent})
 
     @get("/units/{unit_id:str}", guards=[READ], name="units.detail")
     async def unit_page(self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]) -> Template:
@@ -157,19 +111,13 @@ class UnitPages(_forms(UNITS)):
         return Redirect(f"/t/{tenant.slug}/units", status_code=303)
 
 
-class PeoplePages(_forms(PEOPLE)):
+class PeoplePages(registry_forms(PEOPLE, _form, prefill=("unit", "unit_id"))):
     @get("/people", guards=[READ], name="people.list", dependencies=PEOPLE_FILTERS)
     async def people_page(self, request: Request, tenant: TenantDep, actor: ActorDep, filters: Filters) -> Template:
         result = await service.list_people(tenant, actor, **_searched(filters), **_paging(request))
         template = "people/_table.html" if is_htmx(request) else "people/list.html"
         choices = await service.unit_choices(tenant, actor)
         return page(request, template, result=result, **filters, choices=choices)
-
-    @get("/people/new", guards=[EDIT_PEOPLE], name="people.new")
-    async def person_new(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, unit: FromQuery[str] = ""
-    ) -> Template:
-        return await _form(request, tenant, actor, "people/form.html", person=None, form={"unit_id": unit})
 
     @get("/people/{person_id:str}", guards=[PERSON_READ], name="people.detail")
     async def person_page(

@@ -1,29 +1,34 @@
 """A registry's JSON API: its list (filtered, a page at a time), and one of its records
-created, read, changed and deleted, each one call of its service answered in its schema.
-The units and the people are two such registries.
+created, read, changed and deleted, each one call of its service answered in its schema;
+and its form pages: a new record's form, a record's form, each posted. The units and the
+people are two such registries.
 
 Annotations are evaluated here, not postponed: the handlers are made for a registry, and
 Litestar reads their bodies and answers (the OpenAPI document with them) from the types
 their annotations hold."""
 
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from functools import partial
+from typing import Annotated, Any, NamedTuple
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import JSONBody
+from litestar.params import JSONBody, Parameter
+from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from litestar.types import Guard
 
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import body_data, page_json, paging
-from server.web.urls import TENANT_API
+from server.web.forms import FormAction, body_data, page_json, paging, show_again, submit_form
+from server.web.urls import TENANT_API, TENANT_PAGES
 
 # the list's filters (a dict of the query's fields) as the registry's dependency makes them
 Filters = NamedDependency[dict[str, str]]
 Call = Callable[..., Awaitable[Any]]
+# shows a registry's form: (request, tenant, actor, template, status=200, **context)
+FormPage = Callable[..., Awaitable[Template]]
 
 
 class Calls(NamedTuple):
@@ -111,3 +116,47 @@ def registry_api(r: Registry) -> type[Controller]:
         ),
     ]
     return controller(f"{r.singular.title()}RegistryApi", TENANT_API, handlers)
+
+
+def registry_forms(
+    r: Registry, show_form: Callable[..., Awaitable[Template]], prefill: tuple[str, str]
+) -> type[Controller]:
+    """The registry's form pages: a new record's form (`?<query>=` of `prefill` fills its
+    `<field>`: where the record goes), a record's form, each posted on to the record's page,
+    or shown again with its messages. `show_form(request, tenant, actor, template, status,
+    **context)` shows a form with whatever else the registry's forms need."""
+    template, (query, field) = f"{r.plural}/form.html", prefill
+
+    async def save(request: Request, tenant: TenantDep, actor: ActorDep, action: FormAction, record: Any) -> Response:
+        return await submit_form(
+            request,
+            action,
+            redirect=lambda saved: f"/t/{tenant.slug}/{r.plural}/{saved['id']}",
+            on_error=show_again(show_form, request, tenant, actor, template, **{r.singular: record}),
+        )
+
+    async def new(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, where: Annotated[str, Parameter(query=query)] = ""
+    ) -> Template:
+        return await show_form(request, tenant, actor, template, **{r.singular: None}, form={field: where})
+
+    async def create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
+        return await save(request, tenant, actor, partial(r.calls.create, tenant, actor), None)
+
+    async def edit(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
+        record = await r.calls.detail(tenant, actor, r.record_id(request))
+        return await show_form(request, tenant, actor, template, **{r.singular: record}, form=record)
+
+    async def update(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
+        record_id = r.record_id(request)
+        record = await r.calls.detail(tenant, actor, record_id)
+        return await save(request, tenant, actor, partial(r.calls.update, tenant, actor, record_id), record)
+
+    guards, pages = [r.guards.edit], r.plural
+    handlers = [
+        get(f"/{r.plural}/new", guards=guards, name=f"{pages}.new")(named(new, f"{r.singular}_new")),
+        post(f"/{r.plural}", guards=guards, name=f"{pages}.create")(named(create, f"{r.singular}_create")),
+        get(f"{r.record}/edit", guards=guards, name=f"{pages}.edit")(named(edit, f"{r.singular}_edit")),
+        post(r.record, guards=guards, name=f"{pages}.update")(named(update, f"{r.singular}_update")),
+    ]
+    return controller(f"{r.singular.title()}RegistryForms", TENANT_PAGES, handlers)
