@@ -118,13 +118,11 @@ def registry_api(r: Registry) -> type[Controller]:
     return controller(f"{r.singular.title()}RegistryApi", TENANT_API, handlers)
 
 
-def registry_forms(
-    r: Registry, show_form: Callable[..., Awaitable[Template]], prefill: tuple[str, str]
-) -> type[Controller]:
-    """The registry's form pages: a new record's form (`?<query>=` of `prefill` fills its
-    `<field>`: where the record goes), a record's form, each posted on to the record's page,
-    or shown again with its messages. `show_form(request, tenant, actor, template, status,
-    **context)` shows a form with whatever else the registry's forms need."""
+def registry_forms(r: Registry, show_form: FormPage, *, prefill: tuple[str, str]) -> type[Controller]:
+    """The registry's form pages: a new record's form (`prefill`: the query's field that
+    says where the record goes, and the form's field it fills), a record's form, each posted
+    on to the record's page or shown again with its messages. `show_form` adds whatever else
+    the registry's forms need."""
     template, (query, field) = f"{r.plural}/form.html", prefill
 
     async def save(request: Request, tenant: TenantDep, actor: ActorDep, action: FormAction, record: Any) -> Response:
@@ -152,11 +150,11 @@ def registry_forms(
         record = await r.calls.detail(tenant, actor, record_id)
         return await save(request, tenant, actor, partial(r.calls.update, tenant, actor, record_id), record)
 
-    guards, pages = [r.guards.edit], r.plural
+    guards = [r.guards.edit]
     handlers = [
-        get(f"/{r.plural}/new", guards=guards, name=f"{pages}.new")(named(new, f"{r.singular}_new")),
-        post(f"/{r.plural}", guards=guards, name=f"{pages}.create")(named(create, f"{r.singular}_create")),
-        get(f"{r.record}/edit", guards=guards, name=f"{pages}.edit")(named(edit, f"{r.singular}_edit")),
-        post(r.record, guards=guards, name=f"{pages}.update")(named(update, f"{r.singular}_update")),
+        get(f"/{r.plural}/new", guards=guards, name=f"{r.plural}.new")(named(new, f"{r.singular}_new")),
+        post(f"/{r.plural}", guards=guards, name=f"{r.plural}.create")(named(create, f"{r.singular}_create")),
+        get(f"{r.record}/edit", guards=guards, name=f"{r.plural}.edit")(named(edit, f"{r.singular}_edit")),
+        post(r.record, guards=guards, name=f"{r.plural}.update")(named(update, f"{r.singular}_update")),
     ]
     return controller(f"{r.singular.title()}RegistryForms", TENANT_PAGES, handlers)
