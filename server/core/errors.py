@@ -29,7 +29,13 @@ class Forbidden(LuzhiError):
 
 
 class Conflict(LuzhiError):
+    """Refused as things stand; `errors` may name each reason (what is still missing)."""
+
     status_code = 409
+
+    def __init__(self, message: str = "", errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or {}
 
 
 class ValidationFailed(LuzhiError):

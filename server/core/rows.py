@@ -4,6 +4,7 @@ the row id."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,3 +28,9 @@ def public(row: Mapping[str, Any], *keys: str, **values: Any) -> dict[str, Any]:
     """A row as it is shown: its public id as "id", these columns as they are, then
     `values` (what is computed or renamed)."""
     return {"id": str(row["uuid"]), **pick(row, *keys), **values}
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column's value: Piccolo parses it only where asked (`load_json`), and a
+    column read through a join or `get_owned` comes as text."""
+    return json.loads(value) if isinstance(value, str) else value

@@ -10,6 +10,7 @@ from server.accounts import roles
 from server.actor import Actor
 from server.core.errors import Forbidden, NotFound
 from server.core.i18n import _
+from server.core.rows import json_value
 from server.inspections.tables import Inspection, TeamMember
 from tenants.service import TenantRef, get_owned
 
@@ -80,6 +81,7 @@ async def inspection_by_pk(tenant: TenantRef, actor: Actor, pk: int, *, allow: t
     )
     if row is None:
         raise NotFound()
+    row["checklist"] = json_value(row["checklist"])
     row["view"] = await view_of(tenant, actor, row)
     if row["view"] not in allow:
         raise Forbidden()

@@ -14,7 +14,7 @@ from server.core.errors import Conflict, Forbidden, NotFound
 from server.core.i18n import _, _l
 from server.core.rows import public
 from server.core.validation import Checker
-from server.inspections import access, attachments, checklist, rounds
+from server.inspections import access, attachments, checklist
 from server.inspections.access import DISTRICT, OFFICE, TEAM
 from server.inspections.tables import Clue, Device, DeviceCheck, Inspection, Interview, ItemResult
 from server.units import service as units
@@ -57,7 +57,8 @@ class Incomplete(Conflict):
 
     def __init__(self, missing: list[dict[str, str]]) -> None:
         listed = " ".join(m["message"] for m in missing)
-        super().__init__(_("This inspection cannot be finalised yet. %(missing)s", missing=listed))
+        errors = {m["code"]: m["message"] for m in missing}
+        super().__init__(_("This inspection cannot be finalised yet. %(missing)s", missing=listed), errors)
         self.missing = missing
 
 
@@ -85,13 +86,8 @@ async def refusal(tenant: TenantRef, actor: Actor, row: dict) -> str | None:
 # ---------------------------------------------------------------- checklist
 
 
-def _checklist(row: dict) -> dict:
-    """The round's frozen checklist (access reads the joined column as JSON text)."""
-    return rounds.load_json(row["checklist"])
-
-
 def _item(row: dict, code: str) -> dict:
-    item = checklist.item(_checklist(row), code)
+    item = checklist.item(row["checklist"], code)
     if item is None:
         raise NotFound(_("This round's checklist has no such item."))
     return item
@@ -117,7 +113,7 @@ async def checklist_state(tenant: TenantRef, row: dict) -> list[dict]:
     """The six areas in order, each with its items (result, note, evidence) and how many
     of them have a result."""
     results = await _results(tenant, row["id"])
-    areas = checklist.items_by_area(_checklist(row))
+    areas = checklist.items_by_area(row["checklist"])
     owners = [f"item:{i['code']}" for area in areas for i in area["items"]]
     files = await attachments.list_for(tenant, row["id"], owners)
     for area in areas:
@@ -178,7 +174,7 @@ async def save_area(tenant: TenantRef, actor: Actor, inspection_id: Any, area: s
     row = await access.recording(tenant, actor, inspection_id)
     if area not in checklist.AREAS:
         raise NotFound()
-    items = [i for i in _checklist(row)["items"] if i["area"] == area]
+    items = [i for i in row["checklist"]["items"] if i["area"] == area]
     labels = {}
     for i in items:
         labels[f"result.{i['code']}"] = f"{i['code']} {LABELS['result']}"
@@ -391,7 +387,7 @@ async def missing(tenant: TenantRef, row: dict) -> list[dict[str, str]]:
     ("devices"). Empty when it may be finalised."""
     gaps = []
     results = await _results(tenant, row["id"])
-    for area in checklist.items_by_area(_checklist(row)):
+    for area in checklist.items_by_area(row["checklist"]):
         left = [i["code"] for i in area["items"] if i["code"] not in results]
         if left:
             message = _("%(area)s: no result yet for %(items)s.", area=area["name"], items="、".join(left))

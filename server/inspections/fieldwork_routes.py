@@ -7,12 +7,12 @@ from functools import partial
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, MediaType, Request, Response, get, post, put
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_201_CREATED, HTTP_409_CONFLICT
+from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
 from server.core.i18n import _
@@ -20,7 +20,6 @@ from server.inspections import checklist, fieldwork
 from server.inspections import fieldwork_schemas as schemas
 from server.inspections.attachments import download
 from server.web.deps import ActorDep, TenantDep
-from server.web.errors import ErrorBody, FieldError
 from server.web.forms import body_data, file_response, read_upload, show_again, submit_form
 from server.web.guards import allow
 from server.web.templating import page
@@ -55,14 +54,6 @@ async def _optional_upload(upload: Any) -> tuple[str, bytes] | None:
 
 def _overview(tenant: TenantDep, inspection_id: str, anchor: str = "") -> str:
     return f"/t/{tenant.slug}/inspections/{inspection_id}" + (f"#{anchor}" if anchor else "")
-
-
-def _incomplete(_request: Request, exc: fieldwork.Incomplete) -> Response:
-    """409 naming what is missing: the message, and each part as {field: code, message}."""
-    errors = [FieldError(field=m["code"], message=m["message"]) for m in exc.missing]
-    return Response(
-        ErrorBody(detail=exc.message, errors=errors), status_code=HTTP_409_CONFLICT, media_type=MediaType.JSON
-    )
 
 
 # ---------------------------------------------------------------- pages
@@ -264,7 +255,6 @@ class FieldworkApi(Controller):
         guards=[RECORD],
         status_code=200,
         name="api.inspections.finalise",
-        exception_handlers={fieldwork.Incomplete: _incomplete},
     )
     async def api_finalise(self, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]) -> schemas.Finalised:
         return msgspec.convert(await fieldwork.finalise(tenant, actor, inspection_id), schemas.Finalised)

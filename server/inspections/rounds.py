@@ -5,7 +5,6 @@ conflict or replaces the member."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +18,7 @@ from server.actor import Actor
 from server.audit import service as audit
 from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.core.i18n import _, _l
-from server.core.rows import public
+from server.core.rows import json_value, public
 from server.core.validation import Checker
 from server.inspections import checklist
 from server.inspections.access import in_scope
@@ -45,10 +44,6 @@ ROUND_STATUSES = {"open": _l("Open"), "closed": _l("Closed")}
 MAX_UNITS = 500
 
 
-def load_json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
 def _must_manage(actor: Actor) -> None:
     if actor.role != roles.OFFICE_ADMIN:
         raise Forbidden()
@@ -56,7 +51,7 @@ def _must_manage(actor: Actor) -> None:
 
 async def _round_row(tenant: TenantRef, actor: Actor, round_id: Any) -> dict:
     row = await get_owned(Round, tenant, round_id)
-    row["checklist"] = load_json(row["checklist"])
+    row["checklist"] = json_value(row["checklist"])
     if actor.role == roles.OFFICE_ADMIN:
         return row
     if row["id"] in await visible_round_pks(tenant, actor):

@@ -795,6 +795,7 @@ _POSTS_ON = (
     Post.start_date,
     *_HOLDER,
     Post.person.classified_level.as_alias("classified_level"),
+    Post.person.military_transfer.as_alias("military_transfer"),
     Post.unit.name.as_alias("unit_name"),
 )
 

@@ -14,7 +14,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from server.core.errors import ActionRequired, LuzhiError, SignInRequired, TenantSuspended, ValidationFailed
+from server.core.errors import ActionRequired, Conflict, LuzhiError, SignInRequired, TenantSuspended, ValidationFailed
 from server.core.i18n import _, _l
 
 
@@ -96,6 +96,8 @@ def handle_error(request: Request, exc: Exception) -> Response:
         return Redirect(exc.url, status_code=303)
     if isinstance(exc, ValidationFailed):
         status, errors = 422, exc.errors
+    elif isinstance(exc, Conflict):
+        status, errors = 409, exc.errors
     elif isinstance(exc, LuzhiError):
         status, errors = exc.status_code, None
     elif isinstance(exc, LitestarValidation):
@@ -110,7 +112,7 @@ def handle_error(request: Request, exc: Exception) -> Response:
         request.logger.exception("unhandled error")
         status, errors = HTTP_500_INTERNAL_SERVER_ERROR, None
     message = _message_for(status, exc)
-    if errors and not isinstance(exc, ValidationFailed):
+    if errors and not isinstance(exc, (ValidationFailed, Conflict)):
         message = _("Please check your input.")
     if is_api(request):
         return _json(status, message, errors)
