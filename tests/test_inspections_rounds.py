@@ -290,3 +290,25 @@ async def test_the_round_pages(client):
     assert "第九轮" in (await client.get(f"/t/{w.slug}/inspections")).text
     page = await client.get(f"/t/{w.slug}/inspections/checklist")
     assert page.status_code == 200 and "R1" in page.text
+
+
+async def test_the_overview_of_one_units_inspection(client):
+    iw = await make_inspection_world()
+    w = iw.world
+    inspection = iw.inspections["a_unit"]["id"]
+    await login(client, w.slug, "office")
+    page = await client.get(f"/t/{w.slug}/inspections/{inspection}")
+    assert page.status_code == 200
+    assert "0 / 23" in page.text and f"/inspections/{inspection}/report.pdf" in page.text
+    assert 'id="clues"' in page.text and 'id="finalise"' in page.text
+    client.cookies.clear()
+    await login(client, w.slug, "district")
+    page = await client.get(f"/t/{w.slug}/inspections/{inspection}")
+    assert page.status_code == 200 and 'id="clues"' not in page.text
+    client.cookies.clear()
+    await login(client, w.slug, "officer")
+    page = await client.get(f"/t/{w.slug}/inspections/{inspection}")
+    assert page.status_code == 303 and page.headers["location"].endswith(f"/inspections/{inspection}/findings")
+    client.cookies.clear()
+    await login(client, w.slug, "insp5")
+    assert (await client.get(f"/t/{w.slug}/inspections/{inspection}")).status_code == 404

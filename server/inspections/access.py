@@ -18,6 +18,7 @@ OFFICE = "office"  # the bureau's office: everything
 DISTRICT = "district"  # a district admin over their district's units: reads
 TEAM = "team"  # an inspector on the unit's team: reads and records
 UNIT = "unit"  # the unit's own officer: findings, deadlines, measures; rectifications
+ALL_VIEWS = (OFFICE, DISTRICT, TEAM, UNIT)
 
 INSPECTION_COLUMNS = (
     *Inspection.all_columns(),

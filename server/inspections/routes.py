@@ -9,11 +9,11 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
-from server.inspections import checklist, rounds, schemas
+from server.inspections import access, checklist, fieldwork, rounds, schemas
 from server.units import service as units
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import body_data, show_again, submit_form
@@ -23,6 +23,8 @@ from server.web.urls import TENANT_API, TENANT_PAGES
 
 READ = allow({roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN, roles.INSPECTOR})
 OFFICE = allow(roles.OFFICE_ADMIN)
+# one unit's inspection: its officer too (sent on to the findings)
+VIEW = allow({roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN, roles.INSPECTOR, roles.UNIT_OFFICER})
 
 
 async def _index(request: Request, tenant: TenantDep, actor: ActorDep, status: int = 200, **extra: Any) -> Template:
@@ -63,6 +65,30 @@ async def _checklist_page(request: Request, tenant: TenantDep, status: int = 200
         areas=checklist.AREAS,
         items=document["items"],
         **extra,
+    )
+
+
+async def overview(request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: str) -> Response:
+    """One unit's inspection at a glance: how far each part has come, what is still missing
+    for finalising, the clues (team and office only); the unit's officer goes to its findings."""
+    row = await access.inspection(tenant, actor, inspection_id, allow=access.ALL_VIEWS)
+    if row["view"] == access.UNIT:
+        return Redirect(f"/t/{tenant.slug}/inspections/{row['uuid']}/findings", status_code=303)
+    areas = await fieldwork.checklist_state(tenant, row)
+    items = [i for a in areas for i in a["items"]]
+    can_see_clues = row["view"] in fieldwork.CLUE_VIEWS
+    return page(
+        request,
+        "inspections/overview.html",
+        insp=row,
+        tab="overview",
+        assessed=sum(1 for i in items if i["result"]),
+        items=len(items),
+        interviews=await fieldwork.interviews(tenant, row),
+        missing=await fieldwork.missing(tenant, row),
+        clues=await fieldwork.clues(tenant, actor, row) if can_see_clues else [],
+        can_see_clues=can_see_clues,
+        can_record=await fieldwork.refusal(tenant, actor, row) is None,
     )
 
 
@@ -198,6 +224,12 @@ class InspectionPages(Controller):
             redirect=lambda _detail: f"/t/{tenant.slug}/inspections/rounds/{round_id}",
             on_refusal=refused,
         )
+
+    @get("/inspections/{inspection_id:str}", guards=[VIEW], name="inspections.overview")
+    async def overview_page(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]
+    ) -> Response:
+        return await overview(request, tenant, actor, inspection_id)
 
     @get("/inspections/checklist", guards=[OFFICE], name="inspections.checklist_template")
     async def checklist_page(self, request: Request, tenant: TenantDep) -> Template:
