@@ -40,7 +40,7 @@ MEASURES = {
     "transfer": _l("Transfer to the bureau"),
 }
 STATES = {
-    "open": _l("Open"),
+    "open": _l("Awaiting rectification"),
     "rectifying": _l("Rectifying"),
     "submitted": _l("Submitted"),
     "verified": _l("Verified"),
