@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
@@ -29,7 +29,7 @@ from server.responsibility.defaults import POSITION_TITLES
 from server.training import service as training
 from server.units import service as units
 from server.web import pages
-from server.web.deps import ActorDep, SettingsDep, TenantDep
+from server.web.deps import ActorDep, Filters, SettingsDep, TenantDep
 from server.web.forms import (
     body_data,
     file_response,
@@ -129,7 +129,6 @@ def _coverage_filters(metric: FromQuery[str] = "", group: FromQuery[str] = "", u
 
 # which list of the coverage: the same on the page and in the API
 COVERAGE_FILTERS = {"filters": Provide(_coverage_filters, sync_to_thread=False)}
-Filters = NamedDependency[dict[str, str]]
 
 
 async def _coverage_list(

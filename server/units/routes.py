@@ -17,10 +17,10 @@ from server.accounts import roles
 from server.core.errors import Conflict
 from server.units import schemas, service
 from server.web import pages
-from server.web.deps import ActorDep, TenantDep
+from server.web.deps import ActorDep, Filters, TenantDep
 from server.web.forms import body_data, is_htmx, page_json, paging, submit_form
 from server.web.guards import allow
-from server.web.registry import Bodies, Calls, Filters, Guards, Registry, registry_api, registry_forms
+from server.web.registry import Bodies, Calls, Guards, Registry, registry_api, registry_forms
 from server.web.templating import page
 
 READ = allow(roles.REGISTRY_READERS)

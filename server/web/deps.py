@@ -44,3 +44,5 @@ DEPENDENCIES = {
 TenantDep = NamedDependency[TenantRef]
 ActorDep = NamedDependency[Actor]
 SettingsDep = NamedDependency[Settings]
+# a list's filters (the query's fields), which the route's own dependency named `filters` makes
+Filters = NamedDependency[dict[str, str]]

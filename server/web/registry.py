@@ -13,19 +13,17 @@ from typing import Annotated, Any, NamedTuple
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from litestar.types import Guard
 
-from server.web.deps import ActorDep, TenantDep
+from server.web.deps import ActorDep, Filters, TenantDep
 from server.web.forms import FormAction, body_data, page_json, paging, show_again, submit_form
 from server.web.urls import TENANT_API, TENANT_PAGES
 
-# the list's filters (a dict of the query's fields) as the registry's dependency makes them
-Filters = NamedDependency[dict[str, str]]
 Call = Callable[..., Awaitable[Any]]
 # shows a registry's form: (request, tenant, actor, template, status=200, **context)
 FormPage = Callable[..., Awaitable[Template]]
@@ -133,9 +131,10 @@ def registry_forms(r: Registry, show_form: FormPage, *, prefill: tuple[str, str]
             on_error=show_again(show_form, request, tenant, actor, template, **{r.singular: record}),
         )
 
-    async def new(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, where: Annotated[str, Parameter(query=query)] = ""
-    ) -> Template:
+    # the query's field named as `prefill` says, documented under that name
+    where_query = Annotated[str, QueryParameter(name=query)]
+
+    async def new(self, request: Request, tenant: TenantDep, actor: ActorDep, where: where_query = "") -> Template:
         return await show_form(request, tenant, actor, template, **{r.singular: None}, form={field: where})
 
     async def create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
