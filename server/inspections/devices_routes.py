@@ -1,0 +1,368 @@
+"""The technical check as pages and API: a unit's device register (with its Excel
+import), the inspection's sample, each drawn device's result and the measures taken."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, JSONBody
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from server.accounts import roles
+from server.core.errors import ValidationFailed
+from server.documents.xlsx import MEDIA_TYPE as XLSX
+from server.inspections import checklist, devices
+from server.inspections import devices_schemas as schemas
+from server.web.deps import ActorDep, TenantDep
+from server.web.forms import body_data, file_response, show_again, show_refusal, submit_form, uploaded_file
+from server.web.guards import allow
+from server.web.templating import page
+from server.web.urls import TENANT_API, TENANT_PAGES
+
+INSP = "/inspections/{inspection_id:str}"
+UNIT = "/units/{unit_id:str}/devices"
+# who may read a register: the registry's readers (the service keeps each to their scope)
+READ = allow(roles.REGISTRY_READERS)
+# who keeps a register: the unit's officer, the district, the office (within their scope)
+KEEP = allow(devices.KEEPERS)
+# who sees the technical check (the service narrows inspectors to their teams' units)
+INSPECT = allow({roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN, roles.INSPECTOR})
+# who draws and records: the office and the unit's team
+RECORD = allow({roles.OFFICE_ADMIN, roles.INSPECTOR})
+# a transfer's receipt: whoever sees the inspection's measures, the unit's officer too
+RECEIPT = allow({roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN, roles.INSPECTOR, roles.UNIT_OFFICER})
+MAX_UPLOAD = 5_000_000
+
+
+class RegisterUpload(msgspec.Struct):
+    """A device register workbook (multipart). Here, not in the schemas: it names
+    Litestar's UploadFile. Left out, it is refused with the field's message (422)."""
+
+    file: UploadFile | None = None
+
+
+async def _upload(request: Request) -> tuple[str, bytes]:
+    filename, data = await uploaded_file(request, devices.workbook_message("missing"))
+    if len(data) > MAX_UPLOAD:
+        raise ValidationFailed({"file": devices.workbook_message("too_large")})
+    return filename, data
+
+
+def _register_url(tenant: TenantDep, unit_id: str, anchor: str = "") -> str:
+    return f"/t/{tenant.slug}/units/{unit_id}/devices" + (f"#{anchor}" if anchor else "")
+
+
+def _technical_url(tenant: TenantDep, inspection_id: str, anchor: str = "") -> str:
+    return f"/t/{tenant.slug}/inspections/{inspection_id}/technical" + (f"#{anchor}" if anchor else "")
+
+
+# ---------------------------------------------------------------- pages
+
+
+async def _register_page(
+    request: Request, tenant: TenantDep, actor: ActorDep, unit_id: str, status: int = 200, **extra: Any
+) -> Template:
+    return page(
+        request,
+        "inspections/devices.html",
+        status,
+        reg=await devices.register(tenant, actor, unit_id),
+        kinds=checklist.DEVICE_KINDS,
+        **extra,
+    )
+
+
+async def _device_page(
+    request: Request, tenant: TenantDep, actor: ActorDep, device_id: str, status: int = 200, **extra: Any
+) -> Template:
+    device = await devices.device_detail(tenant, actor, device_id)
+    extra.setdefault("form", device)
+    return page(request, "inspections/device_form.html", status, device=device, kinds=checklist.DEVICE_KINDS, **extra)
+
+
+async def _preview_page(
+    request: Request, tenant: TenantDep, actor: ActorDep, unit_id: str, import_id: str, status: int = 200, **extra: Any
+) -> Template:
+    preview = await devices.import_detail(tenant, actor, unit_id, import_id)
+    return page(
+        request,
+        "inspections/device_import.html",
+        status,
+        preview=preview,
+        kinds=checklist.DEVICE_KINDS,
+        labels=devices.LABELS,
+        **extra,
+    )
+
+
+async def _technical_page(
+    request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: str, status: int = 200, **extra: Any
+) -> Template:
+    data = await devices.technical(tenant, actor, inspection_id)
+    return page(
+        request,
+        "inspections/technical.html",
+        status,
+        **data,
+        tab="technical",
+        kinds=checklist.DEVICE_KINDS,
+        results=checklist.DEVICE_RESULTS,
+        measures=checklist.MEASURES,
+        labels=devices.LABELS,
+        **extra,
+    )
+
+
+class DevicePages(Controller):
+    path = TENANT_PAGES
+
+    @get(UNIT, guards=[READ], name="devices.register")
+    async def register_page(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]
+    ) -> Template:
+        return await _register_page(request, tenant, actor, unit_id)
+
+    @post(UNIT, guards=[KEEP], name="devices.create")
+    async def device_create(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]
+    ) -> Response:
+        return await submit_form(
+            request,
+            partial(devices.create_device, tenant, actor, unit_id),
+            redirect=lambda device: _register_url(tenant, unit_id, f"d-{device['id']}"),
+            on_error=show_again(_register_page, request, tenant, actor, unit_id, focus="add"),
+        )
+
+    @get("/devices/{device_id:str}/edit", guards=[KEEP], name="devices.edit")
+    async def device_edit(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, device_id: FromPath[str]
+    ) -> Template:
+        return await _device_page(request, tenant, actor, device_id)
+
+    @post("/devices/{device_id:str}", guards=[KEEP], name="devices.update")
+    async def device_update(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, device_id: FromPath[str]
+    ) -> Response:
+        return await submit_form(
+            request,
+            partial(devices.update_device, tenant, actor, device_id),
+            redirect=lambda device: _register_url(tenant, device["unit_id"], f"d-{device['id']}"),
+            on_error=show_again(_device_page, request, tenant, actor, device_id),
+        )
+
+    @post("/devices/{device_id:str}/delete", guards=[KEEP], name="devices.delete")
+    async def device_delete(self, tenant: TenantDep, actor: ActorDep, device_id: FromPath[str]) -> Redirect:
+        unit_id = await devices.delete_device(tenant, actor, device_id)
+        return Redirect(_register_url(tenant, unit_id), status_code=303)
+
+    @post(f"{UNIT}/import", guards=[KEEP], name="devices.import")
+    async def import_upload(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]
+    ) -> Response:
+        async def preview(_data: dict) -> dict:
+            filename, content = await _upload(request)
+            return await devices.preview_import(tenant, actor, unit_id, filename, content)
+
+        return await submit_form(
+            request,
+            preview,
+            redirect=lambda made: f"/t/{tenant.slug}/units/{unit_id}/devices/imports/{made['id']}",
+            on_error=show_again(_register_page, request, tenant, actor, unit_id, focus="import"),
+        )
+
+    @get(f"{UNIT}/imports/{{device_import_id:str}}", guards=[KEEP], name="devices.preview")
+    async def import_preview(
+        self,
+        request: Request,
+        tenant: TenantDep,
+        actor: ActorDep,
+        unit_id: FromPath[str],
+        device_import_id: FromPath[str],
+    ) -> Template:
+        return await _preview_page(request, tenant, actor, unit_id, device_import_id)
+
+    @post(f"{UNIT}/imports/{{device_import_id:str}}/apply", guards=[KEEP], name="devices.apply")
+    async def import_apply(
+        self,
+        request: Request,
+        tenant: TenantDep,
+        actor: ActorDep,
+        unit_id: FromPath[str],
+        device_import_id: FromPath[str],
+    ) -> Response:
+        return await submit_form(
+            request,
+            lambda _data: devices.apply_import(tenant, actor, unit_id, device_import_id),
+            redirect=lambda counts: (
+                f"/t/{tenant.slug}/units/{unit_id}/devices/imports/{device_import_id}?{urlencode(counts)}"
+            ),
+            on_refusal=show_refusal(_preview_page, request, tenant, actor, unit_id, device_import_id),
+        )
+
+    @get("/devices/template.xlsx", media_type=XLSX, guards=[KEEP], name="devices.template")
+    async def template_download(self) -> Response:
+        return file_response(devices.template(), XLSX, "device-register-template.xlsx")
+
+    @get(f"{INSP}/technical", guards=[INSPECT], name="inspections.technical")
+    async def technical_page(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]
+    ) -> Template:
+        return await _technical_page(request, tenant, actor, inspection_id)
+
+    @post(f"{INSP}/sample", guards=[RECORD], name="inspections.sample")
+    async def sample_draw(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]
+    ) -> Response:
+        return await submit_form(
+            request,
+            partial(devices.draw, tenant, actor, inspection_id),
+            redirect=lambda _sample: _technical_url(tenant, inspection_id, "sample"),
+            on_error=show_again(_technical_page, request, tenant, actor, inspection_id, focus="draw"),
+            on_refusal=show_refusal(_technical_page, request, tenant, actor, inspection_id),
+        )
+
+    @post(f"{INSP}/devices/{{device_id:str}}", guards=[RECORD], name="inspections.device_result")
+    async def device_result(
+        self,
+        request: Request,
+        tenant: TenantDep,
+        actor: ActorDep,
+        inspection_id: FromPath[str],
+        device_id: FromPath[str],
+    ) -> Response:
+        focus = f"d-{device_id}"
+        return await submit_form(
+            request,
+            partial(devices.record_device, tenant, actor, inspection_id, device_id),
+            redirect=lambda _device: _technical_url(tenant, inspection_id, focus),
+            on_error=show_again(_technical_page, request, tenant, actor, inspection_id, focus=focus),
+        )
+
+    @post(f"{INSP}/measures", guards=[RECORD], name="inspections.measure")
+    async def measure_add(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]
+    ) -> Response:
+        async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
+            # the form that failed: its device's, of its kind
+            focus = f"m-{data.get('device_id', '')}-{data.get('kind', '')}"
+            return await _technical_page(
+                request, tenant, actor, inspection_id, 422, form=data, errors=errors, focus=focus
+            )
+
+        return await submit_form(
+            request,
+            partial(devices.add_measure, tenant, actor, inspection_id),
+            redirect=lambda m: _technical_url(
+                tenant, inspection_id, f"d-{m['device_id']}" if m["device_id"] else "measures"
+            ),
+            on_error=on_error,
+        )
+
+    @get(f"{INSP}/measures/{{measure_id:str}}/receipt", guards=[RECEIPT], name="inspections.receipt")
+    async def receipt_page(
+        self,
+        request: Request,
+        tenant: TenantDep,
+        actor: ActorDep,
+        inspection_id: FromPath[str],
+        measure_id: FromPath[str],
+    ) -> Template:
+        data = await devices.receipt(tenant, actor, inspection_id, measure_id)
+        return page(request, "inspections/device_receipt.html", **data)
+
+
+# ---------------------------------------------------------------- API
+
+
+class DeviceApi(Controller):
+    path = TENANT_API
+
+    @get(UNIT, guards=[READ], name="api.devices")
+    async def api_devices(self, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]) -> list[schemas.Device]:
+        return msgspec.convert(await devices.list_devices(tenant, actor, unit_id), list[schemas.Device])
+
+    @post(UNIT, guards=[KEEP], status_code=HTTP_201_CREATED, name="api.device_create")
+    async def api_device_create(
+        self, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str], data: JSONBody[schemas.DeviceCreate]
+    ) -> schemas.Device:
+        device = await devices.create_device(tenant, actor, unit_id, body_data(data))
+        return msgspec.convert(device, schemas.Device)
+
+    @patch("/devices/{device_id:str}", guards=[KEEP], name="api.device_update")
+    async def api_device_update(
+        self, tenant: TenantDep, actor: ActorDep, device_id: FromPath[str], data: JSONBody[schemas.DeviceUpdate]
+    ) -> schemas.Device:
+        device = await devices.update_device(tenant, actor, device_id, body_data(data))
+        return msgspec.convert(device, schemas.Device)
+
+    @delete("/devices/{device_id:str}", guards=[KEEP], status_code=HTTP_204_NO_CONTENT, name="api.device_delete")
+    async def api_device_delete(self, tenant: TenantDep, actor: ActorDep, device_id: FromPath[str]) -> None:
+        await devices.delete_device(tenant, actor, device_id)
+
+    @post(f"{UNIT}/imports", guards=[KEEP], status_code=HTTP_201_CREATED, name="api.device_import")
+    async def api_import(
+        self,
+        request: Request,
+        tenant: TenantDep,
+        actor: ActorDep,
+        unit_id: FromPath[str],
+        data: Annotated[RegisterUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> schemas.DeviceImportPreview:
+        # `data` documents the upload; _upload reads it as the page does, with the same messages
+        filename, content = await _upload(request)
+        preview = await devices.preview_import(tenant, actor, unit_id, filename, content)
+        return msgspec.convert(preview, schemas.DeviceImportPreview)
+
+    @get(f"{UNIT}/imports/{{device_import_id:str}}", guards=[KEEP], name="api.device_import_detail")
+    async def api_import_detail(
+        self, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str], device_import_id: FromPath[str]
+    ) -> schemas.DeviceImportPreview:
+        preview = await devices.import_detail(tenant, actor, unit_id, device_import_id)
+        return msgspec.convert(preview, schemas.DeviceImportPreview)
+
+    @post(f"{UNIT}/imports/{{device_import_id:str}}/apply", guards=[KEEP], name="api.device_import_apply")
+    async def api_apply(
+        self, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str], device_import_id: FromPath[str]
+    ) -> schemas.DeviceImportApplied:
+        applied = await devices.apply_import(tenant, actor, unit_id, device_import_id)
+        return msgspec.convert(applied, schemas.DeviceImportApplied)
+
+    @get(f"{INSP}/sample", guards=[INSPECT], name="api.inspection_sample")
+    async def api_sample(self, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]) -> schemas.Sample:
+        return msgspec.convert(await devices.sample(tenant, actor, inspection_id), schemas.Sample)
+
+    @post(f"{INSP}/sample", guards=[RECORD], status_code=HTTP_201_CREATED, name="api.inspection_sample_draw")
+    async def api_sample_draw(
+        self, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str], data: JSONBody[schemas.SampleDraw]
+    ) -> schemas.Sample:
+        drawn = await devices.draw(tenant, actor, inspection_id, body_data(data))
+        return msgspec.convert(drawn, schemas.Sample)
+
+    @put(f"{INSP}/devices/{{device_id:str}}", guards=[RECORD], name="api.inspection_device_result")
+    async def api_device_result(
+        self,
+        tenant: TenantDep,
+        actor: ActorDep,
+        inspection_id: FromPath[str],
+        device_id: FromPath[str],
+        data: JSONBody[schemas.DeviceResult],
+    ) -> schemas.SampleDevice:
+        device = await devices.record_device(tenant, actor, inspection_id, device_id, msgspec.to_builtins(data))
+        return msgspec.convert(device, schemas.SampleDevice)
+
+    @post(f"{INSP}/measures", guards=[RECORD], status_code=HTTP_201_CREATED, name="api.inspection_measure")
+    async def api_measure(
+        self, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str], data: JSONBody[schemas.MeasureCreate]
+    ) -> schemas.Measure:
+        measure = await devices.add_measure(tenant, actor, inspection_id, msgspec.to_builtins(data))
+        return msgspec.convert(measure, schemas.Measure)
+
+
+ROUTES = [DevicePages, DeviceApi]
