@@ -1,12 +1,12 @@
-"""The technical check: each unit's device register (kept by its officer, importable from
-Excel), an inspection's reproducible random sample of it, each drawn device's result,
-and the measures taken over violations — register and preserve, order deletion, order to
-stop use, and transfer to the bureau as a package with a receipt.
+"""The technical check: each unit's device register (kept by its officer; its Excel
+import is devices_import), an inspection's reproducible random sample of it, each drawn
+device's result, and the measures taken over violations — register and preserve, order
+deletion, order to stop use, and transfer to the bureau as a package with a receipt.
 
 A transfer's receipt: the receipt number is the one the bureau gave when it received the
 package, or, when none is given, one made here from the transfer date and the measure's
-id (YS-20261205-3F9A1C), unique without a counter to race on. The receipt itself is the
-measure's data (`receipt`) and a printable page of it; the unit's report carries it too.
+id (YS-20261205-3F9A1C), unique without a counter to race on. The receipt is the
+measure's details and a page to print and sign (`receipt`).
 """
 
 from __future__ import annotations
@@ -22,13 +22,12 @@ from server import db
 from server.accounts import roles
 from server.actor import Actor
 from server.audit import service as audit
-from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.core.i18n import _, _l
 from server.core.rows import joined, pick, public
 from server.core.validation import Checker
-from server.inspections import access, checklist, devices_workbook
-from server.inspections.tables import Device, DeviceCheck, DeviceImport, Finding, Inspection, Measure
+from server.inspections import access, checklist
+from server.inspections.tables import Device, DeviceCheck, Finding, Inspection, Measure
 from server.units import service as units
 from tenants.service import TenantRef, get_owned, parse_id
 
@@ -74,13 +73,6 @@ MEASURE_FIELDS = {
 ALL_MEASURE_FIELDS = tuple(dict.fromkeys(f for fields in MEASURE_FIELDS.values() for f in fields))
 
 
-def workbook_message(kind: str) -> str:
-    return {
-        "missing": _("Choose an .xlsx file to upload."),
-        "too_large": _("The file is too large (at most 5 MB)."),
-    }[kind]
-
-
 def label_text(text: Any) -> str:
     """A label as kept and compared: runs of spaces are one space (part of the register's key)."""
     return " ".join(str(text or "").split())
@@ -89,7 +81,7 @@ def label_text(text: Any) -> str:
 # ---------------------------------------------------------------- the register
 
 
-def _must_keep(actor: Actor) -> None:
+def must_keep(actor: Actor) -> None:
     if actor.role not in KEEPERS:
         raise Forbidden()
 
@@ -98,7 +90,7 @@ def _device_public(row: dict) -> dict:
     return public(row, "kind", "label", "classified", "holder", "location", "created_at")
 
 
-async def _live(tenant: TenantRef, unit_pk: int) -> list[dict]:
+async def live_devices(tenant: TenantRef, unit_pk: int) -> list[dict]:
     return (
         await Device.select()
         .where(Device.tenant == tenant.id, Device.unit == unit_pk, Device.deleted_at.is_null())
@@ -109,7 +101,7 @@ async def _live(tenant: TenantRef, unit_pk: int) -> list[dict]:
 
 async def list_devices(tenant: TenantRef, actor: Actor, unit_id: Any) -> list[dict]:
     """A unit's register (within the actor's scope)."""
-    return [_device_public(r) for r in await _live(tenant, await units.unit_pk(tenant, actor, unit_id))]
+    return [_device_public(r) for r in await live_devices(tenant, await units.unit_pk(tenant, actor, unit_id))]
 
 
 async def register(tenant: TenantRef, actor: Actor, unit_id: Any) -> dict:
@@ -159,7 +151,7 @@ def _label_taken() -> str:
 
 
 async def create_device(tenant: TenantRef, actor: Actor, unit_id: Any, data: dict[str, Any]) -> dict:
-    _must_keep(actor)
+    must_keep(actor)
     unit_pk = await units.unit_pk(tenant, actor, unit_id)
     check = Checker(data, LABELS)
     values = _check_device(check, partial=False)
@@ -178,7 +170,7 @@ def _audited(values: dict[str, Any]) -> dict[str, Any]:
 
 
 async def update_device(tenant: TenantRef, actor: Actor, device_id: Any, data: dict[str, Any]) -> dict:
-    _must_keep(actor)
+    must_keep(actor)
     row = await _device_row(tenant, actor, device_id)
     check = Checker(data, LABELS)
     check.changes(DEVICE_FIELDS)
@@ -201,7 +193,7 @@ async def update_device(tenant: TenantRef, actor: Actor, device_id: Any, data: d
 
 async def delete_device(tenant: TenantRef, actor: Actor, device_id: Any) -> str:
     """Take a device off the register (kept for the samples that drew it); the unit's id."""
-    _must_keep(actor)
+    must_keep(actor)
     row = await _device_row(tenant, actor, device_id)
     async with db.atomic():
         gone = (
@@ -213,227 +205,6 @@ async def delete_device(tenant: TenantRef, actor: Actor, device_id: Any) -> str:
             raise NotFound()
         await audit.record(tenant.id, actor, "device.delete", "device", row["uuid"], detail=_audited(row))
     return str(row["unit_uuid"])
-
-
-# ---------------------------------------------------------------- the import
-
-
-def _state(device: dict | None) -> dict | None:
-    """What an import may change of a device, to tell later whether it still holds."""
-    return pick(device, "classified", "holder", "location") if device else None
-
-
-def _by_key(devices: list[dict]) -> dict[tuple[str, str], dict]:
-    return {(d["kind"], d["label"]): d for d in devices}
-
-
-class _ImportRows:
-    """Checks a register workbook's rows one by one; a row naming a device an earlier row
-    names (kind and label) is refused."""
-
-    def __init__(self) -> None:
-        # the kinds' names in the reader's language and in English also name them
-        self.names: dict[str, str] = {}
-        for code, name in checklist.DEVICE_KINDS.items():
-            self.names[devices_workbook.text_key(str(name))] = code
-            self.names[devices_workbook.text_key(name.message)] = code
-        self.seen: dict[tuple[str, str], int] = {}
-
-    def check(self, row: devices_workbook.SheetRow) -> tuple[dict, list[tuple[str, str]]]:
-        """The row as it would be written, and its problems as (field, message)."""
-        problems = [(key, _("Formulas are not accepted; type the value itself.")) for key in row.formulas]
-        v = row.values
-        kind = self._kind(v["kind"], problems)
-        label = self._label(v["label"], problems)
-        classified = self._classified(v["classified"], problems)
-        for key, max_len in (("holder", 100), ("location", 200)):
-            if len(v[key]) > max_len:
-                problems.append(
-                    (key, _("%(field)s is too long (at most %(max)d characters).", field=LABELS[key], max=max_len))
-                )
-        if kind and label:
-            if (kind, label) in self.seen:
-                problems.append(("label", _("Duplicate of line %(line)s.", line=self.seen[(kind, label)])))
-            self.seen.setdefault((kind, label), row.line)
-        if problems:
-            return {}, problems
-        checked = {
-            "line": row.line,
-            "kind": kind,
-            "label": label,
-            "classified": classified,
-            **pick(v, "holder", "location"),
-        }
-        return checked, problems
-
-    def _kind(self, text: str, problems: list[tuple[str, str]]) -> str | None:
-        if not text:
-            problems.append(("kind", _("The kind is missing.")))
-            return None
-        code = devices_workbook.kind_code(text, self.names)
-        if code is None:
-            problems.append(
-                (
-                    "kind",
-                    _(
-                        "%(value)s is not a kind of device; write one of %(kinds)s.",
-                        value=text,
-                        kinds="计算机, 信息设备, 邮箱",
-                    ),
-                )
-            )
-        return code
-
-    @staticmethod
-    def _label(text: str, problems: list[tuple[str, str]]) -> str:
-        label = label_text(text)
-        if not label:
-            problems.append(("label", _("The label is missing.")))
-        elif len(label) > 200:
-            problems.append(
-                ("label", _("%(field)s is too long (at most %(max)d characters).", field=LABELS["label"], max=200))
-            )
-        return label
-
-    @staticmethod
-    def _classified(text: str, problems: list[tuple[str, str]]) -> bool | None:
-        value = devices_workbook.classified_value(text) if text else None
-        if value is None:
-            problems.append(
-                ("classified", _("Say whether the device is classified: write %(values)s.", values="是 / 否"))
-            )
-        return value
-
-
-async def preview_import(tenant: TenantRef, actor: Actor, unit_id: Any, filename: str, data: bytes) -> dict:
-    """Check every row of a register workbook and keep the result: what each good row
-    would do (add a device, update one, or nothing) and why each bad row is wrong.
-    Nothing is written to the register."""
-    _must_keep(actor)
-    unit_pk = await units.unit_pk(tenant, actor, unit_id)
-    sheet = await devices_workbook.parse_register(data)
-    existing = _by_key(await _live(tenant, unit_pk))
-    rows = _ImportRows()
-    good: list[dict] = []
-    errors: list[dict] = []
-    for row in sheet:
-        checked, problems = rows.check(row)
-        if problems:
-            errors += [{"line": row.line, "field": f, "message": str(m)} for f, m in problems]
-            continue
-        before = _state(existing.get((checked["kind"], checked["label"])))
-        after = pick(checked, "classified", "holder", "location")
-        status = "new" if before is None else ("same" if before == after else "update")
-        # "before" is what the register held: applying checks it still does
-        good.append({**checked, "status": status, "before": before})
-    async with db.atomic():
-        record = DeviceImport(
-            tenant=tenant.id, unit=unit_pk, user_id=actor.id or 0, filename=filename[:200], rows=good, errors=errors
-        )
-        await record.save()
-        detail = {"rows": len(good), "errors": len(errors)}
-        await audit.record(tenant.id, actor, "device.import_preview", "device_import", record.uuid, detail=detail)
-    return await import_detail(tenant, actor, unit_id, record.uuid)
-
-
-async def _import_row(tenant: TenantRef, actor: Actor, unit_id: Any, import_id: Any) -> dict:
-    unit_pk = await units.unit_pk(tenant, actor, unit_id)
-    row = await get_owned(
-        DeviceImport, tenant, import_id, *DeviceImport.all_columns(), DeviceImport.unit.uuid.as_alias("unit_uuid")
-    )
-    if row["unit"] != unit_pk or (actor.scope_path and row["user_id"] != actor.id):
-        raise NotFound()  # a unit's officer sees their own uploads
-    return row
-
-
-async def import_detail(tenant: TenantRef, actor: Actor, unit_id: Any, import_id: Any) -> dict:
-    _must_keep(actor)
-    return await _import_public(await _import_row(tenant, actor, unit_id, import_id))
-
-
-async def _import_public(row: dict) -> dict:
-    data = (
-        await DeviceImport.select(DeviceImport.rows, DeviceImport.errors)
-        .where(DeviceImport.id == row["id"])
-        .output(load_json=True)
-        .first()
-    )
-    counts: dict[str, int] = defaultdict(int)
-    for r in data["rows"]:
-        counts[r["status"]] += 1
-    return {
-        **public(row, "filename", "status", "created_at", "applied_at"),
-        "unit_id": str(row["unit_uuid"]),
-        **pick(data, "rows", "errors"),
-        "counts": dict(counts),
-        "clean": not data["errors"],
-    }
-
-
-def _stale_message(changed: list[dict]) -> str:
-    first = changed[0]
-    return _(
-        "Since this preview was made, %(n)d of its devices were changed in the register "
-        "(first: line %(line)s, %(label)s). Nothing was written; upload the file again for a fresh preview.",
-        n=len(changed),
-        line=first["line"],
-        label=first["label"],
-    )
-
-
-async def apply_import(tenant: TenantRef, actor: Actor, unit_id: Any, import_id: Any) -> dict:
-    """Write a clean preview in one transaction. Applying is one conditional state change,
-    so of two applies at once the second writes nothing; a preview whose devices changed
-    in the register since it was made is refused, not half applied."""
-    _must_keep(actor)
-    row = await _import_row(tenant, actor, unit_id, import_id)
-    detail = await _import_public(row)
-    already = Conflict(_("This import has already been applied."))
-    if detail["status"] != "preview":
-        raise already
-    if not detail["clean"]:
-        raise Conflict(_("The file has errors; correct them and upload it again. Nothing was written."))
-    rows = detail["rows"]
-    async with db.atomic():
-        claimed = await (
-            DeviceImport.update({DeviceImport.status: "applied", DeviceImport.applied_at: datetime.now(UTC)})
-            .where(DeviceImport.id == row["id"], DeviceImport.status == "preview")
-            .returning(DeviceImport.id)
-        )
-        if not claimed:
-            raise already
-        existing = _by_key(await _live(tenant, row["unit"]))
-        changed = [r for r in rows if _state(existing.get((r["kind"], r["label"]))) != r["before"]]
-        if changed:
-            raise Conflict(_stale_message(changed))
-        updates = [r for r in rows if r["status"] == "update"]
-        for r in updates:
-            await Device.update(pick(r, "classified", "holder", "location")).where(
-                Device.id == existing[(r["kind"], r["label"])]["id"]
-            )
-        new = [r for r in rows if r["status"] == "new"]
-        if not await _insert_devices(tenant, row["unit"], new):
-            # added by another transaction after the check above: refuse it all
-            raise Conflict(_stale_message(new))
-        applied = {"added": len(new), "updated": len(updates), "unchanged": len(rows) - len(new) - len(updates)}
-        await audit.record(tenant.id, actor, "device.import_apply", "device_import", detail["id"], detail=applied)
-    return applied
-
-
-async def _insert_devices(tenant: TenantRef, unit_pk: int, rows: list[dict]) -> bool:
-    """Add these devices; False when the register's key kept some out (added meanwhile)."""
-    made = [
-        Device(tenant=tenant.id, unit=unit_pk, **pick(r, "kind", "label", "classified", "holder", "location"))
-        for r in rows
-    ]
-    written = 0
-    for batch in chunks(made):
-        written += len(await Device.insert(*batch).on_conflict(action="DO NOTHING").returning(Device.id))
-    return written == len(made)
-
-
-def template() -> bytes:
-    return devices_workbook.register_template()
 
 
 # ---------------------------------------------------------------- the sample
@@ -478,7 +249,7 @@ async def draw(tenant: TenantRef, actor: Actor, inspection_id: Any, data: dict[s
     with the inspection). A sample may be drawn again only while none of its devices has
     a result."""
     row = await access.recording(tenant, actor, inspection_id)
-    devices = await _live(tenant, row["unit"])
+    devices = await live_devices(tenant, row["unit"])
     check = Checker(data, LABELS)
     size = _size(check, len(devices))
     seed = check.text("seed", max_len=64) or secrets.token_hex(8)

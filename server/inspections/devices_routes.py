@@ -18,7 +18,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from server.accounts import roles
 from server.core.errors import ValidationFailed
 from server.documents.xlsx import MEDIA_TYPE as XLSX
-from server.inspections import checklist, devices
+from server.inspections import checklist, devices, devices_import
 from server.inspections import devices_schemas as schemas
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import body_data, file_response, show_again, show_refusal, submit_form, uploaded_file
@@ -49,9 +49,9 @@ class RegisterUpload(msgspec.Struct):
 
 
 async def _upload(request: Request) -> tuple[str, bytes]:
-    filename, data = await uploaded_file(request, devices.workbook_message("missing"))
+    filename, data = await uploaded_file(request, devices_import.workbook_message("missing"))
     if len(data) > MAX_UPLOAD:
-        raise ValidationFailed({"file": devices.workbook_message("too_large")})
+        raise ValidationFailed({"file": devices_import.workbook_message("too_large")})
     return filename, data
 
 
@@ -90,7 +90,7 @@ async def _device_page(
 async def _preview_page(
     request: Request, tenant: TenantDep, actor: ActorDep, unit_id: str, import_id: str, status: int = 200, **extra: Any
 ) -> Template:
-    preview = await devices.import_detail(tenant, actor, unit_id, import_id)
+    preview = await devices_import.import_detail(tenant, actor, unit_id, import_id)
     return page(
         request,
         "inspections/device_import.html",
@@ -168,7 +168,7 @@ class DevicePages(Controller):
     ) -> Response:
         async def preview(_data: dict) -> dict:
             filename, content = await _upload(request)
-            return await devices.preview_import(tenant, actor, unit_id, filename, content)
+            return await devices_import.preview_import(tenant, actor, unit_id, filename, content)
 
         return await submit_form(
             request,
@@ -199,7 +199,7 @@ class DevicePages(Controller):
     ) -> Response:
         return await submit_form(
             request,
-            lambda _data: devices.apply_import(tenant, actor, unit_id, device_import_id),
+            lambda _data: devices_import.apply_import(tenant, actor, unit_id, device_import_id),
             redirect=lambda counts: (
                 f"/t/{tenant.slug}/units/{unit_id}/devices/imports/{device_import_id}?{urlencode(counts)}"
             ),
@@ -208,7 +208,7 @@ class DevicePages(Controller):
 
     @get("/devices/template.xlsx", media_type=XLSX, guards=[KEEP], name="devices.template")
     async def template_download(self) -> Response:
-        return file_response(devices.template(), XLSX, "device-register-template.xlsx")
+        return file_response(devices_import.template(), XLSX, "device-register-template.xlsx")
 
     @get(f"{INSP}/technical", guards=[INSPECT], name="inspections.technical")
     async def technical_page(
@@ -317,21 +317,21 @@ class DeviceApi(Controller):
     ) -> schemas.DeviceImportPreview:
         # `data` documents the upload; _upload reads it as the page does, with the same messages
         filename, content = await _upload(request)
-        preview = await devices.preview_import(tenant, actor, unit_id, filename, content)
+        preview = await devices_import.preview_import(tenant, actor, unit_id, filename, content)
         return msgspec.convert(preview, schemas.DeviceImportPreview)
 
     @get(f"{UNIT}/imports/{{device_import_id:str}}", guards=[KEEP], name="api.device_import_detail")
     async def api_import_detail(
         self, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str], device_import_id: FromPath[str]
     ) -> schemas.DeviceImportPreview:
-        preview = await devices.import_detail(tenant, actor, unit_id, device_import_id)
+        preview = await devices_import.import_detail(tenant, actor, unit_id, device_import_id)
         return msgspec.convert(preview, schemas.DeviceImportPreview)
 
     @post(f"{UNIT}/imports/{{device_import_id:str}}/apply", guards=[KEEP], name="api.device_import_apply")
     async def api_apply(
         self, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str], device_import_id: FromPath[str]
     ) -> schemas.DeviceImportApplied:
-        applied = await devices.apply_import(tenant, actor, unit_id, device_import_id)
+        applied = await devices_import.apply_import(tenant, actor, unit_id, device_import_id)
         return msgspec.convert(applied, schemas.DeviceImportApplied)
 
     @get(f"{INSP}/sample", guards=[INSPECT], name="api.inspection_sample")
