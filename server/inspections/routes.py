@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
-from server.inspections import access, checklist, fieldwork, rounds, schemas
+from server.inspections import access, checklist, devices, fieldwork, rounds, schemas
 from server.units import service as units
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import body_data, show_again, submit_form
@@ -86,6 +86,7 @@ async def overview(request: Request, tenant: TenantDep, actor: ActorDep, inspect
         items=len(items),
         interviews=await fieldwork.interviews(tenant, row),
         missing=await fieldwork.missing(tenant, row),
+        sample=await devices.sample_state(tenant, row),
         clues=await fieldwork.clues(tenant, actor, row) if can_see_clues else [],
         can_see_clues=can_see_clues,
         can_record=await fieldwork.refusal(tenant, actor, row) is None,
