@@ -81,7 +81,7 @@ async def work(args: argparse.Namespace) -> dict:
     from bench import scenarios  # noqa: F401 - registers the scenarios
 
     # isort: split
-    from bench import audit  # noqa: F401 - the audit rows, after the others
+    from bench import audit, inspections  # noqa: F401 - the audit rows, then the inspection rows, after the others
     from bench.context import BenchContext
     from server import db
     from server.app import create_app
@@ -251,7 +251,7 @@ def main() -> int:
     from bench import scenarios  # noqa: F401 - registers the scenarios
 
     # isort: split
-    from bench import audit  # noqa: F401 - the audit rows, after the others
+    from bench import audit, inspections  # noqa: F401 - the audit rows, then the inspection rows, after the others
 
     if args.list:
         for s in SCENARIOS.values():

@@ -22,6 +22,7 @@ from server.accounts.twofactor_routes import ROUTES as TWOFACTOR_ROUTES
 from server.assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from server.audit.routes import ROUTES as AUDIT_ROUTES
 from server.inspections.fieldwork_routes import ROUTES as FIELDWORK_ROUTES
+from server.inspections.reports_routes import ROUTES as INSPECTION_REPORT_ROUTES
 from server.inspections.routes import ROUTES as INSPECTION_ROUTES
 from server.platform.routes import ROUTES as PLATFORM_ROUTES
 from server.reminders.routes import ROUTES as REMINDER_ROUTES
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *ASSESSMENT_ROUTES,
             *INSPECTION_ROUTES,
             *FIELDWORK_ROUTES,
+            *INSPECTION_REPORT_ROUTES,
             *REMINDER_ROUTES,
             *AUDIT_ROUTES,
             static,
