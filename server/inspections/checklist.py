@@ -79,7 +79,7 @@ DEFAULT_ITEMS = [
 LABELS = {
     "items": _l("Items"),
     "code": _l("Code"),
-    "area": _l("Area"),
+    "area": _l("Inspection area"),
     "text": _l("Item"),
     "criterion": _l("Criterion"),
     "basis": _l("Legal basis"),
