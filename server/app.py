@@ -19,9 +19,11 @@ from server import db, documents
 from server.accounts import passwords
 from server.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from server.accounts.twofactor_routes import ROUTES as TWOFACTOR_ROUTES
+from server.assessment import inspection_adjustments  # noqa: F401  (its import subscribes it to the findings' events)
 from server.assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from server.audit.routes import ROUTES as AUDIT_ROUTES
 from server.inspections.fieldwork_routes import ROUTES as FIELDWORK_ROUTES
+from server.inspections.findings_routes import ROUTES as FINDING_ROUTES
 from server.inspections.reports_routes import ROUTES as INSPECTION_REPORT_ROUTES
 from server.inspections.routes import ROUTES as INSPECTION_ROUTES
 from server.platform.routes import ROUTES as PLATFORM_ROUTES
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *ASSESSMENT_ROUTES,
             *INSPECTION_ROUTES,
             *FIELDWORK_ROUTES,
+            *FINDING_ROUTES,
             *INSPECTION_REPORT_ROUTES,
             *REMINDER_ROUTES,
             *AUDIT_ROUTES,

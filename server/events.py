@@ -18,6 +18,20 @@ INDICATOR_INPUTS = "indicator_inputs"
 # the session store subscribes, whichever store it is; payload: user_id
 SESSIONS_ENDED = "sessions_ended"
 
+# what a unit's inspection findings of one year should make of its assessment (verified
+# findings, confirmed leaks, rectifications gone overdue); the assessment subscribes.
+# payload: unit (pk), year, sources (the adjustment sources this speaks for:
+# "finding:<uuid>", "overdue:<uuid>"), adjustments ([{source, kind, item, note}]: what
+# those sources should be now; the rest of them go), actor (a name)
+FINDING_ADJUSTMENTS = "finding_adjustments"
+# a question the assessment answers without inspections importing it: which of these
+# adjustments it holds. payload: wanted ([{source, kind, item, unit, year}]), answer (a
+# dict the subscriber fills, by (source, kind): {kind, item, name, points, year, unit_id,
+# applied, problem})
+FINDING_DEDUCTIONS = "finding_deductions"
+# a year's assessment has opened (its units and scheme are in place); payload: year, actor
+ASSESSMENT_OPENED = "assessment_opened"
+
 Handler = Callable[..., Awaitable[None]]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 

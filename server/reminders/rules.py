@@ -113,6 +113,32 @@ KINDS: dict[str, Kind] = {
             "and is {{ days }} days late. Submit it here: {{ link }}"
         ),
     ),
+    "finding_due": Kind(
+        _l("Inspection finding due"),
+        "before",
+        _l("Days before the deadline"),
+        7,
+        0,
+        0,
+        _l("Inspection finding to rectify by {{ due }}: {{ unit }}"),
+        _l(
+            '{{ name }}: the inspection finding "{{ title }}" of {{ unit }} is to be rectified by {{ due }}. '
+            "Say what was done here: {{ link }}"
+        ),
+    ),
+    "finding_overdue": Kind(
+        _l("Inspection finding overdue"),
+        "after",
+        _l("Days after the deadline"),
+        1,
+        7,
+        2,
+        _l("Inspection finding overdue: {{ unit }}"),
+        _l(
+            '{{ name }}: the inspection finding "{{ title }}" of {{ unit }} was to be rectified by {{ due }} '
+            "and is {{ days }} days late. Say what was done here: {{ link }}"
+        ),
+    ),
 }
 
 # the built-in training text on the year's last day, when "0 days left" would read oddly

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.assessment import sources as assessment
+from server.inspections import finding_costs
 from server.responsibility import confirmations
 from server.responsibility import notices as responsibility_notices
 from server.training import service as training
@@ -147,6 +148,27 @@ async def self_assessments(tenant: TenantRef, kind: str, day: date) -> list[Wait
     ]
 
 
+async def findings(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
+    """Inspection findings the unit has to rectify by a deadline (soon, or already past):
+    each for the unit's officers and for the leader answerable for it. Finding its
+    overdue ones, the day's run also notes in their history that the deadline passed."""
+    overdue = kind == "finding_overdue"
+    if overdue:
+        await finding_costs.mark_overdue(tenant, day)
+    t = f"/t/{tenant.slug}"
+    out = []
+    for r in await finding_costs.awaiting(tenant, day, overdue=overdue):
+        officers, lead = r["subjects"]
+        page = f"{t}/findings/{r['uuid']}"
+        context = {"unit": r["unit_name"], "title": r["description"][:60], "due": r["deadline"]}
+        out.append(Waiting(officers, r["deadline"], r["unit"], None, page, page, {**context, "person": r["unit_name"]}))
+        if r["responsible"] is not None:
+            # the leader sees the unit's open findings on the portal
+            person = {**context, "person": r["responsible_name"]}
+            out.append(Waiting(lead, r["deadline"], r["unit"], r["responsible"], f"{t}/me", page, person))
+    return out
+
+
 # the subject of the office's daily digest of one kind ("digest:<kind>"): a summary, always sent
 DIGEST = "digest:"
 
@@ -160,6 +182,8 @@ def overview_link(tenant: TenantRef, kind: str, items: list[Waiting]) -> str:
         return f"{t}/coverage/list?metric=confirmation_overdue"
     if kind == "training_short":
         return f"{t}/training"
+    if kind.startswith("finding"):
+        return f"{t}/findings?overdue=1" if kind == "finding_overdue" else f"{t}/findings"
     return f"{t}/assessments/{items[0].context['title']}"
 
 
@@ -171,6 +195,8 @@ SOURCES: dict[str, Source] = {
     "training_short": training_short,
     "assessment_due": self_assessments,
     "assessment_overdue": self_assessments,
+    "finding_due": findings,
+    "finding_overdue": findings,
 }
 
 

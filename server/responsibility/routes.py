@@ -21,6 +21,7 @@ from server.accounts import service as accounts
 from server.core.errors import Conflict, ValidationFailed
 from server.documents.pdf import MEDIA_TYPE as PDF
 from server.documents.xlsx import MEDIA_TYPE as XLSX
+from server.inspections import findings
 from server.mail import MailUnavailable
 from server.reminders import dispatch
 from server.responsibility import catalog as catalogs
@@ -365,7 +366,7 @@ class PortalPages(Controller):
 
     @get("/me", name="me")
     async def me_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        """What to sign, what to confirm, what was signed."""
+        """What to sign, what to confirm, what was signed; the unit's open inspection findings."""
         return page(
             request,
             "me.html",
@@ -374,6 +375,7 @@ class PortalPages(Controller):
             owed=await confirmations.pending(tenant, actor),
             duties=await confirmations.my_duties(tenant, actor),
             training=await training.my_hours(tenant, actor),
+            findings=await findings.leader_findings(tenant, actor),
         )
 
     @get("/me/confirmation", name="confirmations.form")
