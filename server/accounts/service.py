@@ -297,17 +297,18 @@ async def user_detail(tenant: TenantRef, user_id: Any) -> dict:
 
 
 async def _check_role_binding(tenant: TenantRef, actor: Actor, check: Checker, role: str) -> dict[str, Any]:
-    """Scoped roles need a unit, leaders their person record."""
+    """Scoped roles need a unit, leaders their person record; an inspector may name theirs
+    (their post history is what conflicts of interest are found in)."""
     values: dict[str, Any] = {"scope_unit": None, "person": None}
     if role in roles.SCOPED_ROLES:
         missing = _("%(field)s: no such unit.", field=check.label("scope_unit_id"))
         values["scope_unit"] = await check.found(
             "scope_unit_id", partial(units.unit_pk, tenant, actor), missing, required=True
         )
-    if role == roles.LEADER:
+    if role in (roles.LEADER, roles.INSPECTOR):
         missing = _("%(field)s: no such person.", field=check.label("person_id"))
         values["person"] = await check.found(
-            "person_id", partial(units.person_pk, tenant, actor), missing, required=True
+            "person_id", partial(units.person_pk, tenant, actor), missing, required=role == roles.LEADER
         )
     return values
 
