@@ -22,6 +22,7 @@ from server.accounts.twofactor_routes import ROUTES as TWOFACTOR_ROUTES
 from server.assessment import inspection_adjustments  # noqa: F401  (its import subscribes it to the findings' events)
 from server.assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from server.audit.routes import ROUTES as AUDIT_ROUTES
+from server.inspections.devices_routes import ROUTES as DEVICE_ROUTES
 from server.inspections.fieldwork_routes import ROUTES as FIELDWORK_ROUTES
 from server.inspections.findings_routes import ROUTES as FINDING_ROUTES
 from server.inspections.reports_routes import ROUTES as INSPECTION_REPORT_ROUTES
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *TRAINING_ROUTES,
             *ASSESSMENT_ROUTES,
             *INSPECTION_ROUTES,
+            *DEVICE_ROUTES,
             *FIELDWORK_ROUTES,
             *FINDING_ROUTES,
             *INSPECTION_REPORT_ROUTES,
