@@ -13,9 +13,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from server import db
 from server.accounts import service as accounts
 from server.accounts.sessions import DatabaseSessionStore
+from server.assessment import inspection_adjustments  # noqa: F401  (its import subscribes it to the findings' events)
+from server.inspections import finding_costs
 from server.reminders import service as reminder_service
 from server.reminders.dispatch import tick
 from server.settings import Settings
+from server.units import service as units
 from tenants.service import active_tenants, list_tenants
 
 log = logging.getLogger("luzhi.scheduler")
@@ -68,6 +71,18 @@ async def purge_reminders(settings: Settings) -> None:
     for tenant in tenants:
         if gone := await reminder_service.purge(tenant, now):
             log.info("purged %d old reminders of tenant %s", gone, tenant.slug)
+
+
+@every(hours=1)
+async def overdue_findings(settings: Settings) -> None:
+    """Findings whose rectification deadline passed: noted once in their history and
+    charged to the unit's assessment, whether or not a reminder rule is on."""
+    async with db.transaction(None, write=False):
+        tenants = await active_tenants()
+    for tenant in tenants:
+        async with db.transaction(tenant.id):
+            if noted := await finding_costs.mark_overdue(tenant, units.today(tenant)):
+                log.info("%d findings of tenant %s fell overdue", noted, tenant.slug)
 
 
 def make_scheduler(settings: Settings) -> AsyncIOScheduler:

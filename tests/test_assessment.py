@@ -222,7 +222,7 @@ async def _hand_built_people(world, unit: dict, year: int) -> tuple[dict[str, di
 
 async def _hand_built_review(world, office, assessor, year: int, unit: dict) -> dict[str, float]:
     """The office self-assesses the manual indicators, the assessor keeps all but N (12 → 11)
-    and deducts minor, minor, serious: the manual scores as reviewed."""
+    and deducts minor, minor, major: the manual scores as reviewed."""
     manual = {"R3": 8, "C": 9.5, "P": 10, "N": 12, "M": 7, "D": 10}
     for code, value in manual.items():
         await run(world, reviews.self_assess, office, year, unit["id"], code, {"score": value, "note": "见附件"})
@@ -234,7 +234,7 @@ async def _hand_built_review(world, office, assessor, year: int, unit: dict) -> 
             )
         else:
             await run(world, reviews.review, assessor, year, unit["id"], code, {})
-    for item in ("minor", "minor", "serious"):
+    for item in ("minor", "minor", "major"):
         await run(
             world,
             reviews.add_adjustment,
@@ -555,10 +555,10 @@ async def test_deductions_are_capped_the_total_never_drops_below_zero_and_a_veto
         )
 
     for _ in range(4):  # 4 × 3 = 12 points, capped at 10
-        await deduct(b, "serious")
+        await deduct(b, "major")
     await deduct(city, "minor")
     for _ in range(3):  # 9 points off 5: the total stays at 0
-        await deduct(poor, "serious")
+        await deduct(poor, "major")
     veto = await run(
         world, reviews.add_adjustment, assessor, year, a["id"], {"kind": "veto", "item": "leak", "note": "泄密"}
     )

@@ -183,7 +183,7 @@ async def test_self_assessment_review_finalisation_and_scorecard_over_the_api(cl
     assert changed.status_code == 201 and changed.json()["state"] == "changed"
     for code in ("R3", "P", "N", "M", "D"):
         assert (await api.post("assessor", f"{ua}/scores/{code}/review", {})).status_code == 201
-    added = await api.post("assessor", f"{ua}/adjustments", {"kind": "deduction", "item": "serious", "note": "抽查"})
+    added = await api.post("assessor", f"{ua}/adjustments", {"kind": "deduction", "item": "major", "note": "抽查"})
     assert added.status_code == 201 and added.json()["points"] == 3
     wrong = await api.post("assessor", f"{ua}/adjustments", {"kind": "deduction", "item": "leak", "note": "x"})
     assert wrong.status_code == 422 and fields(wrong) == {"item"}
@@ -208,7 +208,7 @@ async def test_self_assessment_review_finalisation_and_scorecard_over_the_api(cl
     manual = sum({**selves, "C": 6, "D": 7.5}.values())
     assert r["score_sum"] == round(auto + manual, 2) and r["deduction"] == 3
     assert r["total"] == round(auto + manual - 3, 2) and r["veto"] is False
-    assert [(x["kind"], x["item"], x["points"]) for x in r["adjustments"]] == [("deduction", "serious", 3.0)]
+    assert [(x["kind"], x["item"], x["points"]) for x in r["adjustments"]] == [("deduction", "major", 3.0)]
 
     # the scorecard: a PDF with the unit's name and total
     card = await api.get("office", f"{ua}/scorecard.pdf")

@@ -38,7 +38,7 @@ async def scored_world():
         for code in MANUAL:
             await reviews.review(tenant, SYSTEM, year, unit, code, {})
         await reviews.add_adjustment(
-            tenant, SYSTEM, year, unit, {"kind": "deduction", "item": "serious", "note": "台账缺失"}
+            tenant, SYSTEM, year, unit, {"kind": "deduction", "item": "major", "note": "台账缺失"}
         )
         result = await results.unit_result(tenant, SYSTEM, year, unit)
     return world, year, result

@@ -578,7 +578,11 @@ async def test_reminders_before_the_deadline_and_after_it_with_escalation(env, c
         ("finding_overdue", "", "officer"),
         ("finding_overdue", ":lead", "李四"),
     ]
-    # the day's run noted the passed deadline in the finding's history, once
+    # the reminders do not touch the finding: the scheduler's hourly job notes the passed
+    # deadline in its history, once however often it runs
+    assert await history(iw, f["id"]) == ["recorded"]
+    for _run in range(2):
+        await run(iw.world, finding_costs.mark_overdue, deadline + timedelta(days=1))
     assert await history(iw, f["id"]) == ["recorded", "overdue"]
     # the second reminder (escalate after 1) also goes to the unit's principal
     assert await fired(deadline + timedelta(days=3)) == [

@@ -238,6 +238,8 @@ async def open_assessment(tenant: TenantRef, actor: Actor, year: int, data: dict
             + await _auto_scores(tenant, tree, year, as_of, assessed)
         )
         await refresh_totals(tenant, row.id, tree)
+        # what other domains hold against units of that year (findings' deductions) joins it
+        await events.publish(events.ASSESSMENT_OPENED, tenant, year=year, actor=actor.name)
         await audit.record(
             tenant.id,
             actor,

@@ -124,7 +124,9 @@ DEFAULT: dict[str, Any] = {
     ],
     "deductions": [
         {"code": "minor", "name": "检查发现一般问题", "points": 1.0},
-        {"code": "serious", "name": "检查发现严重问题", "points": 3.0},
+        {"code": "major", "name": "检查发现较重问题", "points": 3.0},
+        {"code": "serious", "name": "检查发现严重问题", "points": 5.0},
+        {"code": "overdue", "name": "问题整改逾期", "points": 1.0},
     ],
     "deduction_cap": 10.0,
     "vetoes": [{"code": "leak", "name": "年度内发生经查实的泄密事件"}],

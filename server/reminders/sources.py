@@ -150,11 +150,8 @@ async def self_assessments(tenant: TenantRef, kind: str, day: date) -> list[Wait
 
 async def findings(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
     """Inspection findings the unit has to rectify by a deadline (soon, or already past):
-    each for the unit's officers and for the leader answerable for it. Finding its
-    overdue ones, the day's run also notes in their history that the deadline passed."""
+    each for the unit's officers and for the leader answerable for it."""
     overdue = kind == "finding_overdue"
-    if overdue:
-        await finding_costs.mark_overdue(tenant, day)
     t = f"/t/{tenant.slug}"
     out = []
     for r in await finding_costs.awaiting(tenant, day, overdue=overdue):
