@@ -111,6 +111,8 @@ async def issue_notices(
     templates = await catalogs.current_templates(tenant)
     if missing := {post["position"] for post, _at in issues} - set(templates):
         raise ValueError(f"no notice template for {sorted(missing)}")
+    if len({post["id"] for post, _at in issues}) != len(issues):
+        raise ValueError("a post given two notices at once")
     bodies = await _bodies(tenant, catalog, issues)
     live = await _live(tenant, [post["id"] for post, _at in issues])
     zone = ZoneInfo(tenant.timezone)
@@ -131,24 +133,28 @@ async def issue_notices(
     return {r["post"]: {**r, **names[r["post"]]} for r in rows}
 
 
-async def _must_be(notices_: Sequence[dict], actors: Sequence[Actor], states: Collection[str], change: str) -> None:
-    """Each notice addressed to its actor and in one of `states`, as the services require."""
+async def _must_be(
+    tenant: TenantRef, changes: Sequence[tuple[Actor, dict]], states: Collection[str], change: str
+) -> None:
+    """Each (actor, notice): the notice addressed to the actor and in one of `states`, as
+    the services require."""
+    pks = [notice["id"] for _actor, notice in changes]
+    if len(set(pks)) != len(pks):
+        raise ValueError(f"a notice {change} twice")
     status: dict[int, str] = {}
-    for batch in chunks([n["id"] for n in notices_]):
-        status.update(
-            {
-                r["id"]: r["status"]
-                for r in await Notice.select(Notice.id, Notice.status).where(Notice.id.is_in(list(batch)))
-            }
+    for batch in chunks(pks):
+        rows = await Notice.select(Notice.id, Notice.status).where(
+            Notice.tenant == tenant.id, Notice.id.is_in(list(batch))
         )
-    for notice, actor in zip(notices_, actors, strict=True):
-        if notice["person"] != actor.person_id or status[notice["id"]] not in states:
-            raise ValueError(f"notice {notice['uuid']} ({status[notice['id']]}) cannot be {change} by {actor.name}")
+        status.update({r["id"]: r["status"] for r in rows})
+    for actor, notice in changes:
+        if notice["person"] != actor.person_id or status.get(notice["id"]) not in states:
+            raise ValueError(f"notice {notice['uuid']} ({status.get(notice['id'])}) cannot be {change} by {actor.name}")
 
 
 async def view_notices(tenant: TenantRef, views: Sequence[tuple[Actor, dict, datetime]]) -> None:
     """notices.mark_viewed by each (addressee, notice as issue_notices returns it, moment)."""
-    await _must_be([n for _a, n, _at in views], [a for a, _n, _at in views], ("issued",), "viewed")
+    await _must_be(tenant, [(actor, n) for actor, n, _at in views], ("issued",), "viewed")
     await update_rows(Notice, ("status", "viewed_at"), [("viewed", at, n["id"]) for _a, n, at in views])
     await audit.record_each(tenant.id, "notice.view", "notice", [(actor, n["uuid"], {}) for actor, n, _at in views])
 
@@ -198,7 +204,7 @@ class SignedPdfs:
 
 async def sign_notices(tenant: TenantRef, signings: Sequence[Signing], pdfs: SignedPdfs) -> None:
     """notices.sign for each, its signed PDF rendered by `pdfs`."""
-    await _must_be([s.notice for s in signings], [s.signer for s in signings], notices.OPEN, "signed")
+    await _must_be(tenant, [(s.signer, s.notice) for s in signings], notices.OPEN, "signed")
     await update_rows(Notice, ("status", "signed_at"), [("signed", s.at, s.notice["id"]) for s in signings])
     rows = [
         new_row(

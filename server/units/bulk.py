@@ -37,13 +37,17 @@ async def add_units(tenant: TenantRef, actor: Actor, specs: Sequence[dict[str, A
         for i in level:
             spec = specs[i]
             parent = made[spec["parent"]] if spec.get("parent") is not None else None
-            values = {k: spec.get(k, default) for k, default in (("name", ""), ("kind", ""), ("code", None))}
             rows.append(
                 new_row(
-                    tenant=tenant.id, parent=parent and parent["pk"], sort_order=spec.get("sort_order", 0), **values
+                    tenant=tenant.id,
+                    parent=parent["pk"] if parent else None,
+                    name=spec["name"],
+                    kind=spec["kind"],
+                    code=spec.get("code"),
+                    sort_order=spec.get("sort_order", 0),
                 )
             )
-            made[i] = {"name": values["name"], "kind": values["kind"], "parent": parent}
+            made[i] = {"name": spec["name"], "kind": spec["kind"], "parent": parent}
         await insert_new(Unit, rows)
         for i, row in zip(level, rows, strict=True):
             parent = made[i].pop("parent")
