@@ -705,11 +705,11 @@ class _Assessing:
 
     def own(self, unit: dict, leaves: list[dict], plans: list[tuple], at: datetime) -> UnitScores:
         scores = [(leaf["code"], p[0], p[1]) for leaf, p in zip(leaves, plans, strict=False)]
-        return UnitScores(self.officer_of(unit), unit["uuid"], scores, at)
+        return UnitScores(self.officer_of(unit), unit["pk"], scores, at)
 
     def reviewed(self, unit: dict, leaves: list[dict], plans: list[tuple], at: datetime) -> UnitScores:
         scores = [(leaf["code"], p[2], p[3]) for leaf, p in zip(leaves, plans, strict=True)]
-        return UnitScores(self.assessor, unit["uuid"], scores, at)
+        return UnitScores(self.assessor, unit["pk"], scores, at)
 
     def weak_first(self, units_: list[dict], count: int) -> list[dict]:
         """Units drawn for deductions, the weaker ones more likely (without repeats)."""
@@ -722,7 +722,7 @@ class _Assessing:
         return out
 
     def deduction(self, unit: dict, item: str, at: datetime) -> Finding:
-        return Finding(self.assessor, unit["uuid"], "deduction", item, self.rng.choice(DEDUCTIONS[item]), at)
+        return Finding(self.assessor, unit["pk"], "deduction", item, self.rng.choice(DEDUCTIONS[item]), at)
 
     async def open_year(self, year: int) -> tuple[dict, list[dict]]:
         tenant, office = self.demo.tenant, self.demo.accounts["office"]
@@ -774,9 +774,7 @@ class _Assessing:
                 if u["kind"] == "municipal" and u["pk"] != self.officer_unit["pk"] and 0.7 < demo.quality[u["pk"]] < 0.9
             ]
         )
-        findings.append(
-            Finding(self.assessor, leaky["uuid"], "veto", "leak", LEAK, demo.at(date(year + 1, 1, 20), rng))
-        )
+        findings.append(Finding(self.assessor, leaky["pk"], "veto", "leak", LEAK, demo.at(date(year + 1, 1, 20), rng)))
         return findings
 
     async def this_year(self) -> None:

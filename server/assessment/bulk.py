@@ -34,7 +34,7 @@ class UnitScores:
     for its own scores, (code, other points or None to accept, reason) for a review."""
 
     actor: Actor
-    unit_uuid: Any
+    unit: int  # the unit's row id
     scores: list[tuple[str, float | None, str]]
     at: datetime
 
@@ -76,14 +76,16 @@ class _Round:
         await cycle.refresh_totals(self.tenant, self.assessment["id"], self.tree)
 
 
-async def _round(tenant: TenantRef, year: int, unit_uuids: Sequence[Any]) -> _Round:
+async def _round(tenant: TenantRef, year: int, unit_pks: Sequence[int]) -> _Round:
     assessment = await get_assessment(tenant, year)
     cycle.must_be_open(assessment)
-    rows = await AssessedUnit.select(AssessedUnit.all_columns(), AssessedUnit.unit.uuid.as_alias("unit_uuid")).where(
+    rows = await AssessedUnit.select().where(
         AssessedUnit.tenant == tenant.id, AssessedUnit.assessment == assessment["id"]
     )
-    by_unit = {str(r["unit_uuid"]): r for r in rows}
-    units = [by_unit[str(u)] for u in unit_uuids]
+    by_unit = {r["unit"]: r for r in rows}
+    if missing := set(unit_pks) - set(by_unit):
+        raise ValueError(f"units {sorted(missing)} are not assessed in {year}")
+    units = [by_unit[pk] for pk in unit_pks]
     scores = {}
     for batch in chunks([u["id"] for u in units]):
         for r in await Score.select().where(
@@ -95,11 +97,11 @@ async def _round(tenant: TenantRef, year: int, unit_uuids: Sequence[Any]) -> _Ro
 
 async def self_assess(tenant: TenantRef, year: int, forms: Sequence[UnitScores], *, submit: bool) -> None:
     """reviews.self_assess of each indicator of each form, then (`submit`) reviews.submit_self."""
-    r = await _round(tenant, year, [f.unit_uuid for f in forms])
+    r = await _round(tenant, year, [f.unit for f in forms])
     updates, audits, submitted = [], [], []
     for form, unit in zip(forms, r.units, strict=True):
         if unit["status"] != "pending":
-            raise ValueError(f"unit {form.unit_uuid}: the self-assessment was submitted")
+            raise ValueError(f"unit {form.unit}: the self-assessment was submitted")
         for code, points, note in form.scores:
             score, value = r.score(unit, code), r.points(code, points)
             updates.append((value, note, None, "", "self", form.at, score["id"]))
@@ -120,7 +122,7 @@ async def self_assess(tenant: TenantRef, year: int, forms: Sequence[UnitScores],
 def _submitted(r: _Round, unit: dict, form: UnitScores) -> tuple:
     """reviews.submit_self: every indicator scored by hand has the unit's own score."""
     if missing := [code for (pk, code), s in r.scores.items() if pk == unit["id"] and s["self_score"] is None]:
-        raise ValueError(f"unit {form.unit_uuid}: no score for {missing}")
+        raise ValueError(f"unit {form.unit}: no score for {missing}")
     r.event(unit, form.actor, form.at, "submitted")
     return ("submitted", form.at, unit["id"])
 
@@ -128,7 +130,7 @@ def _submitted(r: _Round, unit: dict, form: UnitScores) -> tuple:
 async def review(tenant: TenantRef, year: int, forms: Sequence[UnitScores]) -> None:
     """reviews.review of each indicator of each form: None accepts the unit's own score,
     other points change it for the reason given; a unit with all reviewed is reviewed."""
-    r = await _round(tenant, year, [f.unit_uuid for f in forms])
+    r = await _round(tenant, year, [f.unit for f in forms])
     updates, audits, reviewed = [], [], []
     for form, unit in zip(forms, r.units, strict=True):
         for code, other, reason in form.scores:
@@ -136,7 +138,7 @@ async def review(tenant: TenantRef, year: int, forms: Sequence[UnitScores]) -> N
             value = score["self_score"] if other is None else r.points(code, other)
             state = "accepted" if value == score["self_score"] else "changed"
             if value is None or (state == "changed" and not reason):
-                raise ValueError(f"unit {form.unit_uuid}, {code}: {other} without a reason")
+                raise ValueError(f"unit {form.unit}, {code}: {other} without a reason")
             updates.append((value, state, reason, form.at, score["id"]))
             r.event(unit, form.actor, form.at, state, indicator=code, old=score["score"], new=value, note=reason)
             score["score"] = value
@@ -155,7 +157,7 @@ class Finding:
     """A deduction or veto item recorded against a unit by `actor` at a moment."""
 
     actor: Actor
-    unit_uuid: Any
+    unit: int  # the unit's row id
     kind: str  # deduction | veto
     item: str
     note: str
@@ -164,7 +166,7 @@ class Finding:
 
 async def adjust(tenant: TenantRef, year: int, findings: Sequence[Finding]) -> None:
     """reviews.add_adjustment for each finding."""
-    r = await _round(tenant, year, [f.unit_uuid for f in findings])
+    r = await _round(tenant, year, [f.unit for f in findings])
     adjustments, audits = [], defaultdict(list)
     for f, unit in zip(findings, r.units, strict=True):
         item = r.tree.deduction(f.item) if f.kind == "deduction" else r.tree.veto(f.item)
