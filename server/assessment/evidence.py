@@ -1,4 +1,5 @@
-"""Evidence for a self-assessed score: PDF, PNG or JPEG files, judged by their first bytes."""
+"""Evidence for a self-assessed score: PDF, PNG or JPEG files, checked as every uploaded
+document is (server.documents.uploads)."""
 
 from __future__ import annotations
 
@@ -13,28 +14,11 @@ from server.audit import service as audit
 from server.core.errors import ValidationFailed
 from server.core.i18n import _
 from server.core.rows import pick
+from server.documents import uploads
 from tenants.service import TenantRef, get_owned
 
-EVIDENCE_TYPES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
-# below the request body limit (LUZHI_MAX_BODY_BYTES), so that the message is ours, not a bare 413
-MAX_EVIDENCE = 8 * 1024 * 1024
-MAX_EVIDENCE_FILES = 10
-
-
-def sniff(data: bytes) -> str | None:
-    """The evidence's real type, from its first bytes (never from its name)."""
-    return next((kind for magic, kind in EVIDENCE_TYPES.items() if data.startswith(magic)), None)
-
-
-def check_evidence(filename: str, data: bytes) -> str:
-    if not data:
-        raise ValidationFailed({"file": _("Choose a file to upload.")})
-    if len(data) > MAX_EVIDENCE:
-        raise ValidationFailed({"file": _("The file is larger than %(size)d MB.", size=MAX_EVIDENCE // (1024 * 1024))})
-    kind = sniff(data)
-    if kind is None:
-        raise ValidationFailed({"file": _("Evidence must be a PDF, PNG or JPEG file.")})
-    return kind
+# evidence is an uploaded document as the shared layer takes it; the size has its own name here
+MAX_EVIDENCE = uploads.MAX_BYTES
 
 
 async def add_evidence(
@@ -43,10 +27,10 @@ async def add_evidence(
     assessment, assessed, tree = await unit_context(tenant, actor, year, unit_id)
     self_assessment_open(assessment, assessed)
     _leaf, score = await manual_score(tenant, assessed, tree, code)
-    kind = check_evidence(filename, data)
-    if await Evidence.count().where(Evidence.tenant == tenant.id, Evidence.score == score["id"]) >= MAX_EVIDENCE_FILES:
-        raise ValidationFailed({"file": _("At most %(count)d files per indicator.", count=MAX_EVIDENCE_FILES)})
-    name = (filename.replace("\x00", "").replace("/", "_").replace("\\", "_").strip() or "evidence")[-200:]
+    kind = uploads.check_file(data)
+    if await Evidence.count().where(Evidence.tenant == tenant.id, Evidence.score == score["id"]) >= uploads.MAX_FILES:
+        raise ValidationFailed({"file": _("At most %(count)d files per indicator.", count=uploads.MAX_FILES)})
+    name = uploads.clean_filename(filename, "evidence")
     shown = {"filename": name, "content_type": kind, "size": len(data)}
     async with db.atomic():
         row = Evidence(

@@ -1,8 +1,8 @@
 """Files of an inspection: on a clue, a checklist item, a finding, a rectification or a
-measure. Checked as assessment evidence is (PDF, PNG or JPEG by their first bytes, up
-to 8 MB), kept with their SHA-256 digest, and shown only to whom may see their owner:
-clue files to the team and the office alone; the unit's officer also sees those of its
-findings, rectifications and measures."""
+measure. Checked as every uploaded document is (server.documents.uploads: PDF, PNG or
+JPEG by their first bytes, up to 8 MB), kept with their SHA-256 digest, and shown only
+to whom may see their owner: clue files to the team and the office alone; the unit's
+officer also sees those of its findings, rectifications and measures."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from typing import Any
 
 from server import db
 from server.actor import Actor
-from server.assessment.evidence import MAX_EVIDENCE_FILES, check_evidence
 from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Forbidden, NotFound, ValidationFailed
 from server.core.i18n import _
 from server.core.rows import public
+from server.documents import uploads
 from server.inspections import access
 from server.inspections.access import DISTRICT, OFFICE, TEAM, UNIT
 from server.inspections.tables import Attachment
@@ -58,11 +58,6 @@ def may_see(view: str, owner: str) -> bool:
     return view in VISIBLE[owner_kind(owner)]
 
 
-def _clean_name(filename: str) -> str:
-    # the name is shown and sent back in a download header: no path, no NUL
-    return (filename.replace("\x00", "").replace("/", "_").replace("\\", "_").strip() or "file")[-200:]
-
-
 def _shown(row: dict) -> dict:
     return public(row, "filename", "content_type", "size", "digest", "uploaded_by", "uploaded_at")
 
@@ -75,17 +70,17 @@ async def store(
     on "file"."""
     if not may_see(inspection_row["view"], owner):
         raise Forbidden()
-    content_type = check_evidence(filename, content)
+    content_type = uploads.check_file(content)
     held = await Attachment.count().where(
         Attachment.tenant == tenant.id, Attachment.inspection == inspection_row["id"], Attachment.owner == owner
     )
-    if held >= MAX_EVIDENCE_FILES:
-        raise ValidationFailed({"file": _("At most %(count)d files can be attached here.", count=MAX_EVIDENCE_FILES)})
+    if held >= uploads.MAX_FILES:
+        raise ValidationFailed({"file": _("At most %(count)d files can be attached here.", count=uploads.MAX_FILES)})
     row = Attachment(
         tenant=tenant.id,
         inspection=inspection_row["id"],
         owner=owner,
-        filename=_clean_name(filename),
+        filename=uploads.clean_filename(filename, "file"),
         content_type=content_type,
         size=len(content),
         digest=hashlib.sha256(content).hexdigest(),
