@@ -1,9 +1,9 @@
 """Excel workbooks of a unit's device register: read one as offices make it, and hand
 out its template.
 
-Pure: bytes in, bytes out, no database. The upload is checked as training's attendance
-sheets are (identified by content, bounded in size, formulas read as text, never
-evaluated). Registers are kept by hand, so the reader is lenient where a person would
+Pure: bytes in, bytes out, no database. The upload is read as every uploaded workbook is
+(server.documents.workbooks: identified by its content, bounded, formulas read as text,
+never evaluated). Registers are kept by hand, so the reader is lenient where a person would
 be: a title or notes above the header row, a header over two rows with merged cells,
 blank and pre-numbered empty rows, numbers typed as text or text typed as numbers,
 是/否 and the Chinese kind names.
@@ -11,26 +11,18 @@ blank and pre-numbered empty rows, numbers typed as text or text typed as number
 
 from __future__ import annotations
 
-import io
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import openpyxl
 from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from server.core.errors import ValidationFailed
-from server.core.i18n import LazyString, _, _l, translations
-from server.documents import safe
+from server.core.i18n import LazyString, _, _l
+from server.documents import workbooks
+from server.documents.workbooks import SheetRow
 from server.documents.xlsx import save
-
-# the upload checks and limits of training's reader hold for any uploaded sheet
-from server.training.workbook import MAX_COLUMNS, MAX_SHEET_ROWS, PARSE_SECONDS, _check_container, _damaged
 
 COLUMNS = ("kind", "label", "classified", "holder", "location")
 REQUIRED = ("kind", "label", "classified")
@@ -119,13 +111,6 @@ KIND_CODES: dict[str, str] = {text_key(name): code for code, names in _KINDS.ite
 CLASSIFIED: dict[str, bool] = {text_key(v): True for v in _YES} | {text_key(v): False for v in _NO}
 
 
-@dataclass
-class SheetRow:
-    line: int  # the row number Excel shows
-    values: dict[str, str]  # every key of COLUMNS as text; "" when blank
-    formulas: list[str] = field(default_factory=list)  # keys whose cell held a formula
-
-
 def kind_code(text: str, english: dict[str, str]) -> str | None:
     """The kind a cell names: a code, a Chinese name (涉密计算机 too) or the kind's name
     in the reader's language (`english`: name → code)."""
@@ -144,81 +129,34 @@ def classified_value(text: str) -> bool | None:
 
 
 async def parse_register(data: bytes) -> list[SheetRow]:
-    """read_register in a worker process, within PARSE_SECONDS."""
-    try:
-        return await safe.run(read_register, data, seconds=PARSE_SECONDS)
-    except safe.Overrun:
-        raise ValidationFailed(
-            {"file": _("The workbook takes too long to read; split it into smaller files.")}
-        ) from None
-    except safe.Crashed:
-        raise ValidationFailed({"file": _("The workbook is too large; split it into smaller files.")}) from None
+    """read_register in a worker process, within workbooks.PARSE_SECONDS."""
+    return await workbooks.parse(read_register, data)
 
 
 def read_register(data: bytes) -> list[SheetRow]:
-    """The data rows of the first worksheet; ValidationFailed on "file" when the upload
-    is not a readable .xlsx device register. CPU-bound on untrusted bytes: call
-    parse_register from the server."""
-    _check_container(data)
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception:  # untrusted bytes: any failure of the parser means an unreadable file
-        raise ValidationFailed({"file": _damaged()}) from None
-    try:
-        return _read(book)
-    except ValidationFailed:
-        raise
-    except Exception:  # sheets are parsed lazily, so a broken sheet fails only here
-        raise ValidationFailed({"file": _damaged()}) from None
-    finally:
-        book.close()
-
-
-def _sheet_rows(book: Any):
-    """(line, cells) of the first sheet's rows, within the limits on rows and columns."""
-    if not book.worksheets:
-        raise ValidationFailed({"file": _("The workbook has no worksheet.")})
-    sheet = book.worksheets[0]
-    too_many = ValidationFailed(
-        {
-            "file": _(
-                "The sheet has more than %(max)s rows, blank ones included; split it into smaller files.",
-                max=MAX_SHEET_ROWS,
-            )
-        }
-    )
-    too_wide = ValidationFailed(
-        {"file": _("The sheet has more than %(max)s columns; keep only the register's columns.", max=MAX_COLUMNS)}
-    )
-    if (sheet.max_row or 0) > MAX_SHEET_ROWS:
-        raise too_many
-    if (sheet.max_column or 0) > MAX_COLUMNS:
-        raise too_wide
-    sheet.reset_dimensions()  # stored dimensions may be wrong: read what is there
-    for line, raw in enumerate(sheet.iter_rows(values_only=True), start=1):
-        if line > MAX_SHEET_ROWS:
-            raise too_many
-        if len(raw) > MAX_COLUMNS:
-            raise too_wide
-        yield line, raw
+    """The data rows of the first worksheet (every key of COLUMNS as text; "" when blank);
+    ValidationFailed on "file" when the upload is not a readable .xlsx device register.
+    CPU-bound on untrusted bytes: call parse_register from the server."""
+    return workbooks.read(data, _read)
 
 
 def _read(book: Any) -> list[SheetRow]:
+    too_wide = _(
+        "The sheet has more than %(max)s columns; keep only the register's columns.", max=workbooks.MAX_COLUMNS
+    )
     header = _Header()
     rows: list[SheetRow] = []
-    for line, raw in _sheet_rows(book):
+    for line, raw in workbooks.sheet_rows(book, too_wide=too_wide):
         if not header.done:
             header.take(raw)
             continue
         if header.continues(raw):
             continue
-        row = _row(line, raw, header.columns)
+        row = workbooks.sheet_row(line, raw, header.columns, COLUMNS, _text)
         if not any(row.values.values()):
             continue  # blank, or only a pre-filled row number
         if len(rows) >= MAX_DATA_ROWS:
-            raise ValidationFailed(
-                {"file": _("The sheet has more than %(max)s rows; split it into smaller files.", max=MAX_DATA_ROWS)}
-            )
+            raise workbooks.too_many_rows(MAX_DATA_ROWS)
         rows.append(row)
     if not header.done:
         header.fail()
@@ -248,14 +186,11 @@ class _Header:
             if index in self.columns:
                 continue
             if key in self.columns.values():
-                # two columns for one field: guessing which holds the data would be silent loss
-                raise ValidationFailed(
-                    {"file": _("The column %(column)s appears more than once.", column=str(LABELS[key]))}
-                )
+                raise workbooks.repeated_column(LABELS[key])
             self.columns[index] = key
 
     def take(self, raw: tuple[Any, ...]) -> None:
-        if not any(_filled(v) for v in raw):
+        if not any(workbooks.filled(v) for v in raw):
             return
         self.seen += 1
         self._add(self._names(raw))
@@ -278,7 +213,7 @@ class _Header:
 
     def fail(self) -> None:
         if not self.seen:
-            raise ValidationFailed({"file": _("The first worksheet is empty.")})
+            raise workbooks.empty()
         missing = [k for k in REQUIRED if k not in self.columns.values()]
         raise ValidationFailed(
             {
@@ -288,10 +223,6 @@ class _Header:
                 )
             }
         )
-
-
-def _filled(value: Any) -> bool:
-    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 def _text(value: Any) -> str:
@@ -309,22 +240,6 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split())
 
 
-def _row(line: int, raw: tuple[Any, ...], columns: dict[int, str]) -> SheetRow:
-    values = dict.fromkeys(COLUMNS, "")
-    formulas: list[str] = []
-    for index, key in columns.items():
-        if index >= len(raw):  # rows are as long as their last filled cell
-            continue
-        value = raw[index]
-        if isinstance(value, (ArrayFormula, DataTableFormula)):
-            value = getattr(value, "text", None) or "="
-        # with data_only=False openpyxl gives a formula as its text, never its result
-        if isinstance(value, str) and value.startswith("="):
-            formulas.append(key)
-        values[key] = _text(value)
-    return SheetRow(line=line, values=values, formulas=formulas)
-
-
 # -- the template -------------------------------------------------------------------
 
 _HELP = {
@@ -332,12 +247,12 @@ _HELP = {
         _l(
             "The kind of device: %(values)s (a computer; an IT device such as a printer, copier or scanner; a mailbox)."
         ),
-        "计算机, 信息设备, 邮箱",
+        {"values": "计算机, 信息设备, 邮箱"},
     ),
-    "label": (_l("How the unit names the device: its asset number, or the mailbox address. Unique per kind."), ""),
-    "classified": (_l("%(values)s: whether the device is classified."), "是 / 否"),
-    "holder": (_l("Optional. The person responsible for the device."), ""),
-    "location": (_l("Optional. Where the device is kept."), ""),
+    "label": (_l("How the unit names the device: its asset number, or the mailbox address. Unique per kind."), {}),
+    "classified": (_l("%(values)s: whether the device is classified."), {"values": "是 / 否"}),
+    "holder": (_l("Optional. The person responsible for the device."), {}),
+    "location": (_l("Optional. Where the device is kept."), {}),
 }
 _HELP_NOTE = _l(
     "One row per device on the first sheet, under the header row; a title above it and other columns are "
@@ -349,44 +264,30 @@ def register_template() -> bytes:
     """An empty register with example rows, drop-down lists for the coded columns, and
     a bilingual help sheet."""
     book = Workbook()
-    sheet = book.active
-    sheet.title = "设备台账"
-    sheet.append([TEMPLATE_HEADERS[k] for k in COLUMNS])
-    sheet.append(["计算机", "ZC-2024-0012", "否", "张三", "三楼301办公室"])
-    sheet.append(["信息设备", "打印机 HP-M403", "是", "李四", "机要室"])
-    sheet.append(["邮箱", "bgs@example.gov.cn", "否", "王五", ""])
-    bold = Font(bold=True)
-    for cell in sheet[1]:
-        cell.font = bold
-    for index, width in enumerate((12, 28, 10, 12, 24), start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
+    examples = [
+        ["计算机", "ZC-2024-0012", "否", "张三", "三楼301办公室"],
+        ["信息设备", "打印机 HP-M403", "是", "李四", "机要室"],
+        ["邮箱", "bgs@example.gov.cn", "否", "王五", ""],
+    ]
+    headers = [TEMPLATE_HEADERS[k] for k in COLUMNS]
+    sheet = workbooks.template_sheet(book, "设备台账", headers, examples, (12, 28, 10, 12, 24))
     # asset numbers are codes: as text they keep their leading zeros
     sheet.column_dimensions["B"].number_format = "@"
     for letter, values in (("A", "计算机,信息设备,邮箱"), ("C", "是,否")):
         choice = DataValidation(type="list", formula1=f'"{values}"', allow_blank=True)
         choice.add(f"{letter}2:{letter}1000")
         sheet.add_data_validation(choice)
-    sheet.freeze_panes = "A2"
-    _help_sheet(book.create_sheet("说明 Help"))
+    rows = [
+        [
+            TEMPLATE_HEADERS[key],
+            workbooks.bilingual(LABELS[key])[1],  # the English name, beside the Chinese header
+            *workbooks.bilingual(_l("Yes") if key in REQUIRED else _l("No")),
+            *workbooks.bilingual(_HELP[key][0], **_HELP[key][1]),
+        ]
+        for key in COLUMNS
+    ]
+    header = [
+        text for name in (_l("Column"), _l("Must be filled"), _l("Description")) for text in workbooks.bilingual(name)
+    ]
+    workbooks.help_sheet(book, header, rows, _HELP_NOTE, (12, 14, 10, 10, 50, 60))
     return save(book)
-
-
-def _help_sheet(sheet: Any) -> None:
-    """What each column holds, in Chinese and English whatever the user's own language:
-    the sheet gets passed on."""
-    zh, en = translations("zh_CN"), translations("en")
-
-    def both(text: LazyString, values: str = "") -> list[str]:
-        return [t.gettext(text.message) % ({"values": values} if values else {}) for t in (zh, en)]
-
-    sheet.append([*both(_l("Column")), *both(_l("Must be filled")), *both(_l("Description"))])
-    for key in COLUMNS:
-        required = _l("Yes") if key in REQUIRED else _l("No")
-        text, values = _HELP[key]
-        sheet.append([TEMPLATE_HEADERS[key], en.gettext(LABELS[key].message), *both(required), *both(text, values)])
-    sheet.append([])
-    sheet.append([None, None, None, None, *both(_HELP_NOTE)])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for letter, width in zip("ABCDEF", (12, 14, 10, 10, 50, 60), strict=True):
-        sheet.column_dimensions[letter].width = width

@@ -1,0 +1,245 @@
+"""Workbooks that users fill in: reading an uploaded .xlsx, and writing its template.
+
+Uploads are untrusted, so the file is identified by its content (never its name), its
+zip container is bounded before anything is inflated, sheets are read within limits of
+rows and columns, in a worker process (server.documents.safe), and formulas are read as
+text, never evaluated. Templates carry a help sheet in Chinese and English whatever the
+user's language, as sheets get passed on. Exports are written by server.documents.xlsx.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import openpyxl
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
+from server.core.errors import ValidationFailed
+from server.core.i18n import LazyString, _, translations
+from server.documents import safe
+
+T = TypeVar("T")
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls, and any password-protected workbook
+# Limits far above any real sheet (20,000 attendance rows unpack to ~5 MB) and far below
+# what would keep a worker busy for long: every entry counts, whatever its name.
+MAX_ENTRY_BYTES = 64 * 1024 * 1024
+MAX_UNPACKED_BYTES = 128 * 1024 * 1024
+MAX_RATIO = 100  # real sheets deflate 5-20 times; blank rows and zeros by hundreds or more
+_RATIO_FROM = 1024 * 1024  # small entries may deflate well, they cost nothing
+MAX_SHEET_ROWS = 25000  # blank rows count: each costs time to read
+MAX_COLUMNS = 200
+PARSE_SECONDS = 4.0  # 20,000 rows take about 1 s
+HELP_TITLE = "说明 Help"  # Excel forbids "/" in sheet titles
+
+
+@dataclass
+class SheetRow:
+    line: int  # the row number Excel shows, to point the user at it
+    values: dict[str, Any]  # every key the reader knows; blank when absent
+    formulas: list[str] = field(default_factory=list)  # keys whose cell held a formula (kept as text)
+
+
+# -- reading ------------------------------------------------------------------------
+
+
+async def parse(read: Callable[[bytes], T], data: bytes) -> T:
+    """read(data) in a worker process, so that neither a hostile file nor a big one holds
+    the event loop, and within PARSE_SECONDS. `read` is a module-level function."""
+    try:
+        return await safe.run(read, data, seconds=PARSE_SECONDS)
+    except safe.Overrun:
+        raise ValidationFailed(
+            {"file": _("The workbook takes too long to read; split it into smaller files.")}
+        ) from None
+    except safe.Crashed:
+        raise ValidationFailed({"file": _("The workbook is too large; split it into smaller files.")}) from None
+
+
+def read(data: bytes, read_book: Callable[[Any], T]) -> T:
+    """read_book(workbook) on the uploaded bytes, opened read-only with formulas as text;
+    ValidationFailed on "file" when they are not a sound .xlsx workbook. CPU-bound on
+    untrusted bytes: run it through parse()."""
+    check_container(data)
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception:  # untrusted bytes: any failure of the parser means an unreadable file
+        raise ValidationFailed({"file": damaged()}) from None
+    try:
+        return read_book(book)
+    except ValidationFailed:
+        raise
+    except Exception:  # sheets are parsed lazily, so a broken sheet fails only here
+        raise ValidationFailed({"file": damaged()}) from None
+    finally:
+        book.close()
+
+
+def damaged() -> str:
+    return _("The workbook could not be read; it may be damaged. Save it again as .xlsx and retry.")
+
+
+def check_container(data: bytes) -> None:
+    """ValidationFailed on "file" unless the bytes are an .xlsx zip whose entries inflate
+    within the limits."""
+    if data.startswith(_OLE_MAGIC):
+        raise ValidationFailed(
+            {
+                "file": _(
+                    "The file is an old-format (.xls) or password-protected workbook. "
+                    "Save it as an unprotected .xlsx workbook and upload it again."
+                )
+            }
+        )
+    not_xlsx = ValidationFailed(
+        {"file": _("The file is not an Excel workbook (.xlsx). Save it as .xlsx and upload it again.")}
+    )
+    if not data.startswith(_ZIP_MAGIC):
+        raise not_xlsx
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise ValidationFailed({"file": damaged()}) from None
+    names = {entry.filename for entry in entries}
+    if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+        raise not_xlsx  # a zip, but not a spreadsheet (e.g. a .docx or an archive)
+    # zipfile never inflates an entry beyond its declared size, so these are real bounds
+    too_large = ValidationFailed({"file": _("The workbook is too large; split it into smaller files.")})
+    if sum(e.file_size for e in entries) > MAX_UNPACKED_BYTES:
+        raise too_large
+    for entry in entries:
+        if entry.file_size > MAX_ENTRY_BYTES:
+            raise too_large
+        if entry.file_size > _RATIO_FROM and entry.file_size > MAX_RATIO * max(entry.compress_size, 1):
+            raise ValidationFailed(
+                {"file": _("The workbook is compressed suspiciously well; save it again as .xlsx and retry.")}
+            )
+
+
+def sheet_rows(book: Any, *, too_wide: str) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(line, cells) of the first sheet's rows, blank ones included, within MAX_SHEET_ROWS
+    and MAX_COLUMNS (`too_wide`: the message for a sheet with more columns)."""
+    if not book.worksheets:
+        raise ValidationFailed({"file": _("The workbook has no worksheet.")})
+    sheet = book.worksheets[0]
+    too_many = ValidationFailed(
+        {
+            "file": _(
+                "The sheet has more than %(max)s rows, blank ones included; split it into smaller files.",
+                max=MAX_SHEET_ROWS,
+            )
+        }
+    )
+    # a declared size is refused before reading; it may also understate, hence the counts below
+    if (sheet.max_row or 0) > MAX_SHEET_ROWS:
+        raise too_many
+    if (sheet.max_column or 0) > MAX_COLUMNS:
+        raise ValidationFailed({"file": too_wide})
+    # the stored dimensions may be wrong (some tools write A1:A1); read what is there
+    sheet.reset_dimensions()
+    for line, raw in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if line > MAX_SHEET_ROWS:
+            raise too_many
+        if len(raw) > MAX_COLUMNS:
+            raise ValidationFailed({"file": too_wide})
+        yield line, raw
+
+
+def filled(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def sheet_row(
+    line: int, raw: tuple[Any, ...], columns: dict[int, str], keys: Sequence[str], convert: Callable[[Any], Any]
+) -> SheetRow:
+    """The row's value for each of `keys` (column position → key in `columns`), made by
+    `convert` (convert(None) for a blank); a formula is kept as its text, never its result."""
+    values = {key: convert(None) for key in keys}
+    formulas: list[str] = []
+    for index, key in columns.items():
+        if index >= len(raw):  # rows are as long as their last filled cell
+            continue
+        value = raw[index]
+        if isinstance(value, (ArrayFormula, DataTableFormula)):
+            value = getattr(value, "text", None) or "="
+        # with data_only=False openpyxl gives a formula as its text, never its result
+        if isinstance(value, str) and value.startswith("="):
+            formulas.append(key)
+        values[key] = convert(value)
+    return SheetRow(line=line, values=values, formulas=formulas)
+
+
+def too_many_rows(count: int) -> ValidationFailed:
+    return ValidationFailed(
+        {"file": _("The sheet has more than %(max)s rows; split it into smaller files.", max=count)}
+    )
+
+
+def empty() -> ValidationFailed:
+    return ValidationFailed({"file": _("The first worksheet is empty.")})
+
+
+def repeated_column(label: LazyString) -> ValidationFailed:
+    # two columns for one field: guessing which holds the data would be silent loss
+    return ValidationFailed({"file": _("The column %(column)s appears more than once.", column=str(label))})
+
+
+# -- templates ----------------------------------------------------------------------
+
+
+def template_sheet(
+    book: Workbook, title: str, header: list[str], examples: list[list[Any]], widths: Sequence[float]
+) -> Any:
+    """The template's first sheet: its header row in bold and frozen, example rows, and
+    the widths of its columns."""
+    sheet = book.active
+    sheet.title = title
+    sheet.append(header)
+    for row in examples:
+        sheet.append(row)
+    _header_style(sheet, widths)
+    sheet.freeze_panes = "A2"
+    return sheet
+
+
+def bilingual(text: LazyString, **values: Any) -> list[str]:
+    """The text in Chinese, then in English."""
+    found = [t.gettext(text.message) for t in (translations("zh_CN"), translations("en"))]
+    return [t % values for t in found] if values else found
+
+
+def bilingual_cell(text: LazyString) -> str:
+    """Both languages in one cell, or one when they read the same."""
+    chinese, english = bilingual(text)
+    return chinese if chinese == english else f"{chinese} / {english}"
+
+
+def help_sheet(
+    book: Workbook, header: list[str], rows: list[list[Any]], note: LazyString, widths: Sequence[float]
+) -> None:
+    """The help sheet after the template's: a row per column of the template, and a note
+    in its last two columns (the descriptions, in Chinese and English, where text is wide)."""
+    sheet = book.create_sheet(HELP_TITLE)
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    sheet.append([])
+    sheet.append([*[None] * (len(widths) - 2), *bilingual(note)])
+    _header_style(sheet, widths)
+
+
+def _header_style(sheet: Any, widths: Sequence[float]) -> None:
+    bold = Font(bold=True)
+    for cell in sheet[1]:
+        cell.font = bold
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
