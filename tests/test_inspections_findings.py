@@ -26,7 +26,7 @@ from tests.conftest import csrf, login
 from tests.factories import make_world, token_for
 from tests.inspection_world import OFFICE, make_inspection_world, run
 from tests.test_assessment import grade_unit
-from tests.test_reminders import at, generate, names, reminder_rows, set_rules, step
+from tests.test_reminders import at, delivery_rows, generate, names, reminder_rows, set_rules, step
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 # the scheme's findings items as domain.md gives them, over two manual indicators
@@ -597,6 +597,25 @@ async def test_reminders_before_the_deadline_and_after_it_with_escalation(env, c
     await api.post("officer", f"/findings/{f['id']}/rectification", {"note": "已整改"})
     assert await fired(deadline + timedelta(days=5)) == []
     assert await generate(iw.tenant, env.settings, at(deadline + timedelta(days=6))) == 0
+
+
+async def test_a_submitted_rectification_cancels_the_reminders_not_yet_sent(env, client):
+    """Findings do not import the reminders (which read them): the change of state says so
+    by an event, and the outbox settles in the same transaction."""
+    iw, api = await setup(client, ("officer", "insp1"))
+    deadline = today(iw) + timedelta(days=10)
+    f = await record(api, iw, deadline=deadline.isoformat())
+    await set_rules(iw.tenant, finding_due={"days": 7})
+    # made, not yet sent (as when waiting out the quiet hours)
+    await generate(iw.tenant, env.settings, at(deadline - timedelta(days=7)))
+    waiting = await delivery_rows(iw.tenant, kind="finding_due", status="pending")
+    assert waiting
+    submitted = await api.post("officer", f"/findings/{f['id']}/rectification", {"note": "已整改"})
+    assert submitted.status_code == 200, submitted.text
+    settled = await delivery_rows(iw.tenant, kind="finding_due")
+    assert [(d["id"], d["status"], d["last_error"]) for d in settled] == [
+        (d["id"], "cancelled", "done") for d in waiting
+    ]
 
 
 # ---------------------------------------------------------------- pages

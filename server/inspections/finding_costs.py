@@ -4,7 +4,8 @@ scheme's veto, a rectification whose deadline passed the deduction "overdue"; th
 assessment is told through events (FINDING_ADJUSTMENTS, and again for every finding of a
 year when that year's assessment opens) and asked what it holds (FINDING_DEDUCTIONS),
 never imported. A deadline that passed is noted once in the finding's history by the
-day's reminders, which also find what to remind of here."""
+day's reminders, which also find what to remind of here, and are told by an event
+(REMINDERS_DONE) when a finding no longer waits for its unit."""
 
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ from tenants.service import TenantRef
 
 # a deadline finding still waiting for the unit: overdue once its deadline has passed
 PENDING = ("open", "rectifying", "reopened")
+# the reminders of a deadline finding, and the event that says there is nothing left to
+# remind of (the reminders domain subscribes: it reads findings, so findings never import
+# it); payload: kinds, subjects
+REMINDER_KINDS = ("finding_due", "finding_overdue")
+REMINDERS_DONE = "finding_reminders_done"
 # the scheme's items findings are deducted under (besides one per severity)
 OVERDUE_ITEM = "overdue"
 LEAK_ITEM = "leak"
@@ -111,6 +117,12 @@ async def of(tenant: TenantRef, rows: list[dict]) -> dict[int, list[dict]]:
 def subjects(row: dict) -> tuple[str, str]:
     """What a finding's reminders are about: the unit's officers, its responsible leader."""
     return f"finding:{row['uuid']}", f"finding:{row['uuid']}:lead"
+
+
+async def reminders_done(tenant: TenantRef, row: dict) -> None:
+    """The finding waits for its unit no more: its reminders not yet sent are cancelled,
+    in the caller's transaction."""
+    await events.publish(REMINDERS_DONE, tenant, kinds=REMINDER_KINDS, subjects=subjects(row))
 
 
 async def awaiting(tenant: TenantRef, day: date, *, overdue: bool) -> list[dict]:

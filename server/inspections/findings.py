@@ -27,7 +27,6 @@ from server.core.validation import Checker
 from server.inspections import access, attachments, checklist, finding_costs
 from server.inspections.access import DISTRICT, OFFICE, TEAM, UNIT
 from server.inspections.tables import Device, Finding, FindingEvent, TeamMember
-from server.reminders import outbox
 from server.units import service as units
 from tenants.service import TenantRef, get_owned
 
@@ -66,7 +65,6 @@ ACTING = (OFFICE, TEAM, UNIT)
 JUDGES = (OFFICE, TEAM)
 SUBMITTERS = (OFFICE, UNIT)
 MAX_DEADLINE_DAYS = 366
-REMINDER_KINDS = ("finding_due", "finding_overdue")
 
 
 # ---------------------------------------------------------------- reading
@@ -475,9 +473,7 @@ async def _move(
             tenant.id, actor, f"inspection.finding_{kind}", "inspection_finding", row["uuid"], detail=detail
         )
         if values["state"] not in finding_costs.PENDING:
-            # nothing left to remind anyone of
-            for subject in finding_costs.subjects(row):
-                await outbox.settle(tenant.id, REMINDER_KINDS, subject)
+            await finding_costs.reminders_done(tenant, row)
         await finding_costs.tell_assessment(tenant, actor.name, [row["id"]])
     return await finding_detail(tenant, actor, row["uuid"])
 

@@ -1,17 +1,21 @@
 """Settling the outbox when the thing a reminder is about gets done: called by the
-domains in the transaction of that change, so a reminder waiting out the quiet hours
-is not sent afterwards. (The tick checks again before sending, for whatever else
-changes.) Imports only tables, so any domain may call it; and queueing a mail of
-its own (a signing code) to go out like every other mail."""
+domains in the transaction of that change (or, for a domain this one reads, on its
+event), so a reminder waiting out the quiet hours is not sent afterwards. (The tick
+checks again before sending, for whatever else changes.) Imports only tables and an
+event's name, so any domain may call it; and queueing a mail of its own (a signing code) to go out like
+every other mail."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from server import events
+from server.inspections import finding_costs
 from server.mail import MailServer
 from server.reminders.channels import message_id
 from server.reminders.tables import Delivery, NotifySettings, Reminder
 from server.settings import Settings
+from tenants.service import TenantRef
 
 DONE = "done"
 # a signing code not yet handed to the mail server by then is no longer worth sending
@@ -34,6 +38,15 @@ async def settle(tenant_id: int, kinds: tuple[str, ...], subject: str) -> int:
         .returning(Delivery.id)
     )
     return len(cancelled)
+
+
+async def _on_done(tenant: TenantRef, *, kinds: tuple[str, ...], subjects: tuple[str, ...]) -> None:
+    for subject in subjects:
+        await settle(tenant.id, kinds, subject)
+
+
+# findings cannot call settle: the reminders read them (sources), so they say it by an event
+events.subscribe(finding_costs.REMINDERS_DONE, _on_done)
 
 
 SIGN_CODE = "sign_code"
