@@ -474,7 +474,7 @@ async def violation(client, make_client, size: int = 2):
 
 MEASURE_FIELDS = {
     "register_preserve": {
-        "items": [{"name": "工作总结.docx", "sha256": SHA}],
+        "preserved": [{"name": "工作总结.docx", "sha256": SHA}],
         "kept_at": "局机要室",
         "acknowledged_by": "张三",
     },
@@ -502,11 +502,14 @@ async def test_each_measure_names_its_missing_fields(client, make_client):
             {
                 **MEASURE_FIELDS["register_preserve"],
                 "kind": "register_preserve",
-                "items": [{"name": "x", "sha256": "12"}],
+                "preserved": [{"name": "x", "sha256": "12"}],
             },
-            "items",
+            "preserved",
         ),
-        ({**MEASURE_FIELDS["register_preserve"], "kind": "register_preserve", "items": [{"sha256": SHA}]}, "items"),
+        (
+            {**MEASURE_FIELDS["register_preserve"], "kind": "register_preserve", "preserved": [{"sha256": SHA}]},
+            "preserved",
+        ),
         ({**MEASURE_FIELDS["order_delete"], "kind": "order_delete", "package": "x"}, "package"),
         ({"kind": "order_stop_use", "since": "2020-01-01"}, "device_id"),
         ({**MEASURE_FIELDS["order_delete"], "kind": "order_delete"}, "device_id"),
@@ -529,7 +532,7 @@ async def test_each_measure_names_its_missing_fields(client, make_client):
     assert [m["kind"] for m in measures] == list(MEASURE_FIELDS)
     details = {m["kind"]: m["details"] for m in measures}
     assert details["order_stop_use"] == {"since": "2020-01-01", "device": device["label"]}
-    assert details["register_preserve"]["items"] == [{"name": "工作总结.docx", "sha256": SHA}]
+    assert details["register_preserve"]["preserved"] == [{"name": "工作总结.docx", "sha256": SHA}]
     assert details["transfer"]["receipt_no"].startswith("YS-20200102-")
     async with db.transaction(iw.tenant.id):
         row = await Inspection.select(Inspection.id).where(Inspection.uuid == inspection).first()
@@ -646,7 +649,7 @@ async def test_the_technical_page_on_site(client, make_client):
             "_csrf": token,
             "device_id": device,
             "kind": "register_preserve",
-            "items": "文件.docx 1234",
+            "preserved": "文件.docx 1234",
             "kept_at": "",
             "acknowledged_by": "张三",
         },
@@ -659,7 +662,7 @@ async def test_the_technical_page_on_site(client, make_client):
             "_csrf": token,
             "device_id": device,
             "kind": "register_preserve",
-            "items": f"文件.docx  {SHA.upper()}\n照片.jpg,{SHA}",
+            "preserved": f"文件.docx  {SHA.upper()}\n照片.jpg,{SHA}",
             "kept_at": "机要室",
             "acknowledged_by": "张三",
         },

@@ -156,7 +156,7 @@ async def build() -> Built:
             finding=violation.id,
             kind="register_preserve",
             details={
-                "items": [{"name": PRESERVED, "sha256": "ab" * 32}],
+                "preserved": [{"name": PRESERVED, "sha256": "ab" * 32}],
                 "kept_at": "市保密局",
                 "acknowledged_by": "张三",
             },

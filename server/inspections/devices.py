@@ -51,7 +51,7 @@ LABELS = {
     "measure": _l("Measure"),
     "device_id": _l("Device"),
     "finding_id": _l("Finding"),
-    "items": _l("Items preserved"),
+    "preserved": _l("Items preserved"),
     "kept_at": _l("Kept at"),
     "acknowledged_by": _l("Acknowledged by"),
     "what": _l("What is to be deleted"),
@@ -65,7 +65,7 @@ LABELS = {
 DEVICE_FIELDS = ("kind", "label", "classified", "holder", "location")
 # what each measure records besides its kind (order_stop_use also names its device)
 MEASURE_FIELDS = {
-    "register_preserve": ("items", "kept_at", "acknowledged_by"),
+    "register_preserve": ("preserved", "kept_at", "acknowledged_by"),
     "order_delete": ("what", "confirmed_by"),
     "order_stop_use": ("since",),
     "transfer": ("package", "receipt_no", "received_by", "transferred_on"),
@@ -447,14 +447,14 @@ def _item_line(line: str) -> dict[str, str]:
 
 def _items(check: Checker) -> list[dict[str, str]]:
     """The items registered and preserved: a list of {name, sha256}, or (a form) lines of text."""
-    raw = check.data.get("items")
+    raw = check.data.get("preserved")
     if isinstance(raw, str):
         raw = [_item_line(line) for line in raw.splitlines() if line.strip()]
     if not isinstance(raw, list) or not raw:
-        check.fail("items", _("%(field)s is required.", field=check.label("items")))
+        check.fail("preserved", _("%(field)s is required.", field=check.label("preserved")))
         return []
     if len(raw) > MAX_ITEMS:
-        check.fail("items", _("At most %(max)d items in one measure.", max=MAX_ITEMS))
+        check.fail("preserved", _("At most %(max)d items in one measure.", max=MAX_ITEMS))
         return []
     items = []
     for n, item in enumerate(raw, start=1):
@@ -462,16 +462,16 @@ def _items(check: Checker) -> list[dict[str, str]]:
         name = label_text(item.get("name") if isinstance(item.get("name"), str) else "")
         digest = str(item.get("sha256") or "").strip().lower()
         if not name or len(name) > 200:
-            check.fail("items", _("Item %(n)d: give its name (at most 200 characters).", n=n))
+            check.fail("preserved", _("Item %(n)d: give its name (at most 200 characters).", n=n))
         elif not SHA256.fullmatch(digest):
-            check.fail("items", _("Item %(n)d: the SHA-256 must be 64 hexadecimal characters.", n=n))
+            check.fail("preserved", _("Item %(n)d: the SHA-256 must be 64 hexadecimal characters.", n=n))
         items.append({"name": name, "sha256": digest})
     return items
 
 
 def _register_preserve(check: Checker, _today: date) -> dict[str, Any]:
     return {
-        "items": _items(check),
+        "preserved": _items(check),
         "kept_at": check.text("kept_at", required=True, max_len=200),
         "acknowledged_by": check.text("acknowledged_by", required=True, max_len=100),
     }

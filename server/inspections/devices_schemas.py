@@ -97,13 +97,13 @@ class PreservedItem(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class MeasureIn(msgspec.Struct, forbid_unknown_fields=True):
-    """A measure: its kind and that kind's fields — register_preserve: items, kept_at,
+    """A measure: its kind and that kind's fields — register_preserve: preserved, kept_at,
     acknowledged_by; order_delete: what, confirmed_by; order_stop_use: since (the device is
     the one the measure is about); transfer: package, received_by, transferred_on and the
     receipt_no (made when not given)."""
 
     kind: str  # register_preserve | order_delete | order_stop_use | transfer
-    items: list[PreservedItem] | UnsetType = UNSET
+    preserved: list[PreservedItem] | UnsetType = UNSET
     kept_at: str | UnsetType = UNSET
     acknowledged_by: str | UnsetType = UNSET
     what: str | UnsetType = UNSET

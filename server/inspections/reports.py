@@ -144,7 +144,7 @@ def particulars(kind: str, details: dict) -> list[tuple[str, list[str]]]:
         value = details.get(field)
         if not value:
             continue
-        if field == "items":
+        if field == "preserved":
             lines = [f"{i['name']} SHA-256 {i['sha256']}" if i.get("sha256") else i["name"] for i in value]
         elif field in DATE_PARTICULARS:
             lines = [format_date(date.fromisoformat(value))]

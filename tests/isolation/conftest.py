@@ -25,6 +25,7 @@ from server.assessment import evidence as evidences
 from server.assessment import reports, reviews
 from server.assessment.tables import ReportJob
 from server.core.i18n import LOCALES
+from server.inspections import checklist, devices, devices_import, fieldwork, findings, rounds
 from server.reminders import dispatch
 from server.reminders import service as reminders
 from server.responsibility import catalog as catalogs
@@ -209,6 +210,128 @@ async def _assessment(world: World, side: str, marker: str, tag: str, var_dir: P
     }
 
 
+async def _inspections(world: World, side: str, tag: str, marker: str) -> dict[str, Any]:
+    """A round over the leader's unit with a team of four (the world's inspector leads it),
+    the unit's inspection with a clue and its file, a checklist result, an interview, the
+    team's notes, a device register (and an import waiting to be applied), a sample whose
+    device was found in violation with a transfer measure, and a finding with a deadline:
+    each with a text unique to the tenant."""
+    tenant = world.tenant
+    for n in (1, 2, 3):
+        world.users[f"insp{n}"] = await make_user(tenant, f"insp{n}", "inspector")
+    async with db.transaction(tenant.id):
+        office = await _actor(world, "office")
+        today = units.today(tenant)
+        template = checklist.default_document()
+        template["items"][0]["criterion"] = f"{side}独有检查标准-{tag}"
+        await checklist.save_template(tenant, office, template)
+        made = await rounds.create_round(
+            tenant,
+            office,
+            {
+                "name": f"{side}独有巡察-{tag}",
+                "starts_on": (today - timedelta(days=5)).isoformat(),
+                "ends_on": (today + timedelta(days=30)).isoformat(),
+                "unit_ids": [world.units["a_unit"]["id"], world.units["city"]["id"]],
+            },
+        )
+        members = [world.users[f"insp{n}"]["id"] for n in (1, 2, 3)]
+        team = await rounds.add_team(
+            tenant,
+            office,
+            made["id"],
+            {
+                "name": f"{side}独有检查组-{tag}",
+                "leader_user_id": world.users["inspector"]["id"],
+                "member_user_ids": members,
+            },
+        )
+        inspection = next(i for i in made["inspections"] if i["unit_id"] == world.units["a_unit"]["id"])["id"]
+        assignment = {"inspection_id": inspection, "team_id": team["id"], "visit_on": today.isoformat()}
+        await rounds.assign(tenant, office, made["id"], [assignment])
+        clue = await fieldwork.add_clue(
+            tenant, office, inspection, {"text": f"{side}独有线索-{tag}"}, (f"{side}-{tag}.png", evidence_png(marker))
+        )
+        await fieldwork.set_result(
+            tenant, office, inspection, "R1", {"result": "fail", "note": f"{side}独有检查记录-{tag}"}
+        )
+        interviewee = world.people["a_lead"]["id"]
+        await fieldwork.record_interview(
+            tenant,
+            office,
+            inspection,
+            {"person_id": interviewee, "held_on": today.isoformat(), "summary": f"{side}独有谈话-{tag}"},
+        )
+        await fieldwork.update_notes(tenant, office, inspection, {"team_notes": f"{side}独有组内记录-{tag}"})
+        device = await devices.create_device(
+            tenant,
+            office,
+            world.units["a_unit"]["id"],
+            {"kind": "computer", "label": f"{side}独有设备-{tag}", "classified": False, "holder": "张三"},
+        )
+        book = openpyxl.Workbook()
+        book.active.append(["类型", "名称", "是否涉密", "使用人", "存放地点"])
+        book.active.append(["计算机", f"{side}独有导入设备-{tag}", "否", "李四", "三楼"])
+        buffer = io.BytesIO()
+        book.save(buffer)
+        waiting = await devices_import.preview_import(
+            tenant, office, world.units["a_unit"]["id"], f"{side}-{tag}.xlsx", buffer.getvalue()
+        )
+        await devices.draw(tenant, office, inspection, {"size": 1, "seed": tag})
+        transfer = {
+            "kind": "transfer",
+            "package": f"{side}独有移送-{tag}",
+            "receipt_no": f"YS-{tag}",
+            "received_by": "王五",
+            "transferred_on": today.isoformat(),
+        }
+        await devices.record_device(
+            tenant,
+            office,
+            inspection,
+            device["id"],
+            {"result": "violation", "note": f"{side}独有违规-{tag}", "measure": transfer},
+        )
+        measure = (await devices.measures_of(tenant, (await fieldwork.readable(tenant, office, inspection))["id"]))[0]
+        finding = await findings.create_finding(
+            tenant,
+            office,
+            inspection,
+            {
+                "item": "R1",
+                "severity": "minor",
+                "description": f"{side}独有问题-{tag}",
+                "mode": "deadline",
+                "deadline": (today + timedelta(days=20)).isoformat(),
+            },
+        )
+    return {
+        "round_id": made["id"],
+        "team_id": team["id"],
+        "inspection_id": inspection,
+        "clue_id": clue["id"],
+        "file_id": clue["files"][0]["id"],
+        "device_id": device["id"],
+        "device_import_id": waiting["id"],
+        "measure_id": measure["id"],
+        "finding_id": finding["id"],
+        "inspection_texts": [
+            f"{side}独有巡察-{tag}",
+            f"{side}独有检查标准-{tag}",
+            f"{side}独有检查组-{tag}",
+            f"{side}独有线索-{tag}",
+            f"{side}独有检查记录-{tag}",
+            f"{side}独有谈话-{tag}",
+            f"{side}独有组内记录-{tag}",
+            f"{side}独有设备-{tag}",
+            f"{side}独有导入设备-{tag}",
+            f"{side}独有违规-{tag}",
+            f"{side}独有移送-{tag}",
+            f"{side}独有问题-{tag}",
+        ],
+    }
+
+
 async def _earlier_year(world: World) -> dict[str, Any]:
     """An assessment of last year as well (a year the other tenant never assessed): what
     the pages of this year show as "last year", and a year whose URLs must find nothing
@@ -385,6 +508,8 @@ async def pair(env, mailbox) -> Pair:
     await _hand_job_to(a, a_rows["job_id"], b_rows["office_pk"])
     a_rows.update(await _reminders(a, "甲方", "jiafang", tag, env.settings))
     b_rows.update(await _reminders(b, "乙方", "yifang", tag, env.settings))
+    a_rows.update(await _inspections(a, "甲方", tag, f"JF-CLUE-{tag}"))
+    b_rows.update(await _inspections(b, "乙方", tag, f"YF-CLUE-{tag}"))
     a_rows.update(await _earlier_year(a))
     a_rows["totp_secret"] = await _twofactor(a, a_user["username"], env.settings)
     a_ids = ids_of(a, {**a_rows, "token_id": await _office_token_id(a)})
@@ -427,6 +552,10 @@ async def pair(env, mailbox) -> Pair:
             # among the public ids below)
             *a_rows["reminder_texts"],
             *a_rows["reminder_secrets"],
+            # inspections: A's round, team, clue (and what its file holds), checklist note,
+            # interview, team notes, devices, violation, transfer and finding
+            *a_rows["inspection_texts"],
+            f"JF-CLUE-{tag}",
             # the authenticator secret of A's account
             *a_rows["totp_secret"],
             # and A's public ids: B may name them (the sweep does; what B sent is never

@@ -147,6 +147,9 @@ ID_SOURCES: dict[str, Any] = {
     "code": lambda world, found: found["indicator"],
     # a reminder rule: every tenant has every kind (its own edit, else the default)
     "kind": lambda world, found: "notice_unsigned",
+    # a checklist area and item: every round's checklist has the six areas and the default items
+    "area": lambda world, found: "R",
+    "item_code": lambda world, found: "R1",
 }
 # the parameters whose value the conftest found under the parameter's own name
 FOUND_PARAMS = (
@@ -169,6 +172,11 @@ FOUND_PARAMS = (
     "delivery_id",
     # not ids (see SHARED_PARAMS): a confirmation period; this year, assessed in both tenants
     *("period", "year"),
+    # inspections: a round over the leader's unit, its team (the world's inspector leads it),
+    # the unit's inspection, a clue and its file, a device of the unit, an import of the
+    # unit's register waiting to be applied, a transfer measure, a finding (conftest._inspections)
+    *("round_id", "team_id", "inspection_id", "clue_id", "file_id"),
+    *("device_id", "device_import_id", "measure_id", "finding_id"),
 )
 ID_PARAMS = frozenset(ID_SOURCES) | frozenset(FOUND_PARAMS)
 
@@ -179,7 +187,7 @@ ID_PARAMS = frozenset(ID_SOURCES) | frozenset(FOUND_PARAMS)
 # bodies naming A's rows) and the snapshot of A checks that what B writes there lands in
 # B only. Where such a key comes with an id (a year and a unit), A's id goes with B's
 # key, which is A's key too: A's year and indicator, B's tenant, A's unit must be 404.
-SHARED_PARAMS = frozenset({"position", "period", "year", "code", "kind"})
+SHARED_PARAMS = frozenset({"position", "period", "year", "code", "kind", "area", "item_code"})
 
 # other rows of a kind (found by the conftest), for the routes where the default row is not the one to try:
 # an unsigned notice (of the world's principal, still "issued"): the one a sign or withdraw that forgot its
@@ -318,6 +326,47 @@ def body_values(
         "webhook_url": f"https://robot.example.org/intruder-{tag}",
         "webhook_preset": "wecom" if scoped else "generic",
         "webhook_secret": f"intruder-hook-{tag}",
+        # inspections: a round over A's unit with A's inspectors; a team of A's accounts (the
+        # world's inspector is on A's team); an assignment of A's inspection to A's team; a
+        # result, interview and finding about A's person and item; a device of A's unit
+        "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=30)).isoformat(),
+        "unit_ids": [a_ids["unit_id"]],
+        "leader_user_id": a_ids["user_id"],
+        "member_user_ids": [a_ids["user_id"]] * 3,
+        "replacement_user_id": a_ids["user_id"],
+        "assignments": [
+            {"inspection_id": a_ids["inspection_id"], "team_id": a_ids["team_id"], "visit_on": today.isoformat()}
+        ],
+        "inspection_id": a_ids["inspection_id"],
+        "team_id": a_ids["team_id"],
+        "visit_on": today.isoformat(),
+        "team_notes": f"越权组内记录-{tag}",
+        "result": "fail" if scoped else "violation",
+        "held_on": today.isoformat(),
+        "summary": f"越权谈话-{tag}",
+        "waived_reason": "" if scoped else "越权",
+        "label": f"越权设备-{tag}",
+        "classified": scoped,
+        "holder": "越权",
+        "location": "越权",
+        "size": 1,
+        "seed": tag,
+        "device_id": a_ids["device_id"],
+        "finding_id": a_ids["finding_id"],
+        "item": "R1",
+        "severity": "minor",
+        "description": f"越权问题-{tag}",
+        "mode": "deadline" if scoped else "on_spot",
+        "deadline": (today + timedelta(days=10)).isoformat(),
+        "accepted": scoped,
+        "preserved": [{"name": f"越权-{tag}", "sha256": "ab" * 32}],
+        "kept_at": "越权",
+        "acknowledged_by": "越权",
+        "receipt_no": f"YQ-{tag}",
+        "received_by": "越权",
+        "transferred_on": today.isoformat(),
+        "package": f"越权移送-{tag}",
         # verification (multipart): A's code, with A's signed PDF or without a file
         "signature_code": signature_code,
         "file": pdf if scoped else None,
