@@ -7,8 +7,8 @@ from server.actor import Actor
 from server.core.errors import Forbidden, NotFound, ValidationFailed
 from server.inspections import checklist, rounds
 from tests.conftest import csrf, login
-from tests.factories import make_person, make_user, make_world, token_for
-from tests.inspection_world import OFFICE, make_inspection_world, run
+from tests.factories import make_world, token_for
+from tests.inspection_world import OFFICE, confirm_conflict, make_conflicted_world, make_inspection_world, run
 
 
 def inspector(iw, key: str) -> Actor:
@@ -77,45 +77,15 @@ async def test_a_team_is_four_distinct_active_inspectors(env):
 
 
 async def test_a_member_who_held_a_post_in_an_inspected_unit_is_flagged_until_confirmed(env):
-    world = await make_world()
-    former = await make_person(
-        world.tenant, world.units["a_unit"], "钱七", "staff", start_date="2020-01-01", end_date="2023-06-30"
-    )
-    world.users["insp6"] = await make_user(world.tenant, "insp6", "inspector", person_id=former["id"])
-    iw = await make_inspection_world(world)
-    replaced = await run(
-        world,
-        rounds.replace_member,
-        OFFICE,
-        iw.round["id"],
-        iw.team["id"],
-        world.users["insp4"]["id"],
-        {"replacement_user_id": world.users["insp6"]["id"]},
-    )
+    iw, replaced = await make_conflicted_world()
     flagged = next(m for m in replaced["members"] if m["user_name"] == "insp6")
     assert flagged["conflicts"] == [{"unit_name": "甲区财政局", "from": "2020-01-01", "to": "2023-06-30"}]
     assert flagged["conflict_confirmed_by"] == ""
     try:
-        await run(
-            world,
-            rounds.confirm_conflict,
-            OFFICE,
-            iw.round["id"],
-            iw.team["id"],
-            world.users["insp6"]["id"],
-            {"note": ""},
-        )
+        await confirm_conflict(iw, note="")
     except ValidationFailed as e:
         assert "note" in e.errors
-    confirmed = await run(
-        world,
-        rounds.confirm_conflict,
-        OFFICE,
-        iw.round["id"],
-        iw.team["id"],
-        world.users["insp6"]["id"],
-        {"note": "离开该单位已三年，经研究同意参加"},
-    )
+    confirmed = await confirm_conflict(iw)
     assert next(m for m in confirmed["members"] if m["user_name"] == "insp6")["conflict_confirmed_by"] == "office"
 
 
@@ -312,3 +282,25 @@ async def test_the_overview_of_one_units_inspection(client):
     client.cookies.clear()
     await login(client, w.slug, "insp5")
     assert (await client.get(f"/t/{w.slug}/inspections/{inspection}")).status_code == 404
+
+
+async def test_one_units_inspection_as_a_whole_over_the_api(client):
+    iw = await make_inspection_world()
+    w = iw.world
+    inspection = iw.inspections["a_unit"]["id"]
+    base = await api(client, w, "insp2")
+    r = await client.put(f"{base}/inspections/{inspection}/checklist/R1", json={"result": "fail", "note": "未形成记录"})
+    assert r.status_code == 200, r.text
+    got = await client.get(f"{base}/inspections/{inspection}")
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body["unit_name"] == "甲区财政局" and body["team_name"] == "一组" and body["status"] == "open"
+    assert [a["code"] for a in body["checklist"]] == list(checklist.AREAS)
+    r1 = body["checklist"][0]["items"][0]
+    assert (r1["code"], r1["result"], r1["note"]) == ("R1", "fail", "未形成记录")
+    assert {p["name"] for p in body["interviews"]["people"]} == {"张三", "李四"}
+    assert body["sample"]["size"] is None and body["findings"] == []
+    assert {m["code"] for m in body["missing"]} >= {"checklist.R", "interviews"}
+    # the spare inspector is on no team of this unit; the unit's officer reads findings instead
+    assert (await client.get(f"{(await api(client, w, 'insp5'))}/inspections/{inspection}")).status_code == 404
+    assert (await client.get(f"{(await api(client, w, 'officer'))}/inspections/{inspection}")).status_code == 403

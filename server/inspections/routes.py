@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
-from server.inspections import access, checklist, devices, fieldwork, rounds, schemas
+from server.inspections import access, checklist, devices, fieldwork, findings, rounds, schemas
 from server.units import service as units
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import body_data, show_again, submit_form
@@ -91,6 +91,31 @@ async def overview(request: Request, tenant: TenantDep, actor: ActorDep, inspect
         can_see_clues=can_see_clues,
         can_record=await fieldwork.refusal(tenant, actor, row) is None,
     )
+
+
+async def inspection_detail(tenant: TenantDep, actor: ActorDep, inspection_id: str) -> dict:
+    """The whole of one unit's inspection, for the office, the district and the team."""
+    row = await fieldwork.readable(tenant, actor, inspection_id)
+    _insp, found = await findings.inspection_findings(tenant, actor, row["uuid"])
+    return {
+        "id": str(row["uuid"]),
+        "round_id": str(row["round_uuid"]),
+        "round_name": row["round_name"],
+        "unit_id": str(row["unit_uuid"]),
+        "unit_name": row["unit_name"],
+        "team_id": str(row["team_uuid"]) if row["team_uuid"] else None,
+        "team_name": row["team_name"],
+        "status": row["status"],
+        "visit_on": row["visit_on"],
+        "finalised_at": row["finalised_at"],
+        "finalised_by": row["finalised_by"],
+        "checklist": await fieldwork.checklist_state(tenant, row),
+        "interviews": await fieldwork.interviews(tenant, row),
+        "sample": await devices.sample_state(tenant, row),
+        "measures": await devices.measures_of(tenant, row["id"]),
+        "findings": found,
+        "missing": await fieldwork.missing(tenant, row),
+    }
 
 
 def _round_form(data: dict[str, Any]) -> dict[str, Any]:
@@ -335,6 +360,12 @@ class InspectionApi(Controller):
     @post("/inspection-rounds/{round_id:str}/close", guards=[OFFICE], name="api.inspection_round_close")
     async def api_round_close(self, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]) -> schemas.RoundDetail:
         return _detail(await rounds.close_round(tenant, actor, round_id))
+
+    @get("/inspections/{inspection_id:str}", guards=[READ], name="api.inspection")
+    async def api_inspection(
+        self, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]
+    ) -> schemas.InspectionDetail:
+        return msgspec.convert(await inspection_detail(tenant, actor, inspection_id), schemas.InspectionDetail)
 
     @get("/inspection-checklist", guards=[READ], name="api.inspection_checklist")
     async def api_checklist(self, tenant: TenantDep) -> schemas.Checklist:

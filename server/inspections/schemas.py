@@ -7,6 +7,10 @@ from datetime import date, datetime
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from server.inspections.devices_schemas import Measure, Sample
+from server.inspections.fieldwork_schemas import Interviews, ItemState
+from server.inspections.findings_schemas import FindingRow
+
 
 class RoundCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: str
@@ -127,3 +131,42 @@ class InspectionChange(msgspec.Struct, forbid_unknown_fields=True):
 
     team_id: str | None | UnsetType = UNSET
     visit_on: str | None | UnsetType = UNSET
+
+
+class Area(msgspec.Struct):
+    """One of the six areas, its items and how many have a result."""
+
+    code: str
+    name: str
+    assessed: int
+    items: list[ItemState]
+
+
+class Missing(msgspec.Struct):
+    """What finalising still waits for (the coverage gate)."""
+
+    code: str
+    message: str
+
+
+class InspectionDetail(msgspec.Struct):
+    """One unit's inspection as a whole: the checklist, the must-interviews, the device
+    sample and the measures, the findings, and what finalising still needs."""
+
+    id: str
+    round_id: str
+    round_name: str
+    unit_id: str
+    unit_name: str
+    team_id: str | None
+    team_name: str | None
+    status: str
+    visit_on: date | None
+    finalised_at: datetime | None
+    finalised_by: str
+    checklist: list[Area]
+    interviews: Interviews
+    sample: Sample
+    measures: list[Measure]
+    findings: list[FindingRow]
+    missing: list[Missing]
