@@ -1,5 +1,6 @@
 """A world with a round under way: five inspector accounts (four on team 一组, one spare),
-a round over three units, the first two of them assigned to the team with visit dates."""
+a round over three units, the first two of them assigned to the team with visit dates;
+and one whose team has a member who once held a post in the first unit."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from server import db
 from server.actor import Actor
 from server.inspections import rounds
 from server.units import service as units
-from tests.factories import World, make_user, make_world
+from tests.factories import World, make_person, make_user, make_world
 
 OFFICE = Actor(kind="user", name="office", role="office_admin")
 
@@ -73,3 +74,31 @@ async def make_inspection_world(world: World | None = None) -> InspectionWorld:
     detail = await run(world, rounds.assign, OFFICE, made["id"], assignments)
     by_unit = {i["unit_id"]: i for i in detail["inspections"]}
     return InspectionWorld(world, detail, team, {k: by_unit[world.units[k]["id"]] for k in keys})
+
+
+async def make_conflicted_world() -> tuple[InspectionWorld, dict]:
+    """The inspection world with insp4 replaced by insp6, whose person held a post in
+    a_unit (甲区财政局) until 2023: a conflict of interest the office has not yet
+    confirmed. Also the round's team as the replacement left it."""
+    world = await make_world()
+    former = await make_person(
+        world.tenant, world.units["a_unit"], "钱七", "staff", start_date="2020-01-01", end_date="2023-06-30"
+    )
+    world.users["insp6"] = await make_user(world.tenant, "insp6", "inspector", person_id=former["id"])
+    iw = await make_inspection_world(world)
+    team = await run(
+        world,
+        rounds.replace_member,
+        OFFICE,
+        iw.round["id"],
+        iw.team["id"],
+        world.users["insp4"]["id"],
+        {"replacement_user_id": world.users["insp6"]["id"]},
+    )
+    return iw, team
+
+
+async def confirm_conflict(iw: InspectionWorld, note: str = "离开该单位已三年，经研究同意参加") -> dict:
+    """The office confirms insp6's conflict of interest; the team as it is then."""
+    user_id = iw.world.users["insp6"]["id"]
+    return await run(iw.world, rounds.confirm_conflict, OFFICE, iw.round["id"], iw.team["id"], user_id, {"note": note})

@@ -13,8 +13,15 @@ from server.inspections import rounds
 from server.inspections.tables import Device, DeviceCheck, Inspection
 from server.units import service as units
 from tests.conftest import csrf, login
-from tests.factories import make_person, make_user, make_world, token_for
-from tests.inspection_world import OFFICE, InspectionWorld, make_inspection_world, run
+from tests.factories import make_person, make_world, token_for
+from tests.inspection_world import (
+    OFFICE,
+    InspectionWorld,
+    confirm_conflict,
+    make_conflicted_world,
+    make_inspection_world,
+    run,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n%fake but sniffed as a PDF\n"
@@ -329,21 +336,7 @@ async def test_the_unit_officer_has_no_checklist_interview_or_clue_page(client):
 
 
 async def test_a_member_with_a_conflict_of_interest_records_once_the_office_confirms(client):
-    world = await make_world()
-    former = await make_person(
-        world.tenant, world.units["a_unit"], "钱七", "staff", start_date="2020-01-01", end_date="2023-06-30"
-    )
-    world.users["insp6"] = await make_user(world.tenant, "insp6", "inspector", person_id=former["id"])
-    iw = await make_inspection_world(world)
-    await run(
-        world,
-        rounds.replace_member,
-        OFFICE,
-        iw.round["id"],
-        iw.team["id"],
-        world.users["insp4"]["id"],
-        {"replacement_user_id": world.users["insp6"]["id"]},
-    )
+    iw, _team = await make_conflicted_world()
     api = Api(client, iw)
     c = await api.as_("insp6")
     r = await c.put(api.of("a_unit", "/checklist/R1"), json={"result": "pass"})
@@ -353,15 +346,7 @@ async def test_a_member_with_a_conflict_of_interest_records_once_the_office_conf
     # the conflict is with 甲区财政局 only: the team's other unit is the member's to record
     r = await c.put(api.of("city", "/checklist/R1"), json={"result": "pass"})
     assert r.status_code == 200
-    await run(
-        world,
-        rounds.confirm_conflict,
-        OFFICE,
-        iw.round["id"],
-        iw.team["id"],
-        world.users["insp6"]["id"],
-        {"note": "离开该单位已三年，经研究同意参加"},
-    )
+    await confirm_conflict(iw)
     r = await c.put(api.of("a_unit", "/checklist/R1"), json={"result": "pass"})
     assert r.status_code == 200, r.text
 

@@ -29,21 +29,14 @@ from tests.test_assessment import grade_unit
 from tests.test_reminders import at, delivery_rows, generate, names, reminder_rows, set_rules, step
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-# the scheme's findings items as domain.md gives them, over two manual indicators
+# the default scheme's findings items (domain.md), over two manual indicators, capped lower
 SCHEME = {
     **DEFAULT,
     "indicators": [
         {"code": "A", "name": "甲项", "parent": "", "points": 60, "method": "manual"},
         {"code": "B", "name": "乙项", "parent": "", "points": 40, "method": "manual"},
     ],
-    "deductions": [
-        {"code": "minor", "name": "检查发现一般问题", "points": 1.0},
-        {"code": "major", "name": "检查发现较重问题", "points": 3.0},
-        {"code": "serious", "name": "检查发现严重问题", "points": 5.0},
-        {"code": "overdue", "name": "整改逾期", "points": 1.0},
-    ],
     "deduction_cap": 8.0,
-    "vetoes": [{"code": "leak", "name": "年度内发生经查实的泄密事件"}],
 }
 
 
