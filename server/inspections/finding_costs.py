@@ -35,13 +35,19 @@ LEAK_ITEM = "leak"
 COLUMNS = (
     *Finding.all_columns(),
     *joined(Finding.inspection, "uuid", "team"),
-    Finding.inspection.round.uuid.as_alias("round_uuid"),
-    Finding.inspection.round.name.as_alias("round_name"),
-    Finding.inspection.round.starts_on.as_alias("round_starts_on"),
+    *joined(Finding.inspection.round, "uuid", "name", "starts_on"),
     *joined(Finding.unit, "uuid", "name", "path"),
     *joined(Finding.device, "uuid", "label"),
     *joined(Finding.responsible, "uuid", "name"),
 )
+
+
+async def rows_of(tenant: TenantRef, finding_pks: list[int]) -> list[dict]:
+    """These findings (by row id) as they are shown and judged (COLUMNS)."""
+    rows = []
+    for batch in chunks(finding_pks):
+        rows += await Finding.select(*COLUMNS).where(Finding.tenant == tenant.id, Finding.id.is_in(list(batch)))
+    return rows
 
 
 def is_overdue(row: dict, today: date) -> bool:
@@ -58,7 +64,7 @@ def overdue_filter(today: date):
     return (Finding.mode == "deadline") & Finding.state.is_in(list(PENDING)) & (Finding.deadline < today)
 
 
-async def _overdue_noted(tenant: TenantRef, finding_pks: list[int]) -> set[int]:
+async def overdue_noted(tenant: TenantRef, finding_pks: list[int]) -> set[int]:
     """The findings whose history says their deadline passed."""
     noted: set[int] = set()
     for batch in chunks(finding_pks):
@@ -96,7 +102,7 @@ def _adjustments(row: dict, late: bool) -> list[dict]:
 
 async def of(tenant: TenantRef, rows: list[dict]) -> dict[int, list[dict]]:
     """Each finding's deductions as the assessment holds them (or why it cannot)."""
-    late = await _overdue_noted(tenant, [r["id"] for r in rows])
+    late = await overdue_noted(tenant, [r["id"] for r in rows])
     wanted = {
         r["id"]: [{**a, "unit": r["unit"], "year": r["round_starts_on"].year} for a in _adjustments(r, r["id"] in late)]
         for r in rows
@@ -138,9 +144,9 @@ async def awaiting(tenant: TenantRef, day: date, *, overdue: bool) -> list[dict]
         Finding.deadline,
         Finding.description,
         Finding.responsible,
-        Finding.unit.name.as_alias("unit_name"),
-        Finding.responsible.name.as_alias("responsible_name"),
-        Finding.inspection.round.name.as_alias("round_name"),
+        *joined(Finding.unit, "name"),
+        *joined(Finding.responsible, "name"),
+        *joined(Finding.inspection.round, "name"),
     ).where(Finding.tenant == tenant.id, Finding.unit.deleted_at.is_null(), where)
     return [{**r, "subjects": subjects(r)} for r in rows]
 
@@ -164,7 +170,7 @@ async def mark_overdue(tenant: TenantRef, day: date) -> int:
         return 0
     if db.is_postgres():
         await Finding.select(Finding.id).where(Finding.id.is_in(fresh)).order_by(Finding.id).lock_rows()
-    fresh = sorted(set(fresh) - await _overdue_noted(tenant, fresh))
+    fresh = sorted(set(fresh) - await overdue_noted(tenant, fresh))
     if not fresh:
         return 0
     system = Actor.system("reminders")
@@ -194,10 +200,8 @@ async def mark_overdue(tenant: TenantRef, day: date) -> int:
 
 async def tell_assessment(tenant: TenantRef, actor_name: str, finding_pks: list[int]) -> None:
     """Say, unit by unit and year by year, what these findings should cost now."""
-    rows = []
-    for batch in chunks(finding_pks):
-        rows += await Finding.select(*COLUMNS).where(Finding.tenant == tenant.id, Finding.id.is_in(list(batch)))
-    late = await _overdue_noted(tenant, [r["id"] for r in rows])
+    rows = await rows_of(tenant, finding_pks)
+    late = await overdue_noted(tenant, [r["id"] for r in rows])
     grouped: dict[tuple[int, int], list[dict]] = defaultdict(list)
     for r in rows:
         grouped[(r["unit"], r["round_starts_on"].year)].append(r)

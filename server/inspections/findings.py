@@ -18,7 +18,6 @@ from server import db
 from server.accounts import roles
 from server.actor import Actor
 from server.audit import service as audit
-from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden, NotFound
 from server.core.i18n import _, _l
 from server.core.pagination import Page
@@ -112,12 +111,7 @@ def _assessment_link(tenant: TenantRef, d: dict) -> str:
 
 async def deductions(tenant: TenantRef, finding_pks: list[int]) -> dict[int, str]:
     """What each finding cost its unit, in a few words (for exports); none: absent."""
-    rows = []
-    for batch in chunks(finding_pks):
-        rows += await Finding.select(*finding_costs.COLUMNS).where(
-            Finding.tenant == tenant.id, Finding.id.is_in(list(batch))
-        )
-    costs = await finding_costs.of(tenant, rows)
+    costs = await finding_costs.of(tenant, await finding_costs.rows_of(tenant, finding_pks))
     return {pk: deduction_text(found) for pk, found in costs.items() if found}
 
 
