@@ -1,25 +1,22 @@
-from piccolo.columns import JSON, UUID, Boolean, Bytea, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Bytea, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from server.units.tables import Person, Unit
-from tenants.tables import Tenant
+from tenants.tables import TenantOwned, TenantRow
 
 
-class ChecklistTemplate(Table, tablename="inspection_templates"):
+class ChecklistTemplate(TenantOwned, Table, tablename="inspection_templates"):
     """The tenant's checklist (items in the six areas, each with its criterion and legal
     basis) as one document: edited as a whole, copied into each round when it opens."""
 
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     document = JSON(default="{}")
     updated_at = Timestamptz(default=TimestamptzNow())
     updated_by = Varchar(length=100, default="")
 
 
-class Round(Table, tablename="inspection_rounds"):
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+class Round(TenantRow, Table, tablename="inspection_rounds"):
     name = Varchar(length=200)
     starts_on = Date()
     ends_on = Date()
@@ -31,19 +28,16 @@ class Round(Table, tablename="inspection_rounds"):
     closed_at = Timestamptz(null=True, default=None)
 
 
-class Team(Table, tablename="inspection_teams"):
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+class Team(TenantRow, Table, tablename="inspection_teams"):
     round = ForeignKey(references=Round, null=False, on_delete=OnDelete.cascade)
     name = Varchar(length=100)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class TeamMember(Table, tablename="inspection_team_members"):
+class TeamMember(TenantOwned, Table, tablename="inspection_team_members"):
     """An inspector account on a team; a conflict of interest (the member's post history
     includes an inspected unit of the team) must be confirmed before the member acts."""
 
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     team = ForeignKey(references=Team, null=False, on_delete=OnDelete.cascade)
     user_id = Integer()
     user_uuid = Varchar(length=36)  # the account's public id, as the API names it
@@ -55,11 +49,9 @@ class TeamMember(Table, tablename="inspection_team_members"):
     conflict_note = Text(default="")
 
 
-class Inspection(Table, tablename="inspections"):
+class Inspection(TenantRow, Table, tablename="inspections"):
     """One unit's check in one round."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     round = ForeignKey(references=Round, null=False, on_delete=OnDelete.cascade)
     unit = ForeignKey(references=Unit, null=False, on_delete=OnDelete.restrict)
     team = ForeignKey(references=Team, null=True, on_delete=OnDelete.set_null)
@@ -75,19 +67,16 @@ class Inspection(Table, tablename="inspections"):
     finalised_by = Varchar(length=100, default="")
 
 
-class Clue(Table, tablename="inspection_clues"):
+class Clue(TenantRow, Table, tablename="inspection_clues"):
     """What the inspection group handed over about a unit: for its team and the office only."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     inspection = ForeignKey(references=Inspection, null=False, on_delete=OnDelete.cascade)
     text = Text()
     created_by = Varchar(length=100, default="")
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class ItemResult(Table, tablename="inspection_item_results"):
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+class ItemResult(TenantOwned, Table, tablename="inspection_item_results"):
     inspection = ForeignKey(references=Inspection, null=False, on_delete=OnDelete.cascade)
     item = Varchar(length=16)  # the item's code in the round's checklist
     result = Varchar(length=16)  # pass | partial | fail | na
@@ -96,10 +85,9 @@ class ItemResult(Table, tablename="inspection_item_results"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
-class Interview(Table, tablename="inspection_interviews"):
+class Interview(TenantOwned, Table, tablename="inspection_interviews"):
     """One of the three must-interviews held (or waived, with the reason)."""
 
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     inspection = ForeignKey(references=Inspection, null=False, on_delete=OnDelete.cascade)
     person = ForeignKey(references=Person, null=False, on_delete=OnDelete.restrict)
     held_on = Date(null=True, default=None)
@@ -110,11 +98,9 @@ class Interview(Table, tablename="inspection_interviews"):
     recorded_at = Timestamptz(default=TimestamptzNow())
 
 
-class Device(Table, tablename="devices"):
+class Device(TenantRow, Table, tablename="devices"):
     """A unit's register of computers, IT devices and mailboxes, kept by its officer."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     unit = ForeignKey(references=Unit, null=False, on_delete=OnDelete.restrict)
     kind = Varchar(length=16)  # computer | it_device | mailbox
     label = Varchar(length=200)  # asset number, model or address: how the unit names it
@@ -125,12 +111,10 @@ class Device(Table, tablename="devices"):
     deleted_at = Timestamptz(null=True, default=None)
 
 
-class DeviceImport(Table, tablename="device_imports"):
+class DeviceImport(TenantRow, Table, tablename="device_imports"):
     """An uploaded device register workbook for one unit: its checked rows wait here
     until applied."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     unit = ForeignKey(references=Unit, null=False, on_delete=OnDelete.restrict)
     user_id = Integer()
     filename = Varchar(length=200, default="")
@@ -141,10 +125,9 @@ class DeviceImport(Table, tablename="device_imports"):
     applied_at = Timestamptz(null=True, default=None)
 
 
-class DeviceCheck(Table, tablename="inspection_device_checks"):
+class DeviceCheck(TenantOwned, Table, tablename="inspection_device_checks"):
     """A device drawn in an inspection's sample, and its result once checked."""
 
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     inspection = ForeignKey(references=Inspection, null=False, on_delete=OnDelete.cascade)
     device = ForeignKey(references=Device, null=False, on_delete=OnDelete.restrict)
     result = Varchar(length=16, default="")  # "" (not yet) | clean | violation
@@ -153,9 +136,7 @@ class DeviceCheck(Table, tablename="inspection_device_checks"):
     checked_at = Timestamptz(null=True, default=None)
 
 
-class Finding(Table, tablename="inspection_findings"):
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
+class Finding(TenantRow, Table, tablename="inspection_findings"):
     inspection = ForeignKey(references=Inspection, null=False, on_delete=OnDelete.cascade)
     # the unit again, so that recurrence across rounds is one indexed lookup
     unit = ForeignKey(references=Unit, null=False, on_delete=OnDelete.restrict)
@@ -180,11 +161,10 @@ class Finding(Table, tablename="inspection_findings"):
     verified_by = Varchar(length=100, default="")
 
 
-class FindingEvent(Table, tablename="inspection_finding_events"):
+class FindingEvent(TenantOwned, Table, tablename="inspection_finding_events"):
     """A finding's history and comments: recorded, rectifying, submitted (what was done),
     verified, reopened, overdue, comment."""
 
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     finding = ForeignKey(references=Finding, null=False, on_delete=OnDelete.cascade)
     kind = Varchar(length=16)
     note = Text(default="")
@@ -192,12 +172,10 @@ class FindingEvent(Table, tablename="inspection_finding_events"):
     at = Timestamptz(default=TimestamptzNow())
 
 
-class Measure(Table, tablename="inspection_measures"):
+class Measure(TenantRow, Table, tablename="inspection_measures"):
     """What the team did about a violation: register and preserve, order deletion, order to
     stop use, transfer to the bureau; its particulars by kind in `details`."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     inspection = ForeignKey(references=Inspection, null=False, on_delete=OnDelete.cascade)
     device = ForeignKey(references=Device, null=True, on_delete=OnDelete.restrict)
     finding = ForeignKey(references=Finding, null=True, on_delete=OnDelete.set_null)
@@ -207,12 +185,10 @@ class Measure(Table, tablename="inspection_measures"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class Attachment(Table, tablename="inspection_attachments"):
+class Attachment(TenantRow, Table, tablename="inspection_attachments"):
     """A file on a clue, a checklist item, a finding (evidence, a rectification) or a
     measure; `owner` names it as "<kind>:<key>"."""
 
-    uuid = UUID(unique=True)
-    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.restrict)
     inspection = ForeignKey(references=Inspection, null=False, on_delete=OnDelete.cascade)
     owner = Varchar(length=64)
     filename = Varchar(length=200)
