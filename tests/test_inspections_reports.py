@@ -57,6 +57,13 @@ def is_pdfa(content: bytes) -> bool:
     return {n.localName: n.nodeValue for n in nodes} == {"part": "3", "conformance": "B"}
 
 
+def archived_text(response) -> str:
+    """The text of a PDF/A download, once its status, type and conformance are checked."""
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    assert is_pdfa(response.content)
+    return pdf_text(response.content)
+
+
 async def build() -> Built:
     """The round of tests/inspection_world with a_unit recorded: every item (R1 failed),
     one interview held, one waived and one missing, a sample of two devices (one
@@ -173,10 +180,8 @@ async def get(client, world, who: str, path: str):
 async def test_the_unit_report_has_every_part_and_no_clue_or_team_note(env, client):
     built = await build()
     iw = built.iw
-    response = await get(client, iw.world, "office", f"/inspections/{iw.inspections['a_unit']['id']}/report.pdf")
-    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
-    assert is_pdfa(response.content)
-    text = pdf_text(response.content)
+    unit_report = f"/inspections/{iw.inspections['a_unit']['id']}/report.pdf"
+    text = archived_text(await get(client, iw.world, "office", unit_report))
     for expected in (
         "甲区财政局",
         "第七轮巡察",
@@ -200,10 +205,7 @@ async def test_the_unit_report_has_every_part_and_no_clue_or_team_note(env, clie
 async def test_the_round_summary_counts_and_lists_the_recurring(env, client):
     built = await build()
     iw = built.iw
-    response = await get(client, iw.world, "office", f"/inspection-rounds/{iw.round['id']}/report.pdf")
-    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
-    assert is_pdfa(response.content)
-    text = pdf_text(response.content)
+    text = archived_text(await get(client, iw.world, "office", f"/inspection-rounds/{iw.round['id']}/report.pdf"))
     for expected in ("第七轮巡察", "甲区财政局", "市教育局", "乙区财政局", RECURRING):
         assert expected in text, expected
     # one of the two findings verified: half rectified
