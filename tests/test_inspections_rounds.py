@@ -130,25 +130,16 @@ async def test_the_api_opens_a_round_forms_a_team_and_assigns(client):
     )
     assert r.status_code == 422
     assert fields(r) >= {"name", "starts_on", "unit_ids"}
-    r = await client.post(
-        f"{base}/inspection-rounds",
-        json={
-            "name": "第八轮",
-            "starts_on": "2026-03-01",
-            "ends_on": "2026-02-01",
-            "unit_ids": [world.units["city"]["id"]],
-        },
-    )
+    eighth = {
+        "name": "第八轮",
+        "starts_on": "2026-03-01",
+        "ends_on": "2026-04-30",
+        "unit_ids": [world.units["city"]["id"]],
+    }
+    r = await client.post(f"{base}/inspection-rounds", json={**eighth, "ends_on": "2026-02-01"})
     assert r.status_code == 422 and fields(r) == {"ends_on"}
-    r = await client.post(
-        f"{base}/inspection-rounds",
-        json={
-            "name": "第八轮",
-            "starts_on": "2026-03-01",
-            "ends_on": "2026-04-30",
-            "unit_ids": [world.units["city"]["id"], world.units["b_unit"]["id"]],
-        },
-    )
+    eighth["unit_ids"].append(world.units["b_unit"]["id"])
+    r = await client.post(f"{base}/inspection-rounds", json=eighth)
     assert r.status_code == 201, r.text
     made = r.json()
     assert made["units"] == 2 and len(made["checklist"]["items"]) == len(checklist.DEFAULT_ITEMS)
@@ -163,15 +154,12 @@ async def test_the_api_opens_a_round_forms_a_team_and_assigns(client):
     )
     assert team.status_code == 201, team.text
     first = made["inspections"][0]
-    r = await client.put(
-        f"{base}/inspection-rounds/{made['id']}/assignments",
-        json={"assignments": [{"inspection_id": first["id"], "team_id": team.json()["id"], "visit_on": "2026-05-02"}]},
-    )
+    assignment = {"inspection_id": first["id"], "team_id": team.json()["id"]}
+    assignments = f"{base}/inspection-rounds/{made['id']}/assignments"
+    # after the round's end; then within it
+    r = await client.put(assignments, json={"assignments": [{**assignment, "visit_on": "2026-05-02"}]})
     assert r.status_code == 422 and "assignments.0.visit_on" in fields(r)
-    r = await client.put(
-        f"{base}/inspection-rounds/{made['id']}/assignments",
-        json={"assignments": [{"inspection_id": first["id"], "team_id": team.json()["id"], "visit_on": "2026-03-02"}]},
-    )
+    r = await client.put(assignments, json={"assignments": [{**assignment, "visit_on": "2026-03-02"}]})
     assert r.status_code == 200
     listed = (await client.get(f"{base}/inspection-rounds/{made['id']}/inspections")).json()
     assert next(i for i in listed if i["id"] == first["id"])["team_name"] == "二组"
