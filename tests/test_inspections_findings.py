@@ -137,8 +137,11 @@ async def test_a_finding_goes_from_open_to_verified_each_step_by_whom_it_may(cli
     assert (await api.get("district", one)).status_code == 200
     for path, payload in (("/start", {}), ("/comments", {"note": "请抓紧"}), ("/verify", {"accepted": True})):
         assert (await api.post("district", one + path, payload)).status_code == 403
-    # a leader and a spare inspector (not on the team) see nothing of it
-    assert (await api.get("leader", one)).status_code == 403
+    # a leader of the unit (李四) reads it, as their portal and an escalated reminder show it,
+    # and does nothing with it; a spare inspector (not on the team) sees nothing of it
+    read = await api.get("leader", one)
+    assert read.status_code == 200 and not any(read.json()["may"].values())
+    assert (await api.post("leader", one + "/start", {})).status_code == 403
     assert (await api.get("insp5", one)).status_code == 404
 
     started = await api.post("officer", one + "/start", {"note": "已部署整改"})

@@ -12,13 +12,15 @@ from server.core.errors import Forbidden, NotFound
 from server.core.i18n import _
 from server.core.rows import json_value
 from server.inspections.tables import Inspection, TeamMember
+from server.units import service as units
 from tenants.service import TenantRef, get_owned
 
 OFFICE = "office"  # the bureau's office: everything
 DISTRICT = "district"  # a district admin over their district's units: reads
 TEAM = "team"  # an inspector on the unit's team: reads and records
 UNIT = "unit"  # the unit's own officer: findings, deadlines, measures; rectifications
-ALL_VIEWS = (OFFICE, DISTRICT, TEAM, UNIT)
+LEADER = "leader"  # a leader of the unit (their portal, an escalated reminder): reads its findings
+ALL_VIEWS = (OFFICE, DISTRICT, TEAM, UNIT, LEADER)
 
 INSPECTION_COLUMNS = (
     *Inspection.all_columns(),
@@ -66,7 +68,19 @@ async def view_of(tenant: TenantRef, actor: Actor, row: dict) -> str:
         return TEAM
     if actor.role == roles.UNIT_OFFICER and in_scope(actor, row["unit_path"]):
         return UNIT
+    if actor.role == roles.LEADER and await leads(tenant, actor, row["unit"]):
+        return LEADER
     raise NotFound()
+
+
+async def leads(tenant: TenantRef, actor: Actor, unit_pk: int) -> bool:
+    """Whether the leader's own person holds a leadership post in the unit today."""
+    if not actor.person_id:
+        return False
+    posts = await units.posts_on(
+        tenant, units.today(tenant), people=[actor.person_id], units=[unit_pk], positions=units.LEADER_POSITIONS
+    )
+    return bool(posts)
 
 
 async def inspection(tenant: TenantRef, actor: Actor, inspection_id: Any, *, allow: tuple[str, ...]) -> dict:

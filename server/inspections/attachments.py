@@ -19,7 +19,7 @@ from server.core.i18n import _
 from server.core.rows import public
 from server.documents import uploads
 from server.inspections import access
-from server.inspections.access import DISTRICT, OFFICE, TEAM, UNIT
+from server.inspections.access import ALL_VIEWS, DISTRICT, LEADER, OFFICE, TEAM, UNIT
 from server.inspections.tables import Attachment
 from tenants.service import TenantRef, get_owned
 
@@ -27,11 +27,10 @@ from tenants.service import TenantRef, get_owned
 VISIBLE = {
     "clue": (OFFICE, TEAM),
     "item": (OFFICE, DISTRICT, TEAM),
-    "finding": (OFFICE, DISTRICT, TEAM, UNIT),
-    "rectification": (OFFICE, DISTRICT, TEAM, UNIT),
-    "measure": (OFFICE, DISTRICT, TEAM, UNIT),
+    "finding": (OFFICE, DISTRICT, TEAM, UNIT, LEADER),
+    "rectification": (OFFICE, DISTRICT, TEAM, UNIT, LEADER),
+    "measure": (OFFICE, DISTRICT, TEAM, UNIT, LEADER),
 }
-ALL_VIEWS = (OFFICE, DISTRICT, TEAM, UNIT)
 OWNER_MAX = 64  # the column's length
 # what a listing shows of a file (never its bytes)
 SHOWN = (

@@ -24,7 +24,7 @@ from server.core.pagination import Page
 from server.core.rows import public
 from server.core.validation import Checker
 from server.inspections import access, attachments, checklist, finding_costs
-from server.inspections.access import DISTRICT, OFFICE, TEAM, UNIT
+from server.inspections.access import ALL_VIEWS, OFFICE, TEAM, UNIT
 from server.inspections.tables import Device, Finding, FindingEvent, TeamMember
 from server.units import service as units
 from tenants.service import TenantRef, get_owned
@@ -59,7 +59,6 @@ START_FROM = ("open", "reopened")
 REOPEN_FROM = ("submitted", "verified")
 # who acts on a finding: the office and the team judge it, the unit rectifies it; a
 # district admin only reads
-ALL_VIEWS = (OFFICE, DISTRICT, TEAM, UNIT)
 ACTING = (OFFICE, TEAM, UNIT)
 JUDGES = (OFFICE, TEAM)
 SUBMITTERS = (OFFICE, UNIT)

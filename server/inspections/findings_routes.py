@@ -41,6 +41,8 @@ INSP = "/inspections/{inspection_id:str}"
 ONE = "/findings/{finding_id:str}"
 # who sees findings (the service narrows it to their units); a district admin only reads
 READ = allow({roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN, roles.INSPECTOR, roles.UNIT_OFFICER})
+# one finding: its unit's leaders too (their portal lists it, an escalated reminder links it)
+READ_ONE = allow({roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN, roles.INSPECTOR, roles.UNIT_OFFICER, roles.LEADER})
 RECORD = allow({roles.OFFICE_ADMIN, roles.INSPECTOR})
 ACT = allow({roles.OFFICE_ADMIN, roles.INSPECTOR, roles.UNIT_OFFICER})
 SUBMIT = allow({roles.OFFICE_ADMIN, roles.UNIT_OFFICER})
@@ -192,7 +194,7 @@ class FindingPages(Controller):
     async def findings_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         return await _list_page(request, tenant, actor)
 
-    @get(ONE, guards=[READ], name="findings.finding")
+    @get(ONE, guards=[READ_ONE], name="findings.finding")
     async def finding_page(
         self, request: Request, tenant: TenantDep, actor: ActorDep, finding_id: FromPath[str]
     ) -> Template:
@@ -258,7 +260,7 @@ class FindingApi(Controller):
         result = await findings.list_findings(tenant, actor, _query(request), p, n)
         return msgspec.convert(page_json(result), schemas.FindingPage)
 
-    @get(ONE, guards=[READ], name="api.finding")
+    @get(ONE, guards=[READ_ONE], name="api.finding")
     async def api_finding(self, tenant: TenantDep, actor: ActorDep, finding_id: FromPath[str]) -> schemas.FindingDetail:
         return _detail(await findings.finding_detail(tenant, actor, finding_id))
 

@@ -72,7 +72,7 @@ async def overview(request: Request, tenant: TenantDep, actor: ActorDep, inspect
     """One unit's inspection at a glance: how far each part has come, what is still missing
     for finalising, the clues (team and office only); the unit's officer goes to its findings."""
     row = await access.inspection(tenant, actor, inspection_id, allow=access.ALL_VIEWS)
-    if row["view"] == access.UNIT:
+    if row["view"] in (access.UNIT, access.LEADER):
         return Redirect(f"/t/{tenant.slug}/inspections/{row['uuid']}/findings", status_code=303)
     areas = await fieldwork.checklist_state(tenant, row)
     items = [i for a in areas for i in a["items"]]
