@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
+import pytest
+
 from server import db
 from server.accounts import service as accounts
-from server.assessment import cycle, results
+from server.assessment import cycle, results, reviews
 from server.assessment.scheme import DEFAULT
 from server.assessment.tables import Adjustment, AssessedUnit, ScoreEvent
 from server.audit.tables import AuditEvent
+from server.core.errors import Conflict
 from server.inspections import fieldwork, finding_costs, rounds
 from server.inspections.tables import Finding, FindingEvent, TeamMember
 from server.units import service as units
@@ -684,3 +687,19 @@ async def test_the_rectification_api_takes_files_and_the_leader_sees_open_findin
     await login(client, iw.slug, "leader")
     portal = await client.get(f"/t/{iw.slug}/me")
     assert portal.status_code == 200 and "主要负责人全年未听取保密工作汇报" in portal.text
+
+
+async def test_a_findings_deduction_links_back_and_is_not_removed_by_hand(client):
+    iw, api = await setup(client)
+    year = await open_assessment(iw)
+    f = await record(api, iw, severity="major")
+    one = f"/findings/{f['id']}"
+    await api.post("officer", one + "/rectification", {"note": "已整改"})
+    assert (await api.post("insp2", one + "/verify", {"accepted": True, "note": "核实"})).status_code == 200
+    unit = iw.world.units["a_unit"]["id"]
+    result = (await api.get("office", f"/assessments/{year}/units/{unit}")).json()
+    (adj,) = result["adjustments"]
+    assert (adj["item"], adj["points"], adj["finding_id"]) == ("major", 3.0, f["id"])
+    with pytest.raises(Conflict):
+        await run(iw.world, reviews.remove_adjustment, OFFICE, adj["id"], {"reason": "手工删除"})
+    assert len((await api.get("office", f"/assessments/{year}/units/{unit}")).json()["adjustments"]) == 1

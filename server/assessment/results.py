@@ -304,7 +304,14 @@ def adjustment_public(tree: Tree, a: dict) -> dict:
         kind_label=str(ADJUSTMENT_KINDS[a["kind"]]),
         name=item.get("name", a["item"]),
         points=float(a["points"]),
+        finding_id=source_finding(a.get("source", "")),
     )
+
+
+def source_finding(source: str) -> str | None:
+    """The inspection finding an adjustment came from ("finding:<id>", "overdue:<id>")."""
+    kind, _sep, key = source.partition(":")
+    return key if kind in ("finding", "overdue") and key else None
 
 
 async def unit_result(tenant: TenantRef, actor: Actor, year: int, unit_id: Any) -> dict:

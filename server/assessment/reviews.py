@@ -258,6 +258,8 @@ async def remove_adjustment(tenant: TenantRef, actor: Actor, adjustment_id: Any,
     row = await get_owned(Adjustment, tenant, adjustment_id)
     assessed, assessment = await owner_of(tenant, actor, row["assessed"])
     must_be_open(assessment)
+    if row["source"]:
+        raise Conflict(_("This deduction follows an inspection finding: it goes when the finding is reopened."))
     check_ = Checker(data, LABELS)
     reason = check_.text("reason", required=True, max_len=2000)
     check_.done()

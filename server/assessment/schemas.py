@@ -158,6 +158,8 @@ class Adjustment(msgspec.Struct):
     note: str
     created_by: str
     created_at: datetime
+    # the inspection finding it came from: it follows the finding, and is not removed by hand
+    finding_id: str | None = None
 
 
 class ScoreEvent(msgspec.Struct):
