@@ -100,9 +100,11 @@ def lazy_gettext(message: str) -> LazyString:
 _l = lazy_gettext
 
 
-def format_date(value: date | None, fmt: str = "medium") -> str:
-    if value is None:
+def format_date(value: date | str | None, fmt: str = "medium") -> str:
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):  # a day kept in a JSON document
+        value = date.fromisoformat(value)
     if isinstance(value, datetime):  # an instant: its date in the tenant's zone
         value = value.astimezone(ZoneInfo(_zone.get())).date()
     return _babel_format_date(value, format=fmt, locale=Locale.parse(_locale.get()))
