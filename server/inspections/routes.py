@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.accounts import roles
+from server.core.errors import NotFound
 from server.inspections import access, checklist, devices, fieldwork, findings, rounds, schemas
 from server.units import service as units
 from server.web.deps import ActorDep, TenantDep
@@ -147,6 +148,17 @@ def _checklist_form(data: dict[str, Any]) -> dict[str, Any]:
     return {"items": [rows[n] for n in sorted(rows) if any(v.strip() for v in rows[n].values())]}
 
 
+# a flagged member: the office confirms the conflict (with why they may stay) or replaces them
+MEMBER = "/inspections/rounds/{round_id:str}/teams/{team_id:str}/members/{user_id:str}/{change:str}"
+MEMBER_CHANGES = {"confirm": rounds.confirm_conflict, "replace": rounds.replace_member}
+
+
+def _member_change(change: str):
+    if change not in MEMBER_CHANGES:
+        raise NotFound()
+    return MEMBER_CHANGES[change]
+
+
 class InspectionPages(Controller):
     path = TENANT_PAGES
 
@@ -195,12 +207,8 @@ class InspectionPages(Controller):
             on_error=_shown_as(request, tenant, actor, round_id, "assign"),
         )
 
-    @post(
-        "/inspections/rounds/{round_id:str}/teams/{team_id:str}/members/{user_id:str}/confirm",
-        guards=[OFFICE],
-        name="inspections.conflict_confirm",
-    )
-    async def conflict_confirm(
+    @post(MEMBER, guards=[OFFICE], name="inspections.member_change")
+    async def member_change(
         self,
         request: Request,
         tenant: TenantDep,
@@ -208,31 +216,11 @@ class InspectionPages(Controller):
         round_id: FromPath[str],
         team_id: FromPath[str],
         user_id: FromPath[str],
+        change: FromPath[str],
     ) -> Response:
         return await submit_form(
             request,
-            partial(rounds.confirm_conflict, tenant, actor, round_id, team_id, user_id),
-            redirect=lambda _team: f"/t/{tenant.slug}/inspections/rounds/{round_id}#teams",
-            on_error=_shown_as(request, tenant, actor, round_id, f"member:{user_id}"),
-        )
-
-    @post(
-        "/inspections/rounds/{round_id:str}/teams/{team_id:str}/members/{user_id:str}/replace",
-        guards=[OFFICE],
-        name="inspections.member_replace",
-    )
-    async def member_replace(
-        self,
-        request: Request,
-        tenant: TenantDep,
-        actor: ActorDep,
-        round_id: FromPath[str],
-        team_id: FromPath[str],
-        user_id: FromPath[str],
-    ) -> Response:
-        return await submit_form(
-            request,
-            partial(rounds.replace_member, tenant, actor, round_id, team_id, user_id),
+            partial(_member_change(change), tenant, actor, round_id, team_id, user_id),
             redirect=lambda _team: f"/t/{tenant.slug}/inspections/rounds/{round_id}#teams",
             on_error=_shown_as(request, tenant, actor, round_id, f"member:{user_id}"),
         )
@@ -326,36 +314,22 @@ class InspectionApi(Controller):
         return _detail(await rounds.assign(tenant, actor, round_id, assignments))
 
     @post(
-        "/inspection-rounds/{round_id:str}/teams/{team_id:str}/members/{user_id:str}/confirm",
+        f"/inspection-rounds{MEMBER.removeprefix('/inspections/rounds')}",
         guards=[OFFICE],
-        name="api.inspection_conflict_confirm",
+        name="api.inspection_member_change",
     )
-    async def api_conflict_confirm(
+    async def api_member_change(
         self,
         tenant: TenantDep,
         actor: ActorDep,
         round_id: FromPath[str],
         team_id: FromPath[str],
         user_id: FromPath[str],
-        data: JSONBody[schemas.ConflictConfirm],
+        change: FromPath[str],
+        data: JSONBody[schemas.MemberChange],
     ) -> schemas.Team:
-        return _team(await rounds.confirm_conflict(tenant, actor, round_id, team_id, user_id, body_data(data)))
-
-    @post(
-        "/inspection-rounds/{round_id:str}/teams/{team_id:str}/members/{user_id:str}/replace",
-        guards=[OFFICE],
-        name="api.inspection_member_replace",
-    )
-    async def api_member_replace(
-        self,
-        tenant: TenantDep,
-        actor: ActorDep,
-        round_id: FromPath[str],
-        team_id: FromPath[str],
-        user_id: FromPath[str],
-        data: JSONBody[schemas.MemberReplace],
-    ) -> schemas.Team:
-        return _team(await rounds.replace_member(tenant, actor, round_id, team_id, user_id, body_data(data)))
+        made = await _member_change(change)(tenant, actor, round_id, team_id, user_id, body_data(data))
+        return _team(made)
 
     @post("/inspection-rounds/{round_id:str}/close", guards=[OFFICE], name="api.inspection_round_close")
     async def api_round_close(self, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]) -> schemas.RoundDetail:

@@ -60,12 +60,12 @@ class Team(msgspec.Struct):
     members: list[Member]
 
 
-class ConflictConfirm(msgspec.Struct, forbid_unknown_fields=True):
-    note: str
+class MemberChange(msgspec.Struct, forbid_unknown_fields=True):
+    """`confirm` a member's conflict of interest: `note` says why they may stay; `replace`
+    them: `replacement_user_id` names the inspector taking their place."""
 
-
-class MemberReplace(msgspec.Struct, forbid_unknown_fields=True):
-    replacement_user_id: str
+    note: str | UnsetType = UNSET
+    replacement_user_id: str | UnsetType = UNSET
 
 
 class RoundInspection(msgspec.Struct):
@@ -101,16 +101,7 @@ class ChecklistEdit(msgspec.Struct, forbid_unknown_fields=True):
     items: list[dict]
 
 
-class RoundDetail(msgspec.Struct):
-    id: str
-    name: str
-    starts_on: date
-    ends_on: date
-    status: str
-    created_by: str
-    created_at: datetime
-    units: int
-    finalised: int
+class RoundDetail(RoundRow):
     checklist: Checklist
     teams: list[Team]
     inspections: list[RoundInspection]

@@ -150,6 +150,8 @@ ID_SOURCES: dict[str, Any] = {
     # a checklist area and item: every round's checklist has the six areas and the default items
     "area": lambda world, found: "R",
     "item_code": lambda world, found: "R1",
+    # what the office does about a flagged team member (confirm the conflict, or replace them)
+    "change": lambda world, found: "confirm",
 }
 # the parameters whose value the conftest found under the parameter's own name
 FOUND_PARAMS = (
@@ -187,7 +189,7 @@ ID_PARAMS = frozenset(ID_SOURCES) | frozenset(FOUND_PARAMS)
 # bodies naming A's rows) and the snapshot of A checks that what B writes there lands in
 # B only. Where such a key comes with an id (a year and a unit), A's id goes with B's
 # key, which is A's key too: A's year and indicator, B's tenant, A's unit must be 404.
-SHARED_PARAMS = frozenset({"position", "period", "year", "code", "kind", "area", "item_code"})
+SHARED_PARAMS = frozenset({"position", "period", "year", "code", "kind", "area", "item_code", "change"})
 
 # other rows of a kind (found by the conftest), for the routes where the default row is not the one to try:
 # an unsigned notice (of the world's principal, still "issued"): the one a sign or withdraw that forgot its
