@@ -46,8 +46,10 @@ seed: migrate
 run: seed
 	$(BIN)/luzhi serve
 
+# two processes (pytest-xdist), each with its own databases; tests sharing a package
+# fixture keep to one worker (xdist_group)
 test: install-dev test-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 bench: install-dev
 	$(BIN)/python bench/run.py

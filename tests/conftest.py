@@ -27,13 +27,16 @@ from server import db
 from server.actor import Actor
 from server.settings import ROOT, Settings
 
-# one database per checkout, so two clones can run their suites side by side
+# `make test` runs the suite in two processes (pytest-xdist): each its own databases
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_NO = int(WORKER.removeprefix("gw") or 0)
+# one database per checkout (and worker), so two clones can run their suites side by side
 PG_URL = os.environ.get(
     "LUZHI_TEST_PG_URL",
     f"postgresql://postgres@127.0.0.1:5432/luzhi_test_{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}",
-)
+) + (f"_{WORKER}" if WORKER else "")
 # the Redis session store's tests: a database number of its own on the local server
-REDIS_URL = os.environ.get("LUZHI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = os.environ.get("LUZHI_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - WORKER_NO}")
 PASSWORD = "Correct-Horse-42"
 SYSTEM = Actor.system("tests")
 

@@ -22,6 +22,9 @@ from server.units.tables import Unit
 from tests.conftest import login
 from tests.isolation.support import Pair, tenant_tables
 
+# the package fixture builds two tenants once: its tests run in one worker (make test: -n 2)
+pytestmark = pytest.mark.xdist_group("isolation")
+
 
 def _postgres_only(env) -> None:
     if env.kind != "postgres":

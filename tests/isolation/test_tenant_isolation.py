@@ -61,6 +61,9 @@ from tests.isolation.support import (
     unknown_params,
 )
 
+# the package fixture builds two tenants once: its tests run in one worker (make test: -n 2)
+pytestmark = pytest.mark.xdist_group("isolation")
+
 # ---------------------------------------------------------------- the route table itself
 
 
