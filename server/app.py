@@ -15,11 +15,14 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.registry import StoreRegistry
 from litestar.types import Message, Scope
 
-from server import db, documents
+from server import (
+    db,
+    documents,
+    subscribers,  # noqa: F401  (its import subscribes the events' handlers)
+)
 from server.accounts import passwords
 from server.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from server.accounts.twofactor_routes import ROUTES as TWOFACTOR_ROUTES
-from server.assessment import inspection_adjustments  # noqa: F401  (its import subscribes it to the findings' events)
 from server.assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from server.audit.routes import ROUTES as AUDIT_ROUTES
 from server.inspections.devices_routes import ROUTES as DEVICE_ROUTES

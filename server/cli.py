@@ -23,6 +23,8 @@ def _run(work: Callable[[], Awaitable[Any]], *, as_owner: bool = False) -> Any:
     not do), run the coroutine, turn domain errors into a clean exit."""
 
     async def main() -> Any:
+        from server import subscribers  # noqa: F401  (its import subscribes the events' handlers)
+
         settings = Settings.from_env()
         db.bind(db.make_engine(settings, as_owner=as_owner))
         documents.configure(settings)

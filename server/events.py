@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from tenants.service import TenantRef
@@ -32,6 +33,19 @@ FINDING_DEDUCTIONS = "finding_deductions"
 # a year's assessment has opened (its units and scheme are in place); payload: year, actor
 ASSESSMENT_OPENED = "assessment_opened"
 
+# something no longer waits for anyone (a notice signed, a period confirmed or waived, a
+# self-assessment submitted, a finding settled): its reminders not yet sent are cancelled.
+# The reminders subscribe: they read every domain that reminds, so none of those imports
+# them. payload: kinds (the reminders' kinds), subjects (what those reminders are about)
+REMINDERS_SETTLED = "reminders_settled"
+# a one-time code to sign a notice, to be mailed to its addressee through the outbox like
+# every other mail; the reminders subscribe. payload: settings, person_id, name, address,
+# locale, title, body, answer (a dict the subscriber fills: delivery, the id of the mail
+# queued; left empty when no mail server is set)
+SIGN_CODE_MAIL = "sign_code_mail"
+# how long such a code signs, and is worth sending
+SIGN_CODE_VALID = timedelta(minutes=10)
+
 Handler = Callable[..., Awaitable[None]]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 
@@ -41,6 +55,6 @@ def subscribe(name: str, handler: Handler) -> None:
         _handlers[name].append(handler)
 
 
-async def publish(name: str, tenant: TenantRef, **payload: Any) -> None:
+async def publish(name: str, tenant: TenantRef, /, **payload: Any) -> None:
     for handler in _handlers[name]:
         await handler(tenant, **payload)

@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from server import db
+from server import (
+    db,
+    subscribers,  # noqa: F401  (its import subscribes the events' handlers)
+)
 from server.accounts import service as accounts
 from server.accounts.sessions import DatabaseSessionStore
-from server.assessment import inspection_adjustments  # noqa: F401  (its import subscribes it to the findings' events)
 from server.inspections import finding_costs
 from server.reminders import service as reminder_service
 from server.reminders.dispatch import tick

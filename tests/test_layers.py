@@ -182,12 +182,8 @@ def domain_named(name: str) -> str | None:
 
 
 # Imports that still close a cycle, each waiting for its change (the test fails once one
-# is gone, so the list only shrinks): settling the outbox by an event as findings do, and
-# the role names below the units.
+# is gone, so the list only shrinks): the role names below the units.
 UNBROKEN = {
-    ("server/assessment/reviews.py", "reminders"),
-    ("server/responsibility/confirmations.py", "reminders"),
-    ("server/responsibility/notices.py", "reminders"),
     ("server/units/service.py", "accounts"),
 }
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from server import db
+from server import db, events
 from server.accounts import roles
 from server.actor import Actor
 from server.assessment.cycle import must_be_open, persist_ranks, refresh_totals
@@ -20,7 +20,6 @@ from server.core.errors import Conflict, NotFound
 from server.core.i18n import _, _l
 from server.core.rows import pick
 from server.core.validation import Checker
-from server.reminders import outbox
 from tenants.service import TenantRef, get_owned
 
 LABELS = {
@@ -181,8 +180,11 @@ async def submit_self(tenant: TenantRef, actor: Actor, year: int, unit_id: Any) 
         await audit.record(
             tenant.id, actor, "assessment.submit", "assessed_unit", assessed["uuid"], detail={"year": year}
         )
-        await outbox.settle(
-            tenant.id, ("assessment_due", "assessment_overdue"), f"assessment:{year}:{assessed['unit_uuid']}"
+        await events.publish(
+            events.REMINDERS_SETTLED,
+            tenant,
+            kinds=("assessment_due", "assessment_overdue"),
+            subjects=(f"assessment:{year}:{assessed['unit_uuid']}",),
         )
     return {"status": "submitted"}
 

@@ -5,7 +5,7 @@ assessment is told through events (FINDING_ADJUSTMENTS, and again for every find
 year when that year's assessment opens) and asked what it holds (FINDING_DEDUCTIONS),
 never imported. A deadline that passed is noted once in the finding's history by the
 day's reminders, which also find what to remind of here, and are told by an event
-(REMINDERS_DONE) when a finding no longer waits for its unit."""
+(REMINDERS_SETTLED) when a finding no longer waits for its unit."""
 
 from __future__ import annotations
 
@@ -23,11 +23,8 @@ from tenants.service import TenantRef
 
 # a deadline finding still waiting for the unit: overdue once its deadline has passed
 PENDING = ("open", "rectifying", "reopened")
-# the reminders of a deadline finding, and the event that says there is nothing left to
-# remind of (the reminders domain subscribes: it reads findings, so findings never import
-# it); payload: kinds, subjects
+# the reminders of a deadline finding
 REMINDER_KINDS = ("finding_due", "finding_overdue")
-REMINDERS_DONE = "finding_reminders_done"
 # the scheme's items findings are deducted under (besides one per severity)
 OVERDUE_ITEM = "overdue"
 LEAK_ITEM = "leak"
@@ -128,7 +125,7 @@ def subjects(row: dict) -> tuple[str, str]:
 async def reminders_done(tenant: TenantRef, row: dict) -> None:
     """The finding waits for its unit no more: its reminders not yet sent are cancelled,
     in the caller's transaction."""
-    await events.publish(REMINDERS_DONE, tenant, kinds=REMINDER_KINDS, subjects=subjects(row))
+    await events.publish(events.REMINDERS_SETTLED, tenant, kinds=REMINDER_KINDS, subjects=subjects(row))
 
 
 async def awaiting(tenant: TenantRef, day: date, *, overdue: bool) -> list[dict]:

@@ -1,16 +1,15 @@
-"""Settling the outbox when the thing a reminder is about gets done: called by the
-domains in the transaction of that change (or, for a domain this one reads, on its
-event), so a reminder waiting out the quiet hours is not sent afterwards. (The tick
-checks again before sending, for whatever else changes.) Imports only tables and an
-event's name, so any domain may call it; and queueing a mail of its own (a signing code) to go out like
-every other mail."""
+"""Settling the outbox when the thing a reminder is about gets done, on the event the
+domains publish in the transaction of that change (events.REMINDERS_SETTLED: the reminders
+read those domains, so they never import the reminders), so a reminder waiting out the
+quiet hours is not sent afterwards. (The tick checks again before sending, for whatever
+else changes.) And queueing a mail a domain asks for (a signing code, events.SIGN_CODE_MAIL)
+to go out like every other mail."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 from server import events
-from server.inspections import finding_costs
 from server.mail import MailServer
 from server.reminders.channels import message_id
 from server.reminders.tables import Delivery, NotifySettings, Reminder
@@ -40,33 +39,43 @@ async def settle(tenant_id: int, kinds: tuple[str, ...], subject: str) -> int:
     return len(cancelled)
 
 
-async def _on_done(tenant: TenantRef, *, kinds: tuple[str, ...], subjects: tuple[str, ...]) -> None:
+async def _on_settled(tenant: TenantRef, *, kinds: tuple[str, ...], subjects: tuple[str, ...]) -> None:
     for subject in subjects:
         await settle(tenant.id, kinds, subject)
 
 
-# findings cannot call settle: the reminders read them (sources), so they say it by an event
-events.subscribe(finding_costs.REMINDERS_DONE, _on_done)
+events.subscribe(events.REMINDERS_SETTLED, _on_settled)
 
 
 SIGN_CODE = "sign_code"
-SIGN_CODE_VALID = timedelta(minutes=10)
+# what the dispatcher judges a queued code by
+SIGN_CODE_VALID = events.SIGN_CODE_VALID
 # claims take the earliest due first: a mail someone is waiting for goes ahead of the day's reminders
 URGENT = timedelta(days=1)
 
 
 async def queue_mail(
-    tenant_id: int, settings: Settings, person_id: int, name: str, address: str, locale: str, title: str, body: str
-) -> int | None:
-    """Queue a signing code for `address` as an urgent delivery, in the caller's transaction;
-    its id, or None when no mail server is set (the tenant's own or the deployment's)."""
-    own = await NotifySettings.select().where(NotifySettings.tenant == tenant_id).first() or {}
+    tenant: TenantRef,
+    *,
+    settings: Settings,
+    person_id: int,
+    name: str,
+    address: str,
+    locale: str,
+    title: str,
+    body: str,
+    answer: dict,
+) -> None:
+    """Queue a signing code for `address` as an urgent delivery, in the publisher's
+    transaction; its id goes into the answer, nothing when no mail server is set (the
+    tenant's own or the deployment's)."""
+    own = await NotifySettings.select().where(NotifySettings.tenant == tenant.id).first() or {}
     if MailServer.of(own, settings) is None:
-        return None
+        return
     now = datetime.now(UTC)
     made = await Reminder.insert(
         Reminder(
-            tenant=tenant_id,
+            tenant=tenant.id,
             kind=SIGN_CODE,
             subject=f"{SIGN_CODE}:{person_id}",
             period=now.isoformat(),
@@ -77,7 +86,7 @@ async def queue_mail(
     ).returning(Reminder.id)
     queued = await Delivery.insert(
         Delivery(
-            tenant=tenant_id,
+            tenant=tenant.id,
             reminder=made[0]["id"],
             channel="mail",
             recipient_name=name[:100],
@@ -89,4 +98,7 @@ async def queue_mail(
             next_at=now - URGENT,
         )
     ).returning(Delivery.id)
-    return queued[0]["id"]
+    answer["delivery"] = queued[0]["id"]
+
+
+events.subscribe(events.SIGN_CODE_MAIL, queue_mail)

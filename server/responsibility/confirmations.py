@@ -17,7 +17,6 @@ from server.core.errors import Conflict, NotFound, ValidationFailed
 from server.core.i18n import _, _l
 from server.core.rows import public
 from server.core.validation import Checker
-from server.reminders import outbox
 from server.responsibility import catalog as catalogs
 from server.responsibility.tables import Confirmation, ConfirmationWaiver
 from server.units import service as units
@@ -219,7 +218,9 @@ async def _answered(tenant: TenantRef, person_pk: int, person_uuid: str, period:
     """A period confirmed or waived: the indicators count it, its reminders stop."""
     await events.publish(events.INDICATOR_INPUTS, tenant, people=[person_pk])
     subject = f"confirmation:{person_uuid}:{period.key}"
-    await outbox.settle(tenant.id, ("confirmation_due", "confirmation_overdue"), subject)
+    await events.publish(
+        events.REMINDERS_SETTLED, tenant, kinds=("confirmation_due", "confirmation_overdue"), subjects=(subject,)
+    )
 
 
 WAIVER_LABELS = {"reason": _l("Reason"), "period": _l("Period"), "person_id": _l("Leader")}

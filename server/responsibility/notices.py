@@ -24,7 +24,6 @@ from server.core.pagination import Page
 from server.core.rows import joined, public
 from server.core.validation import Checker
 from server.documents import render_html, render_pdf, safe
-from server.reminders import outbox
 from server.responsibility import catalog as catalogs
 from server.responsibility.defaults import POSITION_TITLES
 from server.responsibility.tables import Notice, Signature, SignCode
@@ -443,7 +442,9 @@ async def sign(tenant: TenantRef, actor: Actor, notice_id: Any, data: dict[str, 
         )
         await audit.record(tenant.id, actor, "notice.sign", "notice", row["uuid"], detail={"code": code})
         await events.publish(events.INDICATOR_INPUTS, tenant, people=[row["person"]])
-        await outbox.settle(tenant.id, ("notice_unsigned",), f"notice:{row['uuid']}")
+        await events.publish(
+            events.REMINDERS_SETTLED, tenant, kinds=("notice_unsigned",), subjects=(f"notice:{row['uuid']}",)
+        )
     return await notice_detail(tenant, actor, row["uuid"])
 
 
@@ -474,29 +475,32 @@ async def send_sign_code(tenant: TenantRef, actor: Actor, notice_id: Any, settin
                 user_id=actor.id,
                 code_hash=_code_hash(row["uuid"], code),
                 created_at=now,
-                expires_at=now + outbox.SIGN_CODE_VALID,
+                expires_at=now + events.SIGN_CODE_VALID,
             )
         )
         await audit.record(tenant.id, actor, "notice.code", "notice", row["uuid"])
-        delivery = await outbox.queue_mail(
-            tenant.id,
-            settings,
-            actor.person_id,
-            actor.name,
-            email,
-            tenant.default_locale,
-            _("Your code to sign: %(code)s", code=code),
-            _(
+        queued: dict = {}
+        await events.publish(
+            events.SIGN_CODE_MAIL,
+            tenant,
+            settings=settings,
+            person_id=actor.person_id,
+            name=actor.name,
+            address=email,
+            locale=tenant.default_locale,
+            title=_("Your code to sign: %(code)s", code=code),
+            body=_(
                 "Your one-time code to sign %(title)s is %(code)s. It is valid for 10 minutes. "
                 "If you did not ask for it, ignore this mail.",
                 title=row["title"],
                 code=code,
             ),
+            answer=queued,
         )
-        if delivery is None:
+        if "delivery" not in queued:
             raise mail.MailUnavailable(_("Mail is not configured on this server."))
     name, _at, domain = email.partition("@")
-    return f"{name[:1]}***@{domain}", delivery
+    return f"{name[:1]}***@{domain}", queued["delivery"]
 
 
 async def _use_sign_code(tenant: TenantRef, actor: Actor, row: dict, code: str) -> str | None:
