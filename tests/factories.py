@@ -131,3 +131,32 @@ async def token_for(world: World, key: str) -> str:
         actor = accounts.actor_for(world.tenant, row)
         _info, raw = await accounts.create_token(world.tenant, actor, row["id"], {"name": "tests"})
     return raw
+
+
+class Api:
+    """Calls to one tenant's API as the holders of several accounts, each with a token of
+    its own, from one client."""
+
+    def __init__(self, client, world: World, tokens: dict[str, str]) -> None:
+        self.client = client
+        self.base = f"/api/v1/t/{world.slug}"
+        self.tokens = tokens
+
+    @classmethod
+    async def of(cls, client, world: World, *keys: str) -> Api:
+        return cls(client, world, {k: await token_for(world, k) for k in keys})
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {"Authorization": "Bearer " + self.tokens[who]}
+
+    async def get(self, who: str, path: str, **params):
+        return await self.client.get(self.base + path, params=params, headers=self.headers(who))
+
+    async def post(self, who: str, path: str, body: dict | None = None, **kwargs):
+        """A JSON body, or whatever else httpx takes (files, data)."""
+        if body is not None:
+            kwargs["json"] = body
+        return await self.client.post(self.base + path, headers=self.headers(who), **kwargs)
+
+    async def put(self, who: str, path: str, body: dict):
+        return await self.client.put(self.base + path, json=body, headers=self.headers(who))

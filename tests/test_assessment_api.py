@@ -15,34 +15,9 @@ from server.assessment.scheme import DEFAULT
 from server.assessment.tables import Evidence, Score
 from server.units import service as units
 from tests.conftest import csrf, login
-from tests.factories import make_world, token_for
+from tests.factories import Api, make_world
 
 MANUAL = ("R3", "C", "P", "N", "M", "D")
-
-
-class Api:
-    """Calls to one tenant's API as the holders of several roles."""
-
-    def __init__(self, client, world, tokens: dict[str, str]) -> None:
-        self.client = client
-        self.base = f"/api/v1/t/{world.slug}"
-        self.tokens = tokens
-
-    @classmethod
-    async def of(cls, client, world, *keys: str) -> Api:
-        return cls(client, world, {k: await token_for(world, k) for k in keys})
-
-    def _headers(self, who: str) -> dict[str, str]:
-        return {"Authorization": "Bearer " + self.tokens[who]}
-
-    async def get(self, who: str, path: str):
-        return await self.client.get(self.base + path, headers=self._headers(who))
-
-    async def post(self, who: str, path: str, body: dict | None = None):
-        return await self.client.post(self.base + path, json=body, headers=self._headers(who))
-
-    async def put(self, who: str, path: str, body: dict):
-        return await self.client.put(self.base + path, json=body, headers=self._headers(who))
 
 
 def fields(response) -> set[str]:

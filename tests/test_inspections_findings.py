@@ -26,7 +26,7 @@ from server.inspections import fieldwork, finding_costs, rounds
 from server.inspections.tables import Finding, FindingEvent, TeamMember
 from server.units import service as units
 from tests.conftest import csrf, login
-from tests.factories import make_world, token_for
+from tests.factories import Api, make_world
 from tests.inspection_world import OFFICE, make_inspection_world, run
 from tests.test_assessment import grade_unit
 from tests.test_reminders import at, delivery_rows, generate, names, reminder_rows, set_rules, step
@@ -41,30 +41,6 @@ SCHEME = {
     ],
     "deduction_cap": 8.0,
 }
-
-
-class Api:
-    """Calls to one tenant's API as the holders of several accounts."""
-
-    def __init__(self, client, world, tokens: dict[str, str]) -> None:
-        self.client = client
-        self.base = f"/api/v1/t/{world.slug}"
-        self.tokens = tokens
-
-    @classmethod
-    async def of(cls, client, world, *keys: str) -> Api:
-        return cls(client, world, {k: await token_for(world, k) for k in keys})
-
-    def headers(self, who: str) -> dict[str, str]:
-        return {"Authorization": "Bearer " + self.tokens[who]}
-
-    async def get(self, who: str, path: str, **params):
-        return await self.client.get(self.base + path, params=params, headers=self.headers(who))
-
-    async def post(self, who: str, path: str, body: dict | None = None, **kwargs):
-        if body is not None:
-            kwargs["json"] = body
-        return await self.client.post(self.base + path, headers=self.headers(who), **kwargs)
 
 
 WHO = ("office", "district", "officer", "leader", "insp1", "insp2", "insp3", "insp5")
