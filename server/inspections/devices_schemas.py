@@ -27,13 +27,18 @@ class DeviceUpdate(msgspec.Struct, forbid_unknown_fields=True):
     location: str | UnsetType = UNSET
 
 
-class Device(msgspec.Struct):
+class RegisterDevice(msgspec.Struct):
+    """A device as the unit's register keeps it."""
+
     id: str
     kind: str
     label: str
     classified: bool
     holder: str
     location: str
+
+
+class Device(RegisterDevice):
     created_at: datetime
 
 
@@ -141,13 +146,9 @@ class Measure(msgspec.Struct):
     created_at: datetime
 
 
-class SampleDevice(msgspec.Struct):
-    id: str
-    kind: str
-    label: str
-    classified: bool
-    holder: str
-    location: str
+class SampleDevice(RegisterDevice):
+    """A drawn device and its check."""
+
     result: str  # "" until checked | clean | violation
     note: str
     checked_by: str

@@ -9,6 +9,8 @@ from datetime import date, datetime
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from server.inspections.fieldwork_schemas import FileInfo
+
 
 class FindingCreate(msgspec.Struct, forbid_unknown_fields=True):
     """From a checklist item (its area and basis come with it) or a device of the unit
@@ -106,16 +108,6 @@ class FindingEvent(msgspec.Struct):
     at: datetime
 
 
-class File(msgspec.Struct):
-    id: str
-    filename: str
-    content_type: str
-    size: int
-    digest: str
-    uploaded_by: str
-    uploaded_at: datetime
-
-
 class Allowed(msgspec.Struct):
     """What the caller may do with the finding now."""
 
@@ -129,6 +121,6 @@ class Allowed(msgspec.Struct):
 class FindingDetail(FindingRow):
     item_text: str
     events: list[FindingEvent]
-    evidence: list[File]
-    rectification_files: list[File]
+    evidence: list[FileInfo]
+    rectification_files: list[FileInfo]
     may: Allowed
