@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from server import db
-from server.accounts import policy, roles
+from server import db, roles
+from server.accounts import policy
 from server.accounts import service as accounts
 from server.accounts.bulk import add_users
 from server.actor import Actor

@@ -181,13 +181,6 @@ def domain_named(name: str) -> str | None:
     return parts[1] if parts[0] == "server" and len(parts) > 1 and parts[1] in DOMAINS else None
 
 
-# Imports that still close a cycle, each waiting for its change (the test fails once one
-# is gone, so the list only shrinks): the role names below the units.
-UNBROKEN = {
-    ("server/units/service.py", "accounts"),
-}
-
-
 def domain_graph() -> dict[str, dict[str, set[str]]]:
     """domain -> the domains its modules import -> which modules. Routes modules stand
     above every service (they may call any domain's), so they are not part of it."""
@@ -198,7 +191,7 @@ def domain_graph() -> dict[str, dict[str, set[str]]]:
             continue
         for name in imports(path):
             other = domain_named(name)
-            if other not in (None, own) and (rel(path), other) not in UNBROKEN:
+            if other not in (None, own):
                 graph[own][other].add(rel(path))
     return graph
 
@@ -240,11 +233,3 @@ def test_the_cycle_finder_finds_one():
     assert a_cycle(graph) == []
     graph["c"]["b"].add("c.py")
     assert a_cycle(graph) == ["b", "c", "b"]
-
-
-@pytest.mark.parametrize("where", sorted(UNBROKEN), ids=lambda w: f"{w[0]}->{w[1]}")
-def test_the_imports_awaiting_their_change_are_still_there(where):
-    path, other = where
-    assert other in {domain_named(n) for n in imports(ROOT / path)}, (
-        f"{path} no longer imports {other}: drop it from UNBROKEN"
-    )

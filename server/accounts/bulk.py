@@ -8,7 +8,8 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from server.accounts import passwords, roles
+from server import roles
+from server.accounts import passwords
 from server.accounts import service as accounts
 from server.accounts.tables import PasswordHistory, User
 from server.actor import Actor

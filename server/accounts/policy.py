@@ -6,8 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from server import db
-from server.accounts import roles
+from server import db, roles
 from server.accounts.passwords import policy_problem, verify_password
 from server.accounts.tables import PasswordHistory, SecurityPolicy
 from server.actor import Actor

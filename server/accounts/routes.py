@@ -14,7 +14,8 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from server.accounts import policy, roles, schemas, twofactor, twofactor_routes
+from server import roles
+from server.accounts import policy, schemas, twofactor, twofactor_routes
 from server.accounts import service as accounts
 from server.assessment import results as assessments
 from server.audit import service as audit

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from server import db, events
-from server.accounts import policy, roles
+from server import db, events, roles
+from server.accounts import policy
 from server.accounts.passwords import (
     generate_password,
     hash_password,

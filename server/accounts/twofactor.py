@@ -20,8 +20,7 @@ from typing import Any
 import pyotp
 import segno
 
-from server import db, events, secretbox
-from server.accounts import roles
+from server import db, events, roles, secretbox
 from server.accounts.passwords import sha256, verify_password
 from server.accounts.policy import Policy, security_policy
 from server.accounts.tables import TotpRecoveryCode, TotpSecret, User

@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from server.accounts import roles
+from server import roles
 from server.actor import Actor
 from server.assessment.scheme import GRADES, METHODS, SOURCES, Tree
 from server.assessment.scoring import as_float, effective, rank_and_grade

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from server import db, events
-from server.accounts import roles
+from server import db, events, roles
 from server.actor import Actor
 from server.assessment.cycle import must_be_open, persist_ranks, refresh_totals
 from server.assessment.results import ADJUSTMENT_KINDS, assessed_row, fmt, get_assessment, tree_of

@@ -19,7 +19,7 @@ from litestar.response import File, Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 from litestar.types import Guard
 
-from server.accounts import roles
+from server import roles
 from server.assessment import cycle, evidence, reports, results, reviews, schemas, scheme
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _

@@ -13,7 +13,7 @@ import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.response import Template
 
-from server.accounts import roles
+from server import roles
 from server.audit import labels, schemas, service
 from server.core.errors import ValidationFailed
 from server.core.i18n import _

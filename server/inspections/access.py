@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.accounts import roles
+from server import roles
 from server.actor import Actor
 from server.core.errors import Forbidden, NotFound
 from server.core.i18n import _

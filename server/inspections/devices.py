@@ -18,8 +18,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
 
-from server import db
-from server.accounts import roles
+from server import db, roles
 from server.actor import Actor
 from server.audit import service as audit
 from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed

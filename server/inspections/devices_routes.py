@@ -15,7 +15,7 @@ from litestar.params import Body, FromPath, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from server.accounts import roles
+from server import roles
 from server.core.errors import ValidationFailed
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.inspections import checklist, devices, devices_import

@@ -14,7 +14,7 @@ from litestar.params import Body, FromPath, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
-from server.accounts import roles
+from server import roles
 from server.core.i18n import _
 from server.inspections import checklist, fieldwork
 from server.inspections import fieldwork_schemas as schemas

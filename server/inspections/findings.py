@@ -14,8 +14,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from server import db
-from server.accounts import roles
+from server import db, roles
 from server.actor import Actor
 from server.audit import service as audit
 from server.core.errors import Conflict, Forbidden, NotFound

@@ -16,7 +16,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from server.accounts import roles
+from server import roles
 from server.core.errors import ValidationFailed
 from server.core.i18n import _
 from server.inspections import checklist, findings, rounds

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
 
-from server.accounts import roles
+from server import roles
 from server.actor import Actor
 from server.audit import service as audit
 from server.core.chunks import chunks

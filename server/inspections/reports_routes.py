@@ -12,7 +12,7 @@ from __future__ import annotations
 from litestar import Controller, Response, get
 from litestar.params import FromPath
 
-from server.accounts import roles
+from server import roles
 from server.documents.pdf import MEDIA_TYPE as PDF
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.inspections import reports

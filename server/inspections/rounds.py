@@ -11,8 +11,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
-from server import db
-from server.accounts import roles
+from server import db, roles
 from server.accounts import service as accounts
 from server.actor import Actor
 from server.audit import service as audit

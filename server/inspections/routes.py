@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
-from server.accounts import roles
+from server import roles
 from server.core.errors import NotFound
 from server.inspections import access, checklist, devices, fieldwork, findings, rounds, schemas
 from server.units import service as units

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server import db
-from server.accounts import roles
+from server import db, roles
 from server.accounts import service as accounts
 from server.accounts.passwords import generate_password, hash_password, policy_problem
 from server.actor import Actor

@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 
-from server.accounts import roles
+from server import roles
 from server.core.errors import NotFound
 from server.core.pagination import Page
 from server.documents.xlsx import MEDIA_TYPE as XLSX

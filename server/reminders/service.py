@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from piccolo.query.functions.aggregate import Count
 
-from server import db, secretbox
-from server.accounts import roles
+from server import db, roles, secretbox
 from server.accounts import service as accounts
 from server.actor import Actor
 from server.audit import service as audit

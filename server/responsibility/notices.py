@@ -12,8 +12,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from server import db, events, mail
-from server.accounts import roles
+from server import db, events, mail, roles
 from server.accounts import service as accounts
 from server.actor import Actor
 from server.audit import service as audit

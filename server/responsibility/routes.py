@@ -16,7 +16,7 @@ from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
-from server.accounts import roles
+from server import roles
 from server.accounts import service as accounts
 from server.core.errors import Conflict, ValidationFailed
 from server.documents.pdf import MEDIA_TYPE as PDF

@@ -14,7 +14,7 @@ from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
-from server.accounts import roles
+from server import roles
 from server.core.errors import ValidationFailed
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.training import schemas, service

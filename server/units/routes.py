@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
-from server.accounts import roles
+from server import roles
 from server.core.errors import Conflict
 from server.units import schemas, service
 from server.web import pages

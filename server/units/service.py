@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 from piccolo.columns import Column
 from piccolo.query.functions.aggregate import Count
 
-from server import db, events
-from server.accounts import roles
+from server import db, events, roles
 from server.actor import Actor
 from server.audit import service as audit
 from server.core.chunks import chunks

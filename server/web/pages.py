@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request
 from litestar.response import Template
 
-from server.accounts import roles
+from server import roles
 from server.actor import Actor
 from server.responsibility import catalog as catalogs
 from server.training import service as training

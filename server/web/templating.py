@@ -11,7 +11,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
-from server.accounts import roles
+from server import roles
 from server.core import i18n
 from server.responsibility import notices
 from server.settings import ROOT

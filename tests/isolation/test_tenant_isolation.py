@@ -28,8 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from server import db
-from server.accounts import roles
+from server import db, roles
 from server.assessment.tables import ReportJob
 from server.web.guards import any_member
 from tenants.tables import Tenant

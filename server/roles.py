@@ -1,4 +1,6 @@
-"""Roles in a tenant, and what each may see of the unit tree."""
+"""Roles in a tenant, and what each may see of the unit tree: the names an actor's role
+is judged by, below every domain (the units read them, and the accounts that hand them
+out read the units)."""
 
 from __future__ import annotations
 
