@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from server import db
+from server import db, events
 from server.core.chunks import chunks
 from server.reminders import outbox, service, sources
 from server.reminders import rules as rulebook
@@ -195,7 +195,7 @@ def _expired(reminder: dict, now: datetime) -> bool:
     """A signing code past its validity (its reminder's period is the moment it was asked for)."""
     if reminder["kind"] != outbox.SIGN_CODE:
         return False
-    return datetime.fromisoformat(reminder["period"]) + outbox.SIGN_CODE_VALID <= now
+    return datetime.fromisoformat(reminder["period"]) + events.SIGN_CODE_VALID <= now
 
 
 async def _cancel(tenant: TenantRef, ids: list[int], reason: str) -> None:

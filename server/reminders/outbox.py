@@ -48,8 +48,6 @@ events.subscribe(events.REMINDERS_SETTLED, _on_settled)
 
 
 SIGN_CODE = "sign_code"
-# what the dispatcher judges a queued code by
-SIGN_CODE_VALID = events.SIGN_CODE_VALID
 # claims take the earliest due first: a mail someone is waiting for goes ahead of the day's reminders
 URGENT = timedelta(days=1)
 
