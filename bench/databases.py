@@ -17,7 +17,8 @@ from pathlib import Path
 from server.settings import ROOT
 
 PG_SERVER = os.environ.get("LUZHI_BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
-PG_DATABASE = "luzhi_bench"
+# two checkouts measuring side by side name databases of their own
+PG_DATABASE = os.environ.get("LUZHI_BENCH_PG_DATABASE", "luzhi_bench")
 DEMO_PASSWORD = "Bench-Password-2026"
 KINDS = ("sqlite", "postgres")
 
