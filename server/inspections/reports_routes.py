@@ -19,6 +19,7 @@ from server.inspections import reports
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import file_response
 from server.web.guards import allow
+from server.web.registry import controller
 from server.web.urls import TENANT_API, TENANT_PAGES
 
 READ = allow({roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN, roles.INSPECTOR})
@@ -27,70 +28,41 @@ WRITES = {"writes": True}
 UNIT_REPORT = "/inspections/{inspection_id:str}/report.pdf"
 
 
-async def _unit_report(tenant: TenantDep, actor: ActorDep, inspection_id: str) -> Response:
-    content, name = await reports.unit_report_pdf(tenant, actor, inspection_id)
-    return file_response(content, PDF, name, inline=True)
+def _documents(name: str, base: str, rounds: str, route: str) -> type[Controller]:
+    """The three documents under `base` (the pages' or the API's): a unit's report, and
+    the round's under `rounds`; each route named `route` with the document's key."""
 
-
-async def _round_report(tenant: TenantDep, actor: ActorDep, round_id: str) -> Response:
-    content, name = await reports.round_summary_pdf(tenant, actor, round_id)
-    return file_response(content, PDF, name, inline=True)
-
-
-async def _findings(tenant: TenantDep, actor: ActorDep, round_id: str) -> Response:
-    content, name = await reports.findings_xlsx(tenant, actor, round_id)
-    return file_response(content, XLSX, name)
-
-
-class InspectionReportPages(Controller):
-    path = TENANT_PAGES
-
-    @get(UNIT_REPORT, media_type=PDF, guards=[READ], name="inspections.report")
     async def unit_report(self, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]) -> Response:
-        return await _unit_report(tenant, actor, inspection_id)
+        content, filename = await reports.unit_report_pdf(tenant, actor, inspection_id)
+        return file_response(content, PDF, filename, inline=True)
 
-    @get(
-        "/inspections/rounds/{round_id:str}/report.pdf", media_type=PDF, guards=[READ], name="inspections.round_report"
-    )
     async def round_report(self, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]) -> Response:
-        return await _round_report(tenant, actor, round_id)
+        content, filename = await reports.round_summary_pdf(tenant, actor, round_id)
+        return file_response(content, PDF, filename, inline=True)
 
-    @get(
-        "/inspections/rounds/{round_id:str}/findings.xlsx",
-        media_type=XLSX,
-        guards=[READ],
-        name="inspections.findings_export",
-        opt=WRITES,
-    )
     async def findings(self, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]) -> Response:
-        return await _findings(tenant, actor, round_id)
+        content, filename = await reports.findings_xlsx(tenant, actor, round_id)
+        return file_response(content, XLSX, filename)
+
+    handlers = [
+        get(UNIT_REPORT, media_type=PDF, guards=[READ], name=route.format("report"))(unit_report),
+        get(f"{rounds}/report.pdf", media_type=PDF, guards=[READ], name=route.format("round_report"))(round_report),
+        get(
+            f"{rounds}/findings.xlsx",
+            media_type=XLSX,
+            guards=[READ],
+            name=route.format("findings_export"),
+            opt=WRITES,
+        )(findings),
+    ]
+    return controller(name, base, handlers)
 
 
-class InspectionReportApi(Controller):
-    path = TENANT_API
-
-    @get(UNIT_REPORT, media_type=PDF, guards=[READ], name="api.inspection_report")
-    async def unit_report(self, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]) -> Response:
-        return await _unit_report(tenant, actor, inspection_id)
-
-    @get(
-        "/inspection-rounds/{round_id:str}/report.pdf",
-        media_type=PDF,
-        guards=[READ],
-        name="api.inspection_round_report",
-    )
-    async def round_report(self, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]) -> Response:
-        return await _round_report(tenant, actor, round_id)
-
-    @get(
-        "/inspection-rounds/{round_id:str}/findings.xlsx",
-        media_type=XLSX,
-        guards=[READ],
-        name="api.inspection_findings_export",
-        opt=WRITES,
-    )
-    async def findings(self, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]) -> Response:
-        return await _findings(tenant, actor, round_id)
-
+InspectionReportPages = _documents(
+    "InspectionReportPages", TENANT_PAGES, "/inspections/rounds/{round_id:str}", "inspections.{}"
+)
+InspectionReportApi = _documents(
+    "InspectionReportApi", TENANT_API, "/inspection-rounds/{round_id:str}", "api.inspection_{}"
+)
 
 ROUTES = [InspectionReportPages, InspectionReportApi]
