@@ -4,6 +4,7 @@ finding with its history, the rectification upload, the verdict and comments."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -11,10 +12,12 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.types import Guard
 
 from server import roles
 from server.core.errors import ValidationFailed
@@ -24,7 +27,6 @@ from server.inspections import findings_schemas as schemas
 from server.inspections.access import OFFICE, TEAM
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import (
-    FormAction,
     body_data,
     page_json,
     paging,
@@ -34,6 +36,7 @@ from server.web.forms import (
     submit_form,
 )
 from server.web.guards import allow
+from server.web.registry import named
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -153,18 +156,30 @@ async def _finding_page(
     )
 
 
-async def _change(
-    request: Request, tenant: TenantDep, actor: ActorDep, finding_id: str, action: FormAction, form: str
-) -> Response:
-    """A form on the finding's page: back to the page, or the page again with the form's
-    messages (422) or why the change was refused (409)."""
-    return await submit_form(
-        request,
-        action,
-        redirect=partial(_finding_url, tenant),
-        on_error=show_again(_finding_page, request, tenant, actor, finding_id, focus=form),
-        on_refusal=show_refusal(_finding_page, request, tenant, actor, finding_id),
-    )
+def _form(
+    form: str, call: Callable[..., Awaitable[dict]], guard: Guard, *, path: str = "", files: bool = False
+) -> HTTPRouteHandler:
+    """A form on the finding's page, posted to the finding's `path` (default: the form's
+    name): its fields (and its files, when it takes them) go to one service call; back to
+    the page, or the page again with the form's messages (422) or why the change was
+    refused (409)."""
+
+    async def handler(
+        self, request: Request, tenant: TenantDep, actor: ActorDep, finding_id: FromPath[str]
+    ) -> Response:
+        async def action(data: dict) -> dict:
+            uploaded = [await _files(request)] if files else []
+            return await call(tenant, actor, finding_id, data, *uploaded)
+
+        return await submit_form(
+            request,
+            action,
+            redirect=partial(_finding_url, tenant),
+            on_error=show_again(_finding_page, request, tenant, actor, finding_id, focus=form),
+            on_refusal=show_refusal(_finding_page, request, tenant, actor, finding_id),
+        )
+
+    return post(f"{ONE}/{path or form}", guards=[guard], name=f"findings.{form}")(named(handler, f"finding_{form}"))
 
 
 class FindingPages(Controller):
@@ -200,35 +215,10 @@ class FindingPages(Controller):
     ) -> Template:
         return await _finding_page(request, tenant, actor, finding_id)
 
-    @post(f"{ONE}/start", guards=[ACT], name="findings.start")
-    async def finding_start(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, finding_id: FromPath[str]
-    ) -> Response:
-        action = partial(findings.start, tenant, actor, finding_id)
-        return await _change(request, tenant, actor, finding_id, action, "start")
-
-    @post(f"{ONE}/rectification", guards=[SUBMIT], name="findings.rectification")
-    async def finding_rectification(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, finding_id: FromPath[str]
-    ) -> Response:
-        async def action(data: dict) -> dict:
-            return await findings.submit(tenant, actor, finding_id, data, await _files(request))
-
-        return await _change(request, tenant, actor, finding_id, action, "rectification")
-
-    @post(f"{ONE}/verify", guards=[RECORD], name="findings.verify")
-    async def finding_verify(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, finding_id: FromPath[str]
-    ) -> Response:
-        action = partial(findings.verify, tenant, actor, finding_id)
-        return await _change(request, tenant, actor, finding_id, action, "verify")
-
-    @post(f"{ONE}/comments", guards=[ACT], name="findings.comment")
-    async def finding_comment(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, finding_id: FromPath[str]
-    ) -> Response:
-        action = partial(findings.comment, tenant, actor, finding_id)
-        return await _change(request, tenant, actor, finding_id, action, "comment")
+    finding_start = _form("start", findings.start, ACT)
+    finding_rectification = _form("rectification", findings.submit, SUBMIT, files=True)
+    finding_verify = _form("verify", findings.verify, RECORD)
+    finding_comment = _form("comment", findings.comment, ACT, path="comments")
 
 
 # ---------------------------------------------------------------- API
