@@ -4,12 +4,13 @@ import), the inspection's sample, each drawn device's result and the measures ta
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody
 from litestar.response import Redirect, Template
@@ -28,6 +29,8 @@ from server.web.urls import TENANT_API, TENANT_PAGES
 
 INSP = "/inspections/{inspection_id:str}"
 UNIT = "/units/{unit_id:str}/devices"
+# one import of a unit's register: its preview, applied once
+IMPORT = f"{UNIT}/imports/{{device_import_id:str}}"
 # who may read a register: the registry's readers (the service keeps each to their scope)
 READ = allow(roles.REGISTRY_READERS)
 # who keeps a register: the unit's officer, the district, the office (within their scope)
@@ -39,6 +42,22 @@ RECORD = allow({roles.OFFICE_ADMIN, roles.INSPECTOR})
 # a transfer's receipt: whoever sees the inspection's measures, the unit's officer too
 RECEIPT = allow({roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN, roles.INSPECTOR, roles.UNIT_OFFICER})
 MAX_UPLOAD = 5_000_000
+
+
+class ImportRef(NamedTuple):
+    """The import a route under IMPORT names: the unit's, and its own id."""
+
+    unit_id: str
+    import_id: str
+
+
+def _import_ref(unit_id: FromPath[str], device_import_id: FromPath[str]) -> ImportRef:
+    return ImportRef(unit_id, device_import_id)
+
+
+# the routes under IMPORT hand their handlers the import as one value, `ref`
+BY_IMPORT = {"ref": Provide(_import_ref, sync_to_thread=False)}
+ImportDep = NamedDependency[ImportRef]
 
 
 class RegisterUpload(msgspec.Struct):
@@ -88,9 +107,9 @@ async def _device_page(
 
 
 async def _preview_page(
-    request: Request, tenant: TenantDep, actor: ActorDep, unit_id: str, import_id: str, status: int = 200, **extra: Any
+    request: Request, tenant: TenantDep, actor: ActorDep, ref: ImportRef, status: int = 200, **extra: Any
 ) -> Template:
-    preview = await devices_import.import_detail(tenant, actor, unit_id, import_id)
+    preview = await devices_import.import_detail(tenant, actor, *ref)
     return page(
         request,
         "inspections/device_import.html",
@@ -177,33 +196,19 @@ class DevicePages(Controller):
             on_error=show_again(_register_page, request, tenant, actor, unit_id, focus="import"),
         )
 
-    @get(f"{UNIT}/imports/{{device_import_id:str}}", guards=[KEEP], name="devices.preview")
-    async def import_preview(
-        self,
-        request: Request,
-        tenant: TenantDep,
-        actor: ActorDep,
-        unit_id: FromPath[str],
-        device_import_id: FromPath[str],
-    ) -> Template:
-        return await _preview_page(request, tenant, actor, unit_id, device_import_id)
+    @get(IMPORT, guards=[KEEP], name="devices.preview", dependencies=BY_IMPORT)
+    async def import_preview(self, request: Request, tenant: TenantDep, actor: ActorDep, ref: ImportDep) -> Template:
+        return await _preview_page(request, tenant, actor, ref)
 
-    @post(f"{UNIT}/imports/{{device_import_id:str}}/apply", guards=[KEEP], name="devices.apply")
-    async def import_apply(
-        self,
-        request: Request,
-        tenant: TenantDep,
-        actor: ActorDep,
-        unit_id: FromPath[str],
-        device_import_id: FromPath[str],
-    ) -> Response:
+    @post(f"{IMPORT}/apply", guards=[KEEP], name="devices.apply", dependencies=BY_IMPORT)
+    async def import_apply(self, request: Request, tenant: TenantDep, actor: ActorDep, ref: ImportDep) -> Response:
         return await submit_form(
             request,
-            lambda _data: devices_import.apply_import(tenant, actor, unit_id, device_import_id),
+            lambda _data: devices_import.apply_import(tenant, actor, *ref),
             redirect=lambda counts: (
-                f"/t/{tenant.slug}/units/{unit_id}/devices/imports/{device_import_id}?{urlencode(counts)}"
+                f"/t/{tenant.slug}/units/{ref.unit_id}/devices/imports/{ref.import_id}?{urlencode(counts)}"
             ),
-            on_refusal=show_refusal(_preview_page, request, tenant, actor, unit_id, device_import_id),
+            on_refusal=show_refusal(_preview_page, request, tenant, actor, ref),
         )
 
     @get("/devices/template.xlsx", media_type=XLSX, guards=[KEEP], name="devices.template")
@@ -281,6 +286,10 @@ class DevicePages(Controller):
 # ---------------------------------------------------------------- API
 
 
+def _preview(preview: dict) -> schemas.DeviceImportPreview:
+    return msgspec.convert(preview, schemas.DeviceImportPreview)
+
+
 class DeviceApi(Controller):
     path = TENANT_API
 
@@ -317,22 +326,17 @@ class DeviceApi(Controller):
     ) -> schemas.DeviceImportPreview:
         # `data` documents the upload; _upload reads it as the page does, with the same messages
         filename, content = await _upload(request)
-        preview = await devices_import.preview_import(tenant, actor, unit_id, filename, content)
-        return msgspec.convert(preview, schemas.DeviceImportPreview)
+        return _preview(await devices_import.preview_import(tenant, actor, unit_id, filename, content))
 
-    @get(f"{UNIT}/imports/{{device_import_id:str}}", guards=[KEEP], name="api.device_import_detail")
+    @get(IMPORT, guards=[KEEP], name="api.device_import_detail", dependencies=BY_IMPORT)
     async def api_import_detail(
-        self, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str], device_import_id: FromPath[str]
+        self, tenant: TenantDep, actor: ActorDep, ref: ImportDep
     ) -> schemas.DeviceImportPreview:
-        preview = await devices_import.import_detail(tenant, actor, unit_id, device_import_id)
-        return msgspec.convert(preview, schemas.DeviceImportPreview)
+        return _preview(await devices_import.import_detail(tenant, actor, *ref))
 
-    @post(f"{UNIT}/imports/{{device_import_id:str}}/apply", guards=[KEEP], name="api.device_import_apply")
-    async def api_apply(
-        self, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str], device_import_id: FromPath[str]
-    ) -> schemas.DeviceImportApplied:
-        applied = await devices_import.apply_import(tenant, actor, unit_id, device_import_id)
-        return msgspec.convert(applied, schemas.DeviceImportApplied)
+    @post(f"{IMPORT}/apply", guards=[KEEP], name="api.device_import_apply", dependencies=BY_IMPORT)
+    async def api_apply(self, tenant: TenantDep, actor: ActorDep, ref: ImportDep) -> schemas.DeviceImportApplied:
+        return msgspec.convert(await devices_import.apply_import(tenant, actor, *ref), schemas.DeviceImportApplied)
 
     @get(f"{INSP}/sample", guards=[INSPECT], name="api.inspection_sample")
     async def api_sample(self, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]) -> schemas.Sample:
