@@ -11,10 +11,12 @@ happened. Deterministic, so figures are comparable."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from server import db, roles
@@ -24,6 +26,23 @@ from server.accounts.bulk import add_users
 from server.actor import Actor
 from server.assessment import cycle
 from server.assessment.bulk import Finding, UnitScores, adjust, date_assessment, review, self_assess
+from server.inspections import devices, fieldwork, rounds
+from server.inspections.bulk import (
+    Check,
+    Draw,
+    Interviewing,
+    Move,
+    NewFinding,
+    NewMeasure,
+    Register,
+    Result,
+    Visit,
+    date_round,
+    import_registers,
+    move_findings,
+    record_visits,
+)
+from server.inspections.bulk import finalise as finalise_inspections
 from server.platform import service as platform
 from server.responsibility import catalog as catalogs
 from server.responsibility import confirmations
@@ -803,6 +822,674 @@ class _Assessing:
         await adjust(tenant, year, [self.deduction(u, "minor", demo.now) for u in self.weak_first(done, 2)])
 
 
+# ---------------------------------------------------------------- inspections
+
+
+INSPECTORS = [f"inspector{n}" for n in range(1, 9)]
+COMPUTERS = ["联想启天M730", "联想开天M740Z", "华为擎云W515", "清华同方超越E500", "长城世恒TD120A3", "浪潮英政CE520"]
+IT_DEVICES = [
+    ("打印机", "惠普LaserJet Pro M405dn"),
+    ("打印机", "奔图P3305DN"),
+    ("复印机", "理光MP 2555SP"),
+    ("扫描仪", "富士通fi-7160"),
+    ("多功能一体机", "联想M7400 Pro"),
+    ("传真机", "松下KX-FL338CN"),
+]
+# per checklist item: severity, what was found, what the unit did, and what was put
+# right on the spot (None: only by a deadline); N2 is found on sampled devices
+PROBLEMS = {
+    "R1": (
+        "minor",
+        "主要负责人年内未专题听取保密工作汇报，仅在办公会上传达上级文件",
+        "召开党组会专题听取保密工作汇报，形成会议纪要",
+        None,
+    ),
+    "R2": ("minor", "保密工作领导小组成员调整后未及时发文明确", "印发调整保密工作领导小组的通知，明确专人负责", None),
+    "R3": (
+        "minor",
+        "2名班子成员未签订本年度保密工作责任书",
+        "补签责任书并在履职确认中逐项确认",
+        "现场组织补签保密工作责任书",
+    ),
+    "R4": ("minor", "年度工作要点未列入保密工作，保密经费未单列", "修订年度工作要点，保密经费列入部门预算", None),
+    "C1": ("minor", "新任定密责任人未参加定密培训", "组织定密责任人参加全市定密培训并通过考核", None),
+    "C2": (
+        "major",
+        "抽查涉密文件8份，其中2份未标注保密期限和知悉范围",
+        "逐件补充标注并对本年度涉密文件开展自查",
+        "现场对抽查文件补充标注",
+    ),
+    "C3": ("minor", "未开展年度定密事项审核", "开展年度定密审核，形成审核报告报市保密局备案", None),
+    "C4": ("minor", "3份派生定密文件未注明定密依据", "补充注明依据，修订派生定密审批单", None),
+    "P1": (
+        "minor",
+        "涉密人员台账未及时更新，1名调入人员未登记",
+        "更新台账，完成调入人员上岗审查和登记",
+        "现场补充登记调入人员",
+    ),
+    "P2": ("major", "1名离岗涉密人员未签订离岗保密承诺书，脱密期管理未落实", "补签承诺书，明确脱密期管理责任人", None),
+    "P3": ("minor", "3名涉密人员年度保密教育培训学时不足", "组织补训并通过保密知识测试", None),
+    "P4": ("major", "1名重要涉密人员因私出国（境）未按规定事先报告", "补办审批手续，对当事人进行批评教育", None),
+    "N1": ("serious", "1台涉密计算机存在违规连接互联网记录", "涉密计算机送检并重装系统，对责任人严肃处理", None),
+    "N3": (
+        "major",
+        "部分移动存储介质未登记，涉密与非涉密介质交叉使用",
+        "全面清查介质并重新登记，配发专用介质",
+        "现场清点介质并登记",
+    ),
+    "N4": (
+        "minor",
+        "保密技术防护专用系统未正常运行，病毒库半年未更新",
+        "恢复运行并更新病毒库，明确专人维护",
+        "现场更新病毒库并恢复运行",
+    ),
+    "M1": ("major", "涉密载体台账登记不全，抽查发现2份涉密文件未登记", "补登并对全部涉密载体清查建账", None),
+    "M2": ("minor", "涉密文件复印未履行审批手续", "完善复印审批登记制度并补办手续", None),
+    "M3": ("major", "部分涉密文件存放在普通文件柜中", "配置密码文件柜，涉密文件全部入柜", "现场将涉密文件移入保密柜"),
+    "M4": ("minor", "涉密载体自行销毁，未送指定销毁机构", "制定销毁流程，剩余载体送销毁中心销毁", None),
+    "D1": ("minor", "信息公开保密审查制度未根据新修订保密法修订", "修订审查制度并印发执行", None),
+    "D2": ("minor", "门户网站1条信息发布前未经保密审查", "补充审查，完善先审后发流程", "现场撤下信息并补充审查"),
+    "D3": ("minor", "召开涉密会议未制定保密方案，未使用手机屏蔽柜", "制定会议保密工作方案，配备手机屏蔽柜", None),
+}
+REOPEN_REASONS = [
+    "整改材料仅有制度文本，未见落实情况，请补充台账和整改前后对比材料",
+    "抽查发现同类问题仍然存在，请举一反三全面整改后重新提交",
+]
+CLUES = [
+    "巡察组转来群众反映：该单位个别工作人员使用个人微信传递工作文件",
+    "巡察组反映：该单位涉密载体销毁记录不全，曾自行销毁涉密文件",
+    "巡察组反映：该单位门户网站曾发布含内部工作部署的通知",
+    "巡察组转来线索：该单位信息中心曾外包运维，外包人员可接触涉密计算机",
+]
+TEAM_NOTES = [
+    "单位主要负责人全程参加反馈会，配合良好。重点关注涉密载体台账与实物核对。",
+    "保密办主任新任不久，对制度掌握不够，建议纳入下一期保密干部培训。",
+    "技术检查抽查设备均已开机检查，检查工具日志已导出留存。",
+]
+CONFLICT_NOTE = "该同志在{unit}的任职已于数年前结束，与被检查单位无利害关系，经研究同意其参加本组检查"
+# a finding's fate after the visit, when its deadline passes first
+OVERDUE = ("open_overdue", "rectifying_overdue", "reopened", "submitted_late")
+WAIVED = ["外出学习培训，无法到场", "病假", "出差在外", "借调市委巡察组，不在本单位"]
+SUMMARIES = {
+    "leadership": "谈话了解本人履行保密工作职责情况，能够说明分管领域的保密要求和年度重点工作",
+    "classified": "谈话了解涉密岗位保密要求掌握情况，能够准确说明涉密载体和计算机使用规定",
+    "military_transfer": "谈话了解军转干部保密教育和承诺履行情况，本人保密意识较强",
+}
+
+
+def _moment(demo: Demo, day: date, hour: int, minute: int = 0) -> datetime:
+    """A moment of a day in the tenant's zone (not after now)."""
+    return min(datetime.combine(day, time(hour, minute), ZoneInfo(demo.tenant.timezone)), demo.now)
+
+
+def _weekday(day: date) -> date:
+    """The day, or the Monday after when it falls on a weekend or the National Day week."""
+    if day.month == 10 and day.day <= 7:
+        day = day.replace(day=8)
+    return day + timedelta(days=7 - day.weekday()) if day.weekday() >= 5 else day
+
+
+def _register(unit: dict, people: dict[str, list[NewPerson]], rng: random.Random) -> list[dict]:
+    """A unit's computers (classified and not), IT devices and mailboxes, as its officer keeps them."""
+    staff = [p for held in people.values() for p in held]
+    trusted = [p for p in staff if p.classified_level in ("core", "important")] or staff
+    officer = people["secrecy_officer"][0].name
+    rooms = ["机要室", "保密室", "档案室"]
+    out = [
+        {
+            "kind": "computer",
+            "label": f"SM-{n:03d} {rng.choice(COMPUTERS)}",
+            "classified": True,
+            "holder": rng.choice(trusted).name,
+            "location": rng.choice(rooms),
+        }
+        for n in range(1, rng.randint(1, 3) + 1)
+    ]
+    out += [
+        {
+            "kind": "computer",
+            "label": f"BG-{n:03d} {rng.choice(COMPUTERS)}",
+            "classified": False,
+            "holder": rng.choice(staff).name,
+            "location": f"办公楼{rng.randint(2, 9)}层{rng.randint(1, 30):02d}室",
+        }
+        for n in range(1, rng.randint(2, 6) + 1)
+    ]
+    for n, (name, model) in enumerate(rng.sample(IT_DEVICES, rng.randint(1, 4)), start=1):
+        classified = name != "传真机" and rng.random() < 0.4
+        out.append(
+            {
+                "kind": "it_device",
+                "label": f"{'SM' if classified else 'BG'}-{name}-{n:02d} {model}",
+                "classified": classified,
+                "holder": officer,
+                "location": rng.choice(rooms) if classified else "综合科",
+            }
+        )
+    out.append({"kind": "mailbox", "label": f"bmb{unit['pk']:04d}@demo.gov.cn", "classified": False, "holder": officer})
+    if rng.random() < 0.6:
+        out.append(
+            {
+                "kind": "mailbox",
+                "label": f"bgs{unit['pk']:04d}@demo.gov.cn",
+                "classified": False,
+                "holder": staff[0].name,
+            }
+        )
+    return out
+
+
+@dataclass
+class _Plan:
+    """What a team finds at a unit and how far it got: problems as (item, mode, fate),
+    the kind of device found in violation, the areas assessed, the share of the
+    must-interviews taken, how many drawn devices were checked (None: all; -1: no draw)."""
+
+    problems: list[tuple[str, str, str]]
+    violation: str = ""
+    areas: str = "RCPNMD"
+    interviewed: float = 1.0
+    checked: int | None = None
+    finalised: bool = True
+
+
+@dataclass
+class _Inspecting:
+    """The rounds as the office and its teams ran them, drawing from one generator."""
+
+    demo: Demo
+    officer_unit: dict
+    rng: random.Random
+    inspectors: dict[str, Actor] = field(default_factory=dict)
+    user_ids: dict[str, str] = field(default_factory=dict)
+    visits: list[Visit] = field(default_factory=list)
+    finals: list[tuple[Actor, Any, datetime]] = field(default_factory=list)
+    later: list[tuple[NewFinding, str, list[Actor], Actor]] = field(default_factory=list)
+
+    def officer(self, unit: dict) -> Actor:
+        """The unit's secrecy officer: keeps its register, answers its findings."""
+        if unit["pk"] == self.officer_unit["pk"]:
+            return self.demo.accounts["officer"]
+        return Actor(
+            kind="user",
+            name=self.demo.by_unit[unit["pk"]]["secrecy_officer"][0].name,
+            role=roles.UNIT_OFFICER,
+            tenant_id=self.demo.tenant.id,
+            scope_unit_id=unit["pk"],
+            scope_path=unit["path"],
+        )
+
+    def after(self, moment: datetime, day: date) -> datetime:
+        """A moment in office hours of the day, after `moment` (not after now)."""
+        at = self.demo.at(day, self.rng)
+        return at if at > moment else min(moment + timedelta(minutes=self.rng.randint(20, 90)), self.demo.now)
+
+    async def registers(self) -> None:
+        """Every unit's register, imported from its officer's workbook two years ago."""
+        demo, rng = self.demo, random.Random(41)
+        year = demo.last_year - 1
+        await import_registers(
+            demo.tenant,
+            [
+                Register(
+                    self.officer(u),
+                    u["pk"],
+                    _register(u, demo.by_unit[u["pk"]], rng),
+                    demo.at(date(year, 3, rng.randint(1, 28)), rng),
+                    f"{u['name']}设备台账.xlsx",
+                )
+                for u in demo.units
+            ],
+        )
+
+    async def link_inspectors(self, homes: list[dict], once_in: dict) -> None:
+        """Four inspectors are cadres seconded from units: the security admin binds their
+        accounts to their person records; one of them once worked in `once_in`, a post
+        the office entered in the registry."""
+        demo = self.demo
+        for name, home in zip(("inspector1", "inspector3", "inspector6", "inspector8"), homes, strict=True):
+            person = demo.by_unit[home["pk"]]["staff"][0]
+            if name == "inspector6":
+                earlier = {"unit_id": str(once_in["uuid"]), "position": "staff", "title": "科员"}
+                earlier |= {"start_date": date(demo.last_year - 8, 3, 1), "end_date": date(demo.last_year - 4, 6, 30)}
+                await units.add_post(demo.tenant, demo.office, person.uuid, earlier)
+            user = await accounts.user_by_username(demo.tenant, name)
+            binding = {"person_id": str(person.uuid)}
+            await accounts.update_user(demo.tenant, demo.accounts["secadmin"], user["uuid"], binding)
+        for name in ["inspector", *INSPECTORS]:
+            self.inspectors[name] = await _account(demo.tenant, name)
+            self.user_ids[name] = str((await accounts.user_by_username(demo.tenant, name))["uuid"])
+
+    async def open_round(self, name: str, starts: date, ends: date, teams: list[tuple]) -> tuple[str, dict]:
+        """A round over the teams' units: teams of four (members: usernames, leader first),
+        each unit's visit day, every flagged conflict of interest confirmed. The round's
+        id and its inspections' ids by unit pk."""
+        tenant, office = self.demo.tenant, self.demo.office
+        assigned = [u for _members, units_, _days in teams for u in units_]
+        spec = {"name": name, "starts_on": starts, "ends_on": ends, "unit_ids": [str(u["uuid"]) for u in assigned]}
+        made = await rounds.create_round(tenant, office, spec)
+        of_unit = {i["unit_id"]: i["id"] for i in made["inspections"]}
+        assignments = []
+        for n, (members, units_, days) in enumerate(teams):
+            team = {
+                "name": f"第{'一二三四'[n]}检查组",
+                "leader_user_id": self.user_ids[members[0]],
+                "member_user_ids": [self.user_ids[m] for m in members[1:]],
+            }
+            team_id = (await rounds.add_team(tenant, office, made["id"], team))["id"]
+            assignments += [
+                {"inspection_id": of_unit[str(u["uuid"])], "team_id": team_id, "visit_on": day}
+                for u, day in zip(units_, days, strict=True)
+            ]
+        detail = await rounds.assign(tenant, office, made["id"], assignments)
+        for team in detail["teams"]:
+            for m in team["members"]:
+                if m["conflicts"] and not m["conflict_confirmed_by"]:
+                    note = {"note": CONFLICT_NOTE.format(unit=m["conflicts"][0]["unit_name"])}
+                    await rounds.confirm_conflict(tenant, office, made["id"], team["id"], m["user_id"], note)
+        return made["id"], {u["pk"]: of_unit[str(u["uuid"])] for u in assigned}
+
+    def random_problems(self, unit: dict, avoid: set[str], at_most: int = 5) -> list[tuple[str, str, str]]:
+        """What a unit of its quality is found wanting on (none of `avoid`), each put right
+        on the spot or by its deadline, now and then after a reopening."""
+        rng = self.rng
+        count = min(at_most, _problems(rng, 0.6 + 2.5 * (1 - self.demo.quality[unit["pk"]])))
+        out = []
+        for code in rng.sample(sorted(set(PROBLEMS) - avoid), count):
+            if PROBLEMS[code][3] and rng.random() < 0.5:
+                out.append((code, "on_spot", "verified"))
+            else:
+                out.append((code, "deadline", "verified" if rng.random() < 0.85 else "reverified"))
+        return out
+
+    # ------------------------------------------------------------ a visit
+
+    async def visit(self, inspection: Any, unit: dict, team: list[str], day: date, plan: _Plan) -> None:
+        """What the team recorded at the unit from the visit day on, as planned."""
+        demo, rng = self.demo, self.rng
+        members = [self.inspectors[name] for name in team]
+        row = await fieldwork.readable(demo.tenant, demo.office, inspection)
+        start = demo.at(day, rng)
+        found = Visit(inspection, results=self.results(row, members, day, plan))
+        found.interviews = await self.interviews(row, members, day, plan)
+        live = await devices.live_devices(demo.tenant, unit["pk"])
+        found.draw, bad = self.draw(live, members, day, plan) if plan.checked != -1 else (None, None)
+        found.findings = self.problems(unit, members, day, plan, start)
+        if bad:
+            finding, found.measures = self.violation(unit, bad, members, day, start)
+            found.findings.append(finding)
+        found.clues = self.clues(day)
+        if rng.random() < 0.5:
+            found.notes = (members[0], rng.choice(TEAM_NOTES), self.after(start, day))
+        self.visits.append(found)
+        if plan.finalised:
+            self.finals.append((members[0], inspection, demo.at(day + timedelta(days=rng.randint(3, 6)), rng)))
+
+    def results(self, row: dict, members: list[Actor], day: date, plan: _Plan) -> list[Result]:
+        """Each item of the areas assessed: failed or partly met where a problem was found."""
+        rng = self.rng
+        found = {code: PROBLEMS[code][:2] for code, _mode, _fate in plan.problems}
+        if plan.violation in ("computer", "mailbox"):
+            found["N2"] = ("serious", "技术检查抽查发现违规，见检查发现")
+        elif plan.violation == "it_device":
+            found["N4"] = ("minor", "技术检查抽查发现信息设备交叉连接，见检查发现")
+        out = []
+        for item in row["checklist"]["items"]:
+            code, area = item["code"], item["area"]
+            if area not in plan.areas:
+                continue
+            by = members["RCPNMD".index(area) % len(members)]
+            if code in found:
+                result, note = ("partial" if found[code][0] == "minor" else "fail"), found[code][1]
+            elif code in ("C4", "D3") and rng.random() < 0.25:
+                result, note = "na", "本单位年内无此类事项"
+            else:
+                result, note = "pass", rng.choice(("", "", "查阅相关材料，符合要求"))
+            out.append(Result(by, code, result, self.demo.at(day, rng), note))
+        return out
+
+    async def interviews(self, row: dict, members: list[Actor], day: date, plan: _Plan) -> list[Interviewing]:
+        """The must-interviews of the registry as of the visit day: held by the members in
+        turn, a few waived for the reason the unit gave."""
+        rng = self.rng
+        listed = (await fieldwork.interviews(self.demo.tenant, row))["people"]
+        out = []
+        for n, person in enumerate(listed[: math.ceil(len(listed) * plan.interviewed)]):
+            by = members[n % len(members)]
+            if rng.random() < 0.03:
+                out.append(
+                    Interviewing(by, person["person_id"], self.demo.at(day, rng), waived_reason=rng.choice(WAIVED))
+                )
+                continue
+            held_on = min(day + timedelta(days=rng.choice((0, 0, 1))), self.demo.today)
+            summary = SUMMARIES[person["reasons"][0]]
+            out.append(
+                Interviewing(by, person["person_id"], self.demo.at(held_on, rng), held_on=held_on, summary=summary)
+            )
+        return out
+
+    def draw(self, live: list[dict], members: list[Actor], day: date, plan: _Plan) -> tuple[Draw, dict | None]:
+        """A sample of three to five devices, drawn again until it holds a device of the
+        kind found in violation; its results (the first `plan.checked`, or all)."""
+        rng = self.rng
+        size = min(len(live), rng.randint(3, 5))
+        # the next seed, not another draw of the generator: the devices' ids are new each
+        # time, and the rest of the demo must not depend on how many seeds were tried
+        seed = f"{rng.getrandbits(40):010x}"
+        while plan.violation and not any(_violates(d, plan.violation) for d in devices.draw_devices(live, size, seed)):
+            seed = f"{int(seed, 16) + 1:010x}"
+        drawn = devices.draw_devices(live, size, seed)
+        bad = next((d for d in drawn if _violates(d, plan.violation)), None) if plan.violation else None
+        by, at = members[-1], self.demo.at(day, rng)
+        checks = [
+            Check(
+                by,
+                d["uuid"],
+                "violation" if d is bad else "clean",
+                self.after(at, day),
+                _found_on(d) if d is bad else "",
+            )
+            for d in drawn[: plan.checked]
+        ]
+        return Draw(by, size, seed, at, checks), bad
+
+    def problems(self, unit: dict, members: list[Actor], day: date, plan: _Plan, start: datetime) -> list[NewFinding]:
+        """The planned problems: put right on the spot (another member or the office then
+        verifies) or by a deadline under the unit's responsible leader."""
+        out = []
+        for code, mode, fate in plan.problems:
+            severity, text, _done, on_spot = PROBLEMS[code]
+            by, at = members["RCPNMD".index(code[0]) % len(members)], self.after(start, day)
+            if mode == "on_spot":
+                finding = NewFinding(by, severity, text, mode, at, item=code, note=on_spot)
+            else:
+                finding = NewFinding(by, severity, text, mode, at, item=code, deadline=self.deadline(day, fate))
+                finding.note = "请于整改期限内完成整改，并通过系统报送整改材料"
+            out.append(finding)
+            self.later.append((finding, fate, members, self.officer(unit)))
+        return out
+
+    def deadline(self, day: date, fate: str) -> date:
+        """A month or two after the visit. In an earlier year's round, within that year (a
+        month for those that will be overdue): its assessment, open in December, took in
+        what they cost."""
+        if fate in OVERDUE:
+            return day + timedelta(days=30)
+        deadline = day + timedelta(days=self.rng.choice((30, 45, 60)))
+        return min(deadline, date(day.year, 12, 20)) if day.year < self.demo.today.year else deadline
+
+    def violation(
+        self, unit: dict, bad: dict, members: list[Actor], day: date, start: datetime
+    ) -> tuple[NewFinding, list[NewMeasure]]:
+        """The finding over the device found in violation, and the measures taken over it:
+        a mailbox's mails deleted on the spot; an IT device stopped; a computer's classified
+        files registered and preserved, deleted, and the case transferred to the bureau."""
+        by, officer = members[-1], self.officer(unit)
+        at = self.after(start, day)
+        later, device = self.after(at, day), bad["uuid"]
+        if bad["kind"] == "mailbox":
+            text = f"抽查的邮箱“{bad['label']}”中发现2封含内部工作秘密的邮件曾转发至互联网个人邮箱"
+            note = "现场删除相关邮件并清空已删除邮件，责令停止向个人邮箱转发工作邮件"
+            finding = NewFinding(by, "major", text, "on_spot", at, item="N2", device_uuid=device, note=note)
+            what = {"what": "该邮箱中2封邮件及其附件（含已发送、已删除邮件）", "confirmed_by": officer.name}
+            measures = [NewMeasure(by, "order_delete", what, later, device, finding)]
+        elif bad["kind"] == "it_device":
+            text = f"抽查的信息设备“{bad['label']}”与涉密计算机、非涉密计算机交叉连接使用"
+            note = "请更换专用设备，并对交叉使用情况开展自查"
+            deadline = self.deadline(day, "verified")
+            finding = NewFinding(by, "major", text, "deadline", at, area="N", device_uuid=device, deadline=deadline)
+            finding.note = note
+            measures = [NewMeasure(by, "order_stop_use", {"since": day.isoformat()}, later, device, finding)]
+        else:
+            text = f"抽查的非涉密计算机“{bad['label']}”中发现存储涉密文件2份（机密级1份、秘密级1份）"
+            deadline = self.deadline(day, "verified")
+            finding = NewFinding(by, "serious", text, "deadline", at, item="N2", device_uuid=device, deadline=deadline)
+            finding.note = "请对全部非涉密计算机开展自查，报送自查和处理情况"
+            measures = self.computer_measures(unit, finding, members[0], day, later)
+        fate = "verified" if day.year < self.demo.today.year else "open"
+        self.later.append((finding, fate if finding.mode == "deadline" else "verified", members, officer))
+        return finding, measures
+
+    def computer_measures(
+        self, unit: dict, finding: NewFinding, leader: Actor, day: date, at: datetime
+    ) -> list[NewMeasure]:
+        """Two classified files on a computer: preserved (their digests), deleted before the
+        unit's officer, and the case sent to the bureau's investigators by the team leader."""
+        officer, device = self.officer(unit).name, finding.device_uuid
+        files = [f"关于{unit['name']}重点工作安排的请示（机密）.docx", "专项工作实施方案（秘密）.pdf"]
+        preserved = [{"name": n, "sha256": hashlib.sha256(f"{unit['uuid']}/{n}".encode()).hexdigest()} for n in files]
+        kept_at = f"市保密局取证专用介质 QZ-{day.year}-{unit['pk']:03d}"
+        deleted = {"what": "该计算机中2份涉密文件及其全部副本", "confirmed_by": officer}
+        sent_on = min(day + timedelta(days=2), self.demo.today)
+        package = {
+            "package": "登记保存的涉密文件电子数据2份、取证记录和现场检查笔录",
+            "receipt_no": "",
+            "received_by": "市保密局案件查办科 周立新",
+            "transferred_on": sent_on.isoformat(),
+        }
+        kept = {"preserved": preserved, "kept_at": kept_at, "acknowledged_by": officer}
+        return [
+            NewMeasure(finding.actor, "register_preserve", kept, at, device, finding),
+            NewMeasure(finding.actor, "order_delete", deleted, at, device, finding),
+            NewMeasure(leader, "transfer", package, self.after(at, sent_on), device, finding),
+        ]
+
+    def clues(self, day: date) -> list[tuple[Actor, str, datetime]]:
+        """What the inspection group handed over before the visit, as the office entered it."""
+        rng = self.rng
+        count = rng.choices((0, 1, 2), weights=(6, 3, 1))[0]
+        return [
+            (self.demo.office, clue, self.demo.at(day - timedelta(days=rng.randint(5, 12)), rng))
+            for clue in rng.sample(CLUES, count)
+        ]
+
+    # ------------------------------------------------------------ a finding's later life
+
+    def moves(self, finding: NewFinding, fate: str, members: list[Actor], officer: Actor) -> list[Move]:
+        """The finding after the visit: the unit rectifies and submits, another member
+        verifies or reopens it; a deadline passed is noted by the reminders, and the team
+        leader urges the unit on."""
+        judge = next(m for m in members if m.id != finding.actor.id)
+        steps: list[tuple[Actor, str, date, str]] = []
+        if finding.mode == "on_spot":
+            if fate == "verified":
+                steps.append((judge, "verified", _day(self.demo, finding.at), "现场复核，已整改到位"))
+            return self.dated(finding, steps)
+        day, deadline = _day(self.demo, finding.at), finding.deadline
+        done = PROBLEMS.get(finding.item, (None, None, "已完成整改，报送整改情况说明和相关台账"))[2]
+        if fate not in ("open", "open_overdue"):
+            steps.append(
+                (officer, "rectifying", day + timedelta(days=self.rng.randint(2, 5)), "已制定整改方案，正在整改")
+            )
+        if fate in ("verified", "reverified"):
+            submitted = deadline - timedelta(
+                days=self.rng.randint(10, 14) if fate == "reverified" else self.rng.randint(1, 8)
+            )
+            steps.append((officer, "submitted", submitted, done))
+            if fate == "reverified":
+                steps.append((judge, "reopened", submitted + timedelta(days=3), self.rng.choice(REOPEN_REASONS)))
+                steps.append(
+                    (officer, "submitted", submitted + timedelta(days=7), "按要求补充整改台账和整改前后对比材料")
+                )
+            steps.append(
+                (
+                    judge,
+                    "verified",
+                    deadline + timedelta(days=self.rng.randint(1, 6)),
+                    "查阅整改材料并现场核实，整改到位",
+                )
+            )
+        elif fate == "reopened":
+            steps.append((officer, "submitted", deadline - timedelta(days=6), done))
+            steps.append((judge, "reopened", deadline - timedelta(days=2), self.rng.choice(REOPEN_REASONS)))
+        reminders = Actor.system("reminders")
+        if fate in OVERDUE:
+            steps.append((reminders, "overdue", deadline + timedelta(days=1), ""))
+            steps.append(
+                (members[0], "comment", deadline + timedelta(days=7), "已向单位主要负责人通报，督促尽快完成整改")
+            )
+        if fate == "submitted_late":
+            steps.append((officer, "submitted", self.demo.today - timedelta(days=self.rng.randint(5, 15)), done))
+        return self.dated(finding, steps)
+
+    def dated(self, finding: NewFinding, steps: list[tuple[Actor, str, date, str]]) -> list[Move]:
+        """The steps at moments one after the other (the reminders at one in the night)."""
+        moves, at = [], finding.at
+        for actor, kind, day, note in steps:
+            day = min(day, self.demo.today)
+            at = max(at, _moment(self.demo, day, 1)) if kind == "overdue" else self.after(at, day)
+            moves.append(Move(actor, finding.uuid, kind, at, note))
+        return moves
+
+
+def _day(demo: Demo, at: datetime) -> date:
+    """The day of a moment in the tenant's zone."""
+    return at.astimezone(ZoneInfo(demo.tenant.timezone)).date()
+
+
+def _violates(device: dict, kind: str) -> bool:
+    """A device of the kind the plan finds in violation (a computer: a non-classified one)."""
+    return device["kind"] == kind and not (kind == "computer" and device["classified"])
+
+
+def _found_on(device: dict) -> str:
+    return {
+        "computer": "使用检查工具发现存储涉密文件2份",
+        "it_device": "该设备曾同时连接涉密计算机和非涉密计算机",
+        "mailbox": "邮箱中发现含内部工作秘密的邮件转发至个人邮箱",
+    }[device["kind"]]
+
+
+async def _earlier_round(run: _Inspecting, recur: list[dict], others: list[dict]) -> tuple[str, date, date]:
+    """Two years ago: six units by one team, every finding put right."""
+    year = run.demo.last_year - 1
+    starts, ends = date(year, 4, 8), date(year, 5, 29)
+    units_ = [*recur, *others]
+    days = [_weekday(date(year, 4, 15) + timedelta(days=7 * i)) for i in range(len(units_))]
+    team = ["inspector8", "inspector1", "inspector5", "inspector6"]
+    round_id, of_unit = await run.open_round(f"{year}年第五轮巡察", starts, ends, [(team, units_, days)])
+    planned = {
+        recur[0]["pk"]: [("M1", "deadline", "verified"), ("R3", "on_spot", "verified")],
+        recur[1]["pk"]: [("P2", "deadline", "verified"), ("D2", "deadline", "reverified")],
+    }
+    for unit, day in zip(units_, days, strict=True):
+        problems = planned.get(unit["pk"]) or run.random_problems(unit, set(), at_most=3)
+        await run.visit(of_unit[unit["pk"]], unit, team, day, _Plan(problems))
+    return round_id, starts, ends
+
+
+async def _seventh_round(
+    run: _Inspecting, recur: list[dict], others: list[dict], team_two: list[dict]
+) -> tuple[str, date, date]:
+    """Last year's seventh round: 24 units by two teams, all finalised. A year on most
+    findings are verified; the demo officer's unit has one reopened and one still being
+    rectified, the weakest units one never started and one submitted late, all overdue;
+    the two units of the earlier round are found wanting again on the same items; three
+    sampled devices in violation bring measures of every kind. `others` weakest first."""
+    year = run.demo.last_year
+    starts, ends = date(year, 9, 1), date(year, 11, 28)
+    team_one = [run.officer_unit, recur[0], *others[:10]]
+    days_one = [_weekday(date(year, 9, 8) + timedelta(days=6 * i)) for i in range(len(team_one))]
+    days_two = [_weekday(date(year, 9, 9) + timedelta(days=6 * i)) for i in range(len(team_two))]
+    members_one = ["inspector", "inspector1", "inspector2", "inspector3"]
+    members_two = ["inspector4", "inspector5", "inspector6", "inspector7"]
+    teams = [(members_one, team_one, days_one), (members_two, team_two, days_two)]
+    round_id, of_unit = await run.open_round(f"{year}年第七轮巡察", starts, ends, teams)
+    planned = {
+        run.officer_unit["pk"]: [
+            ("M3", "on_spot", "verified"),
+            ("C2", "deadline", "verified"),
+            ("P3", "deadline", "reopened"),
+            ("D1", "deadline", "rectifying_overdue"),
+        ],
+        recur[0]["pk"]: [("M1", "deadline", "verified"), *run.random_problems(recur[0], {"M1", "R3"}, 2)],
+        recur[1]["pk"]: [("P2", "deadline", "verified"), *run.random_problems(recur[1], {"P2", "D2"}, 2)],
+        others[0]["pk"]: [("R4", "deadline", "open_overdue"), *run.random_problems(others[0], {"R4"}, 2)],
+        others[1]["pk"]: [("M1", "deadline", "submitted_late"), *run.random_problems(others[1], {"M1"}, 2)],
+    }
+    violations = {others[5]["pk"]: "computer", team_two[2]["pk"]: "it_device", team_two[7]["pk"]: "mailbox"}
+    for members, units_, days in teams:
+        for unit, day in zip(units_, days, strict=True):
+            problems = planned.get(unit["pk"]) or run.random_problems(unit, set(), at_most=4)
+            plan = _Plan(problems, violation=violations.get(unit["pk"], ""))
+            await run.visit(of_unit[unit["pk"]], unit, members, day, plan)
+    return round_id, starts, ends
+
+
+async def _current_round(run: _Inspecting, others: list[dict]) -> tuple[str, date]:
+    """This year's round under way: the first team has visited three units (one fully
+    recorded, not yet finalised; the demo officer's days ago), the second one; the other
+    visits are ahead, with the clues handed over for them."""
+    today = run.demo.today
+    starts, ends = max(date(today.year, 1, 1), today - timedelta(days=40)), today + timedelta(days=40)
+
+    def past(days: int) -> date:
+        day = today - timedelta(days=days)
+        return max(starts, day - timedelta(days=max(0, day.weekday() - 4)))
+
+    def ahead(days: int) -> date:
+        return min(_weekday(today + timedelta(days=days)), ends)
+
+    team_one = [others[0], others[1], run.officer_unit, *others[2:5]]
+    days_one = [past(24), past(12), past(3), ahead(4), ahead(11), ahead(18)]
+    team_two, days_two = others[5:11], [past(5), ahead(2), ahead(8), ahead(15), ahead(22), ahead(29)]
+    members_one = ["inspector2", "inspector", "inspector7", "inspector8"]
+    members_two = ["inspector3", "inspector1", "inspector4", "inspector5"]
+    teams = [(members_one, team_one, days_one), (members_two, team_two, days_two)]
+    round_id, of_unit = await run.open_round(f"{today.year}年第八轮巡察", starts, ends, teams)
+    plans = [
+        _Plan([("M3", "on_spot", "verified"), ("R1", "deadline", "open")], violation="computer", finalised=False),
+        _Plan(
+            [("P3", "deadline", "rectifying"), ("N4", "on_spot", "submitted")],
+            areas="RCPN",
+            interviewed=0.5,
+            checked=1,
+            finalised=False,
+        ),
+        _Plan([("R2", "deadline", "open")], areas="RC", interviewed=0.2, checked=-1, finalised=False),
+    ]
+    for unit, day, plan in zip(team_one, days_one, plans, strict=False):
+        await run.visit(of_unit[unit["pk"]], unit, members_one, day, plan)
+    plan = _Plan([("R4", "deadline", "open")], areas="R", interviewed=0.3, checked=-1, finalised=False)
+    await run.visit(of_unit[team_two[0]["pk"]], team_two[0], members_two, days_two[0], plan)
+    for unit, day in zip([*team_one[3:], *team_two[1:]], [*days_one[3:], *days_two[1:]], strict=True):
+        if clues := run.clues(day):
+            run.visits.append(Visit(of_unit[unit["pk"]], clues=clues))
+    return round_id, starts
+
+
+async def _inspections(demo: Demo, officer_unit: dict) -> None:
+    """Every unit's device register; a small round two years ago; last year's seventh
+    round of 24 units, finished, its verified findings and overdue rectifications in
+    last year's assessment (which takes them in when it opens, next); and this year's
+    round under way, two teams, a few units visited. Two units of the seventh round are
+    found wanting on an item the earlier round found them wanting on."""
+    rng = random.Random(53)
+    run = _Inspecting(demo, officer_unit, rng)
+    await run.registers()
+    pool = [u for u in demo.units if u["kind"] != "district" and u["pk"] != officer_unit["pk"]]
+    rng.shuffle(pool)
+    recur, earlier_only, seventh_only, current_only, homes = pool[:2], pool[2:6], pool[6:27], pool[27:38], pool[38:42]
+    seventh_only.sort(key=lambda u: demo.quality[u["pk"]])
+    team_two = [recur[1], *seventh_only[10:]]
+    await run.link_inspectors(homes, once_in=team_two[5])
+    finished = [
+        await _earlier_round(run, recur, earlier_only),
+        await _seventh_round(run, recur, seventh_only, team_two),
+    ]
+    current, started = await _current_round(run, current_only)
+    await record_visits(demo.tenant, run.visits)
+    await finalise_inspections(demo.tenant, run.finals)
+    moves = [m for f, fate, members, officer in run.later for m in run.moves(f, fate, members, officer)]
+    await move_findings(demo.tenant, sorted(moves, key=lambda m: m.at))
+    # made a few weeks before they started, closed a few weeks after they ended
+    for round_id, starts, ends in finished:
+        await rounds.close_round(demo.tenant, demo.office, round_id)
+        made, closed = demo.at(starts - timedelta(days=15), rng), demo.at(ends + timedelta(days=21), rng)
+        await date_round(demo.tenant, round_id, made, closed)
+    await date_round(demo.tenant, current, demo.at(started - timedelta(days=10), rng))
+
+
 async def seed(password: str, *, all_pdfs: bool = False) -> DemoAccounts:
     """Provision the demo tenant if it is absent; its accounts share one password.
 
@@ -816,6 +1503,7 @@ async def seed(password: str, *, all_pdfs: bool = False) -> DemoAccounts:
         "officer": roles.UNIT_OFFICER,
         "leader": roles.LEADER,
         "inspector": roles.INSPECTOR,
+        **dict.fromkeys(INSPECTORS, roles.INSPECTOR),
         "assessor": roles.ASSESSOR,
         "sysadmin": roles.SYSTEM_ADMIN,
         "secadmin": roles.SECURITY_ADMIN,
@@ -864,6 +1552,7 @@ async def seed(password: str, *, all_pdfs: bool = False) -> DemoAccounts:
         await _notices(demo)
         await _confirmations(demo)
         await _training(demo)
+        await _inspections(demo, officer_unit)
         await _assessments(demo, officer_unit)
         await demo.pdfs.store()  # the PDF workers rendered them meanwhile
     if db.is_postgres():

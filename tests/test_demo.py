@@ -7,7 +7,8 @@ import os
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -50,9 +51,58 @@ def test_the_demo_is_seeded_once_with_its_trail_intact(tmp_path):
             table: data.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 - our own names
             for table in ("units", "people", "users", "notices", "signatures", "confirmations", "attendances")
         }
+        inspections_shown(data)
     assert 200 <= figures["units"] <= 300 and 4000 <= figures["people"] <= 5000, figures
-    assert figures["users"] == 9 and min(figures.values()) > 0, figures
+    assert figures["users"] == 17 and min(figures.values()) > 0, figures
     assert "already present (kept)" in luzhi("demo", "seed")
+
+
+def inspections_shown(data: sqlite3.Connection) -> None:
+    """Every unit's device register; two years ago a small round, last year the seventh
+    (24 units finalised, findings in every state, two recurring, measures of each kind,
+    its verified findings and overdue rectifications in last year's assessment); this
+    year's under way with two teams and a few units recorded."""
+
+    def rows(sql: str) -> list[tuple]:
+        return data.execute(sql).fetchall()
+
+    zone = rows("SELECT timezone FROM tenants WHERE slug = 'demo'")[0][0]
+    today = datetime.now(ZoneInfo(zone)).date()
+    assert rows("SELECT count(*) FROM units") == rows("SELECT count(DISTINCT unit) FROM devices")
+    assert {kind for (kind,) in rows("SELECT DISTINCT kind FROM devices")} == {"computer", "it_device", "mailbox"}
+    rounds = rows(
+        "SELECT r.name, r.status, count(DISTINCT i.id), count(DISTINCT CASE WHEN i.status = 'finalised' THEN i.id END),"
+        " count(DISTINCT i.team),"
+        " count(DISTINCT t.id) FROM inspection_rounds r JOIN inspections i ON i.round = r.id"
+        " LEFT JOIN inspection_teams t ON t.round = r.id GROUP BY r.id ORDER BY r.starts_on"
+    )
+    assert [r[1:] for r in rounds] == [("closed", 6, 6, 1, 1), ("closed", 24, 24, 2, 2), ("open", 12, 0, 2, 2)], rounds
+    assert rounds[1][0] == f"{today.year - 1}年第七轮巡察"
+    under_way = rows(
+        "SELECT count(DISTINCT x.inspection) FROM inspection_item_results x JOIN inspections i ON i.id = x.inspection"
+        " WHERE i.status = 'open'"
+    )
+    assert under_way == [(4,)]
+    assert rows("SELECT count(*) FROM inspection_team_members GROUP BY team") == [(4,)] * 5
+    confirmed = "SELECT count(*) FROM inspection_team_members WHERE conflicts != '[]' AND conflict_confirmed_by != ''"
+    assert rows(confirmed) == [(1,)]
+    assert rows("SELECT count(*), count(person) FROM users WHERE role = 'inspector'") == [(9, 4)]
+    assert rows("SELECT count(*) FROM inspection_interviews WHERE waived_reason != ''")[0][0] > 0
+    findings = rows("SELECT state, mode, deadline, recurring FROM inspection_findings")
+    assert {f[0] for f in findings} == {"open", "rectifying", "submitted", "verified", "reopened"}
+    assert {f[1] for f in findings} == {"on_spot", "deadline"}
+    pending = ("open", "rectifying", "reopened")
+    assert any(f[0] in pending and f[2] and date.fromisoformat(f[2]) < today for f in findings), "none overdue"
+    assert any(f[0] in pending and f[2] and date.fromisoformat(f[2]) >= today for f in findings), "none to come"
+    assert sum(f[3] for f in findings) == 2
+    kinds = {"register_preserve", "order_delete", "order_stop_use", "transfer"}
+    assert {kind for (kind,) in rows("SELECT DISTINCT kind FROM inspection_measures")} == kinds
+    deductions = rows(
+        "SELECT substr(a.source, 1, instr(a.source, ':') - 1), count(*) FROM assessment_adjustments a"
+        " JOIN assessed_units u ON u.id = a.assessed JOIN assessments s ON s.id = u.assessment"
+        f" WHERE s.year = {today.year - 1} AND a.source != '' GROUP BY 1 ORDER BY 1"  # noqa: S608 - a number
+    )
+    assert [d[0] for d in deductions] == ["finding", "overdue"] and min(d[1] for d in deductions) > 0, deductions
 
 
 async def test_bulk_writes_keep_the_services_rules(env):
