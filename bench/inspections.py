@@ -13,10 +13,12 @@ from __future__ import annotations
 import io
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench import document_rows
 from bench.context import SLUG, BenchContext
 from bench.harness import Op, Parts, scenario
 from server import db
@@ -344,12 +346,31 @@ async def interview_list(ctx: BenchContext) -> Op:
     return op
 
 
-def _pdf_note(ctx: BenchContext, key: str, what: str, html: str, pdf: bytes) -> None:
-    if not ctx.once(key):
-        from pypdf import PdfReader
+async def _report(
+    ctx: BenchContext,
+    key: str,
+    read: Callable[[Sample], Awaitable[dict]],
+    to_html: Callable[[dict], str],
+    described: Callable[[dict], str],
+) -> Op:
+    """A report of the sample made as its download makes it (document_rows); `described`
+    says what it holds, in a note once (or raises when it is not what the sample gives)."""
+    sample = await _sample(ctx)
+    await ctx.pdf_ready()
 
-        pages = len(PdfReader(io.BytesIO(pdf)).pages)
-        ctx.note(f"{what}: HTML {len(html):,} chars, PDF {pages} pages, {len(pdf):,} bytes")
+    async def op() -> Parts:
+        made = await document_rows.make(ctx, sample.tenant, lambda: read(sample), to_html)
+        if not made.pdf.startswith(b"%PDF"):
+            raise RuntimeError(f"{key}: no PDF")
+        what = described(made.data)
+        if not ctx.once(f"{key}.note"):
+            from pypdf import PdfReader
+
+            pages = len(PdfReader(io.BytesIO(made.pdf)).pages)
+            ctx.note(f"{what}: HTML {len(made.html):,} chars, PDF {pages} pages, {len(made.pdf):,} bytes")
+        return made.parts
+
+    return op
 
 
 @scenario(
@@ -357,36 +378,18 @@ def _pdf_note(ctx: BenchContext, key: str, what: str, html: str, pdf: bytes) -> 
     "unit inspection report: data + HTML + PDF/A · office",
     iterations=12,
     warmup=2,
-    parts=(
-        ("data", "  data: unit_report(), in a transaction"),
-        ("html", "  HTML: unit_report_html()"),
-        ("pdf", "  PDF: render_pdf(), warm worker"),
-    ),
+    parts=document_rows.parts("unit_report()", "unit_report_html()"),
 )
 async def unit_report(ctx: BenchContext) -> Op:
-    from server import documents
     from server.inspections import reports
 
-    sample = await _sample(ctx)
-    await ctx.pdf_ready()
+    def described(report: dict) -> str:
+        return f"unit report ({report['unit_name']}, {len(report['findings'])} findings)"
 
-    async def op() -> Parts:
-        clock = time.perf_counter
-        t0 = clock()
-        async with db.transaction(sample.tenant.id, write=False):
-            report = await reports.unit_report(sample.tenant, sample.office, sample.inspection_id)
-        t1 = clock()
-        html = reports.unit_report_html(report)
-        t2 = clock()
-        pdf = await documents.render_pdf(html)
-        t3 = clock()
-        if not pdf.startswith(b"%PDF"):
-            raise RuntimeError("the unit report is no PDF")
-        what = f"unit report ({report['unit_name']}, {len(report['findings'])} findings)"
-        _pdf_note(ctx, "inspections.report.unit.note", what, html, pdf)
-        return Parts({"data": t1 - t0, "html": t2 - t1, "pdf": t3 - t2})
+    def read(sample: Sample) -> Awaitable[dict]:
+        return reports.unit_report(sample.tenant, sample.office, sample.inspection_id)
 
-    return op
+    return await _report(ctx, "inspections.report.unit", read, reports.unit_report_html, described)
 
 
 @scenario(
@@ -394,36 +397,20 @@ async def unit_report(ctx: BenchContext) -> Op:
     f"round summary, {ROUND_UNITS} units: data + HTML + PDF/A · office",
     iterations=6,
     warmup=1,
-    parts=(
-        ("data", "  data: round_summary(), in a transaction"),
-        ("html", "  HTML: round_summary_html() (Jinja + 2 SVG charts)"),
-        ("pdf", "  PDF: render_pdf(), warm worker"),
-    ),
+    parts=document_rows.parts("round_summary()", "round_summary_html() (Jinja + 2 SVG charts)"),
 )
 async def round_report(ctx: BenchContext) -> Op:
-    from server import documents
     from server.inspections import reports
 
-    sample = await _sample(ctx)
-    await ctx.pdf_ready()
-
-    async def op() -> Parts:
-        clock = time.perf_counter
-        t0 = clock()
-        async with db.transaction(sample.tenant.id, write=False):
-            summary = await reports.round_summary(sample.tenant, sample.office, sample.round_id)
-        t1 = clock()
-        html = reports.round_summary_html(summary)
-        t2 = clock()
-        pdf = await documents.render_pdf(html)
-        t3 = clock()
+    def described(summary: dict) -> str:
         if summary["units_total"] < ROUND_UNITS:
             raise RuntimeError(f"the round summary covers {summary['units_total']} units")
-        what = f"round summary ({summary['units_total']} units, {summary['findings_total']} findings)"
-        _pdf_note(ctx, "inspections.report.round.note", what, html, pdf)
-        return Parts({"data": t1 - t0, "html": t2 - t1, "pdf": t3 - t2})
+        return f"round summary ({summary['units_total']} units, {summary['findings_total']} findings)"
 
-    return op
+    def read(sample: Sample) -> Awaitable[dict]:
+        return reports.round_summary(sample.tenant, sample.office, sample.round_id)
+
+    return await _report(ctx, "inspections.report.round", read, reports.round_summary_html, described)
 
 
 @scenario(

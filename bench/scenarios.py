@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bench import document_rows
 from bench.context import SLUG, BenchContext
 from bench.harness import Op, Parts, Skipped, scenario, staged, with_teardown
 from server import db
@@ -893,16 +894,11 @@ async def all_cards_pdf(ctx: BenchContext) -> Op:
     "annual report: data + HTML + PDF/A · office (target ≤ 5 s)",
     iterations=3,
     warmup=1,
-    parts=(
-        ("data", "  data: annual_report(), in a transaction"),
-        ("html", "  HTML: annual_html() (Jinja + 3 SVG charts)"),
-        ("pdf", "  PDF: render_pdf(), warm worker"),
-    ),
+    parts=document_rows.parts("annual_report()", "annual_html() (Jinja + 3 SVG charts)"),
 )
 async def annual(ctx: BenchContext) -> Op:
     """The tenant's annual report as the download makes it (reports.annual_pdf), its
     three steps timed apart."""
-    from server import documents
     from server.assessment import documents as assessment_documents
     from server.assessment import reports
 
@@ -912,19 +908,16 @@ async def annual(ctx: BenchContext) -> Op:
     cpu: list[float] = []  # the worker's CPU seconds of each render
 
     async def op() -> Parts:
-        clock = time.perf_counter
-        t0 = clock()
-        async with db.transaction(sample.tenant.id, write=False):
-            report = await reports.annual_report(sample.tenant, sample.actor, sample.year)
-        t1 = clock()
-        html = assessment_documents.annual_html(report)
-        t2 = clock()
-        workers_before = ctx.pdf_cpu()  # a few microseconds: /proc reads
-        pdf = await documents.render_pdf(html)
-        t3 = clock()
-        if (spent := ctx.cpu_spent(workers_before, ctx.pdf_cpu())) is not None:
-            cpu.append(spent)
-        _check_pdf(pdf)
+        made = await document_rows.make(
+            ctx,
+            sample.tenant,
+            lambda: reports.annual_report(sample.tenant, sample.actor, sample.year),
+            assessment_documents.annual_html,
+        )
+        if made.cpu is not None:
+            cpu.append(made.cpu)
+        _check_pdf(made.pdf)
+        report = made.data
         # the ranking lists every unit; while the year is open, units still unscored have no figures
         if len(report["ranking"]) != len(sample.cards):
             ranked = len(report["ranking"])
@@ -932,9 +925,9 @@ async def annual(ctx: BenchContext) -> Op:
         if not ctx.once("assessment.annual.sample"):
             ctx.note(
                 f"annual report {sample.year}: {report['units']} units, {len(report['trend'])} years of trend, "
-                f"HTML {len(html):,} chars, PDF {_pdf_pages(pdf)} pages, {len(pdf):,} bytes"
+                f"HTML {len(made.html):,} chars, PDF {_pdf_pages(made.pdf)} pages, {len(made.pdf):,} bytes"
             )
-        return Parts({"data": t1 - t0, "html": t2 - t1, "pdf": t3 - t2})
+        return made.parts
 
     async def cpu_note() -> None:
         if cpu:
