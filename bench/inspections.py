@@ -30,7 +30,7 @@ INSPECTORS = ("benchinsp1", "benchinsp2", "benchinsp3", "benchinsp4")
 SYSTEM = Actor.system("bench")
 MEASURE_DETAILS = {
     "register_preserve": {
-        "items": [{"name": "涉密文件2份", "sha256": "0f" * 32}],
+        "preserved": [{"name": "涉密文件2份", "sha256": "0f" * 32}],
         "kept_at": "市保密局",
         "acknowledged_by": "单位保密员",
     },

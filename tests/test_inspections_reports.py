@@ -211,6 +211,8 @@ async def test_the_round_summary_counts_and_lists_the_recurring(env, client):
     # one of the two findings verified: half rectified
     assert "50%" in text
     assert CLUE not in text and TEAM_NOTES not in text and COMMENT not in text
+    # the per-unit counts are numbers, even for a unit with a single finding
+    assert "False" not in text and "True" not in text
 
 
 async def test_the_findings_workbook_carries_every_comment(env, client):

@@ -270,7 +270,7 @@ async def _unit_rows(tenant: TenantRef, visible: dict[int, dict], found: list[di
     per_unit: dict[str, Counter] = defaultdict(Counter)
     for f in found:
         per_unit[f["inspection_id"]].update(
-            {f["severity"]: 1, "total": 1, "open": f["state"] != "verified", "overdue": f["overdue"]}
+            {f["severity"]: 1, "total": 1, "open": int(f["state"] != "verified"), "overdue": int(f["overdue"])}
         )
     rows = []
     for pk, i in visible.items():
