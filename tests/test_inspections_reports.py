@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import openpyxl
 from pypdf import PdfReader
@@ -25,6 +26,7 @@ from server.inspections.tables import (
     Measure,
 )
 from server.units import service as units
+from tenants.service import get_owned
 from tests.conftest import login
 from tests.factories import make_person, make_world, token_for
 from tests.inspection_world import InspectionWorld, make_inspection_world
@@ -117,10 +119,9 @@ async def build() -> Built:
             DeviceCheck(tenant=tenant.id, inspection=pk, device=devices[0].id, result="violation", note=VIOLATION),
             DeviceCheck(tenant=tenant.id, inspection=pk, device=devices[1].id, result="clean"),
         )
-        recurring = Finding(
-            tenant=tenant.id,
-            inspection=pk,
-            unit=unit,
+        # a finding of this inspection, recorded by the team
+        finding = partial(Finding, tenant=tenant.id, inspection=pk, unit=unit, recorded_by_id=1)
+        recurring = finding(
             item="R1",
             area="R",
             severity="major",
@@ -131,13 +132,9 @@ async def build() -> Built:
             responsible=principal,
             state="rectifying",
             recurring=True,
-            recorded_by_id=1,
             recorded_by="insp1",
         )
-        violation = Finding(
-            tenant=tenant.id,
-            inspection=pk,
-            unit=unit,
+        violation = finding(
             item="N2",
             area="N",
             device=devices[0].id,
@@ -145,7 +142,6 @@ async def build() -> Built:
             description=VIOLATION,
             mode="on_spot",
             state="verified",
-            recorded_by_id=1,
             recorded_by="insp2",
         )
         for f in (recurring, violation):
@@ -205,11 +201,27 @@ async def test_the_unit_report_has_every_part_and_no_clue_or_team_note(env, clie
 async def test_the_round_summary_counts_and_lists_the_recurring(env, client):
     built = await build()
     iw = built.iw
+    # a unit with a single finding, still open
+    async with db.transaction(iw.tenant.id):
+        city = await get_owned(Inspection, iw.tenant, iw.inspections["city"]["id"], Inspection.id, Inspection.unit)
+        await Finding(
+            tenant=iw.tenant.id,
+            inspection=city["id"],
+            unit=city["unit"],
+            item="D1",
+            area="D",
+            severity="minor",
+            description="公开信息未经保密审查",
+            mode="deadline",
+            deadline=units.today(iw.tenant) + timedelta(days=10),
+            recorded_by_id=1,
+            recorded_by="insp1",
+        ).save()
     text = archived_text(await get(client, iw.world, "office", f"/inspection-rounds/{iw.round['id']}/report.pdf"))
     for expected in ("第七轮巡察", "甲区财政局", "市教育局", "乙区财政局", RECURRING):
         assert expected in text, expected
-    # one of the two findings verified: half rectified
-    assert "50%" in text
+    # one of the three findings verified: a third rectified
+    assert "33%" in text
     assert CLUE not in text and TEAM_NOTES not in text and COMMENT not in text
     # the per-unit counts are numbers, even for a unit with a single finding
     assert "False" not in text and "True" not in text
