@@ -19,8 +19,9 @@ from server.inspections import devices
 from server.inspections.devices_workbook import read_register
 from server.inspections.tables import Device, Inspection
 from server.units import service as units
-from tests.conftest import SYSTEM, csrf, login
+from tests.conftest import SYSTEM, csrf, csrf_of, login
 from tests.factories import make_world, token_for
+from tests.helpers import post_form
 from tests.inspection_world import make_inspection_world
 
 SHA = "a" * 64
@@ -29,6 +30,13 @@ SHA = "a" * 64
 async def api(client, world, key: str = "office") -> str:
     client.headers["Authorization"] = "Bearer " + await token_for(world, key)
     return f"/api/v1/t/{world.slug}"
+
+
+async def browser(make_client, slug: str, username: str):
+    """Another browser, signed in as `username`."""
+    other = await make_client()
+    await login(other, slug, username)
+    return other
 
 
 def book(rows: list[list], header: tuple = ("设备类型", "名称或编号", "是否涉密", "责任人", "存放位置")) -> bytes:
@@ -558,8 +566,7 @@ async def test_a_measure_with_the_result_and_the_transfers_receipt(client, make_
     del team.headers["Authorization"]
     receipt = await team.get(f"/t/{iw.slug}/inspections/{inspection}/measures/{taken['id']}/receipt")
     assert receipt.status_code == 200 and "保移〔2025〕7号" in receipt.text and "硬盘一块" in receipt.text
-    unit_officer = await make_client()
-    await login(unit_officer, iw.slug, "officer")
+    unit_officer = await browser(make_client, iw.slug, "officer")
     assert (
         await unit_officer.get(f"/t/{iw.slug}/inspections/{inspection}/measures/{taken['id']}/receipt")
     ).status_code == 200
@@ -620,12 +627,11 @@ async def test_the_register_and_its_import_as_pages(client):
 
 async def test_the_technical_page_on_site(client, make_client):
     iw, office, inspection = await sampled_world(client, n=6)
-    team = await make_client()
-    await login(team, iw.slug, "insp4")
+    team = await browser(make_client, iw.slug, "insp4")
     page_url = f"/t/{iw.slug}/inspections/{inspection}/technical"
     page = await team.get(page_url)
     assert page.status_code == 200 and 'name="size"' in page.text
-    token = await csrf(team, page_url)
+    token = csrf_of(page.text)
     base = f"/t/{iw.slug}/inspections/{inspection}"
     bad = await team.post(f"{base}/sample", data={"_csrf": token, "size": "9"})
     assert bad.status_code == 422 and '<div class="field invalid"><label for="draw-size">' in bad.text
@@ -643,39 +649,20 @@ async def test_the_technical_page_on_site(client, make_client):
         f"{base}/devices/{device}", data={"_csrf": token, "result": "violation", "note": "有涉密文件"}
     )
     assert marked.status_code == 303
-    wrong = await team.post(
-        f"{base}/measures",
-        data={
-            "_csrf": token,
-            "device_id": device,
-            "kind": "register_preserve",
-            "preserved": "文件.docx 1234",
-            "kept_at": "",
-            "acknowledged_by": "张三",
-        },
-    )
+    # the form of the device's register_preserve measure
+    measure = {"device_id": device, "kind": "register_preserve", "acknowledged_by": "张三"}
+    wrong = await post_form(team, f"{base}/measures", token, **measure, preserved="文件.docx 1234", kept_at="")
     assert wrong.status_code == 422
     assert f'<details id="m-{device}-register_preserve" open>' in wrong.text and 'id="kept_at-error"' in wrong.text
-    typed = await team.post(
-        f"{base}/measures",
-        data={
-            "_csrf": token,
-            "device_id": device,
-            "kind": "register_preserve",
-            "preserved": f"文件.docx  {SHA.upper()}\n照片.jpg,{SHA}",
-            "kept_at": "机要室",
-            "acknowledged_by": "张三",
-        },
-    )
+    preserved = f"文件.docx  {SHA.upper()}\n照片.jpg,{SHA}"
+    typed = await post_form(team, f"{base}/measures", token, **measure, preserved=preserved, kept_at="机要室")
     assert typed.status_code == 303
     page = await team.get(page_url)
     assert "文件.docx" in page.text and SHA in page.text
     # the unit's officer sees no technical check; the district reads it without forms
-    officer = await make_client()
-    await login(officer, iw.slug, "officer")
+    officer = await browser(make_client, iw.slug, "officer")
     assert (await officer.get(page_url)).status_code == 403
-    district = await make_client()
-    await login(district, iw.slug, "district")
+    district = await browser(make_client, iw.slug, "district")
     shown = await district.get(page_url)
     assert shown.status_code == 200 and 'name="size"' not in shown.text and "平板" in shown.text
 
