@@ -167,7 +167,7 @@ async def test_the_api_opens_a_round_forms_a_team_and_assigns(client):
     # insp5 is on 二组 only: they see that round and, in it, the unit of their team
     base = await api(client, world, "insp5")
     rounds_seen = (await client.get(f"{base}/inspection-rounds")).json()
-    assert [r["id"] for r in rounds_seen] == [made["id"]]
+    assert [(r["id"], r["units"]) for r in rounds_seen] == [(made["id"], 1)]
     assert [i["id"] for i in (await client.get(f"{base}/inspection-rounds/{made['id']}/inspections")).json()] == [
         first["id"]
     ]

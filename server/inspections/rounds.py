@@ -20,7 +20,6 @@ from server.core.i18n import _, _l
 from server.core.rows import json_value, public
 from server.core.validation import Checker
 from server.inspections import checklist
-from server.inspections.access import in_scope
 from server.inspections.tables import Finding, Inspection, Round, Team, TeamMember
 from server.units import service as units
 from tenants.service import TenantRef, get_owned
@@ -130,11 +129,22 @@ async def list_rounds(tenant: TenantRef, actor: Actor) -> list[dict]:
     counts = defaultdict(dict)
     for c in (
         await Inspection.select(Inspection.round, Inspection.status, Count(Inspection.id).as_alias("n"))
-        .where(Inspection.tenant == tenant.id, Inspection.round.is_in(list(pks)))
+        .where(Inspection.tenant == tenant.id, Inspection.round.is_in(list(pks)), *_inspection_scope(tenant, actor))
         .group_by(Inspection.round, Inspection.status)
     ):
         counts[c["round"]][c["status"]] = c["n"]
     return [_round_public(r, counts[r["id"]]) for r in rows]
+
+
+def _inspection_scope(tenant: TenantRef, actor: Actor) -> list:
+    """The inspections of a round the actor sees: a district admin's district's units, an
+    inspector's teams' units, every unit for the office."""
+    if actor.role == roles.DISTRICT_ADMIN:
+        return [Inspection.unit.path.like((actor.scope_path or "") + "%")]
+    if actor.role == roles.INSPECTOR:
+        teams = TeamMember.select(TeamMember.team).where(TeamMember.tenant == tenant.id, TeamMember.user_id == actor.id)
+        return [Inspection.team.is_in(teams)]
+    return []
 
 
 def _round_public(row: dict, counts: dict[str, int]) -> dict:
@@ -183,19 +193,9 @@ async def round_inspections(tenant: TenantRef, actor: Actor, round_pk: int) -> l
             Inspection.team.uuid.as_alias("team_uuid"),
             Inspection.team.name.as_alias("team_name"),
         )
-        .where(Inspection.tenant == tenant.id, Inspection.round == round_pk)
+        .where(Inspection.tenant == tenant.id, Inspection.round == round_pk, *_inspection_scope(tenant, actor))
         .order_by(Inspection.unit.path)
     )
-    if actor.role == roles.DISTRICT_ADMIN:
-        rows = [r for r in rows if in_scope(actor, r["unit_path"])]
-    elif actor.role == roles.INSPECTOR:
-        mine = {
-            m["team"]
-            for m in await TeamMember.select(TeamMember.team).where(
-                TeamMember.tenant == tenant.id, TeamMember.user_id == actor.id
-            )
-        }
-        rows = [r for r in rows if r["team"] in mine]
     findings: dict[int, dict[str, int]] = defaultdict(lambda: {"findings": 0, "open_findings": 0})
     if rows:
         for f in (
