@@ -683,21 +683,13 @@ def _overdue(row: dict, move: Move, day: date, noted: set[int]) -> None:
 
 async def _rows(tenant: TenantRef, uuids: list[str]) -> tuple[dict[str, dict], set[int]]:
     """The findings by public id, and those whose deadline passing is already noted."""
-    rows, noted = [], set()
+    rows = []
     for batch in chunks(uuids):
         rows += await Finding.select(*finding_costs.COLUMNS).where(
             Finding.tenant == tenant.id, Finding.uuid.is_in(list(batch))
         )
     _must(len(rows) == len(uuids), "a finding that is not there")
-    for batch in chunks([r["id"] for r in rows]):
-        noted |= {
-            e["finding"]
-            for e in await FindingEvent.select(FindingEvent.finding).where(
-                FindingEvent.tenant == tenant.id,
-                FindingEvent.finding.is_in(list(batch)),
-                FindingEvent.kind == "overdue",
-            )
-        }
+    noted = await finding_costs.overdue_noted(tenant, [r["id"] for r in rows])
     return {str(r["uuid"]): r for r in rows}, noted
 
 

@@ -68,8 +68,8 @@ class MemberChange(msgspec.Struct, forbid_unknown_fields=True):
     replacement_user_id: str | UnsetType = UNSET
 
 
-class RoundInspection(msgspec.Struct):
-    """One unit's inspection as the round lists it."""
+class InspectionHead(msgspec.Struct):
+    """One unit's inspection: which unit, which team, when, how far."""
 
     id: str
     unit_id: str
@@ -79,6 +79,11 @@ class RoundInspection(msgspec.Struct):
     status: str
     visit_on: date | None
     finalised_at: datetime | None
+
+
+class RoundInspection(InspectionHead):
+    """One unit's inspection as the round lists it."""
+
     findings: int
     open_findings: int
 
@@ -140,20 +145,12 @@ class Missing(msgspec.Struct):
     message: str
 
 
-class InspectionDetail(msgspec.Struct):
+class InspectionDetail(InspectionHead):
     """One unit's inspection as a whole: the checklist, the must-interviews, the device
     sample and the measures, the findings, and what finalising still needs."""
 
-    id: str
     round_id: str
     round_name: str
-    unit_id: str
-    unit_name: str
-    team_id: str | None
-    team_name: str | None
-    status: str
-    visit_on: date | None
-    finalised_at: datetime | None
     finalised_by: str
     checklist: list[Area]
     interviews: Interviews
