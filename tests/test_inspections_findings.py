@@ -11,9 +11,11 @@ a deadline into the past, because a test cannot wait for it."""
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import date, timedelta
 
 import pytest
+from pypdf import PdfReader
 
 from server import db
 from server.accounts import service as accounts
@@ -458,6 +460,10 @@ async def test_verified_findings_become_deductions_capped_and_a_leak_is_the_veto
     assert [(a["name"], a["points"]) for a in card["adjustments"]] == [("检查发现严重问题", 5.0)]
     assert "主要负责人全年未听取保密工作汇报" in card["adjustments"][0]["note"]
     assert card["total"] == 80.0 and card["grade"] == "good"
+    pdf = await api.get("office", f"/assessments/{year}/units/{iw.world.units['a_unit']['id']}/scorecard.pdf")
+    assert pdf.status_code == 200
+    printed = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "检查发现严重问题" in printed and "主要负责人全年未听取保密工作汇报" in printed
 
     # reopened: the deduction goes, and the history says so
     await api.post("insp3", f"/findings/{serious['id']}/verify", {"accepted": False, "note": "复查未通过"})
