@@ -254,6 +254,18 @@ def test_a_reminder_that_runs_away_on_real_data_falls_back_to_the_builtin_wordin
     assert rules.render(rule, "en", context, escalated=False) == builtin
 
 
+def test_the_builtin_wording_renders_even_when_the_process_stalls(monkeypatch):
+    """A busy machine (a stall past a tenant template's time bound) still sends our own
+    wording: it is neither bounded as tightly nor remembered as a runaway."""
+    monkeypatch.setattr(rules, "MESSAGE_SECONDS", 0.0)
+    context = {**rules.SAMPLE, "name": "王五"}
+    for _twice in range(2):
+        title, body = rules.render(rules.defaults("notice_unsigned"), "en", context, escalated=False)
+        assert "王五" in body and title
+    builtin = rules.template_text(rules.defaults("notice_unsigned"), "en")
+    assert not set(builtin) & set(rules._runaway)
+
+
 # -- scoping ------------------------------------------------------------------------
 
 
