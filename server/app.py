@@ -25,6 +25,7 @@ from server.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from server.accounts.twofactor_routes import ROUTES as TWOFACTOR_ROUTES
 from server.assessment.routes import ROUTES as ASSESSMENT_ROUTES
 from server.audit.routes import ROUTES as AUDIT_ROUTES
+from server.declassification.routes import ROUTES as DECLASSIFICATION_ROUTES
 from server.inspections.devices_routes import ROUTES as DEVICE_ROUTES
 from server.inspections.fieldwork_routes import ROUTES as FIELDWORK_ROUTES
 from server.inspections.findings_routes import ROUTES as FINDING_ROUTES
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *DEVICE_ROUTES,
             *FIELDWORK_ROUTES,
             *FINDING_ROUTES,
+            *DECLASSIFICATION_ROUTES,
             *INSPECTION_REPORT_ROUTES,
             *REMINDER_ROUTES,
             *AUDIT_ROUTES,

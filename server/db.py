@@ -32,6 +32,7 @@ APPS = (
     "server.training.piccolo_app",
     "server.assessment.piccolo_app",
     "server.inspections.piccolo_app",
+    "server.declassification.piccolo_app",
     "server.reminders.piccolo_app",
 )
 

@@ -1,0 +1,3 @@
+"""Declassification: clearing pages and API."""
+
+ROUTES: list = []

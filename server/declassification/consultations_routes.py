@@ -1,0 +1,3 @@
+"""Declassification: consultations pages and API."""
+
+ROUTES: list = []

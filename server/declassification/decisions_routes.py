@@ -1,0 +1,3 @@
+"""Declassification: decisions pages and API."""
+
+ROUTES: list = []

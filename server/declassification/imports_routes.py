@@ -1,0 +1,3 @@
+"""Declassification: imports pages and API."""
+
+ROUTES: list = []

@@ -1,0 +1,3 @@
+"""Declassification: public pages and API."""
+
+ROUTES: list = []

@@ -1,0 +1,3 @@
+"""Declassification: qa pages and API."""
+
+ROUTES: list = []

@@ -1,0 +1,3 @@
+"""Declassification: register pages and API."""
+
+ROUTES: list = []

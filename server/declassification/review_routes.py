@@ -1,0 +1,3 @@
+"""Declassification: review pages and API."""
+
+ROUTES: list = []
