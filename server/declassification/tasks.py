@@ -1,0 +1,73 @@
+"""Review tasks: what a custodian unit has to decide about an item. Opened by the expiry
+scan, by a change of the item's source (the derivation graph), and by the year's review;
+closed by the decision that settles them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+from server.actor import Actor
+from server.audit import service as audit
+from server.core.bulk import insert_new, new_row
+from server.core.chunks import chunks
+from server.declassification.tables import ReviewTask
+from tenants.service import TenantRef
+
+KINDS = ("expiry", "source", "annual")
+
+
+async def open_tasks(
+    tenant: TenantRef,
+    actor: Actor,
+    items: Sequence[dict],
+    kind: str,
+    *,
+    reason: str = "",
+    due_on: date | None = None,
+) -> list[dict]:
+    """A task of `kind` for each item (rows with id, uuid, custodian_unit) that has no open
+    one of that kind yet; the tasks made. Callers that may race hold the items first (the
+    expiry scan's conditional UPDATE, a decision's approval)."""
+    if not items:
+        return []
+    pks = [i["id"] for i in items]
+    busy: set[int] = set()
+    for batch in chunks(pks):
+        busy |= {
+            r["item"]
+            for r in await ReviewTask.select(ReviewTask.item).where(
+                ReviewTask.tenant == tenant.id,
+                ReviewTask.item.is_in(list(batch)),
+                ReviewTask.kind == kind,
+                ReviewTask.status == "open",
+            )
+        }
+    fresh = [i for i in items if i["id"] not in busy]
+    rows = [
+        new_row(tenant=tenant.id, item=i["id"], unit=i["custodian_unit"], kind=kind, reason=reason, due_on=due_on)
+        for i in fresh
+    ]
+    await insert_new(ReviewTask, rows)
+    await audit.record_each(
+        tenant.id,
+        "declass.task_open",
+        "classified_task",
+        [(actor, str(r["uuid"]), {"kind": kind, "item": str(i["uuid"])}) for r, i in zip(rows, fresh, strict=True)],
+    )
+    return rows
+
+
+async def close_tasks(tenant: TenantRef, item_pk: int, kinds: Sequence[str] = KINDS) -> int:
+    """Close the item's open tasks of these kinds (a decision settled them); how many."""
+    closed = (
+        await ReviewTask.update({ReviewTask.status: "done", ReviewTask.closed_at: datetime.now(UTC)})
+        .where(
+            ReviewTask.tenant == tenant.id,
+            ReviewTask.item == item_pk,
+            ReviewTask.kind.is_in(list(kinds)),
+            ReviewTask.status == "open",
+        )
+        .returning(ReviewTask.id)
+    )
+    return len(closed)
