@@ -36,6 +36,8 @@ class ClassifiedItem(TenantRow, Table, tablename="classified_items"):
     status = Varchar(length=24, default="active")
     declassified_on = Date(null=True, default=None)
     declassified_part = Text(default="")
+    # whether a declassified item goes on the public page: "" (not decided yet) | published | withheld
+    publication = Varchar(length=16, default="")
     # how far the expiry scan has gone: 0 none, 1 review task (lead time), 2 escalated at 60 days,
     # 3 escalated at expiry; raised by one conditional UPDATE so each stage happens once
     expiry_stage = Integer(default=0)

@@ -2,7 +2,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 from server.migration_sql import tenant_scoping
 
-ID = "2026-12-05T09:34:00:000000"
+ID = "2026-12-05T09:37:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "tenant-leading indexes and row-level security"
 
