@@ -181,5 +181,7 @@ class ClearingEntry(TenantOwned, Table, tablename="clearing_entries"):
     level = Varchar(length=16)
     item_year = Integer()  # the year the cleared document was made
     outcome = Varchar(length=16)  # kept | declassified | corrected
+    # documents of one unit, level, year and outcome cleared together (an archive's batch)
+    count = Integer(default=1)
     cleared_by = Varchar(length=100, default="")
     cleared_on = Date()
