@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, JSONBody
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -20,8 +20,9 @@ from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.training import schemas, service
 from server.units import service as units
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import body_data, file_response, show_again, show_refusal, submit_form, uploaded_file
+from server.web.forms import file_response, show_again, show_refusal, submit_form, uploaded_file
 from server.web.guards import allow
+from server.web.handlers import api_call, post_form, show_page
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -30,6 +31,7 @@ EDIT = allow({roles.OFFICE_ADMIN, roles.UNIT_OFFICER})
 OFFICE = allow(roles.OFFICE_ADMIN)
 PERSON_READ = allow(roles.REGISTRY_READERS | {roles.LEADER})
 WRITES = {"writes": True}
+COURSE = "/training/courses/{course_id:str}"
 MAX_UPLOAD = 5_000_000
 
 
@@ -129,22 +131,15 @@ class TrainingPages(Controller):
             on_error=show_again(_index, request, tenant, actor, _year(request, tenant)),
         )
 
-    @get("/training/courses/{course_id:str}", guards=[READ], name="training.course")
-    async def course_page(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, course_id: FromPath[str]
-    ) -> Template:
-        return await _course_page(request, tenant, actor, course_id)
-
-    @post("/training/courses/{course_id:str}/attendance", guards=[EDIT], name="training.attend")
-    async def course_attend(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, course_id: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            partial(service.add_attendance, tenant, actor, course_id),
-            redirect=lambda course: f"/t/{tenant.slug}/training/courses/{course['id']}",
-            on_error=show_again(_course_page, request, tenant, actor, course_id),
-        )
+    course_page = show_page(COURSE, _course_page, guards=[READ], name="training.course")
+    course_attend = post_form(
+        f"{COURSE}/attendance",
+        service.add_attendance,
+        guards=[EDIT],
+        name="training.attend",
+        then="training/courses/{result[id]}",
+        again=_course_page,
+    )
 
     @post("/training/attendance/{attendance_id:str}/remove", guards=[EDIT], name="training.unattend")
     async def attendance_remove(self, tenant: TenantDep, actor: ActorDep, attendance_id: FromPath[str]) -> Redirect:
@@ -173,11 +168,9 @@ class TrainingPages(Controller):
             on_error=on_error,
         )
 
-    @get("/training/imports/{import_id:str}", guards=[EDIT], name="training.preview")
-    async def import_preview(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, import_id: FromPath[str]
-    ) -> Template:
-        return await _preview_page(request, tenant, actor, import_id)
+    import_preview = show_page(
+        "/training/imports/{import_id:str}", _preview_page, guards=[EDIT], name="training.preview"
+    )
 
     @post("/training/imports/{import_id:str}/apply", guards=[EDIT], name="training.apply")
     async def import_apply(
@@ -227,12 +220,16 @@ class TrainingApi(Controller):
         courses = await service.list_courses(tenant, actor, _year(request, tenant))
         return msgspec.convert(courses, list[schemas.CourseRow])
 
-    @post("/training/courses", guards=[EDIT], status_code=HTTP_201_CREATED, name="api.training.course_create")
-    async def api_course_create(
-        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.CourseCreate]
-    ) -> schemas.CourseDetail:
-        course = await service.create_course(tenant, actor, body_data(data))
-        return msgspec.convert(course, schemas.CourseDetail)
+    api_course_create = api_call(
+        post,
+        "/training/courses",
+        service.create_course,
+        body=schemas.CourseCreate,
+        answer=schemas.CourseDetail,
+        guards=[EDIT],
+        status_code=HTTP_201_CREATED,
+        name="api.training.course_create",
+    )
 
     @post("/training/imports", guards=[EDIT], status_code=HTTP_201_CREATED, name="api.training.import")
     async def api_import(
@@ -247,9 +244,14 @@ class TrainingApi(Controller):
         preview = await service.preview_import(tenant, actor, filename, content, _year(request, tenant))
         return msgspec.convert(preview, schemas.ImportPreview)
 
-    @post("/training/imports/{import_id:str}/apply", guards=[EDIT], name="api.training.apply")
-    async def api_apply(self, tenant: TenantDep, actor: ActorDep, import_id: FromPath[str]) -> schemas.ImportApplied:
-        return msgspec.convert(await service.apply_import(tenant, actor, import_id), schemas.ImportApplied)
+    api_apply = api_call(
+        post,
+        "/training/imports/{import_id:str}/apply",
+        service.apply_import,
+        answer=schemas.ImportApplied,
+        guards=[EDIT],
+        name="api.training.apply",
+    )
 
 
 ROUTES = [TrainingPages, TrainingApi]

@@ -83,10 +83,14 @@ OnRefusal = Callable[[str], Awaitable[Response]]
 
 
 def show_again(show: Callable[..., Awaitable[Response]], *args: Any, **context: Any) -> OnError:
-    """The usual `on_error`: `show(*args, 422, form=..., errors=..., **context)`."""
+    """The usual `on_error`: `show(*args, 422, form=..., errors=..., **context)`. A `focus`
+    (the element to scroll back to) may be a function of the fields as sent: which of the
+    page's forms failed."""
 
     async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Response:
-        return await show(*args, 422, form=data, errors=errors, **context)
+        focus = context.get("focus")
+        shown = context | {"focus": focus(data)} if callable(focus) else context
+        return await show(*args, 422, form=data, errors=errors, **shown)
 
     return on_error
 

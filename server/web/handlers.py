@@ -1,12 +1,36 @@
 """Handlers made by a function: a family of routes alike but for a few values (the steps
-of a score, the security administrator's actions on an account), written once."""
+of a score, the security administrator's actions on an account), written once; and the
+three shapes most handlers have, each written once here:
+
+- `show_page`: a page of what the path names, `show(request, tenant, actor, *ids)`;
+- `post_form`: a form posted to one service call, `action(tenant, actor, *ids, fields)`,
+  then on to a page of the tenant, or the form shown again with its messages;
+- `api_call`: an API operation that is one service call, `action(tenant, actor, *ids[, body])`,
+  answered in its schema.
+
+`ids` are the values of the route's own path parameters, in the order the path names them
+(the tenant's slug, which the controller's path holds, aside)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
+from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import JSONBody
+from litestar.response import Template
+
+from server.web.deps import ActorDep, TenantDep
+from server.web.forms import body_data, show_again, show_refusal, submit_form
+
+# shows a page: (request, tenant, actor, *ids, status=200, **context)
+Show = Callable[..., Awaitable[Response]]
+# a service call: (tenant, actor, *ids, ...) -> what it made or changed
+Action = Callable[..., Awaitable[Any]]
+_PARAM = re.compile(r"{(\w+):\w+}")
 
 
 def named(name: str, route: Callable[[Any], HTTPRouteHandler], fn: Callable[..., Any]) -> HTTPRouteHandler:
@@ -14,3 +38,94 @@ def named(name: str, route: Callable[[Any], HTTPRouteHandler], fn: Callable[...,
     if written out: the name is the route's OpenAPI summary and operation id."""
     fn.__name__ = fn.__qualname__ = name
     return route(fn)
+
+
+def _ids(path: str) -> Callable[[Request], list[Any]]:
+    """The values of the path's parameters in a request, in the path's order."""
+    names = _PARAM.findall(path)
+    return lambda request: [request.path_params[n] for n in names]
+
+
+def _focus(where: str | Callable[[dict[str, Any]], str]) -> dict[str, Any]:
+    return {"focus": where} if where else {}
+
+
+def _handler_name(route_name: str) -> str:
+    return route_name.replace(".", "_")
+
+
+def show_page(path: str, show: Show, *, name: str, **options: Any) -> HTTPRouteHandler:
+    """A page of what `path` names: `show(request, tenant, actor, *ids)`. `options` go to
+    Litestar's `get` (guards, opt, …)."""
+    ids = _ids(path)
+
+    async def handler(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
+        return await show(request, tenant, actor, *ids(request))
+
+    return named(_handler_name(name), get(path, name=name, **options), handler)
+
+
+def post_form(
+    path: str,
+    action: Action,
+    *,
+    name: str,
+    then: str,
+    again: Show | None = None,
+    refused: Show | None = None,
+    focus: str | Callable[[dict[str, Any]], str] = "",
+    **options: Any,
+) -> HTTPRouteHandler:
+    """A form posted to `action(tenant, actor, *ids, fields)`, then on to `then`: a place
+    of the tenant's pages formatted with the path's parameters and the action's `result`
+    ("training/courses/{result[id]}"). Wrong fields show `again(request, tenant, actor,
+    *ids)` with the fields and their messages; a refusal shows `refused` with the problem
+    (without them, the error page says what went wrong). `focus` is the element to scroll
+    back to: formatted with the path's parameters, or a function of the fields as sent."""
+    ids = _ids(path)
+    names = _PARAM.findall(path)
+
+    async def handler(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
+        values = ids(request)
+        params = dict(zip(names, values, strict=True))
+        where = focus.format(**params) if isinstance(focus, str) else focus
+        shown = (request, tenant, actor, *values)
+        return await submit_form(
+            request,
+            lambda fields: action(tenant, actor, *values, fields),
+            redirect=lambda result: f"/t/{tenant.slug}/" + then.format(**params, result=result),
+            on_error=show_again(again, *shown, **_focus(where)) if again else None,
+            # a refusal has no fields to say which form it was
+            on_refusal=show_refusal(refused, *shown, **_focus(where if isinstance(where, str) else ""))
+            if refused
+            else None,
+        )
+
+    return named(_handler_name(name), post(path, name=name, **options), handler)
+
+
+def api_call(
+    route: Callable[..., HTTPRouteHandler],
+    path: str,
+    action: Action,
+    *,
+    name: str,
+    answer: Any,
+    body: type[msgspec.Struct] | None = None,
+    **options: Any,
+) -> HTTPRouteHandler:
+    """An API operation (`route`: Litestar's `get`, `post`, …) that is one service call,
+    `action(tenant, actor, *ids)`, or with a `body`, `action(tenant, actor, *ids, fields
+    sent)`; answered as `answer` (a schema, or a list of one)."""
+    ids = _ids(path)
+
+    async def handler(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Any:
+        return msgspec.convert(await action(tenant, actor, *ids(request)), answer)
+
+    async def handler_with_body(self, request: Request, tenant: TenantDep, actor: ActorDep, data: Any) -> Any:
+        return msgspec.convert(await action(tenant, actor, *ids(request), body_data(data)), answer)
+
+    made = handler if body is None else handler_with_body
+    # the body and the answer where Litestar (and so the OpenAPI document) reads them
+    made.__annotations__ |= {"return": answer} | ({} if body is None else {"data": JSONBody[body]})
+    return named(_handler_name(name), route(path, name=name, **options), made)
