@@ -6,19 +6,32 @@ declassified item is published or withheld."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
-from server import db
+from server import db, roles
 from server.actor import Actor
 from server.audit import service as audit
-from server.core.errors import Conflict
-from server.core.i18n import _
+from server.core.errors import Conflict, Forbidden
+from server.core.i18n import _, _l
+from server.core.pagination import PER_PAGE, Page
+from server.core.validation import Checker
+from server.declassification import access
 from server.declassification.tables import ClassifiedItem, Publication
-from tenants.service import TenantRef
+from server.declassification.terms import LEVELS
+from server.units import service as units
+from tenants.service import TenantRef, get_owned
 
 # an item in one of these states may go on the public page
 DECLASSIFIED = ("declassified", "partly_declassified", "expired")
+STATUSES = {
+    "declassified": _l("Declassified"),
+    "partly_declassified": _l("Partly declassified"),
+    # 自行解密: the term passed with no decision
+    "expired": _l("Declassified by expiry of term"),
+}
 
 
 def _now() -> datetime:
@@ -84,8 +97,151 @@ def _not_publishable_message(state: dict | None) -> str:
     return _("Only a declassified item can be published.")
 
 
-PUBLIC_COLUMNS = (
-    Publication.id,
+# ---------------------------------------------------------------- the office's decisions
+
+LABELS = {
+    "publish": _l("Publish"),
+    "what": _l("What was declassified"),
+    "reason": _l("Reason"),
+}
+WAITING_COLUMNS = (
+    ClassifiedItem.id,
+    ClassifiedItem.uuid,
+    ClassifiedItem.reference,
+    ClassifiedItem.public_title,
+    ClassifiedItem.level,
+    ClassifiedItem.status,
+    ClassifiedItem.declassified_on,
+    ClassifiedItem.declassified_part,
+    ClassifiedItem.term_ends_on,
+    ClassifiedItem.custodian_unit.name.as_alias("unit_name"),
+)
+
+
+def _office(actor: Actor) -> None:
+    if actor.role != roles.OFFICE_ADMIN:
+        raise Forbidden()
+
+
+async def waiting(tenant: TenantRef, actor: Actor, page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """Declassified items (by a decision or by expiry) the office has not yet decided to
+    publish or withhold, the longest waiting first."""
+    _office(actor)
+    where = (
+        ClassifiedItem.tenant == tenant.id,
+        ClassifiedItem.status.is_in(list(DECLASSIFIED)),
+        ClassifiedItem.publication == "",
+    )
+    total = await ClassifiedItem.count().where(*where)
+    rows = (
+        await ClassifiedItem.select(*WAITING_COLUMNS)
+        .where(*where)
+        .order_by(ClassifiedItem.declassified_on, ClassifiedItem.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return Page([_waiting(r) for r in rows], total, page, per_page)
+
+
+def _waiting(row: dict) -> dict:
+    return {
+        "id": str(row["uuid"]),
+        "reference": row["reference"],
+        "public_title": row["public_title"],
+        "level": row["level"],
+        "status": row["status"],
+        "by_expiry": row["status"] == "expired",
+        "unit": row["unit_name"],
+        "declassified_on": _declassified_on(row),
+        "part": row["declassified_part"],
+    }
+
+
+def _declassified_on(row: dict) -> date | None:
+    """The day declassified: a decision's, or for an item declassified by expiry the day
+    after its term ended."""
+    if row["declassified_on"] is not None:
+        return row["declassified_on"]
+    return row["term_ends_on"] + timedelta(days=1) if row["term_ends_on"] else None
+
+
+async def decide(tenant: TenantRef, actor: Actor, item_id: Any, data: dict[str, Any]) -> dict:
+    """The office's decision on a declassified item: publish it (with what was declassified:
+    by default the part a partial declassification named, empty for the whole item) or
+    withhold it (with a reason). Answers {item_id, publication, entry}."""
+    _office(actor)
+    check = Checker(data, LABELS)
+    publish = check.boolean("publish")
+    what = check.text("what", max_len=2000)
+    reason = check.text("reason", required=not publish, max_len=2000)
+    if "publish" not in data:
+        check.fail("publish", _("%(field)s is required.", field=check.label("publish")))
+    check.done()
+    item = await access.item(tenant, actor, item_id, allow=(access.OFFICE,))
+    if item["status"] not in DECLASSIFIED:
+        raise Conflict(_("Only a declassified item can be published."))
+    if publish:
+        on = _declassified_on(item) or units.today(tenant)
+        entry = await publish_item(tenant, actor, item, what=what or item["declassified_part"], declassified_on=on)
+        return {"item_id": str(item["uuid"]), "publication": "published", "entry": entry}
+    await _withhold(tenant, actor, item, reason)
+    return {"item_id": str(item["uuid"]), "publication": "withheld", "entry": None}
+
+
+async def _withhold(tenant: TenantRef, actor: Actor, item: dict, reason: str) -> None:
+    async with db.atomic():
+        marked = await (
+            ClassifiedItem.update({ClassifiedItem.publication: "withheld", ClassifiedItem.updated_at: _now()})
+            .where(
+                ClassifiedItem.tenant == tenant.id,
+                ClassifiedItem.id == item["id"],
+                ClassifiedItem.publication == "",
+            )
+            .returning(ClassifiedItem.id)
+        )
+        if not marked:
+            raise Conflict(_("The publication of this item has already been decided."))
+        await audit.record(
+            tenant.id,
+            actor,
+            "declass.withhold",
+            "classified_item",
+            str(item["uuid"]),
+            detail={"reference": item["reference"], "reason": reason},
+        )
+
+
+async def withdraw(tenant: TenantRef, actor: Actor, publication_id: Any, data: dict[str, Any]) -> dict:
+    """Withdraw a published entry with a reason: it stays on the public page, marked
+    withdrawn with the reason and the day. Once: Conflict the second time."""
+    _office(actor)
+    check = Checker(data, LABELS)
+    reason = check.text("reason", required=True, max_len=2000)
+    check.done()
+    row = await get_owned(Publication, tenant, publication_id, Publication.id, Publication.uuid, Publication.reference)
+    async with db.atomic():
+        done = await (
+            Publication.update({Publication.withdrawn_at: _now(), Publication.withdrawn_reason: reason})
+            .where(Publication.tenant == tenant.id, Publication.id == row["id"], Publication.withdrawn_at.is_null())
+            .returning(Publication.id)
+        )
+        if not done:
+            raise Conflict(_("This entry has already been withdrawn."))
+        await audit.record(
+            tenant.id,
+            actor,
+            "declass.withdraw",
+            "declassified_publication",
+            str(row["uuid"]),
+            detail={"reference": row["reference"], "reason": reason},
+        )
+    return await _entry_by_uuid(tenant, row["uuid"])
+
+
+# ---------------------------------------------------------------- what was published
+
+# the office's view of an entry; the public one is a strict subset (PUBLIC_FIELDS)
+ENTRY_COLUMNS = (
     Publication.uuid,
     Publication.reference,
     Publication.public_title,
@@ -94,21 +250,24 @@ PUBLIC_COLUMNS = (
     Publication.declassified_on,
     Publication.what,
     Publication.published_at,
+    Publication.published_by,
     Publication.withdrawn_at,
     Publication.withdrawn_reason,
 )
 
 
-async def _entry_by_uuid(tenant: TenantRef, uid) -> dict:
+async def _entry_by_uuid(tenant: TenantRef, uid: Any) -> dict:
     row = (
-        await Publication.select(*PUBLIC_COLUMNS)
-        .where(Publication.tenant == tenant.id, Publication.uuid == uid)
-        .first()
+        await Publication.select(*ENTRY_COLUMNS).where(Publication.tenant == tenant.id, Publication.uuid == uid).first()
     )
-    return _entry(row)
+    return _entry(tenant, row)
 
 
-def _entry(row: dict) -> dict:
+def _local_day(tenant: TenantRef, moment: datetime | None) -> date | None:
+    return moment.astimezone(ZoneInfo(tenant.timezone)).date() if moment else None
+
+
+def _entry(tenant: TenantRef, row: dict) -> dict:
     return {
         "id": str(row["uuid"]),
         "reference": row["reference"],
@@ -118,7 +277,155 @@ def _entry(row: dict) -> dict:
         "declassified_on": row["declassified_on"],
         "what": row["what"],
         "published_at": row["published_at"],
+        "published_by": row["published_by"],
         "withdrawn": row["withdrawn_at"] is not None,
-        "withdrawn_on": row["withdrawn_at"].date() if row["withdrawn_at"] else None,
+        "withdrawn_on": _local_day(tenant, row["withdrawn_at"]),
         "withdrawn_reason": row["withdrawn_reason"],
     }
+
+
+async def entries(tenant: TenantRef, actor: Actor, page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """The office's list of published entries (withdrawn ones too), the newest first."""
+    _office(actor)
+    where = (Publication.tenant == tenant.id,)
+    total = await Publication.count().where(*where)
+    rows = (
+        await Publication.select(*ENTRY_COLUMNS)
+        .where(*where)
+        .order_by(Publication.published_at, ascending=False)
+        .order_by(Publication.id, ascending=False)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return Page([_entry(tenant, r) for r in rows], total, page, per_page)
+
+
+# ---------------------------------------------------------------- the public side
+
+# every field the public side shows of an entry, and nothing else: the JSON's keys, the
+# page's and the feed's content. Read from the Publication copy alone.
+PUBLIC_FIELDS = (
+    "id",
+    "reference",
+    "public_title",
+    "unit",
+    "declassified_on",
+    "what",
+    "withdrawn",
+    "withdrawn_on",
+    "withdrawn_reason",
+)
+_PUBLIC_COLUMNS = (
+    Publication.uuid,
+    Publication.reference,
+    Publication.public_title,
+    Publication.unit_name,
+    Publication.declassified_on,
+    Publication.what,
+    Publication.published_at,
+    Publication.withdrawn_at,
+    Publication.withdrawn_reason,
+)
+FEED_LIMIT = 100
+MAX_QUERY = 100
+
+
+def public_filters(query: dict[str, Any]) -> dict[str, Any]:
+    """The public list's filters from a query string, leniently: a value that cannot be
+    one (a year that is not a number, an unknown level) is left out."""
+    out: dict[str, Any] = {"q": str(query.get("q") or "").strip()[:MAX_QUERY], "unit": "", "year": None, "level": ""}
+    out["unit"] = str(query.get("unit") or "").strip()[:200]
+    year = str(query.get("year") or "").strip()
+    if year.isdigit() and 1900 <= int(year) <= 9999:
+        out["year"] = int(year)
+    if query.get("level") in LEVELS:
+        out["level"] = query["level"]
+    return out
+
+
+def _public_where(tenant: TenantRef, filters: dict[str, Any]) -> list:
+    where = [Publication.tenant == tenant.id]
+    if filters["q"]:
+        where.append(
+            db.contains(Publication.reference, filters["q"]) | db.contains(Publication.public_title, filters["q"])
+        )
+    if filters["unit"]:
+        where.append(Publication.unit_name == filters["unit"])
+    if filters["year"]:
+        where.append(Publication.declassified_on >= date(filters["year"], 1, 1))
+        where.append(Publication.declassified_on <= date(filters["year"], 12, 31))
+    if filters["level"]:
+        where.append(Publication.level == filters["level"])
+    return where
+
+
+def public_entry(tenant: TenantRef, row: dict) -> dict:
+    """An entry as the public sees it: PUBLIC_FIELDS, no more."""
+    return {
+        "id": str(row["uuid"]),
+        "reference": row["reference"],
+        "public_title": row["public_title"],
+        "unit": row["unit_name"],
+        "declassified_on": row["declassified_on"],
+        "what": row["what"],
+        "withdrawn": row["withdrawn_at"] is not None,
+        "withdrawn_on": _local_day(tenant, row["withdrawn_at"]),
+        "withdrawn_reason": row["withdrawn_reason"],
+    }
+
+
+async def public_list(tenant: TenantRef, filters: dict[str, Any], page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """The published entries matching the filters (public_filters), the most recently
+    declassified first. No actor: anyone may read it."""
+    where = _public_where(tenant, filters)
+    total = await Publication.count().where(*where)
+    rows = (
+        await Publication.select(*_PUBLIC_COLUMNS)
+        .where(*where)
+        .order_by(Publication.declassified_on, ascending=False)
+        .order_by(Publication.id, ascending=False)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return Page([public_entry(tenant, r) for r in rows], total, page, per_page)
+
+
+async def public_choices(tenant: TenantRef) -> dict[str, Any]:
+    """The public filters' choices: the units and years that have entries, the levels."""
+    unit_rows = await Publication.select(Publication.unit_name).where(Publication.tenant == tenant.id).distinct()
+    years: list[int] = []
+    first = await _edge_day(tenant, ascending=True)
+    if first is not None:
+        last = await _edge_day(tenant, ascending=False)
+        years = list(range(last.year, first.year - 1, -1))
+    return {
+        "units": sorted(r["unit_name"] for r in unit_rows),
+        "years": years,
+        "levels": LEVELS,
+    }
+
+
+async def _edge_day(tenant: TenantRef, *, ascending: bool) -> date | None:
+    """The first or last day declassified (one step along the (tenant, day) index)."""
+    row = (
+        await Publication.select(Publication.declassified_on)
+        .where(Publication.tenant == tenant.id)
+        .order_by(Publication.declassified_on, ascending=ascending)
+        .first()
+    )
+    return row["declassified_on"] if row else None
+
+
+async def public_feed(tenant: TenantRef, limit: int = FEED_LIMIT) -> list[dict]:
+    """The newest published entries (by when they were published), for the Atom feed:
+    public fields, plus when each was published (the entry's date in the feed)."""
+    rows = (
+        await Publication.select(*_PUBLIC_COLUMNS)
+        .where(Publication.tenant == tenant.id)
+        .order_by(Publication.published_at, ascending=False)
+        .order_by(Publication.id, ascending=False)
+        .limit(limit)
+    )
+    return [
+        {**public_entry(tenant, r), "published_at": r["published_at"], "withdrawn_at": r["withdrawn_at"]} for r in rows
+    ]
