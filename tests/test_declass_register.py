@@ -3,8 +3,10 @@ changes what, the list's filters, the export and the pages."""
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 
+import openpyxl
 import pytest
 
 from server import db
@@ -12,10 +14,11 @@ from server.audit.tables import AuditEvent
 from server.core.errors import ValidationFailed
 from server.core.validation import Checker
 from server.declassification import register, terms
-from server.declassification.tables import ClassifiedItem
+from server.declassification.tables import ClassifiedItem, ReviewTask
 from server.units import service as units
-from tests.conftest import SYSTEM
-from tests.factories import make_world
+from tests.conftest import SYSTEM, csrf, login
+from tests.factories import Api, make_world
+from tests.helpers import post_form
 
 BASE = {
     "reference": "甲财〔2020〕12号",
@@ -210,3 +213,245 @@ async def test_derived_item_copies_its_sources_level_and_term(client):
     with pytest.raises(ValidationFailed) as refused:
         await create(world, source_item_id=source["id"])  # an original item has no source
     assert "source_item_id" in refused.value.errors
+
+
+# ---------------------------------------------------------------- API
+
+
+def body(world, **over) -> dict:
+    return {**item_input(world), **over}
+
+
+async def test_api_create_read_patch_and_audit(client):
+    world = await make_world()
+    api = await Api.of(client, world, "office", "officer")
+    made = await api.post(
+        "officer", "/classified-items", body(world, responsible_person_id=world.people["a_lead"]["id"])
+    )
+    assert made.status_code == 201, made.text
+    item = made.json()
+    assert item["custodian_unit_id"] == world.units["a_unit"]["id"] and item["unit_name"] == "甲区财政局"
+    assert item["term_ends_on"] == "2030-02-28" and item["status"] == "active" and item["open_tasks"] == 0
+    assert item["responsible_name"] == "李四" and item["may_edit"] is True
+    got = await api.get("office", f"/classified-items/{item['id']}")
+    assert got.status_code == 200 and got.json()["reference"] == BASE["reference"]
+    # a change: only the fields given; the term's end recomputed
+    changed = await client.patch(
+        f"{api.base}/classified-items/{item['id']}",
+        json={"term_years": 5, "handler": "王科员"},
+        headers=api.headers("officer"),
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["term_ends_on"] == "2025-02-28" and changed.json()["handler"] == "王科员"
+    assert changed.json()["public_title"] == BASE["public_title"]
+    refused = await client.patch(
+        f"{api.base}/classified-items/{item['id']}", json={"term_years": 25}, headers=api.headers("officer")
+    )
+    assert refused.status_code == 422 and "term_years" in {e["field"] for e in refused.json()["errors"]}
+    empty = await client.patch(f"{api.base}/classified-items/{item['id']}", json={}, headers=api.headers("office"))
+    assert empty.status_code == 422
+    async with db.transaction(world.tenant.id):
+        events = await AuditEvent.select(AuditEvent.action, AuditEvent.detail).where(
+            AuditEvent.tenant == world.tenant.id, AuditEvent.object_id == item["id"]
+        )
+    actions = [e["action"] for e in events]
+    assert actions == ["declass.item_create", "declass.item_update"]
+    assert "term_years" in str(events[1]["detail"]) and "term_ends_on" in str(events[1]["detail"])
+    # a declassified item is no longer changed here
+    async with db.transaction(world.tenant.id):
+        await ClassifiedItem.update({ClassifiedItem.status: "declassified"}).where(ClassifiedItem.uuid == item["id"])
+    late = await client.patch(
+        f"{api.base}/classified-items/{item['id']}", json={"handler": "x"}, headers=api.headers("office")
+    )
+    assert late.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"level": "top"}, "level"),
+        ({"term_years": 21}, "term_years"),
+        ({"public_title": "机密文件：某某方案"}, "public_title"),
+        ({"title_is_secret": True}, "public_title"),
+        ({"classified_on": "2999-01-01"}, "classified_on"),
+    ],
+)
+async def test_api_refusals_name_the_field(client, change, field):
+    world = await make_world()
+    api = await Api.of(client, world, "office")
+    refused = await api.post("office", "/classified-items", body(world, **change))
+    assert refused.status_code == 422
+    assert field in {e["field"] for e in refused.json()["errors"]}
+
+
+async def test_scope_of_readers_and_writers(client):
+    world = await make_world()
+    other = await make_world()
+    keys = ("office", "district", "officer", "leader", "inspector", "assessor", *THREE)
+    api = await Api.of(client, world, *keys)
+    a_item = await create(world)
+    b_item = await create(world, reference="乙-1", custodian_unit_id=world.units["b_unit"]["id"])
+    city_item = await create(world, reference="市-1", custodian_unit_id=world.units["city"]["id"])
+    foreign = await create(other)
+
+    async def seen(who: str) -> set[str]:
+        listed = await api.get(who, "/classified-items")
+        assert listed.status_code == 200, (who, listed.text)
+        return {i["reference"] for i in listed.json()["items"]}
+
+    assert await seen("office") == {BASE["reference"], "乙-1", "市-1"}
+    assert await seen("district") == {BASE["reference"]}  # district A
+    assert await seen("officer") == {BASE["reference"]}
+    assert await seen("leader") == {BASE["reference"]}  # a_lead leads a_unit
+    for who in ("inspector", "assessor", *THREE):
+        assert (await api.get(who, "/classified-items")).status_code == 403, who
+        assert (await api.get(who, f"/classified-items/{a_item['id']}")).status_code == 403, who
+        assert (await api.post(who, "/classified-items", body(world))).status_code == 403, who
+    # the officer of unit A neither sees nor changes unit B's item
+    assert (await api.get("officer", f"/classified-items/{b_item['id']}")).status_code == 404
+    patched = await client.patch(
+        f"{api.base}/classified-items/{b_item['id']}", json={"handler": "x"}, headers=api.headers("officer")
+    )
+    assert patched.status_code == 404
+    assert (await api.get("district", f"/classified-items/{city_item['id']}")).status_code == 404
+    assert (await api.get("leader", f"/classified-items/{a_item['id']}")).status_code == 200
+    # readers who do not register: 403 on writes
+    for who in ("district", "leader"):
+        assert (await api.post(who, "/classified-items", body(world))).status_code == 403
+        no = await client.patch(
+            f"{api.base}/classified-items/{a_item['id']}", json={"handler": "x"}, headers=api.headers(who)
+        )
+        assert no.status_code == 403
+    # the officer registers only in their subtree
+    outside = await api.post("officer", "/classified-items", body(world, custodian_unit_id=world.units["b_unit"]["id"]))
+    assert outside.status_code == 422 and "custodian_unit_id" in outside.text
+    # another tenant's item is nowhere
+    assert (await api.get("office", f"/classified-items/{foreign['id']}")).status_code == 404
+    assert (
+        await client.patch(
+            f"{api.base}/classified-items/{foreign['id']}", json={"handler": "x"}, headers=api.headers("office")
+        )
+    ).status_code == 404
+    source = await api.post("office", "/classified-items", body(world, origin="derived", source_item_id=foreign["id"]))
+    assert source.status_code == 422 and "source_item_id" in source.text
+
+
+THREE = ("system_admin", "security_admin", "audit_admin")
+
+
+async def test_list_filters_and_open_tasks(client):
+    world = await make_world()
+    api = await Api.of(client, world, "office")
+    today = units.today(world.tenant)
+    soon = await create(
+        world, reference="近-1", term_kind="date", term_until=(today + timedelta(days=30)).isoformat(), term_years=""
+    )
+    await create(world, reference="远-1", level="confidential", term_years=10, classified_on=today.isoformat())
+    await create(
+        world,
+        reference="派-1",
+        origin="derived",
+        originating_body="省财政厅",
+        custodian_unit_id=world.units["b_unit"]["id"],
+        classified_on="2019-07-01",
+        term_kind="",
+        term_years="",
+    )
+    async with db.transaction(world.tenant.id):
+        row = (
+            await ClassifiedItem.select(ClassifiedItem.id, ClassifiedItem.custodian_unit)
+            .where(ClassifiedItem.uuid == soon["id"])
+            .first()
+        )
+        await ReviewTask.insert(
+            ReviewTask(tenant=world.tenant.id, item=row["id"], unit=row["custodian_unit"], kind="expiry")
+        )
+
+    async def refs(**params) -> list[str]:
+        listed = await api.get("office", "/classified-items", **params)
+        assert listed.status_code == 200, listed.text
+        return [i["reference"] for i in listed.json()["items"]]
+
+    assert await refs(due_within=90) == ["近-1"]
+    assert set(await refs(level="confidential")) == {"远-1"}
+    assert await refs(origin="derived") == ["派-1"]
+    assert await refs(unit=world.units["district_b"]["id"]) == ["派-1"]  # the unit's subtree
+    assert await refs(year=2019) == ["派-1"]
+    assert await refs(q="近") == ["近-1"]
+    assert await refs(status="declassified") == []
+    listed = (await api.get("office", "/classified-items", due_within=90)).json()
+    assert listed["items"][0]["open_tasks"] == 1 and listed["items"][0]["days_left"] == 30
+    assert (await api.get("office", f"/classified-items/{soon['id']}")).json()["open_tasks"] == 1
+    derived = (await api.get("office", "/classified-items", origin="derived")).json()["items"][0]
+    assert derived["term_defaulted"] is True and derived["term_years"] == 20
+    bad = await api.get("office", "/classified-items", level="nope", due_within="x")
+    assert bad.status_code == 422 and {"level", "due_within"} <= {e["field"] for e in bad.json()["errors"]}
+    paged = (await api.get("office", "/classified-items", per_page=2)).json()
+    assert paged["total"] == 3 and paged["pages"] == 2 and len(paged["items"]) == 2
+
+
+# ---------------------------------------------------------------- pages and export
+
+
+async def test_export_opens_with_the_rows(client):
+    world = await make_world()
+    await create(world)
+    await create(world, reference="乙-1", custodian_unit_id=world.units["b_unit"]["id"])
+    await login(client, world.slug, "officer")
+    response = await client.get(f"/t/{world.slug}/classified-items/export.xlsx")
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 2 and rows[1][0] == BASE["reference"]  # the officer's unit only
+    assert "甲区财政局" in rows[1]
+
+
+async def test_pages_render_and_forms_work(client, make_client):
+    world = await make_world()
+    item = await create(world)
+    await login(client, world.slug, "officer")
+    t = f"/t/{world.slug}"
+    for path in ("/classified-items", "/classified-items?due_within=90", "/classified-items/new"):
+        page = await client.get(t + path)
+        assert page.status_code == 200, (path, page.text[:500])
+    detail = await client.get(f"{t}/classified-items/{item['id']}")
+    assert detail.status_code == 200 and BASE["public_title"] in detail.text
+    assert (await client.get(f"{t}/classified-items/{item['id']}/edit")).status_code == 200
+    token = await csrf(client, f"{t}/classified-items/new")
+    fields = {k: str(v) for k, v in BASE.items()}
+    refused = await post_form(client, f"{t}/classified-items", token, **{**fields, "public_title": "秘密★某事"})
+    assert refused.status_code == 422 and 'id="public_title-error"' in refused.text
+    made = await post_form(
+        client,
+        f"{t}/classified-items",
+        token,
+        **{
+            **fields,
+            "reference": "甲-派-1",
+            "origin": "derived",
+            "source_item_id": "",
+            "source_reference": BASE["reference"],
+            "level": "",
+            "term_kind": "",
+            "term_years": "",
+            "custodian_unit_id": world.units["a_unit"]["id"],
+        },
+    )
+    assert made.status_code == 303, made.text[:2000]
+    derived = await client.get(made.headers["location"])
+    assert derived.status_code == 200 and BASE["reference"] in derived.text
+    edited = await post_form(
+        client,
+        f"{t}/classified-items/{item['id']}/edit",
+        token,
+        **{**fields, "handler": "王科员", "custodian_unit_id": world.units["a_unit"]["id"], "origin": "original"},
+    )
+    assert edited.status_code == 303, edited.text[:2000]
+    office = await make_client()
+    await login(office, world.slug, "office")
+    for path in ("/classified-items", f"/classified-items/{item['id']}", "/classified-items/new"):
+        assert (await office.get(t + path)).status_code == 200, path
+    leader = await make_client()
+    await login(leader, world.slug, "leader")
+    assert (await leader.get(t + "/classified-items")).status_code == 200
+    assert (await leader.get(t + "/classified-items/new")).status_code == 403

@@ -40,6 +40,7 @@ LABELS = {
     "knowledge_scope": _l("Knowledge scope"),
     "origin": _l("Original or derived"),
     "source_item_id": _l("Source item"),
+    "source_reference": _l("Source item's reference number"),
     "originating_unit_id": _l("Originating unit"),
     "originating_body": _l("Originating body"),
     "custodian_unit_id": _l("Custodian unit"),
@@ -76,6 +77,7 @@ FIELDS = (
     "knowledge_scope",
     "origin",
     "source_item_id",
+    "source_reference",
     "originating_unit_id",
     "originating_body",
     "custodian_unit_id",
@@ -84,7 +86,8 @@ FIELDS = (
     "handler",
 )
 TERM_FIELDS = ("level", "classified_on", "term_kind", "term_years", "term_until", "term_condition")
-ORIGIN_FIELDS = ("origin", "source_item_id", "originating_unit_id", "originating_body")
+ORIGIN_FIELDS = ("origin", "source_item_id", "source_reference", "originating_unit_id", "originating_body")
+SOURCE_FIELDS = ("source_item_id", "source_reference")
 # the references an item's input names by public id, and the column each fills
 REFS = {
     "custodian_unit_id": "custodian_unit",
@@ -128,7 +131,7 @@ def _check_classified_on(check: Checker, today: date) -> date | None:
 
 def _derived_from_source(check: Checker) -> bool:
     """A derived item naming its source: its level and term may come from the source."""
-    return check.data.get("origin") == "derived" and check.data.get("source_item_id") not in (None, "")
+    return check.data.get("origin") == "derived" and any(_given(check, f) for f in SOURCE_FIELDS)
 
 
 def _given(check: Checker, field: str) -> bool:
@@ -184,7 +187,7 @@ def _check_term(check: Checker, level: str, classified_on: date | None, origin: 
 def _check_origin(check: Checker) -> str:
     origin = check.choice("origin", ORIGINS, required=False, default="original")
     if origin == "derived" and not any(
-        _given(check, f) for f in ("source_item_id", "originating_unit_id", "originating_body")
+        _given(check, f) for f in (*SOURCE_FIELDS, "originating_unit_id", "originating_body")
     ):
         check.fail(
             "source_item_id",
@@ -263,15 +266,38 @@ async def resolve_refs(tenant: TenantRef, actor: Actor, check: Checker, values: 
         )
     if check.present("responsible_person_id"):
         values["responsible_person"] = await _person(tenant, check)
-    if check.present("source_item_id"):
-        missing = _("%(field)s: no such item in the register you see.", field=check.label("source_item_id"))
-        source = await check.found("source_item_id", partial(_source, tenant, actor), missing)
+    if any(check.present(f) for f in SOURCE_FIELDS):
+        source, field = await _find_source(tenant, actor, check)
         values["source_item"] = source["id"] if source else None
         if source and values.get("origin") != "derived":
-            check.fail("source_item_id", _("Only a derived item has a source item."))
+            check.fail(field, _("Only a derived item has a source item."))
         elif source:
             _copy_source(check, values, source)
     return values
+
+
+async def _find_source(tenant: TenantRef, actor: Actor, check: Checker) -> tuple[dict | None, str]:
+    """The source item by its id, else by its reference number (among the items the actor
+    sees); and the field it was named by."""
+    if _given(check, "source_item_id") or not _given(check, "source_reference"):
+        missing = _("%(field)s: no such item in the register you see.", field=check.label("source_item_id"))
+        return await check.found("source_item_id", partial(_source, tenant, actor), missing), "source_item_id"
+    reference = check.text("source_reference", max_len=100)
+    found = (
+        await ClassifiedItem.select(ClassifiedItem.uuid)
+        .where(ClassifiedItem.tenant == tenant.id, ClassifiedItem.reference == reference)
+        .where(*await access.scope_where(tenant, actor))
+        .limit(2)
+    )
+    if len(found) != 1:
+        check.fail(
+            "source_reference",
+            _("No item with this reference number in the register you see.")
+            if not found
+            else _("Several items you see have this reference number: pick the source by its id."),
+        )
+        return None, "source_reference"
+    return await _source(tenant, actor, found[0]["uuid"]), "source_reference"
 
 
 async def _person(tenant: TenantRef, check: Checker) -> int | None:
@@ -298,7 +324,8 @@ def _copy_level_and_term(check: Checker, values: dict, source: dict) -> None:
     if source["term_ends_on"] is not None:
         values.update(term_kind="date", term_until=source["term_ends_on"])
         if values.get("classified_on") and source["term_ends_on"] <= values["classified_on"]:
-            check.fail("source_item_id", _("The source item's term had ended before this item was classified."))
+            field = "source_item_id" if _given(check, "source_item_id") else "source_reference"
+            check.fail(field, _("The source item's term had ended before this item was classified."))
     values["term_ends_on"] = _term_end(values)
 
 
@@ -489,6 +516,24 @@ async def list_items(tenant: TenantRef, actor: Actor, query: dict[str, Any], pag
     return Page([_public(r, today, tasks.get(r["id"], 0)) for r in rows], total, page, per_page)
 
 
+async def form_choices(tenant: TenantRef, actor: Actor) -> dict[str, Any]:
+    """What an item's form offers: custodian units in the actor's scope, any unit of the
+    tenant as originator, the people in post in the actor's scope, the levels, kinds of
+    term and origins."""
+    people: dict[str, str] = {}
+    for post in await units.current_posts_with_pks(tenant, actor):
+        people.setdefault(post["person_id"], f"{post['person_name']} · {post['unit_name']}")
+    return {
+        "units": await units.unit_choices(tenant, actor),
+        "originators": await units.unit_choices(tenant, _everyone(actor)),
+        "people": sorted(people.items(), key=lambda kv: kv[1]),
+        "levels": terms.LEVELS,
+        "term_kinds": terms.TERM_KINDS,
+        "origins": ORIGINS,
+        "statuses": STATUSES,
+    }
+
+
 # ---------------------------------------------------------------- changing
 
 
@@ -496,6 +541,7 @@ def _as_input(row: dict) -> dict[str, Any]:
     """A stored item as the input that would make it (the base a change applies to)."""
     data = {k: row[k] for k in FIELDS if k in row and not k.endswith("_id")}
     data.update(
+        source_reference="",
         custodian_unit_id=_ref(row["unit_uuid"]),
         source_item_id=_ref(row["source_uuid"]),
         originating_unit_id=_ref(row["originating_unit_uuid"]),
@@ -542,6 +588,8 @@ async def update_item(tenant: TenantRef, actor: Actor, item_id: Any, data: dict[
     _forbid_writers(actor)
     row = await access.item(tenant, actor, item_id, allow=WRITE_VIEWS)
     data = {k: v for k, v in data.items() if k in (*FIELDS, "title_is_secret")}
+    if data.get("source_reference") not in (None, "") and data.get("source_item_id") in (None, ""):
+        data["source_item_id"] = None  # named anew by its reference
     given = Checker(data, LABELS)
     given.changes([*FIELDS, "title_is_secret"])
     given.done()
