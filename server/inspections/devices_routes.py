@@ -3,7 +3,6 @@ import), the inspection's sample, each drawn device's result and the measures ta
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import urlencode
 
@@ -22,8 +21,9 @@ from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.inspections import checklist, devices, devices_import
 from server.inspections import devices_schemas as schemas
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import body_data, file_response, show_again, show_refusal, submit_form, uploaded_file
+from server.web.forms import file_response, show_again, show_refusal, submit_form, uploaded_file
 from server.web.guards import allow
+from server.web.handlers import api_call, post_form, show_page
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -42,6 +42,7 @@ RECORD = allow({roles.OFFICE_ADMIN, roles.INSPECTOR})
 # a transfer's receipt: whoever sees the inspection's measures, the unit's officer too
 RECEIPT = allow({roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN, roles.INSPECTOR, roles.UNIT_OFFICER})
 MAX_UPLOAD = 5_000_000
+DEVICE = "/devices/{device_id:str}"
 
 
 class ImportRef(NamedTuple):
@@ -78,8 +79,10 @@ def _register_url(tenant: TenantDep, unit_id: str, anchor: str = "") -> str:
     return f"/t/{tenant.slug}/units/{unit_id}/devices" + (f"#{anchor}" if anchor else "")
 
 
-def _technical_url(tenant: TenantDep, inspection_id: str, anchor: str = "") -> str:
-    return f"/t/{tenant.slug}/inspections/{inspection_id}/technical" + (f"#{anchor}" if anchor else "")
+def _measure_place(measure: dict, inspection_id: str) -> str:
+    """A measure taken: its device's on the technical page, or the inspection's measures."""
+    anchor = f"d-{measure['device_id']}" if measure["device_id"] else "measures"
+    return f"inspections/{inspection_id}/technical#{anchor}"
 
 
 # ---------------------------------------------------------------- pages
@@ -142,39 +145,25 @@ async def _technical_page(
 class DevicePages(Controller):
     path = TENANT_PAGES
 
-    @get(UNIT, guards=[READ], name="devices.register")
-    async def register_page(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]
-    ) -> Template:
-        return await _register_page(request, tenant, actor, unit_id)
-
-    @post(UNIT, guards=[KEEP], name="devices.create")
-    async def device_create(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            partial(devices.create_device, tenant, actor, unit_id),
-            redirect=lambda device: _register_url(tenant, unit_id, f"d-{device['id']}"),
-            on_error=show_again(_register_page, request, tenant, actor, unit_id, focus="add"),
-        )
-
-    @get("/devices/{device_id:str}/edit", guards=[KEEP], name="devices.edit")
-    async def device_edit(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, device_id: FromPath[str]
-    ) -> Template:
-        return await _device_page(request, tenant, actor, device_id)
-
-    @post("/devices/{device_id:str}", guards=[KEEP], name="devices.update")
-    async def device_update(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, device_id: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            partial(devices.update_device, tenant, actor, device_id),
-            redirect=lambda device: _register_url(tenant, device["unit_id"], f"d-{device['id']}"),
-            on_error=show_again(_device_page, request, tenant, actor, device_id),
-        )
+    register_page = show_page(UNIT, _register_page, guards=[READ], name="devices.register")
+    device_create = post_form(
+        UNIT,
+        devices.create_device,
+        guards=[KEEP],
+        name="devices.create",
+        then="units/{unit_id}/devices#d-{result[id]}",
+        again=_register_page,
+        focus="add",
+    )
+    device_edit = show_page(f"{DEVICE}/edit", _device_page, guards=[KEEP], name="devices.edit")
+    device_update = post_form(
+        DEVICE,
+        devices.update_device,
+        guards=[KEEP],
+        name="devices.update",
+        then="units/{result[unit_id]}/devices#d-{result[id]}",
+        again=_device_page,
+    )
 
     @post("/devices/{device_id:str}/delete", guards=[KEEP], name="devices.delete")
     async def device_delete(self, tenant: TenantDep, actor: ActorDep, device_id: FromPath[str]) -> Redirect:
@@ -215,60 +204,36 @@ class DevicePages(Controller):
     async def template_download(self) -> Response:
         return file_response(devices_import.template(), XLSX, "device-register-template.xlsx")
 
-    @get(f"{INSP}/technical", guards=[INSPECT], name="inspections.technical")
-    async def technical_page(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]
-    ) -> Template:
-        return await _technical_page(request, tenant, actor, inspection_id)
-
-    @post(f"{INSP}/sample", guards=[RECORD], name="inspections.sample")
-    async def sample_draw(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            partial(devices.draw, tenant, actor, inspection_id),
-            redirect=lambda _sample: _technical_url(tenant, inspection_id, "sample"),
-            on_error=show_again(_technical_page, request, tenant, actor, inspection_id, focus="draw"),
-            on_refusal=show_refusal(_technical_page, request, tenant, actor, inspection_id),
-        )
-
-    @post(f"{INSP}/devices/{{device_id:str}}", guards=[RECORD], name="inspections.device_result")
-    async def device_result(
-        self,
-        request: Request,
-        tenant: TenantDep,
-        actor: ActorDep,
-        inspection_id: FromPath[str],
-        device_id: FromPath[str],
-    ) -> Response:
-        focus = f"d-{device_id}"
-        return await submit_form(
-            request,
-            partial(devices.record_device, tenant, actor, inspection_id, device_id),
-            redirect=lambda _device: _technical_url(tenant, inspection_id, focus),
-            on_error=show_again(_technical_page, request, tenant, actor, inspection_id, focus=focus),
-        )
-
-    @post(f"{INSP}/measures", guards=[RECORD], name="inspections.measure")
-    async def measure_add(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]
-    ) -> Response:
-        async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
-            # the form that failed: its device's, of its kind
-            focus = f"m-{data.get('device_id', '')}-{data.get('kind', '')}"
-            return await _technical_page(
-                request, tenant, actor, inspection_id, 422, form=data, errors=errors, focus=focus
-            )
-
-        return await submit_form(
-            request,
-            partial(devices.add_measure, tenant, actor, inspection_id),
-            redirect=lambda m: _technical_url(
-                tenant, inspection_id, f"d-{m['device_id']}" if m["device_id"] else "measures"
-            ),
-            on_error=on_error,
-        )
+    technical_page = show_page(f"{INSP}/technical", _technical_page, guards=[INSPECT], name="inspections.technical")
+    sample_draw = post_form(
+        f"{INSP}/sample",
+        devices.draw,
+        guards=[RECORD],
+        name="inspections.sample",
+        then="inspections/{inspection_id}/technical#sample",
+        again=_technical_page,
+        focus="draw",
+        refused=_technical_page,
+    )
+    device_result = post_form(
+        f"{INSP}/devices/{{device_id:str}}",
+        devices.record_device,
+        guards=[RECORD],
+        name="inspections.device_result",
+        then="inspections/{inspection_id}/technical#d-{device_id}",
+        again=_technical_page,
+        focus="d-{device_id}",
+    )
+    measure_add = post_form(
+        f"{INSP}/measures",
+        devices.add_measure,
+        guards=[RECORD],
+        name="inspections.measure",
+        then=_measure_place,
+        again=_technical_page,
+        # the form that failed: its device's, of its kind
+        focus=lambda data: f"m-{data.get('device_id', '')}-{data.get('kind', '')}",
+    )
 
     @get(f"{INSP}/measures/{{measure_id:str}}/receipt", guards=[RECEIPT], name="inspections.receipt")
     async def receipt_page(
@@ -293,25 +258,30 @@ def _preview(preview: dict) -> schemas.DeviceImportPreview:
 class DeviceApi(Controller):
     path = TENANT_API
 
-    @get(UNIT, guards=[READ], name="api.devices")
-    async def api_devices(self, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]) -> list[schemas.Device]:
-        return msgspec.convert(await devices.list_devices(tenant, actor, unit_id), list[schemas.Device])
+    api_devices = api_call(
+        get, UNIT, devices.list_devices, answer=list[schemas.Device], guards=[READ], name="api.devices"
+    )
+    api_device_create = api_call(
+        post,
+        UNIT,
+        devices.create_device,
+        body=schemas.DeviceCreate,
+        answer=schemas.Device,
+        guards=[KEEP],
+        status_code=HTTP_201_CREATED,
+        name="api.device_create",
+    )
+    api_device_update = api_call(
+        patch,
+        DEVICE,
+        devices.update_device,
+        body=schemas.DeviceUpdate,
+        answer=schemas.Device,
+        guards=[KEEP],
+        name="api.device_update",
+    )
 
-    @post(UNIT, guards=[KEEP], status_code=HTTP_201_CREATED, name="api.device_create")
-    async def api_device_create(
-        self, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str], data: JSONBody[schemas.DeviceCreate]
-    ) -> schemas.Device:
-        device = await devices.create_device(tenant, actor, unit_id, body_data(data))
-        return msgspec.convert(device, schemas.Device)
-
-    @patch("/devices/{device_id:str}", guards=[KEEP], name="api.device_update")
-    async def api_device_update(
-        self, tenant: TenantDep, actor: ActorDep, device_id: FromPath[str], data: JSONBody[schemas.DeviceUpdate]
-    ) -> schemas.Device:
-        device = await devices.update_device(tenant, actor, device_id, body_data(data))
-        return msgspec.convert(device, schemas.Device)
-
-    @delete("/devices/{device_id:str}", guards=[KEEP], status_code=HTTP_204_NO_CONTENT, name="api.device_delete")
+    @delete(DEVICE, guards=[KEEP], status_code=HTTP_204_NO_CONTENT, name="api.device_delete")
     async def api_device_delete(self, tenant: TenantDep, actor: ActorDep, device_id: FromPath[str]) -> None:
         await devices.delete_device(tenant, actor, device_id)
 
@@ -338,16 +308,19 @@ class DeviceApi(Controller):
     async def api_apply(self, tenant: TenantDep, actor: ActorDep, ref: ImportDep) -> schemas.DeviceImportApplied:
         return msgspec.convert(await devices_import.apply_import(tenant, actor, *ref), schemas.DeviceImportApplied)
 
-    @get(f"{INSP}/sample", guards=[INSPECT], name="api.inspection_sample")
-    async def api_sample(self, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]) -> schemas.Sample:
-        return msgspec.convert(await devices.sample(tenant, actor, inspection_id), schemas.Sample)
-
-    @post(f"{INSP}/sample", guards=[RECORD], status_code=HTTP_201_CREATED, name="api.inspection_sample_draw")
-    async def api_sample_draw(
-        self, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str], data: JSONBody[schemas.SampleDraw]
-    ) -> schemas.Sample:
-        drawn = await devices.draw(tenant, actor, inspection_id, body_data(data))
-        return msgspec.convert(drawn, schemas.Sample)
+    api_sample = api_call(
+        get, f"{INSP}/sample", devices.sample, answer=schemas.Sample, guards=[INSPECT], name="api.inspection_sample"
+    )
+    api_sample_draw = api_call(
+        post,
+        f"{INSP}/sample",
+        devices.draw,
+        body=schemas.SampleDraw,
+        answer=schemas.Sample,
+        guards=[RECORD],
+        status_code=HTTP_201_CREATED,
+        name="api.inspection_sample_draw",
+    )
 
     @put(f"{INSP}/devices/{{device_id:str}}", guards=[RECORD], name="api.inspection_device_result")
     async def api_device_result(

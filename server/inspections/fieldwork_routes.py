@@ -3,14 +3,15 @@ evidence), the must-interviews, clues, the team's notes, files and finalising.""
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, JSONBody
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -20,12 +21,14 @@ from server.inspections import checklist, fieldwork
 from server.inspections import fieldwork_schemas as schemas
 from server.inspections.attachments import download
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import body_data, file_response, read_upload, show_again, submit_form
+from server.web.forms import file_response, read_upload, submit_form
 from server.web.guards import allow
+from server.web.handlers import api_call, named, path_ids, post_form, show_page
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
 INSP = "/inspections/{inspection_id:str}"
+ITEM_EVIDENCE = f"{INSP}/checklist/{{item_code:str}}/evidence"
 # who may read a unit's checklist and interviews (the service narrows it to their units)
 READ = allow({roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN, roles.INSPECTOR})
 # who may record on an inspection, and see its clues: the office and the unit's team
@@ -94,79 +97,52 @@ async def _interviews_page(
     )
 
 
+async def _item_evidence(tenant: TenantDep, actor: ActorDep, inspection_id: str, item_code: str, data: dict) -> dict:
+    filename, content = await _upload(data.get("file"))
+    return await fieldwork.add_item_evidence(tenant, actor, inspection_id, item_code, filename, content)
+
+
 class FieldworkPages(Controller):
     path = TENANT_PAGES
 
-    @get(f"{INSP}/checklist", guards=[READ], name="inspections.checklist")
-    async def checklist_page(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]
-    ) -> Template:
-        return await _checklist_page(request, tenant, actor, inspection_id)
-
-    @post(f"{INSP}/checklist/{{area:str}}", guards=[RECORD], name="inspections.checklist_area")
-    async def checklist_area(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str], area: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            partial(fieldwork.save_area, tenant, actor, inspection_id, area),
-            redirect=lambda _row: f"/t/{tenant.slug}/inspections/{inspection_id}/checklist#area-{area}",
-            on_error=show_again(_checklist_page, request, tenant, actor, inspection_id, focus=f"area-{area}"),
-        )
-
-    @post(f"{INSP}/checklist/{{item_code:str}}/evidence", guards=[RECORD], name="inspections.item_evidence")
-    async def item_evidence(
-        self,
-        request: Request,
-        tenant: TenantDep,
-        actor: ActorDep,
-        inspection_id: FromPath[str],
-        item_code: FromPath[str],
-    ) -> Response:
-        async def add(data: dict[str, Any]) -> dict:
-            filename, content = await _upload(data.get("file"))
-            return await fieldwork.add_item_evidence(tenant, actor, inspection_id, item_code, filename, content)
-
-        return await submit_form(
-            request,
-            add,
-            redirect=lambda _file: f"/t/{tenant.slug}/inspections/{inspection_id}/checklist#item-{item_code}",
-            on_error=show_again(_checklist_page, request, tenant, actor, inspection_id, focus=f"item-{item_code}"),
-        )
-
-    @post(f"{INSP}/team-notes", guards=[RECORD], name="inspections.team_notes")
-    async def team_notes(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            partial(fieldwork.update_notes, tenant, actor, inspection_id),
-            redirect=lambda _notes: f"/t/{tenant.slug}/inspections/{inspection_id}/checklist#notes",
-            on_error=show_again(_checklist_page, request, tenant, actor, inspection_id, focus="notes"),
-        )
-
-    @get(f"{INSP}/interviews", guards=[READ], name="inspections.interviews")
-    async def interviews_page(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]
-    ) -> Template:
-        return await _interviews_page(request, tenant, actor, inspection_id)
-
-    @post(f"{INSP}/interviews", guards=[RECORD], name="inspections.interview")
-    async def interview_record(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]
-    ) -> Response:
-        async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
-            focus = f"p-{data.get('person_id', '')}"
-            return await _interviews_page(
-                request, tenant, actor, inspection_id, 422, form=data, errors=errors, focus=focus
-            )
-
-        return await submit_form(
-            request,
-            partial(fieldwork.record_interview, tenant, actor, inspection_id),
-            redirect=lambda _list: f"/t/{tenant.slug}/inspections/{inspection_id}/interviews",
-            on_error=on_error,
-        )
+    checklist_page = show_page(f"{INSP}/checklist", _checklist_page, guards=[READ], name="inspections.checklist")
+    checklist_area = post_form(
+        f"{INSP}/checklist/{{area:str}}",
+        fieldwork.save_area,
+        guards=[RECORD],
+        name="inspections.checklist_area",
+        then="inspections/{inspection_id}/checklist#area-{area}",
+        again=_checklist_page,
+        focus="area-{area}",
+    )
+    item_evidence = post_form(
+        ITEM_EVIDENCE,
+        _item_evidence,
+        guards=[RECORD],
+        name="inspections.item_evidence",
+        then="inspections/{inspection_id}/checklist#item-{item_code}",
+        again=_checklist_page,
+        focus="item-{item_code}",
+    )
+    team_notes = post_form(
+        f"{INSP}/team-notes",
+        fieldwork.update_notes,
+        guards=[RECORD],
+        name="inspections.team_notes",
+        then="inspections/{inspection_id}/checklist#notes",
+        again=_checklist_page,
+        focus="notes",
+    )
+    interviews_page = show_page(f"{INSP}/interviews", _interviews_page, guards=[READ], name="inspections.interviews")
+    interview_record = post_form(
+        f"{INSP}/interviews",
+        fieldwork.record_interview,
+        guards=[RECORD],
+        name="inspections.interview",
+        then="inspections/{inspection_id}/interviews",
+        again=_interviews_page,
+        focus=lambda data: f"p-{data.get('person_id', '')}",
+    )
 
     @post(f"{INSP}/clues", guards=[RECORD], name="inspections.clue")
     async def clue_add(
@@ -203,38 +179,36 @@ class FieldworkPages(Controller):
 # ---------------------------------------------------------------- API
 
 
-class FieldworkApi(Controller):
-    path = TENANT_API
+def _file_added(path: str, add: Callable[..., Awaitable[dict]], name: str) -> HTTPRouteHandler:
+    """A file (multipart) added to what the path names: `add(tenant, actor, *ids, filename, content)`."""
+    ids = path_ids(path)
 
-    @put(f"{INSP}/checklist/{{item_code:str}}", guards=[RECORD], name="api.inspections.checklist_item")
-    async def api_result(
+    async def handler(
         self,
+        request: Request,
         tenant: TenantDep,
         actor: ActorDep,
-        inspection_id: FromPath[str],
-        item_code: FromPath[str],
-        data: JSONBody[schemas.ResultBody],
-    ) -> schemas.ItemState:
-        saved = await fieldwork.set_result(tenant, actor, inspection_id, item_code, body_data(data))
-        return msgspec.convert(saved, schemas.ItemState)
-
-    @post(
-        f"{INSP}/checklist/{{item_code:str}}/evidence",
-        guards=[RECORD],
-        status_code=HTTP_201_CREATED,
-        name="api.inspections.item_evidence",
-    )
-    async def api_item_evidence(
-        self,
-        tenant: TenantDep,
-        actor: ActorDep,
-        inspection_id: FromPath[str],
-        item_code: FromPath[str],
         data: Annotated[FileUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> schemas.FileInfo:
         filename, content = await _upload(data.file)
-        added = await fieldwork.add_item_evidence(tenant, actor, inspection_id, item_code, filename, content)
-        return msgspec.convert(added, schemas.FileInfo)
+        return msgspec.convert(await add(tenant, actor, *ids(request), filename, content), schemas.FileInfo)
+
+    return named(name.replace(".", "_"), post(path, guards=[RECORD], status_code=HTTP_201_CREATED, name=name), handler)
+
+
+class FieldworkApi(Controller):
+    path = TENANT_API
+
+    api_result = api_call(
+        put,
+        f"{INSP}/checklist/{{item_code:str}}",
+        fieldwork.set_result,
+        body=schemas.ResultBody,
+        answer=schemas.ItemState,
+        guards=[RECORD],
+        name="api.inspections.checklist_item",
+    )
+    api_item_evidence = _file_added(ITEM_EVIDENCE, fieldwork.add_item_evidence, "api.inspections.item_evidence")
 
     @get(f"{INSP}/interviews", guards=[READ], name="api.inspections.interviews")
     async def api_interviews(
@@ -243,21 +217,25 @@ class FieldworkApi(Controller):
         row = await fieldwork.readable(tenant, actor, inspection_id)
         return msgspec.convert(await fieldwork.interviews(tenant, row), schemas.Interviews)
 
-    @post(f"{INSP}/interviews", guards=[RECORD], status_code=200, name="api.inspections.interview")
-    async def api_interview(
-        self, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str], data: JSONBody[schemas.InterviewBody]
-    ) -> schemas.Interviews:
-        listed = await fieldwork.record_interview(tenant, actor, inspection_id, body_data(data))
-        return msgspec.convert(listed, schemas.Interviews)
-
-    @post(
+    api_interview = api_call(
+        post,
+        f"{INSP}/interviews",
+        fieldwork.record_interview,
+        body=schemas.InterviewBody,
+        answer=schemas.Interviews,
+        guards=[RECORD],
+        status_code=200,
+        name="api.inspections.interview",
+    )
+    api_finalise = api_call(
+        post,
         f"{INSP}/finalise",
+        fieldwork.finalise,
+        answer=schemas.Finalised,
         guards=[RECORD],
         status_code=200,
         name="api.inspections.finalise",
     )
-    async def api_finalise(self, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]) -> schemas.Finalised:
-        return msgspec.convert(await fieldwork.finalise(tenant, actor, inspection_id), schemas.Finalised)
 
     @get(f"{INSP}/clues", guards=[RECORD], name="api.inspections.clues")
     async def api_clues(
@@ -266,39 +244,28 @@ class FieldworkApi(Controller):
         row = await fieldwork.readable(tenant, actor, inspection_id)
         return msgspec.convert(await fieldwork.clues(tenant, actor, row), list[schemas.ClueInfo])
 
-    @post(f"{INSP}/clues", guards=[RECORD], status_code=HTTP_201_CREATED, name="api.inspections.clue")
-    async def api_clue(
-        self, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str], data: JSONBody[schemas.ClueBody]
-    ) -> schemas.ClueInfo:
-        return msgspec.convert(
-            await fieldwork.add_clue(tenant, actor, inspection_id, body_data(data)), schemas.ClueInfo
-        )
-
-    @post(
-        f"{INSP}/clues/{{clue_id:str}}/files",
+    api_clue = api_call(
+        post,
+        f"{INSP}/clues",
+        fieldwork.add_clue,
+        body=schemas.ClueBody,
+        answer=schemas.ClueInfo,
         guards=[RECORD],
         status_code=HTTP_201_CREATED,
-        name="api.inspections.clue_file",
+        name="api.inspections.clue",
     )
-    async def api_clue_file(
-        self,
-        tenant: TenantDep,
-        actor: ActorDep,
-        inspection_id: FromPath[str],
-        clue_id: FromPath[str],
-        data: Annotated[FileUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-    ) -> schemas.FileInfo:
-        filename, content = await _upload(data.file)
-        added = await fieldwork.add_clue_file(tenant, actor, inspection_id, clue_id, filename, content)
-        return msgspec.convert(added, schemas.FileInfo)
-
-    @put(f"{INSP}/team-notes", guards=[RECORD], name="api.inspections.team_notes")
-    async def api_notes(
-        self, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str], data: JSONBody[schemas.NotesBody]
-    ) -> schemas.Notes:
-        return msgspec.convert(
-            await fieldwork.update_notes(tenant, actor, inspection_id, body_data(data)), schemas.Notes
-        )
+    api_clue_file = _file_added(
+        f"{INSP}/clues/{{clue_id:str}}/files", fieldwork.add_clue_file, "api.inspections.clue_file"
+    )
+    api_notes = api_call(
+        put,
+        f"{INSP}/team-notes",
+        fieldwork.update_notes,
+        body=schemas.NotesBody,
+        answer=schemas.Notes,
+        guards=[RECORD],
+        name="api.inspections.team_notes",
+    )
 
     @get("/inspection-files/{file_id:str}", guards=[FILES], name="api.inspections.file")
     async def api_file(self, tenant: TenantDep, actor: ActorDep, file_id: FromPath[str]) -> Response:

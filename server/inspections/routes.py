@@ -19,6 +19,7 @@ from server.units import service as units
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import body_data, show_again, submit_form
 from server.web.guards import allow
+from server.web.handlers import api_call, post_form, show_page
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -148,6 +149,8 @@ def _checklist_form(data: dict[str, Any]) -> dict[str, Any]:
     return {"items": [rows[n] for n in sorted(rows) if any(v.strip() for v in rows[n].values())]}
 
 
+ROUND = "/inspections/rounds/{round_id:str}"
+API_ROUND = "/inspection-rounds/{round_id:str}"
 # a flagged member: the office confirms the conflict (with why they may stay) or replaces them
 MEMBER = "/inspections/rounds/{round_id:str}/teams/{team_id:str}/members/{user_id:str}/{change:str}"
 MEMBER_CHANGES = {"confirm": rounds.confirm_conflict, "replace": rounds.replace_member}
@@ -162,9 +165,7 @@ def _member_change(change: str):
 class InspectionPages(Controller):
     path = TENANT_PAGES
 
-    @get("/inspections", guards=[READ], name="inspections.index")
-    async def index(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return await _index(request, tenant, actor)
+    index = show_page("/inspections", _index, guards=[READ], name="inspections.index")
 
     @post("/inspections/rounds", guards=[OFFICE], name="inspections.round_create")
     async def round_create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
@@ -181,31 +182,25 @@ class InspectionPages(Controller):
             on_error=show_again(_index, request, tenant, actor, chosen=set(unit_ids)),
         )
 
-    @get("/inspections/rounds/{round_id:str}", guards=[READ], name="inspections.round")
-    async def round_page(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]
-    ) -> Template:
-        return await _round_page(request, tenant, actor, round_id)
-
-    @post("/inspections/rounds/{round_id:str}/teams", guards=[OFFICE], name="inspections.team_create")
-    async def team_create(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            lambda data: rounds.add_team(tenant, actor, round_id, _team_form(data)),
-            redirect=lambda _team: f"/t/{tenant.slug}/inspections/rounds/{round_id}#teams",
-            on_error=_shown_as(request, tenant, actor, round_id, "team"),
-        )
-
-    @post("/inspections/rounds/{round_id:str}/assignments", guards=[OFFICE], name="inspections.assign")
-    async def assign(self, request: Request, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]) -> Response:
-        return await submit_form(
-            request,
-            lambda data: rounds.assign(tenant, actor, round_id, _assignments_form(data)),
-            redirect=lambda _detail: f"/t/{tenant.slug}/inspections/rounds/{round_id}#units",
-            on_error=_shown_as(request, tenant, actor, round_id, "assign"),
-        )
+    round_page = show_page(ROUND, _round_page, guards=[READ], name="inspections.round")
+    team_create = post_form(
+        f"{ROUND}/teams",
+        rounds.add_team,
+        fields=_team_form,
+        guards=[OFFICE],
+        name="inspections.team_create",
+        then="inspections/rounds/{round_id}#teams",
+        again=partial(_round_page, which="team"),
+    )
+    assign = post_form(
+        f"{ROUND}/assignments",
+        rounds.assign,
+        fields=_assignments_form,
+        guards=[OFFICE],
+        name="inspections.assign",
+        then="inspections/rounds/{round_id}#units",
+        again=partial(_round_page, which="assign"),
+    )
 
     @post(MEMBER, guards=[OFFICE], name="inspections.member_change")
     async def member_change(
@@ -222,7 +217,7 @@ class InspectionPages(Controller):
             request,
             partial(_member_change(change), tenant, actor, round_id, team_id, user_id),
             redirect=lambda _team: f"/t/{tenant.slug}/inspections/rounds/{round_id}#teams",
-            on_error=_shown_as(request, tenant, actor, round_id, f"member:{user_id}"),
+            on_error=show_again(_round_page, request, tenant, actor, round_id, which=f"member:{user_id}"),
         )
 
     @post("/inspections/rounds/{round_id:str}/close", guards=[OFFICE], name="inspections.round_close")
@@ -262,31 +257,30 @@ class InspectionPages(Controller):
         )
 
 
-def _shown_as(request: Request, tenant: TenantDep, actor: ActorDep, round_id: str, which: str):
-    """The round page again with the form `which` as sent and its messages."""
-
-    async def on_error(data: dict, errors: dict) -> Template:
-        return await _round_page(request, tenant, actor, round_id, 422, form=data, errors=errors, which=which)
-
-    return on_error
-
-
 class InspectionApi(Controller):
     path = TENANT_API
 
-    @get("/inspection-rounds", guards=[READ], name="api.inspection_rounds")
-    async def api_rounds(self, tenant: TenantDep, actor: ActorDep) -> list[schemas.RoundRow]:
-        return msgspec.convert(await rounds.list_rounds(tenant, actor), list[schemas.RoundRow])
-
-    @post("/inspection-rounds", guards=[OFFICE], status_code=HTTP_201_CREATED, name="api.inspection_round_create")
-    async def api_round_create(
-        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.RoundCreate]
-    ) -> schemas.RoundDetail:
-        return _detail(await rounds.create_round(tenant, actor, body_data(data)))
-
-    @get("/inspection-rounds/{round_id:str}", guards=[READ], name="api.inspection_round")
-    async def api_round(self, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]) -> schemas.RoundDetail:
-        return _detail(await rounds.round_detail(tenant, actor, round_id))
+    api_rounds = api_call(
+        get,
+        "/inspection-rounds",
+        rounds.list_rounds,
+        answer=list[schemas.RoundRow],
+        guards=[READ],
+        name="api.inspection_rounds",
+    )
+    api_round_create = api_call(
+        post,
+        "/inspection-rounds",
+        rounds.create_round,
+        body=schemas.RoundCreate,
+        answer=schemas.RoundDetail,
+        guards=[OFFICE],
+        status_code=HTTP_201_CREATED,
+        name="api.inspection_round_create",
+    )
+    api_round = api_call(
+        get, API_ROUND, rounds.round_detail, answer=schemas.RoundDetail, guards=[READ], name="api.inspection_round"
+    )
 
     @get("/inspection-rounds/{round_id:str}/inspections", guards=[READ], name="api.inspection_round_inspections")
     async def api_round_inspections(
@@ -295,16 +289,16 @@ class InspectionApi(Controller):
         detail = await rounds.round_detail(tenant, actor, round_id)
         return msgspec.convert(detail["inspections"], list[schemas.RoundInspection])
 
-    @post(
-        "/inspection-rounds/{round_id:str}/teams",
+    api_team_create = api_call(
+        post,
+        f"{API_ROUND}/teams",
+        rounds.add_team,
+        body=schemas.TeamCreate,
+        answer=schemas.Team,
         guards=[OFFICE],
         status_code=HTTP_201_CREATED,
         name="api.inspection_team_create",
     )
-    async def api_team_create(
-        self, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str], data: JSONBody[schemas.TeamCreate]
-    ) -> schemas.Team:
-        return _team(await rounds.add_team(tenant, actor, round_id, body_data(data)))
 
     @put("/inspection-rounds/{round_id:str}/assignments", guards=[OFFICE], name="api.inspection_assign")
     async def api_assign(
@@ -331,25 +325,36 @@ class InspectionApi(Controller):
         made = await _member_change(change)(tenant, actor, round_id, team_id, user_id, body_data(data))
         return _team(made)
 
-    @post("/inspection-rounds/{round_id:str}/close", guards=[OFFICE], name="api.inspection_round_close")
-    async def api_round_close(self, tenant: TenantDep, actor: ActorDep, round_id: FromPath[str]) -> schemas.RoundDetail:
-        return _detail(await rounds.close_round(tenant, actor, round_id))
-
-    @get("/inspections/{inspection_id:str}", guards=[READ], name="api.inspection")
-    async def api_inspection(
-        self, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]
-    ) -> schemas.InspectionDetail:
-        return msgspec.convert(await inspection_detail(tenant, actor, inspection_id), schemas.InspectionDetail)
+    api_round_close = api_call(
+        post,
+        f"{API_ROUND}/close",
+        rounds.close_round,
+        answer=schemas.RoundDetail,
+        guards=[OFFICE],
+        name="api.inspection_round_close",
+    )
+    api_inspection = api_call(
+        get,
+        "/inspections/{inspection_id:str}",
+        inspection_detail,
+        answer=schemas.InspectionDetail,
+        guards=[READ],
+        name="api.inspection",
+    )
 
     @get("/inspection-checklist", guards=[READ], name="api.inspection_checklist")
     async def api_checklist(self, tenant: TenantDep) -> schemas.Checklist:
         return msgspec.convert(await checklist.template(tenant), schemas.Checklist)
 
-    @put("/inspection-checklist", guards=[OFFICE], name="api.inspection_checklist_save")
-    async def api_checklist_save(
-        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.ChecklistEdit]
-    ) -> schemas.Checklist:
-        return msgspec.convert(await checklist.save_template(tenant, actor, body_data(data)), schemas.Checklist)
+    api_checklist_save = api_call(
+        put,
+        "/inspection-checklist",
+        checklist.save_template,
+        body=schemas.ChecklistEdit,
+        answer=schemas.Checklist,
+        guards=[OFFICE],
+        name="api.inspection_checklist_save",
+    )
 
 
 def _detail(detail: dict) -> schemas.RoundDetail:

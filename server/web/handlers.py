@@ -13,6 +13,7 @@ three shapes most handlers have, each written once here:
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -40,14 +41,18 @@ def named(name: str, route: Callable[[Any], HTTPRouteHandler], fn: Callable[...,
     return route(fn)
 
 
-def _ids(path: str) -> Callable[[Request], list[Any]]:
-    """The values of the path's parameters in a request, in the path's order."""
+def path_ids(path: str, taker: Callable[..., Any] | None = None) -> Callable[[Request], list[Any]]:
+    """The values of the path's parameters in a request, in the path's order; of those a
+    `taker` names, when one is given (the page of an item shown again from a form on one
+    of its parts)."""
     names = _PARAM.findall(path)
+    if taker is not None:
+        names = [n for n in names if n in inspect.signature(taker).parameters]
     return lambda request: [request.path_params[n] for n in names]
 
 
-def _focus(where: str | Callable[[dict[str, Any]], str]) -> dict[str, Any]:
-    return {"focus": where} if where else {}
+def _place(then: str | Callable[..., str], result: Any, params: dict[str, Any]) -> str:
+    return then.format(**params, result=result) if isinstance(then, str) else then(result, **params)
 
 
 def _handler_name(route_name: str) -> str:
@@ -57,7 +62,7 @@ def _handler_name(route_name: str) -> str:
 def show_page(path: str, show: Show, *, name: str, **options: Any) -> HTTPRouteHandler:
     """A page of what `path` names: `show(request, tenant, actor, *ids)`. `options` go to
     Litestar's `get` (guards, opt, …)."""
-    ids = _ids(path)
+    ids = path_ids(path)
 
     async def handler(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         return await show(request, tenant, actor, *ids(request))
@@ -70,35 +75,34 @@ def post_form(
     action: Action,
     *,
     name: str,
-    then: str,
+    then: str | Callable[..., str],
     again: Show | None = None,
     refused: Show | None = None,
     focus: str | Callable[[dict[str, Any]], str] = "",
+    fields: Callable[[dict[str, Any]], Any] | None = None,
     **options: Any,
 ) -> HTTPRouteHandler:
     """A form posted to `action(tenant, actor, *ids, fields)`, then on to `then`: a place
     of the tenant's pages formatted with the path's parameters and the action's `result`
-    ("training/courses/{result[id]}"). Wrong fields show `again(request, tenant, actor,
-    *ids)` with the fields and their messages; a refusal shows `refused` with the problem
-    (without them, the error page says what went wrong). `focus` is the element to scroll
-    back to: formatted with the path's parameters, or a function of the fields as sent."""
-    ids = _ids(path)
-    names = _PARAM.findall(path)
+    ("training/courses/{result[id]}"), or made by `then(result, **parameters)`. Wrong
+    fields show `again(request, tenant, actor, *the ids it names)` with the fields and their messages;
+    a refusal shows `refused` with the problem (without them, the error page says what went
+    wrong). `focus` is the form to open again with the fields: formatted with the path's
+    parameters, or a function of the fields. `fields`, when the service takes them in
+    another shape, makes that of the fields."""
+    ids, names = path_ids(path), _PARAM.findall(path)
+    again_ids, refused_ids = path_ids(path, again), path_ids(path, refused)
 
     async def handler(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         values = ids(request)
         params = dict(zip(names, values, strict=True))
-        where = focus.format(**params) if isinstance(focus, str) else focus
-        shown = (request, tenant, actor, *values)
+        again_with = {"focus": focus.format(**params) if isinstance(focus, str) else focus} if focus else {}
         return await submit_form(
             request,
-            lambda fields: action(tenant, actor, *values, fields),
-            redirect=lambda result: f"/t/{tenant.slug}/" + then.format(**params, result=result),
-            on_error=show_again(again, *shown, **_focus(where)) if again else None,
-            # a refusal has no fields to say which form it was
-            on_refusal=show_refusal(refused, *shown, **_focus(where if isinstance(where, str) else ""))
-            if refused
-            else None,
+            lambda data: action(tenant, actor, *values, fields(data) if fields else data),
+            redirect=lambda result: f"/t/{tenant.slug}/" + _place(then, result, params),
+            on_error=show_again(again, request, tenant, actor, *again_ids(request), **again_with) if again else None,
+            on_refusal=show_refusal(refused, request, tenant, actor, *refused_ids(request)) if refused else None,
         )
 
     return named(_handler_name(name), post(path, name=name, **options), handler)
@@ -117,7 +121,7 @@ def api_call(
     """An API operation (`route`: Litestar's `get`, `post`, …) that is one service call,
     `action(tenant, actor, *ids)`, or with a `body`, `action(tenant, actor, *ids, fields
     sent)`; answered as `answer` (a schema, or a list of one)."""
-    ids = _ids(path)
+    ids = path_ids(path)
 
     async def handler(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Any:
         return msgspec.convert(await action(tenant, actor, *ids(request)), answer)
