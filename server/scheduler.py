@@ -16,6 +16,7 @@ from server import (
 )
 from server.accounts import service as accounts
 from server.accounts.sessions import DatabaseSessionStore
+from server.declassification import consultations as declass_consultations
 from server.inspections import finding_costs
 from server.reminders import service as reminder_service
 from server.reminders.dispatch import tick
@@ -85,6 +86,20 @@ async def overdue_findings(settings: Settings) -> None:
         async with db.transaction(tenant.id):
             if noted := await finding_costs.mark_overdue(tenant, units.today(tenant)):
                 log.info("%d findings of tenant %s fell overdue", noted, tenant.slug)
+
+
+@every(hours=1)
+async def consultation_escalations(settings: Settings) -> None:
+    """The day's escalation of consultations left unanswered past their deadline: up the
+    unit tree, then to the bureau. Hourly so a new day is taken up soon after midnight; each
+    stage happens once per consultation (one conditional UPDATE), whichever scheduler runs it."""
+    async with db.transaction(None, write=False):
+        tenants = await active_tenants()
+    for tenant in tenants:
+        async with db.transaction(tenant.id):
+            raised = await declass_consultations.escalate(tenant, units.today(tenant))
+        if raised:
+            log.info("consultations of tenant %s escalated: %s", tenant.slug, raised)
 
 
 def make_scheduler(settings: Settings) -> AsyncIOScheduler:

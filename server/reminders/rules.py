@@ -139,6 +139,32 @@ KINDS: dict[str, Kind] = {
             "and is {{ days }} days late. Say what was done here: {{ link }}"
         ),
     ),
+    "consult_due": Kind(
+        _l("Consultation answer due"),
+        "before",
+        _l("Days before the deadline"),
+        7,
+        0,
+        0,
+        _l("Consultation to answer by {{ due }}: {{ unit }}"),
+        _l(
+            '{{ name }}: {{ unit }} is asked for its opinion on the derived classified item "{{ title }}" '
+            "and is to answer by {{ due }}. Answer here: {{ link }}"
+        ),
+    ),
+    "consult_overdue": Kind(
+        _l("Consultation answer overdue"),
+        "after",
+        _l("Days after the deadline"),
+        1,
+        7,
+        0,
+        _l("Consultation answer overdue: {{ unit }}"),
+        _l(
+            '{{ name }}: the opinion of {{ unit }} on the derived classified item "{{ title }}" was due on {{ due }} '
+            "and is {{ days }} days late. Answer here: {{ link }}"
+        ),
+    ),
 }
 
 # the built-in training text on the year's last day, when "0 days left" would read oddly

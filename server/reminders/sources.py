@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.assessment import sources as assessment
+from server.declassification import consultations as declass_consultations
 from server.inspections import finding_costs
 from server.responsibility import confirmations
 from server.responsibility import notices as responsibility_notices
@@ -166,6 +167,17 @@ async def findings(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
     return out
 
 
+async def consultations(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
+    """Consultations of originating units to answer by a deadline (soon, or already past):
+    the answering unit's officers; once escalated, the unit above it and its principal."""
+    t = f"/t/{tenant.slug}"
+    rows = await declass_consultations.awaiting(tenant, day, overdue=kind == "consult_overdue")
+    return [
+        Waiting(r["subject"], r["anchor"], r["unit"], r["person"], t + r["path"], t + r["path"], r["context"])
+        for r in rows
+    ]
+
+
 # the subject of the office's daily digest of one kind ("digest:<kind>"): a summary, always sent
 DIGEST = "digest:"
 
@@ -179,6 +191,8 @@ def overview_link(tenant: TenantRef, kind: str, items: list[Waiting]) -> str:
         return f"{t}/coverage/list?metric=confirmation_overdue"
     if kind == "training_short":
         return f"{t}/training"
+    if kind.startswith("consult"):
+        return f"{t}/declassification/consultations?overdue=1"
     if kind.startswith("finding"):
         return f"{t}/findings?overdue=1" if kind == "finding_overdue" else f"{t}/findings"
     return f"{t}/assessments/{items[0].context['title']}"
@@ -194,6 +208,8 @@ SOURCES: dict[str, Source] = {
     "assessment_overdue": self_assessments,
     "finding_due": findings,
     "finding_overdue": findings,
+    "consult_due": consultations,
+    "consult_overdue": consultations,
 }
 
 
