@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 
 from server import db
+from server.accounts import service as accounts
 from server.accounts.tables import User
 from server.audit.tables import AuditEvent
 from server.declassification import decisions, terms
@@ -496,3 +497,21 @@ async def test_the_pages_propose_approve_and_list_what_waits(client, make_client
     shown = await principal.get(page_url)
     assert f'action="{page_url}/acknowledge"' in shown.text and "张三" in shown.text
     assert (await item_now(s, item))["status"] == "declassified"
+
+
+async def test_the_item_page_panel_lists_its_decisions(env, client):
+    s = await setup(client)
+    item = await add_item(s, "甲财〔2020〕23号")
+    d = await proposed(s, item)
+    t = s.world.tenant
+    async with db.transaction(t.id):
+        officer = accounts.actor_for(t, await accounts.user_by_username(t, "officer"))
+        row = await decisions.item_row(t, officer, item["id"])
+        found = await decisions.item_decisions(t, officer, row)
+    assert [x["id"] for x in found] == [d["id"]]
+    panel = env.app.template_engine.engine.get_template("declassification/decision_panel.html")
+    html = panel.render(t=f"/t/{s.world.slug}", decisions=found, item=row)
+    assert f"/t/{s.world.slug}/classified-items/{item['id']}/decisions/{d['id']}" in html
+    assert "/decisions/new" not in html  # one decision waits: no second proposal
+    html = panel.render(t=f"/t/{s.world.slug}", decisions=[], item=row)
+    assert f"/t/{s.world.slug}/classified-items/{item['id']}/decisions/new" in html

@@ -20,8 +20,10 @@ from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.core.i18n import _, _l
 from server.core.validation import Checker
-from server.declassification import access, publication, tasks, terms
-from server.declassification.decisions_checks import IRREGULARITIES, KINDS, as_data, check_decision, effects
+from server.declassification import access, tasks, terms
+from server.declassification import decisions_effects as effects
+from server.declassification.decisions_checks import IRREGULARITIES, KINDS, as_data, check_decision, label
+from server.declassification.decisions_checks import effects as item_effects
 from server.declassification.tables import Acknowledgement, ClassifiedItem, Consultation, Decision
 from server.units import service as units
 from tenants.service import TenantRef, get_owned
@@ -34,7 +36,7 @@ STATUSES = {
 }
 OPEN = ("proposed", "bureau")
 # an item in these states takes decisions (a declassified or expired one is the publication's)
-LIVE = ("active", "partly_declassified")
+LIVE = effects.LIVE
 # who proposes: the custodian unit's officer, or the office
 PROPOSERS = (access.OFFICE, access.UNIT)
 # someone outside the item's readers who still sees its decisions: its responsible person,
@@ -43,6 +45,12 @@ PERSON = "person"
 # a source item's approved decision of these kinds opens a review of every item derived from it
 GRAPH_KINDS = ("declassify", "extend", "change_level")
 CONSULTATION_STATES = {"open": _l("still awaiting its answer")}
+# the originator's answers, as the consultations module names them
+CONSULTATION_ANSWERS = {
+    "agree": _l("Agrees (the item may be declassified)"),
+    "keep": _l("Keep it classified"),
+    "change_level": _l("Change its level"),
+}
 REJECT_LABELS = {"reason": _l("Why it is rejected")}
 DECISION_COLUMNS = (
     *Decision.all_columns(),
@@ -213,10 +221,6 @@ async def _acknowledgements(tenant: TenantRef, decision_pks: list[int]) -> dict[
     return out
 
 
-def _label(labels: dict, code: str) -> str:
-    return str(labels[code]) if code in labels else ""
-
-
 def _public(row: dict, acks: list[dict], may: dict[str, bool], consultation: dict | None = None) -> dict:
     done = sum(1 for a in acks if a["acknowledged_at"] is not None)
     return {
@@ -226,7 +230,7 @@ def _public(row: dict, acks: list[dict], may: dict[str, bool], consultation: dic
         "item_title": row["item_title"],
         "unit_name": row["unit_name"],
         "decision": row["decision"],
-        "decision_label": _label(KINDS, row["decision"]),
+        "decision_label": label(KINDS, row["decision"]),
         "basis": row["basis"],
         "reason": row["reason"],
         "effective_on": row["effective_on"],
@@ -234,12 +238,12 @@ def _public(row: dict, acks: list[dict], may: dict[str, bool], consultation: dic
         "new_term_years": row["new_term_years"],
         "new_term_until": row["new_term_until"],
         "new_level": row["new_level"],
-        "new_level_label": _label(terms.LEVELS, row["new_level"]),
+        "new_level_label": label(terms.LEVELS, row["new_level"]),
         "irregularity": row["irregularity"],
-        "irregularity_label": _label(IRREGULARITIES, row["irregularity"]),
+        "irregularity_label": label(IRREGULARITIES, row["irregularity"]),
         "publish": bool(row["publish"]),
         "status": row["status"],
-        "status_label": _label(STATUSES, row["status"]),
+        "status_label": label(STATUSES, row["status"]),
         "proposed_by": row["proposed_by"],
         "decided_by": row["approved_by"],
         "decided_at": row["approved_at"],
@@ -266,7 +270,13 @@ async def _may(tenant: TenantRef, actor: Actor, item: dict, row: dict, acks: lis
 def _consultation_ref(found: dict | None) -> dict | None:
     if found is None:
         return None
-    return {"id": str(found["uuid"]), "status": found["status"], "answer": found["answer"], "note": found["note"]}
+    return {
+        "id": str(found["uuid"]),
+        "status": found["status"],
+        "answer": found["answer"],
+        "answer_label": label(CONSULTATION_ANSWERS, found["answer"]),
+        "note": found["note"],
+    }
 
 
 async def _answered(tenant: TenantRef, item: dict) -> dict | None:
@@ -338,7 +348,7 @@ async def _refuse_if_open(tenant: TenantRef, item_pk: int) -> None:
             _(
                 "This item already has a decision waiting (%(decision)s, proposed by %(name)s): it is approved or "
                 "rejected before another is proposed.",
-                decision=_label(KINDS, waiting["decision"]),
+                decision=label(KINDS, waiting["decision"]),
                 name=waiting["proposed_by"],
             )
         )
@@ -387,7 +397,7 @@ async def _deciding(tenant: TenantRef, actor: Actor, item_id: Any, decision_id: 
     item = await item_row(tenant, actor, item_id)
     row = await _decision_row(tenant, item, decision_id)
     if row["status"] not in OPEN:
-        raise Conflict(_("This decision was already decided: %(status)s.", status=_label(STATUSES, row["status"])))
+        raise Conflict(_("This decision was already decided: %(status)s.", status=label(STATUSES, row["status"])))
     refusal = await approver_refusal(tenant, actor, item, row)
     if refusal:
         raise Forbidden(refusal)
@@ -410,7 +420,7 @@ async def _settle(tenant: TenantRef, actor: Actor, row: dict, status: str) -> No
     )
     if not won:
         now = await Decision.select(Decision.status).where(Decision.id == row["id"]).first()
-        raise Conflict(_("This decision was already decided: %(status)s.", status=_label(STATUSES, now["status"])))
+        raise Conflict(_("This decision was already decided: %(status)s.", status=label(STATUSES, now["status"])))
 
 
 def _checked_again(item: dict, row: dict, today: date) -> None:
@@ -426,70 +436,6 @@ def _checked_again(item: dict, row: dict, today: date) -> None:
         )
 
 
-async def _tell_scope(tenant: TenantRef, item: dict, decision_pk: int, today: date) -> int:
-    """An acknowledgement to track for each person in the knowledge scope: whoever holds a
-    post in the custodian unit today, and the responsible person."""
-    people = {p["person"] for p in await units.posts_on(tenant, today, units=[item["custodian_unit"]])}
-    if item["responsible_person"]:
-        people.add(item["responsible_person"])
-    rows = [Acknowledgement(tenant=tenant.id, decision=decision_pk, person=p) for p in sorted(people)]
-    if rows:
-        await Acknowledgement.insert(*rows)
-    return len(rows)
-
-
-async def derived_items(tenant: TenantRef, item_pk: int) -> list[dict]:
-    """Every item derived from this one, directly or through others (a cycle is walked once)."""
-    seen, frontier, found = {item_pk}, [item_pk], []
-    while frontier:
-        children: list[dict] = []
-        for batch in chunks(frontier):
-            children += await ClassifiedItem.select(
-                ClassifiedItem.id,
-                ClassifiedItem.uuid,
-                ClassifiedItem.custodian_unit,
-                ClassifiedItem.status,
-                ClassifiedItem.reference,
-            ).where(ClassifiedItem.tenant == tenant.id, ClassifiedItem.source_item.is_in(list(batch)))
-        frontier = []
-        for child in children:
-            if child["id"] not in seen:
-                seen.add(child["id"])
-                found.append(child)
-                frontier.append(child["id"])
-    return found
-
-
-def _source_reason(item: dict, changes: dict) -> str:
-    reference = item["reference"]
-    if changes.get("status") == "declassified":
-        return _("An item it derives from, %(reference)s, was declassified.", reference=reference)
-    if changes.get("status") == "partly_declassified":
-        return _("An item it derives from, %(reference)s, was partly declassified.", reference=reference)
-    if "term_ends_on" in changes:
-        return _("The term of an item it derives from, %(reference)s, was extended.", reference=reference)
-    return _("The level of an item it derives from, %(reference)s, was changed.", reference=reference)
-
-
-async def _review_derived(tenant: TenantRef, actor: Actor, item: dict, changes: dict) -> int:
-    """A source review task for every live item derived from this one, whatever its unit."""
-    live = [d for d in await derived_items(tenant, item["id"]) if d["status"] in LIVE]
-    made = await tasks.open_tasks(tenant, actor, live, "source", reason=_source_reason(item, changes))
-    return len(made)
-
-
-async def _publish(tenant: TenantRef, actor: Actor, item: dict, row: dict, changes: dict) -> bool:
-    """A declassification the decision says to publish goes on the public page (once: an
-    item already published keeps its entry)."""
-    if not row["publish"] or item["publication"] == "published":
-        return False
-    declassified = {**item, **changes}
-    await publication.publish_item(
-        tenant, actor, declassified, what=row["part"], declassified_on=changes["declassified_on"]
-    )
-    return True
-
-
 def _audit_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
@@ -501,16 +447,16 @@ async def approve(tenant: TenantRef, actor: Actor, item_id: Any, decision_id: An
     answered = await check_consultation(tenant, item, row["decision"])
     today = units.today(tenant)
     _checked_again(item, row, today)
-    changes = effects(item, row, today)
+    changes = item_effects(item, row, today)
     async with db.atomic():
         await _settle(tenant, actor, row, "approved")
         await ClassifiedItem.update({**changes, "updated_at": _now()}).where(
             ClassifiedItem.tenant == tenant.id, ClassifiedItem.id == item["id"]
         )
         closed = await tasks.close_tasks(tenant, item["id"])
-        told = await _tell_scope(tenant, item, row["id"], today)
-        derived = await _review_derived(tenant, actor, item, changes) if row["decision"] in GRAPH_KINDS else 0
-        published = await _publish(tenant, actor, item, row, changes)
+        told = await effects.tell_scope(tenant, item, row["id"], today)
+        derived = await effects.review_derived(tenant, actor, item, changes) if row["decision"] in GRAPH_KINDS else 0
+        published = await effects.publish(tenant, actor, item, row, changes)
         detail = {
             "item": str(item["uuid"]),
             "reference": item["reference"],
@@ -576,71 +522,3 @@ async def acknowledge(tenant: TenantRef, actor: Actor, item_id: Any, decision_id
                     tenant.id, actor, "declass.acknowledge", "classified_decision", row["uuid"], detail=detail
                 )
     return await _detail(tenant, actor, item, row)
-
-
-# ---------------------------------------------------------------- what waits for the actor
-
-
-def _waiting_row(row: dict) -> dict:
-    return {
-        "id": str(row["uuid"]),
-        "item_id": str(row["item_uuid"]),
-        "item_reference": row["item_reference"],
-        "item_title": row["item_title"],
-        "unit_name": row["unit_name"],
-        "decision": row["decision"],
-        "decision_label": _label(KINDS, row["decision"]),
-        "status": row["status"],
-        "status_label": _label(STATUSES, row["status"]),
-        "proposed_by": row["proposed_by"],
-        "created_at": row["created_at"],
-    }
-
-
-async def awaiting_approval(tenant: TenantRef, actor: Actor) -> list[dict]:
-    """Decisions the actor may approve now, oldest first: the bureau's for the office; for a
-    person, those on items of the units they are the principal of or they are responsible for."""
-    if actor.role == roles.OFFICE_ADMIN:
-        where = [Decision.status == "bureau"]
-    elif actor.person_id:
-        led: list[int] = []
-        if actor.role == roles.LEADER:
-            posts = await units.posts_on(tenant, units.today(tenant), people=[actor.person_id], positions=["principal"])
-            led = sorted({p["unit"] for p in posts})
-        mine = Decision.item.responsible_person == actor.person_id
-        where = [Decision.status == "proposed", (Decision.item.custodian_unit.is_in(led) | mine) if led else mine]
-    else:
-        return []
-    rows = (
-        await Decision.select(*DECISION_COLUMNS)
-        .where(Decision.tenant == tenant.id, Decision.proposed_by_id != (actor.id or 0), *where)
-        .order_by(Decision.created_at)
-        .order_by(Decision.id)
-    )
-    return [_waiting_row(r) for r in rows]
-
-
-async def awaiting_acknowledgement(tenant: TenantRef, actor: Actor) -> list[dict]:
-    """Approved decisions told to the actor's own person and not yet acknowledged."""
-    if not actor.person_id:
-        return []
-    told = Acknowledgement.select(Acknowledgement.decision).where(
-        Acknowledgement.tenant == tenant.id,
-        Acknowledgement.person == actor.person_id,
-        Acknowledgement.acknowledged_at.is_null(),
-    )
-    rows = (
-        await Decision.select(*DECISION_COLUMNS)
-        .where(Decision.tenant == tenant.id, Decision.id.is_in(told))
-        .order_by(Decision.approved_at)
-        .order_by(Decision.id)
-    )
-    return [_waiting_row(r) for r in rows]
-
-
-async def waiting(tenant: TenantRef, actor: Actor) -> dict[str, list[dict]]:
-    """Both lists, for the actor's page of approvals."""
-    return {
-        "approvals": await awaiting_approval(tenant, actor),
-        "acknowledgements": await awaiting_acknowledgement(tenant, actor),
-    }

@@ -51,6 +51,11 @@ BUREAU_NOTICE_DAYS = 60
 NOT_GIVEN = (None, "", False, "0", "false", "off", "no")
 
 
+def label(labels: dict, code: str) -> str:
+    """A code's label, or nothing for an empty or unknown code."""
+    return str(labels[code]) if code in labels else ""
+
+
 def given(data: dict[str, Any], field: str) -> bool:
     value = data.get(field)
     return (value.strip() if isinstance(value, str) else value) not in NOT_GIVEN

@@ -15,7 +15,7 @@ from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from server import roles
-from server.declassification import access, decisions, terms
+from server.declassification import access, decisions, decisions_waiting, terms
 from server.declassification import decisions_schemas as schemas
 from server.declassification.decisions_checks import IRREGULARITIES, KINDS
 from server.web.deps import ActorDep, TenantDep
@@ -142,7 +142,9 @@ class DecisionPages(Controller):
 
     @get(APPROVALS, guards=[READ], name="declassification.approvals")
     async def approvals_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return page(request, "declassification/decision_approvals.html", **await decisions.waiting(tenant, actor))
+        return page(
+            request, "declassification/decision_approvals.html", **await decisions_waiting.waiting(tenant, actor)
+        )
 
 
 # ---------------------------------------------------------------- API
@@ -200,7 +202,7 @@ class DecisionApi(Controller):
 
     @get(APPROVALS, guards=[READ], name="api.declassification.approvals")
     async def api_approvals(self, tenant: TenantDep, actor: ActorDep) -> schemas.Waiting:
-        return msgspec.convert(await decisions.waiting(tenant, actor), schemas.Waiting)
+        return msgspec.convert(await decisions_waiting.waiting(tenant, actor), schemas.Waiting)
 
 
 ROUTES = [DecisionPages, DecisionApi]

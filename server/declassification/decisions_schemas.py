@@ -53,7 +53,8 @@ class ConsultationRef(msgspec.Struct):
 
     id: str
     status: str
-    answer: str
+    answer: str  # agree | keep | change_level
+    answer_label: str
     note: str
 
 
