@@ -42,6 +42,7 @@ from server.web.forms import (
     submit_form,
 )
 from server.web.guards import allow, any_member
+from server.web.handlers import api_call, post_form, show_page
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -52,6 +53,7 @@ COVERAGE = allow(roles.REGISTRY_READERS)
 PEOPLE_EDITORS = allow(roles.PEOPLE_EDITORS)
 # a GET that writes (marking a notice read) takes the write lock up front
 WRITES = {"writes": True}
+CATALOG = "/duties/{catalog_id:str}"
 
 
 async def _catalog_page(
@@ -172,13 +174,8 @@ class CatalogPages(Controller):
 
     path = TENANT_PAGES
 
-    @get("/duties", guards=[READERS], name="duties.index")
-    async def duties_page(self, request: Request, tenant: TenantDep) -> Template:
-        return await _catalog_page(request, tenant)
-
-    @get("/duties/{catalog_id:str}", guards=[READERS], name="duties.catalog")
-    async def catalog_page(self, request: Request, tenant: TenantDep, catalog_id: FromPath[str]) -> Template:
-        return await _catalog_page(request, tenant, catalog_id)
+    duties_page = show_page("/duties", _catalog_page, guards=[READERS], name="duties.index")
+    catalog_page = show_page(CATALOG, _catalog_page, guards=[READERS], name="duties.catalog")
 
     @post("/duties", guards=[OFFICE], name="duties.draft")
     async def catalog_draft(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
@@ -191,16 +188,14 @@ class CatalogPages(Controller):
             on_refusal=lambda problem: again({}, {"catalog": problem}),
         )
 
-    @post("/duties/{catalog_id:str}/duties", guards=[OFFICE], name="duties.add")
-    async def duty_add(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, catalog_id: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            partial(catalogs.add_duty, tenant, actor, catalog_id),
-            redirect=lambda c: f"/t/{tenant.slug}/duties/{c['id']}",
-            on_error=show_again(_catalog_page, request, tenant, catalog_id),
-        )
+    duty_add = post_form(
+        f"{CATALOG}/duties",
+        catalogs.add_duty,
+        guards=[OFFICE],
+        name="duties.add",
+        then="duties/{result[id]}",
+        again=_catalog_page,
+    )
 
     @post("/duties/items/{duty_id:str}", guards=[OFFICE], name="duties.update")
     async def duty_update(
@@ -227,16 +222,14 @@ class CatalogPages(Controller):
         again = show_again(_catalog_page, request, tenant, catalog_id)
         return await submit_form(request, publish_or_discard, redirect=lambda url: url, on_error=again)
 
-    @post("/people/{person_id:str}/duties", guards=[PEOPLE_EDITORS], name="duties.assign")
-    async def duty_assign(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            partial(catalogs.assign, tenant, actor, person_id),
-            redirect=lambda _assigned: f"/t/{tenant.slug}/people/{person_id}",
-            on_error=pages.person_form_again(request, tenant, actor, person_id, "duty"),
-        )
+    duty_assign = post_form(
+        "/people/{person_id:str}/duties",
+        catalogs.assign,
+        guards=[PEOPLE_EDITORS],
+        name="duties.assign",
+        then="people/{person_id}",
+        again=pages.person_form("duty"),
+    )
 
     @post("/duty-assignments/{assignment_id:str}/remove", guards=[PEOPLE_EDITORS], name="duties.unassign")
     async def duty_unassign(self, tenant: TenantDep, actor: ActorDep, assignment_id: FromPath[str]) -> Response:
@@ -249,16 +242,14 @@ class CatalogPages(Controller):
     ) -> Template:
         return await _templates_page(request, tenant, position if position in POSITION_TITLES else "principal")
 
-    @post("/notice-templates/{position:str}", guards=[OFFICE], name="templates.save")
-    async def template_save(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, position: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            partial(catalogs.save_template, tenant, actor, position),
-            redirect=lambda _saved: f"/t/{tenant.slug}/notice-templates?position={position}",
-            on_error=show_again(_templates_page, request, tenant, position),
-        )
+    template_save = post_form(
+        "/notice-templates/{position:str}",
+        catalogs.save_template,
+        guards=[OFFICE],
+        name="templates.save",
+        then="notice-templates?position={position}",
+        again=_templates_page,
+    )
 
 
 class NoticePages(Controller):
@@ -266,9 +257,7 @@ class NoticePages(Controller):
 
     path = TENANT_PAGES
 
-    @get("/notices", guards=[READERS], name="notices.index")
-    async def notices_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return await _notices_list(request, tenant, actor)
+    notices_page = show_page("/notices", _notices_list, guards=[READERS], name="notices.index")
 
     @post("/notices/issue", guards=[ISSUERS], name="notices.issue")
     async def notices_issue(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
@@ -378,20 +367,14 @@ class PortalPages(Controller):
             findings=await findings.leader_findings(tenant, actor),
         )
 
-    @get("/me/confirmation", name="confirmations.form")
-    async def confirmation_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return await _confirmation_page(request, tenant, actor)
-
-    @post("/me/confirmation/{period:str}", name="confirmations.submit")
-    async def confirmation_submit(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, period: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            partial(confirmations.submit, tenant, actor, period),
-            redirect=lambda c: f"/t/{tenant.slug}/me?confirmed={c['period']}",
-            on_error=show_again(_confirmation_page, request, tenant, actor),
-        )
+    confirmation_page = show_page("/me/confirmation", _confirmation_page, name="confirmations.form")
+    confirmation_submit = post_form(
+        "/me/confirmation/{period:str}",
+        confirmations.submit,
+        name="confirmations.submit",
+        then="me?confirmed={result[period]}",
+        again=_confirmation_page,
+    )
 
 
 class CoveragePages(Controller):
@@ -471,11 +454,16 @@ class NoticeApi(Controller):
         result = await notices.list_notices(tenant, actor, status=status, q=q, page=p, per_page=n)
         return msgspec.convert(page_json(result), schemas.NoticePage)
 
-    @post("/notices/issue", guards=[ISSUERS], status_code=HTTP_201_CREATED, name="api.notices.issue")
-    async def api_issue(
-        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.IssueBody]
-    ) -> schemas.IssueResult:
-        return msgspec.convert(await notices.issue(tenant, actor, body_data(data)), schemas.IssueResult)
+    api_issue = api_call(
+        post,
+        "/notices/issue",
+        notices.issue,
+        body=schemas.IssueBody,
+        answer=schemas.IssueResult,
+        guards=[ISSUERS],
+        status_code=HTTP_201_CREATED,
+        name="api.notices.issue",
+    )
 
     @get("/notices/{notice_id:str}", guards=[any_member], name="api.notices.detail")
     async def api_notice(self, tenant: TenantDep, actor: ActorDep, notice_id: FromPath[str]) -> schemas.NoticeDetail:
@@ -502,9 +490,7 @@ class PortalApi(Controller):
     path = TENANT_API
     guards = [any_member]
 
-    @get("/me/notices", name="api.me.notices")
-    async def api_my_notices(self, tenant: TenantDep, actor: ActorDep) -> schemas.MyNotices:
-        return msgspec.convert(await notices.my_notices(tenant, actor), schemas.MyNotices)
+    api_my_notices = api_call(get, "/me/notices", notices.my_notices, answer=schemas.MyNotices, name="api.me.notices")
 
     @post("/me/notices/{notice_id:str}/sign", name="api.me.sign")
     async def api_sign(
@@ -568,9 +554,7 @@ class CoverageApi(Controller):
     path = TENANT_API
     guards = [COVERAGE]
 
-    @get("/coverage", name="api.coverage")
-    async def api_coverage(self, tenant: TenantDep, actor: ActorDep) -> schemas.Coverage:
-        return msgspec.convert(await coverage.coverage(tenant, actor), schemas.Coverage)
+    api_coverage = api_call(get, "/coverage", coverage.coverage, answer=schemas.Coverage, name="api.coverage")
 
     @get("/coverage/list", name="api.coverage.list", dependencies=COVERAGE_FILTERS)
     async def api_coverage_list(
@@ -579,16 +563,16 @@ class CoverageApi(Controller):
         return msgspec.convert(await coverage.coverage_list(tenant, actor, **filters), list[schemas.CoverageRow])
 
     # the office alone, among the coverage readers
-    @post(
+    api_waive = api_call(
+        post,
         "/people/{person_id:str}/confirmation-waivers",
+        confirmations.waive,
+        body=schemas.WaiverBody,
+        answer=schemas.Waiver,
         guards=[OFFICE],
         status_code=HTTP_201_CREATED,
         name="api.confirmations.waive",
     )
-    async def api_waive(
-        self, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str], data: JSONBody[schemas.WaiverBody]
-    ) -> schemas.Waiver:
-        return msgspec.convert(await confirmations.waive(tenant, actor, person_id, body_data(data)), schemas.Waiver)
 
 
 ROUTES = [CatalogPages, NoticePages, PortalPages, CoveragePages, CatalogApi, NoticeApi, PortalApi, CoverageApi]

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import Provide
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -18,8 +18,9 @@ from server.core.errors import Conflict
 from server.units import schemas, service
 from server.web import pages
 from server.web.deps import ActorDep, Filters, TenantDep
-from server.web.forms import body_data, is_htmx, page_json, paging, submit_form
+from server.web.forms import is_htmx, page_json, paging, submit_form
 from server.web.guards import allow
+from server.web.handlers import api_call, post_form, show_page
 from server.web.registry import Bodies, Calls, Guards, Registry, registry_api, registry_forms
 from server.web.templating import page
 
@@ -27,6 +28,8 @@ READ = allow(roles.REGISTRY_READERS)
 EDIT_UNITS = allow(roles.UNIT_EDITORS)
 EDIT_PEOPLE = allow(roles.PEOPLE_EDITORS)
 PERSON_READ = allow(roles.REGISTRY_READERS | {roles.LEADER})
+PERSON = "/people/{person_id:str}"
+END_POST = f"{PERSON}/posts/{{post_id:str}}/end"
 
 
 def _unit_filters(
@@ -119,24 +122,17 @@ class PeoplePages(registry_forms(PEOPLE, _form, prefill=("unit", "unit_id"))):
         choices = await service.unit_choices(tenant, actor)
         return page(request, template, result=result, **filters, choices=choices)
 
-    @get("/people/{person_id:str}", guards=[PERSON_READ], name="people.detail")
-    async def person_page(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
-    ) -> Template:
-        return await pages.person_page(request, tenant, actor, person_id)
+    person_page = show_page(PERSON, pages.person_page, guards=[PERSON_READ], name="people.detail")
+    person_add_post = post_form(
+        f"{PERSON}/posts",
+        service.add_post,
+        guards=[EDIT_PEOPLE],
+        name="people.add_post",
+        then="people/{result[id]}",
+        again=pages.person_form("post"),
+    )
 
-    @post("/people/{person_id:str}/posts", guards=[EDIT_PEOPLE], name="people.add_post")
-    async def person_add_post(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            partial(service.add_post, tenant, actor, person_id),
-            redirect=lambda saved: f"/t/{tenant.slug}/people/{saved['id']}",
-            on_error=pages.person_form_again(request, tenant, actor, person_id, "post"),
-        )
-
-    @post("/people/{person_id:str}/posts/{post_id:str}/end", guards=[EDIT_PEOPLE], name="people.end_post")
+    @post(END_POST, guards=[EDIT_PEOPLE], name="people.end_post")
     async def person_end_post(
         self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str], post_id: FromPath[str]
     ) -> Response:
@@ -171,29 +167,25 @@ class UnitsApi(registry_api(UNITS)):
 
 
 class PeopleApi(registry_api(PEOPLE)):
-    @post(
-        "/people/{person_id:str}/posts",
+    api_person_add_post = api_call(
+        post,
+        f"{PERSON}/posts",
+        service.add_post,
+        body=schemas.PostCreate,
+        answer=schemas.PersonDetail,
         guards=[EDIT_PEOPLE],
         status_code=HTTP_201_CREATED,
         name="api.people.add_post",
     )
-    async def api_person_add_post(
-        self, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str], data: JSONBody[schemas.PostCreate]
-    ) -> schemas.PersonDetail:
-        person = await service.add_post(tenant, actor, person_id, body_data(data))
-        return msgspec.convert(person, schemas.PersonDetail)
-
-    @post("/people/{person_id:str}/posts/{post_id:str}/end", guards=[EDIT_PEOPLE], name="api.people.end_post")
-    async def api_person_end_post(
-        self,
-        tenant: TenantDep,
-        actor: ActorDep,
-        person_id: FromPath[str],
-        post_id: FromPath[str],
-        data: JSONBody[schemas.PostEnd],
-    ) -> schemas.PersonDetail:
-        person = await service.end_post(tenant, actor, person_id, post_id, body_data(data))
-        return msgspec.convert(person, schemas.PersonDetail)
+    api_person_end_post = api_call(
+        post,
+        END_POST,
+        service.end_post,
+        body=schemas.PostEnd,
+        answer=schemas.PersonDetail,
+        guards=[EDIT_PEOPLE],
+        name="api.people.end_post",
+    )
 
 
 ROUTES = [UnitPages, PeoplePages, UnitsApi, PeopleApi]

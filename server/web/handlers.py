@@ -24,8 +24,10 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 from litestar.response import Template
 
+from server.actor import Actor
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import body_data, show_again, show_refusal, submit_form
+from tenants.service import TenantRef
 
 # shows a page: (request, tenant, actor, *ids, status=200, **context)
 Show = Callable[..., Awaitable[Response]]
@@ -55,17 +57,25 @@ def _place(then: str | Callable[..., str], result: Any, params: dict[str, Any]) 
     return then.format(**params, result=result) if isinstance(then, str) else then(result, **params)
 
 
+def _arguments(show: Show, path: str) -> Callable[[Request, TenantRef, Actor], list[Any]]:
+    """What `show` is called with: the request, the tenant, the actor when it names one,
+    the path's parameters it names."""
+    takes_actor = "actor" in inspect.signature(show).parameters
+    ids = path_ids(path, show)
+    return lambda request, tenant, actor: [request, tenant, *([actor] if takes_actor else []), *ids(request)]
+
+
 def _handler_name(route_name: str) -> str:
     return route_name.replace(".", "_")
 
 
 def show_page(path: str, show: Show, *, name: str, **options: Any) -> HTTPRouteHandler:
-    """A page of what `path` names: `show(request, tenant, actor, *ids)`. `options` go to
-    Litestar's `get` (guards, opt, …)."""
-    ids = path_ids(path)
+    """A page of what `path` names: `show(request, tenant, actor, *ids)` (of the actor and
+    the ids, those it names). `options` go to Litestar's `get` (guards, opt, …)."""
+    arguments = _arguments(show, path)
 
     async def handler(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return await show(request, tenant, actor, *ids(request))
+        return await show(*arguments(request, tenant, actor))
 
     return named(_handler_name(name), get(path, name=name, **options), handler)
 
@@ -85,24 +95,25 @@ def post_form(
     """A form posted to `action(tenant, actor, *ids, fields)`, then on to `then`: a place
     of the tenant's pages formatted with the path's parameters and the action's `result`
     ("training/courses/{result[id]}"), or made by `then(result, **parameters)`. Wrong
-    fields show `again(request, tenant, actor, *the ids it names)` with the fields and their messages;
-    a refusal shows `refused` with the problem (without them, the error page says what went
-    wrong). `focus` is the form to open again with the fields: formatted with the path's
+    fields show `again` (called as `show_page` calls its page) with the fields and their
+    messages; a refusal shows `refused` with the problem (without them, the error page says
+    what went wrong). `focus` is the form to open again with the fields: formatted with the path's
     parameters, or a function of the fields. `fields`, when the service takes them in
     another shape, makes that of the fields."""
     ids, names = path_ids(path), _PARAM.findall(path)
-    again_ids, refused_ids = path_ids(path, again), path_ids(path, refused)
+    again_args = _arguments(again, path) if again else None
+    refused_args = _arguments(refused, path) if refused else None
 
     async def handler(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         values = ids(request)
         params = dict(zip(names, values, strict=True))
-        again_with = {"focus": focus.format(**params) if isinstance(focus, str) else focus} if focus else {}
+        opened = {"focus": focus.format(**params) if isinstance(focus, str) else focus} if focus else {}
         return await submit_form(
             request,
             lambda data: action(tenant, actor, *values, fields(data) if fields else data),
             redirect=lambda result: f"/t/{tenant.slug}/" + _place(then, result, params),
-            on_error=show_again(again, request, tenant, actor, *again_ids(request), **again_with) if again else None,
-            on_refusal=show_refusal(refused, request, tenant, actor, *refused_ids(request)) if refused else None,
+            on_error=again and show_again(again, *again_args(request, tenant, actor), **opened),
+            on_refusal=refused and show_refusal(refused, *refused_args(request, tenant, actor)),
         )
 
     return named(_handler_name(name), post(path, name=name, **options), handler)

@@ -3,6 +3,7 @@ the domains themselves may not)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request
@@ -13,7 +14,6 @@ from server.actor import Actor
 from server.responsibility import catalog as catalogs
 from server.training import service as training
 from server.units import service as units
-from server.web.forms import OnError
 from server.web.templating import page
 from tenants.service import TenantRef
 
@@ -40,12 +40,15 @@ async def person_page(
     )
 
 
-def person_form_again(request: Request, tenant: TenantRef, actor: Actor, person_id: str, form: str) -> OnError:
-    """The `on_error` of one of the person page's forms (`form`: "post", "duty"): the page
-    again with that form as sent (`<form>_form`) and its messages (`<form>_errors`)."""
+def person_form(form: str) -> Callable[..., Awaitable[Template]]:
+    """The person page shown again with one of its forms (`form`: "post", "duty") as sent
+    (`<form>_form`) and its messages (`<form>_errors`): the `again` of that form's post."""
 
-    async def on_error(data: dict[str, Any], errors: dict[str, str]) -> Template:
-        shown = {f"{form}_form": data, f"{form}_errors": errors}
-        return await person_page(request, tenant, actor, person_id, 422, **shown)
+    async def show(
+        request: Request, tenant: TenantRef, actor: Actor, person_id: str, status: int = 200, **shown: Any
+    ) -> Template:
+        return await person_page(
+            request, tenant, actor, person_id, status, **{f"{form}_{k}": v for k, v in shown.items()}
+        )
 
-    return on_error
+    return show
