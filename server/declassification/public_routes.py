@@ -16,7 +16,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 
 from server import roles
-from server.core.i18n import _, format_date
+from server.core.i18n import _
 from server.declassification import public_schemas as schemas
 from server.declassification import publication as service
 from server.web.deps import ActorDep, TenantDep
@@ -210,16 +210,18 @@ def _atom(tenant: TenantRef, entries: list[dict], base: str) -> bytes:
 
 
 def _summary(entry: dict) -> str:
+    """The entry in words; its days in ISO form, as a feed's readers take them (and a
+    hundred localised dates would cost the feed more than its query)."""
     lines = [
         _("Unit: %(unit)s", unit=entry["unit"]),
-        _("Declassified on: %(date)s", date=format_date(entry["declassified_on"])),
+        _("Declassified on: %(date)s", date=entry["declassified_on"].isoformat()),
         _("What was declassified: %(what)s", what=entry["what"] or _("The whole item")),
     ]
     if entry["withdrawn"]:
         lines.append(
             _(
                 "Withdrawn on %(date)s: %(reason)s",
-                date=format_date(entry["withdrawn_on"]),
+                date=entry["withdrawn_on"].isoformat(),
                 reason=entry["withdrawn_reason"],
             )
         )
