@@ -22,6 +22,7 @@ from server.core.errors import NotFound
 from server.declassification import access, consultations
 from server.declassification.tables import ClassifiedItem, Consultation
 from server.units import service as units
+from server.web.templating import template_config
 from tests.conftest import SYSTEM, csrf, login
 from tests.factories import Api, make_unit, make_user, make_world
 from tests.helpers import post_form
@@ -430,13 +431,30 @@ async def test_item_consultations_and_answers_on_time(env, client):
     on_time = await ask(api, item)
     await api.post("b_officer", f"/consultations/{on_time['id']}/answer", {"answer": "keep", "note": "仍需保密"})
     waiting = await ask(api, await add_item(w, n=2))  # not due yet
-    missed = await ask(api, await add_item(w, n=3))
+    missed_item = await add_item(w, n=3)
+    missed = await ask(api, missed_item)
     await move(w, missed["id"], deadline=today(w) - timedelta(days=1))
     officer = await actor_of(w, "officer")
     row = await run(w, access.item, officer, item["id"])
     listed = await run(w, consultations.item_consultations, officer, row)
     assert [c["id"] for c in listed] == [on_time["id"], late["id"]]
     assert [c["answered_on_time"] for c in listed] == [True, False]
+    # the item as the register shows it (its public id) will do too, and the item page's panel
+    shown = await run(w, consultations.item_consultations, officer, {"id": item["id"]})
+    assert [c["id"] for c in shown] == [on_time["id"], late["id"]]
+    panel = template_config().to_engine().engine.get_template("declassification/consultation_panel.html")
+    public = {"id": item["id"], "view": "unit", "origin": "derived", "originating_unit_id": "x", "status": "active"}
+    html = panel.render(t=f"/t/{w.slug}", item=public, consultations=shown)
+    assert f"/t/{w.slug}/classified-items/{item['id']}/consultations" in html  # none open: ask again
+    assert f"/declassification/consultations/{late['id']}" in html
+    # access.item's row (its row id) with an open consultation: no second one offered
+    missed_row = await run(w, access.item, officer, missed_item["id"])
+    html = panel.render(
+        t=f"/t/{w.slug}",
+        item=missed_row,
+        consultations=await run(w, consultations.item_consultations, officer, missed_row),
+    )
+    assert f"/declassification/consultations/{missed['id']}" in html and '/consultations"' not in html
     b, city = await unit_pk(w, "b_unit"), await unit_pk(w, "city")
     year = today(w).year
     counts = await run(w, consultations.answered_on_time, [b, city], year)

@@ -28,7 +28,7 @@ from server.core.validation import Checker
 from server.declassification import access, terms
 from server.declassification.tables import ClassifiedItem, Consultation
 from server.units import service as units
-from tenants.service import TenantRef, get_owned, settings_of
+from tenants.service import TenantRef, get_owned, parse_id, settings_of
 
 # the tenant's settings (optional): days to answer by default, days from the first
 # escalation (the deadline passed) to the second (the bureau)
@@ -429,11 +429,13 @@ async def overview(tenant: TenantRef, actor: Actor) -> dict:
 
 
 async def item_consultations(tenant: TenantRef, actor: Actor, item: dict) -> list[dict]:
-    """An item's consultations, newest first, for whoever sees the item (`item` as
-    access.item returns it)."""
+    """An item's consultations, newest first, for whoever sees the item: `item` as
+    access.item returns it (its row id) or as the register shows it (its public id)."""
+    pk = item["id"]
+    of_item = Consultation.item == pk if isinstance(pk, int) else Consultation.item.uuid == parse_id(pk)
     rows = (
         await Consultation.select(*COLUMNS)
-        .where(Consultation.tenant == tenant.id, Consultation.item == item["id"])
+        .where(Consultation.tenant == tenant.id, of_item)
         .order_by(Consultation.created_at, ascending=False)
         .order_by(Consultation.id, ascending=False)
     )
