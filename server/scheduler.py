@@ -17,6 +17,7 @@ from server import (
 from server.accounts import service as accounts
 from server.accounts.sessions import DatabaseSessionStore
 from server.declassification import consultations as declass_consultations
+from server.declassification import review as declass_review
 from server.inspections import finding_costs
 from server.reminders import service as reminder_service
 from server.reminders.dispatch import tick
@@ -86,6 +87,21 @@ async def overdue_findings(settings: Settings) -> None:
         async with db.transaction(tenant.id):
             if noted := await finding_costs.mark_overdue(tenant, units.today(tenant)):
                 log.info("%d findings of tenant %s fell overdue", noted, tenant.slug)
+
+
+@every(hours=1)
+async def declassification_due(settings: Settings) -> None:
+    """The day's expiry scan of the register: items whose term ends within the tenant's
+    lead time get their review task, escalation at 60 days, declassification by expiry the
+    day after the end. Hourly so a new day is taken up soon after midnight; each stage
+    happens once per item (one conditional UPDATE claims it), whichever scheduler runs it."""
+    async with db.transaction(None, write=False):
+        tenants = await active_tenants()
+    for tenant in tenants:
+        async with db.transaction(tenant.id):
+            found = await declass_review.scan(tenant, units.today(tenant))
+        if any(found.values()):
+            log.info("declassification scan of tenant %s: %s", tenant.slug, found)
 
 
 @every(hours=1)

@@ -139,6 +139,32 @@ KINDS: dict[str, Kind] = {
             "and is {{ days }} days late. Say what was done here: {{ link }}"
         ),
     ),
+    "declass_due": Kind(
+        _l("Classified item's term ending"),
+        "after",
+        _l("Days after the review task opens"),
+        0,
+        14,
+        0,
+        _l("Classified item's term ends on {{ due }}: {{ unit }}"),
+        _l(
+            '{{ name }}: the term of the classified item "{{ title }}" of {{ unit }} ends on {{ due }}. '
+            "Review it and decide (declassify, extend or change its level) before then here: {{ link }}"
+        ),
+    ),
+    "declass_expired": Kind(
+        _l("Classified item declassified by expiry"),
+        "after",
+        _l("Days after the term ended"),
+        1,
+        7,
+        2,
+        _l("Declassified by expiry, publication undecided: {{ unit }}"),
+        _l(
+            '{{ name }}: the term of the classified item "{{ title }}" of {{ unit }} ended on {{ due }} '
+            "with no decision, so it is declassified by expiry. Decide whether it is published here: {{ link }}"
+        ),
+    ),
     "consult_due": Kind(
         _l("Consultation answer due"),
         "before",

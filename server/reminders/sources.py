@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from server.assessment import sources as assessment
 from server.declassification import consultations as declass_consultations
+from server.declassification import review as declass_review
 from server.inspections import finding_costs
 from server.responsibility import confirmations
 from server.responsibility import notices as responsibility_notices
@@ -167,6 +168,35 @@ async def findings(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
     return out
 
 
+async def classified_items(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
+    """Classified items with an open expiry review task: whose term ends soon (due), for the
+    unit's officers, the item's responsible person and, once escalated 60 days before the
+    end, the unit's principal; or declassified by expiry with their publication undecided
+    (expired), for the officers and the principal (the office hears through the digest)."""
+    expired = kind == "declass_expired"
+    rows = await declass_review.awaiting(tenant, expired=expired)
+    t = f"/t/{tenant.slug}"
+    heads = await unit_officers(tenant, sorted({r["unit"] for r in rows if expired or r["escalation"] >= 1}), day)
+    out = []
+    for r in rows:
+        officers, lead, head = r["subjects"]
+        page = f"{t}/classified-items/{r['item_uuid']}"
+        context = {"unit": r["unit_name"], "title": r["item_reference"], "due": r["item_term_ends_on"]}
+        opened = local_day(tenant, r["created_at"])
+        anchor = r["item_term_ends_on"] if expired else opened
+        out.append(Waiting(officers, anchor, r["unit"], None, page, page, {**context, "person": r["unit_name"]}))
+        if r["item_responsible_person"] is not None and not expired:
+            person = {**context, "person": r["responsible_name"]}
+            out.append(Waiting(lead, anchor, r["unit"], r["item_responsible_person"], page, page, person))
+        if expired or r["escalation"] >= 1:
+            since = anchor if expired else max(opened, r["escalated_on"])
+            for principal in heads.get(r["unit"], {}).get("principal", []):
+                out.append(
+                    Waiting(head, since, r["unit"], principal, page, page, {**context, "person": r["unit_name"]})
+                )
+    return out
+
+
 async def consultations(tenant: TenantRef, kind: str, day: date) -> list[Waiting]:
     """Consultations of originating units to answer by a deadline (soon, or already past):
     the answering unit's officers; once escalated, the unit above it and its principal."""
@@ -193,6 +223,8 @@ def overview_link(tenant: TenantRef, kind: str, items: list[Waiting]) -> str:
         return f"{t}/training"
     if kind.startswith("consult"):
         return f"{t}/declassification/consultations?overdue=1"
+    if kind.startswith("declass"):
+        return f"{t}/declassification/tasks"
     if kind.startswith("finding"):
         return f"{t}/findings?overdue=1" if kind == "finding_overdue" else f"{t}/findings"
     return f"{t}/assessments/{items[0].context['title']}"
@@ -208,6 +240,8 @@ SOURCES: dict[str, Source] = {
     "assessment_overdue": self_assessments,
     "finding_due": findings,
     "finding_overdue": findings,
+    "declass_due": classified_items,
+    "declass_expired": classified_items,
     "consult_due": consultations,
     "consult_overdue": consultations,
 }
