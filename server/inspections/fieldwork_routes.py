@@ -28,7 +28,8 @@ from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
 INSP = "/inspections/{inspection_id:str}"
-ITEM_EVIDENCE = f"{INSP}/checklist/{{item_code:str}}/evidence"
+CHECKLIST = f"{INSP}/checklist"
+ITEM_EVIDENCE = f"{CHECKLIST}/{{item_code:str}}/evidence"
 # who may read a unit's checklist and interviews (the service narrows it to their units)
 READ = allow({roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN, roles.INSPECTOR})
 # who may record on an inspection, and see its clues: the office and the unit's team
@@ -102,37 +103,22 @@ async def _item_evidence(tenant: TenantDep, actor: ActorDep, inspection_id: str,
     return await fieldwork.add_item_evidence(tenant, actor, inspection_id, item_code, filename, content)
 
 
+def _checklist_form(path: str, action: Callable[..., Awaitable[Any]], name: str, at: str) -> HTTPRouteHandler:
+    """A form on the checklist page: on to the page at the form (`at`, formatted with the
+    path's parameters), or the page again with the form open and its messages."""
+    then = f"inspections/{{inspection_id}}/checklist#{at}"
+    return post_form(path, action, guards=[RECORD], name=name, then=then, again=_checklist_page, focus=at)
+
+
 class FieldworkPages(Controller):
     path = TENANT_PAGES
 
-    checklist_page = show_page(f"{INSP}/checklist", _checklist_page, guards=[READ], name="inspections.checklist")
-    checklist_area = post_form(
-        f"{INSP}/checklist/{{area:str}}",
-        fieldwork.save_area,
-        guards=[RECORD],
-        name="inspections.checklist_area",
-        then="inspections/{inspection_id}/checklist#area-{area}",
-        again=_checklist_page,
-        focus="area-{area}",
+    checklist_page = show_page(CHECKLIST, _checklist_page, guards=[READ], name="inspections.checklist")
+    checklist_area = _checklist_form(
+        f"{CHECKLIST}/{{area:str}}", fieldwork.save_area, "inspections.checklist_area", "area-{area}"
     )
-    item_evidence = post_form(
-        ITEM_EVIDENCE,
-        _item_evidence,
-        guards=[RECORD],
-        name="inspections.item_evidence",
-        then="inspections/{inspection_id}/checklist#item-{item_code}",
-        again=_checklist_page,
-        focus="item-{item_code}",
-    )
-    team_notes = post_form(
-        f"{INSP}/team-notes",
-        fieldwork.update_notes,
-        guards=[RECORD],
-        name="inspections.team_notes",
-        then="inspections/{inspection_id}/checklist#notes",
-        again=_checklist_page,
-        focus="notes",
-    )
+    item_evidence = _checklist_form(ITEM_EVIDENCE, _item_evidence, "inspections.item_evidence", "item-{item_code}")
+    team_notes = _checklist_form(f"{INSP}/team-notes", fieldwork.update_notes, "inspections.team_notes", "notes")
     interviews_page = show_page(f"{INSP}/interviews", _interviews_page, guards=[READ], name="inspections.interviews")
     interview_record = post_form(
         f"{INSP}/interviews",
@@ -201,7 +187,7 @@ class FieldworkApi(Controller):
 
     api_result = api_call(
         put,
-        f"{INSP}/checklist/{{item_code:str}}",
+        f"{CHECKLIST}/{{item_code:str}}",
         fieldwork.set_result,
         body=schemas.ResultBody,
         answer=schemas.ItemState,
