@@ -80,6 +80,15 @@ async def test_publish_item_once(env):
     assert [e["object_id"] for e in events] == [entry["id"]]
 
 
+async def test_a_withheld_item_may_be_published_by_a_later_decision(env):
+    world = await make_world()
+    item = await add_item(world, publication="withheld")
+    entry = await publish(world, item)
+    assert entry["reference"] == item["reference"]
+    with pytest.raises(Conflict):
+        await publish(world, item)
+
+
 async def test_an_item_still_classified_is_not_published(env):
     world = await make_world()
     item = await add_item(world, status="active", declassified_on=None)
@@ -315,6 +324,8 @@ async def test_the_offices_decisions_publish_or_withhold(env, client):
     }
     assert (await api.post("office", url(whole), {"publish": False, "reason": "again"})).status_code == 409
     assert (await api.post("office", url(part), {"publish": True})).status_code == 409
+    assert (await api.post("office", url(whole), {"publish": True})).status_code == 409  # the desk decides once
+    assert (await api.post("office", url(decided), {"publish": True})).status_code == 409
     assert (await api.get("office", "/publications/waiting")).json()["items"] == []
     async with db.transaction(world.tenant.id):
         row = await ClassifiedItem.select(ClassifiedItem.publication).where(ClassifiedItem.id == whole["id"]).first()
@@ -421,3 +432,22 @@ async def test_search_filters_and_pages(env, make_client):
     assert feed[0].findtext(ATOM + "title").startswith(made[-1]["reference"])  # the newest first
     response = await anonymous.get(public_paths(world)["atom"])
     assert response.headers["content-type"].startswith("application/atom+xml")
+
+
+async def test_two_publish_decisions_at_once_publish_once(env, client, make_client):
+    world = await make_world()
+    item = await add_item(world)
+    headers = {"Authorization": "Bearer " + await token_for(world, "office")}
+    second = await make_client()
+    url = f"/api/v1/t/{world.slug}/classified-items/{item['uuid']}/publication"
+    answers = await asyncio.gather(
+        client.post(url, json={"publish": True}, headers=headers),
+        second.post(url, json={"publish": False, "reason": "不公布"}, headers=headers),
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    async with db.transaction(world.tenant.id):
+        published = await Publication.count().where(Publication.tenant == world.tenant.id)
+        row = await ClassifiedItem.select(ClassifiedItem.publication).where(ClassifiedItem.id == item["id"]).first()
+    winner = next(a for a in answers if a.status_code == 200).json()["publication"]
+    assert row["publication"] == winner and published == (1 if winner == "published" else 0)
+    assert len(await audit_actions(world, "declass.publish")) + len(await audit_actions(world, "declass.withhold")) == 1

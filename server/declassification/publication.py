@@ -38,19 +38,23 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def publish_item(tenant: TenantRef, actor: Actor, item: dict, *, what: str, declassified_on: date) -> dict:
+async def publish_item(
+    tenant: TenantRef, actor: Actor, item: dict, *, what: str, declassified_on: date, undecided_only: bool = False
+) -> dict:
     """Put a declassified item on the public page: its Publication row (copies of the
     publishable fields of `item`: id, uuid, reference, public_title, level, custodian_unit,
     unit_name) and the item marked published; audit declass.publish. Call it once the item's
     status is declassified, partly_declassified or expired. Once per item: Conflict (409)
-    when it is already published (or not declassified)."""
+    when it is already published (or not declassified). An item withheld before may be
+    published (a later decision), unless `undecided_only` (the office's desk decides once)."""
+    allowed = [""] if undecided_only else ["", "withheld"]
     async with db.atomic():
         marked = await (
             ClassifiedItem.update({ClassifiedItem.publication: "published", ClassifiedItem.updated_at: _now()})
             .where(
                 ClassifiedItem.tenant == tenant.id,
                 ClassifiedItem.id == item["id"],
-                ClassifiedItem.publication != "published",
+                ClassifiedItem.publication.is_in(allowed),
                 ClassifiedItem.status.is_in(list(DECLASSIFIED)),
             )
             .returning(ClassifiedItem.id)
@@ -94,6 +98,8 @@ async def _state_of(tenant: TenantRef, pk: int) -> dict | None:
 def _not_publishable_message(state: dict | None) -> str:
     if state and state["publication"] == "published":
         return _("This item is already published.")
+    if state and state["publication"] == "withheld" and state["status"] in DECLASSIFIED:
+        return _("The publication of this item has already been decided.")
     return _("Only a declassified item can be published.")
 
 
@@ -182,7 +188,9 @@ async def decide(tenant: TenantRef, actor: Actor, item_id: Any, data: dict[str, 
         raise Conflict(_("Only a declassified item can be published."))
     if publish:
         on = _declassified_on(item) or units.today(tenant)
-        entry = await publish_item(tenant, actor, item, what=what or item["declassified_part"], declassified_on=on)
+        entry = await publish_item(
+            tenant, actor, item, what=what or item["declassified_part"], declassified_on=on, undecided_only=True
+        )
         return {"item_id": str(item["uuid"]), "publication": "published", "entry": entry}
     await _withhold(tenant, actor, item, reason)
     return {"item_id": str(item["uuid"]), "publication": "withheld", "entry": None}
