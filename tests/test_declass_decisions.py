@@ -509,6 +509,8 @@ async def test_the_item_page_panel_lists_its_decisions(env, client):
         row = await decisions.item_row(t, officer, item["id"])
         found = await decisions.item_decisions(t, officer, row)
     assert [x["id"] for x in found] == [d["id"]]
+    async with db.transaction(t.id):  # the register's public dict of the item will do too
+        assert await decisions.item_decisions(t, officer, {"id": item["id"]}) == found
     panel = env.app.template_engine.engine.get_template("declassification/decision_panel.html")
     html = panel.render(t=f"/t/{s.world.slug}", decisions=found, item=row)
     assert f"/t/{s.world.slug}/classified-items/{item['id']}/decisions/{d['id']}" in html

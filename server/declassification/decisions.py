@@ -288,8 +288,11 @@ async def _answered(tenant: TenantRef, item: dict) -> dict | None:
 
 
 async def item_decisions(tenant: TenantRef, actor: Actor, item: dict) -> list[dict]:
-    """The item's decisions, newest first (the item as access.item gives it: the caller has
-    checked that the actor sees it), each with its acknowledgements and what the actor may do."""
+    """The item's decisions, newest first, each with its acknowledgements and what the actor
+    may do. `item` as access.item or item_row gives it (the caller has checked that the actor
+    sees it); a public dict (its `id` the public id) is looked up again."""
+    if not isinstance(item.get("id"), int):
+        item = await item_row(tenant, actor, item.get("uuid") or item["id"])
     rows = (
         await Decision.select(*DECISION_COLUMNS)
         .where(Decision.tenant == tenant.id, Decision.item == item["id"])
