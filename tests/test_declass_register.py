@@ -3,6 +3,7 @@ changes what, the list's filters, the export and the pages."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import date, timedelta
 
@@ -11,7 +12,7 @@ import pytest
 
 from server import db
 from server.audit.tables import AuditEvent
-from server.core.errors import ValidationFailed
+from server.core.errors import Conflict, ValidationFailed
 from server.core.validation import Checker
 from server.declassification import register, terms
 from server.declassification.tables import ClassifiedItem, ReviewTask
@@ -104,6 +105,17 @@ def test_check_item_names_the_field(change, field):
     assert field in errors, errors
     if field == "public_title":
         assert "no secrets" in errors[field]
+
+
+def test_partial_check_reads_only_what_is_given():
+    check = Checker({"handler": "王科员"}, register.LABELS)
+    assert register.check_item(check, partial=True) == {"handler": "王科员"} and not check.errors
+    check = Checker({"term_kind": "condition", "term_condition": "验收后"}, register.LABELS)
+    values = register.check_item(check, partial=True)
+    assert not check.errors and values["term_condition"] == "验收后" and values["term_ends_on"] is None
+    check = Checker({"public_title": "秘密事项"}, register.LABELS)
+    register.check_item(check, partial=True)
+    assert set(check.errors) == {"public_title"}
 
 
 # ---------------------------------------------------------------- writing
@@ -455,3 +467,41 @@ async def test_pages_render_and_forms_work(client, make_client):
     await login(leader, world.slug, "leader")
     assert (await leader.get(t + "/classified-items")).status_code == 200
     assert (await leader.get(t + "/classified-items/new")).status_code == 403
+
+
+async def test_a_change_loses_to_a_decision_made_meanwhile(client, monkeypatch):
+    """The item is read as active, then declassified before the change is written: the
+    change's conditional UPDATE finds no active item and is refused, writing nothing."""
+    world = await make_world()
+    item = await create(world)
+    office = await _actor(world, "office")
+    read = register.access.item
+
+    async def read_then_declassified(tenant, actor, item_id, **kwargs):
+        row = await read(tenant, actor, item_id, **kwargs)
+        await ClassifiedItem.update({ClassifiedItem.status: "declassified"}).where(ClassifiedItem.id == row["id"])
+        return row
+
+    monkeypatch.setattr(register.access, "item", read_then_declassified)
+    with pytest.raises(Conflict):
+        async with db.transaction(world.tenant.id):
+            await register.update_item(world.tenant, office, item["id"], {"handler": "王科员"})
+    monkeypatch.setattr(register.access, "item", read)
+    async with db.transaction(world.tenant.id):
+        row = await ClassifiedItem.select(ClassifiedItem.handler).where(ClassifiedItem.uuid == item["id"]).first()
+    assert row["handler"] == ""
+
+
+async def test_two_changes_at_once_both_land(client, make_client):
+    world = await make_world()
+    item = await create(world)
+    api = await Api.of(client, world, "office", "officer")
+    other = Api(await make_client(), world, api.tokens)
+    url = f"{api.base}/classified-items/{item['id']}"
+    first, second = await asyncio.gather(
+        client.patch(url, json={"handler": "甲"}, headers=api.headers("office")),
+        other.client.patch(url, json={"knowledge_scope": "乙"}, headers=other.headers("officer")),
+    )
+    assert first.status_code == second.status_code == 200, (first.text, second.text)
+    final = (await api.get("office", f"/classified-items/{item['id']}")).json()
+    assert final["handler"] == "甲" and final["knowledge_scope"] == "乙"  # each wrote only its own field

@@ -56,7 +56,7 @@ LABELS = {
 }
 ORIGINS = {"original": _l("Original classification"), "derived": _l("Derived classification")}
 STATUSES = {
-    "active": _l("Classified"),
+    "active": _l("Still classified"),
     "partly_declassified": _l("Partly declassified"),
     "declassified": _l("Declassified"),
     "expired": _l("Declassified by expiry of term"),
@@ -198,9 +198,10 @@ def _check_origin(check: Checker) -> str:
 
 def check_item(check: Checker, *, partial: bool = False, today: date | None = None) -> dict:
     """One item's fields from `check.data` (a form, the API or a workbook's row), as the
-    columns they fill: the references by public id are left to resolve_refs. `partial`: a
-    change, only the fields given (and the term only when all it needs is given). Errors go
-    to `check` (the caller calls check.done())."""
+    columns they fill: the references by public id are left to resolve_refs. `partial`: only
+    the fields given, and the whole term (its kind with what that needs, the term's end)
+    when any part of it is given. `today`: the tenant's day (a classification may not be
+    later); the server's by default. Errors go to `check` (the caller calls check.done())."""
     today = today or date.today()
     readers = {
         "reference": lambda: check.text("reference", required=True, max_len=100),
@@ -699,7 +700,7 @@ async def export_items(tenant: TenantRef, actor: Actor, query: dict[str, Any]) -
 def _term_text(item: dict) -> str:
     """The term in words, as the register reads it."""
     if item["term_kind"] == "years":
-        text = _("%(years)d years", years=item["term_years"] or 0)
+        text = _("%(years)s years", years=item["term_years"] or 0)
         return text + (" " + _("(by default of its level)") if item["term_defaulted"] else "")
     if item["term_kind"] == "date":
         return _("Until %(date)s", date=item["term_until"].isoformat() if item["term_until"] else "")
