@@ -343,3 +343,34 @@ async def test_the_import_pages(client):
         f"/t/{world.slug}/classified-items/imports", data={"_csrf": token}, files={"file": ("c.xlsx", b"nonsense")}
     )
     assert garbage.status_code == 422 and "xlsx" in garbage.text
+
+
+async def test_the_registers_export_reads_back(client):
+    from server.accounts import service as accounts
+    from server.declassification import register
+
+    world, other = await make_world(), await make_world("另一个保密局")
+    api = await Api.of(client, world, "office")
+    rows = [
+        row("CZ-901"),
+        row("CZ-902", 密级="机密", 保密期限=date(2033, 12, 31)),
+        row("CZ-903", 密级="绝密", 保密期限="工程竣工后", 保管单位="市教育局", 定密责任人="赵六"),
+        row("CZ-904", 定密方式="派生", 派生来源="省财政厅", 保密期限=None),
+        row("CZ-905", 定密方式="派生", 原定密单位="市教育局", 保密期限="5年", 定密责任人=None),
+    ]
+    preview = await clean_preview(api, "office", rows)
+    assert (await api.post("office", f"/classified-items/imports/{preview['id']}/apply")).status_code == 201
+    async with db.transaction(world.tenant.id):
+        user = await accounts.user_by_username(world.tenant, world.users["office"]["username"])
+        exported = await register.export_items(world.tenant, accounts.actor_for(world.tenant, user), {})
+    # into another bureau with the same units and people: the same items
+    made = await upload(await Api.of(client, other, "office"), "office", exported, "export.xlsx")
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["clean"], body["errors"]
+    keys = ("reference", "level", "classified_on", "term_kind", "term_years", "term_until", "term_condition")
+    keys += ("term_defaulted", "origin", "originating_body", "originating_unit_name", "custodian_unit_name")
+    keys += ("responsible_name", "handler", "basis", "knowledge_scope", "public_title")
+    first = {r["reference"]: {k: r[k] for k in keys} for r in preview["rows"]}
+    second = {r["reference"]: {k: r[k] for k in keys} for r in body["rows"]}
+    assert second == first

@@ -242,6 +242,7 @@ class _Rows:
             check.fail("originating_unit_id", _ambiguous_unit(check.label("originating_unit_id"), origin_name))
         elif origin_units:
             found.originating = origin_units[0]
+            check.data["originating_unit_id"] = found.originating["id"]
         elif origin_name is not None:
             bodies.append(("originating_unit", text(origin_name)))
         source = text(v["source"])
