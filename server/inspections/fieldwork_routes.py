@@ -63,39 +63,48 @@ def _overview(tenant: TenantDep, inspection_id: str, anchor: str = "") -> str:
 # ---------------------------------------------------------------- pages
 
 
-async def _checklist_page(
-    request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: str, status: int = 200, **extra: Any
+async def _tab(
+    request: Request,
+    tenant: TenantDep,
+    actor: ActorDep,
+    inspection_id: str,
+    tab: str,
+    parts: Callable[[dict], Awaitable[dict[str, Any]]],
+    status: int,
+    extra: dict[str, Any],
 ) -> Template:
+    """One tab of an inspection (its template is named after it): the inspection, the
+    `parts` of it the tab shows, and why the actor may not record on it (if so)."""
     row = await fieldwork.readable(tenant, actor, inspection_id)
     return page(
         request,
-        "inspections/checklist.html",
+        f"inspections/{tab}.html",
         status,
         insp=row,
-        tab="checklist",
-        areas=await fieldwork.checklist_state(tenant, row),
-        results=checklist.RESULTS,
+        tab=tab,
+        **await parts(row),
         refusal=await fieldwork.refusal(tenant, actor, row),
         **extra,
     )
+
+
+async def _checklist_page(
+    request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: str, status: int = 200, **extra: Any
+) -> Template:
+    async def parts(row: dict) -> dict[str, Any]:
+        return {"areas": await fieldwork.checklist_state(tenant, row), "results": checklist.RESULTS}
+
+    return await _tab(request, tenant, actor, inspection_id, "checklist", parts, status, extra)
 
 
 async def _interviews_page(
     request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: str, status: int = 200, **extra: Any
 ) -> Template:
-    row = await fieldwork.readable(tenant, actor, inspection_id)
-    return page(
-        request,
-        "inspections/interviews.html",
-        status,
-        insp=row,
-        tab="interviews",
-        data=await fieldwork.interviews(tenant, row),
-        reasons=fieldwork.REASONS,
-        statuses=fieldwork.INTERVIEW_STATUSES,
-        refusal=await fieldwork.refusal(tenant, actor, row),
-        **extra,
-    )
+    async def parts(row: dict) -> dict[str, Any]:
+        data = await fieldwork.interviews(tenant, row)
+        return {"data": data, "reasons": fieldwork.REASONS, "statuses": fieldwork.INTERVIEW_STATUSES}
+
+    return await _tab(request, tenant, actor, inspection_id, "interviews", parts, status, extra)
 
 
 async def _item_evidence(tenant: TenantDep, actor: ActorDep, inspection_id: str, item_code: str, data: dict) -> dict:
