@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server import db, roles
+from server import demo_declassification as declassification
 from server.accounts import policy
 from server.accounts import service as accounts
 from server.accounts.bulk import add_users
@@ -1553,6 +1554,7 @@ async def seed(password: str, *, all_pdfs: bool = False) -> DemoAccounts:
         await _confirmations(demo)
         await _training(demo)
         await _inspections(demo, officer_unit)
+        await declassification.seed(demo, officer_unit)
         await _assessments(demo, officer_unit)
         await demo.pdfs.store()  # the PDF workers rendered them meanwhile
     if db.is_postgres():
