@@ -379,7 +379,7 @@ async def test_the_review_tasks_of_each_reader(env, client):
     assert task["item_id"] == str(escalated["uuid"]) and task["escalation_label"]
 
 
-async def test_the_pages_of_due_items_tasks_and_progress(env, client):
+async def test_the_pages_of_due_items_tasks_and_progress(env, client, make_client):
     world = await make_world()
     day = today(world)
     item = await add_item(world, day + timedelta(days=45), reference="A-45")
@@ -399,6 +399,16 @@ async def test_the_pages_of_due_items_tasks_and_progress(env, client):
     assert done.status_code == 303 and done.headers["location"].endswith(f"review-progress?year={day.year}")
     again = await post_form(client, f"{t}/classified-items/{item['uuid']}/reviews", token, note="")
     assert again.status_code == 409 and 'role="alert"' in again.text
+    # every reader's pages: the office and the district with all their units, a leader with theirs
+    for who in ("office", "district", "leader"):
+        other = await make_client()
+        await login(other, world.slug, who)
+        for path in ("/classified-items/due", "/declassification/tasks", "/declassification/review-progress"):
+            shown = await other.get(f"{t}{path}")
+            assert shown.status_code == 200, (who, path)
+            assert "A-45" in shown.text or path.endswith("progress") or who == "leader", (who, path)
+        progress = await other.get(f"{t}/declassification/review-progress?year={day.year - 1}")
+        assert progress.status_code == 200 and "甲区财政局" in progress.text
 
 
 # ---------------------------------------------------------------- the year's review
