@@ -25,11 +25,19 @@ async def forwards():
             "CREATE UNIQUE INDEX classified_acknowledgements_tenant_decision_person"
             " ON classified_acknowledgements (tenant, decision, person)",
             "CREATE INDEX classified_consultations_tenant_item ON classified_consultations (tenant, item)",
+            # one open consultation per item, behind the service's lock on the item
+            "CREATE UNIQUE INDEX classified_consultations_tenant_item_open"
+            " ON classified_consultations (tenant, item) WHERE status = 'open'",
             "CREATE INDEX classified_consultations_tenant_open"
             " ON classified_consultations (tenant, status, created_at)",
             "CREATE INDEX classified_consultations_tenant_origin"
             " ON classified_consultations (tenant, originating_unit, status)",
-            "CREATE INDEX declassified_publications_tenant_date ON declassified_publications (tenant, declassified_on)",
+            # the public page's order (and its deep pages), the feed's and the office's, the unit filter
+            "CREATE INDEX declassified_publications_tenant_date"
+            " ON declassified_publications (tenant, declassified_on, id)",
+            "CREATE INDEX declassified_publications_tenant_published"
+            " ON declassified_publications (tenant, published_at, id)",
+            "CREATE INDEX declassified_publications_tenant_unit ON declassified_publications (tenant, unit_name)",
             "CREATE UNIQUE INDEX declassified_publications_tenant_item ON declassified_publications (tenant, item)",
             "CREATE INDEX declassification_qa_tenant_public ON declassification_qa (tenant, public)",
             "CREATE INDEX clearing_projects_tenant_year ON clearing_projects (tenant, year)",
