@@ -108,12 +108,12 @@ _ALIASES = {
     "knowledge_scope": ("知悉范围", "knowledge scope", "knowledge_scope", "scope"),
     "origin": ("定密方式", "定密类型", "原始或派生", "origin"),
     "source": ("派生来源", "派生依据", "来源", "source", "derived from", "source item"),
-    "originating_unit": ("原定密单位", "原定密机关", "定密机关", "originating unit", "originating_unit", "originator"),
+    "originating_unit": ("原定密单位", "定密机关", "originating unit", "originating_unit", "originator"),
     "custodian_unit": ("保管单位", "单位", "定密单位", "custodian unit", "custodian_unit", "custodian", "unit"),
     "responsible_person": ("定密责任人", "责任人", "responsible person", "responsible_person", "responsible"),
     "handler": ("承办人", "经办人", "handler"),
     "basis": ("定密依据", "依据", "basis"),
-    "originating_body": ("原定密机关（外部）", "originating body", "originating_body"),
+    "originating_body": ("原定密机关", "原定密机关（外部）", "originating body", "originating_body"),
 }
 
 # "*" and "(必填)" mark required columns in many offices' sheets
@@ -173,7 +173,7 @@ def _origin_codes() -> dict[str, str]:
 
 
 # how the register's export writes a term (register._term_text), in both languages
-_TERM_YEARS = _l("%(years)d years")
+_TERM_YEARS = _l("%(years)s years")
 _TERM_DEFAULTED = _l("(by default of its level)")
 _TERM_UNTIL = _l("Until %(date)s")
 _TERM_CONDITION = _l("Until: %(condition)s")
@@ -188,7 +188,7 @@ def _pattern(text: str, name: str, group: str) -> re.Pattern:
 def _term_patterns() -> list[tuple[str, re.Pattern]]:
     found = []
     for text in workbooks.bilingual(_TERM_YEARS):
-        found.append(("years", _pattern(text, "%(years)d", r"(\d{1,3})")))
+        found.append(("years", _pattern(text, "%(years)s", r"(\d{1,3})")))
     for text in workbooks.bilingual(_TERM_UNTIL):
         found.append(("date", _pattern(text, "%(date)s", r"(.+?)")))
     for text in workbooks.bilingual(_TERM_CONDITION):
