@@ -17,8 +17,8 @@ from server import db
 from server.actor import Actor
 from server.audit.tables import AuditEvent
 from server.core.errors import Conflict
-from server.declassification import publication
-from server.declassification.tables import ClassifiedItem, Publication
+from server.declassification import publication, tasks
+from server.declassification.tables import ClassifiedItem, Publication, ReviewTask
 from server.units import service as units
 from tenants.service import set_status
 from tests.conftest import SYSTEM, csrf_of, login
@@ -451,3 +451,21 @@ async def test_two_publish_decisions_at_once_publish_once(env, client, make_clie
     winner = next(a for a in answers if a.status_code == 200).json()["publication"]
     assert row["publication"] == winner and published == (1 if winner == "published" else 0)
     assert len(await audit_actions(world, "declass.publish")) + len(await audit_actions(world, "declass.withhold")) == 1
+
+
+async def test_a_publication_decision_closes_the_expiry_task(env, client):
+    """An item declassified by expiry waits for the office's decision with an open expiry
+    task (its reminders keep coming): deciding, either way, closes it."""
+    world = await make_world()
+    published = await add_item(world, status="expired", declassified_on=date(2024, 4, 1))
+    withheld = await add_item(world, status="expired", declassified_on=date(2024, 4, 1))
+    async with db.transaction(world.tenant.id):
+        for item in (published, withheld):
+            await tasks.open_tasks(world.tenant, SYSTEM, [item], "expiry")
+    api = await Api.of(client, world, "office")
+    for item, body in ((published, {"publish": True}), (withheld, {"publish": False, "reason": "不宜公开"})):
+        answer = await api.post("office", f"/classified-items/{item['uuid']}/publication", body)
+        assert answer.status_code == 200, answer.text
+    async with db.transaction(world.tenant.id):
+        rows = await ReviewTask.select(ReviewTask.item, ReviewTask.status).where(ReviewTask.tenant == world.tenant.id)
+    assert sorted(r["status"] for r in rows) == ["done", "done"]

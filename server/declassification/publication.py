@@ -18,7 +18,7 @@ from server.core.errors import Conflict, Forbidden
 from server.core.i18n import _, _l
 from server.core.pagination import PER_PAGE, Page
 from server.core.validation import Checker
-from server.declassification import access
+from server.declassification import access, tasks
 from server.declassification.tables import ClassifiedItem, Publication
 from server.declassification.terms import LEVELS
 from server.units import service as units
@@ -61,6 +61,8 @@ async def publish_item(
         )
         if not marked:
             raise Conflict(_not_publishable_message(await _state_of(tenant, item["id"])))
+        # an item declassified by expiry waited for this decision: its task is done
+        await tasks.close_tasks(tenant, item["id"], ["expiry"])
         row = {
             "uuid": uuid4(),
             "tenant": tenant.id,
@@ -209,6 +211,7 @@ async def _withhold(tenant: TenantRef, actor: Actor, item: dict, reason: str) ->
         )
         if not marked:
             raise Conflict(_("The publication of this item has already been decided."))
+        await tasks.close_tasks(tenant, item["id"], ["expiry"])
         await audit.record(
             tenant.id,
             actor,

@@ -12,7 +12,7 @@ from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.core.errors import ValidationFailed
-from server.declassification import access, register, schemas
+from server.declassification import access, consultations, decisions, register, schemas
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import body_data, file_response, page_json, paging, show_again, show_refusal, submit_form
@@ -87,11 +87,16 @@ async def _form_page(
 async def _item_page(
     request: Request, tenant: TenantDep, actor: ActorDep, item_id: str, status: int = 200, **extra: Any
 ) -> Template:
+    """The item with its decisions and its consultations of the originator."""
+    item = await register.get_item(tenant, actor, item_id)
     return page(
         request,
         "declassification/register_item.html",
         status,
-        item=await register.get_item(tenant, actor, item_id),
+        item=item,
+        decisions=await decisions.item_decisions(tenant, actor, item),
+        consultations=await consultations.item_consultations(tenant, actor, item),
+        panels=["declassification/decision_panel.html", "declassification/consultation_panel.html"],
         **extra,
     )
 

@@ -5,6 +5,7 @@ from server.declassification import (
     consultations_routes,
     decisions_routes,
     imports_routes,
+    overview_routes,
     public_routes,
     qa_routes,
     register_routes,
@@ -12,6 +13,7 @@ from server.declassification import (
 )
 
 ROUTES = [
+    *overview_routes.ROUTES,
     *register_routes.ROUTES,
     *imports_routes.ROUTES,
     *review_routes.ROUTES,
