@@ -242,8 +242,14 @@ def _how(leaf: dict, score: dict | None, as_of: Any) -> str:
             "training_classified": _l(
                 "%(met)d of %(expected)d classified personnel had their training hours by %(day)s."
             ),
+            "declassification": _l(
+                "%(reviewed)d of %(items)d classified items reviewed in the year and %(answered)d of"
+                " %(consultations)d consultations answered on time, by %(day)s."
+            ),
         }
-        return str(texts[inputs.get("source") or leaf["source"]]) % {"met": met, "expected": expected, "day": day}
+        parts = {k: int(inputs.get(k) or 0) for k in ("items", "reviewed", "consultations", "answered")}
+        values = {"met": met, "expected": expected, "day": day, **parts}
+        return str(texts[inputs.get("source") or leaf["source"]]) % values
     parts = []
     if score["self_score"] is not None:
         parts.append(_("Self-assessed %(score)s.", score=fmt(score["self_score"])))

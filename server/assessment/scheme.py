@@ -20,6 +20,9 @@ SOURCES = {
     "confirmations_on_time": _l("Duty confirmations submitted on time"),
     "training_leaders": _l("Leaders who met their training hours"),
     "training_classified": _l("Classified personnel who met their training hours"),
+    # the classification indicator (定密): the year's review of the unit's items and the
+    # consultations put to it answered on time (the declassification register)
+    "declassification": _l("Classified items reviewed in the year and consultations answered on time"),
 }
 METHODS = {"auto": _l("Automatic"), "manual": _l("Manual")}
 GRADES = {

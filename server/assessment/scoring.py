@@ -29,7 +29,10 @@ def effective(score: dict) -> float | None:
 
 
 def auto_score(points: float, inputs: dict[str, Any]) -> float:
-    """Points in proportion to those who did what they had to; nobody to count, full points."""
+    """Points in proportion to those who did what they had to; nobody to count, full points.
+    A source that weighs parts of its own gives the `share` itself."""
+    if inputs.get("share") is not None:
+        return round(points * float(inputs["share"]), 2)
     expected = int(inputs.get("expected") or 0)
     if expected == 0:
         return round(points, 2)

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from server.assessment.tables import AssessedUnit
 from server.core.chunks import SIZE
 from server.core.rows import joined
+from server.declassification import consultations as declass_consultations
+from server.declassification import review as declass_review
 from server.responsibility import confirmations, notices
 from server.training import service as training
 from server.units import service as units
@@ -82,6 +84,8 @@ async def compute(
         )
     if sources & {"training_leaders", "training_classified"}:
         out.update(await _training(tenant, posts, year, as_of, sources))
+    if "declassification" in sources:
+        out["declassification"] = await _declassification(tenant, sorted(wanted), year)
     for source in sources:
         for unit in wanted:
             out[source].setdefault(unit, {"expected": 0, "met": 0, "missing": []})
@@ -174,3 +178,34 @@ async def _training(tenant: TenantRef, posts: list[dict], year: int, as_of: date
                 if done + 1e-9 >= owed:
                     met[source][p["unit"]].add(p["person"])
     return {source: _tally(groups[source], met[source]) for source in sources if source in groups}
+
+
+def declassification_share(items: int, reviewed: int, due: int, answered: int) -> float | None:
+    """The mean of the shares there is something to count in: items reviewed of those still
+    classified, consultations answered on time of those come due; None when neither."""
+    shares = [part / whole for part, whole in ((reviewed, items), (answered, due)) if whole]
+    return round(sum(shares) / len(shares), 4) if shares else None
+
+
+async def _declassification(tenant: TenantRef, unit_pks: list[int], year: int) -> dict:
+    """The classification indicator: of the unit's items still classified, those reviewed
+    in the year; of the consultations put to it whose deadline falls in the year and that
+    came due, those answered by the deadline. Each counts for half (all of it when the
+    other has nothing to count)."""
+    reviewed = await declass_review.reviewed_on_time(tenant, unit_pks, year)
+    answered = await declass_consultations.answered_on_time(tenant, unit_pks, year)
+    out = {}
+    for unit in unit_pks:
+        done, items = reviewed.get(unit, (0, 0))
+        on_time, due = answered.get(unit, (0, 0))
+        out[unit] = {
+            "expected": items + due,
+            "met": done + on_time,
+            "missing": [],
+            "items": items,
+            "reviewed": done,
+            "consultations": due,
+            "answered": on_time,
+            "share": declassification_share(items, done, due, on_time),
+        }
+    return out
