@@ -453,7 +453,8 @@ async def _statistics_filters(tenant: TenantRef, actor: Actor, data: dict[str, A
     level = check.choice("level", LEVELS, required=False)
     check.done()
     path = await units.unit_path(tenant, unit) if unit is not None else None
-    return {"year": year, "unit": unit, "unit_path": path, "level": level}
+    unit_id = str(check.uuid("unit")) if unit is not None else None
+    return {"year": year, "unit": unit, "unit_id": unit_id, "unit_path": path, "level": level}
 
 
 async def _clearing_figures(tenant: TenantRef, actor: Actor, f: dict[str, Any]) -> dict:
@@ -554,7 +555,7 @@ async def statistics(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> d
         unit_name = next((u["name"] for u in await units.units_in_scope(tenant, actor) if u["pk"] == f["unit"]), "")
     return {
         "year": f["year"],
-        "unit_id": str(data.get("unit")) if f["unit"] is not None else None,
+        "unit_id": f["unit_id"],
         "unit_name": unit_name,
         "level": f["level"],
         "clearing": await _clearing_figures(tenant, actor, f),
