@@ -185,6 +185,12 @@ async def transaction(tenant_id: int | None, *, write: bool = True) -> AsyncIter
     await tx.end(commit=True)
 
 
+def unique_violation(exc: BaseException) -> bool:
+    """Whether a write was refused by a unique index (asyncpg's error, or sqlite3's)."""
+    name = type(exc).__name__
+    return name == "UniqueViolationError" or (name == "IntegrityError" and "UNIQUE" in str(exc))
+
+
 @asynccontextmanager
 async def atomic() -> AsyncIterator[None]:
     """All-or-nothing for a multi-table write: a savepoint inside the request's

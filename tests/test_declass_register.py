@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 from datetime import date, timedelta
 
 import openpyxl
@@ -42,8 +43,14 @@ def item_input(world, **over) -> dict:
     return {**BASE, "custodian_unit_id": world.units["a_unit"]["id"], **over}
 
 
+NUMBERS = itertools.count(100)
+
+
 async def create(world, actor=None, **over) -> dict:
+    """An item (of its own reference when `fresh`: a reference names one item of its unit)."""
     actor = actor or await _actor(world, "office")
+    if over.pop("fresh", False):
+        over.setdefault("reference", f"甲财〔2020〕{next(NUMBERS)}号")
     async with db.transaction(world.tenant.id):
         return await register.create_item(world.tenant, actor, item_input(world, **over))
 
@@ -104,7 +111,7 @@ def test_check_item_names_the_field(change, field):
     _values, errors = checked({**BASE, **change})
     assert field in errors, errors
     if field == "public_title":
-        assert "no secrets" in errors[field]
+        assert errors[field] == register.title_refused()
 
 
 def test_partial_check_reads_only_what_is_given():
@@ -215,15 +222,17 @@ async def test_derived_item_copies_its_sources_level_and_term(client):
     assert derived["originating_unit_id"] == world.units["a_unit"]["id"]  # the source's custodian
     # a level given is kept; with no term the source's is still taken
     own_level = await create(
-        world, origin="derived", source_item_id=source["id"], level="secret", term_kind="", term_years=""
+        world, origin="derived", source_item_id=source["id"], level="secret", term_kind="", term_years="", fresh=True
     )
     assert own_level["level"] == "secret" and own_level["term_ends_on"] == date(2040, 5, 9)
     # a condition is copied as it is
-    cond = await create(world, term_kind="condition", term_condition="工程竣工", term_years="")
-    copy = await create(world, origin="derived", source_item_id=cond["id"], level="", term_kind="", term_years="")
+    cond = await create(world, term_kind="condition", term_condition="工程竣工", term_years="", fresh=True)
+    copy = await create(
+        world, origin="derived", source_item_id=cond["id"], level="", term_kind="", term_years="", fresh=True
+    )
     assert copy["term_kind"] == "condition" and copy["term_condition"] == "工程竣工" and copy["term_ends_on"] is None
     with pytest.raises(ValidationFailed) as refused:
-        await create(world, source_item_id=source["id"])  # an original item has no source
+        await create(world, source_item_id=source["id"], fresh=True)  # an original item has no source
     assert "source_item_id" in refused.value.errors
 
 
@@ -505,3 +514,37 @@ async def test_two_changes_at_once_both_land(client, make_client):
     assert first.status_code == second.status_code == 200, (first.text, second.text)
     final = (await api.get("office", f"/classified-items/{item['id']}")).json()
     assert final["handler"] == "甲" and final["knowledge_scope"] == "乙"  # each wrote only its own field
+
+
+async def test_a_reference_names_one_item_of_its_unit(client, make_client):
+    """The same reference twice for one custodian unit is refused naming the field (the
+    same reference in another unit is another item); two registrations at once of the same
+    reference leave one item, the other refused."""
+    world = await make_world()
+    api = await Api.of(client, world, "office")
+    assert (await api.post("office", "/classified-items", body(world))).status_code == 201
+    again = await api.post("office", "/classified-items", body(world, public_title="另一份通知"))
+    assert again.status_code == 422 and "reference" in again.text
+    elsewhere = await api.post(
+        "office", "/classified-items", body(world, custodian_unit_id=world.units["b_unit"]["id"])
+    )
+    assert elsewhere.status_code == 201, elsewhere.text
+    # moving the other unit's item under the first unit would make a second item of that reference
+    moved = await client.patch(
+        f"{api.base}/classified-items/{elsewhere.json()['id']}",
+        json={"custodian_unit_id": world.units["a_unit"]["id"]},
+        headers=api.headers("office"),
+    )
+    assert moved.status_code in (409, 422) and "reference" in moved.text
+    other = Api(await make_client(), world, api.tokens)
+    race = body(world, reference="甲财〔2021〕1号")
+    answers = await asyncio.gather(
+        api.post("office", "/classified-items", race), other.post("office", "/classified-items", race)
+    )
+    assert sorted(a.status_code for a in answers)[0] == 201
+    assert sorted(a.status_code for a in answers)[1] in (409, 422)
+    async with db.transaction(world.tenant.id):
+        made = await ClassifiedItem.count().where(
+            ClassifiedItem.tenant == world.tenant.id, ClassifiedItem.reference == race["reference"]
+        )
+    assert made == 1

@@ -17,6 +17,9 @@ async def forwards():
             "CREATE INDEX classified_items_tenant_due ON classified_items (tenant, status, term_ends_on)",
             "CREATE INDEX classified_items_tenant_source ON classified_items (tenant, source_item)",
             "CREATE INDEX classified_items_tenant_reference ON classified_items (tenant, reference)",
+            # a reference names one item of its custodian unit: two imports at once cannot both add it
+            "CREATE UNIQUE INDEX classified_items_tenant_unit_reference"
+            " ON classified_items (tenant, custodian_unit, reference)",
             "CREATE INDEX classified_item_imports_tenant_user ON classified_item_imports (tenant, user_id)",
             "CREATE INDEX classified_review_tasks_tenant_item ON classified_review_tasks (tenant, item, kind)",
             "CREATE INDEX classified_review_tasks_tenant_unit ON classified_review_tasks (tenant, unit, status)",

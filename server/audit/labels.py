@@ -111,6 +111,7 @@ ACTIONS: dict[str, LazyString] = {
     "inspection.finding_overdue": _l("Finding overdue"),
     "declass.item_create": _l("Register classified item"),
     "declass.item_update": _l("Change classified item"),
+    "declass.import_preview": _l("Check classified items workbook"),
     "declass.import_apply": _l("Import classified items"),
     "declass.task_open": _l("Open declassification review task"),
     "declass.escalate": _l("Escalate declassification review"),

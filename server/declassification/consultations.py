@@ -345,6 +345,9 @@ async def answer(tenant: TenantRef, actor: Actor, consultation_id: Any, data: di
             tenant.id, actor, "declass.consult_answer", "classified_consultation", str(row["uuid"]), detail=detail
         )
         await events.publish(events.REMINDERS_SETTLED, tenant, kinds=REMINDER_KINDS, subjects=subjects(row))
+        if row["originating_unit"] is not None:
+            # the share answered on time is an automatic indicator of the originating unit's assessment
+            await events.publish(events.INDICATOR_INPUTS, tenant, people=[], units=[row["originating_unit"]])
     return (await _shown(tenant, actor, [await _row(tenant, row["id"])]))[0]
 
 

@@ -489,6 +489,16 @@ async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
     detail = await import_detail(tenant, actor, import_id)
     if not detail["clean"]:
         raise Conflict(_("The file has errors; correct them and upload it again. Nothing was written."))
+    try:
+        return await _apply(tenant, actor, row, detail, already)
+    except Exception as exc:
+        # another import or entry of the same reference at the same moment (the unique index)
+        if not db.unique_violation(exc):
+            raise
+        raise Conflict(register.reference_taken()) from exc
+
+
+async def _apply(tenant: TenantRef, actor: Actor, row: dict, detail: dict, already: Conflict) -> dict:
     rows = detail["rows"]
     async with db.atomic():
         claimed = await (

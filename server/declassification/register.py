@@ -370,10 +370,36 @@ async def create_item(tenant: TenantRef, actor: Actor, data: dict[str, Any]) -> 
     check = Checker(data, LABELS)
     values = check_item(check, today=units.today(tenant))
     await resolve_refs(tenant, actor, check, values)
+    await _check_reference_free(tenant, check, values)
     check.done()
-    async with db.atomic():
-        made = await insert_items(tenant, actor, [values])
+    try:
+        async with db.atomic():
+            made = await insert_items(tenant, actor, [values])
+    except Exception as exc:
+        # the same reference registered for the unit at the same moment (the unique index)
+        if not db.unique_violation(exc):
+            raise
+        raise Conflict(reference_taken(), errors={"reference": reference_taken()}) from exc
     return await get_item(tenant, actor, made[0]["uuid"])
+
+
+def reference_taken() -> str:
+    return _("This reference number is already in the register of the custodian unit.")
+
+
+async def _check_reference_free(tenant: TenantRef, check: Checker, values: dict, exclude: int | None = None) -> None:
+    """A reference names one item of a custodian unit (a unique index says so too)."""
+    if "reference" in check.errors or not values.get("custodian_unit") or not values.get("reference"):
+        return
+    where = [
+        ClassifiedItem.tenant == tenant.id,
+        ClassifiedItem.custodian_unit == values["custodian_unit"],
+        ClassifiedItem.reference == values["reference"],
+    ]
+    if exclude is not None:
+        where.append(ClassifiedItem.id != exclude)
+    if await ClassifiedItem.exists().where(*where):
+        check.fail("reference", reference_taken())
 
 
 # ---------------------------------------------------------------- reading
@@ -599,6 +625,7 @@ async def update_item(tenant: TenantRef, actor: Actor, item_id: Any, data: dict[
     await resolve_refs(tenant, actor, check, values)
     if values.get("source_item") is not None:
         await _check_no_cycle(tenant, check, row["id"], values["source_item"])
+    await _check_reference_free(tenant, check, values, exclude=row["id"])
     touched = _touched(data)
     check.errors = {k: v for k, v in check.errors.items() if k in touched}
     check.done()
@@ -613,6 +640,16 @@ async def update_item(tenant: TenantRef, actor: Actor, item_id: Any, data: dict[
 
 
 async def _write_change(tenant: TenantRef, actor: Actor, row: dict, changed: dict[str, Any]) -> dict:
+    try:
+        await _write(tenant, actor, row, changed)
+    except Exception as exc:
+        if not db.unique_violation(exc):
+            raise
+        raise Conflict(reference_taken(), errors={"reference": reference_taken()}) from exc
+    return await get_item(tenant, actor, row["uuid"])
+
+
+async def _write(tenant: TenantRef, actor: Actor, row: dict, changed: dict[str, Any]) -> None:
     if changed:
         async with db.atomic():
             done = (
@@ -635,7 +672,6 @@ async def _write_change(tenant: TenantRef, actor: Actor, row: dict, changed: dic
             )
     elif row["status"] != "active":
         raise Conflict(_("Only an item still classified can be changed; its decisions changed this one."))
-    return await get_item(tenant, actor, row["uuid"])
 
 
 # ---------------------------------------------------------------- export

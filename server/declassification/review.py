@@ -19,7 +19,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
-from server import db, roles
+from server import db, events, roles
 from server.actor import Actor
 from server.audit import service as audit
 from server.core.bulk import update_rows
@@ -456,6 +456,8 @@ async def note_review(tenant: TenantRef, actor: Actor, item: dict, outcome: str,
         closed = await tasks.close_tasks(tenant, item["id"], ["annual"])
         detail = {"year": today.year, "outcome": outcome, "note": note, "tasks_closed": closed}
         await audit.record(tenant.id, actor, "declass.review", "classified_item", str(item["uuid"]), detail=detail)
+        # the unit's share reviewed on time is an automatic indicator of the assessment
+        await events.publish(events.INDICATOR_INPUTS, tenant, people=[], units=[item["custodian_unit"]])
     return {
         "item_id": str(item["uuid"]),
         "year": today.year,
