@@ -517,3 +517,38 @@ async def test_the_item_page_panel_lists_its_decisions(env, client):
     assert "/decisions/new" not in html  # one decision waits: no second proposal
     html = panel.render(t=f"/t/{s.world.slug}", decisions=[], item=row)
     assert f"/t/{s.world.slug}/classified-items/{item['id']}/decisions/new" in html
+
+
+async def test_a_rejections_reason_is_kept_on_the_decision(client, make_client):
+    s = await setup(client)
+    item = await add_item(s, "甲财〔2020〕24号")
+    d = await proposed(s, item)
+    assert d["decided_note"] == ""
+    reason = "依据不足 <b>请补充</b>"
+    rejected = await s.api.post("principal", one(item, d, "reject"), {"reason": reason})
+    assert rejected.status_code == 200, rejected.text
+    assert (rejected.json()["status"], rejected.json()["decided_note"]) == ("rejected", reason)
+    assert (await s.api.get("officer", one(item, d))).json()["decided_note"] == reason
+    assert [
+        x["decided_note"] for x in (await s.api.get("officer", f"/classified-items/{item['id']}/decisions")).json()
+    ] == [reason]
+    async with db.transaction(s.world.tenant.id):
+        row = await Decision.select(Decision.decided_note).where(Decision.uuid == d["id"]).first()
+    assert row["decided_note"] == reason
+    # the decision's page shows it (escaped), under the label of the reject form
+    officer = await make_client("10.9.9.7")
+    await login(officer, s.world.slug, "officer")
+    shown = await officer.get(f"/t/{s.world.slug}{one(item, d)}")
+    assert shown.status_code == 200 and "依据不足 &lt;b&gt;请补充&lt;/b&gt;" in shown.text
+
+    # rejected through the page's form too; an approval says nothing
+    again = await proposed(s, item)
+    principal = await make_client("10.9.9.6")
+    await login(principal, s.world.slug, "principal")
+    page_url = f"/t/{s.world.slug}{one(item, again)}"
+    done = await post_form(principal, page_url + "/reject", await csrf(principal, page_url), reason="期限未到")
+    assert done.status_code == 303
+    assert "期限未到" in (await principal.get(page_url)).text
+    third = await add_item(s, "甲财〔2020〕25号")
+    approved = await s.api.post("principal", one(third, await proposed(s, third), "approve"))
+    assert approved.status_code == 200 and approved.json()["decided_note"] == ""

@@ -247,6 +247,7 @@ def _public(row: dict, acks: list[dict], may: dict[str, bool], consultation: dic
         "proposed_by": row["proposed_by"],
         "decided_by": row["approved_by"],
         "decided_at": row["approved_at"],
+        "decided_note": row["decided_note"],
         "created_at": row["created_at"],
         "acknowledged": done,
         "total": len(acks),
@@ -407,8 +408,9 @@ async def _deciding(tenant: TenantRef, actor: Actor, item_id: Any, decision_id: 
     return item, row
 
 
-async def _settle(tenant: TenantRef, actor: Actor, row: dict, status: str) -> None:
-    """The one conditional UPDATE that two deciders at once cannot both pass."""
+async def _settle(tenant: TenantRef, actor: Actor, row: dict, status: str, note: str = "") -> None:
+    """The one conditional UPDATE that two deciders at once cannot both pass (with what the
+    decider said: a rejection's reason)."""
     won = (
         await Decision.update(
             {
@@ -416,6 +418,7 @@ async def _settle(tenant: TenantRef, actor: Actor, row: dict, status: str) -> No
                 Decision.approved_by_id: actor.id,
                 Decision.approved_by: actor.name,
                 Decision.approved_at: _now(),
+                Decision.decided_note: note,
             }
         )
         .where(Decision.tenant == tenant.id, Decision.id == row["id"], Decision.status == row["status"])
@@ -479,13 +482,14 @@ async def approve(tenant: TenantRef, actor: Actor, item_id: Any, decision_id: An
 
 
 async def reject(tenant: TenantRef, actor: Actor, item_id: Any, decision_id: Any, data: dict[str, Any]) -> dict:
-    """Turn the decision down, saying why (the reason is kept in the audit trail)."""
+    """Turn the decision down, saying why (the reason is kept on the decision, as its
+    `decided_note`, and in the audit trail)."""
     check = Checker(data, REJECT_LABELS)
     reason = check.text("reason", required=True, max_len=2000)
     check.done()
     item, row = await _deciding(tenant, actor, item_id, decision_id)
     async with db.atomic():
-        await _settle(tenant, actor, row, "rejected")
+        await _settle(tenant, actor, row, "rejected", reason)
         detail = {"item": str(item["uuid"]), "decision": row["decision"], "reason": reason}
         await audit.record(
             tenant.id, actor, "declass.decision_reject", "classified_decision", row["uuid"], detail=detail

@@ -82,6 +82,7 @@ class DecisionOut(msgspec.Struct):
     proposed_by: str
     decided_by: str
     decided_at: datetime | None
+    decided_note: str  # why it was rejected (empty otherwise)
     created_at: datetime
     acknowledged: int
     total: int

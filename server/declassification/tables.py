@@ -104,6 +104,8 @@ class Decision(TenantRow, Table, tablename="classified_decisions"):
     approved_by_id = Integer(null=True, default=None)
     approved_by = Varchar(length=100, default="")
     approved_at = Timestamptz(null=True, default=None)
+    # what the decider said: why a rejected decision was turned down
+    decided_note = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
 
 
