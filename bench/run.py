@@ -77,11 +77,19 @@ def log(text: str) -> None:
 # ---------------------------------------------------------------- worker (one database)
 
 
-async def work(args: argparse.Namespace) -> dict:
-    from bench import scenarios  # noqa: F401 - registers the scenarios
+def load_scenarios() -> None:
+    """Register every scenario, in the order the report lists them."""
+    from bench import scenarios  # noqa: F401 - the core rows
 
     # isort: split
     from bench import audit, inspections  # noqa: F401 - the audit rows, then the inspection rows, after the others
+
+    # isort: split
+    from bench import declass_due, declass_import, declass_public  # noqa: F401 - the declassification rows, last
+
+
+async def work(args: argparse.Namespace) -> dict:
+    load_scenarios()
     from bench.context import BenchContext
     from server import db
     from server.app import create_app
@@ -248,11 +256,7 @@ def main() -> int:
     if args.worker:
         worker_main(args)
         return 0
-    from bench import scenarios  # noqa: F401 - registers the scenarios
-
-    # isort: split
-    from bench import audit, inspections  # noqa: F401 - the audit rows, then the inspection rows, after the others
-
+    load_scenarios()
     if args.list:
         for s in SCENARIOS.values():
             print(f"{s.key:32} {s.label.strip()}")

@@ -189,11 +189,13 @@ async def _answerer(pilot: _Pilot, item: dict) -> Actor:
 
 
 async def _consult(pilot: _Pilot) -> list[dict]:
-    """Consultations on derived items ending soon or past their end: answered (agreeing
+    """Consultations on the derived items ending soonest: answered (agreeing
     mostly), open within their deadline, and late (some escalated); the items whose
     originator agreed."""
     tenant = pilot.demo.tenant
-    derived = [i for i in pilot.items if i["origin"] == "derived" and i.get("term_ends_on")]
+    # items still within their term: one past it is declassified by expiry, nothing to ask
+    live = [i for i in pilot.items if (i.get("term_ends_on") or date.min) >= pilot.today]
+    derived = [i for i in live if i["origin"] == "derived"]
     derived.sort(key=lambda i: i["term_ends_on"])
     chosen = derived[:70]
     agreed, late = [], []
@@ -226,13 +228,13 @@ async def _decide(pilot: _Pilot, item: dict, data: dict, *, approve: bool = True
 
 
 async def _decisions(pilot: _Pilot, agreed: list[dict]) -> None:
-    """Decisions on items ending soon or past their end (before the scan would expire
-    them), on the derived items whose originator agreed; a few left for the approver."""
+    """Decisions on items ending soon (one past its end was declassified by expiry: the
+    scan records it), on the derived items whose originator agreed; a few left for the
+    approver."""
     today = pilot.today
     original = [i for i in pilot.items if i["origin"] == "original" and i.get("term_ends_on")]
-    due = sorted(
-        (i for i in original if i["term_ends_on"] <= today + timedelta(days=182)), key=lambda i: i["term_ends_on"]
-    )
+    soon = today + timedelta(days=182)
+    due = sorted((i for i in original if today <= i["term_ends_on"] <= soon), key=lambda i: i["term_ends_on"])
     basis = "《国家秘密解密暂行办法》第十条：已不符合国家秘密认定条件"
     for n, item in enumerate(due[:40]):
         part = "除附件二外的全部内容" if n % 5 == 0 else ""
@@ -242,7 +244,7 @@ async def _decisions(pilot: _Pilot, agreed: list[dict]) -> None:
     for item in due[40:52]:
         years = min(terms.MAX_YEARS[item["level"]], (item.get("term_years") or 0) + 5)
         end = terms.term_end(item["classified_on"], "years", years)
-        if item.get("term_years") and end > today:
+        if item.get("term_years") and years > item["term_years"] and end > today:
             reason = "相关工程尚未完成，解密后可能损害国家安全和利益"
             data = {"decision": "extend", "basis": "《保守国家秘密法》第二十一条", "reason": reason}
             await _decide(pilot, item, {**data, "new_term_years": years})

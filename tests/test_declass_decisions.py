@@ -552,3 +552,24 @@ async def test_a_rejections_reason_is_kept_on_the_decision(client, make_client):
     third = await add_item(s, "甲财〔2020〕25号")
     approved = await s.api.post("principal", one(third, await proposed(s, third), "approve"))
     assert approved.status_code == 200 and approved.json()["decided_note"] == ""
+
+
+async def test_an_item_past_its_term_takes_no_decision(client):
+    """By law an item whose term ended with no decision is declassified the next day (自行解密),
+    whether or not the scan has marked it yet: no decision is proposed on it, and one proposed
+    in time is not approved once the term has passed."""
+    s = await setup(client)
+    ended = await add_item(s, "甲财〔2015〕1号", classified_on=s.today - timedelta(days=10 * 365 + 5), years=10)
+    refused = await propose(s, ended)
+    assert refused.status_code == 409, refused.text
+    async with db.transaction(s.world.tenant.id):
+        assert not await Decision.exists().where(Decision.item == ended["pk"])
+    in_time = await add_item(s, "甲财〔2016〕2号", classified_on=s.today - timedelta(days=400), years=10)
+    waiting = await proposed(s, in_time)
+    async with db.transaction(s.world.tenant.id):
+        await ClassifiedItem.update({ClassifiedItem.term_ends_on: s.today - timedelta(days=1)}).where(
+            ClassifiedItem.id == in_time["pk"]
+        )
+    late = await s.api.post("principal", one(in_time, waiting, "approve"))
+    assert late.status_code == 409, late.text
+    assert (await item_now(s, in_time))["status"] == "active"  # the scan, not the decision, records it

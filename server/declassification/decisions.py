@@ -358,15 +358,24 @@ async def _refuse_if_open(tenant: TenantRef, item_pk: int) -> None:
         )
 
 
-def _refuse_if_settled(item: dict) -> None:
+def _refuse_if_settled(item: dict, today: date) -> None:
     if item["status"] not in LIVE:
         raise Conflict(_("This item no longer takes decisions: it was declassified, or its term ended."))
+    if item["term_ends_on"] is not None and item["term_ends_on"] < today:
+        # the law declassifies it the day after its term (自行解密), whether or not the scan ran yet
+        raise Conflict(
+            _(
+                "The term of this item ended on %(date)s with no decision: it is declassified by expiry and "
+                "waits for the decision whether to publish it.",
+                date=item["term_ends_on"].isoformat(),
+            )
+        )
 
 
 async def propose(tenant: TenantRef, actor: Actor, item_id: Any, data: dict[str, Any]) -> dict:
     """A proposed decision (or one waiting for the bureau: an extension past the ceiling)."""
     item = await new_decision_context(tenant, actor, item_id)
-    _refuse_if_settled(item)
+    _refuse_if_settled(item, units.today(tenant))
     values, bureau = check_decision(item, data, units.today(tenant))
     answered = await check_consultation(tenant, item, values["decision"])
     row = Decision(
@@ -449,9 +458,9 @@ def _audit_value(value: Any) -> Any:
 async def approve(tenant: TenantRef, actor: Actor, item_id: Any, decision_id: Any) -> dict:
     """Approve the decision and apply it, all in one transaction."""
     item, row = await _deciding(tenant, actor, item_id, decision_id)
-    _refuse_if_settled(item)
-    answered = await check_consultation(tenant, item, row["decision"])
     today = units.today(tenant)
+    _refuse_if_settled(item, today)
+    answered = await check_consultation(tenant, item, row["decision"])
     _checked_again(item, row, today)
     changes = item_effects(item, row, today)
     async with db.atomic():

@@ -178,6 +178,8 @@ async def decide(tenant: TenantRef, actor: Actor, item_id: Any, data: dict[str, 
     by default the part a partial declassification named, empty for the whole item) or
     withhold it (with a reason). Answers {item_id, publication, entry}."""
     _office(actor)
+    # the item first: another tenant's id is not found, whatever the form says
+    item = await access.item(tenant, actor, item_id, allow=(access.OFFICE,))
     check = Checker(data, LABELS)
     publish = check.boolean("publish")
     what = check.text("what", max_len=2000)
@@ -185,7 +187,6 @@ async def decide(tenant: TenantRef, actor: Actor, item_id: Any, data: dict[str, 
     if "publish" not in data:
         check.fail("publish", _("%(field)s is required.", field=check.label("publish")))
     check.done()
-    item = await access.item(tenant, actor, item_id, allow=(access.OFFICE,))
     if item["status"] not in DECLASSIFIED:
         raise Conflict(_("Only a declassified item can be published."))
     if publish:

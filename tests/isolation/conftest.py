@@ -25,6 +25,7 @@ from server.assessment import evidence as evidences
 from server.assessment import reports, reviews
 from server.assessment.tables import ReportJob
 from server.core.i18n import LOCALES
+from server.declassification import clearing, consultations, decisions, imports, publication, qa, register, review
 from server.inspections import checklist, devices, devices_import, fieldwork, findings, rounds
 from server.reminders import dispatch
 from server.reminders import service as reminders
@@ -332,6 +333,95 @@ async def _inspections(world: World, side: str, tag: str, marker: str) -> dict[s
     }
 
 
+async def _declassification(world: World, side: str, tag: str) -> dict[str, Any]:
+    """The unit's register: an item with a decision waiting, a derived item put to its
+    originating unit, an item declassified by its principal and published, one ending
+    soon (the scan's review task), this year's review, an import waiting to be applied, a
+    Q&A entry of the tenant's own and a clearing project with a batch: each with a text
+    unique to the tenant."""
+    tenant = world.tenant
+    world.users["dprincipal"] = await make_user(
+        tenant, "dprincipal", "leader", person_id=world.people["a_principal"]["id"]
+    )
+    unit = world.units["a_unit"]["id"]
+    texts = [
+        f"{side}独有文号-{tag}",
+        f"{side}独有事项-{tag}",
+        f"{side}独有知悉范围-{tag}",
+        f"{side}独有定密依据-{tag}",
+        f"{side}独有解密依据-{tag}",
+        f"{side}独有派生事项-{tag}",
+        f"{side}独有征求意见-{tag}",
+        f"{side}独有公布事项-{tag}",
+        f"{side}独有导入事项-{tag}",
+        f"{side}独有问答-{tag}",
+        f"{side}独有清理-{tag}",
+    ]
+
+    def item(reference: str, title: str, **more: Any) -> dict[str, Any]:
+        return {
+            "reference": reference,
+            "public_title": title,
+            "level": "secret",
+            "classified_on": "2020-03-01",
+            "term_kind": "years",
+            "term_years": 10,
+            "knowledge_scope": texts[2],
+            "basis": texts[3],
+            "custodian_unit_id": unit,
+            **more,
+        }
+
+    async with db.transaction(tenant.id):
+        office, officer = await _actor(world, "office"), await _actor(world, "officer")
+        principal = await _actor(world, "dprincipal")
+        today = units.today(tenant)
+        waiting = await register.create_item(tenant, office, item(texts[0], texts[1]))
+        decision = await decisions.propose(tenant, office, waiting["id"], {"decision": "declassify", "basis": texts[4]})
+        await review.record_review(tenant, officer, waiting["id"], {"outcome": "keep"})
+        derived = await register.create_item(
+            tenant,
+            office,
+            item(f"{texts[5]}-1", texts[5], origin="derived", originating_unit_id=world.units["city"]["id"]),
+        )
+        asked = await consultations.request(tenant, officer, derived["id"], {"question": texts[6]})
+        published = await register.create_item(tenant, office, item(f"{texts[7]}-1", texts[7]))
+        made = await decisions.propose(
+            tenant, office, published["id"], {"decision": "declassify", "basis": texts[4], "publish": True}
+        )
+        await decisions.approve(tenant, principal, published["id"], made["id"])
+        entry = (await publication.entries(tenant, office, 1, 10)).items[0]
+        soon = (today - timedelta(days=365 * 10 - 30)).isoformat()
+        await register.create_item(tenant, office, item(f"{texts[0]}-2", texts[1], classified_on=soon))
+        await review.scan(tenant, today)
+        book = openpyxl.Workbook()
+        book.active.append(["编号", "名称（非涉密）", "密级", "定密日期", "保密期限", "保管单位", "定密依据"])
+        book.active.append([texts[8], texts[8], "秘密", "2021-05-01", "10年", world.units["a_unit"]["name"], texts[3]])
+        buffer = io.BytesIO()
+        book.save(buffer)
+        upload = await imports.preview_import(tenant, office, f"{side}-{tag}.xlsx", buffer.getvalue())
+        answer = await qa.create_entry(tenant, office, {"question": texts[9], "answer": texts[9]})
+        project = await clearing.create_project(
+            tenant, office, {"name": texts[10], "year": today.year, "unit_id": unit}
+        )
+        await clearing.record_entry(
+            tenant,
+            office,
+            project["id"],
+            {"unit_id": unit, "level": "secret", "item_year": 2015, "outcome": "kept", "count": 3},
+        )
+    return {
+        "item_id": waiting["id"],
+        "decision_id": decision["id"],
+        "consultation_id": asked["id"],
+        "publication_id": entry["id"],
+        "classified_import_id": upload["id"],
+        "entry_id": answer["id"],
+        "project_id": project["id"],
+        "declass_texts": texts,
+    }
+
+
 async def _earlier_year(world: World) -> dict[str, Any]:
     """An assessment of last year as well (a year the other tenant never assessed): what
     the pages of this year show as "last year", and a year whose URLs must find nothing
@@ -510,6 +600,8 @@ async def pair(env, mailbox) -> Pair:
     b_rows.update(await _reminders(b, "乙方", "yifang", tag, env.settings))
     a_rows.update(await _inspections(a, "甲方", tag, f"JF-CLUE-{tag}"))
     b_rows.update(await _inspections(b, "乙方", tag, f"YF-CLUE-{tag}"))
+    a_rows.update(await _declassification(a, "甲方", tag))
+    b_rows.update(await _declassification(b, "乙方", tag))
     a_rows.update(await _earlier_year(a))
     a_rows["totp_secret"] = await _twofactor(a, a_user["username"], env.settings)
     a_ids = ids_of(a, {**a_rows, "token_id": await _office_token_id(a)})
@@ -556,6 +648,9 @@ async def pair(env, mailbox) -> Pair:
             # interview, team notes, devices, violation, transfer and finding
             *a_rows["inspection_texts"],
             f"JF-CLUE-{tag}",
+            # declassification: A's items (their references, titles, scope and basis), decisions,
+            # consultation, published item, import, Q&A entry and clearing project
+            *a_rows["declass_texts"],
             # the authenticator secret of A's account
             *a_rows["totp_secret"],
             # and A's public ids: B may name them (the sweep does; what B sent is never

@@ -47,6 +47,14 @@ ALLOWLIST: dict[str, str] = {
     "/t/{slug:str}/logout": "public: ends the caller's own session only (no ids, no tenant data); calling it "
     "would end the sweep's own session",
     "/static/{file_path:path}": "static files shipped with the app; no tenant data",
+    # a tenant's public pages answer anyone, signed in anywhere or not: what they show is
+    # meant for everyone (copies of the whitelisted fields of published entries, public Q&A)
+    # and nothing else; test_public_pages_show_their_own_tenants_published_entries_only
+    # walks them in both directions, tests/test_declass_publication.py field by field
+    "/t/{slug:str}/public/declassified": "public by design (published declassified items); see above",
+    "/t/{slug:str}/public/declassified.json": "public by design (published declassified items); see above",
+    "/t/{slug:str}/public/declassified.atom": "public by design (published declassified items); see above",
+    "/t/{slug:str}/public/qa": "public by design (the tenant's public Q&A entries); see above",
     "/schema": "OpenAPI document: describes the routes, holds no tenant data",
     "/schema/openapi.json": "OpenAPI document: describes the routes, holds no tenant data",
     "/schema/{path:str}": "OpenAPI renderers: describe the routes, hold no tenant data",
@@ -179,6 +187,11 @@ FOUND_PARAMS = (
     # unit's register waiting to be applied, a transfer measure, a finding (conftest._inspections)
     *("round_id", "team_id", "inspection_id", "clue_id", "file_id"),
     *("device_id", "device_import_id", "measure_id", "finding_id"),
+    # declassification: an item of the leader's unit with a decision waiting (the decision's
+    # routes name both), a consultation of a derived item, a published entry, an import of
+    # the register waiting to be applied, a Q&A entry, a clearing project (conftest._declassification)
+    *("item_id", "decision_id", "consultation_id", "publication_id", "classified_import_id"),
+    *("entry_id", "project_id"),
 )
 ID_PARAMS = frozenset(ID_SOURCES) | frozenset(FOUND_PARAMS)
 

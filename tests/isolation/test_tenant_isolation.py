@@ -491,20 +491,29 @@ async def _finished_batches(tenant_id: int, own_job: str) -> list[dict]:
     return jobs
 
 
+# the roles the sweep calls a route as when its guard does not admit the office admin: the
+# separated administrators, and for what only a unit's own people do (answering a
+# consultation put to the unit) B's unit officer, then B's leader
+OTHER_CALLERS = (*sorted(roles.THREE_ADMINS), roles.UNIT_OFFICER, roles.LEADER)
+# the world's account of each such role (tests.factories.USERS)
+ACCOUNT_OF = {roles.UNIT_OFFICER: "officer", roles.LEADER: "leader"}
+
+
 def _caller_role(route, method: str) -> str:
     """The role the sweep calls a route as: the office admin, unless the route's guard
-    admits only some of the separated administrators."""
+    admits only others (OTHER_CALLERS, the first it admits)."""
     admitted = set().union(*(getattr(g, "roles", set()) for g in guards_of(handler_for(route, method))))
     if not admitted or roles.OFFICE_ADMIN in admitted:
         return roles.OFFICE_ADMIN
-    return min(admitted & roles.THREE_ADMINS)
+    return next(role for role in OTHER_CALLERS if role in admitted)
 
 
 async def _signed_in_admins(env, pair: Pair) -> dict[str, tuple[httpx.AsyncClient, str, str]]:
     admins = {}
-    for number, role in enumerate(sorted(roles.THREE_ADMINS)):
-        client, csrf_token = await _signed_in_b(env, pair, role, f"10.7.8.{number}")
-        admins[role] = (client, csrf_token, await token_for(pair.b, role))
+    for number, role in enumerate(OTHER_CALLERS):
+        key = ACCOUNT_OF.get(role, role)
+        client, csrf_token = await _signed_in_b(env, pair, key, f"10.7.8.{number}")
+        admins[role] = (client, csrf_token, await token_for(pair.b, key))
     return admins
 
 
@@ -924,3 +933,30 @@ async def test_platform_routes_refuse_tenant_users(env, pair: Pair):
     assert calls, "no platform route was called"
     if failures:
         pytest.fail("\n".join(failures), pytrace=False)
+
+
+PUBLIC_PAGES = ("/public/declassified", "/public/declassified.json", "/public/declassified.atom", "/public/qa")
+
+
+async def test_public_pages_show_their_own_tenants_published_entries_only(env, pair: Pair, make_client):
+    """The public pages need no sign-in and show what their tenant published: B's show none
+    of A's rows to anyone (anonymous, B's session); A's show A's published entry and,
+    of everything else A holds, nothing, whoever asks."""
+    anonymous = await make_client()
+    b_session = await make_client()
+    assert (await login(b_session, pair.b.slug, "office")).status_code == 303
+    published_title = next(t for t in pair.extra["a"]["declass_texts"] if "公布事项" in t)
+    # the published entry: its reference, public title and public id
+    shown_by_design = {published_title, f"{published_title}-1", pair.a_ids["publication_id"]}
+    leaks = []
+    for client in (anonymous, b_session):
+        for path in PUBLIC_PAGES:
+            on_b = await client.get(f"/t/{pair.b.slug}{path}")
+            assert on_b.status_code == 200, (path, on_b.status_code)
+            leaks += [(pair.b.slug, path, m) for m in [*pair.a_only, pair.a.tenant.name] if m in on_b.text]
+            on_a = await client.get(f"/t/{pair.a.slug}{path}")
+            assert on_a.status_code == 200, (path, on_a.status_code)
+            leaks += [(pair.a.slug, path, m) for m in pair.a_only if m in on_a.text and m not in shown_by_design]
+            if "declassified" in path:
+                assert published_title in on_a.text, path  # the positive control: A's own entry
+    assert not leaks, leaks
