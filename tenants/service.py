@@ -3,6 +3,7 @@ creating and suspending tenants, and the provisioning hooks domains register."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -161,6 +162,35 @@ async def settings_of(tenant: TenantRef) -> dict[str, Any]:
     """The tenant's settings, the defaults filling what it has not set."""
     row = await Tenant.select(Tenant.settings).where(Tenant.id == tenant.id).output(load_json=True).first()
     return {**DEFAULT_SETTINGS, **(row["settings"] if row else {})}
+
+
+# a settings key as update_settings takes it (a name, safe in a JSON path)
+SETTING_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+async def update_settings(tenant: TenantRef, changes: dict[str, Any]) -> dict[str, Any]:
+    """Set these top-level keys of the tenant's settings, keeping the others, in one UPDATE
+    (two changes of different keys at once both hold); the settings as they now are, the
+    defaults filling what the tenant has not set. The caller checks the values and records
+    the change in the audit trail."""
+    for key in changes:
+        if not SETTING_KEY_RE.match(key):
+            raise ValueError(f"not a settings key: {key!r}")
+    if not changes:
+        return await settings_of(tenant)
+    if db.is_postgres():
+        merged = "(COALESCE(settings::jsonb, jsonb_build_object()) || CAST({} AS TEXT)::jsonb)::json"
+        args: list[Any] = [json.dumps(changes)]
+    else:
+        merged = "json_set(COALESCE(settings, json_object()), " + ", ".join("{}, json({})" for _ in changes) + ")"
+        args = [v for key, value in changes.items() for v in (f'$."{key}"', json.dumps(value))]
+    rows = await Tenant.raw(
+        f"UPDATE tenants SET settings = {merged} WHERE id = {{}} RETURNING settings", *args, tenant.id
+    )
+    if not rows:
+        raise NotFound()
+    stored = rows[0]["settings"]
+    return {**DEFAULT_SETTINGS, **(json.loads(stored) if isinstance(stored, str) else stored)}
 
 
 T = TypeVar("T", bound=Table)

@@ -26,16 +26,15 @@ from server.core.pagination import Page
 from server.core.rows import joined
 from server.core.validation import Checker
 from server.declassification import access, terms
+from server.declassification import settings as declass_settings
 from server.declassification.tables import ClassifiedItem, Consultation
 from server.units import service as units
 from tenants.service import TenantRef, get_owned, parse_id, settings_of
 
 # the tenant's settings (optional): days to answer by default, days from the first
-# escalation (the deadline passed) to the second (the bureau)
-DAYS_SETTING = "declass_consult_days"
-ESCALATE_SETTING = "declass_consult_escalate_days"
-DEFAULT_DAYS = 30
-DEFAULT_ESCALATE_DAYS = 14
+# escalation (the deadline passed) to the second (the bureau); their rules are settings.py's
+DAYS_SETTING = declass_settings.CONSULT
+ESCALATE_SETTING = declass_settings.ESCALATE
 MAX_DAYS = 366
 NOTE_MAX = 4000
 OLDEST = 10  # the FOIA practice: close the ten oldest first
@@ -211,7 +210,7 @@ async def consultation(tenant: TenantRef, actor: Actor, consultation_id: Any) ->
 
 
 async def default_days(tenant: TenantRef) -> int:
-    return int((await settings_of(tenant)).get(DAYS_SETTING) or DEFAULT_DAYS)
+    return declass_settings.consult_days_of(await settings_of(tenant))
 
 
 def _consultable(item: dict) -> None:
@@ -485,7 +484,7 @@ async def answered_on_time(tenant: TenantRef, unit_pks: list[int], year: int) ->
 
 
 async def escalate_days(tenant: TenantRef) -> int:
-    return int((await settings_of(tenant)).get(ESCALATE_SETTING) or DEFAULT_ESCALATE_DAYS)
+    return declass_settings.escalate_days_of(await settings_of(tenant))
 
 
 async def escalate(tenant: TenantRef, day: date) -> dict[int, int]:

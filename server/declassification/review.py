@@ -30,15 +30,18 @@ from server.core.pagination import Page
 from server.core.rows import joined
 from server.core.validation import Checker
 from server.declassification import access, tasks
+from server.declassification import settings as declass_settings
 from server.declassification.tables import ClassifiedItem, Review, ReviewTask
-from server.declassification.terms import ESCALATE_DAYS, LEVELS, MIN_LEAD_DAYS, days_left
+from server.declassification.terms import ESCALATE_DAYS, LEVELS, days_left
 from server.units import service as units
 from tenants.service import TenantRef, settings_of
 
 # still classified: the scan, the due list and the year's review look at these alone
 ACTIVE = ("active", "partly_declassified")
-# the tenant setting of the lead time, in days (never less than MIN_LEAD_DAYS)
-SETTING = "declass_lead_days"
+# the tenant setting of the lead time, in days, and its check (the rules are settings.py's)
+SETTING = declass_settings.LEAD
+check_lead_days = declass_settings.check_lead_days
+# the longest `within_days` of the due list
 MAX_DAYS = 3650
 # the stages of the scan, as `expiry_stage` counts them
 LEAD, PRINCIPAL, EXPIRED = 1, 2, 3
@@ -49,7 +52,6 @@ API_OUTCOMES = {"keep": OUTCOMES["keep"]}
 ESCALATIONS = {0: _l("Custodian unit"), 1: _l("Unit principal"), 2: _l("Secrecy bureau")}
 TASK_KINDS = {"expiry": _l("Term ending"), "source": _l("Source changed"), "annual": _l("Annual review")}
 LABELS = {
-    SETTING: _l("Reminder lead time (days)"),
     "within_days": _l("Ending within (days)"),
     "outcome": _l("Outcome"),
     "note": _l("Note"),
@@ -63,38 +65,9 @@ EXPIRED_PREFIX = "declass-expired:"
 # ---------------------------------------------------------------- the lead time
 
 
-def lead_days_of(settings: dict[str, Any]) -> int:
-    """The lead time a tenant's settings give: anything below the legal minimum (or not a
-    number) reads as the minimum."""
-    try:
-        value = int(settings.get(SETTING) or MIN_LEAD_DAYS)
-    except (TypeError, ValueError):
-        return MIN_LEAD_DAYS
-    return min(MAX_DAYS, max(MIN_LEAD_DAYS, value))
-
-
 async def lead_days(tenant: TenantRef) -> int:
     """How many days before a term ends its review task opens (default and minimum 90)."""
-    return lead_days_of(await settings_of(tenant))
-
-
-def check_lead_days(data: dict[str, Any]) -> int:
-    """A lead time as a settings form or the API sends it: 422 naming `declass_lead_days`
-    when missing, not a number, or below 90 days (the law's three months)."""
-    check = Checker(data, LABELS)
-    if data.get(SETTING) in (None, ""):
-        check.fail(SETTING, _("%(field)s is required.", field=check.label(SETTING)))
-    value = check.integer(SETTING, minimum=1, maximum=MAX_DAYS)
-    if SETTING not in check.errors and value < MIN_LEAD_DAYS:
-        check.fail(
-            SETTING,
-            _(
-                "The reminder comes at least %(days)d days before a term ends (three months, as the law asks).",
-                days=MIN_LEAD_DAYS,
-            ),
-        )
-    check.done()
-    return value
+    return declass_settings.lead_days_of(await settings_of(tenant))
 
 
 # ---------------------------------------------------------------- the daily scan

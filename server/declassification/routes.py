@@ -10,6 +10,7 @@ from server.declassification import (
     qa_routes,
     register_routes,
     review_routes,
+    settings_routes,
 )
 
 ROUTES = [
@@ -22,4 +23,5 @@ ROUTES = [
     *public_routes.ROUTES,
     *qa_routes.ROUTES,
     *clearing_routes.ROUTES,
+    *settings_routes.ROUTES,
 ]
