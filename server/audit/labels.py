@@ -133,6 +133,7 @@ ACTIONS: dict[str, LazyString] = {
     "declass.clearing_create": _l("Open clearing project"),
     "declass.clearing_record": _l("Record cleared documents"),
     "declass.clearing_close": _l("Close clearing project"),
+    "declass.settings": _l("Change declassification settings"),
     "device.create": _l("Add device"),
     "device.update": _l("Change device"),
     "device.delete": _l("Remove device"),
