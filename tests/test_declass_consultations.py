@@ -71,7 +71,7 @@ async def add_item(
                 classified_on=date(2024, 3, 1),
                 term_kind="years",
                 term_years=10,
-                term_ends_on=date(2034, 3, 1),
+                term_ends_on=extra.pop("term_ends_on", date(2034, 3, 1)),
                 knowledge_scope="局领导班子",
                 origin=origin,
                 originating_unit=ou,
@@ -125,6 +125,11 @@ async def test_only_a_derived_item_is_put_to_its_originator_with_a_30_day_defaul
     assert refused.status_code == 409 and fields(refused) == {"originating_unit_id"}
     gone = await add_item(w, n=3, status="declassified")
     assert (await api.post("officer", f"/classified-items/{gone['id']}/consultations", {})).status_code == 409
+    # an item past its term is declassified by expiry, whether or not the scan marked it yet
+    expired = await add_item(w, n=6, status="expired")
+    assert (await api.post("officer", f"/classified-items/{expired['id']}/consultations", {})).status_code == 409
+    ended = await add_item(w, n=7, term_ends_on=today(w) - timedelta(days=1))
+    assert (await api.post("officer", f"/classified-items/{ended['id']}/consultations", {})).status_code == 409
 
     item = await add_item(w, n=4)
     # another unit's officer does not see the item; the office does not ask; nor the sub-unit

@@ -213,15 +213,17 @@ async def default_days(tenant: TenantRef) -> int:
     return declass_settings.consult_days_of(await settings_of(tenant))
 
 
-def _consultable(item: dict) -> None:
-    """Only a derived item, with an originating unit of the tenant or a body outside it."""
+def _consultable(item: dict, today: date) -> None:
+    """Only a derived item still classified and within its term, with an originating unit
+    of the tenant or a body outside it."""
     if item["origin"] != "derived":
         why = _("Only a derived item is put to its originating unit: this item was classified originally.")
         raise Conflict(why, {"origin": why})
     if item["originating_unit"] is None and not item["originating_body"]:
         why = _("The item names no originating unit or body to consult: register it first.")
         raise Conflict(why, {"originating_unit_id": why})
-    if item["status"] == "declassified":
+    ended = item["term_ends_on"] is not None and item["term_ends_on"] < today
+    if item["status"] in ("declassified", "expired") or ended:
         raise Conflict(_("The item is declassified already: there is nothing to consult on."))
 
 
@@ -260,7 +262,7 @@ async def request(tenant: TenantRef, actor: Actor, item_id: Any, data: dict[str,
     """Put the derived item to its originating unit (or record that a body outside was
     asked): one open consultation per item at a time (409 naming it otherwise)."""
     item = await access.item(tenant, actor, item_id, allow=(access.UNIT,))
-    _consultable(item)
+    _consultable(item, units.today(tenant))
     values = _check_request(data, units.today(tenant), await default_days(tenant))
     async with db.atomic():
         await _hold_item(tenant, item["id"])
