@@ -10,7 +10,6 @@ the tenant, the originating unit by name or code."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -21,12 +20,13 @@ from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden, NotFound
 from server.core.i18n import _
-from server.core.rows import pick, public
+from server.core.rows import public
 from server.core.validation import Checker
 from server.declassification import imports_workbook as workbook
 from server.declassification import register
 from server.declassification.imports_workbook import SheetRow, text, text_key
 from server.declassification.tables import ClassifiedItem, ItemImport
+from server.documents import workbooks
 from server.units import service as units
 from tenants.service import TenantRef, get_owned
 
@@ -76,13 +76,6 @@ ITEM_KEYS = (
     "basis",
 )
 DATE_KEYS = ("classified_on", "term_until", "term_ends_on")
-
-
-def workbook_message(kind: str) -> str:
-    return {
-        "missing": _("Choose an .xlsx file to upload."),
-        "too_large": _("The file is too large (at most 5 MB)."),
-    }[kind]
 
 
 def must_import(actor: Actor) -> None:
@@ -443,14 +436,9 @@ async def import_detail(tenant: TenantRef, actor: Actor, import_id: Any) -> dict
         .output(load_json=True)
         .first()
     )
-    counts: dict[str, int] = defaultdict(int)
-    for r in data["rows"]:
-        counts[r["status"]] += 1
     return {
         **public(row, "filename", "status", "created_at", "applied_at"),
-        **pick(data, "rows", "errors"),
-        "counts": dict(counts),
-        "clean": not data["errors"],
+        **workbooks.preview_summary(data["rows"], data["errors"]),
     }
 
 

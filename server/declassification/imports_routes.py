@@ -18,6 +18,7 @@ from server.core.errors import ValidationFailed
 from server.declassification import imports, terms
 from server.declassification import imports_schemas as schemas
 from server.declassification.imports_workbook import LABELS
+from server.documents import workbooks
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import file_response, show_refusal, submit_form, uploaded_file
@@ -40,9 +41,9 @@ class ItemsUpload(msgspec.Struct):
 
 
 async def _upload(request: Request) -> tuple[str, bytes]:
-    filename, data = await uploaded_file(request, imports.workbook_message("missing"))
+    filename, data = await uploaded_file(request, workbooks.upload_message("missing"))
     if len(data) > imports.MAX_UPLOAD:
-        raise ValidationFailed({"file": imports.workbook_message("too_large")})
+        raise ValidationFailed({"file": workbooks.upload_message("too_large")})
     return filename, data
 
 

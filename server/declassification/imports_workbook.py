@@ -21,7 +21,6 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from server.core.errors import ValidationFailed
 from server.core.i18n import LazyString, _, _l
 from server.declassification import register, terms
 from server.documents import workbooks
@@ -297,48 +296,20 @@ def _read_rows(book: Any, max_rows: int) -> list[SheetRow]:
     too_wide = _(
         "The sheet has more than %(max)s columns; keep only the register's columns.", max=workbooks.MAX_COLUMNS
     )
-    columns: dict[int, str] | None = None
-    rows: list[SheetRow] = []
-    for line, raw in workbooks.sheet_rows(book, too_wide=too_wide):
-        if not any(workbooks.filled(v) for v in raw):
-            continue  # blank rows, trailing ones too
-        if columns is None:
-            columns = _columns(raw)
-            continue
-        row = workbooks.sheet_row(line, raw, columns, (*COLUMNS, *EXTRA_COLUMNS), _cell)
-        if not any(v is not None for v in row.values.values()):
-            continue  # filled only in columns the register does not read
-        if len(rows) >= max_rows:
-            raise workbooks.too_many_rows(max_rows)
-        rows.append(row)
-    if columns is None:
-        raise workbooks.empty()
-    return rows
+    return workbooks.data_rows(
+        book,
+        too_wide=too_wide,
+        header=_columns,
+        keys=(*COLUMNS, *EXTRA_COLUMNS),
+        convert=_cell,
+        max_rows=max_rows,
+        skip_unread=True,  # filled only in columns the register does not read
+    )
 
 
 def _columns(header: Iterable[Any]) -> dict[int, str]:
     """Position → key for the known columns of the header row; unknown ones are ignored."""
-    columns: dict[int, str] = {}
-    for index, text in enumerate(header):
-        if not workbooks.filled(text):
-            continue
-        key = header_keys().get(text_key(text))
-        if key is None:
-            continue
-        if key in columns.values():
-            raise workbooks.repeated_column(LABELS[key])
-        columns[index] = key
-    missing = [k for k in REQUIRED if k not in columns.values()]
-    if missing:
-        raise ValidationFailed(
-            {
-                "file": _(
-                    "The first row must hold the column headers; missing: %(columns)s.",
-                    columns=", ".join(str(LABELS[k]) for k in missing),
-                )
-            }
-        )
-    return columns
+    return workbooks.header_columns(header, lambda text: header_keys().get(text_key(text)), LABELS, REQUIRED)
 
 
 def _cell(value: Any) -> Any:
@@ -447,21 +418,15 @@ def items_template(example_unit: str = "市教育局") -> bytes:
         choice = DataValidation(type="list", formula1=f'"{values}"', allow_blank=True)
         choice.add(f"{letter[key]}2:{letter[key]}{MAX_DATA_ROWS}")
         sheet.add_data_validation(choice)
-    cell = workbooks.bilingual_cell
-    rows = [
-        [
-            TEMPLATE_HEADERS[key],
-            ", ".join(a for a in _ALIASES[key] if a != TEMPLATE_HEADERS[key]),
-            cell(_l("Yes")) if key in REQUIRED else cell(_l("No")),
-            *workbooks.bilingual(_HELP[key], **_HELP_VALUES.get(key, {})),
-        ]
-        for key in COLUMNS
-    ]
-    header = [
-        cell(_l("Column")),
-        cell(_l("Also accepted")),
-        cell(_l("Must be filled")),
-        *workbooks.bilingual(_l("Description")),
-    ]
-    workbooks.help_sheet(book, header, rows, _HELP_NOTE, (14, 28, 14, 50, 60))
+    workbooks.columns_help(
+        book,
+        COLUMNS,
+        headers=TEMPLATE_HEADERS,
+        aliases=_ALIASES,
+        required=REQUIRED,
+        descriptions=_HELP,
+        note=_HELP_NOTE,
+        widths=(14, 28, 14, 50, 60),
+        values=_HELP_VALUES,
+    )
     return save(book)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -22,7 +23,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from server.core.errors import ValidationFailed
-from server.core.i18n import LazyString, _, translations
+from server.core.i18n import LazyString, _, _l, translations
 from server.documents import safe
 
 T = TypeVar("T")
@@ -178,6 +179,88 @@ def sheet_row(
     return SheetRow(line=line, values=values, formulas=formulas)
 
 
+def data_rows(
+    book: Any,
+    *,
+    too_wide: str,
+    header: Callable[[tuple[Any, ...]], dict[int, str]],
+    keys: Sequence[str],
+    convert: Callable[[Any], Any],
+    max_rows: int,
+    skip_unread: bool = False,
+) -> list[SheetRow]:
+    """The data rows of the first sheet, below its header row (the first filled one:
+    header(cells) gives its columns, position → key), each with every key of `keys` made
+    by `convert`; blank rows are passed over, and with skip_unread the rows filled only
+    in columns no key reads. At most max_rows of them."""
+    columns: dict[int, str] | None = None
+    rows: list[SheetRow] = []
+    for line, raw in sheet_rows(book, too_wide=too_wide):
+        if not any(filled(v) for v in raw):
+            continue  # blank rows, trailing ones too
+        if columns is None:
+            columns = header(raw)
+            continue
+        row = sheet_row(line, raw, columns, keys, convert)
+        if skip_unread and not any(v is not None for v in row.values.values()):
+            continue
+        if len(rows) >= max_rows:
+            raise too_many_rows(max_rows)
+        rows.append(row)
+    if columns is None:
+        raise empty()
+    return rows
+
+
+def header_columns(
+    header: Iterable[Any],
+    key_of: Callable[[Any], str | None],
+    labels: Mapping[str, LazyString],
+    required: Sequence[str],
+) -> dict[int, str]:
+    """Position → key for the known columns of the header row (key_of(text): the key a
+    header names, None for one the reader ignores); ValidationFailed on "file" when a
+    column appears twice or one of `required` is missing."""
+    columns: dict[int, str] = {}
+    for index, text in enumerate(header):
+        if not filled(text):
+            continue
+        key = key_of(text)
+        if key is None:
+            continue
+        if key in columns.values():
+            raise repeated_column(labels[key])
+        columns[index] = key
+    missing = [k for k in required if k not in columns.values()]
+    if missing:
+        raise ValidationFailed(
+            {
+                "file": _(
+                    "The first row must hold the column headers; missing: %(columns)s.",
+                    columns=", ".join(str(labels[k]) for k in missing),
+                )
+            }
+        )
+    return columns
+
+
+def upload_message(kind: str) -> str:
+    """What an upload form says of a workbook "missing" or "too_large" (over 5 MB)."""
+    return {
+        "missing": _("Choose an .xlsx file to upload."),
+        "too_large": _("The file is too large (at most 5 MB)."),
+    }[kind]
+
+
+def preview_summary(rows: list[dict], errors: list[dict]) -> dict:
+    """An import preview's checked rows and errors as its pages show them: the rows, the
+    errors, how many rows have each status, and whether it is clean (no error)."""
+    counts: dict[str, int] = defaultdict(int)
+    for r in rows:
+        counts[r["status"]] += 1
+    return {"rows": rows, "errors": errors, "counts": dict(counts), "clean": not errors}
+
+
 def too_many_rows(count: int) -> ValidationFailed:
     return ValidationFailed(
         {"file": _("The sheet has more than %(max)s rows; split it into smaller files.", max=count)}
@@ -235,6 +318,40 @@ def help_sheet(
     sheet.append([])
     sheet.append([*[None] * (len(widths) - 2), *bilingual(note)])
     _header_style(sheet, widths)
+
+
+def columns_help(
+    book: Workbook,
+    keys: Sequence[str],
+    *,
+    headers: Mapping[str, str],
+    aliases: Mapping[str, Sequence[str]],
+    required: Sequence[str],
+    descriptions: Mapping[str, LazyString],
+    note: LazyString,
+    widths: Sequence[float],
+    values: Mapping[str, dict[str, Any]] | None = None,
+) -> None:
+    """The help sheet of a template whose header row is headers[key] for each of `keys`:
+    a row per column with the other headers read as it, whether it must be filled, and
+    its description in Chinese and English (formatted with values[key], if any)."""
+    cell = bilingual_cell
+    rows = [
+        [
+            headers[key],
+            ", ".join(a for a in aliases[key] if a != headers[key]),
+            cell(_l("Yes")) if key in required else cell(_l("No")),
+            *bilingual(descriptions[key], **(values or {}).get(key, {})),
+        ]
+        for key in keys
+    ]
+    header = [
+        cell(_l("Column")),
+        cell(_l("Also accepted")),
+        cell(_l("Must be filled")),
+        *bilingual(_l("Description")),
+    ]
+    help_sheet(book, header, rows, note, widths)
 
 
 def _header_style(sheet: Any, widths: Sequence[float]) -> None:

@@ -4,7 +4,6 @@ nothing, once."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,17 +14,13 @@ from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _
 from server.core.rows import pick, public
+from server.documents import workbooks
 from server.inspections import checklist, devices, devices_workbook
 from server.inspections.tables import Device, DeviceImport
 from server.units import service as units
 from tenants.service import TenantRef, get_owned
 
-
-def workbook_message(kind: str) -> str:
-    return {
-        "missing": _("Choose an .xlsx file to upload."),
-        "too_large": _("The file is too large (at most 5 MB)."),
-    }[kind]
+workbook_message = workbooks.upload_message
 
 
 def _state(device: dict | None) -> dict | None:
@@ -182,15 +177,10 @@ async def _import_public(row: dict) -> dict:
         .output(load_json=True)
         .first()
     )
-    counts: dict[str, int] = defaultdict(int)
-    for r in data["rows"]:
-        counts[r["status"]] += 1
     return {
         **public(row, "filename", "status", "created_at", "applied_at"),
         "unit_id": str(row["unit_uuid"]),
-        **pick(data, "rows", "errors"),
-        "counts": dict(counts),
-        "clean": not data["errors"],
+        **workbooks.preview_summary(data["rows"], data["errors"]),
     }
 
 

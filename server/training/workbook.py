@@ -15,7 +15,6 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from server.core.errors import ValidationFailed
 from server.core.i18n import LazyString, _, _l
 from server.documents import workbooks
 from server.documents.workbooks import SheetRow
@@ -99,45 +98,14 @@ def _read_rows(book: Any, max_rows: int) -> list[SheetRow]:
     too_wide = _(
         "The sheet has more than %(max)s columns; keep only the attendance columns.", max=workbooks.MAX_COLUMNS
     )
-    columns: dict[int, str] | None = None
-    rows: list[SheetRow] = []
-    for line, raw in workbooks.sheet_rows(book, too_wide=too_wide):
-        if not any(workbooks.filled(v) for v in raw):
-            continue
-        if columns is None:
-            columns = _columns(raw)
-            continue
-        if len(rows) >= max_rows:
-            raise workbooks.too_many_rows(max_rows)
-        rows.append(workbooks.sheet_row(line, raw, columns, COLUMNS, _stripped))
-    if columns is None:
-        raise workbooks.empty()
-    return rows
+    return workbooks.data_rows(
+        book, too_wide=too_wide, header=_columns, keys=COLUMNS, convert=_stripped, max_rows=max_rows
+    )
 
 
 def _columns(header: Iterable[Any]) -> dict[int, str]:
     """Position → key for the known columns of the header row; unknown ones are ignored."""
-    columns: dict[int, str] = {}
-    for index, text in enumerate(header):
-        if not workbooks.filled(text):
-            continue
-        key = HEADER_KEYS.get(_header_key(text))
-        if key is None:
-            continue
-        if key in columns.values():
-            raise workbooks.repeated_column(LABELS[key])
-        columns[index] = key
-    missing = [k for k in REQUIRED if k not in columns.values()]
-    if missing:
-        raise ValidationFailed(
-            {
-                "file": _(
-                    "The first row must hold the column headers; missing: %(columns)s.",
-                    columns=", ".join(str(LABELS[k]) for k in missing),
-                )
-            }
-        )
-    return columns
+    return workbooks.header_columns(header, lambda text: HEADER_KEYS.get(_header_key(text)), LABELS, REQUIRED)
 
 
 def _stripped(value: Any) -> Any:
@@ -164,21 +132,14 @@ def attendance_template() -> bytes:
     # ids are codes: as text they keep their leading zeros
     sheet.column_dimensions[get_column_letter(COLUMNS.index("person_id") + 1)].number_format = "@"
 
-    cell = workbooks.bilingual_cell
-    rows = [
-        [
-            TEMPLATE_HEADERS[key],
-            ", ".join(a for a in _ALIASES[key] if a != TEMPLATE_HEADERS[key]),
-            cell(_l("Yes")) if key in REQUIRED else cell(_l("No")),
-            *workbooks.bilingual(_HELP[key]),
-        ]
-        for key in COLUMNS
-    ]
-    header = [
-        cell(_l("Column")),
-        cell(_l("Also accepted")),
-        cell(_l("Must be filled")),
-        *workbooks.bilingual(_l("Description")),
-    ]
-    workbooks.help_sheet(book, header, rows, _HELP_NOTE, (12, 28, 14, 50, 60))
+    workbooks.columns_help(
+        book,
+        COLUMNS,
+        headers=TEMPLATE_HEADERS,
+        aliases=_ALIASES,
+        required=REQUIRED,
+        descriptions=_HELP,
+        note=_HELP_NOTE,
+        widths=(12, 28, 14, 50, 60),
+    )
     return save(book)
