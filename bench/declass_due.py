@@ -20,6 +20,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
+from bench import declass_bulk
 from bench.context import BenchContext
 from bench.harness import Op, scenario, staged
 from server import db
@@ -32,17 +33,6 @@ DUE = ((60, range(61, 91)), (30, range(1, 61)), (10, range(-10, 0)))
 DUE_COUNT = sum(n for n, _days in DUE)
 EXPECTED = {"reminded": DUE_COUNT, "escalated": 40, "expired": 10}
 LEVELS = ("top_secret", "secret", "confidential")
-
-
-async def _vacuum(*tables: str) -> float:
-    if not db.is_postgres():
-        return 0.0
-    from server.piccolo_conf import DB as owner
-
-    t0 = time.perf_counter()
-    for table in tables:
-        await owner.run_ddl(f"VACUUM (ANALYZE) {table}")
-    return time.perf_counter() - t0
 
 
 def _item(tenant_id: int, unit: int, i: int, today: date, now: datetime, ends: date | None, status: str) -> dict:
@@ -123,7 +113,7 @@ async def _register(ctx: BenchContext, size: int) -> tuple[object, list[int]]:
                 .order_by(ClassifiedItem.id)
             )
         made_s = time.perf_counter() - t0
-        vacuum = await _vacuum("classified_items") if not have else 0.0
+        vacuum = await declass_bulk.vacuum("classified_items") if not have else 0.0
         ctx.note(
             f"declassification due scan · {slug}: {total:,} items, {len(due)} due at each run "
             + (f"(made by the bench in {made_s:.1f} s, untimed" if not have else "(made earlier")

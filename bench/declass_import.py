@@ -23,21 +23,6 @@ from server import db
 
 ITEMS = 10_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-HEADERS = (
-    "编号",
-    "名称（非涉密）",
-    "密级",
-    "定密日期",
-    "保密期限",
-    "知悉范围",
-    "定密方式",
-    "派生来源",
-    "原定密单位",
-    "保管单位",
-    "定密责任人",
-    "承办人",
-    "定密依据",
-)
 TOPICS = ("会议纪要", "工作方案", "统计报表", "通知", "项目申报材料", "规划草案", "检查报告", "技术文件")
 LEVELS = (("绝密", 30), ("机密", 20), ("秘密", 10))
 BODIES = ("省保密局", "省财政厅", "国家某部委", "省发展改革委")
@@ -76,11 +61,13 @@ def _workbook(targets: list[dict], run: int, today: date, sources: list[str]) ->
     """A clean ITEMS-row register workbook whose references are this run's own."""
     import openpyxl
 
+    from server.declassification.imports_workbook import COLUMNS, TEMPLATE_HEADERS
+
     rng = random.Random(run)
     book = openpyxl.Workbook()  # strings shared, as Excel saves them (a write-only book inlines each)
     sheet = book.active
     sheet.title = "国家秘密事项"
-    sheet.append(list(HEADERS))
+    sheet.append([TEMPLATE_HEADERS[k] for k in COLUMNS])  # the template's header row
     for i in range(ITEMS):
         unit = targets[i % len(targets)]
         level, years = LEVELS[i % 3]

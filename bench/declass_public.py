@@ -13,6 +13,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
+from bench import declass_bulk
 from bench.context import SLUG, BenchContext
 from bench.harness import Op, scenario
 from server import db
@@ -33,17 +34,6 @@ TOPICS = (
 )
 LEVELS = ("top_secret", "secret", "confidential")
 SEARCH = "会议纪要"  # one entry in ten
-
-
-async def _vacuum(*tables: str) -> float:
-    if not db.is_postgres():
-        return 0.0
-    from server.piccolo_conf import DB as owner
-
-    t0 = time.perf_counter()
-    for table in tables:
-        await owner.run_ddl(f"VACUUM (ANALYZE) {table}")
-    return time.perf_counter() - t0
 
 
 async def _published(ctx: BenchContext) -> int:
@@ -124,7 +114,7 @@ async def _published(ctx: BenchContext) -> int:
                 copy["item"] = ids[item["uuid"]]
             await insert_rows(Publication, copies)
             total = await Publication.count().where(Publication.tenant == tenant.id)
-        vacuum = await _vacuum("classified_items", "declassified_publications")
+        vacuum = await declass_bulk.vacuum("classified_items", "declassified_publications")
         ctx.note(
             f"declassification public: {total:,} published entries ({missing:,} made by the bench in "
             f"{time.perf_counter() - t0:.1f} s, untimed" + (f", VACUUM ANALYZE {vacuum:.1f} s" if vacuum else "") + ")"
