@@ -221,8 +221,9 @@ async def _acknowledgements(tenant: TenantRef, decision_pks: list[int]) -> dict[
     return out
 
 
-def _public(row: dict, acks: list[dict], may: dict[str, bool], consultation: dict | None = None) -> dict:
-    done = sum(1 for a in acks if a["acknowledged_at"] is not None)
+def summary(row: dict) -> dict:
+    """What every view of a decision (a row of DECISION_COLUMNS) starts with: it, its item
+    and its kind."""
     return {
         "id": str(row["uuid"]),
         "item_id": str(row["item_uuid"]),
@@ -231,6 +232,13 @@ def _public(row: dict, acks: list[dict], may: dict[str, bool], consultation: dic
         "unit_name": row["unit_name"],
         "decision": row["decision"],
         "decision_label": label(KINDS, row["decision"]),
+    }
+
+
+def _public(row: dict, acks: list[dict], may: dict[str, bool], consultation: dict | None = None) -> dict:
+    done = sum(1 for a in acks if a["acknowledged_at"] is not None)
+    return {
+        **summary(row),
         "basis": row["basis"],
         "reason": row["reason"],
         "effective_on": row["effective_on"],

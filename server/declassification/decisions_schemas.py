@@ -58,7 +58,10 @@ class ConsultationRef(msgspec.Struct):
     note: str
 
 
-class DecisionOut(msgspec.Struct):
+class DecisionSummary(msgspec.Struct):
+    """What every view of a decision starts with (decisions.summary): it, its item and its
+    kind."""
+
     id: str
     item_id: str
     item_reference: str
@@ -66,6 +69,9 @@ class DecisionOut(msgspec.Struct):
     unit_name: str
     decision: str
     decision_label: str
+
+
+class DecisionOut(DecisionSummary):
     basis: str
     reason: str
     effective_on: date | None
@@ -93,14 +99,7 @@ class DecisionOut(msgspec.Struct):
     consultation: ConsultationRef | None
 
 
-class WaitingDecision(msgspec.Struct):
-    id: str
-    item_id: str
-    item_reference: str
-    item_title: str
-    unit_name: str
-    decision: str
-    decision_label: str
+class WaitingDecision(DecisionSummary):
     status: str
     status_label: str
     proposed_by: str

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from server import roles
 from server.actor import Actor
-from server.declassification.decisions import DECISION_COLUMNS, STATUSES
-from server.declassification.decisions_checks import KINDS, label
+from server.declassification.decisions import DECISION_COLUMNS, STATUSES, summary
+from server.declassification.decisions_checks import label
 from server.declassification.tables import Acknowledgement, Decision
 from server.units import service as units
 from tenants.service import TenantRef
@@ -15,13 +15,7 @@ from tenants.service import TenantRef
 
 def _waiting_row(row: dict) -> dict:
     return {
-        "id": str(row["uuid"]),
-        "item_id": str(row["item_uuid"]),
-        "item_reference": row["item_reference"],
-        "item_title": row["item_title"],
-        "unit_name": row["unit_name"],
-        "decision": row["decision"],
-        "decision_label": label(KINDS, row["decision"]),
+        **summary(row),
         "status": row["status"],
         "status_label": label(STATUSES, row["status"]),
         "proposed_by": row["proposed_by"],
