@@ -57,12 +57,7 @@ FIELD_COLUMNS = {
 ITEM_KEYS = (
     "reference",
     "public_title",
-    "level",
-    "classified_on",
-    "term_kind",
-    "term_years",
-    "term_until",
-    "term_condition",
+    *register.TERM_FIELDS,
     "term_defaulted",
     "term_ends_on",
     "knowledge_scope",

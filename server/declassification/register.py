@@ -64,29 +64,21 @@ STATUSES = {
 # a public title longer than this is taken for more than a reference or description
 TITLE_GUARD_LEN = 100
 SECRET_MARKS = ("绝密", "机密", "秘密", "★")
+# the fields of an item's term (its level and date too), and of its origin
+TERM_FIELDS = ("level", "classified_on", "term_kind", "term_years", "term_until", "term_condition")
+ORIGIN_FIELDS = ("origin", "source_item_id", "source_reference", "originating_unit_id", "originating_body")
 # fields an item's input may hold, in the order a form and a workbook show them
 FIELDS = (
     "reference",
     "public_title",
-    "level",
-    "classified_on",
-    "term_kind",
-    "term_years",
-    "term_until",
-    "term_condition",
+    *TERM_FIELDS,
     "knowledge_scope",
-    "origin",
-    "source_item_id",
-    "source_reference",
-    "originating_unit_id",
-    "originating_body",
+    *ORIGIN_FIELDS,
     "custodian_unit_id",
     "responsible_person_id",
     "basis",
     "handler",
 )
-TERM_FIELDS = ("level", "classified_on", "term_kind", "term_years", "term_until", "term_condition")
-ORIGIN_FIELDS = ("origin", "source_item_id", "source_reference", "originating_unit_id", "originating_body")
 SOURCE_FIELDS = ("source_item_id", "source_reference")
 # the references an item's input names by public id, and the column each fills
 REFS = {
