@@ -17,6 +17,7 @@ from server.audit import service as audit
 from server.core.errors import Conflict, Forbidden
 from server.core.i18n import _, _l
 from server.core.pagination import PER_PAGE, Page
+from server.core.rows import pick
 from server.core.validation import Checker
 from server.declassification import access, tasks
 from server.declassification.tables import ClassifiedItem, Publication
@@ -280,20 +281,8 @@ def _local_day(tenant: TenantRef, moment: datetime | None) -> date | None:
 
 
 def _entry(tenant: TenantRef, row: dict) -> dict:
-    return {
-        "id": str(row["uuid"]),
-        "reference": row["reference"],
-        "public_title": row["public_title"],
-        "unit": row["unit_name"],
-        "level": row["level"],
-        "declassified_on": row["declassified_on"],
-        "what": row["what"],
-        "published_at": row["published_at"],
-        "published_by": row["published_by"],
-        "withdrawn": row["withdrawn_at"] is not None,
-        "withdrawn_on": _local_day(tenant, row["withdrawn_at"]),
-        "withdrawn_reason": row["withdrawn_reason"],
-    }
+    """An entry as the office sees it: what the public sees, its level, and who published it."""
+    return {**public_entry(tenant, row), **pick(row, "level", "published_at", "published_by")}
 
 
 async def entries(tenant: TenantRef, actor: Actor, page: int = 1, per_page: int = PER_PAGE) -> Page:

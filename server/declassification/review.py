@@ -246,19 +246,28 @@ DUE_COLUMNS = (
 )
 
 
+def _item_summary(r: dict, today: date, prefix: str = "") -> dict:
+    """An item's reference, title, level and term's end, from a row naming the item's
+    columns with `prefix` (a task's row: "item_")."""
+    level, ends = r[f"{prefix}level"], r[f"{prefix}term_ends_on"]
+    return {
+        "reference": r[f"{prefix}reference"],
+        "public_title": r[f"{prefix}public_title"],
+        "level": level,
+        "level_label": str(LEVELS.get(level, level)),
+        "term_ends_on": ends,
+        "days_left": days_left(ends, today),
+    }
+
+
 def _item_json(r: dict, today: date) -> dict:
     return {
         "id": str(r["uuid"]),
-        "reference": r["reference"],
-        "public_title": r["public_title"],
-        "level": r["level"],
-        "level_label": str(LEVELS.get(r["level"], r["level"])),
+        **_item_summary(r, today),
         "status": r["status"],
         "unit_id": str(r["unit_uuid"]),
         "unit_name": r["unit_name"],
         "responsible_name": r["responsible_name"] or "",
-        "term_ends_on": r["term_ends_on"],
-        "days_left": days_left(r["term_ends_on"], today),
         "expiry_stage": r["expiry_stage"],
         "last_reviewed_on": r["last_reviewed_on"],
     }
@@ -368,13 +377,8 @@ async def open_review_tasks(tenant: TenantRef, actor: Actor, page: int, per_page
         {
             **_task_json(r),
             "item_id": str(r["item_uuid"]),
-            "reference": r["item_reference"],
-            "public_title": r["item_public_title"],
-            "level": r["item_level"],
-            "level_label": str(LEVELS.get(r["item_level"], r["item_level"])),
+            **_item_summary(r, today, "item_"),
             "item_status": r["item_status"],
-            "term_ends_on": r["item_term_ends_on"],
-            "days_left": days_left(r["item_term_ends_on"], today),
             "unit_id": str(r["unit_uuid"]),
             "unit_name": r["unit_name"],
         }
