@@ -419,14 +419,6 @@ def items_template(example_unit: str = "市教育局") -> bytes:
         choice.add(f"{letter[key]}2:{letter[key]}{MAX_DATA_ROWS}")
         sheet.add_data_validation(choice)
     workbooks.columns_help(
-        book,
-        COLUMNS,
-        headers=TEMPLATE_HEADERS,
-        aliases=_ALIASES,
-        required=REQUIRED,
-        descriptions=_HELP,
-        note=_HELP_NOTE,
-        widths=(14, 28, 14, 50, 60),
-        values=_HELP_VALUES,
+        book, COLUMNS, TEMPLATE_HEADERS, _ALIASES, REQUIRED, _HELP, _HELP_NOTE, (14, 28, 14, 50, 60), _HELP_VALUES
     )
     return save(book)

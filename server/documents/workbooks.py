@@ -323,7 +323,6 @@ def help_sheet(
 def columns_help(
     book: Workbook,
     keys: Sequence[str],
-    *,
     headers: Mapping[str, str],
     aliases: Mapping[str, Sequence[str]],
     required: Sequence[str],

@@ -132,14 +132,5 @@ def attendance_template() -> bytes:
     # ids are codes: as text they keep their leading zeros
     sheet.column_dimensions[get_column_letter(COLUMNS.index("person_id") + 1)].number_format = "@"
 
-    workbooks.columns_help(
-        book,
-        COLUMNS,
-        headers=TEMPLATE_HEADERS,
-        aliases=_ALIASES,
-        required=REQUIRED,
-        descriptions=_HELP,
-        note=_HELP_NOTE,
-        widths=(12, 28, 14, 50, 60),
-    )
+    workbooks.columns_help(book, COLUMNS, TEMPLATE_HEADERS, _ALIASES, REQUIRED, _HELP, _HELP_NOTE, (12, 28, 14, 50, 60))
     return save(book)
