@@ -10,6 +10,7 @@ from typing import Any
 from server import roles
 from server.actor import Actor
 from server.core.errors import Forbidden, NotFound
+from server.core.rows import joined
 from server.declassification.tables import ClassifiedItem
 from server.units import service as units
 from tenants.service import TenantRef, get_owned
@@ -23,15 +24,10 @@ READERS = {roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN, roles.UNIT_OFFICER, roles.L
 
 ITEM_COLUMNS = (
     *ClassifiedItem.all_columns(),
-    ClassifiedItem.custodian_unit.uuid.as_alias("unit_uuid"),
-    ClassifiedItem.custodian_unit.name.as_alias("unit_name"),
-    ClassifiedItem.custodian_unit.path.as_alias("unit_path"),
-    ClassifiedItem.source_item.uuid.as_alias("source_uuid"),
-    ClassifiedItem.source_item.reference.as_alias("source_reference"),
-    ClassifiedItem.originating_unit.uuid.as_alias("originating_unit_uuid"),
-    ClassifiedItem.originating_unit.name.as_alias("originating_unit_name"),
-    ClassifiedItem.responsible_person.uuid.as_alias("responsible_uuid"),
-    ClassifiedItem.responsible_person.name.as_alias("responsible_name"),
+    *joined(ClassifiedItem.custodian_unit, "uuid", "name", "path", prefix="unit_"),
+    *joined(ClassifiedItem.source_item, "uuid", "reference", prefix="source_"),
+    *joined(ClassifiedItem.originating_unit, "uuid", "name"),
+    *joined(ClassifiedItem.responsible_person, "uuid", "name", prefix="responsible_"),
 )
 
 

@@ -4,6 +4,7 @@ oldest open consultations first."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -100,6 +101,26 @@ async def _new_page(
     )
 
 
+async def _submit(
+    request: Request,
+    tenant: TenantDep,
+    actor: ActorDep,
+    action: Callable[[dict], Awaitable[dict]],
+    show: Callable[..., Awaitable[Template]],
+    target: str,
+) -> Response:
+    """A form about `target` (a consultation, or an item): on to the consultation the
+    action gives, or `show(request, tenant, actor, target)` again with the form's messages
+    or the refusal."""
+    return await submit_form(
+        request,
+        action,
+        redirect=partial(_url, tenant),
+        on_error=show_again(show, request, tenant, actor, target),
+        on_refusal=show_refusal(show, request, tenant, actor, target),
+    )
+
+
 class ConsultationPages(Controller):
     path = TENANT_PAGES
 
@@ -117,15 +138,13 @@ class ConsultationPages(Controller):
     async def consultation_answer(
         self, request: Request, tenant: TenantDep, actor: ActorDep, consultation_id: FromPath[str]
     ) -> Response:
-        async def action(data: dict) -> dict:
-            return await consultations.answer(tenant, actor, consultation_id, data)
-
-        return await submit_form(
+        return await _submit(
             request,
-            action,
-            redirect=partial(_url, tenant),
-            on_error=show_again(_detail_page, request, tenant, actor, consultation_id),
-            on_refusal=show_refusal(_detail_page, request, tenant, actor, consultation_id),
+            tenant,
+            actor,
+            lambda data: consultations.answer(tenant, actor, consultation_id, data),
+            _detail_page,
+            consultation_id,
         )
 
     @get(ITEM, guards=[ASK], name="declassification.consultation_new")
@@ -138,15 +157,8 @@ class ConsultationPages(Controller):
     async def consultation_create(
         self, request: Request, tenant: TenantDep, actor: ActorDep, item_id: FromPath[str]
     ) -> Response:
-        async def action(data: dict) -> dict:
-            return await consultations.request(tenant, actor, item_id, data)
-
-        return await submit_form(
-            request,
-            action,
-            redirect=partial(_url, tenant),
-            on_error=show_again(_new_page, request, tenant, actor, item_id),
-            on_refusal=show_refusal(_new_page, request, tenant, actor, item_id),
+        return await _submit(
+            request, tenant, actor, lambda data: consultations.request(tenant, actor, item_id, data), _new_page, item_id
         )
 
 

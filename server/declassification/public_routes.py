@@ -5,6 +5,7 @@ may read without signing in and which show the Publication copies alone."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time
 from typing import Any
 from urllib.parse import urlencode
@@ -59,6 +60,20 @@ def _office_again(request: Request, tenant: TenantRef, actor: Any, target: str):
     return on_error
 
 
+async def _office_form(
+    request: Request, tenant: TenantRef, actor: Any, target: str, action: Callable[[dict], Awaitable[dict]]
+) -> Response:
+    """A form of the office's page about `target` (an item, or a publication): back to the
+    page, or the page again with the form's messages or the refusal."""
+    return await submit_form(
+        request,
+        action,
+        redirect=lambda _done: f"/t/{tenant.slug}/declassification/publication",
+        on_error=_office_again(request, tenant, actor, target),
+        on_refusal=show_refusal(_office_page, request, tenant, actor),
+    )
+
+
 class PublicationPages(Controller):
     path = TENANT_PAGES
 
@@ -70,12 +85,8 @@ class PublicationPages(Controller):
     async def decide_form(
         self, request: Request, tenant: TenantDep, actor: ActorDep, item_id: FromPath[str]
     ) -> Response:
-        return await submit_form(
-            request,
-            lambda data: service.decide(tenant, actor, item_id, data),
-            redirect=lambda _done: f"/t/{tenant.slug}/declassification/publication",
-            on_error=_office_again(request, tenant, actor, item_id),
-            on_refusal=show_refusal(_office_page, request, tenant, actor),
+        return await _office_form(
+            request, tenant, actor, item_id, lambda data: service.decide(tenant, actor, item_id, data)
         )
 
     @post(
@@ -86,12 +97,8 @@ class PublicationPages(Controller):
     async def withdraw_form(
         self, request: Request, tenant: TenantDep, actor: ActorDep, publication_id: FromPath[str]
     ) -> Response:
-        return await submit_form(
-            request,
-            lambda data: service.withdraw(tenant, actor, publication_id, data),
-            redirect=lambda _done: f"/t/{tenant.slug}/declassification/publication",
-            on_error=_office_again(request, tenant, actor, publication_id),
-            on_refusal=show_refusal(_office_page, request, tenant, actor),
+        return await _office_form(
+            request, tenant, actor, publication_id, lambda data: service.withdraw(tenant, actor, publication_id, data)
         )
 
 
