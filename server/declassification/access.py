@@ -22,6 +22,15 @@ LEADER = "leader"  # a leader of the custodian unit: reads, approves
 ALL_VIEWS = (OFFICE, DISTRICT, UNIT, LEADER)
 READERS = {roles.OFFICE_ADMIN, roles.DISTRICT_ADMIN, roles.UNIT_OFFICER, roles.LEADER}
 
+# what a list of items reads of each, before its own columns
+LIST_COLUMNS = (
+    ClassifiedItem.id,
+    ClassifiedItem.uuid,
+    ClassifiedItem.reference,
+    ClassifiedItem.public_title,
+    ClassifiedItem.level,
+    ClassifiedItem.status,
+)
 ITEM_COLUMNS = (
     *ClassifiedItem.all_columns(),
     *joined(ClassifiedItem.custodian_unit, "uuid", "name", "path", prefix="unit_"),

@@ -114,12 +114,7 @@ LABELS = {
     "reason": _l("Reason"),
 }
 WAITING_COLUMNS = (
-    ClassifiedItem.id,
-    ClassifiedItem.uuid,
-    ClassifiedItem.reference,
-    ClassifiedItem.public_title,
-    ClassifiedItem.level,
-    ClassifiedItem.status,
+    *access.LIST_COLUMNS,
     ClassifiedItem.declassified_on,
     ClassifiedItem.declassified_part,
     ClassifiedItem.term_ends_on,

@@ -232,12 +232,7 @@ async def awaiting(tenant: TenantRef, *, expired: bool) -> list[dict]:
 
 
 DUE_COLUMNS = (
-    ClassifiedItem.id,
-    ClassifiedItem.uuid,
-    ClassifiedItem.reference,
-    ClassifiedItem.public_title,
-    ClassifiedItem.level,
-    ClassifiedItem.status,
+    *access.LIST_COLUMNS,
     ClassifiedItem.term_ends_on,
     ClassifiedItem.expiry_stage,
     ClassifiedItem.last_reviewed_on,
