@@ -6,10 +6,14 @@ declassified item is published or withheld."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
+
+from piccolo.columns import Column
 
 from server import db, roles
 from server.actor import Actor
@@ -280,20 +284,28 @@ def _entry(tenant: TenantRef, row: dict) -> dict:
     return {**public_entry(tenant, row), **pick(row, "level", "published_at", "published_by")}
 
 
-async def entries(tenant: TenantRef, actor: Actor, page: int = 1, per_page: int = PER_PAGE) -> Page:
-    """The office's list of published entries (withdrawn ones too), the newest first."""
-    _office(actor)
-    where = (Publication.tenant == tenant.id,)
+async def _entries_page(
+    where: list, columns: Sequence[Column], newest: Column, shape: Callable[[dict], dict], page: int, per_page: int
+) -> Page:
+    """The entries matching `where`, a page of them, by `newest` (the latest made first
+    among equals), each as `shape` makes it."""
     total = await Publication.count().where(*where)
     rows = (
-        await Publication.select(*ENTRY_COLUMNS)
+        await Publication.select(*columns)
         .where(*where)
-        .order_by(Publication.published_at, ascending=False)
+        .order_by(newest, ascending=False)
         .order_by(Publication.id, ascending=False)
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
-    return Page([_entry(tenant, r) for r in rows], total, page, per_page)
+    return Page([shape(r) for r in rows], total, page, per_page)
+
+
+async def entries(tenant: TenantRef, actor: Actor, page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """The office's list of published entries (withdrawn ones too), the newest first."""
+    _office(actor)
+    where = [Publication.tenant == tenant.id]
+    return await _entries_page(where, ENTRY_COLUMNS, Publication.published_at, partial(_entry, tenant), page, per_page)
 
 
 # ---------------------------------------------------------------- the public side
@@ -374,16 +386,8 @@ async def public_list(tenant: TenantRef, filters: dict[str, Any], page: int = 1,
     """The published entries matching the filters (public_filters), the most recently
     declassified first. No actor: anyone may read it."""
     where = _public_where(tenant, filters)
-    total = await Publication.count().where(*where)
-    rows = (
-        await Publication.select(*_PUBLIC_COLUMNS)
-        .where(*where)
-        .order_by(Publication.declassified_on, ascending=False)
-        .order_by(Publication.id, ascending=False)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return Page([public_entry(tenant, r) for r in rows], total, page, per_page)
+    shape = partial(public_entry, tenant)
+    return await _entries_page(where, _PUBLIC_COLUMNS, Publication.declassified_on, shape, page, per_page)
 
 
 async def public_choices(tenant: TenantRef) -> dict[str, Any]:
