@@ -197,7 +197,7 @@ async def _consult(pilot: _Pilot) -> list[dict]:
     live = [i for i in pilot.items if (i.get("term_ends_on") or date.min) >= pilot.today]
     derived = [i for i in live if i["origin"] == "derived"]
     derived.sort(key=lambda i: i["term_ends_on"])
-    chosen = derived[:70]
+    chosen = derived[:35]
     agreed, late = [], []
     for n, item in enumerate(chosen):
         officer = pilot.officers[item["custodian_unit"]]
@@ -236,12 +236,12 @@ async def _decisions(pilot: _Pilot, agreed: list[dict]) -> None:
     soon = today + timedelta(days=182)
     due = sorted((i for i in original if today <= i["term_ends_on"] <= soon), key=lambda i: i["term_ends_on"])
     basis = "《国家秘密解密暂行办法》第十条：已不符合国家秘密认定条件"
-    for n, item in enumerate(due[:40]):
+    for n, item in enumerate(due[:20]):
         part = "除附件二外的全部内容" if n % 5 == 0 else ""
         await _decide(pilot, item, {"decision": "declassify", "basis": basis, "part": part, "publish": n % 4 != 3})
     for item in agreed:
         await _decide(pilot, item, {"decision": "declassify", "basis": basis, "publish": True})
-    for item in due[40:52]:
+    for item in due[20:28]:
         years = min(terms.MAX_YEARS[item["level"]], (item.get("term_years") or 0) + 5)
         end = terms.term_end(item["classified_on"], "years", years)
         if item.get("term_years") and years > item["term_years"] and end > today:
@@ -249,12 +249,12 @@ async def _decisions(pilot: _Pilot, agreed: list[dict]) -> None:
             data = {"decision": "extend", "basis": "《保守国家秘密法》第二十一条", "reason": reason}
             await _decide(pilot, item, {**data, "new_term_years": years})
     lower = {"top_secret": "secret", "secret": "confidential"}
-    for item in due[52:62]:
+    for item in due[28:34]:
         new_level = lower.get(item["level"])
         if new_level and (item.get("term_years") or 99) <= terms.MAX_YEARS[new_level]:
             await _decide(pilot, item, {"decision": "change_level", "basis": "密级过高", "new_level": new_level})
     # waiting for the principal (the demo leader for the officer's unit)
-    for item in due[62:70]:
+    for item in due[34:40]:
         await _decide(pilot, item, {"decision": "declassify", "basis": basis, "publish": True}, approve=False)
 
 
