@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from server import roles
 from server.actor import Actor
 from server.core.validation import Checker
-from server.declassification import bulk, consultations, decisions, publication, register, review, terms
+from server.declassification import bulk, clearing, consultations, decisions, publication, register, review, terms
 
 if TYPE_CHECKING:
     from server.demo import Demo
@@ -288,6 +288,68 @@ async def _reviews(pilot: _Pilot) -> None:
     await bulk.record_reviews(pilot.demo.tenant, done)
 
 
+# the pilot's clearing, as the bureau reported it: (documents cleared, declassified, corrected) of
+# the last two years' documents and of earlier ones; the archive's holdings, where of the derived
+# items only 9 were declassified (their originators did not answer)
+CLEARED_RECENT = (2512, 590, 1100)
+CLEARED_EARLIER = (1919, 331, 979)
+ARCHIVE = ((13208, 1106, 0), (52346, 9, 0))
+LEVEL_SHARES = (("top_secret", 0.05), ("secret", 0.35), ("confidential", 0.60))
+
+
+def _split(total: int, parts: int, rng: random.Random) -> list[int]:
+    """`total` in `parts` positive counts (roughly even, a little uneven)."""
+    weights = [rng.uniform(0.6, 1.4) for _ in range(parts)]
+    counts = [max(1, int(total * w / sum(weights))) for w in weights]
+    counts[-1] += total - sum(counts)
+    return counts
+
+
+def _batches(rng: random.Random, units: list[dict], years: list[int], figures: tuple[int, int, int]) -> list[dict]:
+    """Batches (unit, level, year made, outcome, count) that add up to the figures exactly."""
+    cleared, declassified, corrected = figures
+    out = []
+    for outcome, total in (
+        ("declassified", declassified),
+        ("corrected", corrected),
+        ("kept", cleared - declassified - corrected),
+    ):
+        if not total:
+            continue
+        every = [(u, lv, y) for u in units for lv, _share in LEVEL_SHARES for y in years]
+        cells = rng.sample(every, min(8, total, len(every)))
+        for (unit, level, year), count in zip(cells, _split(total, len(cells), rng), strict=True):
+            out.append({"unit": unit, "level": level, "item_year": year, "outcome": outcome, "count": count})
+    return out
+
+
+async def _clearing(pilot: _Pilot, archive: dict) -> None:
+    """Two clearing projects whose figures are the pilot's: the units' own clearing of their
+    documents, recent and earlier, by each unit's officer; the archive's holdings."""
+    tenant, office, today = pilot.demo.tenant, pilot.demo.office, pilot.today
+    start = date(today.year, 3, 1) if today.month > 3 else date(today.year, 1, 2)
+    span = max((today - start).days, 1)
+    own = await clearing.create_project(
+        tenant, office, {"name": f"{today.year}年度定密事项清理（试点）", "year": today.year}
+    )
+    archive_project = await clearing.create_project(
+        tenant, office, {"name": f"{archive['name']}馆藏档案清理", "year": today.year, "unit_id": str(archive["uuid"])}
+    )
+    recent = [today.year - 2, today.year - 1]
+    earlier = list(range(today.year - 15, today.year - 2, 3))
+    plan = [
+        (own, _batches(pilot.rng, pilot.units[:6], recent, CLEARED_RECENT)),
+        (own, _batches(pilot.rng, pilot.units[:6], earlier, CLEARED_EARLIER)),
+        *((archive_project, _batches(pilot.rng, [archive], list(range(1990, 2010, 4)), f)) for f in ARCHIVE),
+    ]
+    for project, batches in plan:
+        for batch in batches:
+            unit = batch.pop("unit")
+            day = start + timedelta(days=pilot.rng.randrange(span))
+            data = {**batch, "unit_id": str(unit["uuid"]), "cleared_on": day.isoformat()}
+            await clearing.record_entry(tenant, pilot.officers.get(unit["pk"], office), project["id"], data)
+
+
 async def seed(demo: Demo, officer_unit: dict) -> None:
     """The pilot's register and its year, for the officer's unit, three other municipal
     units and the district the demo's district admin keeps."""
@@ -311,3 +373,4 @@ async def seed(demo: Demo, officer_unit: dict) -> None:
     await review.scan(demo.tenant, demo.today)
     await _publication(pilot)
     await _reviews(pilot)
+    await _clearing(pilot, next((u for u in municipal if u["name"] == "市档案馆"), municipal[-1]))
