@@ -25,7 +25,7 @@ from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden, NotFound
 from server.core.i18n import _, _l
-from server.core.pagination import Page
+from server.core.pagination import Page, read_page
 from server.core.validation import Checker
 from server.declassification import access
 from server.declassification.tables import ClassifiedItem, ClearingEntry, ClearingProject, Decision
@@ -228,15 +228,9 @@ async def list_projects(tenant: TenantRef, actor: Actor, data: dict[str, Any], p
         where.append(ClearingProject.year == filters["year"])
     if filters["status"]:
         where.append(ClearingProject.status == filters["status"])
-    total = await ClearingProject.count().where(*where)
-    rows = (
-        await ClearingProject.select(*PROJECT_COLUMNS)
-        .where(*where)
-        .order_by(ClearingProject.year, ascending=False)
-        .order_by(ClearingProject.id, ascending=False)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
+    order = [ClearingProject.year, ClearingProject.id]
+    shown = await read_page(ClearingProject, where, PROJECT_COLUMNS, order, page, per_page, ascending=False)
+    rows = shown.items
     totals: dict[int, dict[str, int]] = defaultdict(_zero)
     for batch in chunks([r["id"] for r in rows]):
         for r in await (
@@ -245,7 +239,8 @@ async def list_projects(tenant: TenantRef, actor: Actor, data: dict[str, Any], p
             .group_by(ClearingEntry.project, ClearingEntry.outcome)
         ):
             _add(totals[r["project"]], r["outcome"], r["n"])
-    return Page([_project_json(r, totals[r["id"]]) for r in rows], total, page, per_page)
+    shown.items = [_project_json(r, totals[r["id"]]) for r in rows]
+    return shown
 
 
 async def project_detail(tenant: TenantRef, actor: Actor, project_id: Any, page: int = 1, per_page: int = 50) -> dict:
@@ -253,17 +248,10 @@ async def project_detail(tenant: TenantRef, actor: Actor, project_id: Any, page:
     totals, and who cleared what, by person and by unit."""
     row = await _project(tenant, actor, project_id)
     where = [ClearingEntry.tenant == tenant.id, ClearingEntry.project == row["id"], *_entry_scope(actor)]
-    # `count` is the batch's column here, not the table's count()
-    total = (await ClearingEntry.select(Count(ClearingEntry.id).as_alias("n")).where(*where).first())["n"]
-    entries = (
-        await ClearingEntry.select(*ENTRY_COLUMNS)
-        .where(*where)
-        .order_by(ClearingEntry.cleared_on, ascending=False)
-        .order_by(ClearingEntry.id, ascending=False)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+    order = [ClearingEntry.cleared_on, ClearingEntry.id]
+    shown = await read_page(
+        ClearingEntry, where, ENTRY_COLUMNS, order, page, per_page, ascending=False, shape=_entry_json
     )
-    shown = Page([_entry_json(e) for e in entries], total, page, per_page)
     return {
         **_project_json(row, await _totals(where)),
         "entries": {

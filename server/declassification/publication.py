@@ -20,7 +20,7 @@ from server.actor import Actor
 from server.audit import service as audit
 from server.core.errors import Conflict, Forbidden
 from server.core.i18n import _, _l
-from server.core.pagination import PER_PAGE, Page
+from server.core.pagination import PER_PAGE, Page, read_page
 from server.core.rows import pick
 from server.core.validation import Checker
 from server.declassification import access, tasks
@@ -140,15 +140,8 @@ async def waiting(tenant: TenantRef, actor: Actor, page: int = 1, per_page: int 
         ClassifiedItem.status.is_in(list(DECLASSIFIED)),
         ClassifiedItem.publication == "",
     )
-    total = await ClassifiedItem.count().where(*where)
-    rows = (
-        await ClassifiedItem.select(*WAITING_COLUMNS)
-        .where(*where)
-        .order_by(ClassifiedItem.declassified_on, ClassifiedItem.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return Page([_waiting(r) for r in rows], total, page, per_page)
+    order = [ClassifiedItem.declassified_on, ClassifiedItem.id]
+    return await read_page(ClassifiedItem, where, WAITING_COLUMNS, order, page, per_page, shape=_waiting)
 
 
 def _waiting(row: dict) -> dict:
@@ -289,16 +282,9 @@ async def _entries_page(
 ) -> Page:
     """The entries matching `where`, a page of them, by `newest` (the latest made first
     among equals), each as `shape` makes it."""
-    total = await Publication.count().where(*where)
-    rows = (
-        await Publication.select(*columns)
-        .where(*where)
-        .order_by(newest, ascending=False)
-        .order_by(Publication.id, ascending=False)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+    return await read_page(
+        Publication, where, columns, [newest, Publication.id], page, per_page, ascending=False, shape=shape
     )
-    return Page([shape(r) for r in rows], total, page, per_page)
 
 
 async def entries(tenant: TenantRef, actor: Actor, page: int = 1, per_page: int = PER_PAGE) -> Page:

@@ -19,7 +19,7 @@ from server.actor import Actor
 from server.audit import service as audit
 from server.core.errors import Conflict, Forbidden, NotFound
 from server.core.i18n import _, _l
-from server.core.pagination import Page
+from server.core.pagination import Page, read_page
 from server.core.rows import public
 from server.core.validation import Checker
 from server.inspections import access, attachments, checklist, finding_costs
@@ -168,18 +168,13 @@ async def _filters(tenant: TenantRef, query: dict[str, Any]) -> list:
 
 
 async def _page_of(tenant: TenantRef, where: list, page: int, per_page: int) -> Page:
-    total = await Finding.count().where(Finding.tenant == tenant.id, *where)
-    rows = (
-        await Finding.select(*finding_costs.COLUMNS)
-        .where(Finding.tenant == tenant.id, *where)
-        .order_by(Finding.created_at, ascending=False)
-        .order_by(Finding.id, ascending=False)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    costs = await finding_costs.of(tenant, rows)
+    where = [Finding.tenant == tenant.id, *where]
+    order = [Finding.created_at, Finding.id]
+    shown = await read_page(Finding, where, finding_costs.COLUMNS, order, page, per_page, ascending=False)
+    costs = await finding_costs.of(tenant, shown.items)
     today = units.today(tenant)
-    return Page([_public(tenant, r, today, costs[r["id"]]) for r in rows], total, page, per_page)
+    shown.items = [_public(tenant, r, today, costs[r["id"]]) for r in shown.items]
+    return shown
 
 
 async def list_findings(

@@ -19,7 +19,7 @@ from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.core.i18n import _, _l
-from server.core.pagination import Page
+from server.core.pagination import read_page
 from server.core.rows import joined, public
 from server.core.validation import Checker
 from server.documents import render_html, render_pdf, safe
@@ -311,16 +311,8 @@ async def list_notices(
         where.append(Notice.status == status)
     if q:
         where.append(db.contains(Notice.person.name, q) | db.contains(Notice.unit.name, q))
-    total = await Notice.count().where(*where)
-    rows = (
-        await Notice.select(*_COLUMNS)
-        .where(*where)
-        .order_by(Notice.issued_at, ascending=False)
-        .order_by(Notice.id, ascending=False)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return Page(items=[_public(r) for r in rows], total=total, page=page, per_page=per_page)
+    order = [Notice.issued_at, Notice.id]
+    return await read_page(Notice, where, _COLUMNS, order, page, per_page, ascending=False, shape=_public)
 
 
 async def unsigned(tenant: TenantRef, day: date) -> list[dict]:

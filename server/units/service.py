@@ -16,7 +16,7 @@ from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _, _l
-from server.core.pagination import Page
+from server.core.pagination import Page, read_page
 from server.core.rows import joined, pick, public
 from server.core.validation import Checker
 from server.units.tables import Person, Post, Unit
@@ -185,14 +185,9 @@ async def list_units(
     if kind in KINDS:
         where.append(Unit.kind == kind)
     where += _gap_filter(tenant, gap)
-    total = await Unit.count().where(*where)
-    rows = (
-        await Unit.select(Unit.id, Unit.uuid, Unit.name, Unit.kind, Unit.code, Unit.depth, Unit.path, Unit.parent)
-        .where(*where)
-        .order_by(Unit.path)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
+    columns = [Unit.id, Unit.uuid, Unit.name, Unit.kind, Unit.code, Unit.depth, Unit.path, Unit.parent]
+    shown = await read_page(Unit, where, columns, [Unit.path], page, per_page)
+    rows = shown.items
     summary = await leadership(tenant, [r["id"] for r in rows])
     # tree order puts most top-level units on the same page as their sub-units
     tops = {r["id"]: r["name"] for r in rows if r["depth"] == 0}
@@ -200,7 +195,7 @@ async def list_units(
     if missing:
         found = await Unit.select(Unit.id, Unit.name).where(Unit.tenant == tenant.id, Unit.id.is_in(missing))
         tops.update({r["id"]: r["name"] for r in found})
-    items = [
+    shown.items = [
         {
             **_unit_public(row),
             "top_name": tops.get(int(row["path"].split("/")[0]), "") if row["depth"] > 0 else "",
@@ -208,7 +203,7 @@ async def list_units(
         }
         for row in rows
     ]
-    return Page(items=items, total=total, page=page, per_page=per_page)
+    return shown
 
 
 def _unit_public(row: dict) -> dict:
