@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, UUID, Boolean, ForeignKey, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, Boolean, Bytea, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -33,6 +33,21 @@ class TenantOwned:
 # here to keep uuid ahead of tenant.
 class TenantRow(TenantOwned, PublicId):
     """The columns every tenant-owned table starts with: its public id and its tenant."""
+
+
+class StoredFile:
+    """Column mixin: an uploaded file kept in the row (its name, media type, size, SHA-256
+    digest and bytes) and who uploaded it when. Its columns come after the columns of every
+    class listed after it, so a table whose own columns lead (the row the file belongs to)
+    puts them in a mixin of its own: `class Evidence(StoredFile, _OfScore, Table)`."""
+
+    filename = Varchar(length=200)
+    content_type = Varchar(length=64)
+    size = Integer()
+    digest = Varchar(length=64)
+    data = Bytea()
+    uploaded_by = Varchar(length=100, default="")
+    uploaded_at = Timestamptz(default=TimestamptzNow())
 
 
 class Operator(Table, tablename="operators"):

@@ -1,12 +1,12 @@
 from decimal import Decimal
 
-from piccolo.columns import JSON, Boolean, Bytea, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from server.units.tables import Unit
-from tenants.tables import TenantOwned, TenantRow
+from tenants.tables import StoredFile, TenantOwned, TenantRow
 
 SCORE = (7, 2)
 
@@ -74,15 +74,14 @@ class Score(TenantRow, Table, tablename="assessment_scores"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
-class Evidence(TenantRow, Table, tablename="assessment_evidence"):
+class _OfScore(TenantRow):
+    """Evidence's leading columns, ahead of the file's (see StoredFile)."""
+
     score = ForeignKey(references=Score, null=False, on_delete=OnDelete.cascade)
-    filename = Varchar(length=200)
-    content_type = Varchar(length=64)
-    size = Integer()
-    digest = Varchar(length=64)
-    data = Bytea()
-    uploaded_by = Varchar(length=100, default="")
-    uploaded_at = Timestamptz(default=TimestamptzNow())
+
+
+class Evidence(StoredFile, _OfScore, Table, tablename="assessment_evidence"):
+    """A file attached to a score as its evidence."""
 
 
 class Adjustment(TenantRow, Table, tablename="assessment_adjustments"):

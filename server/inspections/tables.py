@@ -1,10 +1,10 @@
-from piccolo.columns import JSON, Boolean, Bytea, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from server.units.tables import Person, Unit
-from tenants.tables import TenantOwned, TenantRow
+from tenants.tables import StoredFile, TenantOwned, TenantRow
 
 
 class ChecklistTemplate(TenantOwned, Table, tablename="inspection_templates"):
@@ -185,16 +185,13 @@ class Measure(TenantRow, Table, tablename="inspection_measures"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class Attachment(TenantRow, Table, tablename="inspection_attachments"):
-    """A file on a clue, a checklist item, a finding (evidence, a rectification) or a
-    measure; `owner` names it as "<kind>:<key>"."""
+class _OfInspection(TenantRow):
+    """An attachment's leading columns, ahead of the file's (see StoredFile)."""
 
     inspection = ForeignKey(references=Inspection, null=False, on_delete=OnDelete.cascade)
     owner = Varchar(length=64)
-    filename = Varchar(length=200)
-    content_type = Varchar(length=64)
-    size = Integer()
-    digest = Varchar(length=64)
-    data = Bytea()
-    uploaded_by = Varchar(length=100, default="")
-    uploaded_at = Timestamptz(default=TimestamptzNow())
+
+
+class Attachment(StoredFile, _OfInspection, Table, tablename="inspection_attachments"):
+    """A file on a clue, a checklist item, a finding (evidence, a rectification) or a
+    measure; `owner` names it as "<kind>:<key>"."""
