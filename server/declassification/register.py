@@ -14,8 +14,9 @@ from piccolo.query.functions.aggregate import Count
 
 from server import db, roles
 from server.actor import Actor
+from server.audit import bulk as audit_bulk
 from server.audit import service as audit
-from server.core.bulk import insert_new, new_row
+from server.core.bulk import new_row
 from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden
 from server.core.i18n import _, _l
@@ -341,12 +342,9 @@ async def insert_items(tenant: TenantRef, actor: Actor, rows: list[dict]) -> lis
         new_row(tenant=tenant.id, **{k: v for k, v in row.items() if k in COLUMNS}, created_by=actor.name)
         for row in rows
     ]
-    await insert_new(ClassifiedItem, made)
-    await audit.record_each(
-        tenant.id,
-        "declass.item_create",
-        "classified_item",
-        [(actor, str(r["uuid"]), {"reference": r["reference"], "level": r["level"]}) for r in made],
+    done = [(actor, {"reference": r["reference"], "level": r["level"]}) for r in made]
+    await audit_bulk.insert_recorded(
+        ClassifiedItem, made, tenant.id, "declass.item_create", "classified_item", done, ids=True
     )
     return made
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 from server.actor import Actor
-from server.audit import service as audit
-from server.core.bulk import insert_new, new_row
+from server.audit import bulk as audit_bulk
+from server.core.bulk import new_row
 from server.core.chunks import chunks
 from server.declassification.tables import ReviewTask
 from tenants.service import TenantRef
@@ -48,12 +48,9 @@ async def open_tasks(
         new_row(tenant=tenant.id, item=i["id"], unit=i["custodian_unit"], kind=kind, reason=reason, due_on=due_on)
         for i in fresh
     ]
-    await insert_new(ReviewTask, rows)
-    await audit.record_each(
-        tenant.id,
-        "declass.task_open",
-        "classified_task",
-        [(actor, str(r["uuid"]), {"kind": kind, "item": str(i["uuid"])}) for r, i in zip(rows, fresh, strict=True)],
+    done = [(actor, {"kind": kind, "item": str(i["uuid"])}) for i in fresh]
+    await audit_bulk.insert_recorded(
+        ReviewTask, rows, tenant.id, "declass.task_open", "classified_task", done, ids=True
     )
     return rows
 

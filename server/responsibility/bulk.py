@@ -264,14 +264,8 @@ async def confirm(tenant: TenantRef, confirmings: Sequence[Confirming]) -> None:
         )
         for c in confirmings
     ]
-    await insert_rows(Confirmation, rows)
-    await audit.record_each(
-        tenant.id,
-        "confirmation.submit",
-        "confirmation",
-        [
-            (c.leader, row["uuid"], {"period": c.period.key, "late": c.at.astimezone(zone).date() > c.period.due})
-            for c, row in zip(confirmings, rows, strict=True)
-        ],
-    )
+    done = [
+        (c.leader, {"period": c.period.key, "late": c.at.astimezone(zone).date() > c.period.due}) for c in confirmings
+    ]
+    await audit.insert_recorded(Confirmation, rows, tenant.id, "confirmation.submit", "confirmation", done)
     await events.publish(events.INDICATOR_INPUTS, tenant, people=sorted({c.leader.person_id for c in confirmings}))
