@@ -198,7 +198,7 @@ async def _consult(pilot: _Pilot) -> list[dict]:
     derived = [i for i in live if i["origin"] == "derived"]
     derived.sort(key=lambda i: i["term_ends_on"])
     chosen = derived[:35]
-    agreed, late = [], []
+    agreed, asked_at = [], []
     for n, item in enumerate(chosen):
         officer = pilot.officers[item["custodian_unit"]]
         asked = await consultations.request(tenant, officer, item["uuid"], {"question": "拟解密，请提出意见。"})
@@ -210,12 +210,13 @@ async def _consult(pilot: _Pilot) -> list[dict]:
             )
             if answer == "agree":
                 agreed.append(item)
-        elif n % 7 == 6:
-            # asked months ago and never answered
-            at = _moment(pilot, pilot.today - timedelta(days=pilot.rng.randint(33, 120)))
+        else:
+            # still open: asked in the last weeks, or months ago and never answered (late)
+            ago = pilot.rng.randint(33, 120) if n % 7 == 6 else pilot.rng.randint(1, 25)
+            at = _moment(pilot, pilot.today - timedelta(days=ago))
             row = await consultations.open_consultation(tenant, item["id"])
-            late.append((row["id"], at, at.date() + timedelta(days=30)))
-    await bulk.date_consultations(late)
+            asked_at.append((row["id"], at, at.date() + timedelta(days=30)))
+    await bulk.date_consultations(asked_at)
     await consultations.escalate(tenant, pilot.today)
     return agreed
 
