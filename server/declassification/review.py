@@ -26,7 +26,7 @@ from server.core.bulk import update_rows
 from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden
 from server.core.i18n import _, _l
-from server.core.pagination import Page
+from server.core.pagination import Page, read_page
 from server.core.rows import joined
 from server.core.validation import Checker
 from server.declassification import access, tasks
@@ -318,18 +318,13 @@ async def due_items(tenant: TenantRef, actor: Actor, data: dict[str, Any], page:
         ClassifiedItem.term_ends_on <= today + timedelta(days=within),
         *await access.scope_where(tenant, actor),
     ]
-    total = await ClassifiedItem.count().where(*where)
-    rows = (
-        await ClassifiedItem.select(*DUE_COLUMNS)
-        .where(*where)
-        .order_by(ClassifiedItem.term_ends_on)
-        .order_by(ClassifiedItem.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    open_ = await _open_tasks_of(tenant, [r["id"] for r in rows])
-    items = [{**_item_json(r, today), "task": _task_json(open_[r["id"]]) if r["id"] in open_ else None} for r in rows]
-    return {"within_days": within, "lead_days": lead, "today": today, "page": Page(items, total, page, per_page)}
+    order = [ClassifiedItem.term_ends_on, ClassifiedItem.id]
+    shown = await read_page(ClassifiedItem, where, DUE_COLUMNS, order, page, per_page)
+    open_ = await _open_tasks_of(tenant, [r["id"] for r in shown.items])
+    shown.items = [
+        {**_item_json(r, today), "task": _task_json(open_[r["id"]]) if r["id"] in open_ else None} for r in shown.items
+    ]
+    return {"within_days": within, "lead_days": lead, "today": today, "page": shown}
 
 
 async def _task_scope(tenant: TenantRef, actor: Actor) -> list:
@@ -533,14 +528,8 @@ async def unreviewed(tenant: TenantRef, actor: Actor, year: int, page: int, per_
         ClassifiedItem.id.not_in(Review.select(Review.item).where(Review.tenant == tenant.id, Review.year == year)),
         *await access.scope_where(tenant, actor),
     ]
-    total = await ClassifiedItem.count().where(*where)
-    rows = (
-        await ClassifiedItem.select(*DUE_COLUMNS)
-        .where(*where)
-        .order_by(ClassifiedItem.custodian_unit.name)
-        .order_by(ClassifiedItem.reference)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
     today = units.today(tenant)
-    return Page([_item_json(r, today) for r in rows], total, page, per_page)
+    order = [ClassifiedItem.custodian_unit.name, ClassifiedItem.reference]
+    return await read_page(
+        ClassifiedItem, where, DUE_COLUMNS, order, page, per_page, shape=lambda r: _item_json(r, today)
+    )
