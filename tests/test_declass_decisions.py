@@ -69,7 +69,7 @@ async def add_item(
     originating_body: str = "",
     status: str = "active",
 ) -> dict:
-    """An item written straight into the register (the register's own service is another's)."""
+    """An item written straight into the register (the register's own rules are tested in test_declass_register.py)."""
     world = s.world
     classified_on = classified_on or s.today - timedelta(days=400)
     kind = "years" if years is not None else "date"

@@ -30,7 +30,7 @@ CSRF = re.compile(r'name="_csrf" value="[^"]*"')
 
 
 async def add_item(world, unit_key: str = "a_unit", **fields) -> dict:
-    """An item written straight into the register (the register's service is another's),
+    """An item written straight into the register (the register's own rules are tested in test_declass_register.py),
     with the keys publish_item takes."""
     async with db.transaction(world.tenant.id):
         unit_pk = await units.unit_pk(world.tenant, SYSTEM, world.units[unit_key]["id"])

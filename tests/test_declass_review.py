@@ -4,8 +4,8 @@ after the end with its audit and date, items a decision settled or with a condit
 expired, the tenant's lead time never below 90 days, the due list and its scope, the
 review tasks, the year's review once per item and year, and its progress by unit.
 
-Items are written to the register table directly (the register's own service is another
-part's), as are the decisions that settle an item (status, a new term)."""
+Items are written to the register table directly (the register's own rules are tested in
+test_declass_register.py), as are the decisions that settle an item (status, a new term)."""
 
 from __future__ import annotations
 
