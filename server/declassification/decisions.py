@@ -20,7 +20,7 @@ from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.core.i18n import _, _l
 from server.core.validation import Checker
-from server.declassification import access, tasks, terms
+from server.declassification import access, consultations, tasks, terms
 from server.declassification import decisions_effects as effects
 from server.declassification.decisions_checks import IRREGULARITIES, KINDS, as_data, check_decision, label
 from server.declassification.decisions_checks import effects as item_effects
@@ -45,12 +45,6 @@ PERSON = "person"
 # a source item's approved decision of these kinds opens a review of every item derived from it
 GRAPH_KINDS = ("declassify", "extend", "change_level")
 CONSULTATION_STATES = {"open": _l("still awaiting its answer")}
-# the originator's answers, as the consultations module names them
-CONSULTATION_ANSWERS = {
-    "agree": _l("Agrees (the item may be declassified)"),
-    "keep": _l("Keep it classified"),
-    "change_level": _l("Change its level"),
-}
 REJECT_LABELS = {"reason": _l("Why it is rejected")}
 DECISION_COLUMNS = (
     *Decision.all_columns(),
@@ -283,7 +277,7 @@ def _consultation_ref(found: dict | None) -> dict | None:
         "id": str(found["uuid"]),
         "status": found["status"],
         "answer": found["answer"],
-        "answer_label": label(CONSULTATION_ANSWERS, found["answer"]),
+        "answer_label": label(consultations.ANSWERS, found["answer"]),
         "note": found["note"],
     }
 
