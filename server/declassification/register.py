@@ -674,23 +674,8 @@ async def export_items(tenant: TenantRef, actor: Actor, query: dict[str, Any]) -
     await audit.record(tenant.id, actor, "export.classified_items", "classified_item", "", detail=query or None)
     rows = await _rows(tenant, [*scope, *where], due)
     today = units.today(tenant)
-    keys = (
-        "reference",
-        "public_title",
-        "level",
-        "classified_on",
-        "term_kind",
-        "term_ends_on",
-        "knowledge_scope",
-        "origin",
-        "source_item_id",
-        "originating_body",
-        "custodian_unit_id",
-        "responsible_person_id",
-        "basis",
-        "handler",
-    )
-    headers = [str(LABELS[k]) for k in keys[:5]] + [str(_l("Term ends on")), str(_l("Days left"))]
+    headers = [str(LABELS[k]) for k in ("reference", "public_title", "level", "classified_on", "term_kind")]
+    headers += [str(_l("Term ends on")), str(_l("Days left"))]
     headers += [str(LABELS[k]) for k in ("knowledge_scope", "origin")]
     headers += [str(LABELS["source_item_id"]), str(LABELS["originating_unit_id"]), str(LABELS["originating_body"])]
     headers += [str(LABELS["custodian_unit_id"]), str(LABELS["responsible_person_id"])]
