@@ -10,9 +10,11 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
+from litestar.types import Guard
 
 from server import roles
 from server.core.errors import ValidationFailed
@@ -22,7 +24,7 @@ from server.units import service as units
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import file_response, show_again, show_refusal, submit_form, uploaded_file
 from server.web.guards import allow
-from server.web.handlers import api_call, post_form, show_page
+from server.web.handlers import Action, api_call, named, path_ids, post_form, show_page
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -32,6 +34,7 @@ OFFICE = allow(roles.OFFICE_ADMIN)
 PERSON_READ = allow(roles.REGISTRY_READERS | {roles.LEADER})
 WRITES = {"writes": True}
 COURSE = "/training/courses/{course_id:str}"
+PERSON = "/people/{person_id:str}"
 MAX_UPLOAD = 5_000_000
 
 
@@ -198,27 +201,29 @@ class TrainingPages(Controller):
         return file_response(await service.export_hours(tenant, actor, year), XLSX, f"training-hours-{year}.xlsx")
 
 
+def _of_year(handler: str, path: str, call: Action, answer: Any, guard: Guard) -> HTTPRouteHandler:
+    """An API read of one year's training (?year=, as `_year` reads it), `call(tenant,
+    actor, *ids, year)`, answered as `answer`; named after the path ("api.units.training")."""
+    ids = path_ids(path)
+
+    async def read(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Any:
+        return msgspec.convert(await call(tenant, actor, *ids(request), _year(request, tenant)), answer)
+
+    read.__annotations__["return"] = answer
+    name = "api." + ".".join(part for part in path.split("/") if part and "{" not in part)
+    return named(handler, get(path, guards=[guard], name=name), read)
+
+
 class TrainingApi(Controller):
     path = TENANT_API
 
-    @get("/people/{person_id:str}/training", guards=[PERSON_READ], name="api.people.training")
-    async def api_person_training(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, person_id: FromPath[str]
-    ) -> schemas.PersonTraining:
-        hours = await service.person_training(tenant, actor, person_id, _year(request, tenant))
-        return msgspec.convert(hours, schemas.PersonTraining)
-
-    @get("/units/{unit_id:str}/training", guards=[READ], name="api.units.training")
-    async def api_unit_training(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, unit_id: FromPath[str]
-    ) -> schemas.UnitTraining:
-        hours = await service.unit_training(tenant, actor, unit_id, _year(request, tenant))
-        return msgspec.convert(hours, schemas.UnitTraining)
-
-    @get("/training/courses", guards=[READ], name="api.training.courses")
-    async def api_courses(self, request: Request, tenant: TenantDep, actor: ActorDep) -> list[schemas.CourseRow]:
-        courses = await service.list_courses(tenant, actor, _year(request, tenant))
-        return msgspec.convert(courses, list[schemas.CourseRow])
+    api_person_training = _of_year(
+        "api_person_training", f"{PERSON}/training", service.person_training, schemas.PersonTraining, PERSON_READ
+    )
+    api_unit_training = _of_year(
+        "api_unit_training", "/units/{unit_id:str}/training", service.unit_training, schemas.UnitTraining, READ
+    )
+    api_courses = _of_year("api_courses", "/training/courses", service.list_courses, list[schemas.CourseRow], READ)
 
     api_course_create = api_call(
         post,
