@@ -17,7 +17,7 @@ from server.actor import Actor
 from server.audit import service as audit
 from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.core.i18n import _, _l
-from server.core.rows import json_value, public
+from server.core.rows import joined, json_value, public
 from server.core.validation import Checker
 from server.inspections import checklist
 from server.inspections.tables import Finding, Inspection, Round, Team, TeamMember
@@ -186,12 +186,9 @@ async def round_inspections(tenant: TenantRef, actor: Actor, round_pk: int) -> l
             Inspection.status,
             Inspection.visit_on,
             Inspection.finalised_at,
-            Inspection.unit.uuid.as_alias("unit_uuid"),
-            Inspection.unit.name.as_alias("unit_name"),
-            Inspection.unit.path.as_alias("unit_path"),
+            *joined(Inspection.unit, "uuid", "name", "path"),
             Inspection.team,
-            Inspection.team.uuid.as_alias("team_uuid"),
-            Inspection.team.name.as_alias("team_name"),
+            *joined(Inspection.team, "uuid", "name"),
         )
         .where(Inspection.tenant == tenant.id, Inspection.round == round_pk, *_inspection_scope(tenant, actor))
         .order_by(Inspection.unit.path)
@@ -346,9 +343,9 @@ async def refresh_conflicts(tenant: TenantRef, team_pk: int) -> None:
     the units it named are all the conflicts there are."""
     units_of_team = {
         str(r["unit_uuid"]): r
-        for r in await Inspection.select(
-            Inspection.unit, Inspection.unit.uuid.as_alias("unit_uuid"), Inspection.unit.name.as_alias("unit_name")
-        ).where(Inspection.tenant == tenant.id, Inspection.team == team_pk)
+        for r in await Inspection.select(Inspection.unit, *joined(Inspection.unit, "uuid", "name")).where(
+            Inspection.tenant == tenant.id, Inspection.team == team_pk
+        )
     }
     members = (
         await TeamMember.select()

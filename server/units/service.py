@@ -788,9 +788,8 @@ _POSTS_ON = (
     Post.position,
     Post.start_date,
     *_HOLDER,
-    Post.person.classified_level.as_alias("classified_level"),
-    Post.person.military_transfer.as_alias("military_transfer"),
-    Post.unit.name.as_alias("unit_name"),
+    *joined(Post.person, "classified_level", "military_transfer", prefix=""),
+    *joined(Post.unit, "name"),
 )
 
 
