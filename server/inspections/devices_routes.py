@@ -3,6 +3,7 @@ import), the inspection's sample, each drawn device's result and the measures ta
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import urlencode
 
@@ -11,6 +12,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import Body, FromPath, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -23,7 +25,7 @@ from server.inspections import devices_schemas as schemas
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import file_response, show_again, show_refusal, submit_form, uploaded_file
 from server.web.guards import allow
-from server.web.handlers import api_call, post_form, show_page
+from server.web.handlers import Action, api_call, post_form, show_page
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -142,6 +144,18 @@ async def _technical_page(
     )
 
 
+def _technical_form(
+    path: str, action: Action, name: str, *, then: str | Callable[..., str], focus: Any, **options: Any
+) -> HTTPRouteHandler:
+    """A form on the technical page, posted to the inspection's `path`: on to the page at
+    `then` (an anchor of it, or a place made as post_form makes one), or the page again
+    with the form `focus` open and its messages."""
+    place = then if callable(then) else f"inspections/{{inspection_id}}/technical#{then}"
+    return post_form(
+        f"{INSP}/{path}", action, guards=[RECORD], name=name, then=place, again=_technical_page, focus=focus, **options
+    )
+
+
 class DevicePages(Controller):
     path = TENANT_PAGES
 
@@ -205,32 +219,21 @@ class DevicePages(Controller):
         return file_response(devices_import.template(), XLSX, "device-register-template.xlsx")
 
     technical_page = show_page(f"{INSP}/technical", _technical_page, guards=[INSPECT], name="inspections.technical")
-    sample_draw = post_form(
-        f"{INSP}/sample",
-        devices.draw,
-        guards=[RECORD],
-        name="inspections.sample",
-        then="inspections/{inspection_id}/technical#sample",
-        again=_technical_page,
-        focus="draw",
-        refused=_technical_page,
+    sample_draw = _technical_form(
+        "sample", devices.draw, "inspections.sample", then="sample", focus="draw", refused=_technical_page
     )
-    device_result = post_form(
-        f"{INSP}/devices/{{device_id:str}}",
+    device_result = _technical_form(
+        "devices/{device_id:str}",
         devices.record_device,
-        guards=[RECORD],
-        name="inspections.device_result",
-        then="inspections/{inspection_id}/technical#d-{device_id}",
-        again=_technical_page,
+        "inspections.device_result",
+        then="d-{device_id}",
         focus="d-{device_id}",
     )
-    measure_add = post_form(
-        f"{INSP}/measures",
+    measure_add = _technical_form(
+        "measures",
         devices.add_measure,
-        guards=[RECORD],
-        name="inspections.measure",
+        "inspections.measure",
         then=_measure_place,
-        again=_technical_page,
         # the form that failed: its device's, of its kind
         focus=lambda data: f"m-{data.get('device_id', '')}-{data.get('kind', '')}",
     )

@@ -3,11 +3,13 @@ template, and one unit's inspection as a whole."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
@@ -19,7 +21,7 @@ from server.units import service as units
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import body_data, show_again, submit_form
 from server.web.guards import allow
-from server.web.handlers import api_call, post_form, show_page
+from server.web.handlers import Action, api_call, post_form, show_page
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -162,6 +164,23 @@ def _member_change(change: str):
     return MEMBER_CHANGES[change]
 
 
+def _round_page_form(
+    path: str, action: Action, fields: Callable[[dict[str, Any]], Any], name: str, *, at: str, which: str
+) -> HTTPRouteHandler:
+    """A form of the office's on a round's page, posted to the round's `path` with its fields
+    in the service's shape (`fields`): on to the page `at` the part it changed, or the page
+    again with the form (`which`) as sent and its messages."""
+    return post_form(
+        f"{ROUND}/{path}",
+        action,
+        fields=fields,
+        guards=[OFFICE],
+        name=name,
+        then=f"inspections/rounds/{{round_id}}#{at}",
+        again=partial(_round_page, which=which),
+    )
+
+
 class InspectionPages(Controller):
     path = TENANT_PAGES
 
@@ -183,23 +202,11 @@ class InspectionPages(Controller):
         )
 
     round_page = show_page(ROUND, _round_page, guards=[READ], name="inspections.round")
-    team_create = post_form(
-        f"{ROUND}/teams",
-        rounds.add_team,
-        fields=_team_form,
-        guards=[OFFICE],
-        name="inspections.team_create",
-        then="inspections/rounds/{round_id}#teams",
-        again=partial(_round_page, which="team"),
+    team_create = _round_page_form(
+        "teams", rounds.add_team, _team_form, "inspections.team_create", at="teams", which="team"
     )
-    assign = post_form(
-        f"{ROUND}/assignments",
-        rounds.assign,
-        fields=_assignments_form,
-        guards=[OFFICE],
-        name="inspections.assign",
-        then="inspections/rounds/{round_id}#units",
-        again=partial(_round_page, which="assign"),
+    assign = _round_page_form(
+        "assignments", rounds.assign, _assignments_form, "inspections.assign", at="units", which="assign"
     )
 
     @post(MEMBER, guards=[OFFICE], name="inspections.member_change")
