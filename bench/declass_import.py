@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import io
 import random
-import time
 from datetime import date, timedelta
 from typing import Any
 
-from bench.context import SLUG, BenchContext
-from bench.harness import Op, Parts, scenario, staged
+from bench import workbook_import
+from bench.context import BenchContext
+from bench.harness import Op
 from server import db
 
 ITEMS = 10_000
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TOPICS = ("会议纪要", "工作方案", "统计报表", "通知", "项目申报材料", "规划草案", "检查报告", "技术文件")
 LEVELS = (("绝密", 30), ("机密", 20), ("秘密", 10))
 BODIES = ("省保密局", "省财政厅", "国家某部委", "省发展改革委")
@@ -127,95 +126,46 @@ async def _sources(tenant: Any, today: date) -> list[str]:
     return [r["reference"] for r in rows]
 
 
-@scenario(
-    "declass.import.office",
-    f"import classified items workbook ({ITEMS:,} items) · office · preview + apply",
-    iterations=2,
-    warmup=0,  # make() imports once first, through the service
+FORM = workbook_import.ImportForm(
+    upload="classified-items/imports",
+    previews="classified-items/imports",
+    filename="register.xlsx",
     unit="items",
-    parts=(
-        ("preview", "  preview: POST …/classified-items/imports (read, check, keep)"),
-        ("apply", "  apply: POST …/classified-items/imports/{id}/apply (write)"),
-    ),
+    rows=ITEMS,
+    written={"added": ITEMS},
+)
+
+
+@workbook_import.row(
+    "declass.import.office", f"import classified items workbook ({ITEMS:,} items) · office · preview + apply", FORM
 )
 async def declass_import(ctx: BenchContext) -> Op:
     """The office uploads a 10,000-item register workbook through the import form and
     applies it. Untimed: building the workbook (before each run) and, between the two
     requests, reading the preview back to check it is clean. The rate is items per
     second."""
-    from urllib.parse import parse_qs, urlsplit
-
     from server.declassification import imports
     from server.declassification import imports_workbook as workbook
     from server.units import service as units
 
-    office = await ctx.browser("office")
-    tenant, actor = await ctx.tenant(), await ctx.actor("office")
+    tenant = await ctx.tenant()
     today = units.today(tenant)
     targets = await _targets(ctx)
-    runs = iter(range(1, 1_000))
-    upload: list[bytes] = []
     sources: list[str] = []  # the first import's, still classified: later ones derive from them
 
-    async def check_preview(import_id: str) -> None:
-        async with db.transaction(tenant.id, write=False):
-            detail = await imports.import_detail(tenant, actor, import_id)
-        if not detail["clean"] or detail["counts"] != {"new": ITEMS}:
-            raise RuntimeError(f"import preview not clean: {detail['counts']}, errors {detail['errors'][:3]}")
+    def register(run: int) -> bytes:
+        return _workbook(targets, run, today, sources)
 
-    async def setup() -> None:
-        upload[:] = [_workbook(targets, next(runs), today, sources)]
-
-    async def op() -> Parts:
-        clock = time.perf_counter
-        t0 = clock()
-        response = await office.post(
-            f"/t/{SLUG}/classified-items/imports",
-            data={"_csrf": await ctx.csrf(office)},
-            files={"file": ("register.xlsx", upload[0], XLSX)},
-        )
-        preview_s = clock() - t0
-        location = response.headers.get("location", "")
-        if response.status_code != 303 or "/classified-items/imports/" not in location:
-            raise RuntimeError(f"import upload: {response.status_code} {location!r}")
-        import_id = urlsplit(location).path.rsplit("/", 1)[-1]
-        await check_preview(import_id)  # untimed: the op reports the two requests only
-        t0 = clock()
-        response = await ctx.post_form(office, f"/t/{SLUG}/classified-items/imports/{import_id}/apply", {}, expect=303)
-        apply_s = clock() - t0
-        result = parse_qs(urlsplit(response.headers.get("location", "")).query)
-        if result.get("added") != [str(ITEMS)]:
-            raise RuntimeError(f"import apply: {result}")
-        return Parts({"preview": preview_s, "apply": apply_s}, items=ITEMS)
-
-    # The warm-up: one workbook (run 0, no sources yet) through the service calls alone,
-    # each in a transaction of its own (as a request has), queries recorded; and the
-    # workbook's parsing on its own.
-    first = _workbook(targets, 0, today, [])
-    t0 = time.perf_counter()
-    sheet = workbook.read_items(first)
-    read_s = time.perf_counter() - t0
-    walls, counts = {}, {}
-    with ctx.recording_queries() as queries:
-        t0 = time.perf_counter()
-        async with db.transaction(tenant.id):
-            preview = await imports.preview_import(tenant, actor, "register.xlsx", first)
-        walls["preview"], counts["preview"] = time.perf_counter() - t0, (len(queries), sum(q.seconds for q in queries))
-        if not preview["clean"] or len(preview["rows"]) != ITEMS:
-            raise RuntimeError(f"import preview not clean: {preview['counts']}, errors {preview['errors'][:3]}")
-        t0 = time.perf_counter()
-        async with db.transaction(tenant.id):
-            done = await imports.apply_import(tenant, actor, preview["id"])
-        walls["apply"] = time.perf_counter() - t0
-        counts["apply"] = (len(queries) - counts["preview"][0], sum(q.seconds for q in queries) - counts["preview"][1])
-    if done["added"] != ITEMS:
-        raise RuntimeError(f"import apply through the service: {done}")
-    sources += await _sources(tenant, today)
-    ctx.note(
-        f"declassification import · office: {len(sheet):,} items ({len(first) / 1024:,.0f} KB .xlsx, "
-        f"{len(targets)} units named). Untimed first import through the services alone: read_items() "
-        f"{read_s:.2f} s; preview_import() {walls['preview']:.2f} s incl. the read, {counts['preview'][0]} queries "
-        f"taking {counts['preview'][1]:.2f} s; apply_import() {walls['apply']:.2f} s, {counts['apply'][0]} queries "
-        f"taking {counts['apply'][1]:.2f} s"
+    op = await workbook_import.through_the_form(ctx, FORM, imports, register)
+    # The warm-up: one workbook (run 0, no sources yet) through the service calls alone.
+    await workbook_import.through_the_services(
+        ctx,
+        FORM,
+        imports,
+        register(0),
+        workbook.read_items,
+        what="declassification import · office",
+        about=f"{len(targets)} units named",
     )
-    return staged(setup, op)
+    sources += await _sources(tenant, today)
+    return op

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import document_rows
+from bench import document_rows, workbook_import
 from bench.context import SLUG, BenchContext
 from bench.harness import Op, Parts, Skipped, scenario, staged, with_teardown
 from server import db
@@ -257,7 +257,6 @@ for _user in ("office", "district"):
 
 IMPORT_ROWS = 5_000
 IMPORT_COURSES = 40
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 async def _importable_people(ctx: BenchContext) -> list[tuple[str, str]]:
@@ -315,16 +314,20 @@ def _attendance_workbook(pairs: list[tuple[str, str]], run: int, today: Any) -> 
     return buffer.getvalue()
 
 
-@scenario(
+TRAINING_IMPORT = workbook_import.ImportForm(
+    upload="training/import",
+    previews="training/imports",
+    filename="attendance.xlsx",
+    unit="rows",
+    rows=IMPORT_ROWS,
+    written={"written": IMPORT_ROWS, "courses_created": IMPORT_COURSES},
+)
+
+
+@workbook_import.row(
     "training.import.office",
     f"import attendance workbook ({IMPORT_ROWS:,} rows) · office · preview + apply",
-    iterations=2,
-    warmup=0,  # make() imports once first, through the service
-    unit="rows",
-    parts=(
-        ("preview", "  preview: POST …/training/import (read, check, keep)"),
-        ("apply", "  apply: POST …/training/imports/{id}/apply (write)"),
-    ),
+    TRAINING_IMPORT,
 )
 async def training_import(ctx: BenchContext) -> Op:
     """The office uploads a 5,000-row attendance workbook through the import form
@@ -333,81 +336,29 @@ async def training_import(ctx: BenchContext) -> Op:
     course titles of its own, so every apply writes everything. Untimed: building
     the workbook (before each run) and, between the two requests, reading the
     preview back to check it is clean. The rate is rows per second."""
-    from urllib.parse import parse_qs, urlsplit
-
     from server.training import service as training
     from server.training import workbook
     from server.units import service as units
 
-    office = await ctx.browser("office")
-    tenant, actor = await ctx.tenant(), await ctx.actor("office")
-    today = units.today(tenant)
-    year = today.year
+    today = units.today(await ctx.tenant())
     pairs = await _importable_people(ctx)
-    runs = iter(range(1, 1_000_000))
-    upload: list[bytes] = []
 
-    async def check_preview(import_id: str) -> None:
-        async with db.transaction(tenant.id, write=False):
-            detail = await training.import_detail(tenant, actor, import_id)
-        if not detail["clean"] or detail["counts"] != {"new": IMPORT_ROWS}:
-            raise RuntimeError(f"import preview not clean: {detail['counts']}, errors {detail['errors'][:3]}")
+    def attendance(run: int) -> bytes:
+        return _attendance_workbook(pairs, run, today)
 
-    async def setup() -> None:
-        upload[:] = [_attendance_workbook(pairs, next(runs), today)]
-
-    async def op() -> Parts:
-        clock = time.perf_counter
-        t0 = clock()
-        response = await office.post(
-            f"/t/{SLUG}/training/import?year={year}",
-            data={"_csrf": await ctx.csrf(office)},
-            files={"file": ("attendance.xlsx", upload[0], XLSX)},
-        )
-        preview_s = clock() - t0
-        location = response.headers.get("location", "")
-        if response.status_code != 303 or "/training/imports/" not in location:
-            raise RuntimeError(f"import upload: {response.status_code} {location!r}")
-        import_id = urlsplit(location).path.rsplit("/", 1)[-1]
-        await check_preview(import_id)  # untimed: the op reports the two requests only
-        t0 = clock()
-        response = await ctx.post_form(office, f"/t/{SLUG}/training/imports/{import_id}/apply", {}, expect=303)
-        apply_s = clock() - t0
-        result = parse_qs(urlsplit(response.headers.get("location", "")).query)
-        if result.get("written") != [str(IMPORT_ROWS)] or result.get("courses_created") != [str(IMPORT_COURSES)]:
-            raise RuntimeError(f"import apply: {result}")
-        return Parts({"preview": preview_s, "apply": apply_s}, items=IMPORT_ROWS)
-
-    # The warm-up: one workbook through the service calls alone, each in a
-    # transaction of its own (as a request has), queries recorded; and the
-    # workbook's parsing on its own.
-    await setup()
-    t0 = time.perf_counter()
-    sheet = workbook.read_attendance(upload[0])
-    read_s = time.perf_counter() - t0
-    walls, counts = {}, {}
-    with ctx.recording_queries() as queries:
-        t0 = time.perf_counter()
-        async with db.transaction(tenant.id):
-            preview = await training.preview_import(tenant, actor, "attendance.xlsx", upload[0], year)
-        walls["preview"], counts["preview"] = time.perf_counter() - t0, (len(queries), sum(q.seconds for q in queries))
-        if not preview["clean"] or len(preview["rows"]) != IMPORT_ROWS:
-            raise RuntimeError(f"import preview not clean: {preview['counts']}, errors {preview['errors'][:3]}")
-        t0 = time.perf_counter()
-        async with db.transaction(tenant.id):
-            done = await training.apply_import(tenant, actor, preview["id"])
-        walls["apply"] = time.perf_counter() - t0
-        counts["apply"] = (len(queries) - counts["preview"][0], sum(q.seconds for q in queries) - counts["preview"][1])
-    if done["written"] != IMPORT_ROWS:
-        raise RuntimeError(f"import apply through the service: {done}")
-    ctx.note(
-        f"import · office: {len(sheet):,} rows ({len(upload[0]) / 1024:,.0f} KB .xlsx, {IMPORT_COURSES} new courses, "
-        f"{len(pairs):,} people matchable by name and unit). Untimed first import through the services alone: "
-        f"read_attendance() {read_s:.2f} s; preview_import() {walls['preview']:.2f} s incl. the read, "
-        f"{counts['preview'][0]} queries taking {counts['preview'][1]:.2f} s; apply_import() "
-        f"{walls['apply']:.2f} s, {counts['apply'][0]} queries taking {counts['apply'][1]:.2f} s"
+    op = await workbook_import.through_the_form(ctx, TRAINING_IMPORT, training, attendance, {"year": today.year})
+    # The warm-up: one workbook (run 0) through the service calls alone.
+    await workbook_import.through_the_services(
+        ctx,
+        TRAINING_IMPORT,
+        training,
+        attendance(0),
+        workbook.read_attendance,
+        today.year,
+        what="import · office",
+        about=f"{IMPORT_COURSES} new courses, {len(pairs):,} people matchable by name and unit",
     )
-    return staged(setup, op)
+    return op
 
 
 # ---------------------------------------------------------------- issuing notices
