@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from functools import cache
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -37,6 +38,8 @@ APPS = (
 )
 
 _engine: Engine | None = None
+# whether the open transaction was begun as read-only (what may be served from memory)
+_read_only: ContextVar[bool] = ContextVar("luzhi_read_only", default=False)
 
 
 def sqlite_path(url: str) -> str:
@@ -131,6 +134,7 @@ class Transaction:
         self._tx = None
 
     async def begin(self) -> None:
+        _read_only.set(not self.write)
         eng = engine()
         if isinstance(eng, SQLiteEngine):
             # IMMEDIATE takes the write lock up front: a deferred transaction that
@@ -144,6 +148,7 @@ class Transaction:
             await set_tenant(self.tenant_id)
 
     async def end(self, commit: bool) -> None:
+        _read_only.set(False)
         tx, self._tx = self._tx, None
         if tx is None:
             return
@@ -152,6 +157,11 @@ class Transaction:
         else:
             await tx.rollback()
             await tx.__aexit__(None, None, None)
+
+
+def read_only() -> bool:
+    """Whether the open transaction was begun as read-only (a safe request)."""
+    return _read_only.get() and engine().current_transaction.get() is not None
 
 
 async def set_tenant(tenant_id: int | None) -> None:

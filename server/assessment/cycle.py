@@ -16,6 +16,7 @@ from server.assessment.scheme import DEFAULT, Tree, check
 from server.assessment.scoring import as_decimal, auto_score, effective, unit_total
 from server.assessment.tables import Adjustment, AssessedUnit, Assessment, Scheme, Score
 from server.audit import service as audit
+from server.audit import summaries
 from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound, ValidationFailed
 from server.core.i18n import _, _l
@@ -52,6 +53,7 @@ def _scheme_public(row: dict) -> dict:
     return public(row, "year", "status", "document", "updated_at", "frozen_at", indicators=tree.ordered())
 
 
+@summaries.kept("assessment.scheme_detail")
 async def scheme_detail(tenant: TenantRef, year: int) -> dict | None:
     row = await _scheme_row(tenant, year)
     return _scheme_public(row) if row else None
@@ -99,6 +101,7 @@ async def save_scheme(tenant: TenantRef, actor: Actor, year: int, raw: dict[str,
     return _scheme_public(await _scheme_row(tenant, year))
 
 
+@summaries.kept("assessment.years")
 async def years(tenant: TenantRef) -> list[dict]:
     """Every year with a scheme or an assessment, newest first."""
     schemes = {

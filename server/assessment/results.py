@@ -12,6 +12,7 @@ from server.actor import Actor
 from server.assessment.scheme import GRADES, METHODS, SOURCES, Tree
 from server.assessment.scoring import as_float, effective, rank_and_grade
 from server.assessment.tables import Adjustment, AssessedUnit, Assessment, Evidence, Scheme, Score, ScoreEvent
+from server.audit import summaries
 from server.core.errors import NotFound
 from server.core.i18n import _, _l, format_date
 from server.core.rows import joined, pick, public
@@ -170,6 +171,7 @@ def _assessment_public(assessment: dict) -> dict:
     return public(assessment, "year", "status", "cutoff", "self_due", "auto_as_of", "opened_at", "finalised_at")
 
 
+@summaries.kept("assessment.overview")
 async def overview(tenant: TenantRef, actor: Actor, year: int, *, with_previous: bool = True) -> dict:
     """The year's assessment: every visible unit's total, grade and rank, and the counts
     (with last year's result of each unit unless the caller has no use for it)."""
@@ -195,6 +197,7 @@ async def overview(tenant: TenantRef, actor: Actor, year: int, *, with_previous:
     }
 
 
+@summaries.kept("assessment.home_summary")
 async def home_summary(tenant: TenantRef, actor: Actor) -> dict | None:
     """This year's assessment at a glance for the overview page (None before it opens)."""
     year = units.today(tenant).year

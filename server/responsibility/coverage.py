@@ -10,6 +10,7 @@ from typing import Any
 
 from server.actor import Actor
 from server.audit import service as audit
+from server.audit import summaries
 from server.core.chunks import chunks
 from server.core.i18n import _l, format_date
 from server.documents.xlsx import write_workbook
@@ -63,6 +64,7 @@ class Snapshot:
     groups: dict[str, str]  # group id -> name
 
 
+@summaries.kept("coverage.snapshot")
 async def snapshot(tenant: TenantRef, actor: Actor) -> Snapshot:
     today = units.today(tenant)
     unit_rows = await units.units_in_scope(tenant, actor)
@@ -88,6 +90,8 @@ async def snapshot(tenant: TenantRef, actor: Actor) -> Snapshot:
     )
     seen_people: set[int] = set()
     out_posts = []
+    # the first moment a live notice turns overdue or due for renewal: the answer holds until then
+    turns: list[datetime] = []
     for p in posts:
         unit = by_pk.get(p["unit"])
         if unit is None:
@@ -97,12 +101,17 @@ async def snapshot(tenant: TenantRef, actor: Actor) -> Snapshot:
         if notice is None:
             problems.append("no_notice")
         elif notice["status"] in OPEN:
-            if now - notice["issued_at"] > timedelta(days=sign_days):
+            overdue_at = notice["issued_at"] + timedelta(days=sign_days)
+            if now > overdue_at:
                 problems.append("unsigned_overdue")
+            else:
+                turns.append(overdue_at)
         elif notice["catalog"] != current:
             problems.append("outdated")
-        elif now - notice["signed_at"] > timedelta(days=renewal_days):
+        elif now > (renew_at := notice["signed_at"] + timedelta(days=renewal_days)):
             problems.append("renewal_due")
+        else:
+            turns.append(renew_at)
         # a person owes one confirmation a period, however many posts they hold; every
         # missed period stays until it is given or waived
         missed = [o for o in owed.get(p["person"], []) if today > o.due] if p["person"] not in seen_people else []
@@ -125,6 +134,7 @@ async def snapshot(tenant: TenantRef, actor: Actor) -> Snapshot:
                 "problems": problems,
             }
         )
+    summaries.valid_until(min(turns, default=None))
     return Snapshot(unit_rows, out_posts, period, groups)
 
 
@@ -157,6 +167,7 @@ def tallies(snap: Snapshot) -> tuple[Tally, dict[str, Tally], dict[str, Tally]]:
     return total, groups, by_unit
 
 
+@summaries.kept("coverage")
 async def coverage(tenant: TenantRef, actor: Actor) -> dict[str, Any]:
     snap = await snapshot(tenant, actor)
     total, groups, by_unit = tallies(snap)

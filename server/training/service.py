@@ -13,6 +13,7 @@ from piccolo.query.functions.aggregate import Sum
 from server import db, events
 from server.actor import Actor
 from server.audit import service as audit
+from server.audit import summaries
 from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound, ValidationFailed
 from server.core.i18n import _, _l
@@ -195,6 +196,7 @@ async def my_hours(tenant: TenantRef, actor: Actor) -> dict | None:
         return None
 
 
+@summaries.kept("training.unit_training")
 async def unit_training(tenant: TenantRef, actor: Actor, unit_id: Any, year: int) -> dict:
     """People in post in a unit's subtree (the actor's whole scope when unit_id is None):
     their hours against what they owe, the shares meeting it, who is short."""
@@ -299,6 +301,7 @@ def _course_scope(actor: Actor) -> list:
     return [Course.unit.is_null() | Course.unit.path.like(actor.scope_path + "%")] if actor.scope_path else []
 
 
+@summaries.kept("training.list_courses")
 async def list_courses(tenant: TenantRef, actor: Actor, year: int) -> list[dict]:
     start, end = _year_bounds(year)
     rows = (

@@ -13,6 +13,7 @@ from piccolo.query.functions.aggregate import Count
 from server import db, events, roles
 from server.actor import Actor
 from server.audit import service as audit
+from server.audit import summaries
 from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _, _l
@@ -164,6 +165,7 @@ def _gap_filter(tenant: TenantRef, gap: str) -> list:
     return [Unit.id.not_in(holders)]
 
 
+@summaries.kept("units.list_units")
 async def list_units(
     tenant: TenantRef,
     actor: Actor,
@@ -370,6 +372,7 @@ async def delete_unit(tenant: TenantRef, actor: Actor, unit_id: Any) -> None:
         await audit.record(tenant.id, actor, "unit.delete", "unit", row["uuid"], detail={"name": row["name"]})
 
 
+@summaries.kept("units.unit_choices")
 async def unit_choices(tenant: TenantRef, actor: Actor) -> list[dict]:
     """Every unit the actor may pick (form selects), in tree order."""
     rows = (
@@ -389,6 +392,7 @@ async def unit_pk(tenant: TenantRef, actor: Actor, unit_id: Any) -> int:
     return (await _unit_row(tenant, actor, unit_id))["id"]
 
 
+@summaries.kept("units.registry_summary")
 async def registry_summary(tenant: TenantRef, actor: Actor) -> dict:
     """Counts for the dashboard: units, gaps in leadership, people by kind."""
     scope = _scope(actor, Unit.path)
@@ -441,6 +445,7 @@ async def _posts_where(tenant: TenantRef, where: list, *, limit: int | None = No
     return [_post_public(r) for r in await query]
 
 
+@summaries.kept("units.list_people")
 async def list_people(
     tenant: TenantRef,
     actor: Actor,
