@@ -127,7 +127,6 @@ async def _sources(tenant: Any, today: date) -> list[str]:
 
 
 FORM = workbook_import.ImportForm(
-    upload="classified-items/imports",
     previews="classified-items/imports",
     filename="register.xlsx",
     unit="items",

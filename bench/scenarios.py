@@ -315,12 +315,12 @@ def _attendance_workbook(pairs: list[tuple[str, str]], run: int, today: Any) -> 
 
 
 TRAINING_IMPORT = workbook_import.ImportForm(
-    upload="training/import",
     previews="training/imports",
     filename="attendance.xlsx",
     unit="rows",
     rows=IMPORT_ROWS,
     written={"written": IMPORT_ROWS, "courses_created": IMPORT_COURSES},
+    upload="training/import",
 )
 
 

@@ -23,17 +23,21 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class ImportForm:
     """One import form as the office uses it, and what every workbook of the row holds."""
 
-    upload: str  # the form's path below the tenant's
     previews: str  # the previews' path below the tenant's: …/{id}/apply applies one
     filename: str
     unit: str  # what a row is, as the scenario's rate counts them
     rows: int  # every workbook's, all new
     written: dict[str, int]  # what applying says it wrote (the service's result, the redirect's query)
+    upload: str = ""  # the form's path below the tenant's, when not the previews' own
+
+    @property
+    def form_path(self) -> str:
+        return self.upload or self.previews
 
     def parts(self) -> tuple[tuple[str, str], ...]:
         """The two requests' rows (scenario's parts)."""
         return (
-            ("preview", f"  preview: POST …/{self.upload} (read, check, keep)"),
+            ("preview", f"  preview: POST …/{self.form_path} (read, check, keep)"),
             ("apply", f"  apply: POST …/{self.previews}/{{id}}/apply (write)"),
         )
 
@@ -68,7 +72,7 @@ async def through_the_form(
         clock = time.perf_counter
         t0 = clock()
         response = await office.post(
-            f"/t/{SLUG}/{form.upload}",
+            f"/t/{SLUG}/{form.form_path}",
             params=params,
             data={"_csrf": await ctx.csrf(office)},
             files={"file": (form.filename, upload[0], XLSX)},
