@@ -3,20 +3,20 @@ Excel export), one item, the form to register one and to change it."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
 
-from server.core.errors import ValidationFailed
 from server.declassification import access, consultations, decisions, register, schemas
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import body_data, file_response, page_json, paging, show_again, show_refusal, submit_form
+from server.web.forms import file_response, page_json, paging, show_again, submit_form
 from server.web.guards import allow
+from server.web.handlers import api_call, list_page, post_form, show_page
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -42,21 +42,11 @@ def _item_url(tenant: TenantDep, item: dict) -> str:
 
 
 async def _list_page(request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-    query = _query(request)
-    p, n = paging(request)
-    errors: dict[str, str] = {}
-    try:
-        result = await register.list_items(tenant, actor, query, p, n)
-    except ValidationFailed as exc:
-        errors = exc.errors
-        result = await register.list_items(tenant, actor, {}, p, n)
-    return page(
+    return await list_page(
         request,
         "declassification/register_list.html",
-        422 if errors else 200,
-        result=result,
-        form=query,
-        errors=errors,
+        partial(register.list_items, tenant, actor),
+        _query(request),
         choices=await register.form_choices(tenant, actor),
         writer=actor.role in register.WRITERS,
         due_soon=DUE_SOON,
@@ -104,13 +94,10 @@ async def _item_page(
 class RegisterPages(Controller):
     path = TENANT_PAGES
 
-    @get(ITEMS, guards=[READ], name="declass.items")
-    async def items_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return await _list_page(request, tenant, actor)
-
-    @get(f"{ITEMS}/new", guards=[EDIT], name="declass.item_new")
-    async def item_new_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return await _form_page(request, tenant, actor)
+    items_page = show_page(ITEMS, _list_page, guards=[READ], name="declass.items", handler="items_page")
+    item_new_page = show_page(
+        f"{ITEMS}/new", _form_page, guards=[EDIT], name="declass.item_new", handler="item_new_page"
+    )
 
     @post(ITEMS, guards=[EDIT], name="declass.item_create")
     async def item_create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
@@ -129,37 +116,23 @@ class RegisterPages(Controller):
         content = await register.export_items(tenant, actor, _query(request))
         return file_response(content, XLSX, "classified-items.xlsx")
 
-    @get(ONE, guards=[READ], name="declass.item")
-    async def item_page(self, request: Request, tenant: TenantDep, actor: ActorDep, item_id: FromPath[str]) -> Template:
-        return await _item_page(request, tenant, actor, item_id)
-
-    @get(f"{ONE}/edit", guards=[EDIT], name="declass.item_edit")
-    async def item_edit_page(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, item_id: FromPath[str]
-    ) -> Template:
-        return await _form_page(request, tenant, actor, item_id)
-
-    @post(f"{ONE}/edit", guards=[EDIT], name="declass.item_update")
-    async def item_update(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, item_id: FromPath[str]
-    ) -> Response:
-        async def change(data: dict) -> dict:
-            return await register.update_item(tenant, actor, item_id, data)
-
-        return await submit_form(
-            request,
-            change,
-            redirect=lambda item: _item_url(tenant, item),
-            on_error=show_again(_form_page, request, tenant, actor, item_id),
-            on_refusal=show_refusal(_item_page, request, tenant, actor, item_id),
-        )
+    item_page = show_page(ONE, _item_page, guards=[READ], name="declass.item", handler="item_page")
+    item_edit_page = show_page(
+        f"{ONE}/edit", _form_page, guards=[EDIT], name="declass.item_edit", handler="item_edit_page"
+    )
+    item_update = post_form(
+        f"{ONE}/edit",
+        register.update_item,
+        guards=[EDIT],
+        name="declass.item_update",
+        handler="item_update",
+        then="classified-items/{result[id]}",
+        again=_form_page,
+        refused=_item_page,
+    )
 
 
 # ---------------------------------------------------------------- API
-
-
-def _detail(item: dict) -> schemas.ItemDetail:
-    return msgspec.convert(item, schemas.ItemDetail)
 
 
 class RegisterApi(Controller):
@@ -173,21 +146,36 @@ class RegisterApi(Controller):
         result = await register.list_items(tenant, actor, _query(request), p, n)
         return msgspec.convert(page_json(result), schemas.ItemPage)
 
-    @post(ITEMS, guards=[EDIT], status_code=HTTP_201_CREATED, name="api.declass.item_create")
-    async def api_item_create(
-        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.ItemWrite]
-    ) -> schemas.ItemDetail:
-        return _detail(await register.create_item(tenant, actor, body_data(data)))
-
-    @get(ONE, guards=[READ], name="api.declass.item")
-    async def api_item(self, tenant: TenantDep, actor: ActorDep, item_id: FromPath[str]) -> schemas.ItemDetail:
-        return _detail(await register.get_item(tenant, actor, item_id))
-
-    @patch(ONE, guards=[EDIT], name="api.declass.item_update")
-    async def api_item_update(
-        self, tenant: TenantDep, actor: ActorDep, item_id: FromPath[str], data: JSONBody[schemas.ItemWrite]
-    ) -> schemas.ItemDetail:
-        return _detail(await register.update_item(tenant, actor, item_id, body_data(data)))
+    api_item_create = api_call(
+        post,
+        ITEMS,
+        register.create_item,
+        body=schemas.ItemWrite,
+        answer=schemas.ItemDetail,
+        guards=[EDIT],
+        status_code=HTTP_201_CREATED,
+        name="api.declass.item_create",
+        handler="api_item_create",
+    )
+    api_item = api_call(
+        get,
+        ONE,
+        register.get_item,
+        answer=schemas.ItemDetail,
+        guards=[READ],
+        name="api.declass.item",
+        handler="api_item",
+    )
+    api_item_update = api_call(
+        patch,
+        ONE,
+        register.update_item,
+        body=schemas.ItemWrite,
+        answer=schemas.ItemDetail,
+        guards=[EDIT],
+        name="api.declass.item_update",
+        handler="api_item_update",
+    )
 
 
 ROUTES = [RegisterPages, RegisterApi]

@@ -1,6 +1,8 @@
 """Handlers made by a function: a family of routes alike but for a few values (the steps
 of a score, the security administrator's actions on an account), written once; and the
-three shapes most handlers have, each written once here:
+three shapes most handlers have, each written once here (`handler`, when given, is the
+handler's own name, which OpenAPI makes the operation's summary and id; by default the
+route's name):
 
 - `show_page`: a page of what the path names, `show(request, tenant, actor, *ids)`;
 - `post_form`: a form posted to one service call, `action(tenant, actor, *ids, fields)`,
@@ -9,7 +11,8 @@ three shapes most handlers have, each written once here:
   answered in its schema.
 
 `ids` are the values of the route's own path parameters, in the order the path names them
-(the tenant's slug, which the controller's path holds, aside)."""
+(the tenant's slug, which the controller's path holds, aside). `list_page` is the page of
+a list with filters, which many pages show."""
 
 from __future__ import annotations
 
@@ -25,8 +28,10 @@ from litestar.params import JSONBody
 from litestar.response import Template
 
 from server.actor import Actor
+from server.core.errors import ValidationFailed
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import body_data, show_again, show_refusal, submit_form
+from server.web.forms import body_data, paging, show_again, show_refusal, submit_form
+from server.web.templating import page
 from tenants.service import TenantRef
 
 # shows a page: (request, tenant, actor, *ids, status=200, **context)
@@ -65,19 +70,43 @@ def _arguments(show: Show, path: str) -> Callable[[Request, TenantRef, Actor], l
     return lambda request, tenant, actor: [request, tenant, *([actor] if takes_actor else []), *ids(request)]
 
 
-def _handler_name(route_name: str) -> str:
-    return route_name.replace(".", "_")
+def _handler_name(route_name: str, handler: str) -> str:
+    return handler or route_name.replace(".", "_")
 
 
-def show_page(path: str, show: Show, *, name: str, **options: Any) -> HTTPRouteHandler:
+def without_fields(action: Action) -> Action:
+    """A service call that takes no fields, as `post_form` calls it: the form's fields
+    left out (a button: approve, close, apply)."""
+    return lambda *args: action(*args[:-1])
+
+
+async def list_page(
+    request: Request,
+    template: str,
+    read: Callable[[dict[str, Any], int, int], Awaitable[Any]],
+    query: dict[str, Any],
+    **context: Any,
+) -> Template:
+    """The page of a list: the page the request asks for of what `read(query, page,
+    per_page)` finds, as `result`, with the filters as `form`; filters the service refuses,
+    the list without them and their messages (422)."""
+    p, n = paging(request)
+    try:
+        result, errors = await read(query, p, n), {}
+    except ValidationFailed as exc:
+        result, errors = await read({}, p, n), exc.errors
+    return page(request, template, 422 if errors else 200, result=result, form=query, errors=errors, **context)
+
+
+def show_page(path: str, show: Show, *, name: str, handler: str = "", **options: Any) -> HTTPRouteHandler:
     """A page of what `path` names: `show(request, tenant, actor, *ids)` (of the actor and
     the ids, those it names). `options` go to Litestar's `get` (guards, opt, …)."""
     arguments = _arguments(show, path)
 
-    async def handler(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
+    async def shown(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         return await show(*arguments(request, tenant, actor))
 
-    return named(_handler_name(name), get(path, name=name, **options), handler)
+    return named(_handler_name(name, handler), get(path, name=name, **options), shown)
 
 
 def post_form(
@@ -90,6 +119,7 @@ def post_form(
     refused: Show | None = None,
     focus: str | Callable[[dict[str, Any]], str] = "",
     fields: Callable[[dict[str, Any]], Any] | None = None,
+    handler: str = "",
     **options: Any,
 ) -> HTTPRouteHandler:
     """A form posted to `action(tenant, actor, *ids, fields)`, then on to `then`: a place
@@ -104,7 +134,7 @@ def post_form(
     again_args = _arguments(again, path) if again else None
     refused_args = _arguments(refused, path) if refused else None
 
-    async def handler(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
+    async def posted(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         values = ids(request)
         params = dict(zip(names, values, strict=True))
         opened = {"focus": focus.format(**params) if isinstance(focus, str) else focus} if focus else {}
@@ -116,7 +146,7 @@ def post_form(
             on_refusal=refused and show_refusal(refused, *refused_args(request, tenant, actor)),
         )
 
-    return named(_handler_name(name), post(path, name=name, **options), handler)
+    return named(_handler_name(name, handler), post(path, name=name, **options), posted)
 
 
 def api_call(
@@ -127,6 +157,7 @@ def api_call(
     name: str,
     answer: Any,
     body: type[msgspec.Struct] | None = None,
+    handler: str = "",
     **options: Any,
 ) -> HTTPRouteHandler:
     """An API operation (`route`: Litestar's `get`, `post`, …) that is one service call,
@@ -134,13 +165,13 @@ def api_call(
     sent)`; answered as `answer` (a schema, or a list of one)."""
     ids = path_ids(path)
 
-    async def handler(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Any:
+    async def called(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Any:
         return msgspec.convert(await action(tenant, actor, *ids(request)), answer)
 
-    async def handler_with_body(self, request: Request, tenant: TenantDep, actor: ActorDep, data: Any) -> Any:
+    async def called_with_body(self, request: Request, tenant: TenantDep, actor: ActorDep, data: Any) -> Any:
         return msgspec.convert(await action(tenant, actor, *ids(request), body_data(data)), answer)
 
-    made = handler if body is None else handler_with_body
+    made = called if body is None else called_with_body
     # the body and the answer where Litestar (and so the OpenAPI document) reads them
     made.__annotations__ |= {"return": answer} | ({} if body is None else {"data": JSONBody[body]})
-    return named(_handler_name(name), route(path, name=name, **options), made)
+    return named(_handler_name(name, handler), route(path, name=name, **options), made)
