@@ -36,6 +36,7 @@ from server.web.forms import (
     submit_form,
 )
 from server.web.guards import allow
+from server.web.handlers import list_page
 from server.web.registry import named
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
@@ -124,21 +125,11 @@ async def _inspection_page(
 
 
 async def _list_page(request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-    query = _query(request)
-    p, n = paging(request)
-    errors: dict[str, str] = {}
-    try:
-        result = await findings.list_findings(tenant, actor, query, p, n)
-    except ValidationFailed as exc:
-        errors = exc.errors
-        result = await findings.list_findings(tenant, actor, {}, p, n)
-    return page(
+    return await list_page(
         request,
         "inspections/findings_list.html",
-        422 if errors else 200,
-        result=result,
-        form=query,
-        errors=errors,
+        partial(findings.list_findings, tenant, actor),
+        _query(request),
         rounds=await rounds.list_rounds(tenant, actor),
         states=checklist.STATES,
     )
