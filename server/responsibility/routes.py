@@ -126,6 +126,30 @@ async def _confirmation_page(
     return page(request, "responsibility/confirmation.html", status_code, owed=owed, **extra)
 
 
+async def _me_page(request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
+    """What to sign, what to confirm, what was signed; the unit's open inspection findings."""
+    return page(
+        request,
+        "me.html",
+        person=await units.own_person(tenant, actor),
+        notices=await notices.my_notices(tenant, actor),
+        owed=await confirmations.pending(tenant, actor),
+        duties=await confirmations.my_duties(tenant, actor),
+        training=await training.my_hours(tenant, actor),
+        findings=await findings.leader_findings(tenant, actor),
+    )
+
+
+async def _coverage_page(request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
+    return page(
+        request,
+        "responsibility/coverage.html",
+        data=await coverage.coverage(tenant, actor),
+        metrics=coverage.METRICS,
+        unit_metrics=coverage.UNIT_METRICS,
+    )
+
+
 def _coverage_filters(metric: FromQuery[str] = "", group: FromQuery[str] = "", unit: FromQuery[str] = "") -> dict:
     return {"metric": metric, "group": group, "unit": unit}
 
@@ -353,20 +377,7 @@ class PortalPages(Controller):
     path = TENANT_PAGES
     guards = [any_member]
 
-    @get("/me", name="me")
-    async def me_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        """What to sign, what to confirm, what was signed; the unit's open inspection findings."""
-        return page(
-            request,
-            "me.html",
-            person=await units.own_person(tenant, actor),
-            notices=await notices.my_notices(tenant, actor),
-            owed=await confirmations.pending(tenant, actor),
-            duties=await confirmations.my_duties(tenant, actor),
-            training=await training.my_hours(tenant, actor),
-            findings=await findings.leader_findings(tenant, actor),
-        )
-
+    me_page = show_page("/me", _me_page, name="me", handler="me_page")
     confirmation_page = show_page("/me/confirmation", _confirmation_page, name="confirmations.form")
     confirmation_submit = post_form(
         "/me/confirmation/{period:str}",
@@ -383,15 +394,7 @@ class CoveragePages(Controller):
     path = TENANT_PAGES
     guards = [COVERAGE]
 
-    @get("/coverage", name="coverage.index")
-    async def coverage_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return page(
-            request,
-            "responsibility/coverage.html",
-            data=await coverage.coverage(tenant, actor),
-            metrics=coverage.METRICS,
-            unit_metrics=coverage.UNIT_METRICS,
-        )
+    coverage_page = show_page("/coverage", _coverage_page, name="coverage.index", handler="coverage_page")
 
     @get("/coverage/list", name="coverage.list", dependencies=COVERAGE_FILTERS)
     async def coverage_list_page(
