@@ -4,23 +4,21 @@ oldest open consultations first."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, JSONBody
+from litestar import Controller, Request, get, post
 from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from server import roles
-from server.core.errors import ValidationFailed
 from server.declassification import access, consultations
 from server.declassification import consultations_schemas as schemas
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import body_data, page_json, paging, show_again, show_refusal, submit_form
+from server.web.forms import page_json, paging
 from server.web.guards import allow
+from server.web.handlers import api_call, list_page, post_form, show_page
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -43,31 +41,16 @@ def _query(request: Request) -> dict[str, Any]:
     return {k: request.query_params.get(k) for k in FILTERS if request.query_params.get(k) not in (None, "")}
 
 
-def _url(tenant: TenantDep, found: dict) -> str:
-    return f"/t/{tenant.slug}{PAGES}/{found['id']}"
-
-
 # ---------------------------------------------------------------- pages
 
 
 async def _index_page(request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-    query = _query(request)
-    p, n = paging(request)
-    errors: dict[str, str] = {}
-    try:
-        result = await consultations.list_consultations(tenant, actor, query, p, n)
-    except ValidationFailed as exc:
-        errors = exc.errors
-        result = await consultations.list_consultations(tenant, actor, {}, p, n)
-    bureau = await consultations.overview(tenant, actor) if actor.role in OVERSIGHT else None
-    return page(
+    return await list_page(
         request,
         "declassification/consultation_index.html",
-        422 if errors else 200,
-        result=result,
-        bureau=bureau,
-        form=query,
-        errors=errors,
+        partial(consultations.list_consultations, tenant, actor),
+        _query(request),
+        bureau=await consultations.overview(tenant, actor) if actor.role in OVERSIGHT else None,
         directions=consultations.DIRECTIONS,
         statuses=consultations.STATUSES,
     )
@@ -101,84 +84,64 @@ async def _new_page(
     )
 
 
-async def _submit(
-    request: Request,
-    tenant: TenantDep,
-    actor: ActorDep,
-    action: Callable[[dict], Awaitable[dict]],
-    show: Callable[..., Awaitable[Template]],
-    target: str,
-) -> Response:
-    """A form about `target` (a consultation, or an item): on to the consultation the
-    action gives, or `show(request, tenant, actor, target)` again with the form's messages
-    or the refusal."""
-    return await submit_form(
-        request,
-        action,
-        redirect=partial(_url, tenant),
-        on_error=show_again(show, request, tenant, actor, target),
-        on_refusal=show_refusal(show, request, tenant, actor, target),
-    )
+# a form about a consultation, or about an item: on to the consultation the action gives,
+# or the page the form is on again with the form's messages or the refusal
+THEN = "declassification/consultations/{result[id]}"
 
 
 class ConsultationPages(Controller):
     path = TENANT_PAGES
 
-    @get(PAGES, guards=[READ], name="declassification.consultations")
-    async def consultations_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return await _index_page(request, tenant, actor)
-
-    @get(PAGE_ONE, guards=[READ], name="declassification.consultation")
-    async def consultation_page(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, consultation_id: FromPath[str]
-    ) -> Template:
-        return await _detail_page(request, tenant, actor, consultation_id)
-
-    @post(f"{PAGE_ONE}/answer", guards=[ANSWER], name="declassification.consultation_answer")
-    async def consultation_answer(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, consultation_id: FromPath[str]
-    ) -> Response:
-        return await _submit(
-            request,
-            tenant,
-            actor,
-            lambda data: consultations.answer(tenant, actor, consultation_id, data),
-            _detail_page,
-            consultation_id,
-        )
-
-    @get(ITEM, guards=[ASK], name="declassification.consultation_new")
-    async def consultation_new(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, item_id: FromPath[str]
-    ) -> Template:
-        return await _new_page(request, tenant, actor, item_id)
-
-    @post(ITEM, guards=[ASK], name="declassification.consultation_create")
-    async def consultation_create(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, item_id: FromPath[str]
-    ) -> Response:
-        return await _submit(
-            request, tenant, actor, lambda data: consultations.request(tenant, actor, item_id, data), _new_page, item_id
-        )
+    consultations_page = show_page(
+        PAGES, _index_page, guards=[READ], name="declassification.consultations", handler="consultations_page"
+    )
+    consultation_page = show_page(
+        PAGE_ONE, _detail_page, guards=[READ], name="declassification.consultation", handler="consultation_page"
+    )
+    consultation_answer = post_form(
+        f"{PAGE_ONE}/answer",
+        consultations.answer,
+        guards=[ANSWER],
+        name="declassification.consultation_answer",
+        handler="consultation_answer",
+        then=THEN,
+        again=_detail_page,
+        refused=_detail_page,
+    )
+    consultation_new = show_page(
+        ITEM, _new_page, guards=[ASK], name="declassification.consultation_new", handler="consultation_new"
+    )
+    consultation_create = post_form(
+        ITEM,
+        consultations.request,
+        guards=[ASK],
+        name="declassification.consultation_create",
+        handler="consultation_create",
+        then=THEN,
+        again=_new_page,
+        refused=_new_page,
+    )
 
 
 # ---------------------------------------------------------------- API
 
 
-def _one(found: dict) -> schemas.Consultation:
-    return msgspec.convert(found, schemas.Consultation)
-
-
 class ConsultationApi(Controller):
     path = TENANT_API
 
-    @post(ITEM, guards=[ASK], status_code=HTTP_201_CREATED, name="api.declassification.consultation_create")
-    async def api_consultation_create(
-        self, tenant: TenantDep, actor: ActorDep, item_id: FromPath[str], data: JSONBody[schemas.ConsultationCreate]
-    ) -> schemas.Consultation:
-        """Ask the originating unit of a derived item (409 for an original item, or while
-        another consultation of the item is open)."""
-        return _one(await consultations.request(tenant, actor, item_id, body_data(data)))
+    # asks the originating unit of a derived item (409 for an original item, or while
+    # another consultation of the item is open)
+    api_consultation_create = api_call(
+        post,
+        ITEM,
+        consultations.request,
+        body=schemas.ConsultationCreate,
+        answer=schemas.Consultation,
+        guards=[ASK],
+        status_code=HTTP_201_CREATED,
+        name="api.declassification.consultation_create",
+        handler="api_consultation_create",
+    )
 
     @get(LIST, guards=[READ], name="api.declassification.consultations")
     async def api_consultations(self, request: Request, tenant: TenantDep, actor: ActorDep) -> schemas.ConsultationPage:
@@ -188,22 +151,27 @@ class ConsultationApi(Controller):
         result = await consultations.list_consultations(tenant, actor, _query(request), p, n)
         return msgspec.convert(page_json(result), schemas.ConsultationPage)
 
-    @get(ONE, guards=[READ], name="api.declassification.consultation")
-    async def api_consultation(
-        self, tenant: TenantDep, actor: ActorDep, consultation_id: FromPath[str]
-    ) -> schemas.Consultation:
-        return _one(await consultations.consultation(tenant, actor, consultation_id))
-
-    @post(f"{ONE}/answer", guards=[ANSWER], status_code=HTTP_200_OK, name="api.declassification.consultation_answer")
-    async def api_consultation_answer(
-        self,
-        tenant: TenantDep,
-        actor: ActorDep,
-        consultation_id: FromPath[str],
-        data: JSONBody[schemas.ConsultationAnswer],
-    ) -> schemas.Consultation:
-        """The originating unit's answer, once (a second: 409)."""
-        return _one(await consultations.answer(tenant, actor, consultation_id, body_data(data)))
+    api_consultation = api_call(
+        get,
+        ONE,
+        consultations.consultation,
+        answer=schemas.Consultation,
+        guards=[READ],
+        name="api.declassification.consultation",
+        handler="api_consultation",
+    )
+    # the originating unit's answer, once (a second: 409)
+    api_consultation_answer = api_call(
+        post,
+        f"{ONE}/answer",
+        consultations.answer,
+        body=schemas.ConsultationAnswer,
+        answer=schemas.Consultation,
+        guards=[ANSWER],
+        status_code=HTTP_200_OK,
+        name="api.declassification.consultation_answer",
+        handler="api_consultation_answer",
+    )
 
 
 ROUTES = [ConsultationPages, ConsultationApi]
