@@ -12,7 +12,7 @@ LOCK_ARGS := --universal --python-version 3.11 --generate-hashes --custom-compil
 # the build backend, pinned with the rest so the project installs without build isolation
 BUILD_REQS := setuptools>=68
 
-.PHONY: run test bench install install-dev system-deps test-deps migrate seed lint catalogs lock clean
+.PHONY: run test bench bench-deps install install-dev system-deps test-deps migrate seed lint catalogs lock clean
 
 # the application and what it runs on, nothing for tests
 $(BIN)/luzhi: pyproject.toml $(LOCK)
@@ -51,8 +51,13 @@ run: seed
 test: install-dev test-deps
 	$(BIN)/pytest -n 2 --dist loadgroup
 
-bench: install-dev
+# the in-process rows on both databases, then the pages under load over sockets (wrk)
+bench: install-dev bench-deps
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/load.py
+
+bench-deps:
+	@bash deploy/system-deps.sh --bench
 
 lint: install-dev
 	$(BIN)/ruff check .

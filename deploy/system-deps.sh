@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages Luzhi needs: a CJK font and HarfBuzz subsetting for PDFs (and, with
-# --test, Chromium, poppler and Redis for the browser, PDF and session-store tests).
+# --test, Chromium, poppler and Redis for the browser, PDF and session-store tests; with
+# --bench, also Chromium, the scorecards' reference, and wrk for the load rows).
 # Installs them when run as root; otherwise prints the exact command and stops.
 set -euo pipefail
 
@@ -16,6 +17,10 @@ if [[ "${1:-}" == "--test" ]]; then
   command -v chromium >/dev/null || missing+=(chromium)
   command -v pdftoppm >/dev/null || missing+=(poppler-utils)
   command -v redis-server >/dev/null || missing+=(redis-server)
+fi
+if [[ "${1:-}" == "--bench" ]]; then
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v wrk >/dev/null || missing+=(wrk)
 fi
 
 ((${#missing[@]} == 0)) && exit 0

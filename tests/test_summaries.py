@@ -217,7 +217,7 @@ async def test_a_summary_holds_only_until_the_moment_it_names(client, monkeypatc
     assert await read(world, kept, office) == 1
     assert await read(world, kept, office) == 1
     later = moment + timedelta(seconds=1)
-    monkeypatch.setattr(summaries, "_now", lambda: later)
+    monkeypatch.setattr(summaries, "now", lambda: later)
     assert await read(world, kept, office) == 2
 
 
@@ -228,12 +228,8 @@ async def test_coverage_says_when_a_notice_turns_overdue(client):
     world = await make_world()
     office = await actor_of(world, "office")
     await run(world, notices.issue, office, {"scope": "all"})
-    bounds: list[datetime] = []
-    token = summaries._until.set(bounds)
-    try:
+    with summaries.collecting() as bounds:
         await run(world, coverage.snapshot, office)
-    finally:
-        summaries._until.reset(token)
     async with db.transaction(world.tenant.id):
         issued = await Notice.select(Notice.issued_at).where(Notice.tenant == world.tenant.id)
     settings = await run(world, lambda tenant: settings_of(tenant))

@@ -11,6 +11,7 @@ from server.accounts.passwords import policy_problem, verify_password
 from server.accounts.tables import PasswordHistory, SecurityPolicy
 from server.actor import Actor
 from server.audit import service as audit
+from server.audit import summaries
 from server.core.i18n import _, _l
 from server.core.validation import Checker
 from tenants.service import TenantRef
@@ -50,6 +51,8 @@ class Policy:
 FIELDS = tuple(Policy.__dataclass_fields__)
 
 
+# every signed-in request reads it; a change of it is audited, so it is kept like a summary
+@summaries.kept("accounts.security_policy")
 async def security_policy(tenant: TenantRef) -> Policy:
     row = (
         await SecurityPolicy.select(*[getattr(SecurityPolicy, f) for f in FIELDS])

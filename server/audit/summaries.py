@@ -25,7 +25,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -84,8 +84,24 @@ async def data_version(tenant: TenantRef) -> int:
     return version
 
 
-def _now() -> datetime:
+def now() -> datetime:
     return datetime.now(UTC)
+
+
+def today(tenant: TenantRef) -> date:
+    """The tenant's day, by the same clock as the summaries' moments."""
+    return now().astimezone(_zone(tenant.timezone)).date()
+
+
+@contextmanager
+def collecting() -> Iterator[list[datetime]]:
+    """The moments the summaries read inside this block say they hold until."""
+    bounds: list[datetime] = []
+    token = _until.set(bounds)
+    try:
+        yield bounds
+    finally:
+        _until.reset(token)
 
 
 @functools.cache
@@ -116,29 +132,23 @@ def kept(name: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitab
             if not _usable():
                 return await fn(tenant, *args, **kwargs)
             version = await data_version(tenant)
-            now = _now()
-            today = now.astimezone(_zone(tenant.timezone)).date()
             key = (
                 name,
                 tenant.id,
                 tenant.timezone,
                 version,
-                today,
+                today(tenant),
                 get_locale(),
                 tuple(map(_key_part, args)),
                 tuple(sorted((k, _key_part(v)) for k, v in kwargs.items())),
             )
-            if (hit := _memory.get(key)) is not None and (hit[1] is None or now < hit[1]):
+            if (hit := _memory.get(key)) is not None and (hit[1] is None or now() < hit[1]):
                 _memory.move_to_end(key)
                 valid_until(hit[1])  # an enclosing summary holds no longer than this one
                 return hit[0]
             outer = _until.get()
-            bounds: list[datetime] = []
-            token = _until.set(bounds)
-            try:
+            with collecting() as bounds:
                 value = await fn(tenant, *args, **kwargs)
-            finally:
-                _until.reset(token)
             until = min(bounds, default=None)
             if outer is not None and until is not None:
                 outer.append(until)

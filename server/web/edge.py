@@ -32,10 +32,12 @@ from server.accounts.sessions import COOKIE as SESSION_COOKIE
 from server.accounts.sessions import Session, SessionStore
 from server.actor import Actor
 from server.audit import service as audit
+from server.audit import summaries
 from server.core import i18n
 from server.core.errors import ActionRequired, Forbidden, LuzhiError, NotFound, SignInRequired, TenantSuspended
 from server.core.i18n import _
 from server.settings import Settings
+from server.web import kept
 from tenants import service as tenants
 from tenants.service import TenantRef
 from tenants.tables import Operator
@@ -155,6 +157,7 @@ class EdgeMiddleware(ASGIMiddleware):
     def __init__(self, settings: Settings, sessions: SessionStore) -> None:
         self.settings = settings
         self.sessions = sessions
+        self.kept = kept.KeptPages()
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         opt = scope["route_handler"].opt
@@ -172,24 +175,44 @@ class EdgeMiddleware(ASGIMiddleware):
         tx = db.Transaction(edge.tenant.id if edge.tenant else None, write=write)
         await tx.begin()
         held = _HeldResponse(send, lambda: self._cookie_headers(edge, cookies))
+        found = recorder = None
         try:
             await self._open_session(edge, cookies)
             receive = await _checked_body(scope, receive, edge, bearer)
             await self._identify(scope, edge, bearer, opt)
-            await next_app(scope, receive, held)
+            key = await self._kept_key(scope, edge, bearer)
+            found = self.kept.get(key) if key else None
+            if found is None:
+                recorder = kept.Recorder(held) if key else None
+                with summaries.collecting() as bounds:
+                    await next_app(scope, receive, recorder or held)
         except BaseException as exc:
             await tx.end(commit=False)
             if isinstance(exc, Forbidden | NotAuthorizedException):
                 self._audit_refusal(edge, scope)
             await self._run_after(edge)
             raise
-        await tx.end(commit=held.status < 400)
-        if held.status == 403:
+        await tx.end(commit=found is not None or held.status < 400)
+        if found is None and held.status == 403:
             self._audit_refusal(edge, scope)
         await self._run_after(edge)
         if edge.session is not None and not edge.new_session and not edge.clear_session:
             await self.sessions.touch(edge.session)
+        if found is not None:
+            await kept.replay(found, send, self._cookie_headers(edge, cookies))
+            return
+        if recorder is not None and recorder.status == 200:
+            self.kept.put(key, recorder.page(min(bounds, default=None)))
         await held.release()
+
+    async def _kept_key(self, scope: Scope, edge: Edge, bearer: str) -> tuple | None:
+        """The key of a page that may be kept as rendered (see web/kept.py): a member's
+        GET of one of those pages, in a session (an API token keeps nothing)."""
+        if scope["method"] != "GET" or scope["route_handler"].name not in kept.PAGES or bearer:
+            return None
+        if edge.tenant is None or edge.actor is None or edge.session is None:
+            return None
+        return await self.kept.key(scope, edge.tenant, edge.actor, edge.session.key)
 
     def _edge(self, scope: Scope, cookies: dict[str, str]) -> Edge:
         """What is known before anything is looked up: the client, the connection, the language."""

@@ -960,3 +960,51 @@ async def test_public_pages_show_their_own_tenants_published_entries_only(env, p
             if "declassified" in path:
                 assert published_title in on_a.text, path  # the positive control: A's own entry
     assert not leaks, leaks
+
+
+# ---------------------------------------------------------------- kept summaries and pages
+
+
+async def test_kept_summaries_and_pages_never_cross_tenants(env, pair: Pair, make_client):
+    """What the dashboards keep in memory (server.audit.summaries, server.web.kept) is kept
+    per tenant: with A's summaries and pages warm, B's readers get B's figures, equal to a
+    fresh computation, and none of A's names; and A's pages stay A's."""
+    from server.audit import summaries
+    from server.web import kept
+    from tests.test_assessment import actor_of
+    from tests.test_summaries import read, summaries_of
+
+    year = pair.today.year
+    a_office, b_office = await actor_of(pair.a, "office"), await actor_of(pair.b, "office")
+    for name, fn, args in summaries_of(year):
+        await _or_refused(read(pair.a, fn, a_office, *args))  # warm A's
+        b_kept = await _or_refused(read(pair.b, fn, b_office, *args))
+        with summaries.fresh():
+            assert b_kept == await _or_refused(read(pair.b, fn, b_office, *args)), name
+
+    kept_pages = sorted(
+        re.sub(r"\{(\w+):\w+\}", r"{\1}", r.path)
+        for r in env.app.routes
+        for h in r.route_handlers
+        if h.name in kept.PAGES and "GET" in h.http_methods
+    )
+    assert len(kept_pages) == len(kept.PAGES), (kept_pages, kept.PAGES)
+    a_client, b_client = await make_client(), await make_client()
+    assert (await login(a_client, pair.a.slug, "office")).status_code == 303
+    assert (await login(b_client, pair.b.slug, "office")).status_code == 303
+    leaks = []
+    for path in kept_pages:
+        for _twice in range(2):  # the second answer is the kept one
+            on_a = await a_client.get(path.format(slug=pair.a.slug, year=year))
+            on_b = await b_client.get(path.format(slug=pair.b.slug, year=year))
+            assert on_a.status_code == on_b.status_code == 200, (path, on_a.status_code, on_b.status_code)
+            leaks += [(path, m) for m in [*pair.a_only, pair.a.tenant.name] if m in on_b.text]
+            assert pair.b.tenant.name not in on_a.text, path
+    assert not leaks, leaks
+
+
+async def _or_refused(call):
+    try:
+        return await call
+    except Exception as exc:  # e.g. no assessment that year: refused alike
+        return ("refused", type(exc).__name__)
