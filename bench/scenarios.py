@@ -22,6 +22,7 @@ from bench import document_rows, workbook_import
 from bench.context import SLUG, BenchContext
 from bench.harness import Op, Parts, Skipped, scenario, staged, with_teardown
 from server import db
+from server.audit import summaries
 
 UNITS = f"/t/{SLUG}/units"
 COVERAGE = f"/t/{SLUG}/coverage"
@@ -98,13 +99,25 @@ class _PageRows:
 
         return op
 
+    async def fresh(self, ctx: BenchContext) -> Op:
+        """The real page as the first request after a change meets it: nothing kept."""
+        await self.checks(ctx)
+        client = await ctx.browser(self.username)
+
+        async def op() -> None:
+            with summaries.fresh():
+                await ctx.get_ok(client, self.url)
+
+        return op
+
     async def service_call(self, ctx: BenchContext) -> Op:
         context = (await ctx.capture(self.username, self.url)).context
         tenant, actor = context["tenant"], context["actor"]
 
         async def op() -> None:
-            async with db.transaction(tenant.id, write=False):
-                await self.service(tenant, actor)
+            with summaries.fresh():
+                async with db.transaction(tenant.id, write=False):
+                    await self.service(tenant, actor)
 
         return op
 
@@ -139,10 +152,12 @@ def page_rows(
     counts = {"iterations": iterations, "warmup": warmup}
     stack_key = f"{family}.stack.{username}"
     scenario(f"{family}.page.{username}", f"{title} · {username}", baseline=stack_key, **counts)(rows.page)
+    fresh_label = f"  the same page computed afresh (the first request after a change) · {username}"
+    scenario(f"{family}.fresh.{username}", fresh_label, baseline=stack_key, **counts)(rows.fresh)
     scenario(stack_key, f"  same template, precomputed context, full request · {username}", **counts)(rows.stack)
     render_label = f"  same template, precomputed context, render only · {username}"
     scenario(f"{family}.render.{username}", render_label, **counts)(rows.render)
-    alone_label = f"  {service_label} alone, in a transaction · {username}"
+    alone_label = f"  {service_label} alone, computed afresh, in a transaction · {username}"
     scenario(f"{family}.service.{username}", alone_label, **counts)(rows.service_call)
     if concurrency:
         concurrent_label = f"{title} · {username} · {concurrency} clients at once"

@@ -67,6 +67,11 @@ def fresh() -> Iterator[None]:
         _enabled.reset(token)
 
 
+def enabled() -> bool:
+    """Whether memory may be used here (not inside `fresh()`)."""
+    return _enabled.get()
+
+
 def forget() -> None:
     """Empty this process's memory (tests that rebuild a database under the same ids)."""
     _memory.clear()
@@ -119,7 +124,7 @@ def _key_part(value: Any) -> Any:
 
 
 def _usable() -> bool:
-    return _enabled.get() and db.read_only()
+    return enabled() and db.read_only()
 
 
 def kept(name: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
@@ -134,8 +139,7 @@ def kept(name: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitab
             version = await data_version(tenant)
             key = (
                 name,
-                tenant.id,
-                tenant.timezone,
+                tenant,  # the whole reference: its id, and its time zone and name as they are now
                 version,
                 today(tenant),
                 get_locale(),

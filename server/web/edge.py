@@ -210,6 +210,8 @@ class EdgeMiddleware(ASGIMiddleware):
         GET of one of those pages, in a session (an API token keeps nothing)."""
         if scope["method"] != "GET" or scope["route_handler"].name not in kept.PAGES or bearer:
             return None
+        if not summaries.enabled():
+            return None
         if edge.tenant is None or edge.actor is None or edge.session is None:
             return None
         return await self.kept.key(scope, edge.tenant, edge.actor, edge.session.key)

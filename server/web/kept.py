@@ -54,8 +54,7 @@ class KeptPages:
         reader = hashlib.sha256(session_key.encode()).digest()  # the key itself is not kept around
         hx = any(name == b"hx-request" for name, _value in scope["headers"])
         return (
-            tenant.id,
-            tenant.timezone,
+            tenant,  # the whole reference: a name the operator changed shows at once
             version,
             summaries.today(tenant),
             i18n.get_locale(),
