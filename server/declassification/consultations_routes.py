@@ -18,8 +18,7 @@ from server.declassification import consultations_schemas as schemas
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import page_json, paging
 from server.web.guards import allow
-from server.web.handlers import api_call, list_page, post_form, show_page
-from server.web.templating import page
+from server.web.handlers import api_call, list_page, post_form, show_page, template_page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
 ITEM = "/classified-items/{item_id:str}/consultations"
@@ -56,32 +55,24 @@ async def _index_page(request: Request, tenant: TenantDep, actor: ActorDep) -> T
     )
 
 
-async def _detail_page(
-    request: Request, tenant: TenantDep, actor: ActorDep, consultation_id: str, status: int = 200, **extra: Any
-) -> Template:
-    return page(
-        request,
-        "declassification/consultation_detail.html",
-        status,
-        c=await consultations.consultation(tenant, actor, consultation_id),
-        answers=consultations.ANSWERS,
-        reasoned=consultations.REASONED,
-        **extra,
-    )
+async def _default_days(tenant: TenantDep, _actor: ActorDep, _item_id: str) -> int:
+    return await consultations.default_days(tenant)
 
 
-async def _new_page(
-    request: Request, tenant: TenantDep, actor: ActorDep, item_id: str, status: int = 200, **extra: Any
-) -> Template:
-    item = await access.item(tenant, actor, item_id, allow=(access.UNIT,))
-    return page(
-        request,
-        "declassification/consultation_new.html",
-        status,
-        item=item,
-        days=await consultations.default_days(tenant),
-        **extra,
-    )
+_detail_page = template_page(
+    "declassification/consultation_detail.html",
+    "consultation_id",
+    c=consultations.consultation,
+    answers=consultations.ANSWERS,
+    reasoned=consultations.REASONED,
+)
+# the custodian's officer asks about an item of their unit
+_new_page = template_page(
+    "declassification/consultation_new.html",
+    "item_id",
+    item=partial(access.item, allow=(access.UNIT,)),
+    days=_default_days,
+)
 
 
 # a form about a consultation, or about an item: on to the consultation the action gives,

@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from functools import partial
-from typing import Any
-
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody
 from litestar.response import Template
@@ -19,9 +15,9 @@ from server.declassification import access, decisions, decisions_waiting, terms
 from server.declassification import decisions_schemas as schemas
 from server.declassification.decisions_checks import IRREGULARITIES, KINDS
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import body_data, show_again, show_refusal, submit_form
+from server.web.forms import body_data
 from server.web.guards import allow
-from server.web.registry import named
+from server.web.handlers import Action, post_form, show_page, template_page, without_fields
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -34,111 +30,66 @@ READ = allow(access.READERS)
 PROPOSE = allow({roles.OFFICE_ADMIN, roles.UNIT_OFFICER})
 
 
-def _decision_url(tenant: TenantDep, item_id: str, decision: dict) -> str:
-    return f"/t/{tenant.slug}/classified-items/{item_id}/decisions/{decision['id']}"
-
-
 # ---------------------------------------------------------------- pages
 
 
-async def _new_page(
-    request: Request, tenant: TenantDep, actor: ActorDep, item_id: str, status: int = 200, **extra: Any
-) -> Template:
-    item = await decisions.new_decision_context(tenant, actor, item_id)
-    return page(
-        request,
-        "declassification/decision_new.html",
-        status,
-        item=item,
-        kinds=KINDS,
-        levels=terms.LEVELS,
-        irregularities=IRREGULARITIES,
-        **extra,
-    )
+_new_page = template_page(
+    "declassification/decision_new.html",
+    "item_id",
+    item=decisions.new_decision_context,
+    kinds=KINDS,
+    levels=terms.LEVELS,
+    irregularities=IRREGULARITIES,
+)
+_decision_page = template_page(
+    "declassification/decision_detail.html", "item_id", "decision_id", d=decisions.decision_detail
+)
+# a form's decision, on to its page
+THEN = "classified-items/{item_id}/decisions/{result[id]}"
 
 
-async def _decision_page(
-    request: Request,
-    tenant: TenantDep,
-    actor: ActorDep,
-    item_id: str,
-    decision_id: str,
-    status: int = 200,
-    **extra: Any,
-) -> Template:
-    return page(
-        request,
-        "declassification/decision_detail.html",
-        status,
-        d=await decisions.decision_detail(tenant, actor, item_id, decision_id),
-        **extra,
-    )
-
-
-def _form(form: str, call: Callable[..., Awaitable[dict]]) -> HTTPRouteHandler:
+def _form(form: str, call: Action) -> HTTPRouteHandler:
     """A form on the decision's page (approve, reject, acknowledge): one service call, then
     the page again; with the form's messages (422) or why it was refused (409)."""
-
-    async def handler(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, item_id: FromPath[str], decision_id: FromPath[str]
-    ) -> Response:
-        async def action(data: dict) -> dict:
-            return await call(tenant, actor, item_id, decision_id, data)
-
-        return await submit_form(
-            request,
-            action,
-            redirect=partial(_decision_url, tenant, item_id),
-            on_error=show_again(_decision_page, request, tenant, actor, item_id, decision_id, focus=form),
-            on_refusal=show_refusal(_decision_page, request, tenant, actor, item_id, decision_id),
-        )
-
-    return post(f"{ONE}/{form}", guards=[READ], name=f"declassification.decision_{form}")(
-        named(handler, f"decision_{form}")
+    return post_form(
+        f"{ONE}/{form}",
+        call,
+        guards=[READ],
+        name=f"declassification.decision_{form}",
+        handler=f"decision_{form}",
+        then=THEN,
+        again=_decision_page,
+        refused=_decision_page,
+        focus=form,
     )
-
-
-async def _approve(tenant, actor, item_id, decision_id, _data: dict) -> dict:
-    return await decisions.approve(tenant, actor, item_id, decision_id)
-
-
-async def _acknowledge(tenant, actor, item_id, decision_id, _data: dict) -> dict:
-    return await decisions.acknowledge(tenant, actor, item_id, decision_id)
 
 
 class DecisionPages(Controller):
     path = TENANT_PAGES
 
-    @get(f"{DECISIONS}/new", guards=[PROPOSE], name="declassification.decision_new")
-    async def decision_new_page(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, item_id: FromPath[str]
-    ) -> Template:
-        return await _new_page(request, tenant, actor, item_id)
-
-    @post(DECISIONS, guards=[PROPOSE], name="declassification.decision_propose")
-    async def decision_propose(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, item_id: FromPath[str]
-    ) -> Response:
-        async def propose(data: dict) -> dict:
-            return await decisions.propose(tenant, actor, item_id, data)
-
-        return await submit_form(
-            request,
-            propose,
-            redirect=partial(_decision_url, tenant, item_id),
-            on_error=show_again(_new_page, request, tenant, actor, item_id),
-            on_refusal=show_refusal(_new_page, request, tenant, actor, item_id),
-        )
-
-    @get(ONE, guards=[READ], name="declassification.decision")
-    async def decision_page(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, item_id: FromPath[str], decision_id: FromPath[str]
-    ) -> Template:
-        return await _decision_page(request, tenant, actor, item_id, decision_id)
-
-    decision_approve = _form("approve", _approve)
+    decision_new_page = show_page(
+        f"{DECISIONS}/new",
+        _new_page,
+        guards=[PROPOSE],
+        name="declassification.decision_new",
+        handler="decision_new_page",
+    )
+    decision_propose = post_form(
+        DECISIONS,
+        decisions.propose,
+        guards=[PROPOSE],
+        name="declassification.decision_propose",
+        handler="decision_propose",
+        then=THEN,
+        again=_new_page,
+        refused=_new_page,
+    )
+    decision_page = show_page(
+        ONE, _decision_page, guards=[READ], name="declassification.decision", handler="decision_page"
+    )
+    decision_approve = _form("approve", without_fields(decisions.approve))
     decision_reject = _form("reject", decisions.reject)
-    decision_acknowledge = _form("acknowledge", _acknowledge)
+    decision_acknowledge = _form("acknowledge", without_fields(decisions.acknowledge))
 
     @get(APPROVALS, guards=[READ], name="declassification.approvals")
     async def approvals_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:

@@ -11,8 +11,9 @@ route's name):
   answered in its schema.
 
 `ids` are the values of the route's own path parameters, in the order the path names them
-(the tenant's slug, which the controller's path holds, aside). `list_page` is the page of
-a list with filters, which many pages show."""
+(the tenant's slug, which the controller's path holds, aside). `template_page` makes the
+`show` of a page that is a template and what the path names; `list_page` is the page of a
+list with filters, which many pages show."""
 
 from __future__ import annotations
 
@@ -78,6 +79,25 @@ def without_fields(action: Action) -> Action:
     """A service call that takes no fields, as `post_form` calls it: the form's fields
     left out (a button: approve, close, apply)."""
     return lambda *args: action(*args[:-1])
+
+
+def template_page(template: str, *ids: str, **context: Any) -> Show:
+    """The `show` of a page of `template` about what the path's parameters `ids` name:
+    `show(request, tenant, actor, *ids, status=200, **extra)` shows `context` and `extra`;
+    a function in `context` is a service call, `call(tenant, actor, *ids)`, and the page
+    shows what it gives."""
+
+    async def show(request: Request, tenant: TenantRef, actor: Actor, *args: Any, **extra: Any) -> Template:
+        values, status = args[: len(ids)], args[len(ids)] if len(args) > len(ids) else 200
+        shown = {k: await v(tenant, actor, *values) if callable(v) else v for k, v in context.items()}
+        return page(request, template, status, **shown, **extra)
+
+    # the ids by name, as show_page and post_form read them
+    names = ("request", "tenant", "actor", *ids)
+    show.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+    )
+    return show
 
 
 async def list_page(
