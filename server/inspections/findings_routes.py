@@ -36,7 +36,7 @@ from server.web.forms import (
     submit_form,
 )
 from server.web.guards import allow
-from server.web.handlers import list_page
+from server.web.handlers import list_page, show_page
 from server.web.registry import named
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
@@ -176,11 +176,13 @@ def _form(
 class FindingPages(Controller):
     path = TENANT_PAGES
 
-    @get(f"{INSP}/findings", guards=[READ], name="inspections.findings")
-    async def inspection_findings_page(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, inspection_id: FromPath[str]
-    ) -> Template:
-        return await _inspection_page(request, tenant, actor, inspection_id)
+    inspection_findings_page = show_page(
+        f"{INSP}/findings",
+        _inspection_page,
+        guards=[READ],
+        name="inspections.findings",
+        handler="inspection_findings_page",
+    )
 
     @post(f"{INSP}/findings", guards=[RECORD], name="inspections.finding_create")
     async def finding_create(
@@ -196,15 +198,8 @@ class FindingPages(Controller):
             on_error=show_again(_inspection_page, request, tenant, actor, inspection_id),
         )
 
-    @get("/findings", guards=[READ], name="findings.index")
-    async def findings_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return await _list_page(request, tenant, actor)
-
-    @get(ONE, guards=[READ_ONE], name="findings.finding")
-    async def finding_page(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, finding_id: FromPath[str]
-    ) -> Template:
-        return await _finding_page(request, tenant, actor, finding_id)
+    findings_page = show_page("/findings", _list_page, guards=[READ], name="findings.index", handler="findings_page")
+    finding_page = show_page(ONE, _finding_page, guards=[READ_ONE], name="findings.finding", handler="finding_page")
 
     finding_start = _form("start", findings.start, ACT)
     finding_rectification = _form("rectification", findings.submit, SUBMIT, files=True)

@@ -22,9 +22,9 @@ from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.training import schemas, service
 from server.units import service as units
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import file_response, show_again, show_refusal, submit_form, uploaded_file
+from server.web.forms import file_response, show_again, submit_form, uploaded_file
 from server.web.guards import allow
-from server.web.handlers import Action, api_call, named, path_ids, post_form, show_page
+from server.web.handlers import Action, api_call, named, path_ids, post_form, show_page, without_fields
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -175,16 +175,15 @@ class TrainingPages(Controller):
         "/training/imports/{import_id:str}", _preview_page, guards=[EDIT], name="training.preview"
     )
 
-    @post("/training/imports/{import_id:str}/apply", guards=[EDIT], name="training.apply")
-    async def import_apply(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, import_id: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            lambda _data: service.apply_import(tenant, actor, import_id),
-            redirect=lambda counts: f"/t/{tenant.slug}/training/imports/{import_id}?{urlencode(counts)}",
-            on_refusal=show_refusal(_preview_page, request, tenant, actor, import_id),
-        )
+    import_apply = post_form(
+        "/training/imports/{import_id:str}/apply",
+        without_fields(service.apply_import),
+        guards=[EDIT],
+        name="training.apply",
+        handler="import_apply",
+        then=lambda counts, import_id: f"training/imports/{import_id}?{urlencode(counts)}",
+        refused=_preview_page,
+    )
 
     @get("/training/template.xlsx", media_type=XLSX, guards=[EDIT], name="training.template")
     async def template_download(self) -> Response:
