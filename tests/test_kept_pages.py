@@ -6,24 +6,27 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import jinja2
+
 from server.audit import summaries
-from server.responsibility import coverage, notices
+from server.responsibility import notices
 from tests.conftest import csrf_of, login
 from tests.factories import make_world
 from tests.test_assessment import actor_of, run
 
 
-def counting(monkeypatch) -> list[int]:
-    """Count the coverage computations the coverage page asks for (kept or not)."""
-    calls: list[int] = []
-    original = coverage.coverage
+def counting(monkeypatch, template: str = "responsibility/coverage.html") -> list[int]:
+    """Count the renders of a page's template: a kept answer renders nothing."""
+    renders: list[int] = []
+    original = jinja2.Template.render
 
-    async def counted(*args, **kwargs):
-        calls.append(1)
-        return await original(*args, **kwargs)
+    def counted(self, *args, **kwargs):
+        if self.name == template:
+            renders.append(1)
+        return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(coverage, "coverage", counted)
-    return calls
+    monkeypatch.setattr(jinja2.Template, "render", counted)
+    return renders
 
 
 async def test_a_kept_page_is_sent_again_until_the_data_changes(make_client, monkeypatch):
@@ -106,3 +109,26 @@ async def test_a_kept_page_holds_only_until_a_notice_turns_overdue(make_client, 
     monkeypatch.setattr(summaries, "now", lambda: later)
     await office.get(url)
     assert len(calls) == 2
+
+
+async def test_the_kept_home_page_follows_the_outbox(make_client, monkeypatch):
+    """Mail goes out without an audit event: the office's home page holds its outbox
+    counts in its key, so a delivery that changes them shows at once."""
+    from server.reminders import service as reminders
+
+    summaries.forget()
+    world = await make_world()
+    office = await make_client()
+    await login(office, world.slug, "office")
+    renders = counting(monkeypatch, "home.html")
+    first = await office.get(f"/t/{world.slug}/")
+    assert (await office.get(f"/t/{world.slug}/")).text == first.text and len(renders) == 1
+    original = reminders.outbox_summary
+
+    async def one_more_failed(*args, **kwargs):
+        counts = await original(*args, **kwargs)
+        return {**counts, "failed": counts["failed"] + 1}
+
+    monkeypatch.setattr(reminders, "outbox_summary", one_more_failed)
+    changed = await office.get(f"/t/{world.slug}/")
+    assert changed.status_code == 200 and changed.text != first.text and len(renders) == 2

@@ -208,13 +208,15 @@ class EdgeMiddleware(ASGIMiddleware):
     async def _kept_key(self, scope: Scope, edge: Edge, bearer: str) -> tuple | None:
         """The key of a page that may be kept as rendered (see web/kept.py): a member's
         GET of one of those pages, in a session (an API token keeps nothing)."""
-        if scope["method"] != "GET" or scope["route_handler"].name not in kept.PAGES or bearer:
+        handler = scope["route_handler"]
+        if scope["method"] != "GET" or not (handler.name in kept.PAGES or handler.opt.get("kept")) or bearer:
             return None
-        if not summaries.enabled():
+        if not summaries.enabled() or edge.tenant is None or edge.actor is None or edge.session is None:
             return None
-        if edge.tenant is None or edge.actor is None or edge.session is None:
-            return None
-        return await self.kept.key(scope, edge.tenant, edge.actor, edge.session.key)
+        key = await self.kept.key(scope, edge.tenant, edge.actor, edge.session.key)
+        stamp = handler.opt.get("kept")
+        # what else the page shows (a stamp of the route's own, e.g. the home page's outbox)
+        return (*key, repr(await stamp(edge.tenant, edge.actor))) if callable(stamp) else key
 
     def _edge(self, scope: Scope, cookies: dict[str, str]) -> Edge:
         """What is known before anything is looked up: the client, the connection, the language."""
