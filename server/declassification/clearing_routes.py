@@ -5,11 +5,10 @@ decisions of the year."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -23,8 +22,9 @@ from server.declassification.terms import LEVELS
 from server.documents import charts
 from server.units import service as units
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import body_data, paging, show_again, show_refusal, submit_form
+from server.web.forms import body_data, paging
 from server.web.guards import allow
+from server.web.handlers import post_form, show_page, without_fields
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -45,8 +45,9 @@ def _query(request: Request, *names: str) -> dict[str, Any]:
     return {n: request.query_params[n] for n in names if request.query_params.get(n) not in (None, "")}
 
 
-def _to_project(tenant: TenantDep, project: dict) -> str:
-    return f"/t/{tenant.slug}{PAGES}/{project['project_id'] if 'project_id' in project else project['id']}"
+def _to_project(project: dict, **_params: str) -> str:
+    """On to the project a form made or changed (a batch names its project)."""
+    return f"declassification/clearing/{project['project_id'] if 'project_id' in project else project['id']}"
 
 
 # ---------------------------------------------------------------- pages
@@ -144,51 +145,39 @@ async def _statistics_page(request: Request, tenant: TenantDep, actor: ActorDep)
 class ClearingPages(Controller):
     path = TENANT_PAGES
 
-    @get(PAGES, guards=[READ], name="declass.clearing")
-    async def clearing_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return await _index(request, tenant, actor)
-
-    @post(PAGES, guards=[WRITE], name="declass.clearing_create")
-    async def clearing_create(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
-        return await submit_form(
-            request,
-            partial(clearing.create_project, tenant, actor),
-            redirect=partial(_to_project, tenant),
-            on_error=show_again(_index, request, tenant, actor),
-        )
-
-    @get(ONE, guards=[READ], name="declass.clearing_project")
-    async def project_page(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, project_id: FromPath[str]
-    ) -> Template:
-        return await _project_page(request, tenant, actor, project_id)
-
-    @post(f"{ONE}/entries", guards=[WRITE], name="declass.clearing_record")
-    async def record_form(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, project_id: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            partial(clearing.record_entry, tenant, actor, project_id),
-            redirect=partial(_to_project, tenant),
-            on_error=show_again(_project_page, request, tenant, actor, project_id),
-            on_refusal=show_refusal(_project_page, request, tenant, actor, project_id),
-        )
-
-    @post(f"{ONE}/close", guards=[WRITE], name="declass.clearing_close")
-    async def close_form(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, project_id: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            lambda _data: clearing.close_project(tenant, actor, project_id),
-            redirect=partial(_to_project, tenant),
-            on_refusal=show_refusal(_project_page, request, tenant, actor, project_id),
-        )
-
-    @get(STATISTICS, guards=[READ], name="declass.statistics")
-    async def statistics_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return await _statistics_page(request, tenant, actor)
+    clearing_page = show_page(PAGES, _index, guards=[READ], name="declass.clearing", handler="clearing_page")
+    clearing_create = post_form(
+        PAGES,
+        clearing.create_project,
+        guards=[WRITE],
+        name="declass.clearing_create",
+        handler="clearing_create",
+        then=_to_project,
+        again=_index,
+    )
+    project_page = show_page(ONE, _project_page, guards=[READ], name="declass.clearing_project", handler="project_page")
+    record_form = post_form(
+        f"{ONE}/entries",
+        clearing.record_entry,
+        guards=[WRITE],
+        name="declass.clearing_record",
+        handler="record_form",
+        then=_to_project,
+        again=_project_page,
+        refused=_project_page,
+    )
+    close_form = post_form(
+        f"{ONE}/close",
+        without_fields(clearing.close_project),
+        guards=[WRITE],
+        name="declass.clearing_close",
+        handler="close_form",
+        then=_to_project,
+        refused=_project_page,
+    )
+    statistics_page = show_page(
+        STATISTICS, _statistics_page, guards=[READ], name="declass.statistics", handler="statistics_page"
+    )
 
 
 # ---------------------------------------------------------------- API

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 import msgspec
@@ -21,8 +21,9 @@ from server.declassification.imports_workbook import LABELS
 from server.documents import workbooks
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import file_response, show_refusal, submit_form, uploaded_file
+from server.web.forms import file_response, submit_form, uploaded_file
 from server.web.guards import allow
+from server.web.handlers import post_form, show_page, template_page, without_fields
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -47,23 +48,18 @@ async def _upload(request: Request) -> tuple[str, bytes]:
     return filename, data
 
 
-def _imports_url(tenant: TenantDep) -> str:
-    return f"/t/{tenant.slug}{IMPORTS}"
+_preview_page = template_page(
+    "declassification/import_preview.html",
+    "classified_import_id",
+    preview=imports.import_detail,
+    labels=LABELS,
+    levels=terms.LEVELS,
+)
 
 
-async def _preview_page(
-    request: Request, tenant: TenantDep, actor: ActorDep, import_id: str, status: int = 200, **extra: Any
-) -> Template:
-    preview = await imports.import_detail(tenant, actor, import_id)
-    return page(
-        request,
-        "declassification/import_preview.html",
-        status,
-        preview=preview,
-        labels=LABELS,
-        levels=terms.LEVELS,
-        **extra,
-    )
+def _applied(counts: dict, classified_import_id: str) -> str:
+    """The preview again, saying what the import added."""
+    return f"classified-items/imports/{classified_import_id}?{urlencode(counts)}"
 
 
 class ItemImportPages(Controller):
@@ -86,7 +82,7 @@ class ItemImportPages(Controller):
         return await submit_form(
             request,
             preview,
-            redirect=lambda made: f"{_imports_url(tenant)}/{made['id']}",
+            redirect=lambda made: f"/t/{tenant.slug}{IMPORTS}/{made['id']}",
             on_error=on_error,
         )
 
@@ -94,22 +90,18 @@ class ItemImportPages(Controller):
     async def template_download(self) -> Response:
         return file_response(imports.template(), XLSX, "classified-items-template.xlsx")
 
-    @get(IMPORT, guards=[IMPORT_GUARD], name="declass.import_preview")
-    async def import_preview(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, classified_import_id: FromPath[str]
-    ) -> Template:
-        return await _preview_page(request, tenant, actor, classified_import_id)
-
-    @post(f"{IMPORT}/apply", guards=[IMPORT_GUARD], name="declass.import_apply")
-    async def import_apply(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, classified_import_id: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            lambda _data: imports.apply_import(tenant, actor, classified_import_id),
-            redirect=lambda counts: f"{_imports_url(tenant)}/{classified_import_id}?{urlencode(counts)}",
-            on_refusal=show_refusal(_preview_page, request, tenant, actor, classified_import_id),
-        )
+    import_preview = show_page(
+        IMPORT, _preview_page, guards=[IMPORT_GUARD], name="declass.import_preview", handler="import_preview"
+    )
+    import_apply = post_form(
+        f"{IMPORT}/apply",
+        without_fields(imports.apply_import),
+        guards=[IMPORT_GUARD],
+        name="declass.import_apply",
+        handler="import_apply",
+        then=_applied,
+        refused=_preview_page,
+    )
 
 
 def _preview(preview: dict) -> schemas.ItemImportPreview:

@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -17,8 +17,9 @@ from server.core.errors import ValidationFailed
 from server.declassification import qa
 from server.declassification import qa_schemas as schemas
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import body_data, is_htmx, page_json, paging, show_again, submit_form
+from server.web.forms import is_htmx, page_json, paging, show_again, submit_form
 from server.web.guards import allow
+from server.web.handlers import api_call, post_form, show_page
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -70,9 +71,7 @@ def _to_entry(tenant: TenantDep, entry: dict) -> str:
 class QAPages(Controller):
     path = TENANT_PAGES
 
-    @get(PAGES, guards=[READ], name="declassification.qa")
-    async def qa_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return await _index(request, tenant, actor)
+    qa_page = show_page(PAGES, _index, guards=[READ], name="declassification.qa", handler="qa_page")
 
     @get(f"{PAGES}/new", guards=[EDIT], name="declassification.qa_new")
     async def qa_new(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
@@ -87,20 +86,16 @@ class QAPages(Controller):
             on_error=show_again(_form_page, request, tenant, actor, None),
         )
 
-    @get(ONE, guards=[READ], name="declassification.qa_entry")
-    async def qa_entry(self, request: Request, tenant: TenantDep, actor: ActorDep, entry_id: FromPath[str]) -> Template:
-        return await _form_page(request, tenant, actor, entry_id)
-
-    @post(ONE, guards=[EDIT], name="declassification.qa_update")
-    async def qa_update(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, entry_id: FromPath[str]
-    ) -> Response:
-        return await submit_form(
-            request,
-            partial(qa.update_entry, tenant, actor, entry_id),
-            redirect=partial(_to_entry, tenant),
-            on_error=show_again(_form_page, request, tenant, actor, entry_id),
-        )
+    qa_entry = show_page(ONE, _form_page, guards=[READ], name="declassification.qa_entry", handler="qa_entry")
+    qa_update = post_form(
+        ONE,
+        qa.update_entry,
+        guards=[EDIT],
+        name="declassification.qa_update",
+        handler="qa_update",
+        then="declassification/qa/{result[id]}",
+        again=_form_page,
+    )
 
     @post(f"{ONE}/delete", guards=[EDIT], name="declassification.qa_delete")
     async def qa_delete(self, tenant: TenantDep, actor: ActorDep, entry_id: FromPath[str]) -> Redirect:
@@ -138,10 +133,6 @@ class PublicQAPages(Controller):
 # ---------------------------------------------------------------- API
 
 
-def _detail(entry: dict) -> schemas.QAEntryDetail:
-    return msgspec.convert(entry, schemas.QAEntryDetail)
-
-
 class QAApi(Controller):
     path = TENANT_API
 
@@ -153,21 +144,36 @@ class QAApi(Controller):
         result, tags = await qa.list_entries(tenant, actor, _query(request), p, n)
         return msgspec.convert({**page_json(result), "tags": tags}, schemas.QAPage)
 
-    @post("/qa", guards=[EDIT], status_code=HTTP_201_CREATED, name="api.qa_create")
-    async def api_qa_create(
-        self, tenant: TenantDep, actor: ActorDep, data: JSONBody[schemas.QAEntryWrite]
-    ) -> schemas.QAEntryDetail:
-        return _detail(await qa.create_entry(tenant, actor, body_data(data)))
-
-    @get(API_ONE, guards=[READ], name="api.qa_entry")
-    async def api_qa_entry(self, tenant: TenantDep, actor: ActorDep, entry_id: FromPath[str]) -> schemas.QAEntryDetail:
-        return _detail(await qa.entry_detail(tenant, actor, entry_id))
-
-    @patch(API_ONE, guards=[EDIT], name="api.qa_update")
-    async def api_qa_update(
-        self, tenant: TenantDep, actor: ActorDep, entry_id: FromPath[str], data: JSONBody[schemas.QAEntryWrite]
-    ) -> schemas.QAEntryDetail:
-        return _detail(await qa.update_entry(tenant, actor, entry_id, body_data(data)))
+    api_qa_create = api_call(
+        post,
+        "/qa",
+        qa.create_entry,
+        body=schemas.QAEntryWrite,
+        answer=schemas.QAEntryDetail,
+        guards=[EDIT],
+        status_code=HTTP_201_CREATED,
+        name="api.qa_create",
+        handler="api_qa_create",
+    )
+    api_qa_entry = api_call(
+        get,
+        API_ONE,
+        qa.entry_detail,
+        answer=schemas.QAEntryDetail,
+        guards=[READ],
+        name="api.qa_entry",
+        handler="api_qa_entry",
+    )
+    api_qa_update = api_call(
+        patch,
+        API_ONE,
+        qa.update_entry,
+        body=schemas.QAEntryWrite,
+        answer=schemas.QAEntryDetail,
+        guards=[EDIT],
+        name="api.qa_update",
+        handler="api_qa_update",
+    )
 
     @delete(API_ONE, guards=[EDIT], status_code=HTTP_204_NO_CONTENT, name="api.qa_delete")
     async def api_qa_delete(self, tenant: TenantDep, actor: ActorDep, entry_id: FromPath[str]) -> None:
