@@ -5,7 +5,6 @@ may read without signing in and which show the Publication copies alone."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time
 from typing import Any
 from urllib.parse import urlencode
@@ -13,6 +12,7 @@ from xml.etree import ElementTree as ET
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 
@@ -21,8 +21,9 @@ from server.core.i18n import _
 from server.declassification import public_schemas as schemas
 from server.declassification import publication as service
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import body_data, page_json, paging, show_refusal, submit_form
+from server.web.forms import body_data, page_json, paging
 from server.web.guards import allow
+from server.web.handlers import Action, post_form, show_page
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 from tenants.service import TenantRef
@@ -47,59 +48,51 @@ async def _office_page(
         entries=await service.entries(tenant, actor, 1, n),
         levels=service.LEVELS,
         statuses=service.STATUSES,
-        **{"failed": "", **extra},
+        **{"focus": "", **extra},
     )
 
 
-def _office_again(request: Request, tenant: TenantRef, actor: Any, target: str):
-    """A form's fields refused: the page again, the messages by the form they belong to."""
-
-    async def on_error(data: dict, errors: dict) -> Template:
-        return await _office_page(request, tenant, actor, 422, errors=errors, failed=target, form=data)
-
-    return on_error
-
-
-async def _office_form(
-    request: Request, tenant: TenantRef, actor: Any, target: str, action: Callable[[dict], Awaitable[dict]]
-) -> Response:
-    """A form of the office's page about `target` (an item, or a publication): back to the
-    page, or the page again with the form's messages or the refusal."""
-    return await submit_form(
-        request,
+def _office_form(path: str, action: Action, *, focus: str, name: str, handler: str) -> HTTPRouteHandler:
+    """A form of the office's page about an item, or a publication (`focus`: the path's
+    parameter that names it): back to the page, or the page again with the form's messages,
+    by the form they belong to, or the refusal."""
+    return post_form(
+        path,
         action,
-        redirect=lambda _done: f"/t/{tenant.slug}/declassification/publication",
-        on_error=_office_again(request, tenant, actor, target),
-        on_refusal=show_refusal(_office_page, request, tenant, actor),
+        guards=[OFFICE],
+        name=name,
+        handler=handler,
+        then="declassification/publication",
+        again=_office_page,
+        refused=_office_page,
+        focus=focus,
     )
 
 
 class PublicationPages(Controller):
     path = TENANT_PAGES
 
-    @get("/declassification/publication", guards=[OFFICE], name="declass.publication")
-    async def office_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return await _office_page(request, tenant, actor)
-
-    @post("/declassification/publication/{item_id:str}", guards=[OFFICE], name="declass.publication_decide")
-    async def decide_form(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, item_id: FromPath[str]
-    ) -> Response:
-        return await _office_form(
-            request, tenant, actor, item_id, lambda data: service.decide(tenant, actor, item_id, data)
-        )
-
-    @post(
-        "/declassification/publications/{publication_id:str}/withdraw",
+    office_page = show_page(
+        "/declassification/publication",
+        _office_page,
         guards=[OFFICE],
-        name="declass.publication_withdraw",
+        name="declass.publication",
+        handler="office_page",
     )
-    async def withdraw_form(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, publication_id: FromPath[str]
-    ) -> Response:
-        return await _office_form(
-            request, tenant, actor, publication_id, lambda data: service.withdraw(tenant, actor, publication_id, data)
-        )
+    decide_form = _office_form(
+        "/declassification/publication/{item_id:str}",
+        service.decide,
+        focus="{item_id}",
+        name="declass.publication_decide",
+        handler="decide_form",
+    )
+    withdraw_form = _office_form(
+        "/declassification/publications/{publication_id:str}/withdraw",
+        service.withdraw,
+        focus="{publication_id}",
+        name="declass.publication_withdraw",
+        handler="withdraw_form",
+    )
 
 
 class PublicationApi(Controller):

@@ -5,10 +5,11 @@ year, and the year's review progress by unit."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
@@ -19,8 +20,9 @@ from server.declassification import access, review
 from server.declassification import review_schemas as schemas
 from server.units import service as units
 from server.web.deps import ActorDep, TenantDep
-from server.web.forms import body_data, page_json, paging, show_again, show_refusal, submit_form
+from server.web.forms import body_data, page_json, paging
 from server.web.guards import allow
+from server.web.handlers import list_page, post_form, show_page
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -45,16 +47,11 @@ def _query(request: Request, *names: str) -> dict[str, Any]:
 
 
 async def _due_page(request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-    form = _query(request, "within_days")
-    p, n = paging(request)
-    errors: dict[str, str] = {}
-    try:
-        found = await review.due_items(tenant, actor, form, p, n)
-    except ValidationFailed as exc:
-        errors = exc.errors
-        found = await review.due_items(tenant, actor, {}, p, n)
-    return page(
-        request, "declassification/review_due.html", 422 if errors else 200, found=found, form=form, errors=errors
+    return await list_page(
+        request,
+        "declassification/review_due.html",
+        partial(review.due_items, tenant, actor),
+        _query(request, "within_days"),
     )
 
 
@@ -83,12 +80,15 @@ async def _progress_page(
     )
 
 
+def _reviewed(done: dict, **_params: str) -> str:
+    """The year's review progress, of the year the review was recorded in."""
+    return f"declassification/review-progress?year={done['year']}"
+
+
 class ReviewPages(Controller):
     path = TENANT_PAGES
 
-    @get(DUE, guards=[READ], name="declass.due")
-    async def due_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return await _due_page(request, tenant, actor)
+    due_page = show_page(DUE, _due_page, guards=[READ], name="declass.due", handler="due_page")
 
     @get(TASKS, guards=[READ], name="declass.tasks")
     async def tasks_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
@@ -96,25 +96,21 @@ class ReviewPages(Controller):
         found = await review.open_review_tasks(tenant, actor, p, n)
         return page(request, "declassification/review_tasks.html", result=found)
 
-    @get(PROGRESS, guards=[READ], name="declass.review_progress")
-    async def progress_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-        return await _progress_page(request, tenant, actor)
-
-    @post(REVIEWS, guards=[REVIEW], name="declass.review")
-    async def review_form(
-        self, request: Request, tenant: TenantDep, actor: ActorDep, item_id: FromPath[str]
-    ) -> Response:
-        async def record(data: dict) -> dict:
-            return await review.record_review(tenant, actor, item_id, {"outcome": "keep", **data})
-
-        back = f"/t/{tenant.slug}{PROGRESS}"
-        return await submit_form(
-            request,
-            record,
-            redirect=lambda done: f"{back}?year={done['year']}",
-            on_error=show_again(_progress_page, request, tenant, actor),
-            on_refusal=show_refusal(_progress_page, request, tenant, actor),
-        )
+    progress_page = show_page(
+        PROGRESS, _progress_page, guards=[READ], name="declass.review_progress", handler="progress_page"
+    )
+    review_form = post_form(
+        REVIEWS,
+        review.record_review,
+        guards=[REVIEW],
+        name="declass.review",
+        handler="review_form",
+        then=_reviewed,
+        again=_progress_page,
+        refused=_progress_page,
+        # a review keeps the item unless the form says otherwise
+        fields=lambda data: {"outcome": "keep", **data},
+    )
 
 
 # ---------------------------------------------------------------- API
