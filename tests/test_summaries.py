@@ -46,8 +46,6 @@ def summaries_of(year: int) -> list[tuple[str, object, tuple]]:
         ("courses", training.list_courses, (year,)),
         ("unit choices", units.unit_choices, ()),
         ("registry", units.registry_summary, ()),
-        ("units", units.list_units, ()),
-        ("people", units.list_people, ()),
         ("assessment home", assessments.home_summary, ()),
         ("assessment overview", assessments.overview, (year,)),
     ]

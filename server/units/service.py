@@ -165,7 +165,6 @@ def _gap_filter(tenant: TenantRef, gap: str) -> list:
     return [Unit.id.not_in(holders)]
 
 
-@summaries.kept("units.list_units")
 async def list_units(
     tenant: TenantRef,
     actor: Actor,
@@ -445,7 +444,6 @@ async def _posts_where(tenant: TenantRef, where: list, *, limit: int | None = No
     return [_post_public(r) for r in await query]
 
 
-@summaries.kept("units.list_people")
 async def list_people(
     tenant: TenantRef,
     actor: Actor,
