@@ -6,6 +6,7 @@ stale, and this would see it."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -233,3 +234,32 @@ async def test_coverage_says_when_a_notice_turns_overdue(client):
     settings = await run(world, lambda tenant: settings_of(tenant))
     first_due = min(n["issued_at"] for n in issued) + timedelta(days=int(settings["notice_sign_days"]))
     assert issued and min(bounds) == first_due
+
+
+async def test_readers_at_once_share_one_computation(client):
+    """Many readers of a dashboard just after a change: one computes, the others wait for
+    it; a computation that fails leaves each waiter to compute (and fail) on its own."""
+    summaries.forget()
+    world = await make_world()
+    office = await actor_of(world, "office")
+    computed = []
+
+    async def slow(tenant, actor):
+        computed.append(1)
+        await asyncio.sleep(0.3)
+        return len(computed)
+
+    kept = summaries.kept("test.slow")(slow)
+    assert await asyncio.gather(*(read(world, kept, office) for _ in range(3))) == [1, 1, 1]
+    assert len(computed) == 1
+
+    failing = []
+
+    async def broken(tenant, actor):
+        failing.append(1)
+        await asyncio.sleep(0.1)
+        raise ValueError("no figures")
+
+    kept_broken = summaries.kept("test.broken")(broken)
+    outcomes = await asyncio.gather(*(read(world, kept_broken, office) for _ in range(2)), return_exceptions=True)
+    assert all(isinstance(o, ValueError) for o in outcomes) and len(failing) == 2

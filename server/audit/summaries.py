@@ -20,6 +20,7 @@ may see that transaction's own uncommitted changes, which a rollback would make 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
@@ -43,6 +44,8 @@ R = TypeVar("R")
 MAX_ENTRIES = 512
 
 _memory: OrderedDict[tuple, tuple[Any, datetime | None]] = OrderedDict()
+# the summaries being computed now, for the requests that ask for the same meanwhile
+_running: dict[tuple, asyncio.Future] = {}
 # the earliest moment the summaries being computed stop being true (None: not before a change)
 _until: ContextVar[list[datetime] | None] = ContextVar("luzhi_summary_until", default=None)
 # the data version read once per transaction: (transaction, version)
@@ -127,6 +130,24 @@ def _usable() -> bool:
     return enabled() and db.read_only()
 
 
+async def _compute(key: tuple, fn: Callable[..., Awaitable[Any]], tenant: TenantRef, args, kwargs) -> tuple:
+    running = _running[key] = asyncio.get_running_loop().create_future()
+    try:
+        with collecting() as bounds:
+            value = await fn(tenant, *args, **kwargs)
+    except BaseException:
+        running.cancel()  # whoever waits computes it themselves
+        raise
+    finally:
+        _running.pop(key, None)
+    hit = (value, min(bounds, default=None))
+    running.set_result(hit)
+    _memory[key] = hit
+    while len(_memory) > MAX_ENTRIES:
+        _memory.popitem(last=False)
+    return hit
+
+
 def kept(name: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
     """Keep an async `fn(tenant, *args)`'s result per tenant data version and day.
     The result is shared by every reader with the same key: callers must not change it."""
@@ -148,18 +169,15 @@ def kept(name: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitab
             )
             if (hit := _memory.get(key)) is not None and (hit[1] is None or now() < hit[1]):
                 _memory.move_to_end(key)
-                valid_until(hit[1])  # an enclosing summary holds no longer than this one
-                return hit[0]
-            outer = _until.get()
-            with collecting() as bounds:
-                value = await fn(tenant, *args, **kwargs)
-            until = min(bounds, default=None)
-            if outer is not None and until is not None:
-                outer.append(until)
-            _memory[key] = (value, until)
-            while len(_memory) > MAX_ENTRIES:
-                _memory.popitem(last=False)
-            return value
+            elif (running := _running.get(key)) is not None and running.get_loop() is asyncio.get_running_loop():
+                # the same summary is being computed for another request: wait for it
+                # rather than compute it again (a dashboard just after a change, many readers)
+                await asyncio.wait({running})
+                hit = running.result() if not running.cancelled() else await _compute(key, fn, tenant, args, kwargs)
+            else:
+                hit = await _compute(key, fn, tenant, args, kwargs)
+            valid_until(hit[1])  # an enclosing summary holds no longer than this one
+            return hit[0]
 
         return summary
 
