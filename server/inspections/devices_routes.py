@@ -25,7 +25,7 @@ from server.inspections import devices_schemas as schemas
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import file_response, show_again, show_refusal, submit_form, uploaded_file
 from server.web.guards import allow
-from server.web.handlers import Action, api_call, post_form, show_page
+from server.web.handlers import Action, api_call, post_form, show_page, template_page
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -90,17 +90,9 @@ def _measure_place(measure: dict, inspection_id: str) -> str:
 # ---------------------------------------------------------------- pages
 
 
-async def _register_page(
-    request: Request, tenant: TenantDep, actor: ActorDep, unit_id: str, status: int = 200, **extra: Any
-) -> Template:
-    return page(
-        request,
-        "inspections/devices.html",
-        status,
-        reg=await devices.register(tenant, actor, unit_id),
-        kinds=checklist.DEVICE_KINDS,
-        **extra,
-    )
+_register_page = template_page(
+    "inspections/devices.html", "unit_id", reg=devices.register, kinds=checklist.DEVICE_KINDS
+)
 
 
 async def _device_page(

@@ -36,7 +36,7 @@ from server.web.forms import (
     submit_form,
 )
 from server.web.guards import allow
-from server.web.handlers import list_page, show_page
+from server.web.handlers import list_page, show_page, template_page
 from server.web.registry import named
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
@@ -135,16 +135,7 @@ async def _list_page(request: Request, tenant: TenantDep, actor: ActorDep) -> Te
     )
 
 
-async def _finding_page(
-    request: Request, tenant: TenantDep, actor: ActorDep, finding_id: str, status: int = 200, **extra: Any
-) -> Template:
-    return page(
-        request,
-        "inspections/finding.html",
-        status,
-        f=await findings.finding_detail(tenant, actor, finding_id),
-        **extra,
-    )
+_finding_page = template_page("inspections/finding.html", "finding_id", f=findings.finding_detail)
 
 
 def _form(

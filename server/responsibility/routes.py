@@ -42,7 +42,7 @@ from server.web.forms import (
     submit_form,
 )
 from server.web.guards import allow, any_member
-from server.web.handlers import api_call, post_form, show_page
+from server.web.handlers import api_call, post_form, show_page, template_page
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -92,11 +92,7 @@ async def _notices_list(
     )
 
 
-async def _notice_page(
-    request: Request, tenant: TenantDep, actor: ActorDep, notice_id: str, status_code: int = 200, **extra: Any
-) -> Template:
-    notice = await notices.notice_detail(tenant, actor, notice_id)
-    return page(request, "responsibility/notice.html", status_code, notice=notice, **extra)
+_notice_page = template_page("responsibility/notice.html", "notice_id", notice=notices.notice_detail)
 
 
 async def _templates_page(
@@ -119,11 +115,7 @@ async def _templates_page(
     )
 
 
-async def _confirmation_page(
-    request: Request, tenant: TenantDep, actor: ActorDep, status_code: int = 200, **extra: Any
-) -> Template:
-    owed = await confirmations.pending(tenant, actor)
-    return page(request, "responsibility/confirmation.html", status_code, owed=owed, **extra)
+_confirmation_page = template_page("responsibility/confirmation.html", owed=confirmations.pending)
 
 
 async def _me_page(request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
@@ -140,14 +132,12 @@ async def _me_page(request: Request, tenant: TenantDep, actor: ActorDep) -> Temp
     )
 
 
-async def _coverage_page(request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
-    return page(
-        request,
-        "responsibility/coverage.html",
-        data=await coverage.coverage(tenant, actor),
-        metrics=coverage.METRICS,
-        unit_metrics=coverage.UNIT_METRICS,
-    )
+_coverage_page = template_page(
+    "responsibility/coverage.html",
+    data=coverage.coverage,
+    metrics=coverage.METRICS,
+    unit_metrics=coverage.UNIT_METRICS,
+)
 
 
 def _coverage_filters(metric: FromQuery[str] = "", group: FromQuery[str] = "", unit: FromQuery[str] = "") -> dict:

@@ -24,7 +24,7 @@ from server.units import service as units
 from server.web.deps import ActorDep, TenantDep
 from server.web.forms import file_response, show_again, submit_form, uploaded_file
 from server.web.guards import allow
-from server.web.handlers import Action, api_call, named, path_ids, post_form, show_page, without_fields
+from server.web.handlers import Action, api_call, named, path_ids, post_form, show_page, template_page, without_fields
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -95,11 +95,7 @@ async def _course_page(
     )
 
 
-async def _preview_page(
-    request: Request, tenant: TenantDep, actor: ActorDep, import_id: str, status: int = 200, **extra: Any
-) -> Template:
-    preview = await service.import_detail(tenant, actor, import_id)
-    return page(request, "training/preview.html", status, preview=preview, **extra)
+_preview_page = template_page("training/preview.html", "import_id", preview=service.import_detail)
 
 
 class TrainingPages(Controller):
