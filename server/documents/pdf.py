@@ -20,6 +20,7 @@ from urllib.request import url2pathname
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from server.core import i18n
+from server.documents import speedups
 from server.settings import ROOT, Settings
 
 TEMPLATES = ROOT / "templates" / "pdf"
@@ -95,6 +96,7 @@ def _write_pdf(html: str, base_url: str | None) -> bytes:
     """Runs in a worker process (top-level, so it pickles by reference)."""
     from weasyprint import HTML
 
+    speedups.install()
     # Title and language come from the HTML (<title>, <html lang>); WeasyPrint
     # writes them to the document info, the XMP packet and the catalog's /Lang.
     document = HTML(string=html, base_url=base_url or TEMPLATES.as_uri() + "/", url_fetcher=_url_fetcher())
