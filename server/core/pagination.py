@@ -4,6 +4,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from piccolo.columns import Column
 from piccolo.query.functions.aggregate import Count
 from piccolo.table import Table
@@ -30,6 +31,17 @@ class Page:
     @property
     def has_next(self) -> bool:
         return self.page < self.pages
+
+
+class PageBody(msgspec.Struct):
+    """A page of a list as the API answers it: a subclass names the type of its items
+    (the field keeps its place, first)."""
+
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+    pages: int
 
 
 def page_args(page: Any, per_page: Any = None) -> tuple[int, int]:

@@ -1,6 +1,6 @@
 """Rows as services read and hand them on: the columns of a joined row a list shows, the
-columns a page, the API or an audit event shows, and the public id (a UUID) in place of
-the row id."""
+columns a page, the API or an audit event shows, the public id (a UUID) in place of the
+row id, and one row's columns read by its id."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from piccolo.columns import Column, ForeignKey
+from piccolo.table import Table
 
 
 def joined(key: ForeignKey, *names: str, prefix: str | None = None) -> tuple[Column, ...]:
@@ -28,6 +29,12 @@ def public(row: Mapping[str, Any], *keys: str, **values: Any) -> dict[str, Any]:
     """A row as it is shown: its public id as "id", these columns as they are, then
     `values` (what is computed or renamed)."""
     return {"id": str(row["uuid"]), **pick(row, *keys), **values}
+
+
+async def read_row(table: type[Table], pk: int, *columns: Column) -> dict[str, Any] | None:
+    """These columns of the row of `table` with this id, JSON ones parsed (None when
+    there is no such row)."""
+    return await table.select(*columns).where(table.id == pk).output(load_json=True).first()
 
 
 def json_value(value: Any) -> Any:

@@ -96,6 +96,17 @@ class Checker:
             self.fail(field, _("%(field)s is out of range.", field=self.label(field)))
         return number
 
+    def required_integer(self, field: str, maximum: int, outside: str) -> int | None:
+        """A whole number that must be given, from 1 to `maximum` (None when it is not
+        given); `outside`: the error for one beyond that, saying why it is the most."""
+        if self.data.get(field) in (None, ""):
+            self.fail(field, _("%(field)s is required.", field=self.label(field)))
+            return None
+        number = self.integer(field)
+        if field not in self.errors and not 1 <= number <= maximum:
+            self.fail(field, outside)
+        return number
+
     def date(self, field: str, *, required: bool = False) -> date | None:
         value = self._raw(field)
         if value is None or value == "":

@@ -25,6 +25,7 @@ from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden, NotFound
 from server.core.i18n import _, _l
+from server.core.once import update_once
 from server.core.pagination import Page, read_page
 from server.core.validation import Checker
 from server.declassification import access
@@ -307,13 +308,12 @@ async def close_project(tenant: TenantRef, actor: Actor, project_id: Any) -> dic
     if row["unit"] is None and actor.role != roles.OFFICE_ADMIN:
         raise Forbidden()
     async with db.atomic():
-        closed = (
-            await ClearingProject.update({ClearingProject.status: "closed"})
-            .where(ClearingProject.id == row["id"], ClearingProject.status == "open")
-            .returning(ClearingProject.id)
+        await update_once(
+            ClearingProject,
+            {ClearingProject.status: "closed"},
+            (ClearingProject.id == row["id"], ClearingProject.status == "open"),
+            Conflict(_("The clearing project is closed already.")),
         )
-        if not closed:
-            raise Conflict(_("The clearing project is closed already."))
         await audit.record(
             tenant.id, actor, "declass.clearing_close", "clearing_project", row["uuid"], detail={"name": row["name"]}
         )
@@ -390,13 +390,12 @@ async def record_entry(tenant: TenantRef, actor: Actor, project_id: Any, data: d
     check.done()
     async with db.atomic():
         # holds the project open until this batch is in: a close at the same time waits, or wins
-        still_open = (
-            await ClearingProject.update({ClearingProject.status: "open"})
-            .where(ClearingProject.id == project["id"], ClearingProject.status == "open")
-            .returning(ClearingProject.id)
+        await update_once(
+            ClearingProject,
+            {ClearingProject.status: "open"},
+            (ClearingProject.id == project["id"], ClearingProject.status == "open"),
+            _closed(),
         )
-        if not still_open:
-            raise _closed()
         row = ClearingEntry(
             tenant=tenant.id,
             project=project["id"],

@@ -9,6 +9,8 @@ from datetime import date, datetime
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from server.core.pagination import PageBody
+
 
 class ProjectCreate(msgspec.Struct, forbid_unknown_fields=True):
     """A clearing project: its name, year (default this year) and unit (none: the whole
@@ -56,12 +58,8 @@ class Project(msgspec.Struct):
     totals: Figures
 
 
-class ProjectPage(msgspec.Struct):
+class ProjectPage(PageBody):
     items: list[Project]
-    total: int
-    page: int
-    per_page: int
-    pages: int
 
 
 class Entry(msgspec.Struct):
@@ -83,12 +81,8 @@ class EntryRecorded(Entry):
     project_id: str
 
 
-class EntryPage(msgspec.Struct):
+class EntryPage(PageBody):
     items: list[Entry]
-    total: int
-    page: int
-    per_page: int
-    pages: int
 
 
 class PersonFigures(Figures):

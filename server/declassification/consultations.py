@@ -22,6 +22,7 @@ from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden, NotFound
 from server.core.i18n import _, _l
+from server.core.once import update_once
 from server.core.pagination import Page
 from server.core.rows import joined
 from server.core.validation import Checker
@@ -324,21 +325,18 @@ async def answer(tenant: TenantRef, actor: Actor, consultation_id: Any, data: di
         raise Forbidden(_("Only the originating unit answers a consultation."))
     values = _check_answer(data)
     async with db.atomic():
-        done = await (
-            Consultation.update(
-                {
-                    Consultation.status: "answered",
-                    Consultation.answer: values["answer"],
-                    Consultation.note: values["note"],
-                    Consultation.answered_by: actor.name,
-                    Consultation.answered_at: datetime.now(UTC),
-                }
-            )
-            .where(Consultation.tenant == tenant.id, Consultation.id == row["id"], Consultation.status == "open")
-            .returning(Consultation.id)
+        await update_once(
+            Consultation,
+            {
+                Consultation.status: "answered",
+                Consultation.answer: values["answer"],
+                Consultation.note: values["note"],
+                Consultation.answered_by: actor.name,
+                Consultation.answered_at: datetime.now(UTC),
+            },
+            (Consultation.tenant == tenant.id, Consultation.id == row["id"], Consultation.status == "open"),
+            Conflict(_("This consultation has been answered already.")),
         )
-        if not done:
-            raise Conflict(_("This consultation has been answered already."))
         detail = {"item": str(row["item_uuid"]), "answer": values["answer"]}
         if row["originating_body"]:
             detail["on_behalf_of"] = row["originating_body"]

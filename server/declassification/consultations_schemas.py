@@ -9,6 +9,8 @@ from datetime import date, datetime
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from server.core.pagination import PageBody
+
 
 class ConsultationCreate(msgspec.Struct, forbid_unknown_fields=True):
     """What the originating unit is asked (optional) and by when (default: in 30 days, or
@@ -63,9 +65,5 @@ class Consultation(msgspec.Struct):
     may_answer: bool
 
 
-class ConsultationPage(msgspec.Struct):
+class ConsultationPage(PageBody):
     items: list[Consultation]
-    total: int
-    page: int
-    per_page: int
-    pages: int

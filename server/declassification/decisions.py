@@ -19,6 +19,7 @@ from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.core.i18n import _, _l
+from server.core.once import update_once
 from server.core.validation import Checker
 from server.declassification import access, consultations, tasks, terms
 from server.declassification import decisions_effects as effects
@@ -422,18 +423,16 @@ async def _deciding(tenant: TenantRef, actor: Actor, item_id: Any, decision_id: 
 async def _settle(tenant: TenantRef, actor: Actor, row: dict, status: str, note: str = "") -> None:
     """The one conditional UPDATE that two deciders at once cannot both pass (with what the
     decider said: a rejection's reason)."""
-    won = (
-        await Decision.update(
-            {
-                Decision.status: status,
-                Decision.approved_by_id: actor.id,
-                Decision.approved_by: actor.name,
-                Decision.approved_at: _now(),
-                Decision.decided_note: note,
-            }
-        )
-        .where(Decision.tenant == tenant.id, Decision.id == row["id"], Decision.status == row["status"])
-        .returning(Decision.id)
+    won = await update_once(
+        Decision,
+        {
+            Decision.status: status,
+            Decision.approved_by_id: actor.id,
+            Decision.approved_by: actor.name,
+            Decision.approved_at: _now(),
+            Decision.decided_note: note,
+        },
+        (Decision.tenant == tenant.id, Decision.id == row["id"], Decision.status == row["status"]),
     )
     if not won:
         now = await Decision.select(Decision.status).where(Decision.id == row["id"]).first()

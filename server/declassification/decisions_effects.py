@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from server.actor import Actor
-from server.core.chunks import chunks
+from server.core.chunks import rows_in
 from server.core.i18n import _
 from server.declassification import publication, tasks
 from server.declassification.tables import Acknowledgement, ClassifiedItem
@@ -34,15 +34,16 @@ async def derived_items(tenant: TenantRef, item_pk: int) -> list[dict]:
     """Every item derived from this one, directly or through others (a cycle is walked once)."""
     seen, frontier, found = {item_pk}, [item_pk], []
     while frontier:
-        children: list[dict] = []
-        for batch in chunks(frontier):
-            children += await ClassifiedItem.select(
-                ClassifiedItem.id,
-                ClassifiedItem.uuid,
-                ClassifiedItem.custodian_unit,
-                ClassifiedItem.status,
-                ClassifiedItem.reference,
-            ).where(ClassifiedItem.tenant == tenant.id, ClassifiedItem.source_item.is_in(list(batch)))
+        children = await rows_in(
+            ClassifiedItem.source_item,
+            frontier,
+            ClassifiedItem.id,
+            ClassifiedItem.uuid,
+            ClassifiedItem.custodian_unit,
+            ClassifiedItem.status,
+            ClassifiedItem.reference,
+            where=[ClassifiedItem.tenant == tenant.id],
+        )
         frontier = []
         for child in children:
             if child["id"] not in seen:

@@ -17,10 +17,11 @@ from typing import Any
 from server import db, roles
 from server.actor import Actor
 from server.audit import service as audit
-from server.core.chunks import chunks
+from server.core.chunks import chunks, rows_in
 from server.core.errors import Conflict, Forbidden, NotFound
 from server.core.i18n import _
-from server.core.rows import public
+from server.core.once import update_once
+from server.core.rows import public, read_row
 from server.core.validation import Checker
 from server.declassification import imports_workbook as workbook
 from server.declassification import register
@@ -425,12 +426,7 @@ async def _import_row(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
 async def import_detail(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
     """An import: its good rows (each the item it adds), its errors, and its state."""
     row = await _import_row(tenant, actor, import_id)
-    data = (
-        await ItemImport.select(ItemImport.rows, ItemImport.errors)
-        .where(ItemImport.id == row["id"])
-        .output(load_json=True)
-        .first()
-    )
+    data = await read_row(ItemImport, row["id"], ItemImport.rows, ItemImport.errors)
     return {
         **public(row, "filename", "status", "created_at", "applied_at"),
         **workbooks.preview_summary(data["rows"], data["errors"]),
@@ -450,14 +446,16 @@ def _stale_message(taken: list[dict]) -> str:
 
 async def _taken(tenant: TenantRef, rows: list[dict]) -> list[dict]:
     """The rows whose reference their unit's register holds by now."""
-    existing: set[tuple[int, str]] = set()
-    for batch in chunks(sorted({r["reference"] for r in rows})):
-        existing |= {
-            (i["custodian_unit"], i["reference"])
-            for i in await ClassifiedItem.select(ClassifiedItem.custodian_unit, ClassifiedItem.reference).where(
-                ClassifiedItem.tenant == tenant.id, ClassifiedItem.reference.is_in(list(batch))
-            )
-        }
+    existing = {
+        (i["custodian_unit"], i["reference"])
+        for i in await rows_in(
+            ClassifiedItem.reference,
+            sorted({r["reference"] for r in rows}),
+            ClassifiedItem.custodian_unit,
+            ClassifiedItem.reference,
+            where=[ClassifiedItem.tenant == tenant.id],
+        )
+    }
     return [r for r in rows if (r["custodian_unit"], r["reference"]) in existing]
 
 
@@ -484,13 +482,12 @@ async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
 async def _apply(tenant: TenantRef, actor: Actor, row: dict, detail: dict, already: Conflict) -> dict:
     rows = detail["rows"]
     async with db.atomic():
-        claimed = await (
-            ItemImport.update({ItemImport.status: "applied", ItemImport.applied_at: datetime.now(UTC)})
-            .where(ItemImport.id == row["id"], ItemImport.status == "preview")
-            .returning(ItemImport.id)
+        await update_once(
+            ItemImport,
+            {ItemImport.status: "applied", ItemImport.applied_at: datetime.now(UTC)},
+            (ItemImport.id == row["id"], ItemImport.status == "preview"),
+            already,
         )
-        if not claimed:
-            raise already
         taken = await _taken(tenant, rows)
         if taken:
             raise Conflict(_stale_message(taken))

@@ -8,6 +8,8 @@ from datetime import date, datetime
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from server.core.pagination import PageBody
+
 
 class PublicationDecision(msgspec.Struct, forbid_unknown_fields=True):
     """Publish a declassified item (with what was declassified; empty: the part a partial
@@ -39,12 +41,8 @@ class Entry(msgspec.Struct):
     withdrawn_reason: str
 
 
-class EntryPage(msgspec.Struct):
+class EntryPage(PageBody):
     items: list[Entry]
-    total: int
-    page: int
-    per_page: int
-    pages: int
 
 
 class DecisionResult(msgspec.Struct):
@@ -67,12 +65,8 @@ class WaitingItem(msgspec.Struct):
     part: str
 
 
-class WaitingPage(msgspec.Struct):
+class WaitingPage(PageBody):
     items: list[WaitingItem]
-    total: int
-    page: int
-    per_page: int
-    pages: int
 
 
 class PublicEntry(msgspec.Struct):
@@ -89,10 +83,6 @@ class PublicEntry(msgspec.Struct):
     withdrawn_reason: str
 
 
-class PublicPage(msgspec.Struct):
+class PublicPage(PageBody):
     items: list[PublicEntry]
-    total: int
-    page: int
-    per_page: int
-    pages: int
     next: str | None

@@ -20,8 +20,9 @@ from server.actor import Actor
 from server.audit import service as audit
 from server.core.errors import Conflict, Forbidden
 from server.core.i18n import _, _l
+from server.core.once import update_once
 from server.core.pagination import PER_PAGE, Page, read_page
-from server.core.rows import pick
+from server.core.rows import pick, public
 from server.core.validation import Checker
 from server.declassification import access, tasks
 from server.declassification.tables import ClassifiedItem, Publication
@@ -54,15 +55,15 @@ async def publish_item(
     published (a later decision), unless `undecided_only` (the office's desk decides once)."""
     allowed = [""] if undecided_only else ["", "withheld"]
     async with db.atomic():
-        marked = await (
-            ClassifiedItem.update({ClassifiedItem.publication: "published", ClassifiedItem.updated_at: _now()})
-            .where(
+        marked = await update_once(
+            ClassifiedItem,
+            {ClassifiedItem.publication: "published", ClassifiedItem.updated_at: _now()},
+            (
                 ClassifiedItem.tenant == tenant.id,
                 ClassifiedItem.id == item["id"],
                 ClassifiedItem.publication.is_in(allowed),
                 ClassifiedItem.status.is_in(list(DECLASSIFIED)),
-            )
-            .returning(ClassifiedItem.id)
+            ),
         )
         if not marked:
             raise Conflict(_not_publishable_message(await _state_of(tenant, item["id"])))
@@ -145,17 +146,17 @@ async def waiting(tenant: TenantRef, actor: Actor, page: int = 1, per_page: int 
 
 
 def _waiting(row: dict) -> dict:
-    return {
-        "id": str(row["uuid"]),
-        "reference": row["reference"],
-        "public_title": row["public_title"],
-        "level": row["level"],
-        "status": row["status"],
-        "by_expiry": row["status"] == "expired",
-        "unit": row["unit_name"],
-        "declassified_on": _declassified_on(row),
-        "part": row["declassified_part"],
-    }
+    return public(
+        row,
+        "reference",
+        "public_title",
+        "level",
+        "status",
+        by_expiry=row["status"] == "expired",
+        unit=row["unit_name"],
+        declassified_on=_declassified_on(row),
+        part=row["declassified_part"],
+    )
 
 
 def _declassified_on(row: dict) -> date | None:
@@ -194,17 +195,12 @@ async def decide(tenant: TenantRef, actor: Actor, item_id: Any, data: dict[str, 
 
 async def _withhold(tenant: TenantRef, actor: Actor, item: dict, reason: str) -> None:
     async with db.atomic():
-        marked = await (
-            ClassifiedItem.update({ClassifiedItem.publication: "withheld", ClassifiedItem.updated_at: _now()})
-            .where(
-                ClassifiedItem.tenant == tenant.id,
-                ClassifiedItem.id == item["id"],
-                ClassifiedItem.publication == "",
-            )
-            .returning(ClassifiedItem.id)
+        await update_once(
+            ClassifiedItem,
+            {ClassifiedItem.publication: "withheld", ClassifiedItem.updated_at: _now()},
+            (ClassifiedItem.tenant == tenant.id, ClassifiedItem.id == item["id"], ClassifiedItem.publication == ""),
+            Conflict(_("The publication of this item has already been decided.")),
         )
-        if not marked:
-            raise Conflict(_("The publication of this item has already been decided."))
         await tasks.close_tasks(tenant, item["id"], ["expiry"])
         await audit.record(
             tenant.id,
@@ -225,13 +221,12 @@ async def withdraw(tenant: TenantRef, actor: Actor, publication_id: Any, data: d
     check.done()
     row = await get_owned(Publication, tenant, publication_id, Publication.id, Publication.uuid, Publication.reference)
     async with db.atomic():
-        done = await (
-            Publication.update({Publication.withdrawn_at: _now(), Publication.withdrawn_reason: reason})
-            .where(Publication.tenant == tenant.id, Publication.id == row["id"], Publication.withdrawn_at.is_null())
-            .returning(Publication.id)
+        await update_once(
+            Publication,
+            {Publication.withdrawn_at: _now(), Publication.withdrawn_reason: reason},
+            (Publication.tenant == tenant.id, Publication.id == row["id"], Publication.withdrawn_at.is_null()),
+            Conflict(_("This entry has already been withdrawn.")),
         )
-        if not done:
-            raise Conflict(_("This entry has already been withdrawn."))
         await audit.record(
             tenant.id,
             actor,
@@ -355,17 +350,17 @@ def _public_where(tenant: TenantRef, filters: dict[str, Any]) -> list:
 
 def public_entry(tenant: TenantRef, row: dict) -> dict:
     """An entry as the public sees it: PUBLIC_FIELDS, no more."""
-    return {
-        "id": str(row["uuid"]),
-        "reference": row["reference"],
-        "public_title": row["public_title"],
-        "unit": row["unit_name"],
-        "declassified_on": row["declassified_on"],
-        "what": row["what"],
-        "withdrawn": row["withdrawn_at"] is not None,
-        "withdrawn_on": _local_day(tenant, row["withdrawn_at"]),
-        "withdrawn_reason": row["withdrawn_reason"],
-    }
+    return public(
+        row,
+        "reference",
+        "public_title",
+        unit=row["unit_name"],
+        declassified_on=row["declassified_on"],
+        what=row["what"],
+        withdrawn=row["withdrawn_at"] is not None,
+        withdrawn_on=_local_day(tenant, row["withdrawn_at"]),
+        withdrawn_reason=row["withdrawn_reason"],
+    )
 
 
 async def public_list(tenant: TenantRef, filters: dict[str, Any], page: int = 1, per_page: int = PER_PAGE) -> Page:

@@ -18,6 +18,7 @@ from server.actor import Actor
 from server.audit import service as audit
 from server.core.errors import Forbidden, NotFound
 from server.core.i18n import _, _l
+from server.core.once import update_once
 from server.core.pagination import Page
 from server.core.rows import json_value
 from server.core.validation import Checker
@@ -294,13 +295,12 @@ async def update_entry(tenant: TenantRef, actor: Actor, entry_id: Any, data: dic
     values = _values(check, units.today(tenant), creating=False)
     check.done()
     changes = {getattr(QAEntry, key): value for key, value in values.items()}
-    updated = (
-        await QAEntry.update({**changes, QAEntry.updated_by: actor.name, QAEntry.updated_at: datetime.now(UTC)})
-        .where(QAEntry.tenant == tenant.id, QAEntry.id == row["id"])
-        .returning(QAEntry.id)
+    await update_once(
+        QAEntry,
+        {**changes, QAEntry.updated_by: actor.name, QAEntry.updated_at: datetime.now(UTC)},
+        (QAEntry.tenant == tenant.id, QAEntry.id == row["id"]),
+        NotFound(),  # deleted meanwhile
     )
-    if not updated:  # deleted meanwhile
-        raise NotFound()
     detail = _audit_detail(values) | {"title": values.get("question", row["question"])[:100]}
     await audit.record(tenant.id, actor, "declass.qa_update", "declassification_qa", row["uuid"], detail=detail)
     return await entry_detail(tenant, actor, row["uuid"])

@@ -9,6 +9,8 @@ from datetime import date, datetime
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from server.core.pagination import PageBody
+
 
 class QAEntryWrite(msgspec.Struct, forbid_unknown_fields=True):
     """A new entry (question and answer required; `review_on` defaults to a year from
@@ -36,10 +38,6 @@ class QAEntryDetail(msgspec.Struct):
     updated_at: datetime
 
 
-class QAPage(msgspec.Struct):
+class QAPage(PageBody):
     items: list[QAEntryDetail]
-    total: int
-    page: int
-    per_page: int
-    pages: int
     tags: list[str]  # every tag in use, the most used first

@@ -20,6 +20,7 @@ from server.core.bulk import new_row
 from server.core.chunks import chunks
 from server.core.errors import Conflict, Forbidden
 from server.core.i18n import _, _l
+from server.core.once import update_once
 from server.core.pagination import Page
 from server.core.validation import Checker
 from server.declassification import access, terms
@@ -150,20 +151,15 @@ def _check_term(check: Checker, level: str, classified_on: date | None, origin: 
     out["term_kind"] = kind
     if kind == "years":
         ceiling = terms.MAX_YEARS.get(level, max(terms.MAX_YEARS.values()))
-        if not _given(check, "term_years"):
-            check.fail("term_years", _("%(field)s is required.", field=check.label("term_years")))
-        else:
-            years = check.integer("term_years")
-            if "term_years" not in check.errors and not 1 <= years <= ceiling:
-                check.fail(
-                    "term_years",
-                    _(
-                        "%(field)s must be from 1 to %(max)d years (the ceiling of this level).",
-                        field=check.label("term_years"),
-                        max=ceiling,
-                    ),
-                )
-            out["term_years"] = years
+        out["term_years"] = check.required_integer(
+            "term_years",
+            ceiling,
+            _(
+                "%(field)s must be from 1 to %(max)d years (the ceiling of this level).",
+                field=check.label("term_years"),
+                max=ceiling,
+            ),
+        )
     elif kind == "date":
         until = check.date("term_until", required=True)
         if until and classified_on and until <= classified_on:
@@ -642,16 +638,13 @@ async def _write_change(tenant: TenantRef, actor: Actor, row: dict, changed: dic
 async def _write(tenant: TenantRef, actor: Actor, row: dict, changed: dict[str, Any]) -> None:
     if changed:
         async with db.atomic():
-            done = (
-                await ClassifiedItem.update(
-                    {getattr(ClassifiedItem, k): v for k, v in changed.items()}
-                    | {ClassifiedItem.updated_at: datetime.now(UTC)}
-                )
-                .where(ClassifiedItem.id == row["id"], ClassifiedItem.status == "active")
-                .returning(ClassifiedItem.id)
+            await update_once(
+                ClassifiedItem,
+                {getattr(ClassifiedItem, k): v for k, v in changed.items()}
+                | {ClassifiedItem.updated_at: datetime.now(UTC)},
+                (ClassifiedItem.id == row["id"], ClassifiedItem.status == "active"),
+                Conflict(_("Only an item still classified can be changed; its decisions changed this one.")),
             )
-            if not done:
-                raise Conflict(_("Only an item still classified can be changed; its decisions changed this one."))
             await audit.record(
                 tenant.id,
                 actor,

@@ -23,7 +23,7 @@ from server import db, events, roles
 from server.actor import Actor
 from server.audit import service as audit
 from server.core.bulk import update_rows
-from server.core.chunks import chunks
+from server.core.chunks import chunks, rows_in
 from server.core.errors import Conflict, Forbidden
 from server.core.i18n import _, _l
 from server.core.pagination import Page, read_page
@@ -285,16 +285,14 @@ async def _open_tasks_of(tenant: TenantRef, item_pks: list[int]) -> dict[int, di
     """Each item's open task (its expiry task before any other, the most escalated first)."""
     found: dict[int, dict] = {}
     rank = {"expiry": 0, "source": 1, "annual": 2}
-    for batch in chunks(item_pks):
-        for t in await ReviewTask.select().where(
-            ReviewTask.tenant == tenant.id, ReviewTask.item.is_in(list(batch)), ReviewTask.status == "open"
+    still_open = [ReviewTask.tenant == tenant.id, ReviewTask.status == "open"]
+    for t in await rows_in(ReviewTask.item, item_pks, where=still_open):
+        best = found.get(t["item"])
+        if best is None or (rank.get(t["kind"], 9), -t["escalation"]) < (
+            rank.get(best["kind"], 9),
+            -best["escalation"],
         ):
-            best = found.get(t["item"])
-            if best is None or (rank.get(t["kind"], 9), -t["escalation"]) < (
-                rank.get(best["kind"], 9),
-                -best["escalation"],
-            ):
-                found[t["item"]] = t
+            found[t["item"]] = t
     return found
 
 

@@ -8,6 +8,8 @@ from datetime import date, datetime
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from server.core.pagination import PageBody
+
 
 class Task(msgspec.Struct):
     """An open review task: why (expiry, source, annual), by when, and how far it has been
@@ -67,12 +69,8 @@ class TaskRow(Task):
     unit_name: str
 
 
-class TaskPage(msgspec.Struct):
+class TaskPage(PageBody):
     items: list[TaskRow]
-    total: int
-    page: int
-    per_page: int
-    pages: int
 
 
 class ReviewCreate(msgspec.Struct, forbid_unknown_fields=True):

@@ -9,6 +9,8 @@ from datetime import date, datetime
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from server.core.pagination import PageBody
+
 
 class ItemWrite(msgspec.Struct, forbid_unknown_fields=True):
     """An item's fields: every one may be left out of a change (PATCH); a new item needs
@@ -93,9 +95,5 @@ class ItemDetail(Item):
     may_edit: bool
 
 
-class ItemPage(msgspec.Struct):
+class ItemPage(PageBody):
     items: list[Item]
-    total: int
-    page: int
-    per_page: int
-    pages: int

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from server.actor import Actor
 from server.audit import bulk as audit_bulk
 from server.core.bulk import new_row
-from server.core.chunks import chunks
+from server.core.chunks import rows_in
 from server.declassification.tables import ReviewTask
 from tenants.service import TenantRef
 
@@ -31,18 +31,10 @@ async def open_tasks(
     expiry scan's conditional UPDATE, a decision's approval)."""
     if not items:
         return []
-    pks = [i["id"] for i in items]
-    busy: set[int] = set()
-    for batch in chunks(pks):
-        busy |= {
-            r["item"]
-            for r in await ReviewTask.select(ReviewTask.item).where(
-                ReviewTask.tenant == tenant.id,
-                ReviewTask.item.is_in(list(batch)),
-                ReviewTask.kind == kind,
-                ReviewTask.status == "open",
-            )
-        }
+    open_now = (ReviewTask.tenant == tenant.id, ReviewTask.kind == kind, ReviewTask.status == "open")
+    busy = {
+        t["item"] for t in await rows_in(ReviewTask.item, [i["id"] for i in items], ReviewTask.item, where=open_now)
+    }
     fresh = [i for i in items if i["id"] not in busy]
     rows = [
         new_row(tenant=tenant.id, item=i["id"], unit=i["custodian_unit"], kind=kind, reason=reason, due_on=due_on)
