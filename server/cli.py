@@ -129,15 +129,29 @@ def scheduler(once: bool, now_text: str) -> None:
 
 @main.group()
 def demo() -> None:
-    """The demo tenant."""
+    """The demo tenant, and tenants for load tests."""
 
 
 @demo.command("seed")
 @click.option("--all-pdfs", is_flag=True, help="Render every signed notice's PDF now (minutes), not on first download.")
-def demo_seed(all_pdfs: bool) -> None:
-    """Provision the demo tenant (slug demo) if absent and print its accounts."""
+@click.option(
+    "--scale",
+    type=click.IntRange(1, 100),
+    default=1,
+    show_default=True,
+    help="A bureau this many times the demo (for load tests); above 1 without inspections and declassification.",
+)
+@click.option("--slug", default=None, help="The tenant's slug (default: demo).")
+@click.option("--name", default=None, help="The tenant's name (default: the demo's).")
+def demo_seed(all_pdfs: bool, scale: int, slug: str | None, name: str | None) -> None:
+    """Provision the demo tenant (slug demo) if absent and print its accounts.
+
+    With --scale N it is N times the demo's size: N unit trees like the demo's side by
+    side, their people, notices, confirmations, training hours and both assessment
+    years, but neither inspections nor the declassification register. Give such a
+    bureau a --slug of its own."""
     from server.accounts.passwords import generate_password, policy_problem
-    from server.demo import SLUG, seed
+    from server.demo import NAME, SLUG, seed
 
     settings = Settings.from_env()
     stored = settings.var_dir / "demo-password"
@@ -152,13 +166,30 @@ def demo_seed(all_pdfs: bool) -> None:
             stored.chmod(0o600)
     if problem := policy_problem(password):
         raise click.ClickException(f"LUZHI_DEMO_PASSWORD: {problem}")
-    result = _run(lambda: seed(password, all_pdfs=all_pdfs))
+    slug = slug or SLUG
+    result = _run(lambda: seed(password, slug=slug, name=name or NAME, scale=scale, all_pdfs=all_pdfs))
     click.echo("demo tenant created" if result.created else "demo tenant already present (kept)")
-    click.echo(f"  sign in at http://{settings.host}:{settings.port}/t/{SLUG}/login")
+    click.echo(f"  sign in at http://{settings.host}:{settings.port}/t/{slug}/login")
     for username, role in result.usernames.items():
         click.echo(f"  {username:<10} {role}")
     if result.created or not settings.demo_password:
         click.echo(f"  password for all demo accounts: {password}")
+
+
+@demo.command("seed-small")
+@click.option("--count", type=click.IntRange(1, 9999), required=True, help="How many: small-0001 up to this one.")
+def demo_seed_small(count: int) -> None:
+    """Provision COUNT small tenants for load tests (slugs small-0001...), keeping those
+    already present: each a handful of units and people, its leaders' notices and a
+    course's attendance, and no accounts."""
+    from server.demo_scale import seed_small
+
+    def progress(number: int) -> None:
+        if number % 100 == 0:
+            click.echo(f"{number}/{count}", err=True)
+
+    done = _run(lambda: seed_small(count, progress))
+    click.echo(f"{done.created} small tenants created, {done.kept} already present (kept)")
 
 
 @main.group()

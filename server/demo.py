@@ -7,7 +7,10 @@ imports training attendance, leaders read, sign and confirm, officers self-asses
 assessor reviews. The services do what they do in bulk anyway (the tenant, the office's
 account, courses, the assessment's opening and finalisation); the rest goes through each
 domain's `bulk` module, the bulk form of the same service calls, at the moments it
-happened. Deterministic, so figures are comparable."""
+happened. Deterministic, so figures are comparable.
+
+For load tests the same bureau can be built several times its size, in a tenant of
+its own (`seed(scale=...)`); server.demo_scale makes many small ones."""
 
 from __future__ import annotations
 
@@ -205,16 +208,17 @@ class Demo:
         )
 
 
-def _name(rng: random.Random) -> str:
+def person_name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
 
 
-def _mobile(rng: random.Random) -> str:
+def mobile_number(rng: random.Random) -> str:
     return "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9))
 
 
-async def _units(tenant: TenantRef, office: Actor) -> list[dict]:
-    """The unit tree: 11 districts with their units, municipal units with subunits."""
+async def _units(tenant: TenantRef, office: Actor, scale: int = 1) -> list[dict]:
+    """The unit tree: 11 districts with their units, municipal units with subunits; at a
+    larger scale that many such trees side by side, the copies' names marked (2), (3)..."""
     rng = random.Random(7)
     specs: list[dict] = []
     index: dict[str, int] = {}
@@ -231,15 +235,17 @@ async def _units(tenant: TenantRef, office: Actor) -> list[dict]:
             }
         )
 
-    for district in DISTRICTS:
-        add(district, "district", None)
-        for unit in DISTRICT_UNITS[: rng.choice((3, 4, 5))]:
-            add(district + unit.removeprefix("区"), "district_unit", district)
-    for unit in MUNICIPAL:
-        add(unit, "municipal", None)
-    for parent in rng.sample(MUNICIPAL, 40):
-        for sub in rng.sample(SUBUNITS, rng.choice((3, 3, 4))):
-            add(parent + sub, "subunit", parent)
+    for copy in range(scale):
+        mark = f"（{copy + 1}）" if copy else ""
+        for district in DISTRICTS:
+            add(district + mark, "district", None)
+            for unit in DISTRICT_UNITS[: rng.choice((3, 4, 5))]:
+                add(district + unit.removeprefix("区") + mark, "district_unit", district + mark)
+        for unit in MUNICIPAL:
+            add(unit + mark, "municipal", None)
+        for parent in rng.sample(MUNICIPAL, 40):
+            for sub in rng.sample(SUBUNITS, rng.choice((3, 3, 4))):
+                add(parent + sub + mark, "subunit", parent + mark)
     return await add_units(tenant, office, specs)
 
 
@@ -255,8 +261,8 @@ async def _people(
     def add(unit: dict, position: str, title: str, level: str) -> None:
         start = today - timedelta(days=rng.randint(60, 8 * 365))
         person = NewPerson(
-            name=_name(rng),
-            mobile=_mobile(rng),
+            name=person_name(rng),
+            mobile=mobile_number(rng),
             classified_level=level,
             military_transfer=rng.random() < 0.15,
             email=f"user{len(people) + 1}@demo.example.cn",
@@ -515,7 +521,7 @@ async def _training(demo: Demo) -> None:
                     "title": title,
                     "kind": kind,
                     "hours": hours,
-                    "organiser": NAME,
+                    "organiser": demo.tenant.name,
                     "date": (start + timedelta(days=(end - start).days * i // len(COURSES))).isoformat(),
                 },
             )
@@ -710,14 +716,14 @@ class _Assessing:
         name = self.demo.by_unit[unit["pk"]]["secrecy_officer"][0].name
         return Actor(kind="user", name=name, role=roles.UNIT_OFFICER)
 
-    def draw(self, opened: dict, unit: dict, leaves: list[dict]) -> list[tuple]:
+    def draw(self, autos: dict[str, float], unit: dict, leaves: list[dict]) -> list[tuple]:
         """The unit's manual scores this year. Its total should come near a target set
         by its quality, given its automatic scores (just opened: the sum is theirs alone), so
         that grades follow quality; of three drafts the closest is kept, or the guides'
         coarse steps would scatter similar units across two grades."""
         rng = self.rng
         q = min(1.0, max(0.0, self.demo.quality[unit["pk"]] + rng.gauss(0, 0.07)))
-        auto = next(u["score_sum"] for u in opened["units"] if u["unit_id"] == str(unit["uuid"]))
+        auto = autos[str(unit["uuid"])]
         target = (59 + 36 * q if q >= 0.35 else 50 + 62 * q) - auto  # the weakest fall below a pass
         share = target / (sum(float(leaf["points"]) for leaf in leaves) or 1.0)
         drafts = [[_plan(rng, q, share, leaf) for leaf in leaves] for _ in range(3)]
@@ -744,7 +750,8 @@ class _Assessing:
     def deduction(self, unit: dict, item: str, at: datetime) -> Finding:
         return Finding(self.assessor, unit["pk"], "deduction", item, self.rng.choice(DEDUCTIONS[item]), at)
 
-    async def open_year(self, year: int) -> tuple[dict, list[dict]]:
+    async def open_year(self, year: int) -> tuple[dict[str, float], list[dict]]:
+        """The year opened: each unit's automatic score sum by unit id, the manual indicators."""
         tenant, office = self.demo.tenant, self.demo.accounts["office"]
         if await cycle.scheme_detail(tenant, year) is None:
             await cycle.create_scheme(tenant, office, year)
@@ -752,14 +759,15 @@ class _Assessing:
             tenant, office, year, {"cutoff": f"{year}-12-31", "self_due": f"{year}-12-20"}
         )
         scheme = await cycle.scheme_detail(tenant, year)
-        return opened, [i for i in scheme["indicators"] if not i["group"] and i["method"] == "manual"]
+        autos = {u["unit_id"]: u["score_sum"] for u in opened["units"]}
+        return autos, [i for i in scheme["indicators"] if not i["group"] and i["method"] == "manual"]
 
     async def last_year(self) -> None:
         """Opened in December, every unit through to the end, finalised in January."""
         demo, rng, tenant, assessed = self.demo, self.rng, self.demo.tenant, self.assessed
         year = demo.last_year
-        opened, leaves = await self.open_year(year)
-        plans = {u["pk"]: self.draw(opened, u, leaves) for u in assessed}
+        autos, leaves = await self.open_year(year)
+        plans = {u["pk"]: self.draw(autos, u, leaves) for u in assessed}
         submitted = {u["pk"]: demo.at(date(year, 12, rng.randint(5, 20)), rng) for u in assessed}
         await self_assess(
             tenant, year, [self.own(u, leaves, plans[u["pk"]], submitted[u["pk"]]) for u in assessed], submit=True
@@ -802,13 +810,13 @@ class _Assessing:
         officer's unit has not started, so the officer has work to do."""
         demo, rng, tenant = self.demo, self.rng, self.demo.tenant
         year = demo.today.year
-        opened, leaves = await self.open_year(year)
+        autos, leaves = await self.open_year(year)
         plans: dict[int, list[tuple]] = {}
         forms, partial, done = [], [], []
         for unit in self.assessed:
             if unit["pk"] == self.officer_unit["pk"]:
                 continue
-            plans[unit["pk"]] = self.draw(opened, unit, leaves)
+            plans[unit["pk"]] = self.draw(autos, unit, leaves)
             chance = rng.random()
             if chance < 0.6:
                 forms.append(self.own(unit, leaves, plans[unit["pk"]], demo.now))
@@ -1491,13 +1499,21 @@ async def _inspections(demo: Demo, officer_unit: dict) -> None:
     await date_round(demo.tenant, current, demo.at(started - timedelta(days=10), rng))
 
 
-async def seed(password: str, *, all_pdfs: bool = False) -> DemoAccounts:
-    """Provision the demo tenant if it is absent; its accounts share one password.
+async def seed(
+    password: str, *, slug: str = SLUG, name: str = NAME, scale: int = 1, all_pdfs: bool = False
+) -> DemoAccounts:
+    """Provision the demo tenant (`slug`, `name`) if it is absent; its accounts share one
+    password.
 
     The signed notices of the demo officer's unit (the demo leader's) carry the PDF
     signing makes; the others get theirs on first download, as signatures imported in
-    bulk do, unless `all_pdfs`: rendering all ~2,200 takes minutes."""
-    existing = await tenants.resolve(SLUG)
+    bulk do, unless `all_pdfs`: rendering all ~2,200 takes minutes.
+
+    At a `scale` above 1 the bureau is that many times the demo's (its unit tree side by
+    side that many times, their people, notices, confirmations, training and both
+    assessment years), for load tests; it leaves out the inspections and the
+    declassification register, whose stories are written for the demo's size."""
+    existing = await tenants.resolve(slug)
     usernames = {
         "office": roles.OFFICE_ADMIN,
         "district": roles.DISTRICT_ADMIN,
@@ -1514,14 +1530,14 @@ async def seed(password: str, *, all_pdfs: bool = False) -> DemoAccounts:
         return DemoAccounts(password, False, usernames)
     system = Actor.system("demo seed")
     async with db.transaction(None):
-        tenant = await platform.create_tenant(system, {"slug": SLUG, "name": NAME})
+        tenant = await platform.create_tenant(system, {"slug": slug, "name": name})
         await db.set_tenant(tenant.id)
         # tried at once with the shared password: no second factor asked (the README says how to ask)
         await policy.update_policy(tenant, system, {"totp_admins": False})
         await accounts.create_user_row(tenant, system, "office", roles.OFFICE_ADMIN, password)
         office = await _account(tenant, "office")
         today = units.today(tenant)
-        unit_rows = await _units(tenant, office)
+        unit_rows = await _units(tenant, office, scale)
         people, by_unit = await _people(tenant, office, unit_rows, today)
         district = next(u for u in unit_rows if u["kind"] == "district")
         # the officer's unit has a secrecy lead: the demo leader
@@ -1553,8 +1569,9 @@ async def seed(password: str, *, all_pdfs: bool = False) -> DemoAccounts:
         await _notices(demo)
         await _confirmations(demo)
         await _training(demo)
-        await _inspections(demo, officer_unit)
-        await declassification.seed(demo, officer_unit)
+        if scale == 1:
+            await _inspections(demo, officer_unit)
+            await declassification.seed(demo, officer_unit)
         await _assessments(demo, officer_unit)
         await demo.pdfs.store()  # the PDF workers rendered them meanwhile
     if db.is_postgres():

@@ -3,6 +3,7 @@ the demo bureau once, its audit trail intact; the bulk writes keep the services'
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
@@ -11,20 +12,26 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 
-from server import db
+from server import cli, db, demo
 from server.accounts import service as accounts
 from server.accounts.bulk import add_users
+from server.accounts.tables import User
 from server.audit import service as audit
+from server.demo_scale import Seeded, seed_small, small_slug
 from server.responsibility import catalog as catalogs
 from server.responsibility import notices
 from server.responsibility.bulk import SignedPdfs, Signing, issue_notices, sign_notices, view_notices
-from server.responsibility.tables import Signature
+from server.responsibility.tables import Notice, Signature
 from server.settings import ROOT
+from server.training.tables import Attendance
 from server.units import service as units
 from server.units.bulk import add_units
+from server.units.tables import Person, Unit
+from tenants import service as tenants
 from tests.conftest import PASSWORD, SYSTEM
-from tests.factories import make_world
+from tests.factories import make_tenant, make_world
 
 
 def test_the_demo_is_seeded_once_with_its_trail_intact(tmp_path):
@@ -55,6 +62,9 @@ def test_the_demo_is_seeded_once_with_its_trail_intact(tmp_path):
     assert 200 <= figures["units"] <= 300 and 4000 <= figures["people"] <= 5000, figures
     assert figures["users"] == 17 and min(figures.values()) > 0, figures
     assert "already present (kept)" in luzhi("demo", "seed")
+    # small tenants for load tests: made once, kept when asked again
+    assert "2 small tenants created, 0 already present" in luzhi("demo", "seed-small", "--count", "2")
+    assert "1 small tenants created, 2 already present" in luzhi("demo", "seed-small", "--count", "3")
 
 
 def inspections_shown(data: sqlite3.Connection) -> None:
@@ -137,3 +147,60 @@ async def test_bulk_writes_keep_the_services_rules(env):
         with pytest.raises(ValueError):
             await add_users(tenant, SYSTEM, PASSWORD, [("d2", "district_admin", {})])
         assert (await audit.verify(tenant.id)).ok
+
+
+async def test_small_tenants_are_made_in_bulk_and_kept(env):
+    assert await seed_small(2) == Seeded(2, 0)
+    assert await seed_small(3) == Seeded(1, 2)
+    for number in (1, 3):
+        tenant = await tenants.resolve(small_slug(number))
+        async with db.transaction(tenant.id):
+            figures = {
+                table.__name__: await table.count().where(table.tenant == tenant.id)
+                for table in (Unit, Person, Notice, Signature, Attendance, User)
+            }
+            assert (await audit.verify(tenant.id)).ok
+        assert figures["Unit"] == 5 and figures["Person"] == 20 and figures["Notice"] == 10, figures
+        assert 0 < figures["Signature"] < 10 and figures["Attendance"] > 0 and figures["User"] == 0, figures
+
+
+async def test_a_scaled_bureau_is_the_demo_tree_side_by_side(env):
+    """At scale 2 the unit tree is the demo's, then another like it, marked (2), its
+    units under its own districts and municipal units."""
+    trees = []
+    for scale in (1, 2):
+        tenant = await make_tenant()
+        async with db.transaction(tenant.id):
+            trees.append(await demo._units(tenant, SYSTEM, scale))
+    single, double = trees
+    names = [u["name"] for u in double]
+    assert names[: len(single)] == [u["name"] for u in single] and len(set(names)) == len(names)
+    second = double[len(single) :]
+    assert all(u["name"].endswith("（2）") for u in second) and 0.8 < len(second) / len(single) < 1.2
+    assert {u["kind"] for u in second} == {u["kind"] for u in single}
+    copy_of = {u["path"]: i >= len(single) for i, u in enumerate(double)}
+    segment = len(units.path_segment(1))
+    assert all(copy_of[u["path"][:-segment]] == copy_of[u["path"]] for u in double if u["depth"])
+
+
+def test_the_seed_takes_a_scale_a_slug_and_a_name(monkeypatch, tmp_path):
+    """`demo seed --scale N --slug S` hands them to the seed; plain `demo seed` is the demo."""
+    calls = []
+
+    async def seed(password: str, **options):
+        calls.append(options)
+        return demo.DemoAccounts(password, True, {"office": "office_admin"})
+
+    monkeypatch.setattr(demo, "seed", seed)
+    monkeypatch.setattr(cli, "_run", lambda work: asyncio.run(work()))
+    for name, value in {"LUZHI_VAR_DIR": str(tmp_path), "LUZHI_DEMO_PASSWORD": PASSWORD}.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    done = runner.invoke(cli.main, ["demo", "seed", "--scale", "10", "--slug", "demo-x10", "--name", "十倍"])
+    assert done.exit_code == 0 and "/t/demo-x10/login" in done.output, done.output
+    assert runner.invoke(cli.main, ["demo", "seed"]).exit_code == 0
+    assert calls == [
+        {"slug": "demo-x10", "name": "十倍", "scale": 10, "all_pdfs": False},
+        {"slug": "demo", "name": demo.NAME, "scale": 1, "all_pdfs": False},
+    ]
+    assert runner.invoke(cli.main, ["demo", "seed", "--scale", "0"]).exit_code == 2
