@@ -1,4 +1,4 @@
-"""Two fixed costs WeasyPrint pays again for every document, paid once per worker instead.
+"""Fixed costs WeasyPrint pays again for every document, paid once per worker instead.
 
 Installed in each PDF worker process (pdf._write_pdf) before its first render; the
 documents come out byte for byte the same as without, apart from the compression level.
@@ -13,14 +13,23 @@ WeasyPrint is pinned to one major version (pyproject.toml): both replace a funct
 - Compression (~25 ms): a PDF/A file identifier makes pydyf read every object's data twice,
   and a stream is compressed again at each read, at level 9. Here each stream is compressed
   once, at level 6: within 0.3 % of the size (a scorecard is mostly its font subset).
+- Stylesheets (~12 ms): the templates carry their CSS in <style> (so that a browser prints
+  the same document), the same text for every scorecard; WeasyPrint parses it and compiles
+  its selectors for each document. A parsed sheet is kept and used again for the same text.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections import OrderedDict
 from functools import cache
 
 COMPRESSION_LEVEL = 6
+# Parsed <style> sheets kept per worker: the templates have a handful of distinct ones.
+STYLESHEETS_KEPT = 32
+# At-rules whose parsing registers something in the document (fonts, counter styles, colour
+# profiles, layers) or loads a file: a sheet with one is parsed anew for each document.
+_NOT_KEPT = ("@font-face", "@import", "@counter-style", "@color-profile", "@layer", "layer(")
 # as WeasyPrint drops them (weasyprint.pdf.fonts.Font._harfbuzz_subset)
 _DROPPED_TABLES = (b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB", b"JSTF", b"LTSH", b"PCLT", b"SVG ")
 
@@ -28,11 +37,13 @@ _DROPPED_TABLES = (b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB"
 @cache
 def install() -> None:
     import pydyf
+    import weasyprint.css
     from weasyprint.pdf import fonts
 
     if _harfbuzz() is not None:
         fonts.Font._harfbuzz_subset = _subset
     pydyf.Stream.data = property(_stream_data)
+    weasyprint.css.CSS = _KeptStylesheets(weasyprint.css.CSS)
 
 
 @cache
@@ -99,3 +110,32 @@ def _stream_data(stream) -> bytes:
         content = kept[1]
     extra["Length"] = len(content)
     return b"\n".join((extra.data, b"stream", content, b"endstream"))
+
+
+class _KeptStylesheets:
+    """weasyprint.css.CSS as weasyprint.css.find_stylesheets calls it, for a document's <style>
+    elements: a sheet parsed before with the same text and settings is used again (its rules
+    and compiled selectors are only read), its @page rules added to the document's."""
+
+    def __init__(self, make) -> None:
+        self.make = make
+        self.kept: OrderedDict[tuple, tuple] = OrderedDict()
+
+    def __call__(self, *args, string=None, page_rules=None, **settings):
+        if args or string is None or any(rule in string for rule in _NOT_KEPT):
+            return self.make(*args, string=string, page_rules=page_rules, **settings)
+        # the document's own collectors (counter styles, colour profiles, layers) are not
+        # written by such a sheet; the worker's fetcher and fonts live as long as the worker
+        key = (string, settings.get("base_url"), settings.get("media_type"))
+        key += (id(settings.get("url_fetcher")), id(settings.get("font_config")))
+        if key in self.kept:
+            self.kept.move_to_end(key)
+        else:
+            own_rules: list = []
+            self.kept[key] = (self.make(string=string, page_rules=own_rules, **settings), own_rules)
+            if len(self.kept) > STYLESHEETS_KEPT:
+                self.kept.popitem(last=False)
+        sheet, own_rules = self.kept[key]
+        if page_rules is not None:
+            page_rules.extend(own_rules)
+        return sheet
