@@ -39,6 +39,7 @@ from server.web.forms import (
 )
 from server.web.guards import allow
 from server.web.handlers import named
+from server.web.kept import KEPT
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -256,7 +257,7 @@ class AssessmentPages(Controller):
     async def index_page(self, tenant: TenantDep, year: Annotated[int | None, Parameter(**YEARS)] = None) -> Response:
         return Redirect(_place(tenant, year or units.today(tenant).year), status_code=303)
 
-    @get(Y, guards=[READ], name="assessment.year")
+    @get(Y, guards=[READ], name="assessment.year", opt=KEPT)
     async def year_page(self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year) -> Response:
         return await _year_page(request, tenant, actor, year)
 

@@ -43,6 +43,7 @@ from server.web.forms import (
 )
 from server.web.guards import allow, any_member
 from server.web.handlers import api_call, post_form, show_page, template_page
+from server.web.kept import KEPT
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -384,7 +385,7 @@ class CoveragePages(Controller):
     path = TENANT_PAGES
     guards = [COVERAGE]
 
-    coverage_page = show_page("/coverage", _coverage_page, name="coverage.index", handler="coverage_page")
+    coverage_page = show_page("/coverage", _coverage_page, name="coverage.index", handler="coverage_page", opt=KEPT)
 
     @get("/coverage/list", name="coverage.list", dependencies=COVERAGE_FILTERS)
     async def coverage_list_page(

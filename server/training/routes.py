@@ -25,6 +25,7 @@ from server.web.deps import ActorDep, TenantDep
 from server.web.forms import file_response, show_again, submit_form, uploaded_file
 from server.web.guards import allow
 from server.web.handlers import Action, api_call, named, path_ids, post_form, show_page, template_page, without_fields
+from server.web.kept import KEPT
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
 
@@ -101,7 +102,7 @@ _preview_page = template_page("training/preview.html", "import_id", preview=serv
 class TrainingPages(Controller):
     path = TENANT_PAGES
 
-    @get("/training", guards=[READ], name="training.index")
+    @get("/training", guards=[READ], name="training.index", opt=KEPT)
     async def training_page(
         self, request: Request, tenant: TenantDep, actor: ActorDep, unit: FromQuery[str] = ""
     ) -> Template:

@@ -21,6 +21,7 @@ from server.web.deps import ActorDep, Filters, TenantDep
 from server.web.forms import is_htmx, page_json, paging, submit_form
 from server.web.guards import allow
 from server.web.handlers import api_call, post_form, show_page
+from server.web.kept import KEPT
 from server.web.registry import Bodies, Calls, Guards, Registry, registry_api, registry_forms
 from server.web.templating import page
 
@@ -92,7 +93,7 @@ async def _form(
 
 # a new unit goes under ?parent=, a new person into ?unit=
 class UnitPages(registry_forms(UNITS, _form, prefill=("parent", "parent_id"))):
-    @get("/units", guards=[READ], name="units.list", dependencies=UNIT_FILTERS)
+    @get("/units", guards=[READ], name="units.list", dependencies=UNIT_FILTERS, opt=KEPT)
     async def units_page(self, request: Request, tenant: TenantDep, actor: ActorDep, filters: Filters) -> Template:
         result = await service.list_units(tenant, actor, **_searched(filters), **_paging(request))
         template = "units/_table.html" if is_htmx(request) else "units/list.html"
@@ -115,7 +116,7 @@ class UnitPages(registry_forms(UNITS, _form, prefill=("parent", "parent_id"))):
 
 
 class PeoplePages(registry_forms(PEOPLE, _form, prefill=("unit", "unit_id"))):
-    @get("/people", guards=[READ], name="people.list", dependencies=PEOPLE_FILTERS)
+    @get("/people", guards=[READ], name="people.list", dependencies=PEOPLE_FILTERS, opt=KEPT)
     async def people_page(self, request: Request, tenant: TenantDep, actor: ActorDep, filters: Filters) -> Template:
         result = await service.list_people(tenant, actor, **_searched(filters), **_paging(request))
         template = "people/_table.html" if is_htmx(request) else "people/list.html"

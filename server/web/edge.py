@@ -209,7 +209,7 @@ class EdgeMiddleware(ASGIMiddleware):
         """The key of a page that may be kept as rendered (see web/kept.py): a member's
         GET of one of those pages, in a session (an API token keeps nothing)."""
         handler = scope["route_handler"]
-        if scope["method"] != "GET" or not (handler.name in kept.PAGES or handler.opt.get("kept")) or bearer:
+        if scope["method"] != "GET" or not handler.opt.get("kept") or bearer:
             return None
         if not summaries.enabled() or edge.tenant is None or edge.actor is None or edge.session is None:
             return None

@@ -1,6 +1,6 @@
 """Dashboard pages kept as rendered, per session, until the tenant's data moves.
 
-The pages named in PAGES (or with a route option `kept`) read only the tenant's own rows, every change of which leaves
+The pages whose route has the option `kept` (KEPT below) read only the tenant's own rows, every change of which leaves
 an audit event (see server.audit.summaries), so their bytes are a function of the
 tenant's data version, the day, the URL, the language and the session (whose CSRF token
 and account they show). The edge asks this memory after it has identified the reader and before the
@@ -29,11 +29,11 @@ from tenants.service import TenantRef
 
 # rendered bytes kept per worker process
 MAX_BYTES = 64 * 1024 * 1024
-# the pages kept, by route name. Each reads nothing but the tenant's rows, the day and the
-# session. A page that also shows something that changes without an audit event names it
-# instead with `opt={"kept": stamp}`: `await stamp(tenant, actor)` joins its key (the home
-# page's outbox of the last seven days: mail goes out without an audit event).
-PAGES = frozenset({"units.list", "people.list", "coverage.index", "training.index", "assessment.year"})
+# the route option of a page that may be kept: it reads nothing but the tenant's rows, the
+# day and the session. A page that also shows something that changes without an audit
+# event names it instead with `opt={"kept": stamp}`: `await stamp(tenant, actor)` joins
+# its key (the home page's outbox of the last seven days: mail leaves no audit event).
+KEPT = {"kept": True}
 
 
 @dataclass
