@@ -221,20 +221,10 @@ def _size(check: Checker, available: int) -> int:
     if not available:
         check.fail("size", _("The unit's device register is empty: there is nothing to draw from."))
         return 0
-    if not check.present("size") or check.data.get("size") in (None, ""):
-        check.fail("size", _("%(field)s is required.", field=check.label("size")))
-        return 0
-    size = check.integer("size")
-    if "size" not in check.errors and not 1 <= size <= available:
-        check.fail(
-            "size",
-            _(
-                "%(field)s must be from 1 to %(max)d, the devices in the register.",
-                field=check.label("size"),
-                max=available,
-            ),
-        )
-    return size
+    outside = _(
+        "%(field)s must be from 1 to %(max)d, the devices in the register.", field=check.label("size"), max=available
+    )
+    return check.required_integer("size", available, outside) or 0
 
 
 async def _has_results(tenant: TenantRef, inspection_pk: int) -> bool:

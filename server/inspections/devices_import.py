@@ -13,7 +13,8 @@ from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _
-from server.core.rows import pick, public
+from server.core.once import update_once
+from server.core.rows import pick, public, read_row
 from server.documents import workbooks
 from server.inspections import checklist, devices, devices_workbook
 from server.inspections.tables import Device, DeviceImport
@@ -57,16 +58,7 @@ class _ImportRows:
         classified = self._classified(v["classified"], problems)
         for key, max_len in (("holder", 100), ("location", 200)):
             if len(v[key]) > max_len:
-                problems.append(
-                    (
-                        key,
-                        _(
-                            "%(field)s is too long (at most %(max)d characters).",
-                            field=devices.LABELS[key],
-                            max=max_len,
-                        ),
-                    )
-                )
+                problems.append((key, _too_long(key, max_len)))
         if kind and label:
             if (kind, label) in self.seen:
                 problems.append(("label", _("Duplicate of line %(line)s.", line=self.seen[(kind, label)])))
@@ -106,12 +98,7 @@ class _ImportRows:
         if not label:
             problems.append(("label", _("The label is missing.")))
         elif len(label) > 200:
-            problems.append(
-                (
-                    "label",
-                    _("%(field)s is too long (at most %(max)d characters).", field=devices.LABELS["label"], max=200),
-                )
-            )
+            problems.append(("label", _too_long("label", 200)))
         return label
 
     @staticmethod
@@ -171,12 +158,7 @@ async def import_detail(tenant: TenantRef, actor: Actor, unit_id: Any, import_id
 
 
 async def _import_public(row: dict) -> dict:
-    data = (
-        await DeviceImport.select(DeviceImport.rows, DeviceImport.errors)
-        .where(DeviceImport.id == row["id"])
-        .output(load_json=True)
-        .first()
-    )
+    data = await read_row(DeviceImport, row["id"], DeviceImport.rows, DeviceImport.errors)
     return {
         **public(row, "filename", "status", "created_at", "applied_at"),
         "unit_id": str(row["unit_uuid"]),
@@ -209,13 +191,12 @@ async def apply_import(tenant: TenantRef, actor: Actor, unit_id: Any, import_id:
         raise Conflict(_("The file has errors; correct them and upload it again. Nothing was written."))
     rows = detail["rows"]
     async with db.atomic():
-        claimed = await (
-            DeviceImport.update({DeviceImport.status: "applied", DeviceImport.applied_at: datetime.now(UTC)})
-            .where(DeviceImport.id == row["id"], DeviceImport.status == "preview")
-            .returning(DeviceImport.id)
+        await update_once(
+            DeviceImport,
+            {DeviceImport.status: "applied", DeviceImport.applied_at: datetime.now(UTC)},
+            (DeviceImport.id == row["id"], DeviceImport.status == "preview"),
+            already,
         )
-        if not claimed:
-            raise already
         existing = _by_key(await devices.live_devices(tenant, row["unit"]))
         changed = [r for r in rows if _state(existing.get((r["kind"], r["label"]))) != r["before"]]
         if changed:

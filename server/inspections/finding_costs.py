@@ -15,7 +15,7 @@ from datetime import date
 from server import db, events
 from server.actor import Actor
 from server.audit import service as audit
-from server.core.chunks import chunks
+from server.core.chunks import rows_in
 from server.core.i18n import _
 from server.core.rows import joined
 from server.inspections.tables import Finding, FindingEvent
@@ -41,10 +41,7 @@ COLUMNS = (
 
 async def rows_of(tenant: TenantRef, finding_pks: list[int]) -> list[dict]:
     """These findings (by row id) as they are shown and judged (COLUMNS)."""
-    rows = []
-    for batch in chunks(finding_pks):
-        rows += await Finding.select(*COLUMNS).where(Finding.tenant == tenant.id, Finding.id.is_in(list(batch)))
-    return rows
+    return await rows_in(Finding.id, finding_pks, *COLUMNS, where=[Finding.tenant == tenant.id])
 
 
 def is_overdue(row: dict, today: date) -> bool:
@@ -63,17 +60,8 @@ def overdue_filter(today: date):
 
 async def overdue_noted(tenant: TenantRef, finding_pks: list[int]) -> set[int]:
     """The findings whose history says their deadline passed."""
-    noted: set[int] = set()
-    for batch in chunks(finding_pks):
-        noted |= {
-            e["finding"]
-            for e in await FindingEvent.select(FindingEvent.finding).where(
-                FindingEvent.tenant == tenant.id,
-                FindingEvent.finding.is_in(list(batch)),
-                FindingEvent.kind == "overdue",
-            )
-        }
-    return noted
+    where = [FindingEvent.tenant == tenant.id, FindingEvent.kind == "overdue"]
+    return {e["finding"] for e in await rows_in(FindingEvent.finding, finding_pks, FindingEvent.finding, where=where)}
 
 
 def _adjustments(row: dict, late: bool) -> list[dict]:

@@ -9,6 +9,7 @@ from datetime import date, datetime
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from server.core.pagination import PageBody
 from server.inspections.fieldwork_schemas import FileInfo
 
 
@@ -89,12 +90,8 @@ class FindingRow(msgspec.Struct):
     deductions: list[Deduction]
 
 
-class FindingPage(msgspec.Struct):
+class FindingPage(PageBody):
     items: list[FindingRow]
-    total: int
-    page: int
-    per_page: int
-    pages: int
 
 
 class FindingEvent(msgspec.Struct):
