@@ -1512,7 +1512,9 @@ async def seed(
     At a `scale` above 1 the bureau is that many times the demo's (its unit tree side by
     side that many times, their people, notices, confirmations, training and both
     assessment years), for load tests; it leaves out the inspections and the
-    declassification register, whose stories are written for the demo's size."""
+    declassification register, whose stories are written for the demo's size. The
+    assessment years come in a second transaction, after the planner's statistics of
+    the rest: should that one fail, the tenant stays without them."""
     existing = await tenants.resolve(slug)
     usernames = {
         "office": roles.OFFICE_ADMIN,
@@ -1572,15 +1574,25 @@ async def seed(
         if scale == 1:
             await _inspections(demo, officer_unit)
             await declassification.seed(demo, officer_unit)
-        await _assessments(demo, officer_unit)
+            await _assessments(demo, officer_unit)
         await demo.pdfs.store()  # the PDF workers rendered them meanwhile
+    if scale > 1:
+        # opening a year reads the whole bureau: with the planner's statistics of it, or
+        # its queries scan tens of thousands of rows for each batch of people
+        await analyze()
+        async with db.transaction(tenant.id):
+            await _assessments(demo, officer_unit)
+    await analyze()
+    return DemoAccounts(password, True, usernames)
+
+
+async def analyze() -> None:
+    """Planner statistics for a bulk load, as autovacuum would gather them later (on
+    PostgreSQL; ANALYZE needs the tables' owner, which the application role is not)."""
     if db.is_postgres():
-        # planner statistics for the bulk load, as autovacuum would gather them later;
-        # ANALYZE needs the tables' owner, which the application role is not
         from server.piccolo_conf import DB as owner
 
         await owner.run_ddl("ANALYZE")
-    return DemoAccounts(password, True, usernames)
 
 
 async def _account(tenant: TenantRef, username: str) -> Actor:

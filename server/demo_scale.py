@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from server import db, roles
 from server.actor import Actor
-from server.demo import DISTRICT_UNITS, DISTRICTS, MUNICIPAL, mobile_number, person_name
+from server.demo import DISTRICT_UNITS, DISTRICTS, MUNICIPAL, analyze, mobile_number, person_name
 from server.platform import service as platform
 from server.responsibility import catalog as catalogs
 from server.responsibility.bulk import SignedPdfs, Signing, issue_notices, sign_notices, view_notices
@@ -60,11 +60,8 @@ async def seed_small(count: int, progress: Callable[[int], None] | None = None) 
             done.created += 1
         if progress:
             progress(number)
-    if db.is_postgres() and done.created:
-        # planner statistics for the bulk load, as the demo seed gathers them
-        from server.piccolo_conf import DB as owner
-
-        await owner.run_ddl("ANALYZE")
+    if done.created:
+        await analyze()
     return done
 
 
