@@ -14,10 +14,11 @@ from server import db, events
 from server.actor import Actor
 from server.audit import service as audit
 from server.audit import summaries
-from server.core.chunks import chunks
+from server.core.chunks import chunks, rows_in
 from server.core.errors import Conflict, NotFound, ValidationFailed
 from server.core.i18n import _, _l
-from server.core.rows import joined, pick, public
+from server.core.once import update_once
+from server.core.rows import joined, pick, public, read_row
 from server.core.validation import Checker
 from server.documents.xlsx import write_workbook
 from server.training import workbook
@@ -585,12 +586,7 @@ async def _import_row(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
 
 async def import_detail(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
     row = await _import_row(tenant, actor, import_id)
-    rows = (
-        await TrainingImport.select(TrainingImport.rows, TrainingImport.errors)
-        .where(TrainingImport.id == row["id"])
-        .output(load_json=True)
-        .first()
-    )
+    rows = await read_row(TrainingImport, row["id"], TrainingImport.rows, TrainingImport.errors)
     counts = defaultdict(int)
     for r in rows["rows"]:
         counts[r["status"]] += 1
@@ -615,13 +611,11 @@ async def _courses_by_key(tenant: TenantRef, year: int) -> dict[tuple[str, str],
 
 async def _existing_hours(tenant: TenantRef, course_pks: list[int]) -> dict[tuple[int, str], float]:
     """Recorded hours by (course pk, person id) at these courses."""
-    existing: dict[tuple[int, str], float] = {}
-    for batch in chunks(course_pks):
-        for a in await Attendance.select(
-            Attendance.course, Attendance.hours, Attendance.person.uuid.as_alias("person_uuid")
-        ).where(Attendance.tenant == tenant.id, Attendance.course.is_in(batch)):
-            existing[(a["course"], str(a["person_uuid"]))] = _num(a["hours"])
-    return existing
+    columns = (Attendance.course, Attendance.hours, Attendance.person.uuid.as_alias("person_uuid"))
+    return {
+        (a["course"], str(a["person_uuid"])): _num(a["hours"])
+        for a in await rows_in(Attendance.course, course_pks, *columns, where=[Attendance.tenant == tenant.id])
+    }
 
 
 def _stale_message(changed: list[dict]) -> str:
@@ -665,13 +659,12 @@ async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
         raise Conflict(_("The file has errors; correct them and upload it again. Nothing was written."))
     year = detail["year"]
     async with db.atomic():
-        claimed = await (
-            TrainingImport.update({TrainingImport.status: "applied", TrainingImport.applied_at: datetime.now(UTC)})
-            .where(TrainingImport.id == row["id"], TrainingImport.status == "preview")
-            .returning(TrainingImport.id)
+        await update_once(
+            TrainingImport,
+            {TrainingImport.status: "applied", TrainingImport.applied_at: datetime.now(UTC)},
+            (TrainingImport.id == row["id"], TrainingImport.status == "preview"),
+            already,
         )
-        if not claimed:
-            raise already
         courses = await _courses_by_key(tenant, year)
         changed = _changed_since_preview(detail["rows"], courses, await _existing_hours(tenant, list(courses.values())))
         if changed:
