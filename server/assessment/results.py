@@ -15,7 +15,7 @@ from server.assessment.tables import Adjustment, AssessedUnit, Assessment, Evide
 from server.audit import summaries
 from server.core.errors import NotFound
 from server.core.i18n import _, _l, format_date
-from server.core.rows import joined, pick, public
+from server.core.rows import joined, pick, public, read_row
 from server.units import service as units
 from tenants.service import TenantRef
 
@@ -50,8 +50,7 @@ async def get_assessment(tenant: TenantRef, year: int) -> dict:
 
 
 async def tree_of(assessment: dict) -> Tree:
-    row = await Scheme.select(Scheme.document).where(Scheme.id == assessment["scheme"]).first().output(load_json=True)
-    return Tree(row["document"])
+    return Tree((await read_row(Scheme, assessment["scheme"], Scheme.document))["document"])
 
 
 async def assessed_row(tenant: TenantRef, actor: Actor, assessment: dict, unit_id: Any) -> dict:
