@@ -7,6 +7,8 @@ from typing import Any
 
 import msgspec
 
+from server.core.pagination import PageBody
+
 
 class Event(msgspec.Struct):
     id: int
@@ -29,9 +31,5 @@ class Event(msgspec.Struct):
     object_type_label: str
 
 
-class EventPage(msgspec.Struct):
+class EventPage(PageBody):
     items: list[Event]
-    total: int
-    page: int
-    per_page: int
-    pages: int

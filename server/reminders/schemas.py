@@ -9,6 +9,8 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from server.core.pagination import PageBody
+
 _KEPT = "Left out: kept as it is."
 
 
@@ -138,12 +140,8 @@ class Delivery(msgspec.Struct):
     level: Annotated[int, Meta(description="0 the person, 1 the unit's principal and officer, 2 the office.")]
 
 
-class DeliveryPage(msgspec.Struct):
+class DeliveryPage(PageBody):
     items: list[Delivery]
-    total: int
-    page: int
-    per_page: int
-    pages: int
 
 
 class InboxPage(DeliveryPage):

@@ -10,6 +10,8 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from server.core.pagination import PageBody
+
 # ---------------------------------------------------------------- requests
 
 
@@ -113,12 +115,8 @@ class MyNotices(msgspec.Struct):
     closed: list[Notice]
 
 
-class NoticePage(msgspec.Struct):
+class NoticePage(PageBody):
     items: list[Notice]
-    total: int
-    page: int
-    per_page: int
-    pages: int
 
 
 class IssueResult(msgspec.Struct):

@@ -9,6 +9,8 @@ from datetime import date, datetime
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from server.core.pagination import PageBody
+
 
 class UnitCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: str
@@ -100,12 +102,8 @@ class UnitRow(UnitSummary):
     top_name: str
 
 
-class UnitPage(msgspec.Struct):
+class UnitPage(PageBody):
     items: list[UnitRow]
-    total: int
-    page: int
-    per_page: int
-    pages: int
 
 
 class Ancestor(msgspec.Struct):
@@ -132,12 +130,8 @@ class PostRow(msgspec.Struct):
     unit_name: str
 
 
-class PostPage(msgspec.Struct):
+class PostPage(PageBody):
     items: list[PostRow]
-    total: int
-    page: int
-    per_page: int
-    pages: int
 
 
 class UnitDetail(UnitSummary):
