@@ -20,6 +20,7 @@ from server.core.i18n import _, _l
 from server.core.once import update_once
 from server.core.rows import joined, pick, public, read_row
 from server.core.validation import Checker
+from server.documents import workbooks
 from server.documents.xlsx import write_workbook
 from server.training import workbook
 from server.training.tables import Attendance, Course, TrainingImport, TrainingRequirement
@@ -46,11 +47,7 @@ LABELS = {
 }
 
 
-def workbook_message(kind: str) -> str:
-    return {
-        "missing": _("Choose an .xlsx file to upload."),
-        "too_large": _("The file is too large (at most 5 MB)."),
-    }[kind]
+workbook_message = workbooks.upload_message
 
 
 def _num(value: Any) -> float:
@@ -586,15 +583,10 @@ async def _import_row(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
 
 async def import_detail(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
     row = await _import_row(tenant, actor, import_id)
-    rows = await read_row(TrainingImport, row["id"], TrainingImport.rows, TrainingImport.errors)
-    counts = defaultdict(int)
-    for r in rows["rows"]:
-        counts[r["status"]] += 1
+    data = await read_row(TrainingImport, row["id"], TrainingImport.rows, TrainingImport.errors)
     return {
         **public(row, "filename", "year", "status", "created_at", "applied_at"),
-        **pick(rows, "rows", "errors"),
-        "counts": dict(counts),
-        "clean": not rows["errors"],
+        **workbooks.preview_summary(data["rows"], data["errors"]),
     }
 
 
