@@ -11,7 +11,7 @@ the tenant, the originating unit by name or code."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from server import db, roles
@@ -20,7 +20,6 @@ from server.audit import service as audit
 from server.core.chunks import chunks, rows_in
 from server.core.errors import Conflict, Forbidden, NotFound
 from server.core.i18n import _
-from server.core.once import update_once
 from server.core.rows import public, read_row
 from server.core.validation import Checker
 from server.declassification import imports_workbook as workbook
@@ -464,14 +463,10 @@ async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
     change, so of two applies at once the second writes nothing (409); a preview with
     errors is refused (409), and so is one whose references were registered since."""
     row = await _import_row(tenant, actor, import_id)
-    already = Conflict(_("This import has already been applied."))
-    if row["status"] != "preview":
-        raise already
     detail = await import_detail(tenant, actor, import_id)
-    if not detail["clean"]:
-        raise Conflict(_("The file has errors; correct them and upload it again. Nothing was written."))
+    workbooks.applicable(detail)
     try:
-        return await _apply(tenant, actor, row, detail, already)
+        return await _apply(tenant, actor, row, detail)
     except Exception as exc:
         # another import or entry of the same reference at the same moment (the unique index)
         if not db.unique_violation(exc):
@@ -479,15 +474,10 @@ async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
         raise Conflict(register.reference_taken()) from exc
 
 
-async def _apply(tenant: TenantRef, actor: Actor, row: dict, detail: dict, already: Conflict) -> dict:
+async def _apply(tenant: TenantRef, actor: Actor, row: dict, detail: dict) -> dict:
     rows = detail["rows"]
     async with db.atomic():
-        await update_once(
-            ItemImport,
-            {ItemImport.status: "applied", ItemImport.applied_at: datetime.now(UTC)},
-            (ItemImport.id == row["id"], ItemImport.status == "preview"),
-            already,
-        )
+        await workbooks.claim(ItemImport, row["id"])
         taken = await _taken(tenant, rows)
         if taken:
             raise Conflict(_stale_message(taken))

@@ -14,6 +14,7 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import openpyxl
@@ -21,9 +22,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+from piccolo.table import Table
 
-from server.core.errors import ValidationFailed
+from server.core.errors import Conflict, ValidationFailed
 from server.core.i18n import LazyString, _, _l, translations
+from server.core.once import update_once
 from server.documents import safe
 
 T = TypeVar("T")
@@ -359,3 +362,25 @@ def _header_style(sheet: Any, widths: Sequence[float]) -> None:
         cell.font = bold
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
+
+
+# ---------------------------------------------------------------- applying a preview
+
+
+def applicable(detail: Mapping[str, Any]) -> None:
+    """Refuse to apply a preview already applied, or one with errors (409 each)."""
+    if detail["status"] != "preview":
+        raise Conflict(_("This import has already been applied."))
+    if not detail["clean"]:
+        raise Conflict(_("The file has errors; correct them and upload it again. Nothing was written."))
+
+
+async def claim(table: type[Table], import_pk: int) -> None:
+    """Mark a preview applied, once: one conditional state change, so of two applies at
+    the same moment the second is refused (409) and its transaction writes nothing."""
+    await update_once(
+        table,
+        {table.status: "applied", table.applied_at: datetime.now(UTC)},
+        (table.id == import_pk, table.status == "preview"),
+        Conflict(_("This import has already been applied.")),
+    )

@@ -4,7 +4,6 @@ nothing, once."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from server import db
@@ -13,7 +12,6 @@ from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _
-from server.core.once import update_once
 from server.core.rows import pick, public, read_row
 from server.documents import workbooks
 from server.inspections import checklist, devices, devices_workbook
@@ -184,19 +182,10 @@ async def apply_import(tenant: TenantRef, actor: Actor, unit_id: Any, import_id:
     devices.must_keep(actor)
     row = await _import_row(tenant, actor, unit_id, import_id)
     detail = await _import_public(row)
-    already = Conflict(_("This import has already been applied."))
-    if detail["status"] != "preview":
-        raise already
-    if not detail["clean"]:
-        raise Conflict(_("The file has errors; correct them and upload it again. Nothing was written."))
+    workbooks.applicable(detail)
     rows = detail["rows"]
     async with db.atomic():
-        await update_once(
-            DeviceImport,
-            {DeviceImport.status: "applied", DeviceImport.applied_at: datetime.now(UTC)},
-            (DeviceImport.id == row["id"], DeviceImport.status == "preview"),
-            already,
-        )
+        await workbooks.claim(DeviceImport, row["id"])
         existing = _by_key(await devices.live_devices(tenant, row["unit"]))
         changed = [r for r in rows if _state(existing.get((r["kind"], r["label"]))) != r["before"]]
         if changed:

@@ -4,7 +4,7 @@ what each person's role requires, and the all-or-nothing Excel import."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
@@ -17,7 +17,6 @@ from server.audit import summaries
 from server.core.chunks import chunks, rows_in
 from server.core.errors import Conflict, NotFound, ValidationFailed
 from server.core.i18n import _, _l
-from server.core.once import update_once
 from server.core.rows import joined, pick, public, read_row
 from server.core.validation import Checker
 from server.documents import workbooks
@@ -644,19 +643,10 @@ async def apply_import(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
     a preview whose rows changed since it was made is refused, not half applied."""
     row = await _import_row(tenant, actor, import_id)
     detail = await import_detail(tenant, actor, import_id)
-    already = Conflict(_("This import has already been applied."))
-    if detail["status"] != "preview":
-        raise already
-    if not detail["clean"]:
-        raise Conflict(_("The file has errors; correct them and upload it again. Nothing was written."))
+    workbooks.applicable(detail)
     year = detail["year"]
     async with db.atomic():
-        await update_once(
-            TrainingImport,
-            {TrainingImport.status: "applied", TrainingImport.applied_at: datetime.now(UTC)},
-            (TrainingImport.id == row["id"], TrainingImport.status == "preview"),
-            already,
-        )
+        await workbooks.claim(TrainingImport, row["id"])
         courses = await _courses_by_key(tenant, year)
         changed = _changed_since_preview(detail["rows"], courses, await _existing_hours(tenant, list(courses.values())))
         if changed:
