@@ -1,15 +1,18 @@
 """Fixed costs WeasyPrint pays again for every document, paid once per worker instead.
 
 Installed in each PDF worker process (pdf._write_pdf) before its first render; the
-documents come out byte for byte the same as without, apart from the compression level.
+documents come out byte for byte the same as without, apart from the compression level
+and, in a font, tables HarfBuzz does not know (DejaVu Sans Mono's FFTM, a FontForge
+timestamp): WeasyPrint's second subsetting pass loses them, the one pass here keeps them.
 WeasyPrint is pinned to one major version (pyproject.toml): the items below replace functions of it.
 
 - Font subsetting (~30 ms of a ~180 ms scorecard): WeasyPrint subsets each face twice,
   first keeping the glyph ids (the page streams refer to them), then again to drop the
   empty glyphs after the last one used; the second pass works through every glyph up to
-  that one (~63,000 for a CJK face) and costs three times the first. The first pass
-  alone gives the same font when the face starts out preprocessed (hb_subset_preprocess,
-  kept for the worker's lifetime): the glyph count already ends at the last glyph kept.
+  that one (~63,000 for a CJK face) and costs three times the first. The first pass alone
+  gives the same font: its glyph count already ends at the last glyph kept.
+  (hb_subset_preprocess, made for repeated subsetting of one face, saves nothing more here
+  and holds ~250 MB per CJK face in each worker: not used.)
 - Compression (~25 ms): a PDF/A file identifier makes pydyf read every object's data twice,
   and a stream is compressed again at each read, at level 9. Here each stream is compressed
   once, at level 6: within 0.3 % of the size (a scorecard is mostly its font subset).
@@ -56,27 +59,20 @@ def install() -> None:
 
 @cache
 def _harfbuzz():
-    """HarfBuzz's bindings with hb_subset_preprocess (HarfBuzz >= 6), or None."""
+    """HarfBuzz's bindings when WeasyPrint subsets with HarfBuzz (>= 4.1), else None (fontTools)."""
     from weasyprint.text.ffi import ffi, harfbuzz, harfbuzz_subset
 
-    if harfbuzz_subset is None or not harfbuzz.hb_version_atleast(6, 0, 0):
+    if harfbuzz_subset is None or not harfbuzz.hb_version_atleast(4, 1, 0):
         return None
-    ffi.cdef("hb_face_t * hb_subset_preprocess (hb_face_t *source);")
     return ffi, harfbuzz, harfbuzz_subset
 
 
-_prepared: dict[int, object] = {}
-
-
 def _subset(font, to_unicode: dict, hinting: bool) -> None:
-    """Font._harfbuzz_subset in one pass over a preprocessed face."""
+    """Font._harfbuzz_subset in one pass."""
+    from weasyprint.logger import LOGGER
     from weasyprint.text.fonts import get_hb_object_data
 
     ffi, harfbuzz, subsetter = _harfbuzz()
-    # Pango keeps each face for the process's lifetime: its address is a stable key.
-    key = int(ffi.cast("uintptr_t", font.hb_face))
-    if key not in _prepared:
-        _prepared[key] = subsetter.hb_subset_preprocess(font.hb_face)
     request = ffi.gc(subsetter.hb_subset_input_create_or_fail(), subsetter.hb_subset_input_destroy)
     glyphs = sorted(to_unicode)
     harfbuzz.hb_set_add_sorted_array(
@@ -98,10 +94,11 @@ def _subset(font, to_unicode: dict, hinting: bool) -> None:
         ffi.new("hb_codepoint_t[]", dropped),
         len(dropped),
     )
-    face = subsetter.hb_subset_or_fail(_prepared[key], request)
+    face = subsetter.hb_subset_or_fail(font.hb_face, request)
     if face != ffi.NULL:
         font.file_content = get_hb_object_data(ffi.gc(face, harfbuzz.hb_face_destroy))
-    # else: the whole face stays embedded, as WeasyPrint leaves it when its subsetting fails
+    else:  # the whole face stays embedded, as with WeasyPrint's own subsetting
+        LOGGER.warning('Unable to subset "%s" with HarfBuzz', font.family)
 
 
 def _stream_data(stream) -> bytes:
