@@ -11,8 +11,8 @@ WeasyPrint is pinned to one major version (pyproject.toml): the items below repl
   empty glyphs after the last one used; the second pass works through every glyph up to
   that one (~63,000 for a CJK face) and costs three times the first. The first pass alone
   gives the same font: its glyph count already ends at the last glyph kept.
-  (hb_subset_preprocess, made for repeated subsetting of one face, saves nothing more here
-  and holds ~250 MB per CJK face in each worker: not used.)
+  (hb_subset_preprocess, made for repeated subsetting of one face, would save ~5 ms more
+  but holds ~250 MB per CJK face in each worker: not used.)
 - Compression (~25 ms): a PDF/A file identifier makes pydyf read every object's data twice,
   and a stream is compressed again at each read, at level 9. Here each stream is compressed
   once, at level 6: within 0.3 % of the size (a scorecard is mostly its font subset).
