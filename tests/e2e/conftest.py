@@ -52,7 +52,9 @@ def server(env):
         pytest.fail("server did not start: " + process.stderr.read().decode()[-2000:])
     yield f"http://127.0.0.1:{port}"
     process.terminate()
-    process.wait(timeout=10)
+    # shutdown waits for the PDF workers' warm-up (WeasyPrint and the CJK fonts loading),
+    # which on a busy machine outlasts 10 s; the start above is given 20 s alike
+    process.wait(timeout=30)
 
 
 @pytest.fixture
