@@ -98,9 +98,14 @@ class DatabaseSessionStore(SessionStore):
 
     async def _get(self, key_hash: str, key: str) -> Session | None:
         async with self._revealed(key_hash):
-            row = await WebSession.select().where(WebSession.key_hash == key_hash).first()
-        if row is None:
+            # every request asks: one fixed statement, not a query built each time
+            rows = await WebSession.raw(
+                'SELECT tenant, "user", operator, created_at, last_seen_at FROM web_sessions WHERE key_hash = {}',
+                key_hash,
+            )
+        if not rows:
             return None
+        row = rows[0]
         return Session(
             key=key,
             tenant_id=row["tenant"],

@@ -86,8 +86,8 @@ async def data_version(tenant: TenantRef) -> int:
     known = _version.get()
     if known is not None and known[0] is tx:
         return known[1]
-    row = await AuditHead.select(AuditHead.seq).where(AuditHead.chain == chain.chain_key(tenant.id)).first()
-    version = row["seq"] if row else 0
+    rows = await AuditHead.raw("SELECT seq FROM audit_heads WHERE chain = {}", chain.chain_key(tenant.id))
+    version = rows[0]["seq"] if rows else 0
     _version.set((tx, version))
     return version
 
