@@ -9,6 +9,7 @@ and errors per page. Figures, not tests: nothing fails.
     .venv/bin/python bench/load.py --scale 10      # plus a tenant ten times the demo
     .venv/bin/python bench/load.py --tenants 999   # plus 999 small tenants in the same database
     .venv/bin/python bench/load.py --reuse         # the database as the last run left it
+    LUZHI_BENCH_PG_DATABASE=other .venv/bin/python bench/load.py --reuse --slug demo-x10   # another one
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tenants", type=int, default=0, help="also this many small tenants in the same database")
     parser.add_argument("--reuse", action="store_true", help="keep the database of the last run (no migrate/seed)")
     parser.add_argument("--only", action="append", metavar="PAGE", help="only these pages (names as listed)")
+    parser.add_argument("--slug", action="append", help="with --reuse: drive these tenants instead (repeatable)")
     return parser.parse_args(argv)
 
 
@@ -176,7 +178,7 @@ def prepare(args: argparse.Namespace, var_dir: Path) -> tuple[dict[str, str], li
     if args.scale:
         slugs.append(f"demo-x{args.scale}")
     if args.reuse:
-        return env, slugs
+        return env, args.slug or slugs
     log("preparing PostgreSQL (migrate, demo seed)...")
     database = databases.prepare("postgres", var_dir)
     log(f"  migrate {database.migrate_s:.1f} s, seed {database.seed_s:.1f} s")
@@ -186,7 +188,18 @@ def prepare(args: argparse.Namespace, var_dir: Path) -> tuple[dict[str, str], li
     if args.tenants:
         seconds = _cli(env, "demo", "seed-small", "--count", str(args.tenants))
         log(f"  {args.tenants} small tenants: seeded in {seconds:.1f} s")
+    settle()
     return env, slugs
+
+
+def settle(most: float = 120.0) -> None:
+    """Wait, after seeding, until the machine is quiet again (PostgreSQL's autovacuum and
+    checkpoint of the bulk load), or `most` seconds: figures of a bureau at work, not of its
+    database settling."""
+    started = time.monotonic()
+    while load_average() > 1.0 and time.monotonic() - started < most:
+        time.sleep(5)
+    log(f"  settled for {time.monotonic() - started:.0f} s (load average {load_average():.1f})")
 
 
 def main() -> int:
