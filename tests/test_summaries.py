@@ -17,6 +17,7 @@ from server.actor import Actor
 from server.assessment import cycle, reviews
 from server.assessment import results as assessments
 from server.audit import summaries
+from server.core.errors import LuzhiError
 from server.responsibility import confirmations, coverage, notices
 from server.responsibility.tables import Notice
 from server.training import service as training
@@ -57,17 +58,19 @@ async def compare_all(world, readers: dict[str, Actor], year: int, step: str) ->
     answered from memory (the second read of each)."""
     for name, fn, args in summaries_of(year):
         for who, actor in readers.items():
-            kept = await _or_missing(read(world, fn, actor, *args))
+            kept = await refused_alike(read(world, fn, actor, *args))
             with summaries.fresh():
-                recomputed = await _or_missing(read(world, fn, actor, *args))
+                recomputed = await refused_alike(read(world, fn, actor, *args))
             assert kept == recomputed, f"{name} · {who} differs from a fresh computation after {step}"
     return len(summaries_of(year)) * len(readers)
 
 
-async def _or_missing(call):
+async def refused_alike(call):
+    """A summary, or the refusal it answers with (no assessment that year): kept and
+    fresh must refuse alike."""
     try:
         return await call
-    except Exception as exc:  # e.g. no assessment yet: both must refuse alike
+    except LuzhiError as exc:
         return ("refused", type(exc).__name__)
 
 
@@ -118,7 +121,7 @@ class Writes:
         course = self.rng.choice(self.courses)
         try:
             await run(self.world, training.add_attendance, self.office, course, {"person_id": person["id"]})
-        except Exception:  # already attended: refused, nothing written
+        except LuzhiError:  # already attended: refused, nothing written
             pass
 
     async def import_hours(self) -> None:
@@ -132,7 +135,7 @@ class Writes:
     async def open_year(self) -> None:
         try:
             await run(self.world, cycle.open_assessment, self.office, self.year, {"cutoff": f"{self.year}-12-31"})
-        except Exception:  # already open
+        except LuzhiError:  # already open
             pass
 
     async def review(self) -> None:
@@ -140,7 +143,7 @@ class Writes:
         unit = self.rng.choice([self.world.units["a_unit"], self.world.units["b_unit"], self.world.units["city"]])
         try:
             await run(self.world, reviews.review, assessor, self.year, unit["id"], "R3", {})
-        except Exception:  # no open year, or nothing to review: refused, nothing written
+        except LuzhiError:  # no open year, or nothing to review: refused, nothing written
             pass
 
     def all(self) -> list:

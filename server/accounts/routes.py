@@ -17,6 +17,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from server import roles
 from server.accounts import policy, schemas, twofactor, twofactor_routes
 from server.accounts import service as accounts
+from server.actor import Actor
 from server.assessment import results as assessments
 from server.audit import service as audit
 from server.core import i18n
@@ -30,6 +31,7 @@ from server.web.handlers import named
 from server.web.refusals import refused_sign_in
 from server.web.templating import page
 from server.web.urls import TENANT_API, TENANT_PAGES
+from tenants.service import TenantRef
 
 READERS = allow(roles.ACCOUNT_READERS)
 CREATORS = allow(roles.ACCOUNT_CREATORS)
@@ -99,7 +101,7 @@ async def _account_page(
     return page(request, "accounts/account.html", status, tokens=tokens, locales=i18n.LOCALE_NAMES, **extra)
 
 
-async def _outbox(tenant: TenantDep, actor: ActorDep) -> tuple[str, dict | None]:
+async def _outbox(tenant: TenantRef, actor: Actor) -> tuple[str, dict | None]:
     """The office's mail of the last seven days, and their first day. Mail goes out without
     an audit event, so the kept home page (web/kept.py) holds these in its key."""
     week = datetime.now(UTC) - timedelta(days=7)

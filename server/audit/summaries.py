@@ -48,8 +48,8 @@ _memory: OrderedDict[tuple, tuple[Any, datetime | None]] = OrderedDict()
 _running: dict[tuple, asyncio.Future] = {}
 # the earliest moment the summaries being computed stop being true (None: not before a change)
 _until: ContextVar[list[datetime] | None] = ContextVar("luzhi_summary_until", default=None)
-# the data version read once per transaction: (transaction, version)
-_version: ContextVar[tuple[object, int] | None] = ContextVar("luzhi_summary_version", default=None)
+# the data version read once per transaction: (transaction, tenant id, version)
+_version: ContextVar[tuple[object, int, int] | None] = ContextVar("luzhi_summary_version", default=None)
 _enabled: ContextVar[bool] = ContextVar("luzhi_summaries_enabled", default=True)
 
 
@@ -76,7 +76,7 @@ def enabled() -> bool:
 
 
 def forget() -> None:
-    """Empty this process's memory (tests that rebuild a database under the same ids)."""
+    """Empty this process's memory (tests that count computations)."""
     _memory.clear()
 
 
@@ -84,11 +84,11 @@ async def data_version(tenant: TenantRef) -> int:
     """The tenant's audit chain head: moves with every committed state change."""
     tx = db.engine().current_transaction.get()
     known = _version.get()
-    if known is not None and known[0] is tx:
-        return known[1]
+    if tx is not None and known is not None and known[:2] == (tx, tenant.id):
+        return known[2]
     rows = await AuditHead.raw("SELECT seq FROM audit_heads WHERE chain = {}", chain.chain_key(tenant.id))
     version = rows[0]["seq"] if rows else 0
-    _version.set((tx, version))
+    _version.set((tx, tenant.id, version))
     return version
 
 

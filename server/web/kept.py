@@ -1,12 +1,13 @@
 """Dashboard pages kept as rendered, per session, until the tenant's data moves.
 
-The pages whose route has the option `kept` (KEPT below) read only the tenant's own rows, every change of which leaves
-an audit event (see server.audit.summaries), so their bytes are a function of the
-tenant's data version, the day, the URL, the language and the session (whose CSRF token
-and account they show). The edge asks this memory after it has identified the reader and before the
-handler runs: a page already rendered for that key is sent as it was, without a query
-or a render; otherwise the handler's 200 answer is kept for next time, until the
-earliest moment one of its summaries said it stops being true.
+The pages whose route has the option `kept` (KEPT below) read only the tenant's own
+rows, every change of which leaves an audit event (see server.audit.summaries), so their
+bytes are a function of the tenant's data version, the day, the URL, the language and
+the session (whose CSRF token and account they show). The edge asks this memory after it
+has identified the reader and before the handler runs: a page already rendered for that
+key is sent as it was, without a query or a render; otherwise the handler's 200 answer
+is kept for next time, until the earliest moment one of its summaries said it stops
+being true.
 
 Browsers are still told not to store pages (`no-store`: a shared office computer must
 not show a secrecy register after sign-out), so this is a server-side memory, not HTTP

@@ -971,15 +971,15 @@ async def test_kept_summaries_and_pages_never_cross_tenants(env, pair: Pair, mak
     fresh computation, and none of A's names; and A's pages stay A's."""
     from server.audit import summaries
     from tests.test_assessment import actor_of
-    from tests.test_summaries import read, summaries_of
+    from tests.test_summaries import read, refused_alike, summaries_of
 
     year = pair.today.year
     a_office, b_office = await actor_of(pair.a, "office"), await actor_of(pair.b, "office")
     for name, fn, args in summaries_of(year):
-        await _or_refused(read(pair.a, fn, a_office, *args))  # warm A's
-        b_kept = await _or_refused(read(pair.b, fn, b_office, *args))
+        await refused_alike(read(pair.a, fn, a_office, *args))  # warm A's
+        b_kept = await refused_alike(read(pair.b, fn, b_office, *args))
         with summaries.fresh():
-            assert b_kept == await _or_refused(read(pair.b, fn, b_office, *args)), name
+            assert b_kept == await refused_alike(read(pair.b, fn, b_office, *args)), name
 
     kept_pages = sorted(
         re.sub(r"\{(\w+):\w+\}", r"{\1}", r.path)
@@ -1000,10 +1000,3 @@ async def test_kept_summaries_and_pages_never_cross_tenants(env, pair: Pair, mak
             leaks += [(path, m) for m in [*pair.a_only, pair.a.tenant.name] if m in on_b.text]
             assert pair.b.tenant.name not in on_a.text, path
     assert not leaks, leaks
-
-
-async def _or_refused(call):
-    try:
-        return await call
-    except Exception as exc:  # e.g. no assessment that year: refused alike
-        return ("refused", type(exc).__name__)
