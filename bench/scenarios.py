@@ -705,6 +705,30 @@ async def scorecard_pdf(ctx: BenchContext) -> Op:
     return with_teardown(op, cpu_note)
 
 
+@scenario(
+    "assessment.card.kept",
+    "scorecard download, card unchanged: scorecard_html() + the kept PDF (target ≤ 0.5× Chromium)",
+    baseline="assessment.card.chromium",
+    vs="p50",
+    **_CARD_PDF_RUNS,
+)
+async def scorecard_kept(ctx: BenchContext) -> Op:
+    """What the scorecard's download does after its data (row `scorecard: data`) once the card
+    was made before and has not changed since (a finalised year's cards never change):
+    the card's HTML built again, keyed, and its kept file read (server.documents.kept).
+    The warm-up's first call makes and keeps it."""
+    from server.assessment import documents as assessment_documents
+
+    sample = await _assessment(ctx)
+    await ctx.pdf_ready()
+    _pdf_locale(sample.tenant)
+
+    async def op() -> None:
+        _check_pdf(await assessment_documents.scorecard_pdf(sample.card, sample.tenant.uuid))
+
+    return op
+
+
 _LINKED_CSS = re.compile(r"<link\b[^>]*\brel=[\"']?stylesheet\b[^>]*>", re.IGNORECASE)
 _HREF = re.compile(r"\bhref=[\"']?([^\"'\s>]+)", re.IGNORECASE)
 # A reference that would load something: src/href attributes and CSS url(), except
@@ -804,7 +828,7 @@ async def all_cards_data(ctx: BenchContext) -> Op:
 
 @scenario(
     "assessment.cards.pdf",
-    "all scorecards: render_cards(), HTML + PDF/A, process pool (target ≤ 10 s)",
+    "all scorecards, nothing kept: render_cards(), HTML + PDF/A, process pool (target ≤ 10 s)",
     iterations=1,  # a batch takes tens of seconds on 2 cores
     warmup=0,  # the pool is warmed before each batch
     unit="PDFs",
@@ -815,7 +839,8 @@ async def all_cards_pdf(ctx: BenchContext) -> Op:
     2 × workers in flight. The cards are built once, outside the timing (row above).
     Before each batch, untimed, the pool is restarted and warmed: each batch starts
     the same way, instead of one of them paying for the pool's replacement after
-    RENDERS_PER_WORKER renders per worker."""
+    RENDERS_PER_WORKER renders per worker, and the cards kept by the rows before are
+    dropped: every card is made."""
     from server import documents
     from server.assessment import reports
 
@@ -824,12 +849,13 @@ async def all_cards_pdf(ctx: BenchContext) -> Op:
     _pdf_locale(sample.tenant)
 
     async def fresh_pool() -> None:
+        _forget_kept(sample.tenant)
         documents.shutdown()
         await documents.warm_up()
 
     async def op() -> int:
         workers_before, own_before = ctx.pdf_cpu(), time.process_time()
-        rendered = await reports.render_cards(sample.cards)
+        rendered = await reports.render_cards(sample.tenant, sample.cards)
         own = time.process_time() - own_before
         spent = ctx.cpu_spent(workers_before, ctx.pdf_cpu())
         if len(rendered) != len(sample.cards):
@@ -853,6 +879,40 @@ async def all_cards_pdf(ctx: BenchContext) -> Op:
         return len(rendered)
 
     return staged(fresh_pool, op)
+
+
+@scenario(
+    "assessment.cards.kept",
+    "all scorecards again, every card unchanged: render_cards(), the kept PDFs",
+    iterations=3,
+    warmup=0,  # the batch row before kept every card
+    unit="PDFs",
+)
+async def all_cards_kept(ctx: BenchContext) -> Op:
+    """The batch once more with nothing changed since the row before (a finalised year's
+    batch, asked for again): each card's HTML built and keyed, its kept file read."""
+    from server.assessment import reports
+
+    sample = await _assessment(ctx)
+    _pdf_locale(sample.tenant)
+
+    async def op() -> int:
+        rendered = await reports.render_cards(sample.tenant, sample.cards)
+        if len(rendered) != len(sample.cards):
+            raise RuntimeError(f"render_cards() gave {len(rendered)} PDFs for {len(sample.cards)} cards")
+        return len(rendered)
+
+    return op
+
+
+def _forget_kept(tenant: Any) -> None:
+    """Drop the tenant's kept documents, so that the next batch makes every card."""
+    import shutil
+
+    from server.documents import kept
+
+    if kept.folder() is not None:
+        shutil.rmtree(kept.folder() / str(tenant.uuid), ignore_errors=True)
 
 
 @scenario(

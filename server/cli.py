@@ -375,7 +375,7 @@ def report_scorecards(slug: str, year: int, out_dir: str, lang: str | None) -> N
                 click.echo(f"{done}/{len(found)}", err=True)
 
         try:
-            return await reports.render_cards(found, progress)
+            return await reports.render_cards(ref, found, progress)
         finally:
             pdf.shutdown()
 
@@ -405,7 +405,7 @@ def report_annual(slug: str, year: int, out_file: str, lang: str | None) -> None
         async with db.transaction(ref.id, write=False):
             data = await reports.annual_report(ref, CLI_ACTOR, year)
         try:
-            return await documents.annual_pdf(data)
+            return await documents.annual_pdf(data, ref.uuid, reports.scope_name(CLI_ACTOR))
         finally:
             pdf.shutdown()
 

@@ -59,6 +59,18 @@ async def test_the_scorecard_shows_the_units_figures(env, client):
         assert code in text and f"{score:.1f}" in text
     assert "台账缺失" in text  # the deduction's note, among the gaps to fix
     assert "张三" in text  # a leader without a signed notice, named
+    # kept while the card stays the same (server.documents.kept), made again once it changes
+    url = f"/t/{world.slug}/assessments/{year}/units/{world.units['a_unit']['id']}/scorecard.pdf"
+    assert (await client.get(url)).content == response.content
+    unit = world.units["a_unit"]["id"]
+    async with db.transaction(world.tenant.id):
+        await reviews.add_adjustment(
+            world.tenant, SYSTEM, year, unit, {"kind": "deduction", "item": "minor", "note": "制度未更新"}
+        )
+        lower = await results.unit_result(world.tenant, SYSTEM, year, unit)
+    changed = await client.get(url)
+    assert changed.status_code == 200 and lower["total"] < result["total"]
+    assert f"{lower['total']:.1f}" in text_of(changed.content) and "制度未更新" in text_of(changed.content)
 
 
 async def test_the_annual_report_has_the_ranking_and_figures(env, client):

@@ -8,11 +8,14 @@ current locale, like every other PDF (server.documents).
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping
+from datetime import datetime
 
 from server.assessment import charts
+from server.core import i18n
 from server.core.i18n import _
-from server.documents import render_html, render_pdf
+from server.documents import kept, render_html
 
 NONE = "—"
 # The scorecard's area chart: bars of 100 mm for 100%, a row of 7 mm per area, names at
@@ -79,14 +82,22 @@ def annual_html(report: dict) -> str:
     return render_html("annual_report.html", report=report, charts=figures, **_FORMATS)
 
 
-async def scorecard_pdf(card: dict) -> bytes:
-    """The scorecard as archival PDF (PDF/A-3b)."""
-    return await render_pdf(scorecard_html(card))
+async def scorecard_pdf(card: dict, tenant: uuid.UUID) -> bytes:
+    """The scorecard as archival PDF (PDF/A-3b), made once while what it shows stays the same."""
+    subject = f"scorecard-{card['year']}-{card['unit']['id']}-{i18n.get_locale()}"
+    return await kept.pdf(tenant, subject, scorecard_html(card), moments=_moments(card["generated_at"]))
 
 
-async def annual_pdf(report: dict) -> bytes:
-    """The annual report as archival PDF (PDF/A-3b)."""
-    return await render_pdf(annual_html(report))
+async def annual_pdf(report: dict, tenant: uuid.UUID, scope: str) -> bytes:
+    """The annual report of `scope` (whose units it covers) as archival PDF (PDF/A-3b),
+    made once while what it shows stays the same (it states its day: at least daily)."""
+    subject = f"annual-{report['year']}-{scope}-{i18n.get_locale()}"
+    return await kept.pdf(tenant, subject, annual_html(report), moments=_moments(report["generated_at"]))
+
+
+def _moments(made: datetime) -> tuple[str, str]:
+    """The moment of making as the templates print it: the creation date and the colophon."""
+    return made.isoformat(timespec="seconds"), i18n.format_datetime(made)
 
 
 # --- number formats, passed to the templates (the PDF environment is shared) -----------------

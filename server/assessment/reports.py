@@ -201,7 +201,7 @@ async def scorecard(tenant: TenantRef, actor: Actor, year: int, unit_id: Any) ->
 
 async def scorecard_pdf(tenant: TenantRef, actor: Actor, year: int, unit_id: Any) -> tuple[bytes, str]:
     card = await scorecard(tenant, actor, year, unit_id)
-    return await documents.scorecard_pdf(card), card_filename(card)
+    return await documents.scorecard_pdf(card, tenant.uuid), card_filename(card)
 
 
 def card_filename(card: dict) -> str:
@@ -337,7 +337,13 @@ async def _trend(tenant: TenantRef, actor: Actor, year: int) -> list[dict]:
 
 
 async def annual_pdf(tenant: TenantRef, actor: Actor, year: int) -> bytes:
-    return await documents.annual_pdf(await annual_report(tenant, actor, year))
+    report = await annual_report(tenant, actor, year)
+    return await documents.annual_pdf(report, tenant.uuid, scope_name(actor))
+
+
+def scope_name(actor: Actor) -> str:
+    """Whose units an actor's documents cover, as a plain name: all, or one unit's subtree."""
+    return "all" if actor.scope_unit_id is None else f"unit{actor.scope_unit_id}"
 
 
 async def export_xlsx(tenant: TenantRef, actor: Actor, year: int) -> bytes:
@@ -386,7 +392,7 @@ async def export_xlsx(tenant: TenantRef, actor: Actor, year: int) -> bytes:
 # ---------------------------------------------------------------- every scorecard at once
 
 
-async def render_cards(found: list[dict], on_done=None) -> list[tuple[str, bytes]]:
+async def render_cards(tenant: TenantRef, found: list[dict], on_done=None) -> list[tuple[str, bytes]]:
     """Every card as a PDF through the process pool, keeping the pool busy but not flooded."""
     limit = asyncio.Semaphore(max(2, pdf.workers() * 2))
     done = 0
@@ -394,7 +400,7 @@ async def render_cards(found: list[dict], on_done=None) -> list[tuple[str, bytes
     async def one(card: dict) -> tuple[str, bytes]:
         nonlocal done
         async with limit:
-            content = await documents.scorecard_pdf(card)
+            content = await documents.scorecard_pdf(card, tenant.uuid)
         done += 1
         if on_done is not None:
             await on_done(done)
@@ -484,7 +490,7 @@ async def run_job(tenant: TenantRef, actor: Actor, job_id: str, var_dir: Path) -
 
     path = _job_path(var_dir, tenant, job_id)
     try:
-        rendered = await render_cards(found, progress)
+        rendered = await render_cards(tenant, found, progress)
         await asyncio.to_thread(_write_zip, path, rendered)  # tens of MB: not on the event loop
         values = {ReportJob.status: "done", ReportJob.path: path.name}
     except Exception as exc:  # the job shows why, the log has the trace

@@ -970,7 +970,9 @@ async def test_kept_summaries_and_pages_never_cross_tenants(env, pair: Pair, mak
     per tenant: with A's summaries and pages warm, B's readers get B's figures, equal to a
     fresh computation, and none of A's names; and A's pages stay A's."""
     from server.audit import summaries
+    from server.documents import kept
     from tests.test_assessment import actor_of
+    from tests.test_assessment_documents import text_of
     from tests.test_summaries import read, refused_alike, summaries_of
 
     year = pair.today.year
@@ -1000,3 +1002,13 @@ async def test_kept_summaries_and_pages_never_cross_tenants(env, pair: Pair, mak
             leaks += [(path, m) for m in [*pair.a_only, pair.a.tenant.name] if m in on_b.text]
             assert pair.b.tenant.name not in on_a.text, path
     assert not leaks, leaks
+
+    # documents kept as files (server.documents.kept): each tenant's in its own folder
+    for _twice in range(2):  # the second answer is the kept file
+        on_a = await a_client.get(f"/t/{pair.a.slug}/assessments/{year}/report.pdf")
+        on_b = await b_client.get(f"/t/{pair.b.slug}/assessments/{year}/report.pdf")
+        assert on_a.status_code == on_b.status_code == 200
+        assert pair.a.tenant.name not in text_of(on_b.content) and pair.b.tenant.name in text_of(on_b.content)
+        assert pair.b.tenant.name not in text_of(on_a.content)
+    owners = {p.parent.name for p in kept.folder().rglob("annual-*.pdf")}
+    assert {str(pair.a.tenant.uuid), str(pair.b.tenant.uuid)} <= owners
