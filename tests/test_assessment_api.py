@@ -4,6 +4,7 @@ the workbook and the PDFs (their text read back with pypdf)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import openpyxl
@@ -13,6 +14,7 @@ from server import db
 from server.assessment.evidence import MAX_EVIDENCE
 from server.assessment.scheme import DEFAULT
 from server.assessment.tables import Evidence, Score
+from server.documents import kept
 from server.units import service as units
 from tests.conftest import csrf, login
 from tests.factories import Api, make_world
@@ -206,6 +208,17 @@ async def test_self_assessment_review_finalisation_and_scorecard_over_the_api(cl
     assert (await api.post("office", f"{ua}/scores/C/correct", {"score": 7, "reason": "x"})).status_code == 409
     final = await api.post("office", f"{y}/finalise")
     assert final.status_code == 201 and final.json()["status"] == "finalised"
+    # the year's cards made in the background once it is finalised, then served as made
+    folder = kept.folder() / str(world.tenant.uuid)
+    for _ in range(600):
+        made = sorted(folder.glob(f"scorecard-{year}-*.pdf")) if folder.exists() else []
+        if len(made) == 3:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError(f"the finalised year's cards were not made: {made}")
+    premade = next(p.read_bytes() for p in made if p.name.startswith(f"scorecard-{year}-{a}-"))
+    assert (await api.get("office", f"{ua}/scorecard.pdf")).content == premade
     assert (await api.post("office", f"{y}/finalise")).status_code == 409
     assert (await api.post("officer", f"{ua}/scores/C/self", {"score": 1})).status_code == 409
     assert (await api.post("assessor", f"{ua}/scores/C/review", {"score": 1, "reason": "x"})).status_code == 409
@@ -221,6 +234,8 @@ async def test_self_assessment_review_finalisation_and_scorecard_over_the_api(cl
     assert fixed.status_code == 201 and fixed.json() == {"indicator": "C", "score": 7.0, "state": "corrected"}
     after = (await api.get("office", ua)).json()
     assert after["total"] == round(r["total"] + 1, 2)
+    corrected = await api.get("office", f"{ua}/scorecard.pdf")
+    assert corrected.content != premade and f"{after['total']:.1f}" in pdf_text(corrected.content)
     assert any(e["kind"] == "corrected" and e["old"] == 6 and e["new"] == 7 for e in after["events"])
 
 

@@ -11,6 +11,7 @@ import re
 import statistics
 import zipfile
 from collections import Counter, defaultdict
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -454,13 +455,40 @@ def _job_path(var_dir: Path, tenant: TenantRef, job_uuid: str) -> Path:
 
 
 def spawn(tenant: TenantRef, actor: Actor, job_id: str, var_dir: Path) -> None:
-    """Run the job in the background, outside the request's context (its transaction
-    and locale ContextVars must not leak into the task)."""
-    task = asyncio.get_running_loop().create_task(
-        run_job(tenant, actor, job_id, var_dir), context=contextvars.Context()
-    )
+    """Run the job in the background."""
+    _background(run_job(tenant, actor, job_id, var_dir))
+
+
+def premake(tenant: TenantRef, year: int) -> None:
+    """Once a year is finalised its cards never change: make them all now, in the background
+    and in the finalising user's language, so that the leaders' downloads and the batches
+    read kept files (server.documents.kept) instead of waiting for them to be made."""
+    locale = i18n.get_locale()
+
+    async def make() -> None:
+        i18n.set_locale(locale)
+        i18n.set_zone(tenant.timezone)
+        async with db.transaction(tenant.id, write=False):
+            found = await cards(tenant, Actor.system(), year)
+        # called after the request whether it committed or not: only a finalised year
+        if found and found[0]["status"] == "finalised":
+            await render_cards(tenant, found)
+
+    _background(make())
+
+
+def _background(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` outside the request's context (its transaction and locale ContextVars
+    must not leak into the task), keeping a reference until it is done."""
+    task = asyncio.get_running_loop().create_task(work, context=contextvars.Context())
     _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
+    task.add_done_callback(_done)
+
+
+def _done(task: asyncio.Task) -> None:
+    _tasks.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background assessment work failed", exc_info=task.exception())
 
 
 _tasks: set[asyncio.Task] = set()

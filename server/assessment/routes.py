@@ -147,6 +147,15 @@ async def _year_form(request: Request, tenant: TenantDep, actor: ActorDep, year:
     )
 
 
+def _premake_after(request: Request, tenant: TenantDep, year: int) -> None:
+    """Once the finalisation has committed, the year's scorecards made in the background."""
+
+    async def launch() -> None:
+        reports.premake(tenant, year)
+
+    request.state.edge.after.append(launch)
+
+
 async def _scheme_page(request: Request, tenant: TenantDep, year: int, status: int = 200, **extra: Any) -> Template:
     found = await cycle.scheme_detail(tenant, year)
     form = extra.get("form")
@@ -273,6 +282,7 @@ class AssessmentPages(Controller):
 
     @post(f"{Y}/finalise", guards=[OFFICE], name="assessment.finalise")
     async def finalise_submit(self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year) -> Response:
+        _premake_after(request, tenant, year)
         return await _year_form(request, tenant, actor, year, lambda _data: cycle.finalise(tenant, actor, year))
 
     @get(f"{Y}/scores.xlsx", media_type=XLSX, guards=[READ], name="assessment.export", opt={"writes": True})
@@ -463,7 +473,8 @@ class AssessmentApi(Controller):
         return msgspec.convert(await cycle.open_assessment(tenant, actor, year, body_data(data)), schemas.Overview)
 
     @post(f"{Y}/finalise", guards=[OFFICE], name="api.assessment.finalise")
-    async def api_finalise(self, tenant: TenantDep, actor: ActorDep, year: Year) -> schemas.Overview:
+    async def api_finalise(self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year) -> schemas.Overview:
+        _premake_after(request, tenant, year)
         return msgspec.convert(await cycle.finalise(tenant, actor, year), schemas.Overview)
 
     api_self = _score_api("self")
