@@ -87,13 +87,40 @@ async def insert_new(table: type[Table], rows: Sequence[dict[str, Any]]) -> None
 
 
 async def update_rows(table: type[Table], columns: Sequence[str], rows: Sequence[tuple]) -> None:
-    """UPDATE rows by id through one prepared statement: each of `rows` holds the new
-    values of `columns`, then the row's id."""
+    """UPDATE rows by id: each of `rows` holds the new values of `columns`, then the row's
+    id (a row given twice takes its last values)."""
     if not rows:
         return
+    rows = list({row[-1]: row for row in rows}.values())
+    if _postgres(table):
+        await _update_joined(table, columns, rows)
+        return
     sets = ", ".join(f'"{name}" = ?' for name in columns)
-    sql = _sql(table, f'UPDATE "{table._meta.tablename}" SET {sets} WHERE "id" = ?')
+    sql = f'UPDATE "{table._meta.tablename}" SET {sets} WHERE "id" = ?'
     await _connection(table).executemany(sql, rows)
+
+
+async def _update_joined(table: type[Table], columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """PostgreSQL: one UPDATE joined to the rows' values, an array a column. Not a statement
+    a row: the row-level security policy adds `tenant = ...` to each, and while the planner's
+    statistics predate the tenant's rows (a bulk load in one transaction) it reads that
+    index instead of the primary key's, so that each row's UPDATE scans all the tenant's."""
+    connection = _connection(table)
+    name = table._meta.tablename
+    types = {
+        r["attname"]: r["type"]
+        for r in await connection.fetch(
+            "SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute"
+            " WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped",
+            f'"{name}"',
+        )
+    }
+    keys = [*columns, "id"]
+    arrays = ", ".join(f"${i}::{types[key]}[]" for i, key in enumerate(keys, start=1))
+    sets = ", ".join(f'"{key}" = v."{key}"' for key in columns)
+    aliases = ", ".join(f'"{key}"' for key in keys)
+    sql = f'UPDATE "{name}" AS t SET {sets} FROM unnest({arrays}) AS v({aliases}) WHERE t."id" = v."id"'
+    await connection.execute(sql, *(list(values) for values in zip(*rows, strict=True)))
 
 
 async def row_ids(table: type[Table], uuids: Sequence[Any]) -> dict[str, int]:
