@@ -86,6 +86,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         workers=workers or settings.workers,
         # the edge reads X-Forwarded-For itself, from LUZHI_TRUSTED_PROXIES only
         proxy_headers=False,
+        access_log=settings.access_log,
         log_level="info",
     )
 

@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from functools import cache
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import asyncpg
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -105,9 +106,20 @@ def is_postgres() -> bool:
     return isinstance(engine(), PostgresEngine)
 
 
+class _PooledConnection(asyncpg.Connection):
+    """Not reset when the pool takes it back (asyncpg's RESET ALL, UNLISTEN, CLOSE ALL and
+    advisory unlock: a round trip each request, ~5 % of a kept page's cost): nothing here
+    leaves state in a session. Settings are transaction-local (set_config(..., true)), locks
+    transaction-scoped, nothing listens, and every transaction names its tenant as it begins
+    (Transaction.begin). An open transaction is still rolled back on release."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def open_pool() -> None:
     if isinstance(_engine, PostgresEngine) and _engine.pool is None:
-        await _engine.start_connection_pool(min_size=1, max_size=10)
+        await _engine.start_connection_pool(min_size=1, max_size=10, connection_class=_PooledConnection)
 
 
 async def close_pool() -> None:
@@ -128,9 +140,11 @@ async def ping() -> None:
 class Transaction:
     """A transaction whose end (commit or rollback) the caller decides."""
 
-    def __init__(self, tenant_id: int | None, write: bool) -> None:
+    def __init__(self, tenant_id: int | None, write: bool, *, session_hash: str | None = None) -> None:
         self.tenant_id = tenant_id
         self.write = write
+        # the web session this transaction may see (reveal_session), named as it begins
+        self.session_hash = session_hash
         self._tx = None
 
     async def begin(self) -> None:
@@ -145,10 +159,14 @@ class Transaction:
         else:
             self._tx = eng.transaction()
             await self._tx.__aenter__()
-            await set_tenant(self.tenant_id)
+            # both settings in one statement: each is a round trip on every request
+            tenant = ("luzhi.tenant", "" if self.tenant_id is None else str(self.tenant_id))
+            await _set_locals(tenant, *((("luzhi.session", self.session_hash),) if self.session_hash else ()))
+            _revealed.set(self.session_hash)
 
     async def end(self, commit: bool) -> None:
         _read_only.set(False)
+        _revealed.set(None)
         tx, self._tx = self._tx, None
         if tx is None:
             return
@@ -159,6 +177,10 @@ class Transaction:
             await tx.__aexit__(None, None, None)
 
 
+# the session hash the open transaction was begun with (Transaction.begin)
+_revealed: ContextVar[str | None] = ContextVar("luzhi_revealed_session", default=None)
+
+
 def read_only() -> bool:
     """Whether the open transaction was begun as read-only (a safe request)."""
     return _read_only.get() and engine().current_transaction.get() is not None
@@ -166,20 +188,22 @@ def read_only() -> bool:
 
 async def set_tenant(tenant_id: int | None) -> None:
     """Tell the row-level security policies which tenant this transaction serves."""
-    await _set_local("luzhi.tenant", "" if tenant_id is None else str(tenant_id))
+    await _set_locals(("luzhi.tenant", "" if tenant_id is None else str(tenant_id)))
 
 
 async def reveal_session(key_hash: str) -> None:
     """Let this transaction see the web session of this key hash whatever its tenant
     (the caller's own: the edge finds it before it knows whether it fits the URL)."""
-    await _set_local("luzhi.session", key_hash)
+    if _revealed.get() != key_hash:  # else named as the transaction began
+        await _set_locals(("luzhi.session", key_hash))
 
 
-async def _set_local(name: str, value: str) -> None:
+async def _set_locals(*settings: tuple[str, str]) -> None:
     tx = engine().current_transaction.get()
     if tx is None or not is_postgres():
         return
-    await tx.connection.execute("select set_config($1, $2, true)", name, value)
+    calls = ", ".join(f"set_config(${2 * i + 1}, ${2 * i + 2}, true)" for i in range(len(settings)))
+    await tx.connection.execute(f"select {calls}", *(part for setting in settings for part in setting))
 
 
 @asynccontextmanager

@@ -24,6 +24,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # a line per request from the server (off: the reverse proxy logs requests, and a
+    # line each costs a worker ~5 % of a kept page under load)
+    access_log: bool = False
     secret_key: str = ""
     redis_url: str | None = None
     demo_password: str | None = None
@@ -83,6 +86,7 @@ class Settings:
             host=host,
             port=port,
             workers=int(env.get("LUZHI_WORKERS", "1")),
+            access_log=bool(_bool(env.get("LUZHI_ACCESS_LOG"), False)),
             secret_key=env.get("LUZHI_SECRET_KEY") or _stored_secret(var_dir),
             redis_url=env.get("LUZHI_REDIS_URL") or None,
             demo_password=env.get("LUZHI_DEMO_PASSWORD") or None,

@@ -39,6 +39,11 @@ class SessionStore:
         self.idle = settings.session_idle_minutes * 60
         self.absolute = settings.session_absolute_hours * 3600
 
+    def hash_to_reveal(self, key: str | None) -> str | None:
+        """What the request's transaction must name as it begins for fetch(key) to find the
+        session (db.reveal_session; None: nothing)."""
+        return None
+
     def expired(self, session: Session) -> bool:
         now = time.time()
         return now - session.seen > self.idle or now - session.created > self.absolute
@@ -84,6 +89,9 @@ class DatabaseSessionStore(SessionStore):
     Not a Litestar store: the rows are the tenant's, under row-level security, and the
     scheduler purges each tenant's expired ones (a key/value store has no tenant); the
     memory and file stores would not be shared by workers on several hosts."""
+
+    def hash_to_reveal(self, key: str | None) -> str | None:
+        return sha256(key) if key and len(key) <= 100 and db.is_postgres() else None
 
     @asynccontextmanager
     async def _revealed(self, key_hash: str) -> AsyncIterator[None]:

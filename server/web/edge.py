@@ -172,7 +172,11 @@ class EdgeMiddleware(ASGIMiddleware):
         # everything below, session lookup included, shares the request's one transaction
         # a route that writes on GET says so (opt "writes"): SQLite then takes the write lock up front
         write = scope["method"] not in SAFE_METHODS or bool(opt.get("writes"))
-        tx = db.Transaction(edge.tenant.id if edge.tenant else None, write=write)
+        tx = db.Transaction(
+            edge.tenant.id if edge.tenant else None,
+            write=write,
+            session_hash=self.sessions.hash_to_reveal(cookies.get(SESSION_COOKIE)),
+        )
         await tx.begin()
         held = _HeldResponse(send, lambda: self._cookie_headers(edge, cookies))
         found = recorder = None

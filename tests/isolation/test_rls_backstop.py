@@ -215,6 +215,30 @@ async def test_a_web_session_is_found_by_its_own_key_only(env, pair: Pair, make_
             )
 
 
+async def test_a_pooled_connection_carries_no_tenant_or_session_into_the_next_use(env, pair: Pair, make_client):
+    """The pool does not reset a connection it takes back (db._PooledConnection): a request's
+    tenant and revealed session must end with its transaction all the same."""
+    _postgres_only(env)
+    browser = await make_client()
+    assert (await login(browser, pair.a.slug, "office")).status_code == 303
+    for _ in range(3):
+        assert (await browser.get(f"/t/{pair.a.slug}/units")).status_code == 200
+    pool = db.engine().pool
+    assert pool is not None
+    connections = [await pool.acquire() for _ in range(pool.get_size())]
+    try:
+        for connection in connections:
+            row = await connection.fetchrow(
+                "SELECT current_setting('luzhi.tenant', true) AS tenant, current_setting('luzhi.session', true) AS s"
+            )
+            assert (row["tenant"] or "", row["s"] or "") == ("", ""), dict(row)
+            # and so a forgotten filter outside a transaction finds nobody's rows
+            assert await connection.fetch("SELECT id FROM units LIMIT 1") == []
+    finally:
+        for connection in connections:
+            await pool.release(connection)
+
+
 async def _session_row(env, key_hash: str, **change) -> dict | None:
     owner = await _owner(env)
     try:
