@@ -152,7 +152,9 @@ async def _training(tenant: TenantRef, posts: list[dict], year: int, as_of: date
     """Hours attended in the year up to the day against what each person owes (the
     higher figure when a leader is also classified personnel)."""
     req = await training.requirements(tenant, year)
-    hours = await training.hours_by_person(tenant, sorted({p["person"] for p in posts}), year, until=as_of)
+    people = sorted({p["person"] for p in posts})
+    # as for posts: a few people, only theirs; many, the tenant's hours in one scan
+    hours = await training.hours_by_person(tenant, people if len(people) <= SIZE else None, year, until=as_of)
     # leadership is per unit: a leader elsewhere is staff here; what one owes counts every post
     leading = {p["person"] for p in posts if p["position"] in units.LEADER_POSITIONS}
     leaders_of = {(p["unit"], p["person"]) for p in posts if p["position"] in units.LEADER_POSITIONS}
