@@ -1,0 +1,28 @@
+"""Small rough edges of the pages a clerk meets: attributes, download names, buttons, labels."""
+
+from __future__ import annotations
+
+from server import db
+from server.assessment import cycle
+from server.units import service as units
+from tests.conftest import SYSTEM, login
+from tests.factories import make_world
+
+
+async def run(world, fn, *args, **kwargs):
+    """One service call in its own transaction, as one request would run it."""
+    async with db.transaction(world.tenant.id):
+        return await fn(world.tenant, *args, **kwargs)
+
+
+async def test_the_scheme_editor_takes_decimal_points(client):
+    world = await make_world()
+    year = units.today(world.tenant).year
+    if await run(world, cycle.scheme_detail, year) is None:
+        await run(world, cycle.create_scheme, SYSTEM, year)
+    await login(client, world.slug, "office")
+    page = await client.get(f"/t/{world.slug}/assessments/{year}/scheme")
+    assert page.status_code == 200
+    assert 'name="indicators.0.points" type="number"' in page.text
+    assert 'step="0.01" min="0"' in page.text
+    assert 'step="\\"' not in page.text and "step=&#34;" not in page.text and "&#34;0.01" not in page.text
