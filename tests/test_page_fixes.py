@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from server import db
 from server.assessment import cycle
+from server.responsibility import notices
+from server.responsibility.tables import Notice
 from server.units import service as units
 from tests.conftest import SYSTEM, login
 from tests.factories import make_world
@@ -26,3 +30,16 @@ async def test_the_scheme_editor_takes_decimal_points(client):
     assert 'name="indicators.0.points" type="number"' in page.text
     assert 'step="0.01" min="0"' in page.text
     assert 'step="\\"' not in page.text and "step=&#34;" not in page.text and "&#34;0.01" not in page.text
+
+
+async def test_the_notice_pdf_is_named_by_title_person_and_year(client):
+    world = await make_world()
+    person = world.people["a_lead"]
+    await run(world, notices.issue, SYSTEM, {"scope": "person", "person_id": person["id"]})
+    async with db.transaction(world.tenant.id):
+        notice = await Notice.select(Notice.uuid, Notice.year).where(Notice.person.uuid == person["id"]).first()
+    await login(client, world.slug, "office")
+    pdf = await client.get(f"/t/{world.slug}/notices/{notice['uuid']}/pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    name = f"保密工作责任告知书-李四-{notice['year']}.pdf"
+    assert pdf.headers["content-disposition"] == f"inline; filename=\"notice.pdf\"; filename*=UTF-8''{quote(name)}"

@@ -23,6 +23,7 @@ from server.core.pagination import read_page
 from server.core.rows import joined, public
 from server.core.validation import Checker
 from server.documents import render_html, render_pdf, safe
+from server.documents.uploads import clean_filename
 from server.responsibility import catalog as catalogs
 from server.responsibility.defaults import POSITION_TITLES
 from server.responsibility.tables import Notice, Signature, SignCode
@@ -535,7 +536,7 @@ async def notice_pdf(tenant: TenantRef, actor: Actor, notice_id: Any) -> tuple[b
     signatures imported in bulk); an unsigned notice is rendered now, marked unsigned."""
     row = await _row(tenant, actor, notice_id)
     signature = await Signature.select().where(Signature.tenant == tenant.id, Signature.notice == row["id"]).first()
-    name = f"notice-{row['uuid']}.pdf"
+    name = clean_filename(f"{row['title']}-{row['person_name']}-{row['year']}.pdf", "notice.pdf")
     if signature is None:
         return await render_pdf(render_html("notice.html", notice=_pdf_notice(tenant, row), signature=None)), name
     if signature["pdf"]:

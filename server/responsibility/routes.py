@@ -177,7 +177,7 @@ def _remember_reauth_failure(
 
 async def _pdf_response(tenant: TenantDep, actor: ActorDep, notice_id: str) -> Response:
     pdf, name = await notices.notice_pdf(tenant, actor, notice_id)
-    return file_response(pdf, PDF, name, inline=True)
+    return file_response(pdf, PDF, name, inline=True, fallback="notice.pdf")
 
 
 def _detail(notice: dict[str, Any]) -> schemas.NoticeDetail:

@@ -61,9 +61,12 @@ async def read_upload(upload: Any, missing: str, field: str = "file") -> tuple[s
     return upload.filename, await upload.read()
 
 
-def file_response(content: bytes, media_type: str, name: str, *, inline: bool = False) -> Response:
-    """A download; the name may hold any characters (RFC 6266 filename*)."""
+def file_response(content: bytes, media_type: str, name: str, *, inline: bool = False, fallback: str = "") -> Response:
+    """A download; the name may hold any characters (RFC 6266 filename*), the ASCII
+    fallback (plain filename) is for clients that read no filename*."""
     disposition = "inline" if inline else "attachment"
+    if fallback:
+        disposition += f'; filename="{fallback}"'
     return Response(
         content=content,
         media_type=media_type,
