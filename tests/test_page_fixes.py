@@ -10,7 +10,7 @@ from server.responsibility import notices
 from server.responsibility.tables import Notice
 from server.units import service as units
 from tests.conftest import SYSTEM, login
-from tests.factories import make_world
+from tests.factories import make_unit, make_world
 
 
 async def run(world, fn, *args, **kwargs):
@@ -43,3 +43,22 @@ async def test_the_notice_pdf_is_named_by_title_person_and_year(client):
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     name = f"保密工作责任告知书-李四-{notice['year']}.pdf"
     assert pdf.headers["content-disposition"] == f"inline; filename=\"notice.pdf\"; filename*=UTF-8''{quote(name)}"
+
+
+async def test_a_unit_page_offers_deleting_only_when_the_unit_can_be_deleted(client):
+    world = await make_world()
+    empty = await make_unit(world.tenant, "市教育局办公室", "subunit", parent=world.units["city"])
+    await login(client, world.slug, "office")
+    t = f"/t/{world.slug}/units"
+
+    page = (await client.get(f"{t}/{empty['id']}")).text
+    assert f'action="{t}/{empty["id"]}/delete"' in page and "删除此单位" in page
+    assert "不能删除" not in page and "cannot be deleted" not in page
+
+    with_people = (await client.get(f"{t}/{world.units['a_unit']['id']}")).text
+    assert "/delete" not in with_people and "删除此单位" not in with_people
+    assert "该单位仍有在任人员，请先结束其任职。" in with_people
+
+    with_children = (await client.get(f"{t}/{world.units['city']['id']}")).text
+    assert "删除此单位" not in with_children
+    assert "该单位仍有下属单位，请先移走或删除。" in with_children

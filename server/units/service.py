@@ -248,6 +248,7 @@ async def unit_detail(tenant: TenantRef, actor: Actor, unit_id: Any) -> dict:
         "children": [{**_unit_public(c), **summary[c["id"]]} for c in children],
         "posts": posts,
         **summary[row["id"]],
+        "delete_refused": _delete_refusal(actor, row["path"], has_children=bool(children), has_posts=bool(posts)),
     }
 
 
@@ -358,14 +359,32 @@ async def _move_subtree(tenant: TenantRef, row: dict, parent: dict | None) -> No
     )
 
 
+def _delete_refusal(actor: Actor, path: str, *, has_children: bool, has_posts: bool) -> str | None:
+    """Why the actor may not delete the unit, None when they may: the rule delete_unit
+    applies and the unit's page shows before offering the button."""
+    if path == actor.scope_path:
+        return _("You cannot delete the unit your account is scoped to.")
+    if has_children:
+        return _("This unit still has sub-units; move or delete them first.")
+    if has_posts:
+        return _("People still hold posts in this unit; end their posts first.")
+    return None
+
+
 async def delete_unit(tenant: TenantRef, actor: Actor, unit_id: Any) -> None:
     row = await _unit_row(tenant, actor, unit_id)
-    if row["path"] == actor.scope_path:
-        raise Conflict(_("You cannot delete the unit your account is scoped to."))
-    if await Unit.exists().where(Unit.tenant == tenant.id, Unit.parent == row["id"], Unit.deleted_at.is_null()):
-        raise Conflict(_("This unit still has sub-units; move or delete them first."))
-    if await Post.exists().where(Post.tenant == tenant.id, Post.unit == row["id"], in_post_on(today(tenant))):
-        raise Conflict(_("People still hold posts in this unit; end their posts first."))
+    refused = _delete_refusal(
+        actor,
+        row["path"],
+        has_children=await Unit.exists().where(
+            Unit.tenant == tenant.id, Unit.parent == row["id"], Unit.deleted_at.is_null()
+        ),
+        has_posts=await Post.exists().where(
+            Post.tenant == tenant.id, Post.unit == row["id"], in_post_on(today(tenant))
+        ),
+    )
+    if refused:
+        raise Conflict(refused)
     async with db.atomic():
         await Unit.update({Unit.deleted_at: datetime.now(UTC)}).where(Unit.id == row["id"])
         await audit.record(tenant.id, actor, "unit.delete", "unit", row["uuid"], detail={"name": row["name"]})
