@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 from server import db
 from server.assessment import cycle
+from server.core.i18n import translations
 from server.responsibility import notices
 from server.responsibility.tables import Notice
 from server.units import service as units
@@ -62,3 +63,12 @@ async def test_a_unit_page_offers_deleting_only_when_the_unit_can_be_deleted(cli
     with_children = (await client.get(f"{t}/{world.units['city']['id']}")).text
     assert "删除此单位" not in with_children
     assert "该单位仍有下属单位，请先移走或删除。" in with_children
+
+
+async def test_the_notice_template_title_is_labelled_as_the_notice_title(client):
+    world = await make_world()
+    await login(client, world.slug, "office")
+    page = (await client.get(f"/t/{world.slug}/notice-templates?position=principal")).text
+    label = page.split('<label for="f-title">', 1)[1].split("<", 1)[0].strip()
+    # 标题 once the catalog has the msgid; never the person's 职务
+    assert label == translations("zh_CN").gettext("Notice title") and label != "职务"

@@ -32,7 +32,7 @@ LABELS = {
     "position": _l("Section"),
     "text": _l("Duty"),
     "sort_order": _l("Sort order"),
-    "title": _l("Title"),
+    "title": _l("Notice title"),
     "body": _l("Template text"),
     "post_id": _l("Post"),
     "note": _l("Note"),
