@@ -10,11 +10,13 @@ user's language, as sheets get passed on. Exports are written by server.document
 from __future__ import annotations
 
 import io
+import re
+import unicodedata
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import openpyxl
@@ -43,6 +45,8 @@ MAX_SHEET_ROWS = 25000  # blank rows count: each costs time to read
 MAX_COLUMNS = 200
 PARSE_SECONDS = 4.0  # 20,000 rows take about 1 s
 HELP_TITLE = "说明 Help"  # Excel forbids "/" in sheet titles
+HEADER_ROWS = 10  # the header is looked for in a sheet's first filled rows (titles, notes above it)
+TOTAL_WORDS = frozenset({"合计", "总计", "小计", "total"})  # a row holding one of these sums the rows above
 
 
 @dataclass
@@ -50,6 +54,32 @@ class SheetRow:
     line: int  # the row number Excel shows, to point the user at it
     values: dict[str, Any]  # every key the reader knows; blank when absent
     formulas: list[str] = field(default_factory=list)  # keys whose cell held a formula (kept as text)
+
+
+class SheetRows(list):
+    """The data rows (SheetRow) of the sheet read, and what was learnt of it: its title,
+    the header text each key was read from, and the lines skipped as total rows."""
+
+    def __init__(self, rows: Iterable[SheetRow] = (), *, sheet: str = "", headers: dict[str, str] | None = None):
+        super().__init__(rows)
+        self.sheet = sheet
+        self.headers = headers or {}
+        self.totals: list[int] = []
+
+
+class HeaderRefused(ValidationFailed):
+    """A row refused as the header row; `named`: how many known columns it names, so that
+    of the rows tried the one closest to a header says what is missing."""
+
+    def __init__(self, errors: dict[str, str], named: int) -> None:
+        super().__init__(errors)
+        self.named = named
+
+
+def text_key(text: Any) -> str:
+    """Text as headers and names are compared: full-width forms as half-width (NFKC),
+    without any whitespace (full-width spaces too), case-folded."""
+    return "".join(unicodedata.normalize("NFKC", str(text)).split()).casefold()
 
 
 # -- reading ------------------------------------------------------------------------
@@ -134,7 +164,10 @@ def sheet_rows(book: Any, *, too_wide: str) -> Iterator[tuple[int, tuple[Any, ..
     and MAX_COLUMNS (`too_wide`: the message for a sheet with more columns)."""
     if not book.worksheets:
         raise ValidationFailed({"file": _("The workbook has no worksheet.")})
-    sheet = book.worksheets[0]
+    return _lines(book.worksheets[0], too_wide)
+
+
+def _lines(sheet: Any, too_wide: str) -> Iterator[tuple[int, tuple[Any, ...]]]:
     too_many = ValidationFailed(
         {
             "file": _(
@@ -191,18 +224,21 @@ def data_rows(
     convert: Callable[[Any], Any],
     max_rows: int,
     skip_unread: bool = False,
-) -> list[SheetRow]:
-    """The data rows of the first sheet, below its header row (the first filled one:
-    header(cells) gives its columns, position → key), each with every key of `keys` made
-    by `convert`; blank rows are passed over, and with skip_unread the rows filled only
-    in columns no key reads. At most max_rows of them."""
-    columns: dict[int, str] | None = None
-    rows: list[SheetRow] = []
-    for line, raw in sheet_rows(book, too_wide=too_wide):
+) -> SheetRows:
+    """The data rows below the header row of the first sheet that has one, each with every
+    key of `keys` made by `convert`. The header row is the first of a sheet's first
+    HEADER_ROWS filled rows that header(cells) accepts (it gives the columns, position →
+    key, and raises ValidationFailed otherwise), so titles and notes above it are passed
+    over; the template's help sheet is never read. Blank rows are passed over, total rows
+    (a cell reading 合计, 总计, 小计 or total) too, noted in the result's `totals`, and with
+    skip_unread the rows filled only in columns no key reads. At most max_rows of them."""
+    title, raw_header, columns, lines = _find_header(book, too_wide, header)
+    rows = SheetRows(sheet=title, headers={key: str(raw_header[i]).strip() for i, key in columns.items()})
+    for line, raw in lines:
         if not any(filled(v) for v in raw):
             continue  # blank rows, trailing ones too
-        if columns is None:
-            columns = header(raw)
+        if is_total(raw):
+            rows.totals.append(line)
             continue
         row = sheet_row(line, raw, columns, keys, convert)
         if skip_unread and not any(v is not None for v in row.values.values()):
@@ -210,9 +246,39 @@ def data_rows(
         if len(rows) >= max_rows:
             raise too_many_rows(max_rows)
         rows.append(row)
-    if columns is None:
-        raise empty()
     return rows
+
+
+def _find_header(
+    book: Any, too_wide: str, header: Callable[[tuple[Any, ...]], dict[int, str]]
+) -> tuple[str, tuple[Any, ...], dict[int, str], Iterator[tuple[int, tuple[Any, ...]]]]:
+    """The sheet's title, its header row, its columns and the rest of its lines; when no
+    sheet has a header row, the refusal of the row that names the most known columns."""
+    best: ValidationFailed | None = None
+    best_named = -1
+    for sheet in book.worksheets:
+        if sheet.title == HELP_TITLE:
+            continue
+        lines = _lines(sheet, too_wide)
+        tried = 0
+        for _line, raw in lines:
+            if not any(filled(v) for v in raw):
+                continue
+            try:
+                return sheet.title, raw, header(raw), lines
+            except ValidationFailed as refused:
+                named = getattr(refused, "named", 0)
+                if named > best_named:
+                    best, best_named = refused, named
+            tried += 1
+            if tried >= HEADER_ROWS:
+                break
+    raise best or empty()
+
+
+def is_total(raw: Iterable[Any]) -> bool:
+    """Whether a row is a total row: one of its cells reads 合计, 总计, 小计 or total."""
+    return any(isinstance(v, str) and text_key(v).rstrip(":") in TOTAL_WORDS for v in raw)
 
 
 def header_columns(
@@ -222,29 +288,74 @@ def header_columns(
     required: Sequence[str],
 ) -> dict[int, str]:
     """Position → key for the known columns of the header row (key_of(text): the key a
-    header names, None for one the reader ignores); ValidationFailed on "file" when a
-    column appears twice or one of `required` is missing."""
+    header names, None for one the reader ignores); HeaderRefused on "file" when a column
+    appears twice or one of `required` is missing."""
+    named = [(index, key_of(text)) for index, text in enumerate(header) if filled(text)]
+    named = [(index, key) for index, key in named if key is not None]
+    count = len({key for _index, key in named})
     columns: dict[int, str] = {}
-    for index, text in enumerate(header):
-        if not filled(text):
-            continue
-        key = key_of(text)
-        if key is None:
-            continue
+    for index, key in named:
         if key in columns.values():
-            raise repeated_column(labels[key])
+            raise HeaderRefused(repeated_column(labels[key]).errors, count)
         columns[index] = key
     missing = [k for k in required if k not in columns.values()]
     if missing:
-        raise ValidationFailed(
-            {
-                "file": _(
-                    "The first row must hold the column headers; missing: %(columns)s.",
-                    columns=", ".join(str(labels[k]) for k in missing),
-                )
-            }
+        message = _(
+            "No header row found in the first %(rows)s rows; missing: %(columns)s.",
+            rows=HEADER_ROWS,
+            columns=", ".join(str(labels[k]) for k in missing),
         )
+        raise HeaderRefused({"file": message}, count)
     return columns
+
+
+# Dates as offices type them: 2026-03-05, 2026/3/5, 2026.3.5, 2026年3月5日, 20260305, and
+# 3月5日 without a year. Full-width digits and separators are read through NFKC.
+DATE_FORMS = "2026-03-05, 2026/3/5, 2026.3.5, 2026年3月5日, 20260305, 3月5日"
+_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
+_DATE_DIGITS = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_DATE_NO_YEAR = re.compile(r"(\d{1,2})月(\d{1,2})日?")
+_HOUR_UNITS = re.compile(r"(学时|小时|课时|hours?|hrs?|h)$")
+
+
+def read_date(value: Any, year: int) -> tuple[date | None, bool]:
+    """A cell as a date, and whether its year was missing (then `year`, the import's);
+    None when it reads as no date of the forms in DATE_FORMS (or a date cell)."""
+    if isinstance(value, datetime):
+        return value.date(), False
+    if isinstance(value, date):
+        return value, False
+    if isinstance(value, bool) or value is None:
+        return None, False
+    text = "".join(unicodedata.normalize("NFKC", str(value)).split())
+    parts = _DATE.fullmatch(text) or _DATE_DIGITS.fullmatch(text)
+    yearless = parts is None and (parts := _DATE_NO_YEAR.fullmatch(text)) is not None
+    if parts is None:
+        return None, False
+    numbers = [int(n) for n in parts.groups()]
+    try:
+        return (date(year, *numbers) if yearless else date(*numbers)), yearless
+    except ValueError:
+        return None, False
+
+
+def read_number(value: Any, *, hours: bool = False) -> float | None:
+    """A cell as a number: a number cell, or text with a decimal point or comma (1,5);
+    with `hours`, a unit after it too (2学时, 1.5h, 2 小时, 2课时). None otherwise."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = "".join(unicodedata.normalize("NFKC", str(value)).split()).casefold()
+    if hours:
+        text = _HOUR_UNITS.sub("", text)
+    if re.fullmatch(r"\d+,\d{1,2}", text):
+        text = text.replace(",", ".")  # a decimal comma; "1,500" stays refused
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if number == number and abs(number) != float("inf") else None
 
 
 def upload_message(kind: str) -> str:

@@ -3,10 +3,12 @@ what each person's role requires, and the all-or-nothing Excel import."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 from functools import partial
 from typing import Any
+from uuid import UUID
 
 from piccolo.query.functions.aggregate import Sum
 
@@ -413,29 +415,10 @@ async def remove_attendance(tenant: TenantRef, actor: Actor, attendance_id: Any)
 # ---------------------------------------------------------------- import
 
 
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip().replace("/", "-"))
-    except ValueError:
-        return None
-
-
-def _as_number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 async def preview_import(tenant: TenantRef, actor: Actor, filename: str, data: bytes, year: int) -> dict:
     """Check every row of an attendance workbook and keep the result: what each good row
-    would change, and why each bad row is wrong. Nothing is written to the records."""
+    would change, and why each bad row is wrong (in the column as the file names it).
+    Nothing is written to the records."""
     sheet = await workbook.parse_attendance(data)
     people = (await units.list_people(tenant, actor, per_page=1_000_000)).items
     courses = await _courses_by_key(tenant, year)
@@ -446,7 +429,7 @@ async def preview_import(tenant: TenantRef, actor: Actor, filename: str, data: b
     for row in sheet:
         checked, problems = rows.check(row)
         if problems:
-            errors += [{"line": row.line, "field": f, "message": m} for f, m in problems]
+            errors += [{"line": row.line, "field": f, "column": _column(sheet, f), "message": m} for f, m in problems]
             continue
         course = courses.get((checked["course"], checked["date"]))
         before = existing.get((course, checked["person_id"])) if course else None
@@ -455,7 +438,13 @@ async def preview_import(tenant: TenantRef, actor: Actor, filename: str, data: b
         good.append({**checked, "status": status, "before": before})
     async with db.atomic():
         record = TrainingImport(
-            tenant=tenant.id, user_id=actor.id or 0, filename=filename[:200], year=year, rows=good, errors=errors
+            tenant=tenant.id,
+            user_id=actor.id or 0,
+            filename=filename[:200],
+            year=year,
+            rows=good,
+            errors=errors,
+            note=json.dumps({"sheet": sheet.sheet, "totals": sheet.totals}, ensure_ascii=False),
         )
         await record.save()
         await audit.record(
@@ -464,20 +453,26 @@ async def preview_import(tenant: TenantRef, actor: Actor, filename: str, data: b
             "training.import_preview",
             "import",
             record.uuid,
-            detail={"rows": len(good), "errors": len(errors)},
+            detail={"rows": len(good), "errors": len(errors), "totals": len(sheet.totals)},
         )
     return await import_detail(tenant, actor, record.uuid)
 
 
+def _column(sheet: workbooks.SheetRows, key: str) -> str:
+    """A column as the file names it (its own header text), else as the template does."""
+    return sheet.headers.get(key) or str(workbook.LABELS[key])
+
+
 class _ImportRows:
     """Checks an attendance workbook's rows, one by one, against the people in the actor's
-    scope and the year; a row repeating an earlier one (person, course, date) is refused."""
+    scope and the year; a row repeating an earlier one (person, course, date) is refused.
+    Names and units are compared as workbooks.text_key does ("何　春" is 何春)."""
 
     def __init__(self, people: list[dict], year: int, today: date) -> None:
         self.by_id = {p["person_id"]: p for p in people}
         self.by_name: dict[str, dict[str, dict]] = defaultdict(dict)
         for p in people:
-            self.by_name[p["person_name"]][p["person_id"]] = p
+            self.by_name[workbooks.text_key(p["person_name"])][p["person_id"]] = p
         self.year, self.today = year, today
         self.start, self.end = _year_bounds(year)
         self.seen: dict[tuple, int] = {}
@@ -485,12 +480,13 @@ class _ImportRows:
     def check(self, row: workbook.SheetRow) -> tuple[dict, list[tuple[str, str]]]:
         """The row as it would be recorded, and its problems as (field, message)."""
         problems: list[tuple[str, str]] = []
+        notes: list[str] = []
         for key in row.formulas:
             problems.append((key, _("Formulas are not accepted; type the value itself.")))
         v = row.values
-        person = self._person(v, problems)
+        person = self._person(v, problems, notes)
         title = self._title(v, problems)
-        day = self._day(v, problems)
+        day = self._day(v, problems, notes)
         hours, score = self._numbers(v, problems)
         if person and title and day:
             key = (person["person_id"], title, day)
@@ -508,22 +504,26 @@ class _ImportRows:
             "date": day.isoformat(),
             "hours": round(hours, 1),
             "score": score,
+            "note": " ".join(notes),
         }
         return checked, problems
 
-    def _person(self, v: dict, problems: list[tuple[str, str]]) -> dict | None:
-        """By person id, else by name (and unit, when two share it)."""
+    def _person(self, v: dict, problems: list[tuple[str, str]], notes: list[str]) -> dict | None:
+        """By person id, else by name (and unit, when two share it). A staff number in the
+        id column is not kept by the registry: the row is matched by name and says so."""
         pid, name, unit = str(v.get("person_id") or "").strip(), str(v.get("name") or "").strip(), v.get("unit")
-        if pid:
-            if pid not in self.by_id:
+        if pid and (uuid := _uuid_text(pid)):
+            if uuid not in self.by_id:
                 problems.append(("person_id", _("No person with this id in your scope.")))
-            return self.by_id.get(pid)
+            return self.by_id.get(uuid)
+        if pid:
+            notes.append(_("The number %(number)s is not an id of the registry; matched by name.", number=pid))
         if not name:
             problems.append(("name", _("The name is missing.")))
             return None
-        candidates = list(self.by_name.get(name, {}).values())
+        candidates = list(self.by_name.get(workbooks.text_key(name), {}).values())
         if unit:
-            candidates = [c for c in candidates if c["unit_name"] == str(unit).strip()]
+            candidates = [c for c in candidates if workbooks.text_key(c["unit_name"]) == workbooks.text_key(unit)]
         if len(candidates) == 1:
             return candidates[0]
         if not candidates:
@@ -545,32 +545,44 @@ class _ImportRows:
             problems.append(("course", _("The course title is too long.")))
         return title
 
-    def _day(self, v: dict, problems: list[tuple[str, str]]) -> date | None:
-        day = _as_date(v.get("date"))
+    def _day(self, v: dict, problems: list[tuple[str, str]], notes: list[str]) -> date | None:
+        day, yearless = workbooks.read_date(v.get("date"), self.year)
+        assumed = _("No year given: %(year)s assumed.", year=self.year) if yearless else ""
         if v.get("date") in (None, ""):
             problems.append(("date", _("The date is missing.")))
         elif day is None:
-            problems.append(("date", _("The date is not a date.")))
+            message = _("The date cannot be read; write it as one of %(forms)s.", forms=workbooks.DATE_FORMS)
+            problems.append(("date", message))
         elif not self.start <= day <= self.end:
             problems.append(("date", _("The date is outside %(year)s.", year=self.year)))
         elif day > self.today:
-            problems.append(("date", _("The date is in the future.")))
+            problems.append(("date", " ".join(filter(None, (_("The date is in the future."), assumed)))))
+        elif assumed:
+            notes.append(assumed)
         return day
 
     @staticmethod
     def _numbers(v: dict, problems: list[tuple[str, str]]) -> tuple[float | None, float | None]:
         """The hours (required) and the score (optional)."""
-        hours = _as_number(v.get("hours"))
+        hours = workbooks.read_number(v.get("hours"), hours=True)
         if hours is None:
             problems.append(("hours", _("The hours are not a number.")))
         elif not 0 < hours <= MAX_HOURS:
             problems.append(("hours", _("The hours must be more than 0 and at most %(max)s.", max=MAX_HOURS)))
         score = None
         if v.get("score") not in (None, ""):
-            score = _as_number(v.get("score"))
+            score = workbooks.read_number(v.get("score"))
             if score is None or not 0 <= score <= 1000:
                 problems.append(("score", _("The score is not a valid number.")))
         return hours, score
+
+
+def _uuid_text(text: str) -> str | None:
+    """The id as the registry writes it, or None when the text is no id (a staff number)."""
+    try:
+        return str(UUID(text))
+    except ValueError:
+        return None
 
 
 async def _import_row(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
@@ -583,9 +595,12 @@ async def _import_row(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
 async def import_detail(tenant: TenantRef, actor: Actor, import_id: Any) -> dict:
     row = await _import_row(tenant, actor, import_id)
     data = await read_row(TrainingImport, row["id"], TrainingImport.rows, TrainingImport.errors)
+    read = json.loads(row["note"] or "{}")  # what the reader learnt of the sheet; older previews kept none
     return {
         **public(row, "filename", "year", "status", "created_at", "applied_at"),
         **workbooks.preview_summary(data["rows"], data["errors"]),
+        "sheet": read.get("sheet", ""),
+        "totals": read.get("totals", []),
     }
 
 

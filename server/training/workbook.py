@@ -17,7 +17,8 @@ from openpyxl.utils import get_column_letter
 
 from server.core.i18n import LazyString, _, _l
 from server.documents import workbooks
-from server.documents.workbooks import SheetRow
+from server.documents.workbooks import SheetRow as SheetRow  # the rows' type, for callers
+from server.documents.workbooks import SheetRows
 from server.documents.xlsx import DATE_FORMAT, save
 
 COLUMNS = ("person_id", "name", "unit", "course", "date", "hours", "score")
@@ -47,54 +48,54 @@ TEMPLATE_HEADERS = {
     "score": "成绩",
 }
 
+# The wordings offices give these columns, matched after workbooks.text_key (any width,
+# spacing and case); the template's help sheet lists them.
 _ALIASES = {
-    "person_id": ("人员编号", "人员ID", "person id", "person_id", "id"),
-    "name": ("姓名", "name"),
-    "unit": ("单位", "unit"),
-    "course": ("课程", "course"),
-    "date": ("日期", "date"),
-    "hours": ("学时", "hours"),
-    "score": ("成绩", "score"),
+    "person_id": ("人员编号", "人员ID", "工号", "编号", "person id", "person_id", "id"),
+    "name": ("姓名", "名字", "name"),
+    "unit": ("单位", "所在单位", "工作单位", "单位名称", "unit"),
+    "course": ("课程", "培训内容", "培训课程", "课程名称", "培训名称", "course"),
+    "date": ("日期", "培训日期", "培训时间", "date"),
+    "hours": ("学时", "培训学时", "学时数", "课时", "时长", "hours"),
+    "score": ("成绩", "考试成绩", "得分", "score"),
 }
 
-
-def _header_key(text: Any) -> str:
-    """Headers match whatever their case and spacing (full-width spaces too)."""
-    return "".join(str(text).split()).casefold()
-
-
-HEADER_KEYS: dict[str, str] = {_header_key(alias): key for key, aliases in _ALIASES.items() for alias in aliases}
+HEADER_KEYS: dict[str, str] = {workbooks.text_key(alias): key for key, aliases in _ALIASES.items() for alias in aliases}
 
 _HELP = {
     "person_id": _l("Optional. The person's number in the registry; it identifies people who share a name."),
     "name": _l("The attendee's full name, as written in the registry."),
     "unit": _l("The attendee's unit. Strongly recommended: it tells apart people with the same name."),
     "course": _l("The name of the course or session attended."),
-    "date": _l("The date of the session, entered as a date (for example 2025-01-15)."),
-    "hours": _l("Training hours earned, a number such as 2 or 1.5."),
+    "date": _l("The date of the session: a date cell, or text such as %(forms)s (without a year, the import's year)."),
+    "hours": _l("Training hours earned, a number such as 2 or 1.5 (2学时, 1.5h and 1,5 are read too)."),
     "score": _l("Optional. The exam or assessment score."),
 }
-_HELP_NOTE = _l("Fill one row per attendee on the first sheet and keep its header row; other columns are ignored.")
+_HELP_NOTE = _l(
+    "Fill one row per attendee and keep the header row (a title may sit above it); other columns, "
+    "blank rows and total rows (合计) are ignored."
+)
 MAX_DATA_ROWS = 20000
 
 
 # -- reading ------------------------------------------------------------------------
 
 
-async def parse_attendance(data: bytes) -> list[SheetRow]:
+async def parse_attendance(data: bytes) -> SheetRows:
     """read_attendance in a worker process, within workbooks.PARSE_SECONDS."""
     return await workbooks.parse(read_attendance, data)
 
 
-def read_attendance(data: bytes, *, max_rows: int = MAX_DATA_ROWS) -> list[SheetRow]:
-    """The data rows of the first worksheet, keyed by column (every key of COLUMNS; None
-    when absent or blank); ValidationFailed on "file" when the upload is not a readable
-    .xlsx attendance sheet. CPU-bound on untrusted bytes: call parse_attendance from the
-    server."""
+def read_attendance(data: bytes, *, max_rows: int = MAX_DATA_ROWS) -> SheetRows:
+    """The data rows of the first worksheet with an attendance header (found below titles
+    and notes), keyed by column (every key of COLUMNS; None when absent or blank), with
+    the sheet's header texts and skipped total rows (workbooks.data_rows); ValidationFailed
+    on "file" when the upload is not a readable .xlsx attendance sheet. CPU-bound on
+    untrusted bytes: call parse_attendance from the server."""
     return workbooks.read(data, lambda book: _read_rows(book, max_rows))
 
 
-def _read_rows(book: Any, max_rows: int) -> list[SheetRow]:
+def _read_rows(book: Any, max_rows: int) -> SheetRows:
     too_wide = _(
         "The sheet has more than %(max)s columns; keep only the attendance columns.", max=workbooks.MAX_COLUMNS
     )
@@ -105,7 +106,7 @@ def _read_rows(book: Any, max_rows: int) -> list[SheetRow]:
 
 def _columns(header: Iterable[Any]) -> dict[int, str]:
     """Position → key for the known columns of the header row; unknown ones are ignored."""
-    return workbooks.header_columns(header, lambda text: HEADER_KEYS.get(_header_key(text)), LABELS, REQUIRED)
+    return workbooks.header_columns(header, lambda text: HEADER_KEYS.get(workbooks.text_key(text)), LABELS, REQUIRED)
 
 
 def _stripped(value: Any) -> Any:
@@ -132,5 +133,15 @@ def attendance_template() -> bytes:
     # ids are codes: as text they keep their leading zeros
     sheet.column_dimensions[get_column_letter(COLUMNS.index("person_id") + 1)].number_format = "@"
 
-    workbooks.columns_help(book, COLUMNS, TEMPLATE_HEADERS, _ALIASES, REQUIRED, _HELP, _HELP_NOTE, (12, 28, 14, 50, 60))
+    workbooks.columns_help(
+        book,
+        COLUMNS,
+        TEMPLATE_HEADERS,
+        _ALIASES,
+        REQUIRED,
+        _HELP,
+        _HELP_NOTE,
+        (12, 28, 14, 50, 60),
+        values={"date": {"forms": workbooks.DATE_FORMS}},
+    )
     return save(book)
