@@ -9,6 +9,7 @@ from server.assessment import cycle
 from server.core.i18n import translations
 from server.responsibility import notices
 from server.responsibility.tables import Notice
+from server.settings import ROOT
 from server.units import service as units
 from tests.conftest import SYSTEM, login
 from tests.factories import make_unit, make_world
@@ -72,3 +73,19 @@ async def test_the_notice_template_title_is_labelled_as_the_notice_title(client)
     label = page.split('<label for="f-title">', 1)[1].split("<", 1)[0].strip()
     # 标题 once the catalog has the msgid; never the person's 职务
     assert label == translations("zh_CN").gettext("Notice title") and label != "职务"
+
+
+async def test_every_layout_links_the_favicon_and_it_is_served(client):
+    icon = await client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.startswith("<svg") and "</svg>" in icon.text
+    link = '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
+    world = await make_world()
+    assert link in (await client.get(f"/t/{world.slug}/login")).text  # signed out
+    public = await client.get(f"/t/{world.slug}/public/declassified")
+    assert public.status_code == 200 and link in public.text  # a tenant's public layout
+    await login(client, world.slug, "office")
+    assert link in (await client.get(f"/t/{world.slug}/units")).text
+    # and every page layout of its own (PDFs have no tab to show it in)
+    layouts = [p for p in (ROOT / "templates").rglob("*.html") if "<head" in p.read_text() and p.parent.name != "pdf"]
+    assert len(layouts) >= 3 and all(link in p.read_text() for p in layouts)
