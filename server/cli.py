@@ -77,9 +77,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the web application."""
     import uvicorn
 
+    from server import serving
+
     settings = Settings.from_env()
-    uvicorn.run(
-        "server.app:create_app",
+    options = dict(
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
@@ -89,6 +90,11 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         access_log=settings.access_log,
         log_level="info",
     )
+    config = uvicorn.Config("server.app:create_app", **options)
+    if serving.spreads(config):
+        serving.run(config)
+    else:
+        uvicorn.run("server.app:create_app", **options)
 
 
 @main.command()
