@@ -179,6 +179,13 @@ def test_what_is_no_number(text):
     assert read_number(text) is None
 
 
+def test_the_templates_help_lists_the_wordings_and_date_forms():
+    help_sheet = openpyxl.load_workbook(io.BytesIO(attendance_template()))[HELP_TITLE]
+    rows = {r[0]: r for r in help_sheet.iter_rows(min_row=2, values_only=True) if r[0]}
+    assert "所在单位" in rows["单位"][1] and "培训日期" in rows["日期"][1] and "培训学时" in rows["学时"][1]
+    assert workbooks.DATE_FORMS in rows["日期"][4]  # the English description
+
+
 def test_text_keys():
     assert workbooks.text_key("　姓　名 ") == workbooks.text_key("姓名")
     assert workbooks.text_key("ＵＮＩＴ") == "unit"
@@ -228,6 +235,11 @@ async def test_an_office_workbook_previews_clean_and_applies(client):
     assert applied.status_code == 201 and applied.json() == {"written": 4, "courses_created": 2, "unchanged": 0}
     again = (await client.post(f"{base}/training/imports", files={"file": ("签到.xlsx", office_book(rows))})).json()
     assert again["counts"] == {"same": 4}
+    rows[0][5] = "3学时"
+    changed = (await client.post(f"{base}/training/imports", files={"file": ("签到.xlsx", office_book(rows))})).json()
+    assert changed["counts"] == {"update": 1, "same": 3}
+    page = await client.get(f"/t/{world.slug}/training/imports/{changed['id']}")
+    assert "2.0 → 3.0" in page.text  # a changed row shows old → new
 
 
 async def test_errors_name_the_files_columns_and_the_accepted_date_forms(client):

@@ -278,7 +278,8 @@ def _find_header(
 
 def is_total(raw: Iterable[Any]) -> bool:
     """Whether a row is a total row: one of its cells reads 合计, 总计, 小计 or total."""
-    return any(isinstance(v, str) and text_key(v).rstrip(":") in TOTAL_WORDS for v in raw)
+    # short cells only: the words padded with spaces fit, a course title seldom does
+    return any(isinstance(v, str) and len(v) <= 12 and text_key(v).rstrip(":") in TOTAL_WORDS for v in raw)
 
 
 def header_columns(
