@@ -77,10 +77,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the web application."""
     import uvicorn
 
-    from server import serving
-
     settings = Settings.from_env()
-    options = dict(
+    uvicorn.run(
+        "server.app:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
@@ -90,11 +89,6 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         access_log=settings.access_log,
         log_level="info",
     )
-    config = uvicorn.Config("server.app:create_app", **options)
-    if serving.spreads(config):
-        serving.run(config)
-    else:
-        uvicorn.run("server.app:create_app", **options)
 
 
 @main.command()
