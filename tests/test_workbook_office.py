@@ -12,7 +12,8 @@ import pytest
 
 from server.core.errors import ValidationFailed
 from server.documents import workbooks
-from server.documents.workbooks import HELP_TITLE, read_date, read_number
+from server.documents.workbooks import HELP_TITLE, SheetRow, read_date, read_number
+from server.training.service import _ImportRows
 from server.training.workbook import LABELS, attendance_template, read_attendance
 from server.units import service as units
 from tests.conftest import csrf, login
@@ -190,6 +191,29 @@ def test_text_keys():
     assert workbooks.text_key("　姓　名 ") == workbooks.text_key("姓名")
     assert workbooks.text_key("ＵＮＩＴ") == "unit"
     assert workbooks.is_total(["合　计", None]) and not workbooks.is_total(["合计培训", 2])
+
+
+def test_rows_checked_against_people_padded_names_ids_and_yearless_dates():
+    li = {"person_id": "5f0c7a56-3a1b-4c1e-9a55-0c1f5b0e8a01", "person_name": "卢海", "unit_name": "市教育局"}
+    rows = _ImportRows([li], 2026, date(2026, 6, 30))
+
+    def check(**values):
+        base = {"person_id": None, "name": "卢 海", "unit": "市教育局", "course": "讲座", "date": "3月5日"}
+        return rows.check(SheetRow(line=4, values={**base, "hours": "2学时", "score": None, **values}))
+
+    checked, problems = check()
+    assert problems == [] and checked["person_id"] == li["person_id"] and checked["date"] == "2026-03-05"
+    assert "2026" in checked["note"]
+    checked, problems = check(person_id="0001", course="另一讲座", name="卢　海", unit="市 教育局")
+    assert problems == [] and "0001" in checked["note"]  # a staff number: matched by name, and said
+    checked, problems = check(person_id=li["person_id"].upper(), course="第三讲")
+    assert problems == [] and checked["person_name"] == "卢海"
+    _checked, problems = check(person_id="00000000-0000-0000-0000-000000000000")
+    assert [f for f, _m in problems] == ["person_id"]
+    _checked, problems = check(date="12月5日", course="第四讲")  # the assumed year makes it a future date
+    assert [f for f, _m in problems] == ["date"] and "2026" in problems[0][1]
+    _checked, problems = check(date="三月五日")
+    assert "2026年3月5日" in problems[0][1]
 
 
 # -- the import, on both databases ----------------------------------------------------
