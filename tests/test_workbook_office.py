@@ -248,6 +248,9 @@ async def test_an_office_workbook_previews_clean_and_applies(client):
         ("张三", 1.5),
     ]
     assert {r["date"] for r in preview["rows"]} == {day.isoformat()}
+    # the API says what the pages say: the sheet read, the total row skipped, the notes
+    assert preview["sheet"] == "签到表" and preview["totals"] == [len(rows) + 3]
+    assert str(year) in preview["rows"][2]["note"] and "0001" in preview["rows"][0]["note"]
 
     await login(client, world.slug, "office")
     page = await client.get(f"/t/{world.slug}/training/imports/{preview['id']}")

@@ -126,12 +126,16 @@ class ImportRow(msgspec.Struct):
     status: str
     # the hours the records held; absent from previews kept before it was
     before: float | None | UnsetType = UNSET
+    # what the reader assumed (a year added to a date, a staff number not used)
+    note: str = ""
 
 
 class ImportProblem(msgspec.Struct):
     line: int
     field: str
     message: str
+    # the column as the file's own header names it
+    column: str = ""
 
 
 class ImportPreview(msgspec.Struct):
@@ -145,6 +149,9 @@ class ImportPreview(msgspec.Struct):
     errors: list[ImportProblem]
     counts: dict[str, int]
     clean: bool
+    # the worksheet read, and the rows skipped as totals (合计)
+    sheet: str = ""
+    totals: list[int] = []
 
 
 class ImportApplied(msgspec.Struct):
