@@ -30,6 +30,7 @@ from server.core.i18n import _, _l
 from server.core.rows import public
 from server.documents import pdf
 from server.documents.xlsx import write_workbook
+from server.units import service as units
 from tenants.service import TenantRef, get_owned
 
 GAP_TEXTS = {
@@ -251,8 +252,13 @@ async def annual_report(tenant: TenantRef, actor: Actor, year: int) -> dict:
         districts[r["group_name"]].append(r)
     area_of = {leaf["code"]: leaf["area"] for leaf in leaves}
     area_names = {i["code"]: i["name"] for i in data.tree.indicators}
+    scope_name = await _scope_unit_name(tenant, actor)
     return {
         "tenant_name": tenant.name,
+        "scope_name": scope_name,
+        "title": _("%(unit)s %(year)s secrecy-work assessment report", unit=scope_name, year=year)
+        if scope_name
+        else _("%(year)s secrecy-work assessment report", year=year),
         "year": year,
         "status": data.assessment["status"],
         "status_label": str(results.STATUSES[data.assessment["status"]]),
@@ -307,6 +313,13 @@ async def annual_report(tenant: TenantRef, actor: Actor, year: int) -> dict:
         "gaps": sorted(gaps.values(), key=lambda g: (-g["units"], -g["count"]))[:10],
         "trend": await _trend(tenant, actor, year),
     }
+
+
+async def _scope_unit_name(tenant: TenantRef, actor: Actor) -> str | None:
+    """The unit whose subtree the actor's report covers (a district), None for the whole bureau."""
+    if actor.scope_unit_id is None:
+        return None
+    return next((u["name"] for u in await units.units_in_scope(tenant, actor) if u["pk"] == actor.scope_unit_id), None)
 
 
 async def _trend(tenant: TenantRef, actor: Actor, year: int) -> list[dict]:
