@@ -3,8 +3,15 @@ leader's missing answers naming their duty, the overdue confirmations' own colum
 
 from __future__ import annotations
 
-from tests.conftest import login
+import html
+import re
+
+from server.responsibility import confirmations
+from server.responsibility.tables import Confirmation
+from tests.conftest import csrf, login
+from tests.factories import make_world
 from tests.test_assessment_documents import scored_world, text_of
+from tests.test_responsibility import _actor, run
 
 
 async def test_a_district_admins_annual_report_is_the_districts(env, client):
@@ -23,3 +30,27 @@ async def test_a_district_admins_annual_report_is_the_districts(env, client):
     # the bureau-wide title appears only as part of the district's
     assert bureau_title not in district.replace(f"甲区{bureau_title}", "")
     assert "乙区财政局" not in district
+
+
+async def test_a_partly_filled_confirmation_names_each_unanswered_duty(env, client):
+    world = await make_world()
+    await login(client, world.slug, "leader")
+    owed = await run(world, confirmations.pending, await _actor(world, "leader"))
+    period, duties = owed["period"].key, owed["duties"]
+    page = f"/t/{world.slug}/me/confirmation"
+    answered = {"_csrf": await csrf(client, page), "done_0": "yes", "done_2": "no"}
+    refused = await client.post(f"{page}/{period}", data=answered)
+    assert refused.status_code == 422
+    summary = re.search(r'<div class="alert bad" role="alert">.*?</div>', refused.text, re.S).group(0)
+    listed = [html.unescape(li) for li in re.findall(r"<li>(.*?)</li>", summary, re.S)]
+    # one message for each unanswered duty, one for the missing reason, each naming its duty
+    assert len(listed) == len(duties) - 1
+    for i, duty in enumerate(duties):
+        if i == 0:
+            continue
+        message = next(m for m in listed if re.search(rf"(第|Duty ){i + 1}\D", m))
+        assert duty[:10] in message
+    # still next to their inputs, by the same field names
+    assert 'id="done_1-error"' in refused.text and 'id="note_2-error"' in refused.text
+    assert 'id="done_0-error"' not in refused.text
+    assert not await run(world, lambda tenant: Confirmation.exists().where(Confirmation.tenant == tenant.id))

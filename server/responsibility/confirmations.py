@@ -191,11 +191,13 @@ async def submit(tenant: TenantRef, actor: Actor, period_key: str, data: dict[st
     for i, duty in enumerate(owed["duties"]):
         answer = str(data.get(f"done_{i}", "")).lower() or ("yes" if all_done else "")
         note = str(data.get(f"note_{i}", "")).strip()
+        # the summary above the form lists every error: each names its duty
+        named = {"number": i + 1, "duty": _short(duty)}
         if answer not in {"yes", "no", "true", "false", "1", "0"}:
-            errors[f"done_{i}"] = _("Say whether this duty was carried out.")
+            errors[f"done_{i}"] = _("Duty %(number)d “%(duty)s”: say whether it was carried out.", **named)
         done = answer in {"yes", "true", "1"}
         if not done and answer and not note:
-            errors[f"note_{i}"] = _("Explain briefly why this duty was not carried out.")
+            errors[f"note_{i}"] = _("Duty %(number)d “%(duty)s”: explain briefly why it was not carried out.", **named)
         if len(note) > 500:
             errors[f"note_{i}"] = _("The note is too long (at most 500 characters).")
         items.append({"duty": duty, "done": done, "note": note})
@@ -212,6 +214,11 @@ async def submit(tenant: TenantRef, actor: Actor, period_key: str, data: dict[st
         await audit.record(tenant.id, actor, "confirmation.submit", "confirmation", row.uuid, detail=submitted)
         await _answered(tenant, actor.person_id, await units.person_uuid(tenant, actor.person_id), period)
     return {"id": str(row.uuid), **submitted, "items": items}
+
+
+def _short(duty: str, limit: int = 24) -> str:
+    """A duty's text short enough to name it in a message."""
+    return duty if len(duty) <= limit else duty[: limit - 1] + "…"
 
 
 async def _answered(tenant: TenantRef, person_pk: int, person_uuid: str, period: Period) -> None:
