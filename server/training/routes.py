@@ -18,6 +18,7 @@ from litestar.types import Guard
 
 from server import roles
 from server.core.errors import ValidationFailed
+from server.core.validation import Checker
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.training import schemas, service
 from server.units import service as units
@@ -54,6 +55,25 @@ def _year(request: Request, tenant: TenantDep) -> int:
     except ValueError:
         return current
     return year if 2000 <= year <= current + 1 else current
+
+
+def _export_year(request: Request, tenant: TenantDep) -> int:
+    """?year= (this year when missing) for a download: a wrong one is refused (422, on
+    "year"), not taken for this year, since a file does not say which year it holds."""
+    current = units.today(tenant).year
+    check = Checker({"year": request.query_params.get("year")}, service.LABELS)
+    year = check.integer("year", default=current, minimum=2000, maximum=current + 1)
+    check.done()
+    return year
+
+
+async def _attendance_file(request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
+    """The year's attendance (?year=, ?unit= as the training page reads them) as an
+    attendance workbook to correct and import again."""
+    year = _export_year(request, tenant)
+    content = await service.export_attendance(tenant, actor, year, request.query_params.get("unit") or "")
+    name = service.workbook.EXPORT_NAME.format(year=year)
+    return file_response(content, XLSX, name, fallback=f"attendance-{year}.xlsx")
 
 
 async def _upload(request: Request) -> tuple[str, bytes]:
@@ -191,6 +211,10 @@ class TrainingPages(Controller):
         year = _year(request, tenant)
         return file_response(await service.export_courses(tenant, actor, year), XLSX, f"courses-{year}.xlsx")
 
+    @get("/training/attendance.xlsx", media_type=XLSX, guards=[READ], name="training.attendance_export", opt=WRITES)
+    async def attendance_export(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
+        return await _attendance_file(request, tenant, actor)
+
     @get("/training/hours.xlsx", media_type=XLSX, guards=[READ], name="training.hours_export", opt=WRITES)
     async def hours_export(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
         year = _year(request, tenant)
@@ -220,6 +244,10 @@ class TrainingApi(Controller):
         "api_unit_training", "/units/{unit_id:str}/training", service.unit_training, schemas.UnitTraining, READ
     )
     api_courses = _of_year("api_courses", "/training/courses", service.list_courses, list[schemas.CourseRow], READ)
+
+    @get("/training/attendance.xlsx", media_type=XLSX, guards=[READ], name="api.training.attendance_export", opt=WRITES)
+    async def api_attendance_export(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Response:
+        return await _attendance_file(request, tenant, actor)
 
     api_course_create = api_call(
         post,

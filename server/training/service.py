@@ -801,3 +801,38 @@ async def export_hours(tenant: TenantRef, actor: Actor, year: int) -> bytes:
             )
         ]
     )
+
+
+async def export_attendance(tenant: TenantRef, actor: Actor, year: int, unit: str = "") -> bytes:
+    """The year's attendance of the people an import matches (in post in the actor's
+    scope; within `unit`'s subtree when given), in the import's layout: re-imported
+    unchanged, every row is "same"."""
+    await audit.record(tenant.id, actor, "export.attendance", "training", year, detail={"unit": unit} if unit else None)
+    people = {p["person_id"]: p for p in (await units.list_people(tenant, actor, unit=unit, per_page=1_000_000)).items}
+    pks = await units.person_pks(tenant, list(people))
+    start, end = _year_bounds(year)
+    found = await rows_in(
+        Attendance.person,
+        list(pks.values()),
+        Attendance.hours,
+        Attendance.score,
+        Attendance.person.uuid.as_alias("person_uuid"),
+        *joined(Attendance.course, "title", "date", prefix=""),
+        where=[Attendance.tenant == tenant.id, Attendance.course.date >= start, Attendance.course.date <= end],
+    )
+    rows = []
+    for a in found:
+        person = people[str(a["person_uuid"])]
+        rows.append(
+            {
+                "person_id": person["person_id"],
+                "name": person["person_name"],
+                "unit": person["unit_name"],
+                "course": a["title"],
+                "date": a["date"],
+                "hours": _num(a["hours"]),
+                "score": _num_or_none(a["score"]),
+            }
+        )
+    rows.sort(key=lambda r: (r["date"], r["course"], r["unit"], r["name"]))
+    return workbook.attendance_export(rows)

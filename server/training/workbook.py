@@ -1,5 +1,5 @@
-"""Excel workbooks for training records: read an uploaded attendance sheet, and hand out
-its template.
+"""Excel workbooks for training records: read an uploaded attendance sheet, hand out
+its template, and write recorded attendance in the template's layout.
 
 Pure: bytes in, bytes out, no database. The upload is read as every uploaded workbook
 is (server.documents.workbooks: identified by its content, never its name, bounded, and
@@ -19,8 +19,9 @@ from server.core.i18n import LazyString, _, _l
 from server.documents import workbooks
 from server.documents.workbooks import SheetRow as SheetRow  # the rows' type, for callers
 from server.documents.workbooks import SheetRows
-from server.documents.xlsx import DATE_FORMAT, save
+from server.documents.xlsx import DATE_FORMAT, save, write_workbook
 
+SHEET_TITLE = "签到表"
 COLUMNS = ("person_id", "name", "unit", "course", "date", "hours", "score")
 REQUIRED = ("name", "course", "date", "hours")
 
@@ -47,6 +48,9 @@ TEMPLATE_HEADERS = {
     "hours": "学时",
     "score": "成绩",
 }
+
+# The export's file name: in Chinese like the sheet it holds.
+EXPORT_NAME = "{year}年参训记录.xlsx"
 
 # The wordings offices give these columns, matched after workbooks.text_key (any width,
 # spacing and case); the template's help sheet lists them.
@@ -122,7 +126,7 @@ def attendance_template() -> bytes:
     widths = {"person_id": 14, "name": 12, "unit": 24, "course": 32, "date": 13, "hours": 8, "score": 8}
     sheet = workbooks.template_sheet(
         book,
-        "签到表",
+        SHEET_TITLE,
         [TEMPLATE_HEADERS[k] for k in COLUMNS],
         [[None, "张三", "市教育局", "保密法规专题讲座", date(2025, 1, 15), 2, 90]],
         [widths[k] for k in COLUMNS],
@@ -145,3 +149,13 @@ def attendance_template() -> bytes:
         values={"date": {"forms": workbooks.DATE_FORMS}},
     )
     return save(book)
+
+
+# -- the export ---------------------------------------------------------------------
+
+
+def attendance_export(rows: Iterable[dict[str, Any]]) -> bytes:
+    """Recorded attendance (dicts keyed by COLUMNS) on the template's sheet under its
+    header row: dates as date cells, ids as text, so that the file reads back as is."""
+    header = [TEMPLATE_HEADERS[k] for k in COLUMNS]
+    return write_workbook([(SHEET_TITLE, header, [[r[k] for k in COLUMNS] for r in rows])])
