@@ -4,13 +4,19 @@ leader's missing answers naming their duty, the overdue confirmations' own colum
 from __future__ import annotations
 
 import html
+import io
 import re
+
+import openpyxl
+from babel.dates import format_date
 
 from server.responsibility import confirmations
 from server.responsibility.tables import Confirmation
+from server.units import service as units
 from tests.conftest import csrf, login
 from tests.factories import make_world
 from tests.test_assessment_documents import scored_world, text_of
+from tests.test_confirmations_missed import leader_in_post_for_three_periods
 from tests.test_responsibility import _actor, run
 
 
@@ -54,3 +60,38 @@ async def test_a_partly_filled_confirmation_names_each_unanswered_duty(env, clie
     assert 'id="done_1-error"' in refused.text and 'id="note_2-error"' in refused.text
     assert 'id="done_0-error"' not in refused.text
     assert not await run(world, lambda tenant: Confirmation.exists().where(Confirmation.tenant == tenant.id))
+
+
+async def test_the_overdue_confirmations_list_shows_periods_due_dates_and_days(env, client):
+    world = await make_world()
+    person, periods = await leader_in_post_for_three_periods(world)
+    today = units.today(world.tenant)
+    overdue = [p for p in periods if today > p.due]  # the latest one once its due date has passed
+    client.cookies.set("luzhi_lang", "en")
+    await login(client, world.slug, "office")
+    page = await client.get(f"/t/{world.slug}/coverage/list", params={"metric": "confirmation_overdue"})
+    assert page.status_code == 200
+    head = re.search(r"<thead>(.*?)</thead>", page.text, re.S).group(1)
+    columns = [html.unescape(th) for th in re.findall(r"<th[^>]*>(.*?)</th>", head)]
+    assert columns == ["Leader", "Unit", "Confirmation period", "Due date", "Days overdue", "Waive with a reason"]
+    rows = re.findall(r"<tr><td><a href=\"[^\"]*/people/([^\"]+)\">.*?</tr>", page.text, re.S)
+    assert rows.count(person["id"]) == len(overdue)  # one row per missed period
+    for period in overdue:
+        quarter = period.key.split("-Q")[1]
+        row = next(r for r in re.findall(r"<tr>.*?</tr>", page.text, re.S) if person["id"] in r and f"Q{quarter} " in r)
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        assert cells[:5] == [
+            "周一",
+            "市教育局",
+            f"Q{quarter} {period.start.year}",
+            format_date(period.due, "medium", locale="en"),
+            str((today - period.due).days),
+        ]
+    assert "Issued on" not in page.text and "Signed on" not in page.text
+    # the export's sheet of overdue confirmations has the same columns
+    book = openpyxl.load_workbook(io.BytesIO((await client.get(f"/t/{world.slug}/coverage.xlsx")).content))
+    sheet = book["Confirmations overdue"]
+    header, *lines = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert header[-3:] == ["Confirmation period", "Due date", "Days overdue"] and "Issued on" not in header
+    first = next(line for line in lines if line[2] == "周一")
+    assert first[-1] == (today - overdue[0].due).days

@@ -9,12 +9,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton
+
 from server import db, events
 from server.actor import Actor
 from server.audit import service as audit
 from server.core.chunks import chunks
 from server.core.errors import Conflict, NotFound, ValidationFailed
-from server.core.i18n import _, _l
+from server.core.i18n import _, _l, get_locale
 from server.core.rows import public
 from server.core.validation import Checker
 from server.responsibility import catalog as catalogs
@@ -24,6 +26,15 @@ from tenants.service import TenantRef, settings_of
 
 MONTHS = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "yearly": 12}
 GRACE_DAYS = 15
+# a period key's part after the year, as people name it
+PERIOD_PARTS = {
+    "Q1": _l("Q1 %(year)s"),
+    "Q2": _l("Q2 %(year)s"),
+    "Q3": _l("Q3 %(year)s"),
+    "Q4": _l("Q4 %(year)s"),
+    "H1": _l("H1 %(year)s"),
+    "H2": _l("H2 %(year)s"),
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,20 @@ class Period:
     def columns(self) -> dict[str, Any]:
         """The period as a confirmation row keeps it."""
         return {"period": self.key, "period_start": self.start, "period_end": self.end, "due_date": self.due}
+
+    @property
+    def label(self) -> str:
+        return period_label(self.key)
+
+
+def period_label(key: str) -> str:
+    """A period key (2026-Q3, 2026-H1, 2026-03, 2026) as people write it: 2026年第三季度, Q3 2026."""
+    year, _sep, part = key.partition("-")
+    if not part:
+        return _("Year %(year)s", year=year)
+    if part in PERIOD_PARTS:
+        return str(PERIOD_PARTS[part]) % {"year": year}
+    return format_skeleton("yMMM", date(int(year), int(part), 1), locale=get_locale())
 
 
 def period_containing(day: date, kind: str = "quarterly") -> Period:

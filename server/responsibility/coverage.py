@@ -130,7 +130,7 @@ async def snapshot(tenant: TenantRef, actor: Actor) -> Snapshot:
                 "notice_status": notice["status"] if notice else None,
                 "issued_at": notice["issued_at"] if notice else None,
                 "signed_at": notice["signed_at"] if notice else None,
-                "missed": [{"period": o.key, "due_date": o.due} for o in missed],
+                "missed": [{"period": o.key, "due_date": o.due, "days_overdue": (today - o.due).days} for o in missed],
                 "problems": problems,
             }
         )
@@ -176,7 +176,7 @@ async def coverage(tenant: TenantRef, actor: Actor) -> dict[str, Any]:
         for u in snap.units
     ]
     return {
-        "period": {"key": snap.period.key, "due_date": snap.period.due},
+        "period": {"key": snap.period.key, "label": snap.period.label, "due_date": snap.period.due},
         "totals": total.public(),
         "groups": [{"id": g, "name": name, **groups[g].public()} for g, name in snap.groups.items()],
         # the units where something is missing, worst first
@@ -201,7 +201,11 @@ def drilldown(snap: Snapshot, metric: str, group: str = "", unit: str = "") -> l
         if metric in p["problems"] and (not group or p["group"] == group) and (not unit or p["unit_id"] == unit)
     ]
     if metric == "confirmation_overdue":  # one row per missed period, each to be given or waived
-        return [{**r, **missed} for r in rows for missed in r["missed"]]
+        return [
+            {**r, **missed, "period_label": confirmations.period_label(missed["period"])}
+            for r in rows
+            for missed in r["missed"]
+        ]
     return rows
 
 
@@ -235,35 +239,38 @@ async def export_xlsx(tenant: TenantRef, actor: Actor) -> bytes:
                 (str(label), [str(_l("District")), str(_l("Unit"))], [[r["group"], r["unit_name"]] for r in rows])
             )
             continue
-        headers = [
-            str(_l("District")),
-            str(_l("Unit")),
-            str(_l("Full name")),
-            str(_l("Position")),
-            str(_l("Notice status")),
-            str(_l("Issued on")),
-            str(_l("Signed on")),
-        ]
-        missed = metric == "confirmation_overdue"
-        if missed:
-            headers += [str(_l("Period")), str(_l("Due"))]
-        sheets.append(
-            (
-                str(label),
-                headers,
-                [
-                    [
-                        r["group"],
-                        r["unit_name"],
-                        r["person_name"],
-                        str(units.POSITIONS[r["position"]]),
-                        str(STATUSES[r["notice_status"]]) if r["notice_status"] else "",
-                        format_date(r["issued_at"]),
-                        format_date(r["signed_at"]),
-                        *([r["period"], format_date(r["due_date"])] if missed else []),
-                    ]
-                    for r in rows
-                ],
-            )
-        )
+        sheets.append((str(label), *_leader_sheet(metric, rows)))
     return write_workbook(sheets)
+
+
+def _leader_sheet(metric: str, rows: list[dict]) -> tuple[list[str], list[list]]:
+    """A leader metric's headers and rows: the notice's state, or for overdue
+    confirmations the period missed, its due date and how late it is."""
+    headers = [str(_l("District")), str(_l("Unit")), str(_l("Full name")), str(_l("Position"))]
+    if metric == "confirmation_overdue":
+        headers += [str(_l("Confirmation period")), str(_l("Due date")), str(_l("Days overdue"))]
+        return headers, [
+            [
+                r["group"],
+                r["unit_name"],
+                r["person_name"],
+                str(units.POSITIONS[r["position"]]),
+                r["period_label"],
+                format_date(r["due_date"]),
+                r["days_overdue"],
+            ]
+            for r in rows
+        ]
+    headers += [str(_l("Notice status")), str(_l("Issued on")), str(_l("Signed on"))]
+    return headers, [
+        [
+            r["group"],
+            r["unit_name"],
+            r["person_name"],
+            str(units.POSITIONS[r["position"]]),
+            str(STATUSES[r["notice_status"]]) if r["notice_status"] else "",
+            format_date(r["issued_at"]),
+            format_date(r["signed_at"]),
+        ]
+        for r in rows
+    ]
