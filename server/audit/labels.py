@@ -77,6 +77,7 @@ ACTIONS: dict[str, LazyString] = {
     "reminders.settings": _l("Change notification settings"),
     "reminders.preference": _l("Change notification preferences"),
     "reminders.retry": _l("Retry delivery"),
+    "export.attendance": _l("Export attendance"),
     "export.classified_items": _l("Export classified items"),
     "export.courses": _l("Export courses"),
     "export.coverage": _l("Export coverage"),
