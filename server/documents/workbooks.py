@@ -29,7 +29,7 @@ from piccolo.table import Table
 from server.core.errors import Conflict, ValidationFailed
 from server.core.i18n import LazyString, _, _l, translations
 from server.core.once import update_once
-from server.documents import safe
+from server.documents import safe, xlsx
 
 T = TypeVar("T")
 
@@ -211,6 +211,8 @@ def sheet_row(
         # with data_only=False openpyxl gives a formula as its text, never its result
         if isinstance(value, str) and value.startswith("="):
             formulas.append(key)
+        elif isinstance(value, str) and value.startswith("'") and value[1:].startswith(xlsx.RISKY_PREFIXES):
+            value = value[1:]  # our exports' guard against formulas (xlsx._cell), not part of the text
         values[key] = convert(value)
     return SheetRow(line=line, values=values, formulas=formulas)
 

@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter
 
 _MAX_TITLE = 31
 _INVALID_TITLE_CHARS = str.maketrans({c: "_" for c in "\\/*?:[]"})
-_RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _MAX_CELL_TEXT = 32767  # Excel's limit; longer text makes Excel "repair" the file
 _MAX_WIDTH = 60
 _MIN_WIDTH = 8
@@ -63,7 +63,7 @@ def _cell(sheet: Any, value: Any) -> Any:
     if isinstance(value, time):
         return _styled(sheet, value, "hh:mm")
     text = _clean_text(value)
-    if text.startswith(_RISKY_PREFIXES):
+    if text.startswith(RISKY_PREFIXES):
         # would be run as a formula when edited or saved as CSV: show it as text instead
         return _text_cell(sheet, "'" + text[: _MAX_CELL_TEXT - 1])
     if text in ERROR_CODES:
