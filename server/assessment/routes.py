@@ -23,6 +23,7 @@ from server import roles
 from server.assessment import cycle, evidence, reports, results, reviews, schemas, scheme
 from server.core.errors import Conflict, NotFound
 from server.core.i18n import _
+from server.core.pagination import Page
 from server.documents.pdf import MEDIA_TYPE as PDF
 from server.documents.xlsx import MEDIA_TYPE as XLSX
 from server.units import service as units
@@ -32,6 +33,7 @@ from server.web.forms import (
     body_data,
     file_response,
     is_htmx,
+    paging,
     read_upload,
     show_again,
     show_refusal,
@@ -110,6 +112,18 @@ STEP_BODIES = {
 # ---------------------------------------------------------------- what the pages show
 
 
+def _ranking(request: Request, data: dict) -> Page:
+    """The year's ranking as the filters ask (name, grade, status), a page at a time."""
+    q, grade, status = (request.query_params.get(k, "") for k in ("q", "grade", "status"))
+    rows = [
+        u
+        for u in data["units"]
+        if q in u["unit_name"] and (not grade or u["grade"] == grade) and (not status or u["status"] == status)
+    ]
+    p, n = paging(request)
+    return Page(rows[(p - 1) * n : p * n], len(rows), p, n)
+
+
 async def _year_page(
     request: Request, tenant: TenantDep, actor: ActorDep, year: int, status: int = 200, **extra: Any
 ) -> Response:
@@ -129,6 +143,7 @@ async def _year_page(
         years=await cycle.years(tenant),
         scheme=await cycle.scheme_detail(tenant, year),
         districts=districts,
+        ranking=_ranking(request, data) if data else None,
         grades=scheme.GRADES,
         statuses=results.UNIT_STATUSES,
         assessment_statuses=results.STATUSES,
