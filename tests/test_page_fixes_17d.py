@@ -1,13 +1,17 @@
-"""The assessment pages: the year's ranking a page at a time."""
+"""The assessment pages: the year's ranking a page at a time, and a unit's result
+called provisional only while something in it is."""
 
 from __future__ import annotations
 
 import re
 
-from server.assessment import cycle
+from server.assessment import cycle, reviews
 from tests.conftest import csrf, login
 from tests.factories import make_unit, make_world
 from tests.test_assessment import grade_unit, role, run, small_scheme, this_year
+
+PROVISIONAL = "Provisional: scores not yet reviewed count as self-assessed."
+NOT_FINAL = "Reviewed in full; the result is final once the assessment of the year is finalised."
 
 
 async def in_english(client, slug: str) -> None:
@@ -70,3 +74,35 @@ async def test_the_ranking_is_paged_keeping_its_filters(client):
         assert page.status_code == 200 and ranked_names(page.text) == order[:2], bad
     beyond = await client.get(f"{y}?per_page=2&page=9")
     assert beyond.status_code == 200 and ranked_names(beyond.text) == []
+
+
+async def test_a_unit_is_provisional_only_while_it_has_scores_awaiting_review(client):
+    world = await make_world()
+    year = this_year(world)
+    office, assessor = await role(world, "office"), await role(world, "assessor")
+    await small_scheme(world, office, year)
+    await run(world, cycle.open_assessment, office, year, {"cutoff": f"{year}-12-31"})
+    unit = world.units["a_unit"]
+    await login(client, world.slug, "office")
+    page = f"/t/{world.slug}/assessments/{year}/units/{unit['id']}"
+
+    for code, value in (("A", 50), ("B", 30)):
+        await run(world, reviews.self_assess, office, year, unit["id"], code, {"score": value, "note": ""})
+    await run(world, reviews.submit_self, office, year, unit["id"])
+    await run(world, reviews.review, assessor, year, unit["id"], "A", {})
+    awaiting = (await client.get(page)).text
+    assert '<html lang="zh-CN">' in awaiting and "临时结果" in awaiting
+
+    await run(world, reviews.review, assessor, year, unit["id"], "B", {})
+    reviewed = (await client.get(page)).text
+    assert "临时结果" not in reviewed
+
+    await in_english(client, world.slug)
+    reviewed = (await client.get(page)).text
+    assert PROVISIONAL not in reviewed and NOT_FINAL in reviewed
+    # once finalised, neither
+    for other in ("b_unit", "city"):
+        await grade_unit(world, office, assessor, year, world.units[other], 40, 30)
+    await run(world, cycle.finalise, office, year)
+    final = (await client.get(page)).text
+    assert PROVISIONAL not in final and NOT_FINAL not in final
