@@ -218,7 +218,19 @@ async def _users_form(
     choices = await units.unit_choices(tenant, actor)
     # every leader: the account being edited must find its own person among them
     leaders = await units.list_people(tenant, actor, position="leaders", per_page=100_000)
-    return page(request, "accounts/user_form.html", status, user=user, choices=choices, leaders=leaders.items, **extra)
+    # offer only the roles the server would accept from this administrator
+    allowed = roles.grantable(actor.role) if user else roles.creatable(actor.role)
+    role_options = [(code, label) for code, label in roles.ROLES.items() if code in allowed]
+    return page(
+        request,
+        "accounts/user_form.html",
+        status,
+        user=user,
+        choices=choices,
+        leaders=leaders.items,
+        role_options=role_options,
+        **extra,
+    )
 
 
 async def _reset_second_factor(tenant: TenantDep, actor: ActorDep, user_id: str) -> dict[str, Any]:
