@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import re
+
+import openpyxl
 
 from server import db, roles
 from server.accounts.tables import User
@@ -46,3 +49,15 @@ async def test_a_role_not_offered_is_still_refused(make_client):
     assert refused.status_code == 422 and 'id="role-error"' in refused.text
     async with db.transaction(world.tenant.id):
         assert not await User.exists().where(User.tenant == world.tenant.id, User.username == "sneaky")
+
+
+async def test_outbox_export_labels_the_recipient_address_as_the_recipients(make_client):
+    world = await make_world()
+    async with db.transaction(world.tenant.id):
+        await User.update({User.locale: "en"}).where(User.tenant == world.tenant.id, User.username == "office")
+    office = await signed_in(make_client, world, "office")
+    export = await office.get(f"/t/{world.slug}/outbox.xlsx")
+    assert export.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(export.content)).worksheets[0]
+    header = [c.value for c in next(sheet.iter_rows())]
+    assert header[3:5] == ["Recipient", "Recipient address"]

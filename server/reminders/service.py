@@ -755,7 +755,7 @@ async def export_outbox(tenant: TenantRef, actor: Actor, query: dict[str, Any]) 
         _("Reminder"),
         _("Channel"),
         _("Recipient"),
-        _("Address"),
+        _("Recipient address"),
         _("Subject"),
         _("Status"),
         _("Attempts"),
