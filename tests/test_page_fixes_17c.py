@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 import openpyxl
 
@@ -12,6 +13,7 @@ from server.accounts.tables import User
 from tests.conftest import csrf, login
 from tests.factories import make_world
 from tests.helpers import post_form
+from tests.test_reminders import at, delivery_rows, issue, set_rules, step
 
 
 def offered_roles(html: str) -> set[str]:
@@ -61,3 +63,21 @@ async def test_outbox_export_labels_the_recipient_address_as_the_recipients(make
     sheet = openpyxl.load_workbook(io.BytesIO(export.content)).worksheets[0]
     header = [c.value for c in next(sheet.iter_rows())]
     assert header[3:5] == ["Recipient", "Recipient address"]
+
+
+async def test_inbox_messages_read_as_sentences_with_a_button(env, client):
+    world = await make_world()
+    await set_rules(world, notice_unsigned={"days": 7, "repeat_days": 0, "escalate_after": 0})
+    day = await issue(world)
+    await step(world, env.settings, at(day + timedelta(days=7), 23, 0))
+    message = (await delivery_rows(world, channel="inbox"))[0]
+    assert "http" in message["body"]  # the mail's wording, link included, is kept
+    await login(client, world.slug, "leader")
+    page = (await client.get(f"/t/{world.slug}/inbox")).text
+    item = re.search(r'<li class="card.*?</li>', page, re.S).group(0)
+    visible = re.sub(r'(href|action)="[^"]*"', "", item)
+    assert "http" not in visible and "/t/" not in visible
+    assert "李四：李四" not in item and "李四（甲区财政局）的保密工作责任告知书" in item
+    assert re.search(r"未签署。</p>", item)
+    opener = f'action="/t/{world.slug}/inbox/{message["uuid"]}/open"'
+    assert item.count(opener) == 2 and re.search(r"<button>阅读并签署|<button>Read and sign", item)

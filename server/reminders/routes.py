@@ -183,6 +183,9 @@ class ReminderPages(Controller):
     async def inbox_page(self, request: Request, tenant: TenantDep, actor: ActorDep) -> Template:
         p, n = paging(request)
         items, total = await service.inbox(tenant, actor, limit=n, offset=(p - 1) * n)
+        for item in items:
+            item["sentence"] = rulebook.as_sentence(item["body"], item["recipient"])
+            item["action"] = rulebook.ACTIONS.get(item["kind"], rulebook.DEFAULT_ACTION)
         return page(request, "reminders/inbox.html", result=Page(items, total, p, n), kinds=rulebook.KINDS)
 
     @get("/inbox/count", guards=[any_member], name="reminders.inbox_count")

@@ -198,6 +198,43 @@ LAST_DAY_BODY = _l(
     "{{ name }}: {{ person }} ({{ unit }}) has {{ hours }} of the {{ required }} secrecy training hours "
     "required in {{ title }}, and today is the last day of the year. See the record: {{ link }}"
 )
+# what the inbox's button says: the task a reminder asks for
+ACTIONS = {
+    "notice_unsigned": _l("Read and sign"),
+    "confirmation_due": _l("Confirm the duties"),
+    "confirmation_overdue": _l("Confirm the duties"),
+    "training_short": _l("See the training record"),
+    "assessment_due": _l("Fill in the self-assessment"),
+    "assessment_overdue": _l("Fill in the self-assessment"),
+    "finding_due": _l("Report the rectification"),
+    "finding_overdue": _l("Report the rectification"),
+    "declass_due": _l("Review the classified item"),
+    "declass_expired": _l("Decide on publication"),
+    "consult_due": _l("Give the opinion"),
+    "consult_overdue": _l("Give the opinion"),
+}
+DEFAULT_ACTION = _l("Go to the task")
+_TRAILING_LINK_RE = re.compile(r"\s*[:：]?\s*https?://\S+\s*$")
+_ANY_LINK_RE = re.compile(r"\s*https?://\S+")
+_CLAUSE_ENDS = "。，；！？.;!?"
+
+
+def as_sentence(body: str, name: str) -> str:
+    """A message for the inbox, where the link is a button: without the greeting by the
+    reader's own name and without the closing "…here: <address>" clause."""
+    text = body.strip()
+    for colon in ("：", ":"):
+        if name and text.startswith(name + colon):
+            text = text[len(name) + 1 :].lstrip()
+    if found := _TRAILING_LINK_RE.search(text):
+        head = text[: found.start()]
+        cut = max(head.rfind(c) for c in _CLAUSE_ENDS)
+        # the clause that only pointed at the link goes; the sentence before it is closed
+        text = head[:cut] + ("." if head[cut] in ".;!?" else "。") if cut > 0 else head
+    text = _ANY_LINK_RE.sub("", text)
+    return text[:1].upper() + text[1:]
+
+
 DEFAULT_QUIET = ("22:00", "08:00")
 ESCALATED_PREFIX = _l("[Escalated]")
 # the office's daily digest of what stays undone after every reminder to the unit
