@@ -14,6 +14,7 @@ from tests.conftest import csrf, login
 from tests.factories import make_world
 from tests.helpers import post_form
 from tests.test_reminders import at, delivery_rows, issue, set_rules, step
+from tests.test_roles import as_user
 
 
 def offered_roles(html: str) -> set[str]:
@@ -22,30 +23,24 @@ def offered_roles(html: str) -> set[str]:
     return set(re.findall(r'<option value="([^"]+)"', select.group(0)))
 
 
-async def signed_in(make_client, world, key):
-    c = await make_client()
-    assert (await login(c, world.slug, world.users[key]["username"])).status_code == 303
-    return c
-
-
 async def test_account_forms_offer_only_the_roles_the_administrator_may_grant(make_client):
     world = await make_world()
     t = f"/t/{world.slug}"
     inspector_id = world.users["inspector"]["id"]
     for key, role in (("system_admin", roles.SYSTEM_ADMIN), ("office", roles.OFFICE_ADMIN)):
-        c = await signed_in(make_client, world, key)
+        c = await as_user(make_client, world, key)
         assert offered_roles((await c.get(f"{t}/admin/users/new")).text) == roles.creatable(role)
     for key, role in (("security_admin", roles.SECURITY_ADMIN), ("office", roles.OFFICE_ADMIN)):
-        c = await signed_in(make_client, world, key)
+        c = await as_user(make_client, world, key)
         assert offered_roles((await c.get(f"{t}/admin/users/{inspector_id}")).text) == roles.grantable(role)
-    office = await signed_in(make_client, world, "office")
+    office = await as_user(make_client, world, "office")
     assert roles.SECURITY_ADMIN not in offered_roles((await office.get(f"{t}/admin/users/new")).text)
 
 
 async def test_a_role_not_offered_is_still_refused(make_client):
     world = await make_world()
     t = f"/t/{world.slug}"
-    office = await signed_in(make_client, world, "office")
+    office = await as_user(make_client, world, "office")
     token = await csrf(office, f"{t}/admin/users/new")
     refused = await post_form(office, f"{t}/admin/users", token, username="sneaky", role=roles.SECURITY_ADMIN)
     assert refused.status_code == 422 and 'id="role-error"' in refused.text
@@ -57,7 +52,7 @@ async def test_outbox_export_labels_the_recipient_address_as_the_recipients(make
     world = await make_world()
     async with db.transaction(world.tenant.id):
         await User.update({User.locale: "en"}).where(User.tenant == world.tenant.id, User.username == "office")
-    office = await signed_in(make_client, world, "office")
+    office = await as_user(make_client, world, "office")
     export = await office.get(f"/t/{world.slug}/outbox.xlsx")
     assert export.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(export.content)).worksheets[0]
