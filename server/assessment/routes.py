@@ -163,7 +163,7 @@ async def _year_form(request: Request, tenant: TenantDep, actor: ActorDep, year:
 
 
 def _premake_after(request: Request, tenant: TenantDep, year: int) -> None:
-    """Once the finalisation has committed, the year's scorecards made in the background."""
+    """After a finalisation, once it has committed, the year's scorecards made in the background."""
 
     async def launch() -> None:
         reports.premake(tenant, year)
@@ -297,8 +297,12 @@ class AssessmentPages(Controller):
 
     @post(f"{Y}/finalise", guards=[OFFICE], name="assessment.finalise")
     async def finalise_submit(self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year) -> Response:
-        _premake_after(request, tenant, year)
-        return await _year_form(request, tenant, actor, year, lambda _data: cycle.finalise(tenant, actor, year))
+        async def finalise(_data: dict) -> dict:
+            done = await cycle.finalise(tenant, actor, year)
+            _premake_after(request, tenant, year)
+            return done
+
+        return await _year_form(request, tenant, actor, year, finalise)
 
     @get(f"{Y}/scores.xlsx", media_type=XLSX, guards=[READ], name="assessment.export", opt={"writes": True})
     async def export(self, tenant: TenantDep, actor: ActorDep, year: Year) -> Response:
@@ -489,8 +493,9 @@ class AssessmentApi(Controller):
 
     @post(f"{Y}/finalise", guards=[OFFICE], name="api.assessment.finalise")
     async def api_finalise(self, request: Request, tenant: TenantDep, actor: ActorDep, year: Year) -> schemas.Overview:
+        done = await cycle.finalise(tenant, actor, year)
         _premake_after(request, tenant, year)
-        return msgspec.convert(await cycle.finalise(tenant, actor, year), schemas.Overview)
+        return msgspec.convert(done, schemas.Overview)
 
     api_self = _score_api("self")
 

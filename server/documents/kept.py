@@ -9,7 +9,8 @@ The file keeps the moment it was first made, which stays true of its content.
 
 Files lie per tenant and per subject (e.g. one unit's card of one year in one language);
 keeping a new one removes the subject's older ones. A file is written beside its final name
-and renamed into place, so a reader sees a whole file or none. The folder is a cache: when
+and linked into place, so a reader sees a whole file or none, and of two renders of the same
+content at once the first kept is the one both serve. The folder is a cache: when
 it cannot be read or written, the document is made as if nothing were kept.
 """
 
@@ -67,20 +68,22 @@ async def pdf(tenant: uuid.UUID, subject: str, html: str, *, moments: Iterable[s
         pass
     except OSError:
         log.warning("kept document %s unreadable; making it again", path, exc_info=True)
-    content = await render_pdf(html)
-    await asyncio.to_thread(_keep, path, subject, content)
-    return content
+    return await asyncio.to_thread(_keep, path, subject, await render_pdf(html))
 
 
-def _keep(path: Path, subject: str, content: bytes) -> None:
+def _keep(path: Path, subject: str, content: bytes) -> bytes:
+    """Keep `content` as `path` and serve it; when another render of the same content was
+    kept first (two requests at once), serve that one, so that everyone gets one file."""
     part = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, part = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
         with os.fdopen(handle, "wb") as out:
             out.write(content)
-        os.replace(part, path)
-        part = None
+        try:
+            os.link(part, path)  # unlike a rename, never replaces: the first kept stays
+        except FileExistsError:
+            return path.read_bytes()
         for older in path.parent.glob(f"{subject}.*.pdf"):
             if older != path:
                 older.unlink(missing_ok=True)
@@ -89,3 +92,4 @@ def _keep(path: Path, subject: str, content: bytes) -> None:
     finally:
         if part is not None:
             Path(part).unlink(missing_ok=True)
+    return content
