@@ -79,7 +79,12 @@ class HeaderRefused(ValidationFailed):
 def text_key(text: Any) -> str:
     """Text as headers and names are compared: full-width forms as half-width (NFKC),
     without any whitespace (full-width spaces too), case-folded."""
-    return "".join(unicodedata.normalize("NFKC", str(text)).split()).casefold()
+    return _compact(text).casefold()
+
+
+def _compact(text: Any) -> str:
+    """Full-width forms as half-width (NFKC), without any whitespace."""
+    return "".join(unicodedata.normalize("NFKC", str(text)).split())
 
 
 # -- reading ------------------------------------------------------------------------
@@ -330,7 +335,7 @@ def read_date(value: Any, year: int) -> tuple[date | None, bool]:
         return value, False
     if isinstance(value, bool) or value is None:
         return None, False
-    text = "".join(unicodedata.normalize("NFKC", str(value)).split())
+    text = _compact(value)
     parts = _DATE.fullmatch(text) or _DATE_DIGITS.fullmatch(text)
     yearless = parts is None and (parts := _DATE_NO_YEAR.fullmatch(text)) is not None
     if parts is None:
@@ -349,7 +354,7 @@ def read_number(value: Any, *, hours: bool = False) -> float | None:
         return None
     if isinstance(value, (int, float)):
         return float(value)
-    text = "".join(unicodedata.normalize("NFKC", str(value)).split()).casefold()
+    text = text_key(value)
     if hours:
         text = _HOUR_UNITS.sub("", text)
     if re.fullmatch(r"\d+,\d{1,2}", text):

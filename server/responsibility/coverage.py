@@ -247,27 +247,17 @@ def _leader_sheet(metric: str, rows: list[dict]) -> tuple[list[str], list[list]]
     """A leader metric's headers and rows: the notice's state, or for overdue
     confirmations the period missed, its due date and how late it is."""
     headers = [str(_l("District")), str(_l("Unit")), str(_l("Full name")), str(_l("Position"))]
+
+    def who(r: dict) -> list:
+        return [r["group"], r["unit_name"], r["person_name"], str(units.POSITIONS[r["position"]])]
+
     if metric == "confirmation_overdue":
         headers += [str(_l("Confirmation period")), str(_l("Due date")), str(_l("Days overdue"))]
-        return headers, [
-            [
-                r["group"],
-                r["unit_name"],
-                r["person_name"],
-                str(units.POSITIONS[r["position"]]),
-                r["period_label"],
-                format_date(r["due_date"]),
-                r["days_overdue"],
-            ]
-            for r in rows
-        ]
+        return headers, [[*who(r), r["period_label"], format_date(r["due_date"]), r["days_overdue"]] for r in rows]
     headers += [str(_l("Notice status")), str(_l("Issued on")), str(_l("Signed on"))]
     return headers, [
         [
-            r["group"],
-            r["unit_name"],
-            r["person_name"],
-            str(units.POSITIONS[r["position"]]),
+            *who(r),
             str(STATUSES[r["notice_status"]]) if r["notice_status"] else "",
             format_date(r["issued_at"]),
             format_date(r["signed_at"]),
